@@ -1,0 +1,137 @@
+package billing
+
+import "fmt"
+
+// RechargeMode says how an auto-recharge decides how much to buy.
+type RechargeMode string
+
+const (
+	// RechargeAdd buys a fixed amount each time (OpenAI's 2023 wording).
+	RechargeAdd RechargeMode = "add"
+	// RechargeRestore buys whatever restores the balance to a target (OpenAI
+	// and Anthropic today).
+	RechargeRestore RechargeMode = "restore"
+)
+
+// ParseRechargeMode accepts "add" or "restore".
+func ParseRechargeMode(s string) (RechargeMode, error) {
+	switch m := RechargeMode(s); m {
+	case RechargeAdd, RechargeRestore:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown auto-recharge mode %q: want add or restore", s)
+}
+
+// DrawdownPolicy is the order in which the provider says credit is consumed.
+type DrawdownPolicy string
+
+const (
+	// DrawdownExpiringFirst consumes the grant that expires soonest first
+	// (OpenAI documents this).
+	DrawdownExpiringFirst DrawdownPolicy = "expiring-first"
+	// DrawdownGrantsFirst consumes granted (free) credit before paid credit
+	// (DeepSeek documents this).
+	DrawdownGrantsFirst DrawdownPolicy = "grants-first"
+)
+
+// ParseDrawdownPolicy accepts "expiring-first" or "grants-first".
+func ParseDrawdownPolicy(s string) (DrawdownPolicy, error) {
+	switch p := DrawdownPolicy(s); p {
+	case DrawdownExpiringFirst, DrawdownGrantsFirst:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown drawdown policy %q: want expiring-first or grants-first", s)
+}
+
+// AutoRecharge is the account's auto-recharge setting as the user configured
+// it at the provider. guardd cannot read it from any provider API, so the user
+// tells guardd.
+type AutoRecharge struct {
+	Enabled bool
+	// Threshold: a recharge is due when the balance falls below it.
+	Threshold Money
+	Mode      RechargeMode
+	// Amount is bought each time in RechargeAdd mode.
+	Amount Money
+	// Target is the balance restored to in RechargeRestore mode.
+	Target Money
+	// MonthlyLimit is the provider's own monthly recharge limit; zero
+	// (HasMonthlyLimit false) when none is set.
+	MonthlyLimit    Money
+	HasMonthlyLimit bool
+}
+
+// Account is one provider account that guardd watches.
+type Account struct {
+	Name         string
+	Provider     string
+	Currency     Currency
+	AutoRecharge AutoRecharge
+	Drawdown     DrawdownPolicy
+}
+
+// FieldError is a problem with one field of some input, named by its path
+// (for example "accounts[1].auto_recharge.threshold") and showing the value.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Validate checks the account's settings and returns every problem, each
+// naming its field relative to the account ("auto_recharge.threshold"); the
+// caller prefixes the path to the account.
+func (a Account) Validate() []*FieldError {
+	var errs []*FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if a.Name == "" {
+		add("name", "must not be empty")
+	}
+	if a.Provider == "" {
+		add("provider", "must not be empty")
+	}
+	if c, err := ParseCurrency(string(a.Currency)); err != nil || c != a.Currency {
+		add("currency", "invalid currency %q: want a three-letter ISO 4217 code", a.Currency)
+	}
+	if _, err := ParseDrawdownPolicy(string(a.Drawdown)); err != nil {
+		add("drawdown", "%v", err)
+	}
+	ar := a.AutoRecharge
+	if !ar.Enabled {
+		return errs
+	}
+	if ar.Threshold.IsNegative() {
+		add("auto_recharge.threshold", "must not be negative (got %s)", ar.Threshold.Exact())
+	}
+	switch ar.Mode {
+	case RechargeAdd:
+		if !ar.Amount.IsPositive() {
+			add("auto_recharge.amount", "must be greater than 0 in add mode (got %s)", ar.Amount.Exact())
+		}
+		if !ar.Target.IsZero() {
+			add("auto_recharge.target", "only applies in restore mode (got %s with mode add)", ar.Target.Exact())
+		}
+	case RechargeRestore:
+		if ar.Target.Amount().Cmp(ar.Threshold.Amount()) <= 0 {
+			add("auto_recharge.target", "must be greater than the threshold %s in restore mode (got %s)",
+				ar.Threshold.Exact(), ar.Target.Exact())
+		}
+		if !ar.Amount.IsZero() {
+			add("auto_recharge.amount", "only applies in add mode (got %s with mode restore)", ar.Amount.Exact())
+		}
+	default:
+		add("auto_recharge.mode", "unknown auto-recharge mode %q: want add or restore", ar.Mode)
+	}
+	if ar.HasMonthlyLimit && !ar.MonthlyLimit.IsPositive() {
+		add("auto_recharge.monthly_limit", "must be greater than 0 (got %s)", ar.MonthlyLimit.Exact())
+	}
+	return errs
+}

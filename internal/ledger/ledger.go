@@ -1,0 +1,345 @@
+// Package ledger derives an account's money position from its observations:
+// the effective balance (what is really spendable), the expired credit a
+// provider still shows, the recharges that happened (seen as charges or
+// inferred from new credit), consumption, burn rate and runway.
+//
+// A Ledger is built incrementally: Append costs the same whether the account
+// has a day or a year of history, so rules can be evaluated after every poll.
+// Rules read it through its methods and never change it.
+package ledger
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/shopspring/decimal"
+)
+
+// Cent is the rounding tolerance used when matching amounts.
+var Cent = decimal.New(1, -2)
+
+// Options tune how the ledger matches charges to credit.
+type Options struct {
+	// MatchWindow is how far apart a charge's payment time and the time its
+	// credit was first seen may be and still be the same recharge.
+	MatchWindow time.Duration
+}
+
+// DefaultOptions are the documented defaults.
+func DefaultOptions() Options { return Options{MatchWindow: 2 * time.Hour} }
+
+// Point is the account's position at one observation.
+type Point struct {
+	At time.Time
+	// Effective is unexpired grants' remaining credit plus paid credit; only
+	// meaningful when EffectiveKnown. EffectiveBasis says how it was derived.
+	Effective      decimal.Decimal
+	EffectiveKnown bool
+	EffectiveBasis string
+	// Shown is the provider's headline balance.
+	Shown      decimal.Decimal
+	ShownKnown bool
+	// ExpiredRemaining is unused credit in expired grants (which a provider
+	// may still count in Shown). Only meaningful when grants were read.
+	ExpiredRemaining decimal.Decimal
+	// FreeCredit is unexpired credit that is not purchased: promotional or
+	// unknown-kind grants, or a provider's granted balance.
+	FreeCredit      decimal.Decimal
+	FreeCreditKnown bool
+	// Consumed is the credit consumed since the previous point.
+	Consumed      decimal.Decimal
+	ConsumedKnown bool
+	// Source and AsOf say where Effective came from and how fresh it is.
+	Source string
+	AsOf   time.Time
+}
+
+// Recharge is one purchase of credit: a charge, the credit it became, or both.
+type Recharge struct {
+	// At is when the money moved: the charge's payment time, or, when only
+	// the credit is visible, when guardd first saw it.
+	At time.Time
+	// SeenAt is the observation in which guardd first saw it.
+	SeenAt time.Time
+	// Credit is the credit it added (tax excluded).
+	Credit decimal.Decimal
+	// Charge is the charge; Charge.Origin is ChargeInferred when no invoice or
+	// receipt was visible and guardd deduced it.
+	Charge billing.Charge
+	// GrantID is the grant the credit landed as, if one matched.
+	GrantID string
+	// Trigger is the charge's trigger, or guardd's classification when the
+	// provider did not say; TriggerGuessed is true in that case.
+	Trigger        billing.ChargeTrigger
+	TriggerGuessed bool
+	// Basis explains how guardd knows about it, for evidence.
+	Basis string
+	// Source names where the evidence came from.
+	Source string
+
+	// BalanceBefore is the lowest the effective balance can have been just
+	// before the recharge (the balance after, minus the credit added since
+	// the previous poll): a recharge is only called "above threshold" when
+	// even this lower bound is above it. Known only when BeforeKnown.
+	BalanceBefore decimal.Decimal
+	BeforeKnown   bool
+	// FreeCreditBefore is the unexpired non-purchased credit left just
+	// before the recharge. Known only when FreeBeforeKnown.
+	FreeCreditBefore decimal.Decimal
+	FreeBeforeKnown  bool
+}
+
+type grantState struct {
+	firstSeen   time.Time
+	preexisting bool // present in the first observation: bought before guardd watched
+	linked      bool // its credit is accounted to a recharge
+	// lastUsed is Used at the observation numbered lastObs.
+	lastUsed decimal.Decimal
+	lastObs  int
+}
+
+// Ledger is an account's derived history.
+type Ledger struct {
+	account billing.Account
+	opts    Options
+
+	points []Point
+	// cumConsumed[i] is consumption summed over points[1..i]; cumCovered[i]
+	// is the time those known consumptions cover.
+	cumConsumed []decimal.Decimal
+	cumCovered  []time.Duration
+
+	// recharges are sorted by At.
+	recharges []*Recharge
+	grants    map[string]*grantState
+	charges   map[string]*Recharge
+
+	prev, cur *billing.Observation
+}
+
+// New returns an empty ledger for account.
+func New(account billing.Account, opts Options) *Ledger {
+	if opts.MatchWindow <= 0 {
+		opts.MatchWindow = DefaultOptions().MatchWindow
+	}
+	return &Ledger{
+		account: account,
+		opts:    opts,
+		grants:  make(map[string]*grantState),
+		charges: make(map[string]*Recharge),
+	}
+}
+
+// Account returns the account the ledger is for.
+func (l *Ledger) Account() billing.Account { return l.account }
+
+// Len returns the number of observations appended.
+func (l *Ledger) Len() int { return len(l.points) }
+
+// Append adds the next observation. Observations must come in strictly
+// increasing time and in the account's currency; anything else is an error
+// and leaves the ledger unchanged. Append fills in each grant's FirstSeen.
+func (l *Ledger) Append(o billing.Observation) error {
+	if err := l.check(&o); err != nil {
+		return err
+	}
+	o.At = o.At.UTC()
+	first := len(l.points) == 0
+
+	idx := len(l.points)
+	var prevPt *Point
+	if !first {
+		prevPt = &l.points[idx-1]
+	}
+	pt := l.point(&o)
+
+	// First-seen times, new credit, and consumption as the rise in each
+	// grant's used amount since the previous observation.
+	var newGrants []int
+	grantUse, grantUseKnown := decimal.Zero, !first && l.cur.Has(billing.PartGrants)
+	if o.Has(billing.PartGrants) {
+		grants := make([]billing.Grant, len(o.Grants))
+		copy(grants, o.Grants)
+		o.Grants = grants
+		for i := range o.Grants {
+			g := &o.Grants[i]
+			used := g.Used.Amount()
+			st, ok := l.grants[g.ID]
+			if !ok {
+				st = &grantState{firstSeen: o.At, preexisting: first, lastObs: -1}
+				l.grants[g.ID] = st
+				if !first && g.Kind == billing.GrantPurchased {
+					newGrants = append(newGrants, i)
+				}
+			}
+			g.FirstSeen = st.firstSeen
+			d := used
+			if st.lastObs == idx-1 {
+				d = used.Sub(st.lastUsed)
+			}
+			if d.IsPositive() {
+				grantUse = grantUse.Add(d)
+			}
+			st.lastUsed, st.lastObs = used, idx
+		}
+	} else {
+		grantUseKnown = false
+	}
+
+	// Recharges first seen in this observation.
+	added := make([]*Recharge, 0, 2)
+	if o.Has(billing.PartCharges) {
+		for _, c := range o.Charges {
+			if _, seen := l.charges[c.ID]; seen {
+				continue
+			}
+			if r := l.addCharge(c, &o); r != nil {
+				added = append(added, r)
+			}
+		}
+	}
+	for _, i := range newGrants {
+		if r := l.addGrantCredit(o.Grants[i], &o); r != nil {
+			added = append(added, r)
+		}
+	}
+	if prevPt != nil {
+		if r := l.inferPaidRise(prevPt, &o, added); r != nil {
+			added = append(added, r)
+		}
+	}
+
+	// Consumption since the previous point.
+	if prevPt != nil {
+		switch {
+		case grantUseKnown:
+			pt.Consumed, pt.ConsumedKnown = grantUse, true
+		case prevPt.EffectiveKnown && pt.EffectiveKnown && prevPt.EffectiveBasis == pt.EffectiveBasis:
+			d := prevPt.Effective.Add(l.creditIn(prevPt.At, o.At)).Sub(pt.Effective)
+			if d.IsNegative() {
+				d = decimal.Zero
+			}
+			pt.Consumed, pt.ConsumedKnown = d, true
+		}
+	}
+
+	l.points = append(l.points, pt)
+	cum, cov := decimal.Zero, time.Duration(0)
+	if n := len(l.cumConsumed); n > 0 {
+		cum, cov = l.cumConsumed[n-1], l.cumCovered[n-1]
+		if pt.ConsumedKnown {
+			cum = cum.Add(pt.Consumed)
+			cov += pt.At.Sub(prevPt.At)
+		}
+	}
+	l.cumConsumed = append(l.cumConsumed, cum)
+	l.cumCovered = append(l.cumCovered, cov)
+
+	for _, r := range added {
+		l.place(r)
+	}
+	l.prev, l.cur = l.cur, &o
+	return nil
+}
+
+// check validates o against the ledger without changing anything.
+func (l *Ledger) check(o *billing.Observation) error {
+	if o.At.IsZero() {
+		return fmt.Errorf("observation has no time")
+	}
+	if n := len(l.points); n > 0 && !o.At.After(l.points[n-1].At) {
+		return fmt.Errorf("observation at %s is not after the previous one at %s",
+			o.At.UTC().Format(time.RFC3339), l.points[n-1].At.Format(time.RFC3339))
+	}
+	want := l.account.Currency
+	bad := func(what string, m billing.Money) error {
+		if c := m.Currency(); c != want && !(c == "" && m.IsZero()) {
+			return fmt.Errorf("%s is in %s, account %q is in %s", what, c, l.account.Name, want)
+		}
+		return nil
+	}
+	if o.Has(billing.PartBalance) {
+		for _, m := range []billing.Money{o.Balance.Shown, o.Balance.Granted, o.Balance.Paid} {
+			if err := bad("balance", m); err != nil {
+				return err
+			}
+		}
+	}
+	if o.Has(billing.PartGrants) {
+		seen := make(map[string]bool, len(o.Grants))
+		for _, g := range o.Grants {
+			if seen[g.ID] {
+				return fmt.Errorf("grant %q listed twice", g.ID)
+			}
+			seen[g.ID] = true
+			if err := bad("grant "+g.ID, g.Amount); err != nil {
+				return err
+			}
+			if err := bad("grant "+g.ID, g.Used); err != nil {
+				return err
+			}
+		}
+	}
+	if o.Has(billing.PartCharges) {
+		for _, c := range o.Charges {
+			if err := bad("charge "+c.ID, c.Amount); err != nil {
+				return err
+			}
+			if err := bad("charge "+c.ID, c.Tax); err != nil {
+				return err
+			}
+		}
+	}
+	if o.Has(billing.PartCosts) {
+		for _, c := range o.Costs {
+			if err := bad("cost bucket", c.Amount); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// point computes the position an observation shows.
+func (l *Ledger) point(o *billing.Observation) Point {
+	pt := Point{At: o.At}
+	if st, ok := o.Status(billing.PartBalance); ok && st.Unavailable == "" {
+		pt.Shown, pt.ShownKnown = o.Balance.Shown.Amount(), true
+	}
+	switch {
+	case o.Has(billing.PartGrants):
+		eff, free, expired := decimal.Zero, decimal.Zero, decimal.Zero
+		for _, g := range o.Grants {
+			rem := g.Remaining().Amount()
+			if g.ExpiredAt(o.At) {
+				if rem.IsPositive() {
+					expired = expired.Add(rem)
+				}
+				continue
+			}
+			eff = eff.Add(rem)
+			if g.Kind != billing.GrantPurchased {
+				free = free.Add(rem)
+			}
+		}
+		pt.Effective, pt.EffectiveKnown = eff, true
+		pt.EffectiveBasis = "unexpired grants' remaining credit"
+		pt.FreeCredit, pt.FreeCreditKnown = free, true
+		pt.ExpiredRemaining = expired
+		pt.Source, pt.AsOf = o.Parts[billing.PartGrants].Source, o.Parts[billing.PartGrants].AsOf
+	case o.Has(billing.PartBalance) && o.Balance.HasSplit:
+		pt.Effective, pt.EffectiveKnown = o.Balance.Granted.Amount().Add(o.Balance.Paid.Amount()), true
+		pt.EffectiveBasis = "granted plus paid balance"
+		pt.FreeCredit, pt.FreeCreditKnown = o.Balance.Granted.Amount(), true
+		pt.Source, pt.AsOf = o.Parts[billing.PartBalance].Source, o.Parts[billing.PartBalance].AsOf
+	case o.Has(billing.PartBalance):
+		pt.Effective, pt.EffectiveKnown = o.Balance.Shown.Amount(), true
+		pt.EffectiveBasis = "the provider's shown balance (no grant detail to check it against)"
+		pt.Source, pt.AsOf = o.Parts[billing.PartBalance].Source, o.Parts[billing.PartBalance].AsOf
+	}
+	if pt.AsOf.IsZero() {
+		pt.AsOf = o.At
+	}
+	return pt
+}

@@ -1,0 +1,123 @@
+package ledger
+
+import (
+	"sort"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/shopspring/decimal"
+)
+
+// MinBurnCoverage is the least history a burn rate is measured over; with
+// less, the runway is reported as unknown rather than guessed.
+const MinBurnCoverage = time.Hour
+
+// Latest returns the position at the newest observation at or before now.
+func (l *Ledger) Latest(now time.Time) (Point, bool) {
+	i := l.before(now)
+	if i < 0 {
+		return Point{}, false
+	}
+	return l.points[i], true
+}
+
+// before returns the index of the newest point at or before t, or -1.
+func (l *Ledger) before(t time.Time) int {
+	return sort.Search(len(l.points), func(i int) bool { return l.points[i].At.After(t) }) - 1
+}
+
+// Current returns the newest observation (with grants' FirstSeen filled in)
+// and the one before it; either may be nil. Callers must not modify them.
+func (l *Ledger) Current() (cur, prev *billing.Observation) { return l.cur, l.prev }
+
+// Recharges returns the recharges with At in (from, to], oldest first.
+func (l *Ledger) Recharges(from, to time.Time) []Recharge {
+	w := l.window(from, to)
+	out := make([]Recharge, len(w))
+	for i, r := range w {
+		out[i] = *r
+	}
+	return out
+}
+
+// CountRecharges counts the recharges with At in (from, to] for which keep
+// returns true, without copying them.
+func (l *Ledger) CountRecharges(from, to time.Time, keep func(*Recharge) bool) int {
+	n := 0
+	for _, r := range l.window(from, to) {
+		if keep(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// Consumption returns the credit consumed over observations in (from, to]
+// and how much of that span the measurements cover.
+func (l *Ledger) Consumption(from, to time.Time) (decimal.Decimal, time.Duration) {
+	hi := l.before(to)
+	if hi < 0 {
+		return decimal.Zero, 0
+	}
+	lo := l.before(from)
+	if lo < 0 {
+		lo = 0
+	}
+	return l.cumConsumed[hi].Sub(l.cumConsumed[lo]), l.cumCovered[hi] - l.cumCovered[lo]
+}
+
+// Runway measures the burn over the window ending at now and says how long
+// the effective balance at now lasts at that burn.
+func (l *Ledger) Runway(now time.Time, window time.Duration) billing.Runway {
+	pt, ok := l.Latest(now)
+	if !ok || !pt.EffectiveKnown {
+		return billing.Runway{}
+	}
+	spent, covered := l.Consumption(now.Add(-window), now)
+	if covered < MinBurnCoverage {
+		return billing.Runway{}
+	}
+	day := decimal.NewFromInt(int64(24 * time.Hour))
+	perDay := spent.Mul(day).Div(decimal.NewFromInt(int64(covered)))
+	rw := billing.Runway{
+		Known:      true,
+		BurnPerDay: billing.NewMoney(perDay, l.account.Currency),
+		Window:     covered,
+	}
+	switch {
+	case !pt.Effective.IsPositive():
+		rw.Until = pt.At
+	case !spent.IsPositive():
+		rw.Endless = true
+	default:
+		// lasts = effective / spent * covered, in whole seconds.
+		secs := pt.Effective.Mul(decimal.NewFromInt(int64(covered / time.Second))).Div(spent)
+		if secs.Cmp(decimal.NewFromInt(maxSeconds)) > 0 {
+			rw.Endless = true
+			return rw
+		}
+		rw.Lasts = time.Duration(secs.IntPart()) * time.Second
+		rw.Until = pt.At.Add(rw.Lasts)
+	}
+	return rw
+}
+
+// maxSeconds caps a runway at a century; beyond that it is endless.
+const maxSeconds = 100 * 366 * 24 * 3600
+
+// State summarises the account at now for a finding.
+func (l *Ledger) State(now time.Time, burnWindow time.Duration) billing.AccountState {
+	pt, ok := l.Latest(now)
+	if !ok {
+		return billing.AccountState{}
+	}
+	cur := l.account.Currency
+	return billing.AccountState{
+		Effective:      billing.NewMoney(pt.Effective, cur),
+		EffectiveKnown: pt.EffectiveKnown,
+		Shown:          billing.NewMoney(pt.Shown, cur),
+		ShownKnown:     pt.ShownKnown,
+		Runway:         l.Runway(now, burnWindow),
+		ObservedAt:     pt.At,
+	}
+}
