@@ -154,3 +154,9 @@ func (m Money) Display() string {
 
 // Exact renders the amount without rounding, for machine output.
 func (m Money) Exact() string { return m.amount.String() }
+
+// Round returns m rounded to places decimal places (half away from zero).
+// Use it only for output: arithmetic keeps full precision.
+func (m Money) Round(places int32) Money {
+	return Money{amount: m.amount.Round(places), currency: m.currency}
+}

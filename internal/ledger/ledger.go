@@ -62,8 +62,11 @@ type Recharge struct {
 	At time.Time
 	// SeenAt is the observation in which guardd first saw it.
 	SeenAt time.Time
-	// Credit is the credit it added (tax excluded).
-	Credit decimal.Decimal
+	// Credit is the credit it added (tax excluded). When AtLeast is true it
+	// is a lower bound: the recharge was inferred from a balance rise, and
+	// usage between the polls hides part of it.
+	Credit  decimal.Decimal
+	AtLeast bool
 	// Charge is the charge; Charge.Origin is ChargeInferred when no invoice or
 	// receipt was visible and guardd deduced it.
 	Charge billing.Charge

@@ -63,12 +63,12 @@ func (l *Ledger) addCharge(c billing.Charge, o *billing.Observation) *Recharge {
 		Basis:   fmt.Sprintf("%s %s", c.Origin, c.ID),
 		Source:  src,
 	}
-	// Credit bought before guardd started watching is already among the
-	// first observation's grants.
+	// A charge paid before guardd's first observation bought credit that
+	// is already among that observation's grants.
 	for _, g := range o.Grants {
 		st := l.grants[g.ID]
 		if st != nil && st.preexisting && !st.linked && g.Kind != billing.GrantPromotional &&
-			!c.PaidAt.After(st.firstSeen.Add(l.opts.MatchWindow)) && sameAmount(g.Amount.Amount(), credit) {
+			!c.PaidAt.After(st.firstSeen) && sameAmount(g.Amount.Amount(), credit) {
 			st.linked = true
 			r.GrantID = g.ID
 			r.Basis += ", credited as grant " + g.ID
@@ -97,7 +97,9 @@ func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation) *Rechar
 	}
 	st.linked = true
 	basis := fmt.Sprintf("new purchased grant %s of %s, first seen at %s", g.ID, g.Amount.Display(), o.At.Format(time.RFC3339))
-	if !g.EffectiveAt.IsZero() && g.EffectiveAt.Before(o.At.Add(-24*time.Hour)) {
+	// points does not hold o yet: its last point is the previous poll, which
+	// did not list the grant although the grant claims to predate it.
+	if prev := l.points[len(l.points)-1]; !g.EffectiveAt.IsZero() && g.EffectiveAt.Before(prev.At) {
 		basis += fmt.Sprintf(" (its effective_at %s is back-dated)", g.EffectiveAt.Format("2006-01-02"))
 	}
 	r := &Recharge{
@@ -139,9 +141,10 @@ func (l *Ledger) inferPaidRise(prev *Point, o *billing.Observation, seen []*Rech
 	}
 	amount := billing.NewMoney(rise, l.account.Currency)
 	r := &Recharge{
-		At:     o.At,
-		SeenAt: o.At,
-		Credit: rise,
+		At:      o.At,
+		SeenAt:  o.At,
+		Credit:  rise,
+		AtLeast: true,
 		Charge: billing.Charge{
 			ID:      "paid-rise:" + o.At.Format(time.RFC3339),
 			PaidAt:  o.At,
@@ -229,7 +232,11 @@ func (l *Ledger) classify(r *Recharge) {
 	}
 	switch ar.Mode {
 	case billing.RechargeAdd:
-		if sameAmount(r.Credit, ar.Amount.Amount()) {
+		fits := sameAmount(r.Credit, ar.Amount.Amount())
+		if r.AtLeast {
+			fits = r.Credit.Sub(ar.Amount.Amount()).Cmp(Cent) <= 0
+		}
+		if fits {
 			r.Trigger = billing.TriggerAutoRecharge
 			r.Basis += fmt.Sprintf("; auto-recharge assumed: the amount matches the configured %s", ar.Amount.Display())
 		} else {

@@ -1,0 +1,118 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"go.uber.org/zap"
+)
+
+// Receiver is a named notifier with the least severity it wants.
+type Receiver struct {
+	Name        string
+	MinSeverity billing.Severity
+	Notifier    Notifier
+}
+
+// RetryAfter is implemented by errors that carry a server's Retry-After.
+type RetryAfter interface {
+	RetryAfter() time.Duration
+}
+
+// Dispatcher hands notifications to receivers and owns retries: a failure the
+// notifier marks retryable is retried with exponential back-off (honouring a
+// Retry-After), up to Attempts tries.
+type Dispatcher struct {
+	Receivers []Receiver
+	// Attempts per notification batch and receiver; 0 means 3.
+	Attempts int
+	// Backoff is the first wait between attempts, doubled each time; 0
+	// means one second.
+	Backoff time.Duration
+	// MaxWait caps a single wait (including Retry-After); 0 means one minute.
+	MaxWait time.Duration
+	// Sleep waits for d or until ctx is done; nil means a real timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Log   *zap.Logger
+}
+
+// Dispatch sends ns to every receiver whose minimum severity they meet. It
+// returns one error per receiver that could not be served, joined; a failure
+// at one receiver never stops the others.
+func (d *Dispatcher) Dispatch(ctx context.Context, ns []Notification) error {
+	var errs []error
+	for _, r := range d.Receivers {
+		var mine []Notification
+		for _, n := range ns {
+			if n.Finding.Severity.Rank() >= r.MinSeverity.Rank() {
+				mine = append(mine, n)
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		if err := d.send(ctx, r, mine); err != nil {
+			errs = append(errs, fmt.Errorf("receiver %s: %w", r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Dispatcher) send(ctx context.Context, r Receiver, ns []Notification) error {
+	attempts, wait, maxWait := d.Attempts, d.Backoff, d.MaxWait
+	if attempts <= 0 {
+		attempts = 3
+	}
+	if wait <= 0 {
+		wait = time.Second
+	}
+	if maxWait <= 0 {
+		maxWait = time.Minute
+	}
+	sleep := d.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	log := d.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	for i := 1; ; i++ {
+		retry, err := r.Notifier.Notify(ctx, ns)
+		if err == nil {
+			return nil
+		}
+		if !retry {
+			return fmt.Errorf("send %d notifications: %w", len(ns), err)
+		}
+		if i >= attempts {
+			return fmt.Errorf("send %d notifications: gave up after %d attempts: %w", len(ns), i, err)
+		}
+		w := wait
+		var ra RetryAfter
+		if errors.As(err, &ra) && ra.RetryAfter() > w {
+			w = ra.RetryAfter()
+		}
+		w = min(w, maxWait)
+		log.Warn("notification failed, will retry", zap.String("receiver", r.Name), zap.Int("attempt", i),
+			zap.Duration("wait", w), zap.Error(err))
+		if err := sleep(ctx, w); err != nil {
+			return fmt.Errorf("send %d notifications: %w", len(ns), err)
+		}
+		wait *= 2
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

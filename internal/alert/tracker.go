@@ -1,0 +1,59 @@
+package alert
+
+import (
+	"sort"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+)
+
+// Tracker is the in-memory alert lifecycle of one process: a fingerprint is
+// notified once when it starts firing and once when it stops. It does not
+// survive a restart.
+type Tracker struct {
+	active map[string]billing.Finding // fingerprint → the finding as it fired
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker { return &Tracker{active: make(map[string]billing.Finding)} }
+
+// Update takes every finding that holds for account at now and returns the
+// notifications due: firing for fingerprints not active before, resolved for
+// the account's active fingerprints that no longer hold. state is the
+// account's current position, shown on resolved notifications.
+func (t *Tracker) Update(account string, findings []billing.Finding, state billing.AccountState, now time.Time) []Notification {
+	var out []Notification
+	holding := make(map[string]bool, len(findings))
+	for _, f := range findings {
+		fp := f.Fingerprint()
+		holding[fp] = true
+		if _, ok := t.active[fp]; ok {
+			continue
+		}
+		t.active[fp] = f
+		out = append(out, Notification{Status: StatusFiring, Finding: f, At: now})
+	}
+	var gone []string
+	for fp, f := range t.active {
+		if f.Account == account && !holding[fp] {
+			gone = append(gone, fp)
+		}
+	}
+	sort.Slice(gone, func(i, j int) bool {
+		a, b := t.active[gone[i]], t.active[gone[j]]
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Entity < b.Entity
+	})
+	for _, fp := range gone {
+		f := t.active[fp]
+		delete(t.active, fp)
+		f.State = state
+		out = append(out, Notification{Status: StatusResolved, Finding: f, At: now})
+	}
+	return out
+}
+
+// Active returns the number of firing fingerprints.
+func (t *Tracker) Active() int { return len(t.active) }

@@ -1,0 +1,384 @@
+package ledger_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/shopspring/decimal"
+)
+
+var (
+	t0     = lt.T0
+	h      = time.Hour
+	future = t0.Add(365 * 24 * h)
+	// lastMonth is the back-dated effective_at OpenAI gives purchases.
+	lastMonth = time.Date(2026, 9, 30, 23, 59, 59, 0, time.UTC)
+)
+
+func build(t *testing.T, a billing.Account, obs ...billing.Observation) *ledger.Ledger {
+	t.Helper()
+	l := ledger.New(a, ledger.DefaultOptions())
+	for i, o := range obs {
+		if err := l.Append(o); err != nil {
+			t.Fatalf("append observation %d: %v", i, err)
+		}
+	}
+	return l
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func wantDec(t *testing.T, what string, got decimal.Decimal, want string) {
+	t.Helper()
+	if !got.Equal(dec(want)) {
+		t.Errorf("%s: got %s, want %s", what, got, want)
+	}
+}
+
+func TestEffectiveBalance(t *testing.T) {
+	promo := billing.GrantPromotional
+	paid := billing.GrantPurchased
+	tests := []struct {
+		name               string
+		obs                billing.Observation
+		wantKnown          bool
+		effective, expired string
+		free               string
+		wantShown          bool
+		wantBasisContains  string
+	}{
+		{
+			name: "expired grants still counted in the shown total",
+			obs: lt.At(t0).Shown("69.00").Grants(
+				lt.Grant("g-old1", promo, "50.00", "0.00", t0.Add(-200*24*h), t0.Add(-10*24*h)),
+				lt.Grant("g-old2", paid, "20.00", "4.93", t0.Add(-400*24*h), t0.Add(-30*24*h)),
+				lt.Grant("g-live", paid, "5.00", "1.07", lastMonth, future),
+			).Build(),
+			wantKnown: true, effective: "3.93", expired: "65.07", free: "0", wantShown: true,
+			wantBasisContains: "unexpired grants",
+		},
+		{
+			name: "a grant expiring exactly now is expired",
+			obs: lt.At(t0).Grants(
+				lt.Grant("g1", promo, "10.00", "2.00", t0.Add(-24*h), t0),
+				lt.Grant("g2", paid, "10.00", "0", t0.Add(-24*h), time.Time{}),
+			).Build(),
+			wantKnown: true, effective: "10.00", expired: "8.00", free: "0",
+		},
+		{
+			name:      "split balance: granted plus paid",
+			obs:       lt.At(t0).Split("10.00", "100.00", "CNY").Build(),
+			wantKnown: true, effective: "110.00", expired: "0", free: "10.00", wantShown: true,
+			wantBasisContains: "granted plus paid",
+		},
+		{
+			name:      "only a shown balance",
+			obs:       lt.At(t0).Shown("42.50").Build(),
+			wantKnown: true, effective: "42.50", expired: "0", wantShown: true,
+			wantBasisContains: "shown balance",
+		},
+		{
+			name:      "grants and balance unavailable: unknown, never zero",
+			obs:       lt.At(t0).Unavailable(billing.PartGrants, "HTTP 500").Unavailable(billing.PartBalance, "HTTP 500").Build(),
+			wantKnown: false,
+		},
+		{
+			name: "over-drawn grant makes the balance negative",
+			obs: lt.At(t0).Grants(
+				lt.Grant("g1", paid, "10.00", "10.40", t0.Add(-24*h), future),
+			).Build(),
+			wantKnown: true, effective: "-0.40", expired: "0", free: "0",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := lt.Account("5", "10")
+			if tc.obs.Balance.HasSplit {
+				a.Currency = "CNY"
+			}
+			l := build(t, a, tc.obs)
+			pt, ok := l.Latest(t0)
+			if !ok {
+				t.Fatal("no point")
+			}
+			if pt.EffectiveKnown != tc.wantKnown {
+				t.Fatalf("EffectiveKnown: got %v, want %v", pt.EffectiveKnown, tc.wantKnown)
+			}
+			if pt.ShownKnown != tc.wantShown {
+				t.Errorf("ShownKnown: got %v, want %v", pt.ShownKnown, tc.wantShown)
+			}
+			if !tc.wantKnown {
+				return
+			}
+			wantDec(t, "effective", pt.Effective, tc.effective)
+			wantDec(t, "expired remaining", pt.ExpiredRemaining, tc.expired)
+			if tc.free != "" {
+				wantDec(t, "free credit", pt.FreeCredit, tc.free)
+			}
+			if !strings.Contains(pt.EffectiveBasis, tc.wantBasisContains) {
+				t.Errorf("basis: got %q, want it to contain %q", pt.EffectiveBasis, tc.wantBasisContains)
+			}
+		})
+	}
+}
+
+func TestRechargeFromBackDatedGrantIsDatedWhenFirstSeen(t *testing.T) {
+	a := lt.Account("5", "10")
+	p := billing.GrantPurchased
+	l := build(t, a,
+		lt.At(t0).Grants(lt.Grant("g1", p, "10.00", "6.00", lastMonth, future)).Build(),
+		lt.At(t0.Add(h)).Grants(
+			lt.Grant("g1", p, "10.00", "9.50", lastMonth, future),
+			lt.Grant("g2", p, "10.00", "0.00", lastMonth, future), // back-dated purchase
+		).Build(),
+	)
+	rs := l.Recharges(t0.Add(-400*24*h), t0.Add(2*h))
+	if len(rs) != 1 {
+		t.Fatalf("recharges: got %d, want 1", len(rs))
+	}
+	r := rs[0]
+	if !r.At.Equal(t0.Add(h)) {
+		t.Errorf("At: got %s, want first-seen %s (not the back-dated effective_at)", r.At, t0.Add(h))
+	}
+	if r.Charge.Origin != billing.ChargeInferred || r.GrantID != "g2" {
+		t.Errorf("origin/grant: got %s/%s, want inferred/g2", r.Charge.Origin, r.GrantID)
+	}
+	if r.Trigger != billing.TriggerAutoRecharge || !r.TriggerGuessed {
+		t.Errorf("trigger: got %s guessed=%v, want auto-recharge guessed", r.Trigger, r.TriggerGuessed)
+	}
+	if !strings.Contains(r.Basis, "back-dated") {
+		t.Errorf("basis %q should say the grant is back-dated", r.Basis)
+	}
+	// Balance just before: after (0.50 + 10.00) minus the 10.00 added.
+	if !r.BeforeKnown {
+		t.Fatal("BeforeKnown: got false, want true")
+	}
+	wantDec(t, "balance before", r.BalanceBefore, "0.50")
+	// The grant's first-seen time is filled in on the observation.
+	cur, _ := l.Current()
+	for _, g := range cur.Grants {
+		want := t0
+		if g.ID == "g2" {
+			want = t0.Add(h)
+		}
+		if !g.FirstSeen.Equal(want) {
+			t.Errorf("grant %s FirstSeen: got %s, want %s", g.ID, g.FirstSeen, want)
+		}
+	}
+}
+
+func TestPreexistingGrantsAreNotRecharges(t *testing.T) {
+	p := billing.GrantPurchased
+	l := build(t, lt.Account("5", "10"),
+		lt.At(t0).Grants(lt.Grant("g1", p, "10.00", "0", lastMonth, future), lt.Grant("g2", p, "10.00", "0", lastMonth, future)).Build(),
+		lt.At(t0.Add(h)).Grants(lt.Grant("g1", p, "10.00", "1", lastMonth, future), lt.Grant("g2", p, "10.00", "0", lastMonth, future)).Build(),
+	)
+	if n := len(l.Recharges(t0.Add(-1000*h), t0.Add(h))); n != 0 {
+		t.Errorf("recharges: got %d, want 0 (grants bought before guardd watched have no known time)", n)
+	}
+}
+
+func TestChargeAndGrantAreOneRecharge(t *testing.T) {
+	p := billing.GrantPurchased
+	first := lt.At(t0).Grants(lt.Grant("g1", p, "10.00", "9.00", lastMonth, future)).Charges().Build()
+	tests := []struct {
+		name string
+		obs  []billing.Observation
+	}{
+		{
+			name: "charge and grant in the same poll, tax excluded from the match",
+			obs: []billing.Observation{first,
+				lt.At(t0.Add(h)).
+					Grants(lt.Grant("g1", p, "10.00", "9.50", lastMonth, future), lt.Grant("g2", p, "10.00", "0", lastMonth, future)).
+					Charges(lt.Invoice("in_1", t0.Add(30*time.Minute), "10.80", "0.80", billing.TriggerAutoRecharge)).Build(),
+			},
+		},
+		{
+			name: "grant first, invoice one poll later",
+			obs: []billing.Observation{first,
+				lt.At(t0.Add(h)).
+					Grants(lt.Grant("g1", p, "10.00", "9.50", lastMonth, future), lt.Grant("g2", p, "10.00", "0", lastMonth, future)).
+					Charges().Build(),
+				lt.At(t0.Add(2*h)).
+					Grants(lt.Grant("g1", p, "10.00", "9.90", lastMonth, future), lt.Grant("g2", p, "10.00", "0.10", lastMonth, future)).
+					Charges(lt.Invoice("in_1", t0.Add(30*time.Minute), "10.80", "0.80", billing.TriggerAutoRecharge)).Build(),
+			},
+		},
+		{
+			name: "invoice first, grant one poll later, amounts differ by rounding",
+			obs: []billing.Observation{first,
+				lt.At(t0.Add(h)).
+					Grants(lt.Grant("g1", p, "10.00", "9.50", lastMonth, future)).
+					Charges(lt.Invoice("in_1", t0.Add(50*time.Minute), "10.80", "0.80", billing.TriggerAutoRecharge)).Build(),
+				lt.At(t0.Add(2*h)).
+					Grants(lt.Grant("g1", p, "10.00", "9.90", lastMonth, future), lt.Grant("g2", p, "9.999", "0", lastMonth, future)).
+					Charges(lt.Invoice("in_1", t0.Add(50*time.Minute), "10.80", "0.80", billing.TriggerAutoRecharge)).Build(),
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := build(t, lt.Account("5", "10"), tc.obs...)
+			rs := l.Recharges(t0.Add(-h), t0.Add(3*h))
+			if len(rs) != 1 {
+				t.Fatalf("recharges: got %d, want 1: %+v", len(rs), rs)
+			}
+			r := rs[0]
+			if r.Charge.ID != "in_1" || r.GrantID != "g2" {
+				t.Errorf("charge/grant: got %s/%s, want in_1/g2", r.Charge.ID, r.GrantID)
+			}
+			if !r.At.Equal(r.Charge.PaidAt) {
+				t.Errorf("At: got %s, want the payment time %s", r.At, r.Charge.PaidAt)
+			}
+			wantDec(t, "credit", r.Credit, "10.00")
+			if r.Trigger != billing.TriggerAutoRecharge || r.TriggerGuessed {
+				t.Errorf("trigger: got %s guessed=%v, want auto-recharge as the invoice says", r.Trigger, r.TriggerGuessed)
+			}
+		})
+	}
+}
+
+func TestPaidBalanceRise(t *testing.T) {
+	a := lt.Account("5", "100")
+	a.Currency, a.Drawdown = "CNY", billing.DrawdownGrantsFirst
+	cny := func(s string) billing.Money { return lt.Money(s, "CNY") }
+	t.Run("unexplained rise is an inferred recharge", func(t *testing.T) {
+		l := build(t, a,
+			lt.At(t0).Split("0", "4.00", "CNY").Build(),
+			lt.At(t0.Add(h)).Split("0", "103.50", "CNY").Build(),
+		)
+		rs := l.Recharges(t0, t0.Add(h))
+		if len(rs) != 1 {
+			t.Fatalf("recharges: got %d, want 1", len(rs))
+		}
+		wantDec(t, "credit", rs[0].Credit, "99.50")
+		if rs[0].Charge.Origin != billing.ChargeInferred {
+			t.Errorf("origin: got %s, want inferred", rs[0].Charge.Origin)
+		}
+		if !strings.Contains(rs[0].Basis, "paid balance rose") {
+			t.Errorf("basis %q should explain the rise", rs[0].Basis)
+		}
+	})
+	t.Run("a visible charge explains the rise", func(t *testing.T) {
+		charge := billing.Charge{ID: "r1", PaidAt: t0.Add(30 * time.Minute), Amount: cny("100.00"), Tax: cny("0"),
+			Origin: billing.ChargeReceipt, Trigger: billing.TriggerManual}
+		l := build(t, a,
+			lt.At(t0).Split("0", "4.00", "CNY").Charges().Build(),
+			lt.At(t0.Add(h)).Split("0", "103.50", "CNY").Charges(charge).Build(),
+		)
+		rs := l.Recharges(t0, t0.Add(h))
+		if len(rs) != 1 || rs[0].Charge.ID != "r1" {
+			t.Fatalf("recharges: got %+v, want only the receipt r1", rs)
+		}
+	})
+}
+
+func TestBurnAndRunway(t *testing.T) {
+	p := billing.GrantPurchased
+	a := lt.Account("5", "10")
+	var obs []billing.Observation
+	// $1 consumed per hour for 24 hours from a $100 grant.
+	for i := 0; i <= 24; i++ {
+		obs = append(obs, lt.At(t0.Add(time.Duration(i)*h)).
+			Grants(lt.Grant("g1", p, "100.00", decimal.NewFromInt(int64(i)).String(), lastMonth, future)).Build())
+	}
+	l := build(t, a, obs...)
+	now := t0.Add(24 * h)
+	spent, covered := l.Consumption(now.Add(-7*24*h), now)
+	wantDec(t, "spent", spent, "24")
+	if covered != 24*h {
+		t.Errorf("covered: got %s, want 24h", covered)
+	}
+	rw := l.Runway(now, 7*24*h)
+	if !rw.Known || rw.Endless {
+		t.Fatalf("runway: got known=%v endless=%v, want known and finite", rw.Known, rw.Endless)
+	}
+	wantDec(t, "burn per day", rw.BurnPerDay.Amount(), "24")
+	// 76 left at 24/day lasts 76 hours.
+	if rw.Lasts != 76*h {
+		t.Errorf("lasts: got %s, want 76h", rw.Lasts)
+	}
+	if !rw.Until.Equal(now.Add(76 * h)) {
+		t.Errorf("until: got %s, want %s", rw.Until, now.Add(76*h))
+	}
+	// A window of one hour measures only the last hour.
+	if rw := l.Runway(now, h); !rw.Known || !rw.BurnPerDay.Amount().Equal(dec("24")) {
+		t.Errorf("1h runway: got %+v, want burn 24/day", rw)
+	}
+	// Too little history: unknown, not a guess.
+	short := build(t, a, obs[0], lt.At(t0.Add(30*time.Minute)).Grants(lt.Grant("g1", p, "100.00", "0.5", lastMonth, future)).Build())
+	if rw := short.Runway(t0.Add(30*time.Minute), 7*24*h); rw.Known {
+		t.Errorf("runway after 30 minutes: got known, want unknown")
+	}
+	// Nothing consumed: endless.
+	idle := build(t, a, obs[0], lt.At(t0.Add(2*h)).Grants(lt.Grant("g1", p, "100.00", "0", lastMonth, future)).Build())
+	if rw := idle.Runway(t0.Add(2*h), 7*24*h); !rw.Known || !rw.Endless {
+		t.Errorf("idle runway: got %+v, want known and endless", rw)
+	}
+}
+
+func TestAppendRejectsBadObservations(t *testing.T) {
+	p := billing.GrantPurchased
+	a := lt.Account("5", "10")
+	good := lt.At(t0.Add(h)).Grants(lt.Grant("g1", p, "10", "0", lastMonth, future)).Build()
+	eur := lt.At(t0.Add(2 * h)).Grants(lt.Grant("g1", p, "10", "0", lastMonth, future)).Build()
+	eur.Grants[0].Amount = lt.Money("10", "EUR")
+	dup := lt.At(t0.Add(2*h)).Grants(lt.Grant("g1", p, "10", "0", lastMonth, future), lt.Grant("g1", p, "5", "0", lastMonth, future)).Build()
+	tests := []struct {
+		name string
+		obs  billing.Observation
+		want string
+	}{
+		{"same time", lt.At(t0.Add(h)).Shown("1").Build(), "is not after the previous one"},
+		{"earlier time", lt.At(t0).Shown("1").Build(), "is not after the previous one"},
+		{"another currency", eur, `grant g1 is in EUR, account "acme" is in USD`},
+		{"duplicate grant", dup, `grant "g1" listed twice`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := build(t, a, good)
+			err := l.Append(tc.obs)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error: got %v, want one containing %q", err, tc.want)
+			}
+			if l.Len() != 1 {
+				t.Errorf("ledger length after a rejected append: got %d, want 1", l.Len())
+			}
+		})
+	}
+}
+
+func TestClassifyInferredRecharges(t *testing.T) {
+	p := billing.GrantPurchased
+	tests := []struct {
+		name        string
+		account     billing.Account
+		before, add string
+		want        billing.ChargeTrigger
+	}{
+		{"add mode, configured amount", lt.Account("5", "10"), "4.00", "10.00", billing.TriggerAutoRecharge},
+		{"add mode, other amount is manual", lt.Account("5", "10"), "4.00", "50.00", billing.TriggerManual},
+		{"restore mode, restored to the target", lt.RestoreAccount("10", "50"), "9.00", "41.00", billing.TriggerAutoRecharge},
+		{"restore mode, past the target is manual", lt.RestoreAccount("10", "50"), "30.00", "40.00", billing.TriggerManual},
+		{"auto-recharge off: unknown", billing.Account{Name: "acme", Currency: "USD"}, "4.00", "10.00", billing.TriggerUnknown},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := build(t, tc.account,
+				lt.At(t0).Grants(lt.Grant("g1", p, tc.before, "0", lastMonth, future)).Build(),
+				lt.At(t0.Add(h)).Grants(lt.Grant("g1", p, tc.before, "0", lastMonth, future), lt.Grant("g2", p, tc.add, "0", lastMonth, future)).Build(),
+			)
+			rs := l.Recharges(t0, t0.Add(h))
+			if len(rs) != 1 {
+				t.Fatalf("recharges: got %d, want 1", len(rs))
+			}
+			if rs[0].Trigger != tc.want {
+				t.Errorf("trigger: got %s, want %s (basis: %s)", rs[0].Trigger, tc.want, rs[0].Basis)
+			}
+		})
+	}
+}

@@ -1,0 +1,84 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+	"github.com/shopspring/decimal"
+)
+
+// shortRunway is the runway below which switching auto-recharge off needs a
+// plan for topping up by hand.
+const shortRunway = 72 * time.Hour
+
+// disableAdvice recommends disabling auto-recharge and says whether that is
+// safe: how long the effective balance lasts at the recent burn.
+func disableAdvice(h *ledger.Ledger, now time.Time, burnWindow time.Duration) string {
+	s := h.State(now, burnWindow)
+	rw := s.Runway
+	switch {
+	case !s.EffectiveKnown:
+		return "Disable auto-recharge, then check the billing page: guardd could not read the effective balance, so it cannot say how long it lasts."
+	case !s.Effective.IsPositive():
+		return fmt.Sprintf("Do not simply disable auto-recharge: the effective balance is %s, so requests will fail. "+
+			"Lower the recharge amount or set a monthly limit at the provider, and ask support about the repeated charges.",
+			s.Effective.Display())
+	case !rw.Known:
+		return fmt.Sprintf("Disable auto-recharge. Your effective balance is %s; guardd has less than an hour of history, "+
+			"so it cannot yet say how long that lasts: check usage before relying on it.", s.Effective.Display())
+	case rw.Endless:
+		return fmt.Sprintf("Disable auto-recharge: your effective balance of %s is not running down (nothing consumed over the last %s).",
+			s.Effective.Display(), billing.Words(rw.Window))
+	case rw.Lasts < shortRunway:
+		return fmt.Sprintf("Disabling auto-recharge is not safe on its own: your effective balance of %s lasts only about %s at %s/day (until %s). "+
+			"Lower the recharge amount or set a monthly limit instead, or disable it and top up by hand before then.",
+			s.Effective.Display(), billing.Words(rw.Lasts), rw.BurnPerDay.Display(), billing.Day(rw.Until))
+	}
+	return fmt.Sprintf("Disable auto-recharge: your effective balance of %s covers about %s at the recent burn of %s/day (until %s).",
+		s.Effective.Display(), billing.Words(rw.Lasts), rw.BurnPerDay.Display(), billing.Day(rw.Until))
+}
+
+// countsAsAutoRecharge reports whether a recharge may have been made by
+// auto-recharge: everything but purchases known or guessed to be manual.
+func countsAsAutoRecharge(r *ledger.Recharge) bool {
+	return r.Trigger != billing.TriggerManual
+}
+
+// rechargeEvidence describes one recharge as evidence.
+func rechargeEvidence(r ledger.Recharge) billing.Evidence {
+	ref := r.Charge.ID
+	if r.Charge.Origin == billing.ChargeInferred && r.GrantID != "" {
+		ref = r.GrantID
+	}
+	trigger := string(r.Trigger)
+	if r.TriggerGuessed {
+		trigger += " (guessed)"
+	}
+	return billing.Evidence{
+		What:   "recharge",
+		Ref:    ref,
+		At:     r.At,
+		Amount: r.Charge.Amount,
+		Note:   fmt.Sprintf("trigger %s; %s", trigger, r.Basis),
+		Source: r.Source,
+		AsOf:   r.SeenAt,
+	}
+}
+
+// sumCharged adds up what the recharges charged (tax included).
+func sumCharged(rs []ledger.Recharge, c billing.Currency) billing.Money {
+	total := decimal.Zero
+	for _, r := range rs {
+		total = total.Add(r.Charge.Amount.Amount())
+	}
+	return billing.NewMoney(total, c)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -1,0 +1,54 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+)
+
+// RechargeBurst fires when Count or more recharges happen inside Window: the
+// hourly auto-recharge loop users reported. Purchases known or guessed to be
+// manual do not count.
+type RechargeBurst struct {
+	P          RechargeBurstParams
+	BurnWindow time.Duration
+}
+
+// Name implements Rule.
+func (RechargeBurst) Name() string { return "recharge-burst" }
+
+// Evaluate implements Rule.
+func (r RechargeBurst) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+	from := now.Add(-r.P.Window)
+	if h.CountRecharges(from, now, countsAsAutoRecharge) < r.P.Count {
+		return nil
+	}
+	var rs []ledger.Recharge
+	for _, x := range h.Recharges(from, now) {
+		if countsAsAutoRecharge(&x) {
+			rs = append(rs, x)
+		}
+	}
+	cur := h.Account().Currency
+	summary := fmt.Sprintf("%s in %s, %s charged in all: auto-recharge is firing over and over.",
+		plural(len(rs), "recharge", "recharges"), billing.Words(r.P.Window), sumCharged(rs, cur).Display())
+	if start, ok := h.Latest(rs[0].At.Add(-time.Nanosecond)); ok && start.EffectiveKnown {
+		if end, ok := h.Latest(now); ok && end.EffectiveKnown && end.Effective.GreaterThan(start.Effective) {
+			summary += fmt.Sprintf(" Meanwhile the effective balance climbed from %s to %s: credit is piling up, not running out.",
+				billing.NewMoney(start.Effective, cur).Display(), billing.NewMoney(end.Effective, cur).Display())
+		}
+	}
+	ev := make([]billing.Evidence, len(rs))
+	for i, x := range rs {
+		ev[i] = rechargeEvidence(x)
+	}
+	return []billing.Finding{{
+		Severity:       billing.SeverityCritical,
+		Entity:         "recharges",
+		Summary:        summary,
+		Evidence:       ev,
+		Recommendation: disableAdvice(h, now, r.BurnWindow),
+	}}
+}

@@ -1,0 +1,92 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+)
+
+// RechargeWhileGrantCredit fires when, within Lookback, the card was charged
+// while at least MinGrantCredit of unexpired free credit (promotional or
+// unlabelled grants, or a provider's granted balance) was still unused: the
+// provider drew paid credit and recharged instead of using the grants.
+type RechargeWhileGrantCredit struct {
+	P          RechargeWhileGrantCreditParams
+	BurnWindow time.Duration
+}
+
+// Name implements Rule.
+func (RechargeWhileGrantCredit) Name() string { return "recharge-while-grant-credit" }
+
+func (r RechargeWhileGrantCredit) offends(x *ledger.Recharge) bool {
+	return countsAsAutoRecharge(x) && x.FreeBeforeKnown && x.FreeCreditBefore.Cmp(r.P.MinGrantCredit) >= 0
+}
+
+// Evaluate implements Rule.
+func (r RechargeWhileGrantCredit) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+	from := now.Add(-r.P.Lookback)
+	if h.CountRecharges(from, now, r.offends) == 0 {
+		return nil
+	}
+	cur := h.Account().Currency
+	var ev []billing.Evidence
+	var rs []ledger.Recharge
+	for _, x := range h.Recharges(from, now) {
+		if r.offends(&x) {
+			rs = append(rs, x)
+			e := rechargeEvidence(x)
+			e.Note = fmt.Sprintf("%s of free credit was unused at the time; %s",
+				billing.NewMoney(x.FreeCreditBefore, cur).Display(), e.Note)
+			ev = append(ev, e)
+		}
+	}
+	last := rs[len(rs)-1]
+	summary := fmt.Sprintf("%s in the last %s while unexpired grant credit sat unused (%s at the latest one, at least %s).",
+		plural(len(rs), "recharge", "recharges"), billing.Words(r.P.Lookback),
+		billing.NewMoney(last.FreeCreditBefore, cur).Display(), billing.NewMoney(r.P.MinGrantCredit, cur).Display())
+	ev = append(ev, freeCreditEvidence(h, now)...)
+	return []billing.Finding{{
+		Severity:       billing.SeverityWarning,
+		Entity:         "recharges",
+		Summary:        summary,
+		Evidence:       ev,
+		Recommendation: disableAdvice(h, now, r.BurnWindow),
+	}}
+}
+
+// freeCreditEvidence lists the free credit still left at the latest
+// observation: each unexpired non-purchased grant with credit, or the
+// granted balance.
+func freeCreditEvidence(h *ledger.Ledger, now time.Time) []billing.Evidence {
+	obs, _ := h.Current()
+	if obs == nil || obs.At.After(now) {
+		return nil
+	}
+	var ev []billing.Evidence
+	if obs.Has(billing.PartGrants) {
+		st := obs.Parts[billing.PartGrants]
+		for _, g := range obs.Grants {
+			if g.Kind == billing.GrantPurchased || g.ExpiredAt(obs.At) || !g.Remaining().IsPositive() {
+				continue
+			}
+			note := fmt.Sprintf("%s grant, %s of %s left, untouched", g.Kind, g.Remaining().Display(), g.Amount.Display())
+			if !g.Used.IsZero() {
+				note = fmt.Sprintf("%s grant, %s of %s left", g.Kind, g.Remaining().Display(), g.Amount.Display())
+			}
+			if !g.ExpiresAt.IsZero() {
+				note += ", expires " + billing.Day(g.ExpiresAt)
+			}
+			ev = append(ev, billing.Evidence{What: "grant", Ref: g.ID, At: g.FirstSeen, Amount: g.Remaining(),
+				Note: note, Source: st.Source, AsOf: st.AsOf})
+		}
+		return ev
+	}
+	if obs.Has(billing.PartBalance) && obs.Balance.HasSplit {
+		st := obs.Parts[billing.PartBalance]
+		ev = append(ev, billing.Evidence{What: "granted balance", At: obs.At, Amount: obs.Balance.Granted,
+			Note: "granted credit still unused", Source: st.Source, AsOf: st.AsOf})
+	}
+	return ev
+}

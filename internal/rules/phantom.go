@@ -1,0 +1,75 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+)
+
+// PhantomBalance fires when the provider's shown total exceeds the effective
+// balance by at least MinDifference because expired grants are still counted
+// (the "$69 shown, $3.93 real" report). The finding states the real balance.
+type PhantomBalance struct {
+	P          PhantomBalanceParams
+	BurnWindow time.Duration
+}
+
+// Name implements Rule.
+func (PhantomBalance) Name() string { return "phantom-balance" }
+
+// Evaluate implements Rule.
+func (r PhantomBalance) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+	pt, ok := h.Latest(now)
+	if !ok || !pt.ShownKnown || !pt.EffectiveKnown {
+		return nil
+	}
+	gap := pt.Shown.Sub(pt.Effective)
+	if gap.LessThan(r.P.MinDifference) || pt.ExpiredRemaining.LessThan(r.P.MinDifference) {
+		return nil
+	}
+	c := h.Account().Currency
+	shown, eff := billing.NewMoney(pt.Shown, c), billing.NewMoney(pt.Effective, c)
+	obs, _ := h.Current()
+	var ev []billing.Evidence
+	if obs != nil && obs.At.Equal(pt.At) {
+		bst := obs.Parts[billing.PartBalance]
+		ev = append(ev, billing.Evidence{What: "shown balance", At: pt.At, Amount: shown,
+			Note: "the total the provider displays", Source: bst.Source, AsOf: bst.AsOf})
+		gst := obs.Parts[billing.PartGrants]
+		for _, g := range obs.Grants {
+			if g.ExpiredAt(pt.At) && g.Remaining().IsPositive() {
+				ev = append(ev, billing.Evidence{What: "expired grant", Ref: g.ID, At: g.ExpiresAt, Amount: g.Remaining(),
+					Note: fmt.Sprintf("expired %s with %s of %s unused, still counted in the total",
+						billing.Day(g.ExpiresAt), g.Remaining().Display(), g.Amount.Display()),
+					Source: gst.Source, AsOf: gst.AsOf})
+			}
+		}
+	}
+	return []billing.Finding{{
+		Severity: billing.SeverityWarning,
+		Entity:   "shown-balance",
+		Summary: fmt.Sprintf("The provider shows %s but only %s is really spendable: %s of expired grants is still counted in the total.",
+			shown.Display(), eff.Display(), billing.NewMoney(pt.ExpiredRemaining, c).Display()),
+		Evidence:       ev,
+		Recommendation: realBalanceAdvice(h, now, r.BurnWindow),
+	}}
+}
+
+// realBalanceAdvice tells the reader to plan with the effective balance.
+func realBalanceAdvice(h *ledger.Ledger, now time.Time, burnWindow time.Duration) string {
+	s := h.State(now, burnWindow)
+	rw := s.Runway
+	base := fmt.Sprintf("Plan with the effective balance of %s, not the %s shown", s.Effective.Display(), s.Shown.Display())
+	switch {
+	case !rw.Known:
+		return base + "."
+	case rw.Endless:
+		return base + fmt.Sprintf("; nothing was consumed over the last %s.", billing.Words(rw.Window))
+	case !s.Effective.IsPositive():
+		return base + ": it is used up, so top up now or keep auto-recharge on."
+	}
+	return base + fmt.Sprintf(": at %s/day it lasts about %s (until %s). Keep auto-recharge on or top up before then.",
+		rw.BurnPerDay.Display(), billing.Words(rw.Lasts), billing.Day(rw.Until))
+}

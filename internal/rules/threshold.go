@@ -1,0 +1,82 @@
+package rules
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+)
+
+// RechargeAboveThreshold fires when, within Lookback, auto-recharge charged
+// the card although the effective balance was above the configured threshold
+// by more than Tolerance. guardd only knows the balance just before a
+// recharge up to the spend between it and the next poll, so it uses the
+// lowest the balance can have been; in restore-to-target mode the charge
+// itself also tells the balance the provider saw (target - credit).
+type RechargeAboveThreshold struct {
+	P          RechargeAboveThresholdParams
+	BurnWindow time.Duration
+}
+
+// Name implements Rule.
+func (RechargeAboveThreshold) Name() string { return "recharge-above-threshold" }
+
+// before returns the balance a recharge provably happened above, and how it
+// is known.
+func (r RechargeAboveThreshold) before(ar billing.AutoRecharge, x *ledger.Recharge) (billing.Money, string, bool) {
+	if !countsAsAutoRecharge(x) {
+		return billing.Money{}, "", false
+	}
+	c := ar.Threshold.Currency()
+	limit := ar.Threshold.Amount().Add(r.P.Tolerance)
+	if x.BeforeKnown && x.BalanceBefore.GreaterThan(limit) {
+		return billing.NewMoney(x.BalanceBefore, c), "the effective balance just before it was at least", true
+	}
+	if ar.Mode == billing.RechargeRestore {
+		if seen := ar.Target.Amount().Sub(x.Credit); seen.GreaterThan(limit) {
+			return billing.NewMoney(seen, c), "restoring to the target means the provider saw a balance of", true
+		}
+	}
+	return billing.Money{}, "", false
+}
+
+// Evaluate implements Rule.
+func (r RechargeAboveThreshold) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+	ar := h.Account().AutoRecharge
+	if !ar.Enabled {
+		return nil
+	}
+	from := now.Add(-r.P.Lookback)
+	offends := func(x *ledger.Recharge) bool { _, _, ok := r.before(ar, x); return ok }
+	if h.CountRecharges(from, now, offends) == 0 {
+		return nil
+	}
+	var ev []billing.Evidence
+	n := 0
+	var lowest billing.Money
+	for _, x := range h.Recharges(from, now) {
+		bal, how, ok := r.before(ar, &x)
+		if !ok {
+			continue
+		}
+		if n == 0 || bal.Amount().LessThan(lowest.Amount()) {
+			lowest = bal
+		}
+		n++
+		e := rechargeEvidence(x)
+		e.Note = fmt.Sprintf("%s %s; %s", how, bal.Display(), e.Note)
+		ev = append(ev, e)
+	}
+	summary := fmt.Sprintf("%s in the last %s although the balance was above the %s threshold (by at least %s, tolerance %s).",
+		plural(n, "auto-recharge", "auto-recharges"), billing.Words(r.P.Lookback), ar.Threshold.Display(),
+		billing.NewMoney(lowest.Amount().Sub(ar.Threshold.Amount()), lowest.Currency()).Display(),
+		billing.NewMoney(r.P.Tolerance, lowest.Currency()).Display())
+	return []billing.Finding{{
+		Severity:       billing.SeverityWarning,
+		Entity:         "recharges",
+		Summary:        summary,
+		Evidence:       ev,
+		Recommendation: disableAdvice(h, now, r.BurnWindow),
+	}}
+}

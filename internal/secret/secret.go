@@ -1,0 +1,61 @@
+// Package secret holds credentials (webhook URLs, API keys, tokens) so that
+// printing, logging or marshalling them never shows their value.
+package secret
+
+import "strings"
+
+// Redacted is what a Value prints as.
+const Redacted = "<secret>"
+
+// Value is a credential. Its String, GoString, MarshalText, MarshalJSON and
+// MarshalYAML all give "<secret>"; only Reveal gives the value.
+type Value struct{ v string }
+
+// New wraps s.
+func New(s string) Value { return Value{v: s} }
+
+// Reveal returns the credential itself. Call it only where the value is sent
+// to the system it belongs to.
+func (s Value) Reveal() string { return s.v }
+
+// IsZero reports whether no credential is set.
+func (s Value) IsZero() bool { return s.v == "" }
+
+func (s Value) String() string   { return Redacted }
+func (s Value) GoString() string { return Redacted }
+
+// MarshalText keeps the value out of JSON, YAML and text encodings.
+func (s Value) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+
+// MarshalYAML keeps the value out of YAML dumps.
+func (s Value) MarshalYAML() (any, error) { return Redacted, nil }
+
+// Scrub replaces every occurrence of the given secrets in text with
+// "<secret>". It is the last line of defence for error messages built by
+// libraries that quote URLs.
+func Scrub(text string, secrets ...Value) string {
+	for _, s := range secrets {
+		if len(s.v) >= 4 {
+			text = strings.ReplaceAll(text, s.v, Redacted)
+		}
+	}
+	return text
+}
+
+// ScrubError returns err with every given secret removed from its message,
+// keeping the original reachable through errors.Is/As. It returns nil for a
+// nil err.
+func ScrubError(err error, secrets ...Value) error {
+	if err == nil {
+		return nil
+	}
+	return &scrubbed{msg: Scrub(err.Error(), secrets...), err: err}
+}
+
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
