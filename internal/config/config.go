@@ -1,0 +1,185 @@
+// Package config loads guardd's configuration: defaults in Go, then a YAML
+// file (unknown keys are errors), then a few GUARDD_* environment overrides,
+// then validation that reports every problem at once, each named by its YAML
+// path as the user wrote it.
+//
+// Secrets (webhook URLs) are never read from the YAML itself: the file names
+// an environment variable or a file holding them, and they are held as
+// secret.Value so that no error, dump or %v of a Config shows them.
+package config
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/secret"
+	"github.com/sethvargo/go-envconfig"
+	"gopkg.in/yaml.v3"
+)
+
+// Defaults for settings the file may leave out. Rule parameters default to
+// rules.DefaultParams and ledger options to ledger.DefaultOptions.
+const (
+	DefaultSchedule  = "*/15 * * * *"
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "auto"
+)
+
+// EnvPrefix prefixes every environment variable that overrides a setting:
+// GUARDD_SCHEDULE, GUARDD_LOG_LEVEL and GUARDD_LOG_FORMAT.
+const EnvPrefix = "GUARDD_"
+
+// Source types.
+const (
+	// SourceFile reads observations from a JSON file (Source.Path).
+	SourceFile = "file"
+)
+
+// Notifier types.
+const (
+	// NotifierStdout writes alerts to standard output.
+	NotifierStdout = "stdout"
+	// NotifierSlack posts alerts to a Slack incoming webhook
+	// (Notifier.WebhookURL).
+	NotifierSlack = "slack"
+)
+
+// Config is guardd's validated, effective configuration.
+type Config struct {
+	// Schedule is when to poll: a 5-field cron spec or a descriptor such as
+	// "@every 15m" or "@hourly" (robfig/cron's standard parser accepts it).
+	Schedule string
+	Log      Log
+	// Params starts from rules.DefaultParams(); keys present in the file
+	// override single fields.
+	Params rules.Params
+	// Ledger starts from ledger.DefaultOptions().
+	Ledger ledger.Options
+	// Accounts holds at least one account, with unique names, in file order.
+	Accounts []Account
+	// Notifiers holds the alert receivers, with unique names, in file order.
+	// It may be empty.
+	Notifiers []Notifier
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is "debug", "info", "warn" or "error".
+	Level string
+	// Format is "auto" (JSON unless stderr is a terminal), "json" or
+	// "console".
+	Format string
+}
+
+// Account is one watched account and where its observations come from.
+type Account struct {
+	billing.Account
+	Source Source
+}
+
+// Source says where an account's observations come from.
+type Source struct {
+	// Type is SourceFile, the only type for now.
+	Type string
+	// Path is the file to read: absolute as written, or joined to the
+	// directory the config was loaded from.
+	Path string
+}
+
+// Notifier is one alert receiver.
+type Notifier struct {
+	Name string
+	// Type is NotifierStdout or NotifierSlack.
+	Type string
+	// MinSeverity is the least severity sent to this notifier.
+	MinSeverity billing.Severity
+	// WebhookURL is the Slack webhook (an absolute http or https URL) for
+	// NotifierSlack; zero otherwise.
+	WebhookURL secret.Value
+}
+
+// Load reads a config from r. dir is the directory relative paths in the file
+// are resolved against (the config file's directory). getenv looks up
+// environment variables (os.LookupEnv in main, a map in tests); nil means
+// os.LookupEnv.
+//
+// A config that does not load gives an *Error listing every problem; other
+// errors (r failing) are returned as they are.
+func Load(r io.Reader, dir string, getenv func(string) (string, bool)) (*Config, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+
+	// Layer 1: the document tree, for syntax errors and for the line each
+	// problem is on (problems are reported in file order).
+	root, problems := parseTree(data)
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+
+	// Layer 2: the file, strictly: unknown keys are errors.
+	var fc fileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, &Error{Problems: yamlProblems(err, root)}
+	}
+
+	// Layer 3: the environment.
+	var env envOverrides
+	if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{
+		Target:   &env,
+		Lookuper: envconfig.PrefixLookuper(EnvPrefix, envconfig.LookuperFunc(getenv)),
+	}); err != nil {
+		return nil, fmt.Errorf("read environment overrides: %w", err)
+	}
+
+	// Layer 4: defaults under everything, then validate.
+	v := &validator{dir: dir, getenv: getenv, root: root}
+	c := v.config(&fc, &env)
+	if len(v.problems) > 0 {
+		return nil, &Error{Problems: v.sorted()}
+	}
+	return c, nil
+}
+
+// LoadFile loads the config file at path, resolving relative paths in it
+// against the file's directory. If the file loads but is invalid, the *Error
+// returned carries path in its File field.
+func LoadFile(path string, getenv func(string) (string, bool)) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	defer f.Close()
+	c, err := Load(f, filepath.Dir(path), getenv)
+	if e, ok := errors.AsType[*Error](err); ok {
+		e.File = path
+	} else if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	return c, err
+}
+
+// envOverrides are the settings the environment may override. A variable that
+// is unset or empty leaves the file's value alone. The fields are pointers
+// (noinit) so that the validator knows which values came from the
+// environment and can name the variable in errors. No field has a default=
+// tag: defaults live in Go, below the file.
+type envOverrides struct {
+	Schedule  *string `env:"SCHEDULE, noinit"`
+	LogLevel  *string `env:"LOG_LEVEL, noinit"`
+	LogFormat *string `env:"LOG_FORMAT, noinit"`
+}

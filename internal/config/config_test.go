@@ -1,0 +1,655 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/rules"
+	"github.com/shopspring/decimal"
+)
+
+// minimal is the least valid config; tests append to it or replace parts.
+const minimal = `
+accounts:
+  - name: acme
+    provider: openai
+    currency: USD
+    drawdown: expiring-first
+    auto_recharge: {enabled: false}
+    source: {type: file, path: source.json}
+`
+
+// load loads text with relative paths resolved against testdata.
+func load(t *testing.T, text string, env map[string]string) (*Config, error) {
+	t.Helper()
+	return Load(strings.NewReader(text), "testdata", mapEnv(env))
+}
+
+func mustLoad(t *testing.T, text string, env map[string]string) *Config {
+	t.Helper()
+	c, err := load(t, text, env)
+	if err != nil {
+		t.Fatalf("Load: got error\n%v\nwant none", err)
+	}
+	return c
+}
+
+func dec(t *testing.T, s string) decimal.Decimal {
+	t.Helper()
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestDefaults(t *testing.T) {
+	c := mustLoad(t, minimal, nil)
+	if got, want := c.Schedule, DefaultSchedule; got != want {
+		t.Errorf("Schedule: got %q, want %q", got, want)
+	}
+	if got, want := c.Log, (Log{Level: "info", Format: "auto"}); got != want {
+		t.Errorf("Log: got %+v, want %+v", got, want)
+	}
+	if got, want := c.Ledger, ledger.DefaultOptions(); got != want {
+		t.Errorf("Ledger: got %+v, want %+v", got, want)
+	}
+	checkParams(t, c.Params, rules.DefaultParams())
+	if len(c.Notifiers) != 0 {
+		t.Errorf("Notifiers: got %+v, want none", c.Notifiers)
+	}
+}
+
+func checkParams(t *testing.T, got, want rules.Params) {
+	t.Helper()
+	durs := []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"BurnWindow", got.BurnWindow, want.BurnWindow},
+		{"RechargeBurst.Window", got.RechargeBurst.Window, want.RechargeBurst.Window},
+		{"RechargeWhileGrantCredit.Lookback", got.RechargeWhileGrantCredit.Lookback, want.RechargeWhileGrantCredit.Lookback},
+		{"RechargeAboveThreshold.Lookback", got.RechargeAboveThreshold.Lookback, want.RechargeAboveThreshold.Lookback},
+	}
+	for _, d := range durs {
+		if d.got != d.want {
+			t.Errorf("Params.%s: got %v, want %v", d.name, d.got, d.want)
+		}
+	}
+	if got.RechargeBurst.Count != want.RechargeBurst.Count {
+		t.Errorf("Params.RechargeBurst.Count: got %d, want %d", got.RechargeBurst.Count, want.RechargeBurst.Count)
+	}
+	amts := []struct {
+		name      string
+		got, want decimal.Decimal
+	}{
+		{"RechargeWhileGrantCredit.MinGrantCredit", got.RechargeWhileGrantCredit.MinGrantCredit, want.RechargeWhileGrantCredit.MinGrantCredit},
+		{"RechargeAboveThreshold.Tolerance", got.RechargeAboveThreshold.Tolerance, want.RechargeAboveThreshold.Tolerance},
+		{"PhantomBalance.MinDifference", got.PhantomBalance.MinDifference, want.PhantomBalance.MinDifference},
+	}
+	for _, a := range amts {
+		if !a.got.Equal(a.want) {
+			t.Errorf("Params.%s: got %s, want %s", a.name, a.got, a.want)
+		}
+	}
+}
+
+func checkMoney(t *testing.T, name string, got billing.Money, want string, cur billing.Currency) {
+	t.Helper()
+	if !got.Amount().Equal(dec(t, want)) || got.Currency() != cur {
+		t.Errorf("%s: got %s %s, want %s %s", name, got.Exact(), got.Currency(), want, cur)
+	}
+}
+
+func TestGoodConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"hourly.json", "cny.json"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const fileURL = "https://hooks.slack.com/services/T01/B02/from-file"
+	if err := os.WriteFile(filepath.Join(dir, "slack-webhook"), []byte("\n  "+fileURL+"  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const envURL = "https://hooks.slack.com/services/T01/B02/from-env"
+	abs := filepath.Join(dir, "cny.json")
+
+	text := `
+schedule: "@every 5m"
+log: {level: debug, format: json}
+rules:
+  burn_window: 72h
+  match_window: 90m
+  recharge_burst: {count: 4, window: 12h}
+  recharge_while_grant_credit: {min_grant_credit: "2.50", lookback: 48h}
+  recharge_above_threshold: {tolerance: 0.25, lookback: 36h}
+  phantom_balance: {min_difference: "3"}
+accounts:
+  - name: acme-openai
+    provider: openai
+    currency: USD
+    drawdown: expiring-first
+    auto_recharge:
+      enabled: true
+      threshold: "5.00"
+      mode: add
+      amount: "10.00"
+      monthly_limit: "200.00"
+    source: {type: file, path: hourly.json}
+  - name: acme-deepseek
+    provider: deepseek
+    currency: cny
+    drawdown: grants-first
+    auto_recharge:
+      enabled: true
+      threshold: 5.10
+      mode: restore
+      target: 12345678901234567.891
+    source: {type: file, path: ` + abs + `}
+  - name: acme-anthropic
+    provider: anthropic
+    currency: USD
+    drawdown: expiring-first
+    auto_recharge: {enabled: false}
+    source: {type: file, path: ./hourly.json}
+notifiers:
+  - {name: console, type: stdout}
+  - name: from-env
+    type: slack
+    min_severity: warning
+    webhook_url_env: MY_SLACK
+  - name: from-file
+    type: slack
+    min_severity: critical
+    webhook_url_file: slack-webhook
+`
+	c, err := Load(strings.NewReader(text), dir, mapEnv(map[string]string{"MY_SLACK": " " + envURL + "\n"}))
+	if err != nil {
+		t.Fatalf("Load: got error\n%v\nwant none", err)
+	}
+
+	if got, want := c.Schedule, "@every 5m"; got != want {
+		t.Errorf("Schedule: got %q, want %q", got, want)
+	}
+	if got, want := c.Log, (Log{Level: "debug", Format: "json"}); got != want {
+		t.Errorf("Log: got %+v, want %+v", got, want)
+	}
+	if got, want := c.Ledger.MatchWindow, 90*time.Minute; got != want {
+		t.Errorf("Ledger.MatchWindow: got %v, want %v", got, want)
+	}
+	checkParams(t, c.Params, rules.Params{
+		BurnWindow:               72 * time.Hour,
+		RechargeBurst:            rules.RechargeBurstParams{Count: 4, Window: 12 * time.Hour},
+		RechargeWhileGrantCredit: rules.RechargeWhileGrantCreditParams{MinGrantCredit: dec(t, "2.5"), Lookback: 48 * time.Hour},
+		RechargeAboveThreshold:   rules.RechargeAboveThresholdParams{Tolerance: dec(t, "0.25"), Lookback: 36 * time.Hour},
+		PhantomBalance:           rules.PhantomBalanceParams{MinDifference: dec(t, "3")},
+	})
+
+	if got, want := len(c.Accounts), 3; got != want {
+		t.Fatalf("len(Accounts): got %d, want %d", got, want)
+	}
+	a := c.Accounts[0]
+	if a.Name != "acme-openai" || a.Provider != "openai" || a.Currency != "USD" || a.Drawdown != billing.DrawdownExpiringFirst {
+		t.Errorf("Accounts[0]: got %s/%s/%s/%s, want acme-openai/openai/USD/expiring-first", a.Name, a.Provider, a.Currency, a.Drawdown)
+	}
+	ar := a.AutoRecharge
+	if !ar.Enabled || ar.Mode != billing.RechargeAdd || !ar.HasMonthlyLimit {
+		t.Errorf("Accounts[0].AutoRecharge: got enabled %v mode %q has limit %v, want true add true", ar.Enabled, ar.Mode, ar.HasMonthlyLimit)
+	}
+	checkMoney(t, "Accounts[0].AutoRecharge.Threshold", ar.Threshold, "5", "USD")
+	checkMoney(t, "Accounts[0].AutoRecharge.Amount", ar.Amount, "10", "USD")
+	checkMoney(t, "Accounts[0].AutoRecharge.MonthlyLimit", ar.MonthlyLimit, "200", "USD")
+	if got, want := a.Source, (Source{Type: "file", Path: filepath.Join(dir, "hourly.json")}); got != want {
+		t.Errorf("Accounts[0].Source: got %+v, want %+v", got, want)
+	}
+
+	b := c.Accounts[1]
+	if b.Currency != "CNY" || b.Drawdown != billing.DrawdownGrantsFirst || b.AutoRecharge.Mode != billing.RechargeRestore {
+		t.Errorf("Accounts[1]: got currency %s drawdown %s mode %s, want CNY grants-first restore", b.Currency, b.Drawdown, b.AutoRecharge.Mode)
+	}
+	// Bare YAML numbers keep their exact decimal text.
+	checkMoney(t, "Accounts[1].AutoRecharge.Threshold", b.AutoRecharge.Threshold, "5.10", "CNY")
+	checkMoney(t, "Accounts[1].AutoRecharge.Target", b.AutoRecharge.Target, "12345678901234567.891", "CNY")
+	if got, want := b.AutoRecharge.Target.Exact(), "12345678901234567.891"; got != want {
+		t.Errorf("Accounts[1].AutoRecharge.Target.Exact(): got %s, want %s", got, want)
+	}
+	if b.AutoRecharge.HasMonthlyLimit {
+		t.Errorf("Accounts[1].AutoRecharge.HasMonthlyLimit: got true, want false")
+	}
+	if got, want := b.Source.Path, abs; got != want {
+		t.Errorf("Accounts[1].Source.Path: got %q, want %q (absolute paths stay)", got, want)
+	}
+	if c.Accounts[2].AutoRecharge.Enabled {
+		t.Errorf("Accounts[2].AutoRecharge.Enabled: got true, want false")
+	}
+
+	wantNotifiers := []struct {
+		name, typ string
+		sev       billing.Severity
+		url       string
+	}{
+		{"console", "stdout", billing.SeverityInfo, ""},
+		{"from-env", "slack", billing.SeverityWarning, envURL},
+		{"from-file", "slack", billing.SeverityCritical, fileURL},
+	}
+	if got, want := len(c.Notifiers), len(wantNotifiers); got != want {
+		t.Fatalf("len(Notifiers): got %d, want %d", got, want)
+	}
+	for i, w := range wantNotifiers {
+		n := c.Notifiers[i]
+		if n.Name != w.name || n.Type != w.typ || n.MinSeverity != w.sev || n.WebhookURL.Reveal() != w.url {
+			t.Errorf("Notifiers[%d]: got %s/%s/%s/%q, want %s/%s/%s/%q",
+				i, n.Name, n.Type, n.MinSeverity, n.WebhookURL.Reveal(), w.name, w.typ, w.sev, w.url)
+		}
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	file := `
+schedule: "0 * * * *"
+log: {level: warn, format: console}
+` + minimal
+	tests := []struct {
+		name string
+		env  map[string]string
+		want Config
+	}{
+		{"file only", nil, Config{Schedule: "0 * * * *", Log: Log{Level: "warn", Format: "console"}}},
+		{"env replaces file", map[string]string{
+			"GUARDD_SCHEDULE":   "@every 1m",
+			"GUARDD_LOG_LEVEL":  "debug",
+			"GUARDD_LOG_FORMAT": "json",
+		}, Config{Schedule: "@every 1m", Log: Log{Level: "debug", Format: "json"}}},
+		{"one variable", map[string]string{"GUARDD_LOG_LEVEL": "error"},
+			Config{Schedule: "0 * * * *", Log: Log{Level: "error", Format: "console"}}},
+		{"empty variable leaves the file's value", map[string]string{"GUARDD_SCHEDULE": ""},
+			Config{Schedule: "0 * * * *", Log: Log{Level: "warn", Format: "console"}}},
+		{"unprefixed names are ignored", map[string]string{"SCHEDULE": "@hourly", "LOG_LEVEL": "debug"},
+			Config{Schedule: "0 * * * *", Log: Log{Level: "warn", Format: "console"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mustLoad(t, file, tt.env)
+			if c.Schedule != tt.want.Schedule {
+				t.Errorf("Schedule: got %q, want %q", c.Schedule, tt.want.Schedule)
+			}
+			if c.Log != tt.want.Log {
+				t.Errorf("Log: got %+v, want %+v", c.Log, tt.want.Log)
+			}
+		})
+	}
+
+	t.Run("env over defaults", func(t *testing.T) {
+		c := mustLoad(t, minimal, map[string]string{"GUARDD_SCHEDULE": "@hourly"})
+		if got, want := c.Schedule, "@hourly"; got != want {
+			t.Errorf("Schedule: got %q, want %q", got, want)
+		}
+	})
+}
+
+// TestExplicitFalseStays guards against go-envconfig's default= pitfall: an
+// explicit zero in the file must survive the environment layer.
+func TestExplicitFalseStays(t *testing.T) {
+	env := map[string]string{"GUARDD_SCHEDULE": "@hourly", "GUARDD_LOG_LEVEL": "debug"}
+	c := mustLoad(t, minimal, env)
+	if c.Accounts[0].AutoRecharge.Enabled {
+		t.Errorf("AutoRecharge.Enabled: got true, want false (as the file says)")
+	}
+}
+
+func TestAmountsExact(t *testing.T) {
+	tests := []struct{ yaml, want string }{
+		{`5.10`, "5.10"},
+		{`"5.10"`, "5.10"},
+		{`12345678901234567.891`, "12345678901234567.891"},
+		{`0.1`, "0.1"},
+		{`7`, "7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.yaml, func(t *testing.T) {
+			text := strings.Replace(minimal, "auto_recharge: {enabled: false}",
+				"auto_recharge: {enabled: true, mode: add, amount: \"1\", threshold: "+tt.yaml+"}", 1)
+			c := mustLoad(t, text, nil)
+			got := c.Accounts[0].AutoRecharge.Threshold
+			if !got.Amount().Equal(dec(t, tt.want)) {
+				t.Errorf("Threshold: got %s, want %s", got.Exact(), tt.want)
+			}
+			if got, want := got.Amount().StringFixed(3), dec(t, tt.want).StringFixed(3); got != want {
+				t.Errorf("Threshold to 3 places: got %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	t.Run("missing file names the path", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "nope.yaml")
+		_, err := LoadFile(path, mapEnv(nil))
+		if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("LoadFile(%s): got %v, want an error naming the path that is os.ErrNotExist", path, err)
+		}
+	})
+	t.Run("paths resolve against the file's directory", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "source.json"), []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, "guardd.yaml")
+		if err := os.WriteFile(path, []byte(minimal), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadFile(path, mapEnv(nil))
+		if err != nil {
+			t.Fatalf("LoadFile: got error %v, want none", err)
+		}
+		if got, want := c.Accounts[0].Source.Path, filepath.Join(dir, "source.json"); got != want {
+			t.Errorf("Source.Path: got %q, want %q", got, want)
+		}
+	})
+	t.Run("problems are prefixed with the path", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "guardd.yaml")
+		if err := os.WriteFile(path, []byte("log: {level: loud}\nfoo: 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadFile(path, mapEnv(nil))
+		want := path + `: line 2: unknown key "foo"`
+		if err == nil || err.Error() != want {
+			t.Errorf("LoadFile: got %v, want %s", err, want)
+		}
+		e, ok := errors.AsType[*Error](err)
+		if !ok || e.File != path || len(e.Problems) != 1 || e.Problems[0].Line != 2 {
+			t.Errorf("LoadFile: got %#v, want *Error with File %s and one problem at line 2", err, path)
+		}
+	})
+}
+
+// TestExample loads config.example.yaml from the repository root, as
+// `guardd validate` would.
+func TestExample(t *testing.T) {
+	root := filepath.Join("..", "..")
+	path := filepath.Join(root, "config.example.yaml")
+	src := filepath.Join(root, "examples", "hourly-recharge.json")
+	if _, err := os.Stat(src); err != nil {
+		t.Fatalf("config.example.yaml uses %s: %v", src, err)
+	}
+	c, err := LoadFile(path, mapEnv(nil))
+	if err != nil {
+		t.Fatalf("LoadFile(%s): got error\n%v\nwant none", path, err)
+	}
+	// The example shows every default: apart from its account and notifier,
+	// it must equal a config that sets nothing.
+	if got, want := c.Schedule, DefaultSchedule; got != want {
+		t.Errorf("Schedule: got %q, want the default %q", got, want)
+	}
+	if got, want := c.Log, (Log{Level: DefaultLogLevel, Format: DefaultLogFormat}); got != want {
+		t.Errorf("Log: got %+v, want the default %+v", got, want)
+	}
+	if got, want := c.Ledger, ledger.DefaultOptions(); got != want {
+		t.Errorf("Ledger: got %+v, want the default %+v", got, want)
+	}
+	checkParams(t, c.Params, rules.DefaultParams())
+
+	if got, want := len(c.Accounts), 1; got != want {
+		t.Fatalf("len(Accounts): got %d, want %d", got, want)
+	}
+	a := c.Accounts[0]
+	if a.Name != "acme-openai" || a.Provider != "openai" || a.Currency != "USD" || a.Drawdown != billing.DrawdownExpiringFirst {
+		t.Errorf("account: got %s/%s/%s/%s, want acme-openai/openai/USD/expiring-first", a.Name, a.Provider, a.Currency, a.Drawdown)
+	}
+	ar := a.AutoRecharge
+	if !ar.Enabled || ar.Mode != billing.RechargeAdd || ar.HasMonthlyLimit {
+		t.Errorf("auto_recharge: got enabled %v mode %q has limit %v, want true add false", ar.Enabled, ar.Mode, ar.HasMonthlyLimit)
+	}
+	checkMoney(t, "threshold", ar.Threshold, "5.00", "USD")
+	checkMoney(t, "amount", ar.Amount, "10.00", "USD")
+	if got, want := a.Source, (Source{Type: "file", Path: src}); got != want {
+		t.Errorf("source: got %+v, want %+v", got, want)
+	}
+	if got, want := len(c.Notifiers), 1; got != want {
+		t.Errorf("len(Notifiers): got %d, want %d (the slack one is commented out)", got, want)
+	}
+}
+
+// TestExampleSlackBlock uncomments the example's slack notifier and checks
+// that it loads with its environment variable set.
+func TestExampleSlackBlock(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	var out []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "  # - name: team-slack") || strings.HasPrefix(l, "  #   ") {
+			l = "  " + strings.TrimPrefix(l, "  # ")
+		}
+		out = append(out, l)
+	}
+	text := strings.Join(out, "\n")
+	if !strings.Contains(text, "\n  - name: team-slack\n") {
+		t.Fatalf("config.example.yaml: found no commented-out slack notifier to uncomment")
+	}
+	// Independent of examples/: point the source at a file of our own.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hourly-recharge.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text = strings.Replace(text, "path: examples/hourly-recharge.json", "path: hourly-recharge.json", 1)
+	const url = "https://hooks.slack.com/services/T0/B0/example"
+	c, err := Load(strings.NewReader(text), dir, mapEnv(map[string]string{"GUARDD_SLACK_WEBHOOK_URL": url}))
+	if err != nil {
+		t.Fatalf("uncommented example: got error\n%v\nwant none", err)
+	}
+	if got, want := len(c.Notifiers), 2; got != want {
+		t.Fatalf("uncommented example: got %d notifiers, want %d", got, want)
+	}
+	n := c.Notifiers[len(c.Notifiers)-1]
+	if n.Name != "team-slack" || n.MinSeverity != billing.SeverityWarning || n.WebhookURL.Reveal() != url {
+		t.Errorf("slack notifier: got %s/%s/%q, want team-slack/warning/%q", n.Name, n.MinSeverity, n.WebhookURL.Reveal(), url)
+	}
+}
+
+func TestDump(t *testing.T) {
+	const url = "https://hooks.slack.com/services/T0/B0/dumpsecret"
+	text := strings.Replace(minimal, "auto_recharge: {enabled: false}",
+		`auto_recharge: {enabled: true, threshold: "5.00", mode: restore, target: 50.5, monthly_limit: "200"}`, 1) + `
+notifiers:
+  - {name: console, type: stdout}
+  - {name: team, type: slack, min_severity: warning, webhook_url_env: HOOK}
+`
+	c := mustLoad(t, text, map[string]string{"HOOK": url, "GUARDD_LOG_FORMAT": "json"})
+	var buf bytes.Buffer
+	if err := c.Dump(&buf); err != nil {
+		t.Fatal(err)
+	}
+	want := `schedule: '*/15 * * * *'
+log:
+  level: info
+  format: json
+rules:
+  burn_window: 168h
+  match_window: 2h
+  recharge_burst:
+    count: 3
+    window: 6h
+  recharge_while_grant_credit:
+    min_grant_credit: "1"
+    lookback: 24h
+  recharge_above_threshold:
+    tolerance: "0.50"
+    lookback: 24h
+  phantom_balance:
+    min_difference: "1"
+accounts:
+  - name: acme
+    provider: openai
+    currency: USD
+    drawdown: expiring-first
+    auto_recharge:
+      enabled: true
+      threshold: "5.00"
+      mode: restore
+      target: "50.5"
+      monthly_limit: "200"
+    source:
+      type: file
+      path: testdata/source.json
+notifiers:
+  - name: console
+    type: stdout
+    min_severity: info
+  - name: team
+    type: slack
+    min_severity: warning
+    webhook_url: <secret>
+`
+	if got := buf.String(); got != want {
+		t.Errorf("Dump:\ngot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		168 * time.Hour:                  "168h",
+		2*time.Hour + 30*time.Minute:     "2h30m",
+		90 * time.Second:                 "1m30s",
+		15 * time.Minute:                 "15m",
+		time.Hour + 5*time.Second:        "1h0m5s",
+		1500 * time.Millisecond:          "1.5s",
+		24*time.Hour + 30*time.Second:    "24h0m30s",
+		6*time.Hour + 1*time.Millisecond: "6h0m0.001s",
+	} {
+		if got := duration(d); got != want {
+			t.Errorf("duration(%v): got %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestSecretsNeverLeak puts a recognisable secret in webhook URLs, drives
+// every error path around them, and checks that no error, dump or %v/%+v/%#v
+// of a Config shows it (Alertmanager's AssertNotifyLeaksNoSecret).
+func TestSecretsNeverLeak(t *testing.T) {
+	const secretPart = "xoxSECRETzz9"
+	const goodURL = "https://hooks.slack.com/services/T0/B0/" + secretPart
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("source.json", "{}")
+	write("good-hook", goodURL+"\n")
+	write("bad-hook", "hooks.slack.com/services/T0/B0/"+secretPart+"\n")
+	write("ws-hook", "ws://hooks.slack.com/"+secretPart)
+	write("nohost-hook", "https:///"+secretPart)
+	write("junk-hook", "%zz"+secretPart+"::\n")
+
+	account := `
+accounts:
+  - name: acme
+    provider: openai
+    currency: USD
+    drawdown: expiring-first
+    auto_recharge: {enabled: false}
+    source: {type: file, path: source.json}
+`
+	env := map[string]string{
+		"GOOD":    goodURL,
+		"NOHTTP":  "hooks.slack.com/services/T0/B0/" + secretPart,
+		"FTP":     "ftp://hooks.slack.com/" + secretPart,
+		"SPACES":  "https://hooks slack com/" + secretPart,
+		"CONTROL": "https://hooks.slack.com/\x7f" + secretPart,
+		"NOHOST":  "https:///" + secretPart,
+	}
+	bad := []string{
+		`{name: n1, type: slack, webhook_url_env: NOHTTP}`,
+		`{name: n2, type: slack, webhook_url_env: FTP}`,
+		`{name: n3, type: slack, webhook_url_env: SPACES}`,
+		`{name: n4, type: slack, webhook_url_env: CONTROL}`,
+		`{name: n5, type: slack, webhook_url_env: NOHOST}`,
+		`{name: n6, type: slack, webhook_url_file: bad-hook}`,
+		`{name: n7, type: slack, webhook_url_file: ws-hook}`,
+		`{name: n8, type: slack, webhook_url_file: nohost-hook}`,
+		`{name: n9, type: slack, webhook_url_file: junk-hook}`,
+		// The URL pasted where a name or a path belongs.
+		`{name: n10, type: slack, webhook_url_env: "` + goodURL + `"}`,
+		`{name: n11, type: slack, webhook_url_file: "` + goodURL + `"}`,
+		`{name: n12, type: slack, webhook_url_env: GOOD, webhook_url_file: good-hook}`,
+		`{name: n13, type: stdout, webhook_url_env: GOOD}`,
+		`{name: n14, type: slack, webhook_url_env: GOOD, min_severity: loud}`,
+		`{name: n15, type: teams, webhook_url_env: GOOD}`,
+		`{name: n16, type: slack, webhook_url_file: good-hook, colour: red}`,
+	}
+
+	check := func(what, text string) {
+		t.Helper()
+		if strings.Contains(text, secretPart) {
+			t.Errorf("%s contains the secret:\n%s", what, text)
+		}
+	}
+
+	var notifiers strings.Builder
+	for _, n := range bad {
+		notifiers.WriteString("  - " + n + "\n")
+	}
+	for i, n := range bad {
+		text := account + "notifiers:\n  - " + n + "\n"
+		_, err := Load(strings.NewReader(text), dir, mapEnv(env))
+		if err == nil {
+			t.Errorf("case %d (%s): got no error, want one", i, n)
+			continue
+		}
+		check(fmt.Sprintf("case %d error", i), err.Error())
+		check(fmt.Sprintf("case %d error %%+v", i), fmt.Sprintf("%+v", err))
+		check(fmt.Sprintf("case %d error %%#v", i), fmt.Sprintf("%#v", err))
+	}
+	// All at once, with the unknown key taken out so validation runs.
+	all := strings.Replace(notifiers.String(), ", colour: red", "", 1)
+	_, err := Load(strings.NewReader(account+"notifiers:\n"+all), dir, mapEnv(env))
+	if err == nil {
+		t.Fatalf("all bad notifiers: got no error, want one")
+	}
+	check("all-at-once error", err.Error())
+	if got, want := strings.Count(err.Error(), "\n")+1, len(bad); got < want-1 {
+		t.Errorf("all bad notifiers: got %d problems, want at least %d:\n%v", got, want-1, err)
+	}
+
+	// A good config: the secret is there, but nothing shows it.
+	text := account + `
+notifiers:
+  - {name: from-env, type: slack, webhook_url_env: GOOD}
+  - {name: from-file, type: slack, webhook_url_file: good-hook}
+`
+	c, err := Load(strings.NewReader(text), dir, mapEnv(env))
+	if err != nil {
+		t.Fatalf("Load: got error %v, want none", err)
+	}
+	for _, n := range c.Notifiers {
+		if n.WebhookURL.Reveal() != goodURL {
+			t.Errorf("%s: got a webhook URL of %d bytes, want the good one", n.Name, len(n.WebhookURL.Reveal()))
+		}
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		check("Config "+verb, fmt.Sprintf(verb, c))
+		check("*Config "+verb, fmt.Sprintf(verb, *c))
+		check("Notifiers "+verb, fmt.Sprintf(verb, c.Notifiers))
+	}
+	var buf bytes.Buffer
+	if err := c.Dump(&buf); err != nil {
+		t.Fatal(err)
+	}
+	check("Dump", buf.String())
+	if got, want := strings.Count(buf.String(), "webhook_url: <secret>"), 2; got != want {
+		t.Errorf("Dump: got %d redacted webhook URLs, want %d:\n%s", got, want, buf.String())
+	}
+}

@@ -1,0 +1,176 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/secret"
+	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
+)
+
+// Dump writes the effective config as YAML, in the file's schema, with
+// defaults filled in, environment overrides applied and paths resolved. Every
+// secret shows as "<secret>"; a slack notifier's webhook appears as
+// webhook_url whatever it was read from, so the dump documents the config but
+// does not load back as it is.
+func (c *Config) Dump(w io.Writer) error {
+	d := dumpConfig{
+		Schedule: c.Schedule,
+		Log:      dumpLog{Level: c.Log.Level, Format: c.Log.Format},
+		Rules: dumpRules{
+			BurnWindow:  duration(c.Params.BurnWindow),
+			MatchWindow: duration(c.Ledger.MatchWindow),
+			RechargeBurst: dumpRechargeBurst{
+				Count:  c.Params.RechargeBurst.Count,
+				Window: duration(c.Params.RechargeBurst.Window),
+			},
+			RechargeWhileGrantCredit: dumpRechargeWhileGrantCredit{
+				MinGrantCredit: amountText(c.Params.RechargeWhileGrantCredit.MinGrantCredit),
+				Lookback:       duration(c.Params.RechargeWhileGrantCredit.Lookback),
+			},
+			RechargeAboveThreshold: dumpRechargeAboveThreshold{
+				Tolerance: amountText(c.Params.RechargeAboveThreshold.Tolerance),
+				Lookback:  duration(c.Params.RechargeAboveThreshold.Lookback),
+			},
+			PhantomBalance: dumpPhantomBalance{MinDifference: amountText(c.Params.PhantomBalance.MinDifference)},
+		},
+	}
+	for _, a := range c.Accounts {
+		ar := a.AutoRecharge
+		da := dumpAccount{
+			Name:         a.Name,
+			Provider:     a.Provider,
+			Currency:     string(a.Currency),
+			Drawdown:     string(a.Drawdown),
+			AutoRecharge: dumpAutoRecharge{Enabled: ar.Enabled, Mode: string(ar.Mode)},
+			Source:       dumpSource{Type: a.Source.Type, Path: a.Source.Path},
+		}
+		if ar.Enabled || !ar.Threshold.IsZero() {
+			da.AutoRecharge.Threshold = amountText(ar.Threshold.Amount())
+		}
+		if ar.Mode == billing.RechargeAdd || !ar.Amount.IsZero() {
+			da.AutoRecharge.Amount = amountText(ar.Amount.Amount())
+		}
+		if ar.Mode == billing.RechargeRestore || !ar.Target.IsZero() {
+			da.AutoRecharge.Target = amountText(ar.Target.Amount())
+		}
+		if ar.HasMonthlyLimit {
+			da.AutoRecharge.MonthlyLimit = amountText(ar.MonthlyLimit.Amount())
+		}
+		d.Accounts = append(d.Accounts, da)
+	}
+	for _, n := range c.Notifiers {
+		dn := dumpNotifier{Name: n.Name, Type: n.Type, MinSeverity: string(n.MinSeverity)}
+		if !n.WebhookURL.IsZero() {
+			dn.WebhookURL = &n.WebhookURL
+		}
+		d.Notifiers = append(d.Notifiers, dn)
+	}
+
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(d); err != nil {
+		return fmt.Errorf("dump config: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("dump config: %w", err)
+	}
+	return nil
+}
+
+// amountText renders d exactly, keeping the decimal places it was written
+// with: "5.00" stays "5.00", "12345678901234567.891" stays as it is.
+func amountText(d decimal.Decimal) string {
+	if e := d.Exponent(); e < 0 {
+		return d.StringFixed(-e)
+	}
+	return d.String()
+}
+
+// duration renders d in Go syntax without zero tails: "168h", "2h30m".
+func duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+type dumpConfig struct {
+	Schedule  string         `yaml:"schedule"`
+	Log       dumpLog        `yaml:"log"`
+	Rules     dumpRules      `yaml:"rules"`
+	Accounts  []dumpAccount  `yaml:"accounts"`
+	Notifiers []dumpNotifier `yaml:"notifiers"`
+}
+
+type dumpLog struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+type dumpRules struct {
+	BurnWindow               string                       `yaml:"burn_window"`
+	MatchWindow              string                       `yaml:"match_window"`
+	RechargeBurst            dumpRechargeBurst            `yaml:"recharge_burst"`
+	RechargeWhileGrantCredit dumpRechargeWhileGrantCredit `yaml:"recharge_while_grant_credit"`
+	RechargeAboveThreshold   dumpRechargeAboveThreshold   `yaml:"recharge_above_threshold"`
+	PhantomBalance           dumpPhantomBalance           `yaml:"phantom_balance"`
+}
+
+type dumpRechargeBurst struct {
+	Count  int    `yaml:"count"`
+	Window string `yaml:"window"`
+}
+
+type dumpRechargeWhileGrantCredit struct {
+	MinGrantCredit string `yaml:"min_grant_credit"`
+	Lookback       string `yaml:"lookback"`
+}
+
+type dumpRechargeAboveThreshold struct {
+	Tolerance string `yaml:"tolerance"`
+	Lookback  string `yaml:"lookback"`
+}
+
+type dumpPhantomBalance struct {
+	MinDifference string `yaml:"min_difference"`
+}
+
+type dumpAccount struct {
+	Name         string           `yaml:"name"`
+	Provider     string           `yaml:"provider"`
+	Currency     string           `yaml:"currency"`
+	Drawdown     string           `yaml:"drawdown"`
+	AutoRecharge dumpAutoRecharge `yaml:"auto_recharge"`
+	Source       dumpSource       `yaml:"source"`
+}
+
+type dumpAutoRecharge struct {
+	Enabled      bool   `yaml:"enabled"`
+	Threshold    string `yaml:"threshold,omitempty"`
+	Mode         string `yaml:"mode,omitempty"`
+	Amount       string `yaml:"amount,omitempty"`
+	Target       string `yaml:"target,omitempty"`
+	MonthlyLimit string `yaml:"monthly_limit,omitempty"`
+}
+
+type dumpSource struct {
+	Type string `yaml:"type"`
+	Path string `yaml:"path"`
+}
+
+type dumpNotifier struct {
+	Name        string `yaml:"name"`
+	Type        string `yaml:"type"`
+	MinSeverity string `yaml:"min_severity"`
+	// WebhookURL marshals as "<secret>" (secret.Value.MarshalYAML).
+	WebhookURL *secret.Value `yaml:"webhook_url,omitempty"`
+}

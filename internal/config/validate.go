@@ -1,0 +1,466 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/secret"
+	"github.com/robfig/cron/v3"
+	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
+)
+
+// providers are the provider names an account may have.
+var providers = []string{"openai", "anthropic", "deepseek", "openrouter", "other"}
+
+const (
+	wantProviders = "want openai, anthropic, deepseek, openrouter or other"
+	wantLevels    = "want debug, info, warn or error"
+	wantFormats   = "want auto, json or console"
+	wantNotifiers = "want stdout or slack"
+	wantSources   = "want file"
+)
+
+// validator turns the decoded file and environment overrides into a Config,
+// collecting every problem on the way.
+type validator struct {
+	dir      string
+	getenv   func(string) (string, bool)
+	root     *yaml.Node
+	problems []*Problem
+}
+
+// add records a problem with the setting at path: a YAML path, or an
+// environment variable's name.
+func (v *validator) add(path, format string, args ...any) {
+	line := 0
+	if !strings.HasPrefix(path, EnvPrefix) {
+		line = lineOf(v.root, path)
+	}
+	v.problems = append(v.problems, &Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// sorted returns the problems in file order; those from the environment come
+// last.
+func (v *validator) sorted() []*Problem {
+	sortProblems(v.problems)
+	return v.problems
+}
+
+func (v *validator) config(fc *fileConfig, env *envOverrides) *Config {
+	c := &Config{
+		Schedule: DefaultSchedule,
+		Log:      Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Params:   rules.DefaultParams(),
+		Ledger:   ledger.DefaultOptions(),
+	}
+
+	if s, path, ok := layered(fc.Schedule, "schedule", env.Schedule, "SCHEDULE"); ok {
+		if _, err := cron.ParseStandard(s); err != nil {
+			v.add(path, "invalid cron schedule %q: %v", s, err)
+		}
+		c.Schedule = s
+	}
+	if s, path, ok := layered(fc.Log.Level, "log.level", env.LogLevel, "LOG_LEVEL"); ok {
+		switch s {
+		case "debug", "info", "warn", "error":
+		default:
+			v.add(path, "unknown level %q (%s)", s, wantLevels)
+		}
+		c.Log.Level = s
+	}
+	if s, path, ok := layered(fc.Log.Format, "log.format", env.LogFormat, "LOG_FORMAT"); ok {
+		switch s {
+		case "auto", "json", "console":
+		default:
+			v.add(path, "unknown format %q (%s)", s, wantFormats)
+		}
+		c.Log.Format = s
+	}
+
+	v.rules(&fc.Rules, &c.Params, &c.Ledger)
+
+	if len(fc.Accounts) == 0 {
+		v.add("accounts", "at least one account is required")
+	}
+	accountNames := make(map[string]bool)
+	for i := range fc.Accounts {
+		c.Accounts = append(c.Accounts, v.account(&fc.Accounts[i], fmt.Sprintf("accounts[%d]", i), accountNames))
+	}
+	notifierNames := make(map[string]bool)
+	for i := range fc.Notifiers {
+		c.Notifiers = append(c.Notifiers, v.notifier(&fc.Notifiers[i], fmt.Sprintf("notifiers[%d]", i), notifierNames))
+	}
+	return c
+}
+
+// layered picks the environment's value over the file's, and says which path
+// to name in errors.
+func layered(file scalar, path string, env *string, name string) (value, where string, ok bool) {
+	if env != nil {
+		return *env, EnvPrefix + name, true
+	}
+	return file.text, path, file.set
+}
+
+func (v *validator) rules(r *fileRules, p *rules.Params, l *ledger.Options) {
+	v.duration(r.BurnWindow, "rules.burn_window", &p.BurnWindow)
+	v.duration(r.MatchWindow, "rules.match_window", &l.MatchWindow)
+
+	if s := r.RechargeBurst.Count; s.set {
+		const path = "rules.recharge_burst.count"
+		n, err := strconv.Atoi(strings.TrimSpace(s.text))
+		switch {
+		case err != nil:
+			v.add(path, "invalid whole number %q", s.text)
+		case n < 2:
+			v.add(path, "must be at least 2 (got %s)", s.text)
+		default:
+			p.RechargeBurst.Count = n
+		}
+	}
+	v.duration(r.RechargeBurst.Window, "rules.recharge_burst.window", &p.RechargeBurst.Window)
+
+	v.amount(r.RechargeWhileGrantCredit.MinGrantCredit, "rules.recharge_while_grant_credit.min_grant_credit",
+		&p.RechargeWhileGrantCredit.MinGrantCredit)
+	v.duration(r.RechargeWhileGrantCredit.Lookback, "rules.recharge_while_grant_credit.lookback",
+		&p.RechargeWhileGrantCredit.Lookback)
+
+	v.amount(r.RechargeAboveThreshold.Tolerance, "rules.recharge_above_threshold.tolerance",
+		&p.RechargeAboveThreshold.Tolerance)
+	v.duration(r.RechargeAboveThreshold.Lookback, "rules.recharge_above_threshold.lookback",
+		&p.RechargeAboveThreshold.Lookback)
+
+	v.amount(r.PhantomBalance.MinDifference, "rules.phantom_balance.min_difference", &p.PhantomBalance.MinDifference)
+}
+
+// duration sets *dst from s if s is set and is a positive Go duration.
+func (v *validator) duration(s scalar, path string, dst *time.Duration) {
+	if !s.set {
+		return
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s.text))
+	switch {
+	case err != nil:
+		v.add(path, "invalid duration %q (use Go syntax such as \"6h\")", s.text)
+	case d <= 0:
+		v.add(path, "must be greater than 0 (got %s)", s.text)
+	default:
+		*dst = d
+	}
+}
+
+// amount sets *dst from s if s is set and is a decimal that is not negative.
+func (v *validator) amount(s scalar, path string, dst *decimal.Decimal) {
+	if !s.set {
+		return
+	}
+	d, err := billing.ParseAmount(s.text)
+	switch {
+	case err != nil:
+		v.add(path, "%v", err)
+	case d.IsNegative():
+		v.add(path, "must not be negative (got %s)", s.text)
+	default:
+		*dst = d
+	}
+}
+
+func (v *validator) account(fa *fileAccount, prefix string, seen map[string]bool) Account {
+	var a Account
+	// reported holds the paths (relative to the account) with a problem
+	// already, so billing.Account.Validate does not report them twice.
+	reported := make(map[string]bool)
+	add := func(rel, format string, args ...any) {
+		reported[rel] = true
+		v.add(prefix+"."+rel, format, args...)
+	}
+
+	if !fa.Name.set {
+		add("name", "is required")
+	} else if a.Name = fa.Name.text; a.Name != "" {
+		if seen[a.Name] {
+			add("name", "duplicate account name %q", a.Name)
+		}
+		seen[a.Name] = true
+	}
+
+	if !fa.Provider.set {
+		add("provider", "is required (%s)", wantProviders)
+	} else if a.Provider = fa.Provider.text; a.Provider != "" && !slices.Contains(providers, a.Provider) {
+		add("provider", "unknown provider %q (%s)", a.Provider, wantProviders)
+	}
+
+	if !fa.Currency.set {
+		add("currency", "is required (a three-letter ISO 4217 code such as USD)")
+	} else if cur, err := billing.ParseCurrency(fa.Currency.text); err != nil {
+		add("currency", "%v", err)
+	} else {
+		a.Currency = cur
+	}
+
+	if !fa.Drawdown.set {
+		add("drawdown", "is required (want expiring-first or grants-first)")
+	} else if d, err := billing.ParseDrawdownPolicy(fa.Drawdown.text); err != nil {
+		add("drawdown", "%v", err)
+	} else {
+		a.Drawdown = d
+	}
+
+	if fa.AutoRecharge == nil {
+		add("auto_recharge", "is required (write enabled: false if the account has none)")
+	} else {
+		v.autoRecharge(fa.AutoRecharge, &a.Account, add)
+	}
+
+	for _, fe := range a.Account.Validate() {
+		if !reported[fe.Path] {
+			v.add(prefix+"."+fe.Path, "%s", fe.Msg)
+		}
+	}
+
+	if fa.Source == nil {
+		add("source", "is required")
+	} else {
+		a.Source = v.source(fa.Source, add)
+	}
+	return a
+}
+
+func (v *validator) autoRecharge(far *fileAutoRecharge, a *billing.Account, add func(rel, format string, args ...any)) {
+	ar := &a.AutoRecharge
+	switch s := far.Enabled; {
+	case !s.set:
+		add("auto_recharge.enabled", "is required (true or false)")
+	case strings.EqualFold(s.text, "true"):
+		ar.Enabled = true
+	case strings.EqualFold(s.text, "false"):
+	default:
+		add("auto_recharge.enabled", "invalid boolean %q (want true or false)", s.text)
+	}
+
+	money := func(s scalar, rel string, dst *billing.Money) bool {
+		if !s.set {
+			return false
+		}
+		m, err := billing.ParseMoney(s.text, a.Currency)
+		if err != nil {
+			add(rel, "%v", err)
+			return false
+		}
+		*dst = m
+		return true
+	}
+	money(far.Threshold, "auto_recharge.threshold", &ar.Threshold)
+	if ar.Enabled && !far.Threshold.set {
+		add("auto_recharge.threshold", "is required when auto-recharge is enabled")
+	}
+
+	if far.Mode.set {
+		if m, err := billing.ParseRechargeMode(far.Mode.text); err != nil {
+			add("auto_recharge.mode", "%v", err)
+		} else {
+			ar.Mode = m
+		}
+	} else if ar.Enabled {
+		add("auto_recharge.mode", "is required when auto-recharge is enabled (want add or restore)")
+	}
+
+	money(far.Amount, "auto_recharge.amount", &ar.Amount)
+	if ar.Enabled && ar.Mode == billing.RechargeAdd && !far.Amount.set {
+		add("auto_recharge.amount", "is required in add mode")
+	}
+	money(far.Target, "auto_recharge.target", &ar.Target)
+	if ar.Enabled && ar.Mode == billing.RechargeRestore && !far.Target.set {
+		add("auto_recharge.target", "is required in restore mode")
+	}
+	ar.HasMonthlyLimit = money(far.MonthlyLimit, "auto_recharge.monthly_limit", &ar.MonthlyLimit)
+}
+
+func (v *validator) source(fsrc *fileSource, add func(rel, format string, args ...any)) Source {
+	var s Source
+	switch {
+	case !fsrc.Type.set:
+		add("source.type", "is required (%s)", wantSources)
+		return s
+	case fsrc.Type.text != SourceFile:
+		add("source.type", "unknown source type %q (%s)", fsrc.Type.text, wantSources)
+		return s
+	}
+	s.Type = fsrc.Type.text
+	if !fsrc.Path.set || fsrc.Path.text == "" {
+		add("source.path", "is required for a file source")
+		return s
+	}
+	s.Path = v.resolve(fsrc.Path.text)
+	// Stat, not open: the file is only checked here, and opening a FIFO
+	// would block.
+	if fi, err := os.Stat(s.Path); err != nil {
+		add("source.path", "%s", pathError("open", fsrc.Path.text, err))
+	} else if fi.IsDir() {
+		add("source.path", "%s is a directory, want a file", fsrc.Path.text)
+	}
+	return s
+}
+
+// resolve makes a path from the file absolute, or relative to the config's
+// directory.
+func (v *validator) resolve(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(v.dir, p)
+}
+
+// pathError renders a file error with the path as the user wrote it, not as
+// resolved: "open examples/nope.json: no such file or directory".
+func pathError(op, written string, err error) string {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return op + " " + written + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func (v *validator) notifier(fn *fileNotifier, prefix string, seen map[string]bool) Notifier {
+	n := Notifier{MinSeverity: billing.SeverityInfo}
+	add := func(rel, format string, args ...any) {
+		path := prefix
+		if rel != "" {
+			path += "." + rel
+		}
+		v.add(path, format, args...)
+	}
+
+	switch {
+	case !fn.Name.set:
+		add("name", "is required")
+	case fn.Name.text == "":
+		add("name", "must not be empty")
+	case seen[fn.Name.text]:
+		add("name", "duplicate notifier name %q", fn.Name.text)
+	}
+	n.Name = fn.Name.text
+	seen[n.Name] = true
+
+	if !fn.Type.set {
+		add("type", "is required (%s)", wantNotifiers)
+	} else {
+		n.Type = fn.Type.text
+	}
+
+	if fn.MinSeverity.set {
+		if s, err := billing.ParseSeverity(fn.MinSeverity.text); err != nil {
+			add("min_severity", "%v", err)
+		} else {
+			n.MinSeverity = s
+		}
+	}
+
+	env, file := fn.WebhookURLEnv, fn.WebhookURLFile
+	switch n.Type {
+	case "":
+	case NotifierStdout:
+		if env.set {
+			add("webhook_url_env", "only applies to slack notifiers")
+		}
+		if file.set {
+			add("webhook_url_file", "only applies to slack notifiers")
+		}
+	case NotifierSlack:
+		switch {
+		case env.set && file.set:
+			add("", "set only one of webhook_url_env and webhook_url_file")
+		case env.set:
+			n.WebhookURL = v.webhookFromEnv(env.text, func(format string, args ...any) {
+				add("webhook_url_env", format, args...)
+			})
+		case file.set:
+			n.WebhookURL = v.webhookFromFile(file.text, func(format string, args ...any) {
+				add("webhook_url_file", format, args...)
+			})
+		default:
+			add("", "a slack notifier needs webhook_url_env or webhook_url_file")
+		}
+	default:
+		add("type", "unknown notifier type %q (%s)", n.Type, wantNotifiers)
+	}
+	return n
+}
+
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// webhookFromEnv reads the webhook URL from the environment variable name.
+// No message quotes the URL or anything that might be it.
+func (v *validator) webhookFromEnv(name string, fail func(format string, args ...any)) secret.Value {
+	switch {
+	case name == "":
+		fail("must not be empty")
+		return secret.Value{}
+	case !envNameRE.MatchString(name):
+		// Not quoted: it may be the URL itself, pasted in the wrong place.
+		fail("is not an environment variable name (it names the variable holding the URL; never put the URL itself in the file)")
+		return secret.Value{}
+	}
+	val, ok := v.getenv(name)
+	val = strings.TrimSpace(val)
+	if !ok || val == "" {
+		fail("environment variable %s is not set", name)
+		return secret.Value{}
+	}
+	if !isHTTPURL(val) {
+		fail("the value of %s is not an http(s) URL", name)
+		return secret.Value{}
+	}
+	return secret.New(val)
+}
+
+// webhookFromFile reads the webhook URL from the file at path, trimming
+// white space. No message quotes the file's contents.
+func (v *validator) webhookFromFile(path string, fail func(format string, args ...any)) secret.Value {
+	switch {
+	case path == "":
+		fail("must not be empty")
+		return secret.Value{}
+	case strings.Contains(path, "://"):
+		// Not quoted: it is most likely the URL itself.
+		fail("must be the path of a file holding the URL, not the URL itself")
+		return secret.Value{}
+	}
+	data, err := os.ReadFile(v.resolve(path))
+	if err != nil {
+		op := "read"
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			op = pe.Op
+		}
+		fail("%s", pathError(op, path, err))
+		return secret.Value{}
+	}
+	val := strings.TrimSpace(string(data))
+	if val == "" {
+		fail("file %s is empty", path)
+		return secret.Value{}
+	}
+	if !isHTTPURL(val) {
+		fail("the contents of %s are not an http(s) URL", path)
+		return secret.Value{}
+	}
+	return secret.New(val)
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
