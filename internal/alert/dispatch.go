@@ -51,17 +51,26 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ns []Notification) error {
 				mine = append(mine, n)
 			}
 		}
-		if len(mine) == 0 {
-			continue
+		// One notification at a time, so a retry never repeats a message
+		// the receiver already accepted.
+		failed := 0
+		var first error
+		for _, n := range mine {
+			if err := d.send(ctx, r, n); err != nil {
+				if failed == 0 {
+					first = err
+				}
+				failed++
+			}
 		}
-		if err := d.send(ctx, r, mine); err != nil {
-			errs = append(errs, fmt.Errorf("receiver %s: %w", r.Name, err))
+		if failed > 0 {
+			errs = append(errs, fmt.Errorf("receiver %s: %d of %d notifications not delivered: %w", r.Name, failed, len(mine), first))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (d *Dispatcher) send(ctx context.Context, r Receiver, ns []Notification) error {
+func (d *Dispatcher) send(ctx context.Context, r Receiver, n Notification) error {
 	attempts, wait, maxWait := d.Attempts, d.Backoff, d.MaxWait
 	if attempts <= 0 {
 		attempts = 3
@@ -81,15 +90,16 @@ func (d *Dispatcher) send(ctx context.Context, r Receiver, ns []Notification) er
 		log = zap.NewNop()
 	}
 	for i := 1; ; i++ {
-		retry, err := r.Notifier.Notify(ctx, ns)
+		retry, err := r.Notifier.Notify(ctx, []Notification{n})
 		if err == nil {
 			return nil
 		}
+		what := fmt.Sprintf("%s %s", n.Finding.Rule, n.Status)
 		if !retry {
-			return fmt.Errorf("send %d notifications: %w", len(ns), err)
+			return fmt.Errorf("send %s: %w", what, err)
 		}
 		if i >= attempts {
-			return fmt.Errorf("send %d notifications: gave up after %d attempts: %w", len(ns), i, err)
+			return fmt.Errorf("send %s: gave up after %d attempts: %w", what, i, err)
 		}
 		w := wait
 		var ra RetryAfter
@@ -97,10 +107,10 @@ func (d *Dispatcher) send(ctx context.Context, r Receiver, ns []Notification) er
 			w = ra.RetryAfter()
 		}
 		w = min(w, maxWait)
-		log.Warn("notification failed, will retry", zap.String("receiver", r.Name), zap.Int("attempt", i),
+		log.Warn("notification failed, will retry", zap.String("receiver", r.Name), zap.String("rule", n.Finding.Rule), zap.Int("attempt", i),
 			zap.Duration("wait", w), zap.Error(err))
 		if err := sleep(ctx, w); err != nil {
-			return fmt.Errorf("send %d notifications: %w", len(ns), err)
+			return fmt.Errorf("send %s: %w", what, err)
 		}
 		wait *= 2
 	}

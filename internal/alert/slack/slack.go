@@ -1,0 +1,213 @@
+// Package slack sends guardd's notifications to Slack through an incoming
+// webhook, one Block Kit message per notification.
+package slack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"time"
+
+	"github.com/slack-go/slack"
+	"go.uber.org/zap"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/secret"
+)
+
+// DefaultTimeout bounds one webhook request when NewWebhook is given no
+// client.
+const DefaultTimeout = 10 * time.Second
+
+// Webhook posts notifications to a Slack incoming webhook.
+type Webhook struct {
+	url    secret.Value
+	client *http.Client
+	log    *zap.Logger
+	// hide is every form in which the webhook URL, or its secret path,
+	// could appear in a library's error text.
+	hide []secret.Value
+}
+
+var _ alert.Notifier = (*Webhook)(nil)
+
+// NewWebhook returns a notifier posting to the incoming-webhook URL u. A nil
+// client means one with a DefaultTimeout timeout; a nil log discards logs.
+func NewWebhook(u secret.Value, client *http.Client, log *zap.Logger) *Webhook {
+	if client == nil {
+		client = &http.Client{Timeout: DefaultTimeout}
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	hide := []secret.Value{u}
+	if p, err := url.Parse(u.Reveal()); err == nil {
+		for _, s := range []string{p.String(), p.EscapedPath(), p.Path, path.Base(p.Path)} {
+			hide = append(hide, secret.New(s))
+		}
+	}
+	return &Webhook{url: u, client: client, log: log, hide: hide}
+}
+
+// RateLimitError says Slack rate-limited the webhook (HTTP 429). Wait is
+// how long Slack asked the caller to wait, zero when it did not say (or said
+// it in a form other than seconds).
+type RateLimitError struct {
+	Wait time.Duration
+}
+
+// RetryAfter implements alert.RetryAfter, so the dispatcher honours it.
+func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
+
+var _ alert.RetryAfter = (*RateLimitError)(nil)
+
+func (e *RateLimitError) Error() string {
+	if e.Wait <= 0 {
+		return "slack rate-limited the webhook (no usable Retry-After)"
+	}
+	return fmt.Sprintf("slack rate-limited the webhook: retry after %s", e.Wait)
+}
+
+// Notify posts one message per notification, in order, and stops at the
+// first that fails. retry is true for rate limits (the error then holds a
+// *RateLimitError), Slack server errors and network errors or timeouts, and
+// false when Slack rejected the message or the URL (a wrong or revoked
+// webhook). Notify never sleeps or retries itself, and its errors never
+// contain the webhook URL.
+func (w *Webhook) Notify(ctx context.Context, ns []alert.Notification) (retry bool, err error) {
+	if len(ns) == 0 {
+		return false, nil
+	}
+	if err := w.checkURL(); err != nil {
+		return false, err
+	}
+	for i, n := range ns {
+		retry, err := w.post(ctx, Message(n))
+		if err != nil {
+			err = fmt.Errorf("send slack message %d of %d (%s, fingerprint %s): %w",
+				i+1, len(ns), n.Status, n.Finding.Fingerprint(), err)
+			return retry, secret.ScrubError(err, w.hide...)
+		}
+		w.log.Debug("slack message sent",
+			zap.String("status", string(n.Status)),
+			zap.String("rule", n.Finding.Rule),
+			zap.String("account", n.Finding.Account),
+			zap.String("fingerprint", n.Finding.Fingerprint()))
+	}
+	return false, nil
+}
+
+// checkURL rejects a webhook URL that can never work, so that it is not
+// mistaken for a network error worth retrying.
+func (w *Webhook) checkURL() error {
+	u, err := url.Parse(w.url.Reveal())
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("send slack messages: the webhook URL is not a valid http(s) URL")
+	}
+	return nil
+}
+
+// post sends one message and classifies its failure.
+func (w *Webhook) post(ctx context.Context, msg *slack.WebhookMessage) (retry bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return true, err
+	}
+	// A copy of the client whose transport notes Slack's answer: slack-go
+	// reports only the status code, but Slack says why in the body
+	// ("no_service", "invalid_blocks").
+	ans := &answerTransport{base: w.client.Transport}
+	if ans.base == nil {
+		ans.base = http.DefaultTransport
+	}
+	c := *w.client
+	c.Transport = ans
+
+	err = slack.PostWebhookCustomHTTPContext(ctx, w.url.Reveal(), &c, msg)
+	if err == nil {
+		return false, nil
+	}
+	return w.classify(err, ans)
+}
+
+// classify maps slack-go's error to the Notifier contract. The errors it
+// returns wrap nothing that quotes the URL.
+func (w *Webhook) classify(err error, ans *answerTransport) (retry bool, _ error) {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return true, &RateLimitError{Wait: rl.RetryAfter}
+	}
+	var sc slack.StatusCodeError
+	switch {
+	case errors.As(err, &sc):
+		answer := sc.Status
+		if ans.reason != "" {
+			answer += " (" + ans.reason + ")"
+		}
+		switch {
+		case sc.Code == http.StatusTooManyRequests:
+			return true, &RateLimitError{}
+		case sc.Code >= 500:
+			return true, &statusError{msg: "slack server error: " + answer, err: sc}
+		case sc.Code == http.StatusNotFound:
+			return false, &statusError{msg: "slack answered " + answer +
+				": the webhook URL is wrong or has been revoked; create a new incoming webhook and update the config", err: sc}
+		}
+		return false, &statusError{msg: "slack rejected the message: " + answer, err: sc}
+	case ans.code == http.StatusTooManyRequests:
+		// A Retry-After slack-go could not parse, such as an HTTP date.
+		return true, &RateLimitError{}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// url.Error quotes the URL: keep only its cause.
+		return true, fmt.Errorf("post to slack webhook: %w", secret.ScrubError(ue.Err, w.hide...))
+	}
+	return false, errors.New(secret.Scrub(err.Error(), w.hide...))
+}
+
+// statusError is an HTTP error answer from Slack; it unwraps to
+// slack.StatusCodeError.
+type statusError struct {
+	msg string
+	err error
+}
+
+func (e *statusError) Error() string { return e.msg }
+func (e *statusError) Unwrap() error { return e.err }
+
+// slackReason matches Slack's error words, such as "no_service"; any other
+// body (an HTML error page) is left out of errors.
+var slackReason = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
+// answerTransport records the status code and Slack's error word of a failed
+// answer, leaving the body readable for slack-go.
+type answerTransport struct {
+	base   http.RoundTripper
+	code   int
+	reason string
+}
+
+func (t *answerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode == http.StatusOK {
+		return resp, err
+	}
+	t.code = resp.StatusCode
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	if r := string(bytes.TrimSpace(head)); slackReason.MatchString(r) {
+		t.reason = r
+	}
+	resp.Body = &readCloser{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), Closer: resp.Body}
+	return resp, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
