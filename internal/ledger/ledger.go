@@ -73,10 +73,12 @@ type Recharge struct {
 	// GrantID is the grant the credit landed as, if one matched.
 	GrantID string
 	// Trigger is the charge's trigger, or guardd's classification when the
-	// provider did not say; TriggerGuessed is true in that case.
+	// provider did not say; TriggerGuessed is true in that case and
+	// TriggerWhy gives the reason.
 	Trigger        billing.ChargeTrigger
 	TriggerGuessed bool
-	// Basis explains how guardd knows about it, for evidence.
+	TriggerWhy     string
+	// Basis says in a few words how guardd knows about it, for evidence.
 	Basis string
 	// Source names where the evidence came from.
 	Source string

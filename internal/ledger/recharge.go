@@ -96,11 +96,11 @@ func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation) *Rechar
 		}
 	}
 	st.linked = true
-	basis := fmt.Sprintf("new purchased grant %s of %s, first seen at %s", g.ID, g.Amount.Display(), o.At.Format(time.RFC3339))
+	basis := "new purchased grant, no invoice seen"
 	// points does not hold o yet: its last point is the previous poll, which
 	// did not list the grant although the grant claims to predate it.
 	if prev := l.points[len(l.points)-1]; !g.EffectiveAt.IsZero() && g.EffectiveAt.Before(prev.At) {
-		basis += fmt.Sprintf(" (its effective_at %s is back-dated)", g.EffectiveAt.Format("2006-01-02"))
+		basis += fmt.Sprintf("; its effective_at is back-dated to %s", billing.Day(g.EffectiveAt))
 	}
 	r := &Recharge{
 		At:     o.At,
@@ -115,7 +115,7 @@ func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation) *Rechar
 		},
 		GrantID: g.ID,
 		Trigger: billing.TriggerUnknown,
-		Basis:   basis + "; no invoice visible",
+		Basis:   basis,
 		Source:  o.Parts[billing.PartGrants].Source,
 	}
 	l.insert(r)
@@ -153,8 +153,8 @@ func (l *Ledger) inferPaidRise(prev *Point, o *billing.Observation, seen []*Rech
 			Trigger: billing.TriggerUnknown,
 		},
 		Trigger: billing.TriggerUnknown,
-		Basis: fmt.Sprintf("paid balance rose from %s to %s between %s and %s and no charge explains it (at least %s was bought)",
-			from.Display(), to.Display(), prev.At.Format(time.RFC3339), o.At.Format(time.RFC3339), amount.Display()),
+		Basis: fmt.Sprintf("paid balance rose from %s to %s since %s with no charge to explain it: at least %s bought",
+			from.Display(), to.Display(), prev.At.Format("15:04 UTC"), amount.Display()),
 		Source: o.Parts[billing.PartBalance].Source,
 	}
 	l.insert(r)
@@ -221,7 +221,7 @@ func (l *Ledger) place(r *Recharge) {
 }
 
 // classify guesses the trigger of a recharge the provider did not label, from
-// the account's auto-recharge settings. The guess is recorded as a guess.
+// the account's auto-recharge settings, and records why.
 func (l *Ledger) classify(r *Recharge) {
 	if r.Trigger != billing.TriggerUnknown {
 		return
@@ -230,34 +230,29 @@ func (l *Ledger) classify(r *Recharge) {
 	if !ar.Enabled {
 		return
 	}
+	credit := billing.NewMoney(r.Credit, l.account.Currency)
 	switch ar.Mode {
 	case billing.RechargeAdd:
-		fits := sameAmount(r.Credit, ar.Amount.Amount())
-		if r.AtLeast {
-			fits = r.Credit.Sub(ar.Amount.Amount()).Cmp(Cent) <= 0
+		switch {
+		case !r.AtLeast && sameAmount(r.Credit, ar.Amount.Amount()):
+			r.Trigger, r.TriggerWhy = billing.TriggerAutoRecharge, "the amount matches the configured "+ar.Amount.Display()
+		case r.AtLeast && r.Credit.Sub(ar.Amount.Amount()).Cmp(Cent) <= 0:
+			r.Trigger, r.TriggerWhy = billing.TriggerAutoRecharge, "no more than the configured "+ar.Amount.Display()
+		default:
+			r.Trigger, r.TriggerWhy = billing.TriggerManual,
+				fmt.Sprintf("auto-recharge adds %s, this added %s", ar.Amount.Display(), credit.Display())
 		}
-		if fits {
-			r.Trigger = billing.TriggerAutoRecharge
-			r.Basis += fmt.Sprintf("; auto-recharge assumed: the amount matches the configured %s", ar.Amount.Display())
-		} else {
-			r.Trigger = billing.TriggerManual
-			r.Basis += fmt.Sprintf("; manual purchase assumed: auto-recharge adds %s, this added %s",
-				ar.Amount.Display(), billing.NewMoney(r.Credit, l.account.Currency).Display())
-		}
-		r.TriggerGuessed = true
 	case billing.RechargeRestore:
 		if !r.BeforeKnown {
 			return
 		}
-		after := r.BalanceBefore.Add(r.Credit)
-		if after.Sub(ar.Target.Amount()).Cmp(Cent) > 0 {
-			r.Trigger = billing.TriggerManual
-			r.Basis += fmt.Sprintf("; manual purchase assumed: the balance rose past the %s auto-recharge target",
-				ar.Target.Display())
+		if r.BalanceBefore.Add(r.Credit).Sub(ar.Target.Amount()).Cmp(Cent) > 0 {
+			r.Trigger, r.TriggerWhy = billing.TriggerManual, "the balance rose past the "+ar.Target.Display()+" target"
 		} else {
-			r.Trigger = billing.TriggerAutoRecharge
-			r.Basis += fmt.Sprintf("; auto-recharge assumed: the balance was restored towards the %s target", ar.Target.Display())
+			r.Trigger, r.TriggerWhy = billing.TriggerAutoRecharge, "the balance was restored towards the "+ar.Target.Display()+" target"
 		}
-		r.TriggerGuessed = true
+	default:
+		return
 	}
+	r.TriggerGuessed = true
 }

@@ -53,15 +53,18 @@ func rechargeEvidence(r ledger.Recharge) billing.Evidence {
 		ref = r.GrantID
 	}
 	trigger := string(r.Trigger)
-	if r.TriggerGuessed {
-		trigger += " (guessed)"
+	switch {
+	case r.TriggerGuessed:
+		trigger += " (guessed: " + r.TriggerWhy + ")"
+	case r.Trigger == billing.TriggerUnknown:
+		trigger = "trigger unknown"
 	}
 	return billing.Evidence{
 		What:   "recharge",
 		Ref:    ref,
 		At:     r.At,
 		Amount: r.Charge.Amount,
-		Note:   fmt.Sprintf("trigger %s; %s", trigger, r.Basis),
+		Note:   r.Basis + "; " + trigger,
 		Source: r.Source,
 		AsOf:   r.SeenAt,
 	}

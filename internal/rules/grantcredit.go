@@ -37,7 +37,7 @@ func (r RechargeWhileGrantCredit) Evaluate(h *ledger.Ledger, now time.Time) []bi
 		if r.offends(&x) {
 			rs = append(rs, x)
 			e := rechargeEvidence(x)
-			e.Note = fmt.Sprintf("%s of free credit was unused at the time; %s",
+			e.Note = fmt.Sprintf("%s of grant credit unused at the time; %s",
 				billing.NewMoney(x.FreeCreditBefore, cur).Display(), e.Note)
 			ev = append(ev, e)
 		}

@@ -31,11 +31,11 @@ func (r RechargeAboveThreshold) before(ar billing.AutoRecharge, x *ledger.Rechar
 	c := ar.Threshold.Currency()
 	limit := ar.Threshold.Amount().Add(r.P.Tolerance)
 	if x.BeforeKnown && x.BalanceBefore.GreaterThan(limit) {
-		return billing.NewMoney(x.BalanceBefore, c), "the effective balance just before it was at least", true
+		return billing.NewMoney(x.BalanceBefore, c), "balance before it at least", true
 	}
 	if ar.Mode == billing.RechargeRestore {
 		if seen := ar.Target.Amount().Sub(x.Credit); seen.GreaterThan(limit) {
-			return billing.NewMoney(seen, c), "restoring to the target means the provider saw a balance of", true
+			return billing.NewMoney(seen, c), "restoring to the target means the provider saw", true
 		}
 	}
 	return billing.Money{}, "", false

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/guardd/guardd/internal/config"
+)
+
+func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "config file (required)")
+	printCfg := fs.Bool("print", false, "print the effective config (secrets shown as <secret>)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: guardd validate --config FILE [--print]\n\n"+
+			"Loads the config with its environment overrides and reports every problem at once.\n\n")
+		fs.PrintDefaults()
+	}
+	if ok, err := parseFlags(fs, args, stderr); !ok {
+		return err
+	}
+	if *cfgPath == "" {
+		return usagef("validate: --config is required")
+	}
+	cfg, err := config.LoadFile(*cfgPath, getenv)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: OK, %d accounts, %d notifiers, schedule %q\n", *cfgPath, len(cfg.Accounts), len(cfg.Notifiers), cfg.Schedule)
+	for _, a := range cfg.Accounts {
+		ar := "auto-recharge off"
+		if r := a.AutoRecharge; r.Enabled {
+			switch r.Mode {
+			case "add":
+				ar = fmt.Sprintf("auto-recharge adds %s below %s", r.Amount.Display(), r.Threshold.Display())
+			default:
+				ar = fmt.Sprintf("auto-recharge restores to %s below %s", r.Target.Display(), r.Threshold.Display())
+			}
+		}
+		fmt.Fprintf(stdout, "  account %s: %s, %s, %s, drawdown %s; source %s %s\n",
+			a.Name, a.Provider, a.Currency, ar, a.Drawdown, a.Source.Type, a.Source.Path)
+	}
+	for _, n := range cfg.Notifiers {
+		fmt.Fprintf(stdout, "  notifier %s: %s, severity %s and above\n", n.Name, n.Type, n.MinSeverity)
+	}
+	if *printCfg {
+		return cfg.Dump(stdout)
+	}
+	return nil
+}
