@@ -160,7 +160,21 @@ func TestTrackerFiresOnceAndResolvesOnce(t *testing.T) {
 		{"acme", []billing.Finding{burst}, "[firing recharge-burst]"},
 	}
 	for i, s := range steps {
-		ns := tr.Update(s.account, s.findings, state, lt.T0.Add(time.Duration(i)*time.Hour))
+		explained := 0
+		explain := func(f billing.Finding) billing.Finding { explained++; f.Summary = "explained"; return f }
+		ns := tr.Update(s.account, s.findings, explain, state, lt.T0.Add(time.Duration(i)*time.Hour))
+		firing := 0
+		for _, n := range ns {
+			if n.Status == alert.StatusFiring {
+				firing++
+				if n.Finding.Summary != "explained" {
+					t.Errorf("step %d: firing notification was not explained", i)
+				}
+			}
+		}
+		if explained != firing {
+			t.Errorf("step %d: explained %d findings, want only the %d that started firing", i, explained, firing)
+		}
 		var got []string
 		for _, n := range ns {
 			got = append(got, fmt.Sprintf("%s %s", n.Status, n.Finding.Rule))

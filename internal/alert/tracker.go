@@ -17,25 +17,30 @@ type Tracker struct {
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker { return &Tracker{active: make(map[string]billing.Finding)} }
 
-// Update takes every finding that holds for account at now and returns the
-// notifications due: firing for fingerprints not active before, resolved for
-// the account's active fingerprints that no longer hold. state is the
-// account's current position, shown on resolved notifications.
-func (t *Tracker) Update(account string, findings []billing.Finding, state billing.AccountState, now time.Time) []Notification {
+// Update takes every finding that holds for account at now, as a rule's
+// Check returns them (identified, not yet explained), and returns the
+// notifications due: firing for fingerprints not active before, resolved
+// for the account's active fingerprints that no longer hold. explain
+// completes a finding; it is called only for findings that start firing, so
+// a condition that holds for days is not re-rendered on every poll. state is
+// the account's current position, shown on resolved notifications.
+func (t *Tracker) Update(account string, holding []billing.Finding, explain func(billing.Finding) billing.Finding,
+	state billing.AccountState, now time.Time) []Notification {
 	var out []Notification
-	holding := make(map[string]bool, len(findings))
-	for _, f := range findings {
+	held := make(map[string]bool, len(holding))
+	for _, f := range holding {
 		fp := f.Fingerprint()
-		holding[fp] = true
+		held[fp] = true
 		if _, ok := t.active[fp]; ok {
 			continue
 		}
+		f = explain(f)
 		t.active[fp] = f
 		out = append(out, Notification{Status: StatusFiring, Finding: f, At: now})
 	}
 	var gone []string
 	for fp, f := range t.active {
-		if f.Account == account && !holding[fp] {
+		if f.Account == account && !held[fp] {
 			gone = append(gone, fp)
 		}
 	}

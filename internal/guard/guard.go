@@ -111,11 +111,13 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			continue
 		}
 		rep.Polled++
-		findings := g.engine.Evaluate(w.ledger, res.Observation.At)
-		rep.Findings += len(findings)
-		state := w.ledger.State(res.Observation.At, g.burnWindow)
+		at := res.Observation.At
+		holding := g.engine.Check(w.ledger, at)
+		rep.Findings += len(holding)
+		state := w.ledger.State(at, g.burnWindow)
 		rep.States[w.account.Name] = state
-		due = append(due, g.tracker.Update(w.account.Name, findings, state, res.Observation.At)...)
+		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f) }
+		due = append(due, g.tracker.Update(w.account.Name, holding, explain, state, at)...)
 	}
 	rep.Sent = due
 	if len(due) == 0 {

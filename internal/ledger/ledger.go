@@ -258,48 +258,44 @@ func (l *Ledger) check(o *billing.Observation) error {
 			o.At.UTC().Format(time.RFC3339), l.points[n-1].At.Format(time.RFC3339))
 	}
 	want := l.account.Currency
+	ok := func(m billing.Money) bool { c := m.Currency(); return c == want || (c == "" && m.IsZero()) }
 	bad := func(what string, m billing.Money) error {
-		if c := m.Currency(); c != want && !(c == "" && m.IsZero()) {
-			return fmt.Errorf("%s is in %s, account %q is in %s", what, c, l.account.Name, want)
-		}
-		return nil
+		return fmt.Errorf("%s is in %s, account %q is in %s", what, m.Currency(), l.account.Name, want)
 	}
 	if o.Has(billing.PartBalance) {
 		for _, m := range []billing.Money{o.Balance.Shown, o.Balance.Granted, o.Balance.Paid} {
-			if err := bad("balance", m); err != nil {
-				return err
+			if !ok(m) {
+				return bad("balance", m)
 			}
 		}
 	}
 	if o.Has(billing.PartGrants) {
-		seen := make(map[string]bool, len(o.Grants))
-		for _, g := range o.Grants {
-			if seen[g.ID] {
-				return fmt.Errorf("grant %q listed twice", g.ID)
+		for i, g := range o.Grants {
+			for _, m := range []billing.Money{g.Amount, g.Used} {
+				if !ok(m) {
+					return bad("grant "+g.ID, m)
+				}
 			}
-			seen[g.ID] = true
-			if err := bad("grant "+g.ID, g.Amount); err != nil {
-				return err
-			}
-			if err := bad("grant "+g.ID, g.Used); err != nil {
-				return err
+			for _, prev := range o.Grants[:i] {
+				if prev.ID == g.ID {
+					return fmt.Errorf("grant %q listed twice", g.ID)
+				}
 			}
 		}
 	}
 	if o.Has(billing.PartCharges) {
 		for _, c := range o.Charges {
-			if err := bad("charge "+c.ID, c.Amount); err != nil {
-				return err
-			}
-			if err := bad("charge "+c.ID, c.Tax); err != nil {
-				return err
+			for _, m := range []billing.Money{c.Amount, c.Tax} {
+				if !ok(m) {
+					return bad("charge "+c.ID, m)
+				}
 			}
 		}
 	}
 	if o.Has(billing.PartCosts) {
 		for _, c := range o.Costs {
-			if err := bad("cost bucket", c.Amount); err != nil {
-				return err
+			if !ok(c.Amount) {
+				return bad("cost bucket", c.Amount)
 			}
 		}
 	}

@@ -19,12 +19,17 @@ type RechargeBurst struct {
 // Name implements Rule.
 func (RechargeBurst) Name() string { return "recharge-burst" }
 
-// Evaluate implements Rule.
-func (r RechargeBurst) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
-	from := now.Add(-r.P.Window)
-	if h.CountRecharges(from, now, countsAsAutoRecharge) < r.P.Count {
+// Check implements Rule.
+func (r RechargeBurst) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
+	if h.CountRecharges(now.Add(-r.P.Window), now, countsAsAutoRecharge) < r.P.Count {
 		return nil
 	}
+	return []billing.Finding{{Severity: billing.SeverityCritical, Entity: "recharges"}}
+}
+
+// Explain implements Rule.
+func (r RechargeBurst) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	from := now.Add(-r.P.Window)
 	var rs []ledger.Recharge
 	for _, x := range h.Recharges(from, now) {
 		if countsAsAutoRecharge(&x) {
@@ -44,11 +49,6 @@ func (r RechargeBurst) Evaluate(h *ledger.Ledger, now time.Time) []billing.Findi
 	for i, x := range rs {
 		ev[i] = rechargeEvidence(x)
 	}
-	return []billing.Finding{{
-		Severity:       billing.SeverityCritical,
-		Entity:         "recharges",
-		Summary:        summary,
-		Evidence:       ev,
-		Recommendation: disableAdvice(h, now, r.BurnWindow),
-	}}
+	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.BurnWindow)
+	return f
 }

@@ -24,12 +24,17 @@ func (r RechargeWhileGrantCredit) offends(x *ledger.Recharge) bool {
 	return countsAsAutoRecharge(x) && x.FreeBeforeKnown && x.FreeCreditBefore.Cmp(r.P.MinGrantCredit) >= 0
 }
 
-// Evaluate implements Rule.
-func (r RechargeWhileGrantCredit) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
-	from := now.Add(-r.P.Lookback)
-	if h.CountRecharges(from, now, r.offends) == 0 {
+// Check implements Rule.
+func (r RechargeWhileGrantCredit) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
+	if h.CountRecharges(now.Add(-r.P.Lookback), now, r.offends) == 0 {
 		return nil
 	}
+	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "recharges"}}
+}
+
+// Explain implements Rule.
+func (r RechargeWhileGrantCredit) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	from := now.Add(-r.P.Lookback)
 	cur := h.Account().Currency
 	var ev []billing.Evidence
 	var rs []ledger.Recharge
@@ -47,13 +52,8 @@ func (r RechargeWhileGrantCredit) Evaluate(h *ledger.Ledger, now time.Time) []bi
 		plural(len(rs), "recharge", "recharges"), billing.Words(r.P.Lookback),
 		billing.NewMoney(last.FreeCreditBefore, cur).Display(), billing.NewMoney(r.P.MinGrantCredit, cur).Display())
 	ev = append(ev, freeCreditEvidence(h, now)...)
-	return []billing.Finding{{
-		Severity:       billing.SeverityWarning,
-		Entity:         "recharges",
-		Summary:        summary,
-		Evidence:       ev,
-		Recommendation: disableAdvice(h, now, r.BurnWindow),
-	}}
+	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.BurnWindow)
+	return f
 }
 
 // freeCreditEvidence lists the free credit still left at the latest

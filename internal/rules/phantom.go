@@ -19,16 +19,19 @@ type PhantomBalance struct {
 // Name implements Rule.
 func (PhantomBalance) Name() string { return "phantom-balance" }
 
-// Evaluate implements Rule.
-func (r PhantomBalance) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+// Check implements Rule.
+func (r PhantomBalance) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 	pt, ok := h.Latest(now)
-	if !ok || !pt.ShownKnown || !pt.EffectiveKnown {
+	if !ok || !pt.ShownKnown || !pt.EffectiveKnown ||
+		pt.Shown.Sub(pt.Effective).LessThan(r.P.MinDifference) || pt.ExpiredRemaining.LessThan(r.P.MinDifference) {
 		return nil
 	}
-	gap := pt.Shown.Sub(pt.Effective)
-	if gap.LessThan(r.P.MinDifference) || pt.ExpiredRemaining.LessThan(r.P.MinDifference) {
-		return nil
-	}
+	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "shown-balance"}}
+}
+
+// Explain implements Rule.
+func (r PhantomBalance) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	pt, _ := h.Latest(now)
 	c := h.Account().Currency
 	shown, eff := billing.NewMoney(pt.Shown, c), billing.NewMoney(pt.Effective, c)
 	obs, _ := h.Current()
@@ -47,14 +50,10 @@ func (r PhantomBalance) Evaluate(h *ledger.Ledger, now time.Time) []billing.Find
 			}
 		}
 	}
-	return []billing.Finding{{
-		Severity: billing.SeverityWarning,
-		Entity:   "shown-balance",
-		Summary: fmt.Sprintf("The provider shows %s but only %s is really spendable: %s of expired grants is still counted in the total.",
-			shown.Display(), eff.Display(), billing.NewMoney(pt.ExpiredRemaining, c).Display()),
-		Evidence:       ev,
-		Recommendation: realBalanceAdvice(h, now, r.BurnWindow),
-	}}
+	f.Summary = fmt.Sprintf("The provider shows %s but only %s is really spendable: %s of expired grants is still counted in the total.",
+		shown.Display(), eff.Display(), billing.NewMoney(pt.ExpiredRemaining, c).Display())
+	f.Evidence, f.Recommendation = ev, realBalanceAdvice(h, now, r.BurnWindow)
+	return f
 }
 
 // realBalanceAdvice tells the reader to plan with the effective balance.

@@ -12,12 +12,19 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Rule finds one kind of anomaly.
+// Rule finds one kind of anomaly. Finding it and explaining it are separate
+// steps: Check runs after every poll and must be cheap; Explain renders the
+// summary, evidence and recommendation, and runs only when someone will read
+// them (a finding that starts firing, a repeat, a test).
 type Rule interface {
 	// Name is the rule's stable id, such as "recharge-burst".
 	Name() string
-	// Evaluate returns the findings that hold at now. It must not change h.
-	Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding
+	// Check returns the findings that hold at now, with only Severity and
+	// Entity set. It must not change h.
+	Check(h *ledger.Ledger, now time.Time) []billing.Finding
+	// Explain completes a finding Check returned for the same h and now:
+	// Summary, Evidence and, for money-losing findings, Recommendation.
+	Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding
 }
 
 // Params are the tunable parameters of the rules, with documented defaults
@@ -109,19 +116,13 @@ func (e *Engine) Names() []string {
 	return out
 }
 
-// Evaluate runs every rule at now and returns their findings, each with the
-// account's state attached, in a stable order (rule, then entity).
-func (e *Engine) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+// Check runs every rule at now and returns what holds, identified (rule,
+// account, entity, severity, time) but not explained, in a stable order.
+func (e *Engine) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 	var out []billing.Finding
-	var state billing.AccountState
-	stateDone := false
 	for _, r := range e.rules {
-		for _, f := range r.Evaluate(h, now) {
-			if !stateDone {
-				state, stateDone = h.State(now, e.burnWindow), true
-			}
+		for _, f := range r.Check(h, now) {
 			f.Rule, f.Account, f.At = r.Name(), h.Account().Name, now
-			f.State = state
 			out = append(out, f)
 		}
 	}
@@ -132,4 +133,26 @@ func (e *Engine) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
 		return out[i].Entity < out[j].Entity
 	})
 	return out
+}
+
+// Explain completes a finding from Check at the same now: the rule's
+// summary, evidence and recommendation, and the account's state.
+func (e *Engine) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	for _, r := range e.rules {
+		if r.Name() == f.Rule {
+			f = r.Explain(h, now, f)
+			break
+		}
+	}
+	f.State = h.State(now, e.burnWindow)
+	return f
+}
+
+// Evaluate checks and explains every finding that holds at now.
+func (e *Engine) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+	fs := e.Check(h, now)
+	for i := range fs {
+		fs[i] = e.Explain(h, now, fs[i])
+	}
+	return fs
 }

@@ -76,7 +76,10 @@ func buy(id, amount string) billing.Grant {
 func evaluate(t *testing.T, r rules.Rule, hs *history) []billing.Finding {
 	t.Helper()
 	l := hs.ledger(t)
-	fs := r.Evaluate(l, hs.last())
+	fs := r.Check(l, hs.last())
+	for i := range fs {
+		fs[i] = r.Explain(l, hs.last(), fs[i])
+	}
 	for _, f := range fs {
 		if f.Summary == "" || f.Severity == "" || f.Entity == "" {
 			t.Errorf("finding lacks summary, severity or entity: %+v", f)
@@ -265,7 +268,11 @@ func TestRechargeWhileGrantCredit(t *testing.T) {
 				t.Fatalf("append %d: %v", i, err)
 			}
 		}
-		fs := rule.Evaluate(l, t0.Add(h))
+		fs := rule.Check(l, t0.Add(h))
+		if len(fs) != 1 {
+			t.Fatalf("findings: got %d, want 1", len(fs))
+		}
+		fs[0] = rule.Explain(l, t0.Add(h), fs[0])
 		if len(fs) != 1 {
 			t.Fatalf("findings: got %d, want 1", len(fs))
 		}

@@ -41,17 +41,23 @@ func (r RechargeAboveThreshold) before(ar billing.AutoRecharge, x *ledger.Rechar
 	return billing.Money{}, "", false
 }
 
-// Evaluate implements Rule.
-func (r RechargeAboveThreshold) Evaluate(h *ledger.Ledger, now time.Time) []billing.Finding {
+// Check implements Rule.
+func (r RechargeAboveThreshold) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 	ar := h.Account().AutoRecharge
 	if !ar.Enabled {
 		return nil
 	}
-	from := now.Add(-r.P.Lookback)
 	offends := func(x *ledger.Recharge) bool { _, _, ok := r.before(ar, x); return ok }
-	if h.CountRecharges(from, now, offends) == 0 {
+	if h.CountRecharges(now.Add(-r.P.Lookback), now, offends) == 0 {
 		return nil
 	}
+	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "recharges"}}
+}
+
+// Explain implements Rule.
+func (r RechargeAboveThreshold) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	ar := h.Account().AutoRecharge
+	from := now.Add(-r.P.Lookback)
 	var ev []billing.Evidence
 	n := 0
 	var lowest billing.Money
@@ -72,11 +78,6 @@ func (r RechargeAboveThreshold) Evaluate(h *ledger.Ledger, now time.Time) []bill
 		plural(n, "auto-recharge", "auto-recharges"), billing.Words(r.P.Lookback), ar.Threshold.Display(),
 		billing.NewMoney(lowest.Amount().Sub(ar.Threshold.Amount()), lowest.Currency()).Display(),
 		billing.NewMoney(r.P.Tolerance, lowest.Currency()).Display())
-	return []billing.Finding{{
-		Severity:       billing.SeverityWarning,
-		Entity:         "recharges",
-		Summary:        summary,
-		Evidence:       ev,
-		Recommendation: disableAdvice(h, now, r.BurnWindow),
-	}}
+	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.BurnWindow)
+	return f
 }

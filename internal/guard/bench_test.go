@@ -1,0 +1,140 @@
+package guard_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/history"
+	"github.com/guardd/guardd/internal/ledger"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/poller/file"
+	"github.com/guardd/guardd/internal/rules"
+)
+
+// yearFile is a one-year hourly history (8,760 observations, 20 grants,
+// 2,000 charges) as a history file.
+func yearFile(b *testing.B) (*history.File, []byte) {
+	b.Helper()
+	a, obs := lt.Year(8760)
+	f := &history.File{Account: a, Observations: obs}
+	var buf bytes.Buffer
+	if err := history.Encode(&buf, f); err != nil {
+		b.Fatal(err)
+	}
+	return f, buf.Bytes()
+}
+
+// The goal: evaluating a history costs no more than decoding it.
+// Compare BenchmarkYearEvaluate with BenchmarkYearDecodeJSON.
+
+// BenchmarkYearDecodeJSON is the baseline: a plain encoding/json decode of
+// the same file into generic values.
+func BenchmarkYearDecodeJSON(b *testing.B) {
+	_, data := yearFile(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkYearDecodeHistory decodes the file with guardd's validating decoder.
+func BenchmarkYearDecodeHistory(b *testing.B) {
+	_, data := yearFile(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := history.Decode(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkYearEvaluate replays the decoded year through the whole cycle
+// (poll from the file source, ledger, rules after every observation, alert
+// lifecycle), as guardd replay does, without the decode.
+func BenchmarkYearEvaluate(b *testing.B) {
+	f, _ := yearFile(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := &countingNotifier{}
+		g := guard.New([]guard.Account{{Account: f.Account, Source: file.New("year", f.Observations)}}, guard.Options{
+			Params:     rules.DefaultParams(),
+			Ledger:     ledger.DefaultOptions(),
+			Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "count", Notifier: rec}}},
+		})
+		for _, o := range f.Observations {
+			rep, err := g.Cycle(context.Background(), o.At)
+			if err != nil || len(rep.Failed) > 0 {
+				b.Fatalf("cycle: %v %v", err, rep.Failed)
+			}
+		}
+	}
+}
+
+type countingNotifier struct{ n int }
+
+func (c *countingNotifier) Notify(_ context.Context, ns []alert.Notification) (bool, error) {
+	c.n += len(ns)
+	return false, nil
+}
+
+// BenchmarkEvaluateOne measures what one poll costs guardd on an account
+// with a month and with a year of hourly history: appending the observation,
+// checking every rule and taking the account's state (findings are only
+// explained when they start firing). The goal is that the year costs at most
+// 1.5 times the month.
+func BenchmarkEvaluateOne(b *testing.B) {
+	const extra = 1000
+	a, obs := lt.Year(8760 + extra)
+	engine := rules.New(rules.DefaultParams())
+	for _, tc := range []struct {
+		name  string
+		hours int
+	}{{"history=month", 720}, {"history=year", 8760}} {
+		b.Run(tc.name, func(b *testing.B) {
+			// The month starts where the year's last month starts, so both
+			// evaluate the same observations.
+			base := 8760 - tc.hours
+			build := func() *ledger.Ledger {
+				l := ledger.New(a, ledger.DefaultOptions())
+				for _, o := range obs[base:8760] {
+					if err := l.Append(o); err != nil {
+						b.Fatal(err)
+					}
+				}
+				return l
+			}
+			l, k := build(), 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if k == extra {
+					b.StopTimer()
+					l, k = build(), 0
+					b.StartTimer()
+				}
+				o := obs[8760+k]
+				if err := l.Append(o); err != nil {
+					b.Fatal(err)
+				}
+				sink = engine.Check(l, o.At)
+				state = l.State(o.At, rules.DefaultParams().BurnWindow)
+				k++
+			}
+		})
+	}
+}
+
+var (
+	sink  []billing.Finding
+	state billing.AccountState
+)
