@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/clock"
+	"github.com/guardd/guardd/internal/sdnotify"
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 )
@@ -52,14 +53,27 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	}))
 	c.Schedule(sched, job)
 
+	sd, err := sdnotify.New(getenv)
+	if err != nil {
+		return err
+	}
 	log.Info("guardd started", zap.String("schedule", cfg.Schedule), zap.Int("accounts", len(cfg.Accounts)),
-		zap.Int("notifiers", len(cfg.Notifiers)))
+		zap.Int("notifiers", len(cfg.Notifiers)), zap.Bool("systemd", sd.Enabled()))
 	var first sync.WaitGroup
 	first.Add(1)
 	go func() { defer first.Done(); job.Run() }()
 	c.Start()
+	if err := sd.Send("READY=1"); err != nil {
+		log.Warn("systemd notify failed", zap.Error(err))
+	}
+	if iv := sd.WatchdogInterval(); iv > 0 {
+		go watchdog(ctx, sd, iv, log)
+	}
 
 	<-ctx.Done()
+	if err := sd.Send("STOPPING=1"); err != nil {
+		log.Warn("systemd notify failed", zap.Error(err))
+	}
 	log.Info("stopping: waiting for the cycle in progress", zap.Duration("timeout", *grace))
 	done := make(chan struct{})
 	go func() { <-c.Stop().Done(); first.Wait(); close(done) }()
@@ -72,6 +86,22 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	}
 	log.Info("guardd stopped")
 	return nil
+}
+
+// watchdog pings systemd until ctx ends, so a hung process is restarted.
+func watchdog(ctx context.Context, sd *sdnotify.Notifier, every time.Duration, log *zap.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := sd.Send("WATCHDOG=1"); err != nil {
+				log.Warn("systemd watchdog ping failed", zap.Error(err))
+			}
+		}
+	}
 }
 
 // cronLogger adapts zap to robfig/cron's logger.
