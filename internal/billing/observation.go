@@ -36,6 +36,10 @@ type Grant struct {
 	// ExpiresAt is zero for a grant that never expires.
 	ExpiresAt time.Time
 	Kind      GrantKind
+	// KindGuess, when not empty, says Kind was guessed by guardd (OpenAI
+	// labels no grant) and why, e.g. "expires one year after a month-end
+	// effective_at, like purchases".
+	KindGuess string
 	// FirstSeen is filled in by the ledger (or the state store); sources
 	// leave it zero.
 	FirstSeen time.Time

@@ -140,6 +140,7 @@ type (
 		EffectiveAt string  `json:"effective_at"`
 		ExpiresAt   *string `json:"expires_at"` // null: never expires
 		Kind        string  `json:"kind"`
+		KindGuess   string  `json:"kind_guess,omitempty"`
 	}
 	wireCharge struct {
 		ID       string `json:"id"`
@@ -342,6 +343,7 @@ func (e *encoder) grant(path string, g billing.Grant) wireGrant {
 		Used:        e.amount(path+"used", g.Used),
 		EffectiveAt: formatTime(g.EffectiveAt),
 		Kind:        string(g.Kind),
+		KindGuess:   g.KindGuess,
 	}
 	if !g.ExpiresAt.IsZero() {
 		s := formatTime(g.ExpiresAt)

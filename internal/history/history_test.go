@@ -633,3 +633,29 @@ func diffObservation(path string, got, want billing.Observation) []string {
 	}
 	return diffs
 }
+
+func TestKindGuessRoundTrips(t *testing.T) {
+	const doc = `{"format": "guardd-history", "version": 1,
+  "account": {"name": "a", "provider": "openai", "currency": "USD", "drawdown": "expiring-first", "auto_recharge": {"enabled": false}},
+  "observations": [{"at": "2026-10-01T00:00:00Z", "source": "s",
+    "grants": [{"id": "g", "amount": "5", "used": "0", "effective_at": "2026-09-30T23:59:59Z", "kind": "purchased",
+                "kind_guess": "expires one year after a month-end effective_at, like purchases"}]}]}`
+	f, err := Decode(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f.Observations[0].Grants[0]
+	if g.Kind != billing.GrantPurchased || !strings.HasPrefix(g.KindGuess, "expires one year") {
+		t.Fatalf("got kind %q guess %q, want purchased with the reason", g.Kind, g.KindGuess)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"kind_guess": "expires one year`) {
+		t.Errorf("encoding lost kind_guess:\n%s", buf.String())
+	}
+	if _, err := Decode(strings.NewReader(strings.Replace(doc, `"kind_guess": "expires`, `"kind_guess": "", "x": "`, 1))); err == nil {
+		t.Error("empty kind_guess: got no error")
+	}
+}

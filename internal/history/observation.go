@@ -301,6 +301,7 @@ func (d *decoder) grant(g *billing.Grant) {
 		gEffectiveAt
 		gExpiresAt
 		gKind
+		gKindGuess
 	)
 	var (
 		seen      fields
@@ -342,6 +343,10 @@ func (d *decoder) grant(g *billing.Grant) {
 					}
 					g.Kind = k
 				}
+			}
+		case "kind_guess":
+			if d.see(&seen, gKindGuess, "kind_guess") && !d.null() {
+				g.KindGuess, _ = d.nonEmpty("kind_guess")
 			}
 		default:
 			d.unknown(key)
