@@ -45,17 +45,22 @@ var replayCases = []struct {
 }{
 	{"hourly-recharge.json", []string{
 		"02:00 firing recharge-above-threshold",
-		"03:00 firing recharge-burst",
+		"03:00 firing recharge-burst", // credits-accumulating is folded into it
+		"12:00 firing credits-accumulating",
 		"12:00 resolved recharge-burst",
+		"02:00 firing spend-without-usage", // the next day, once the cost window settled
 	}},
 	{"expired-grants-counted.json", []string{
 		"00:00 firing phantom-balance",
 	}},
 	{"grants-untouched.json", []string{
+		"06:00 firing drawdown-order",
 		"06:00 firing recharge-above-threshold",
 		"06:00 firing recharge-while-grant-credit",
 	}},
 	{"healthy.json", nil},
+	{"healthy-busy.json", nil},
+	{"healthy-restore.json", nil},
 }
 
 func TestReplayExamples(t *testing.T) {

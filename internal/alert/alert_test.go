@@ -162,7 +162,7 @@ func TestTrackerFiresOnceAndResolvesOnce(t *testing.T) {
 	for i, s := range steps {
 		explained := 0
 		explain := func(f billing.Finding) billing.Finding { explained++; f.Summary = "explained"; return f }
-		ns := tr.Update(s.account, s.findings, explain, state, lt.T0.Add(time.Duration(i)*time.Hour))
+		ns := tr.Update(s.account, s.findings, explain, nil, state, lt.T0.Add(time.Duration(i)*time.Hour))
 		firing := 0
 		for _, n := range ns {
 			if n.Status == alert.StatusFiring {

@@ -19,6 +19,7 @@ type Record struct {
 	Summary        string           `json:"summary"`
 	Evidence       []EvidenceRecord `json:"evidence"`
 	Recommendation string           `json:"recommendation,omitempty"`
+	Folded         []string         `json:"folded,omitempty"`
 	Balance        BalanceRecord    `json:"balance"`
 }
 
@@ -61,6 +62,7 @@ func NewRecord(n Notification) Record {
 		Summary:        f.Summary,
 		Evidence:       make([]EvidenceRecord, 0, len(f.Evidence)),
 		Recommendation: f.Recommendation,
+		Folded:         f.Folded,
 		Balance:        balanceRecord(f.State),
 	}
 	if n.Status == StatusResolved {

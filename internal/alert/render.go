@@ -114,6 +114,14 @@ func Text(n Notification) string {
 			b.WriteString("\n")
 		}
 	}
+	if len(f.Folded) > 0 {
+		b.WriteString("Folded into this alert:\n")
+		for _, s := range f.Folded {
+			b.WriteString("  - ")
+			b.WriteString(s)
+			b.WriteString("\n")
+		}
+	}
 	if f.Recommendation != "" {
 		b.WriteString("Recommendation: ")
 		b.WriteString(f.Recommendation)

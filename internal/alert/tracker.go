@@ -17,21 +17,27 @@ type Tracker struct {
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker { return &Tracker{active: make(map[string]billing.Finding)} }
 
-// Update takes every finding that holds for account at now, as a rule's
+// Update takes every finding that holds for account at now, as the rules'
 // Check returns them (identified, not yet explained), and returns the
 // notifications due: firing for fingerprints not active before, resolved
-// for the account's active fingerprints that no longer hold. explain
-// completes a finding; it is called only for findings that start firing, so
-// a condition that holds for days is not re-rendered on every poll. state is
-// the account's current position, shown on resolved notifications.
+// for the account's active fingerprints that no longer hold.
+//
+// explain completes a finding; it is called only for findings that start
+// firing, so a condition that holds for days is not re-rendered on every
+// poll. A finding inhibited by another (InhibitedBy set) is not notified
+// while the inhibition lasts; it fires when the inhibition ends if it still
+// holds. judged says which rules were evaluated (nil: all): after a failed
+// poll only the source rule is, and the others' alerts must not resolve on
+// data nobody could read. state is the account's current position, shown on
+// resolved notifications.
 func (t *Tracker) Update(account string, holding []billing.Finding, explain func(billing.Finding) billing.Finding,
-	state billing.AccountState, now time.Time) []Notification {
+	judged func(rule string) bool, state billing.AccountState, now time.Time) []Notification {
 	var out []Notification
 	held := make(map[string]bool, len(holding))
 	for _, f := range holding {
 		fp := f.Fingerprint()
 		held[fp] = true
-		if _, ok := t.active[fp]; ok {
+		if _, ok := t.active[fp]; ok || f.InhibitedBy != "" {
 			continue
 		}
 		f = explain(f)
@@ -40,7 +46,7 @@ func (t *Tracker) Update(account string, holding []billing.Finding, explain func
 	}
 	var gone []string
 	for fp, f := range t.active {
-		if f.Account == account && !held[fp] {
+		if f.Account == account && !held[fp] && (judged == nil || judged(f.Rule)) {
 			gone = append(gone, fp)
 		}
 	}

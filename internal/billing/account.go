@@ -68,6 +68,10 @@ type Account struct {
 	Currency     Currency
 	AutoRecharge AutoRecharge
 	Drawdown     DrawdownPolicy
+	// MonthlyCap is the most the user wants recharged in a calendar month,
+	// set in guardd (not at the provider); HasMonthlyCap false means none.
+	MonthlyCap    Money
+	HasMonthlyCap bool
 }
 
 // FieldError is a problem with one field of some input, named by its path
@@ -103,6 +107,9 @@ func (a Account) Validate() []*FieldError {
 	}
 	if _, err := ParseDrawdownPolicy(string(a.Drawdown)); err != nil {
 		add("drawdown", "%v", err)
+	}
+	if a.HasMonthlyCap && !a.MonthlyCap.IsPositive() {
+		add("monthly_cap", "must be greater than 0 (got %s)", a.MonthlyCap.Exact())
 	}
 	ar := a.AutoRecharge
 	if !ar.Enabled {

@@ -96,6 +96,12 @@ type Finding struct {
 	// Recommendation is set on money-losing findings.
 	Recommendation string
 	State          AccountState
+	// InhibitedBy names the rule whose finding this one is a symptom of (a
+	// recharge-above-threshold during a recharge-burst): it is recorded but
+	// not notified while that rule fires.
+	InhibitedBy string
+	// Folded summarises the symptoms folded into this finding.
+	Folded []string
 }
 
 // Fingerprint identifies the finding across polls and runs: the same rule,

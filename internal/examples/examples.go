@@ -24,11 +24,12 @@ type Example struct {
 
 // All returns every bundled example.
 func All() []Example {
-	return []Example{HourlyRecharge(), ExpiredGrantsCounted(), GrantsUntouched(), Healthy()}
+	return []Example{HourlyRecharge(), ExpiredGrantsCounted(), GrantsUntouched(), Healthy(), HealthyBusy(), HealthyRestore()}
 }
 
 const (
 	grantsSource  = "openai:/dashboard/billing/credit_grants"
+	costsSource   = "openai:/v1/organization/costs"
 	invoiceSource = "invoices:receipts.csv"
 )
 
@@ -116,17 +117,20 @@ func (b *grantBook) observe(t time.Time) billing.Observation {
 }
 
 // HourlyRecharge reproduces "auto-recharge set to below $5 charged the card
-// almost every hour while credits piled up": polls every hour; the account
-// spends about $0.25 an hour, yet a $10 grant lands nearly every hour from
-// 01:00 to 08:00, until the user switches auto-recharge off.
+// almost every hour while credits piled up", and "the usage page said $0.00
+// used": polls every hour for 30 hours; the account spends about $0.25 an
+// hour, yet a $10 grant lands nearly every hour from 01:00 to 08:00 until the
+// user switches auto-recharge off, and the cost API reports $0.00 for the
+// day, settled the next morning.
 func HourlyRecharge() Example {
 	a := openai("acme-openai", billing.AutoRecharge{Enabled: true, Threshold: usd("5.00"), Mode: billing.RechargeAdd, Amount: usd("10.00")})
 	var b grantBook
 	b.add(billing.GrantPurchased, usd("10.00"), lastMonthEnd, lastMonthEnd.AddDate(1, 0, 0))
 	b.grants[0].Used = usd("6.20")
 	recharges := map[int]bool{1: true, 2: true, 3: true, 4: true, 6: true, 7: true, 8: true}
+	day := start
 	var obs []billing.Observation
-	for hr := 0; hr <= 16; hr++ {
+	for hr := 0; hr <= 30; hr++ {
 		t := start.Add(time.Duration(hr) * time.Hour)
 		if hr > 0 {
 			b.draw(25, t, false)
@@ -134,11 +138,19 @@ func HourlyRecharge() Example {
 		if recharges[hr] {
 			b.add(billing.GrantPurchased, usd("10.00"), lastMonthEnd, lastMonthEnd.AddDate(1, 0, 0))
 		}
-		obs = append(obs, b.observe(t))
+		o := b.observe(t)
+		// The cost API reports today's bucket, unsettled, and from 02:00
+		// the next day yesterday's as settled: both say $0.00.
+		o.Parts[billing.PartCosts] = billing.PartStatus{Source: costsSource, AsOf: t}
+		o.Costs = []billing.CostBucket{{Start: day, End: day.AddDate(0, 0, 1), Amount: usd("0.00"), Settled: hr >= 26}}
+		if hr >= 24 {
+			o.Costs = append(o.Costs, billing.CostBucket{Start: day.AddDate(0, 0, 1), End: day.AddDate(0, 0, 2), Amount: usd("0.00")})
+		}
+		obs = append(obs, o)
 	}
 	return Example{
 		File:    "hourly-recharge.json",
-		Story:   "auto-recharge below $5 charges the card almost every hour while credit piles up",
+		Story:   "auto-recharge below $5 charges the card almost every hour while credit piles up, and costs say $0.00",
 		History: &history.File{Account: a, Observations: obs},
 	}
 }
@@ -238,6 +250,68 @@ func Healthy() Example {
 	return Example{
 		File:    "healthy.json",
 		Story:   "auto-recharge working as configured, with one manual purchase: no finding",
+		History: &history.File{Account: a, Observations: obs},
+	}
+}
+
+// HealthyBusy is a busy account that legitimately recharges about twice a
+// day: it spends about $4 an hour and buys $50 when the balance drops under
+// $10; the cost API agrees with the drawdown. Replaying it must find nothing.
+func HealthyBusy() Example {
+	a := openai("acme-busy", billing.AutoRecharge{Enabled: true, Threshold: usd("10.00"), Mode: billing.RechargeAdd, Amount: usd("50.00")})
+	var b grantBook
+	b.add(billing.GrantPurchased, usd("50.00"), lastMonthEnd, lastMonthEnd.AddDate(1, 0, 0))
+	b.grants[0].Used = usd("12.00")
+	spentByDay := map[time.Time]decimal.Decimal{}
+	var obs []billing.Observation
+	for hr := 0; hr <= 96; hr++ {
+		t := start.Add(time.Duration(hr) * time.Hour)
+		if hr > 0 {
+			c := int64(380 + (hr%5)*10)
+			b.draw(c, t, false)
+			d := t.Add(-time.Hour).Truncate(24 * time.Hour)
+			spentByDay[d] = spentByDay[d].Add(decimal.New(c, -2))
+		}
+		if hr > 0 && b.remaining(t).LessThan(decimal.NewFromInt(10)) {
+			b.add(billing.GrantPurchased, usd("50.00"), lastMonthEnd, lastMonthEnd.AddDate(1, 0, 0))
+		}
+		o := b.observe(t)
+		o.Parts[billing.PartCosts] = billing.PartStatus{Source: costsSource, AsOf: t}
+		for d := start; d.Before(t); d = d.AddDate(0, 0, 1) {
+			o.Costs = append(o.Costs, billing.CostBucket{Start: d, End: d.AddDate(0, 0, 1),
+				Amount: billing.NewMoney(spentByDay[d], "USD"), Settled: t.Sub(d) >= 26*time.Hour})
+		}
+		obs = append(obs, o)
+	}
+	return Example{
+		File:    "healthy-busy.json",
+		Story:   "a busy account recharging $50 about twice a day as configured: no finding",
+		History: &history.File{Account: a, Observations: obs},
+	}
+}
+
+// HealthyRestore is an account on restore-to-target auto-recharge (OpenAI's
+// and Anthropic's current mode): below $10 it buys whatever restores $50, so
+// every purchase has a different amount. Replaying it must find nothing.
+func HealthyRestore() Example {
+	a := openai("acme-restore", billing.AutoRecharge{Enabled: true, Threshold: usd("10.00"), Mode: billing.RechargeRestore, Target: usd("50.00")})
+	var b grantBook
+	b.add(billing.GrantPurchased, usd("40.00"), lastMonthEnd, lastMonthEnd.AddDate(1, 0, 0))
+	b.grants[0].Used = usd("22.00")
+	var obs []billing.Observation
+	for hr := 0; hr <= 72; hr++ {
+		t := start.Add(time.Duration(hr) * time.Hour)
+		if hr > 0 {
+			b.draw(140+int64(hr%7)*5, t, false)
+		}
+		if left := b.remaining(t); hr > 0 && left.LessThan(decimal.NewFromInt(10)) {
+			b.add(billing.GrantPurchased, billing.NewMoney(decimal.NewFromInt(50).Sub(left), "USD"), lastMonthEnd, lastMonthEnd.AddDate(1, 0, 0))
+		}
+		obs = append(obs, b.observe(t))
+	}
+	return Example{
+		File:    "healthy-restore.json",
+		Story:   "restore-to-target auto-recharge topping up to $50 with varying amounts: no finding",
 		History: &history.File{Account: a, Observations: obs},
 	}
 }

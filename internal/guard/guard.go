@@ -83,6 +83,9 @@ type Report struct {
 	Failed []*AccountError
 	// Findings counts every finding that held, notified or not.
 	Findings int
+	// Holding is, per account, every finding that held (identified, not
+	// explained), inhibited ones included.
+	Holding map[string][]billing.Finding
 	// Sent lists the notifications handed to the dispatcher.
 	Sent []alert.Notification
 	// States is each readable account's position after the cycle.
@@ -98,26 +101,37 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	for i, w := range g.accounts {
 		targets[i] = poller.Target{Account: w.account.Name, Source: w.source}
 	}
-	rep := Report{At: now, States: make(map[string]billing.AccountState)}
+	rep := Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding)}
 	var due []alert.Notification
 	for i, res := range g.poller.Poll(ctx, targets, now) {
 		w := g.accounts[i]
-		if res.Err != nil {
-			rep.Failed = append(rep.Failed, &AccountError{Account: w.account.Name, Err: fmt.Errorf("poll: %w", res.Err)})
-			continue
+		err := res.Err
+		if err != nil {
+			err = fmt.Errorf("poll: %w", err)
+		} else if aerr := w.ledger.Append(res.Observation); aerr != nil {
+			err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
 		}
-		if err := w.ledger.Append(res.Observation); err != nil {
-			rep.Failed = append(rep.Failed, &AccountError{Account: w.account.Name, Err: fmt.Errorf("%w: %w", poller.ErrInvalid, err)})
-			continue
+		at, holding, judged := res.Observation.At, []billing.Finding(nil), func(string) bool { return true }
+		if err != nil {
+			// A blind poll is evaluated only by the rule that watches the
+			// source; nothing else may fire or resolve on stale data.
+			rep.Failed = append(rep.Failed, &AccountError{Account: w.account.Name, Err: err})
+			at = now
+			w.ledger.RecordFailure(at, err)
+			holding = g.engine.CheckSource(w.ledger, at)
+			judged = func(rule string) bool { return rule == rules.SourceRule }
+		} else {
+			rep.Polled++
+			holding = g.engine.Check(w.ledger, at)
 		}
-		rep.Polled++
-		at := res.Observation.At
-		holding := g.engine.Check(w.ledger, at)
 		rep.Findings += len(holding)
+		rep.Holding[w.account.Name] = holding
 		state := w.ledger.State(at, g.burnWindow)
-		rep.States[w.account.Name] = state
-		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f) }
-		due = append(due, g.tracker.Update(w.account.Name, holding, explain, state, at)...)
+		if err == nil {
+			rep.States[w.account.Name] = state
+		}
+		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
+		due = append(due, g.tracker.Update(w.account.Name, holding, explain, judged, state, at)...)
 	}
 	rep.Sent = due
 	if len(due) == 0 {

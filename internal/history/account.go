@@ -16,6 +16,7 @@ const (
 	arAmount
 	arTarget
 	arMonthlyLimit
+	aMonthlyCap
 )
 
 // validateBit maps an Account.Validate path to its field's bit.
@@ -39,6 +40,8 @@ func validateBit(path string) fields {
 		return arTarget
 	case "auto_recharge.monthly_limit":
 		return arMonthlyLimit
+	case "monthly_cap":
+		return aMonthlyCap
 	}
 	return 0
 }
@@ -101,6 +104,15 @@ func (d *decoder) account(a *billing.Account) {
 			if d.see(&seen, aAutoRecharge, "auto_recharge") {
 				d.autoRecharge(&a.AutoRecharge, &bad)
 			}
+		case "monthly_cap":
+			if d.see(&seen, aMonthlyCap, "monthly_cap") && !d.null() {
+				var ok bool
+				if a.MonthlyCap, ok = d.money("monthly_cap"); ok {
+					a.HasMonthlyCap = true
+				} else {
+					bad |= aMonthlyCap
+				}
+			}
 		default:
 			d.unknown(key)
 		}
@@ -117,7 +129,7 @@ func (d *decoder) account(a *billing.Account) {
 	// The currency may follow auto_recharge in the object. Every amount,
 	// given or not, is in the account currency.
 	ar := &a.AutoRecharge
-	for _, m := range []*billing.Money{&ar.Threshold, &ar.Amount, &ar.Target, &ar.MonthlyLimit} {
+	for _, m := range []*billing.Money{&ar.Threshold, &ar.Amount, &ar.Target, &ar.MonthlyLimit, &a.MonthlyCap} {
 		*m = billing.NewMoney(m.Amount(), a.Currency)
 	}
 	d.cur = a.Currency

@@ -57,6 +57,9 @@ func Encode(w io.Writer, f *File) error {
 	if ar.HasMonthlyLimit {
 		war.MonthlyLimit = e.amount("account.auto_recharge.monthly_limit", ar.MonthlyLimit)
 	}
+	if a.HasMonthlyCap {
+		wf.Account.MonthlyCap = e.amount("account.monthly_cap", a.MonthlyCap)
+	}
 	for i, o := range f.Observations {
 		e.prefix = "observations[" + strconv.Itoa(i) + "]."
 		wf.Observations[i] = e.observation(o)
@@ -109,6 +112,7 @@ type (
 		Currency     string           `json:"currency"`
 		Drawdown     string           `json:"drawdown"`
 		AutoRecharge wireAutoRecharge `json:"auto_recharge"`
+		MonthlyCap   string           `json:"monthly_cap,omitempty"`
 	}
 	wireAutoRecharge struct {
 		Enabled      bool   `json:"enabled"`

@@ -659,3 +659,30 @@ func TestKindGuessRoundTrips(t *testing.T) {
 		t.Error("empty kind_guess: got no error")
 	}
 }
+
+func TestMonthlyCap(t *testing.T) {
+	doc := func(cap string) string {
+		return `{"format": "guardd-history", "version": 1,
+  "account": {"name": "a", "provider": "openai", "currency": "USD", "drawdown": "expiring-first",
+              "auto_recharge": {"enabled": false}` + cap + `},
+  "observations": [{"at": "2026-10-01T00:00:00Z", "source": "s", "balance": {"shown": "1"}}]}`
+	}
+	f, err := Decode(strings.NewReader(doc(`, "monthly_cap": "100.00"`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Account.HasMonthlyCap || f.Account.MonthlyCap.String() != "100.00 USD" {
+		t.Fatalf("got cap %v (set %v), want 100.00 USD", f.Account.MonthlyCap, f.Account.HasMonthlyCap)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"monthly_cap": "100.00"`) {
+		t.Errorf("encoding lost monthly_cap:\n%s", buf.String())
+	}
+	_, err = Decode(strings.NewReader(doc(`, "monthly_cap": "0"`)))
+	if want := "account.monthly_cap: must be greater than 0 (got 0)"; err == nil || err.Error() != want {
+		t.Errorf("zero cap: got %v, want %q", err, want)
+	}
+}

@@ -102,6 +102,7 @@ type grantState struct {
 	// lastUsed is Used at the observation numbered lastObs.
 	lastUsed decimal.Decimal
 	lastObs  int
+	idle     idleGrant
 }
 
 // Ledger is an account's derived history.
@@ -119,6 +120,10 @@ type Ledger struct {
 	recharges []*Recharge
 	grants    map[string]*grantState
 	charges   map[string]*Recharge
+
+	polls []PollRecord // the most recent polls, oldest first
+	costs costBook
+	split splitIdle // granted balance idle while paid is drawn
 
 	prev, cur *billing.Observation
 }
@@ -163,7 +168,9 @@ func (l *Ledger) Append(o billing.Observation) error {
 	// grant's used amount since the previous observation.
 	var newGrants []int
 	grantUse, grantUseKnown := decimal.Zero, !first && l.cur.Has(billing.PartGrants)
+	var moves []grantMove
 	if o.Has(billing.PartGrants) {
+		moves = make([]grantMove, len(o.Grants))
 		grants := make([]billing.Grant, len(o.Grants))
 		copy(grants, o.Grants)
 		o.Grants = grants
@@ -182,6 +189,7 @@ func (l *Ledger) Append(o billing.Observation) error {
 			d := used
 			if st.lastObs == idx-1 {
 				d = used.Sub(st.lastUsed)
+				moves[i] = grantMove{known: true, used: d, remainingBefore: g.Amount.Amount().Sub(st.lastUsed)}
 			}
 			if d.IsPositive() {
 				grantUse = grantUse.Add(d)
@@ -244,6 +252,13 @@ func (l *Ledger) Append(o billing.Observation) error {
 	for _, r := range added {
 		l.place(r)
 	}
+	if grantUseKnown {
+		l.trackGrantDrawdown(&o, moves)
+	} else if prevPt != nil {
+		l.trackSplitDrawdown(prevPt, &o)
+	}
+	l.recordCosts(&o)
+	l.logPoll(&o, nil)
 	l.prev, l.cur = l.cur, &o
 	return nil
 }

@@ -121,3 +121,11 @@ func (l *Ledger) State(now time.Time, burnWindow time.Duration) billing.AccountS
 		ObservedAt:     pt.At,
 	}
 }
+
+// First returns the time of the first observation.
+func (l *Ledger) First() (time.Time, bool) {
+	if len(l.points) == 0 {
+		return time.Time{}, false
+	}
+	return l.points[0].At, true
+}

@@ -14,7 +14,9 @@ import (
 const shortRunway = 72 * time.Hour
 
 // disableAdvice recommends disabling auto-recharge and says whether that is
-// safe: how long the effective balance lasts at the recent burn.
+// safe: how long the effective balance lasts at the burn over burnWindow,
+// when the next grant expires, and, when it does not last, what to change
+// instead.
 func disableAdvice(h *ledger.Ledger, now time.Time, burnWindow time.Duration) string {
 	s := h.State(now, burnWindow)
 	rw := s.Runway
@@ -27,17 +29,56 @@ func disableAdvice(h *ledger.Ledger, now time.Time, burnWindow time.Duration) st
 			s.Effective.Display())
 	case !rw.Known:
 		return fmt.Sprintf("Disable auto-recharge. Your effective balance is %s; guardd has less than an hour of history, "+
-			"so it cannot yet say how long that lasts: check usage before relying on it.", s.Effective.Display())
+			"so it cannot yet say how long that lasts: check usage before relying on it.", s.Effective.Display()) + nextExpiry(h, now)
 	case rw.Endless:
 		return fmt.Sprintf("Disable auto-recharge: your effective balance of %s is not running down (nothing consumed over the last %s).",
-			s.Effective.Display(), billing.Words(rw.Window))
+			s.Effective.Display(), billing.Words(rw.Window)) + nextExpiry(h, now)
 	case rw.Lasts < shortRunway:
+		perDay := rw.BurnPerDay.Amount()
+		week := roundUp(perDay.Mul(decimal.NewFromInt(7)), 5)
+		month := roundUp(perDay.Mul(decimal.NewFromInt(31)), 10)
+		c := s.Effective.Currency()
 		return fmt.Sprintf("Disabling auto-recharge is not safe on its own: your effective balance of %s lasts only about %s at %s/day (until %s). "+
-			"Lower the recharge amount or set a monthly limit instead, or disable it and top up by hand before then.",
-			s.Effective.Display(), billing.Words(rw.Lasts), rw.BurnPerDay.Display(), billing.Day(rw.Until))
+			"Instead lower the recharge amount to about %s (a week of use) or set a monthly limit of about %s (a month), "+
+			"or disable it and top up by hand before then.",
+			s.Effective.Display(), billing.Words(rw.Lasts), rw.BurnPerDay.Display(), rw.Until.UTC().Format("2006-01-02 15:04 UTC"),
+			billing.NewMoney(week, c).Display(), billing.NewMoney(month, c).Display()) + nextExpiry(h, now)
 	}
-	return fmt.Sprintf("Disable auto-recharge: your effective balance of %s covers about %s at the recent burn of %s/day (until %s).",
-		s.Effective.Display(), billing.Words(rw.Lasts), rw.BurnPerDay.Display(), billing.Day(rw.Until))
+	return fmt.Sprintf("Disable auto-recharge: your effective balance of %s covers about %s at the burn of the last %s, %s/day (until %s).",
+		s.Effective.Display(), billing.Words(rw.Lasts), billing.Words(rw.Window), rw.BurnPerDay.Display(), billing.Day(rw.Until)) +
+		nextExpiry(h, now)
+}
+
+// nextExpiry names the next grant with credit left to expire, as a sentence
+// to append, or "" when none expires.
+func nextExpiry(h *ledger.Ledger, now time.Time) string {
+	obs, _ := h.Current()
+	if obs == nil || !obs.Has(billing.PartGrants) {
+		return ""
+	}
+	var next *billing.Grant
+	for i, g := range obs.Grants {
+		if g.ExpiresAt.IsZero() || g.ExpiredAt(now) || !g.Remaining().IsPositive() {
+			continue
+		}
+		if next == nil || g.ExpiresAt.Before(next.ExpiresAt) {
+			next = &obs.Grants[i]
+		}
+	}
+	if next == nil {
+		return ""
+	}
+	return fmt.Sprintf(" The next grant to expire is %s (%s left) on %s.", next.ID, next.Remaining().Display(), billing.Day(next.ExpiresAt))
+}
+
+// roundUp rounds d up to a multiple of step, and to at least step.
+func roundUp(d decimal.Decimal, step int64) decimal.Decimal {
+	s := decimal.NewFromInt(step)
+	r := d.Div(s).Ceil().Mul(s)
+	if r.LessThan(s) {
+		return s
+	}
+	return r
 }
 
 // countsAsAutoRecharge reports whether a recharge may have been made by

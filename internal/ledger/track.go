@@ -1,0 +1,262 @@
+package ledger
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/shopspring/decimal"
+)
+
+// PollRecord is the outcome of one poll of the account.
+type PollRecord struct {
+	At time.Time
+	// Err is why the poll read nothing; empty when it succeeded.
+	Err string
+	// Unavailable lists the parts a successful poll tried and could not
+	// read, with the reason.
+	Unavailable map[billing.Part]string
+}
+
+// maxPolls is how many poll records the ledger keeps.
+const maxPolls = 64
+
+// RecordFailure notes a poll that read nothing usable. The ledger's figures
+// are unchanged; rules that watch the source (source-blind) see it.
+func (l *Ledger) RecordFailure(at time.Time, err error) {
+	if err == nil {
+		err = errors.New("poll failed")
+	}
+	l.logPoll(&billing.Observation{At: at.UTC()}, err)
+}
+
+func (l *Ledger) logPoll(o *billing.Observation, err error) {
+	rec := PollRecord{At: o.At}
+	if err != nil {
+		rec.Err = err.Error()
+	} else {
+		for p, st := range o.Parts {
+			if st.Unavailable != "" {
+				if rec.Unavailable == nil {
+					rec.Unavailable = make(map[billing.Part]string)
+				}
+				rec.Unavailable[p] = st.Unavailable
+			}
+		}
+	}
+	if len(l.polls) == maxPolls {
+		copy(l.polls, l.polls[1:])
+		l.polls = l.polls[:maxPolls-1]
+	}
+	l.polls = append(l.polls, rec)
+}
+
+// RecentPolls returns up to n of the most recent polls, newest first.
+func (l *Ledger) RecentPolls(n int) []PollRecord {
+	n = min(n, len(l.polls))
+	out := make([]PollRecord, n)
+	for i := range n {
+		out[i] = l.polls[len(l.polls)-1-i]
+	}
+	return out
+}
+
+// CostEntry is the latest report of one cost window and where it came from.
+type CostEntry struct {
+	Bucket billing.CostBucket
+	Source string
+	AsOf   time.Time
+}
+
+// costBook keeps the latest report of each cost window, by start.
+type costBook struct {
+	byStart map[time.Time]int
+	entries []CostEntry // sorted by start
+}
+
+func (l *Ledger) recordCosts(o *billing.Observation) {
+	if !o.Has(billing.PartCosts) {
+		return
+	}
+	st := o.Parts[billing.PartCosts]
+	if l.costs.byStart == nil {
+		l.costs.byStart = make(map[time.Time]int)
+	}
+	for _, b := range o.Costs {
+		b.Start, b.End = b.Start.UTC(), b.End.UTC()
+		e := CostEntry{Bucket: b, Source: st.Source, AsOf: st.AsOf}
+		if i, ok := l.costs.byStart[b.Start]; ok {
+			l.costs.entries[i] = e
+			continue
+		}
+		i := sort.Search(len(l.costs.entries), func(i int) bool { return l.costs.entries[i].Bucket.Start.After(b.Start) })
+		l.costs.entries = append(l.costs.entries, CostEntry{})
+		copy(l.costs.entries[i+1:], l.costs.entries[i:])
+		l.costs.entries[i] = e
+		for j := i; j < len(l.costs.entries); j++ {
+			l.costs.byStart[l.costs.entries[j].Bucket.Start] = j
+		}
+	}
+}
+
+// Costs returns the latest report of every cost window starting in
+// [from, to), oldest first.
+func (l *Ledger) Costs(from, to time.Time) []CostEntry {
+	es := l.costs.entries
+	lo := sort.Search(len(es), func(i int) bool { return !es[i].Bucket.Start.Before(from) })
+	hi := sort.Search(len(es), func(i int) bool { return !es[i].Bucket.Start.Before(to) })
+	return append([]CostEntry(nil), es[lo:hi]...)
+}
+
+// Covers reports whether observations bracket [from, to]: one at or before
+// from and one at or after to, so consumption over the span is measured.
+func (l *Ledger) Covers(from, to time.Time) bool {
+	return len(l.points) > 0 && !l.points[0].At.After(from) && !l.points[len(l.points)-1].At.Before(to)
+}
+
+// grantMove is one grant's change since the previous observation.
+type grantMove struct {
+	known           bool
+	used            decimal.Decimal // rise in used
+	remainingBefore decimal.Decimal
+}
+
+// idleGrant tracks a grant that the drawdown policy says goes first but that
+// did not move while other credit was drawn.
+type idleGrant struct {
+	since     time.Time                  // when it last moved (or was first seen)
+	intervals int                        // polls in which others were drawn instead
+	drawn     decimal.Decimal            // credit drawn instead since then
+	from      map[string]decimal.Decimal // by grant id
+}
+
+// IdleCredit is credit the drawdown policy says should have been used first
+// but sat idle while other credit was drawn.
+type IdleCredit struct {
+	// GrantID is the idle grant, or empty for a provider's granted balance.
+	GrantID   string
+	Grant     billing.Grant // set when GrantID is
+	Remaining decimal.Decimal
+	IdleSince time.Time
+	// Intervals counts the polls in which other credit was drawn instead.
+	Intervals int
+	// Drawn is the credit drawn instead, and DrawnFrom by grant id ("paid
+	// balance" for a split balance).
+	Drawn     decimal.Decimal
+	DrawnFrom map[string]decimal.Decimal
+	Source    string
+	AsOf      time.Time
+}
+
+// GoesFirst reports whether, under policy p, grant a should be consumed
+// before b: grants-first puts free credit before purchased credit, and
+// within a class (or under expiring-first) the grant that expires sooner goes
+// first.
+func GoesFirst(p billing.DrawdownPolicy, a, b billing.Grant) bool {
+	expiresFirst := !a.ExpiresAt.IsZero() && (b.ExpiresAt.IsZero() || a.ExpiresAt.Before(b.ExpiresAt))
+	switch p {
+	case billing.DrawdownGrantsFirst:
+		af, bf := a.Kind != billing.GrantPurchased, b.Kind != billing.GrantPurchased
+		if af != bf {
+			return af
+		}
+		return expiresFirst
+	case billing.DrawdownExpiringFirst:
+		return expiresFirst
+	}
+	return false
+}
+
+func (l *Ledger) trackGrantDrawdown(o *billing.Observation, moves []grantMove) {
+	policy := l.account.Drawdown
+	for i := range o.Grants {
+		g, st := o.Grants[i], l.grants[o.Grants[i].ID]
+		m := moves[i]
+		if !m.known || m.used.IsPositive() || g.ExpiredAt(o.At) || !m.remainingBefore.IsPositive() {
+			st.idle = idleGrant{since: o.At}
+			continue
+		}
+		drew := false
+		for j := range o.Grants {
+			d := moves[j]
+			if !d.known || !d.used.IsPositive() || !GoesFirst(policy, g, o.Grants[j]) {
+				continue
+			}
+			if st.idle.from == nil {
+				st.idle.from = make(map[string]decimal.Decimal)
+			}
+			st.idle.drawn = st.idle.drawn.Add(d.used)
+			st.idle.from[o.Grants[j].ID] = st.idle.from[o.Grants[j].ID].Add(d.used)
+			drew = true
+		}
+		if drew {
+			st.idle.intervals++
+		}
+		if st.idle.since.IsZero() {
+			st.idle.since = st.firstSeen
+		}
+	}
+}
+
+// splitIdle tracks a granted balance that stays put while paid credit is
+// drawn (grants-first providers such as DeepSeek).
+type splitIdle struct {
+	since     time.Time
+	intervals int
+	drawn     decimal.Decimal
+}
+
+func (l *Ledger) trackSplitDrawdown(prev *Point, o *billing.Observation) {
+	if l.account.Drawdown != billing.DrawdownGrantsFirst || l.cur == nil ||
+		!l.cur.Has(billing.PartBalance) || !l.cur.Balance.HasSplit || !o.Has(billing.PartBalance) || !o.Balance.HasSplit {
+		l.split = splitIdle{}
+		return
+	}
+	before, after := l.cur.Balance, o.Balance
+	if !before.Granted.IsPositive() || !after.Granted.Amount().Equal(before.Granted.Amount()) {
+		l.split = splitIdle{since: o.At}
+		return
+	}
+	paidDrawn := before.Paid.Amount().Add(l.creditIn(prev.At, o.At)).Sub(after.Paid.Amount())
+	if paidDrawn.IsPositive() {
+		if l.split.since.IsZero() {
+			l.split.since = prev.At
+		}
+		l.split.drawn = l.split.drawn.Add(paidDrawn)
+		l.split.intervals++
+	}
+}
+
+// IdleCredits lists, at the newest observation, the credit that sat idle
+// while credit the policy puts after it was drawn.
+func (l *Ledger) IdleCredits() []IdleCredit {
+	if l.cur == nil {
+		return nil
+	}
+	var out []IdleCredit
+	if l.cur.Has(billing.PartGrants) {
+		st := l.cur.Parts[billing.PartGrants]
+		for _, g := range l.cur.Grants {
+			gs := l.grants[g.ID]
+			if gs.idle.intervals == 0 {
+				continue
+			}
+			out = append(out, IdleCredit{
+				GrantID: g.ID, Grant: g, Remaining: g.Remaining().Amount(), IdleSince: gs.idle.since,
+				Intervals: gs.idle.intervals, Drawn: gs.idle.drawn, DrawnFrom: gs.idle.from,
+				Source: st.Source, AsOf: st.AsOf,
+			})
+		}
+		return out
+	}
+	if l.split.intervals > 0 {
+		st := l.cur.Parts[billing.PartBalance]
+		out = append(out, IdleCredit{
+			Remaining: l.cur.Balance.Granted.Amount(), IdleSince: l.split.since, Intervals: l.split.intervals,
+			Drawn: l.split.drawn, DrawnFrom: map[string]decimal.Decimal{"paid balance": l.split.drawn},
+			Source: st.Source, AsOf: st.AsOf,
+		})
+	}
+	return out
+}

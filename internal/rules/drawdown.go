@@ -1,0 +1,103 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+)
+
+// DrawdownOrder fires when credit the account's drawdown policy says goes
+// first sat idle while other credit was drawn: per-grant used amounts that
+// did not move (OpenAI, expiring-first) or a granted balance that stayed put
+// while the paid balance fell (DeepSeek, grants-first). One poll is not
+// enough: providers update grants at different moments, so the pattern must
+// hold over MinPolls polls.
+type DrawdownOrder struct {
+	P          DrawdownOrderParams
+	BurnWindow time.Duration
+}
+
+// Name implements Rule.
+func (DrawdownOrder) Name() string { return "drawdown-order" }
+
+func (r DrawdownOrder) offends(c ledger.IdleCredit) bool {
+	return c.Intervals >= r.P.MinPolls && c.Remaining.Cmp(r.P.MinIdleCredit) >= 0 && c.Drawn.Cmp(r.P.MinDrawn) >= 0
+}
+
+func idleEntity(c ledger.IdleCredit) string {
+	if c.GrantID == "" {
+		return "granted-balance"
+	}
+	return "grant:" + c.GrantID
+}
+
+// Check implements Rule.
+func (r DrawdownOrder) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
+	var out []billing.Finding
+	for _, c := range h.IdleCredits() {
+		if r.offends(c) {
+			out = append(out, billing.Finding{Severity: billing.SeverityWarning, Entity: idleEntity(c)})
+		}
+	}
+	return out
+}
+
+// Explain implements Rule.
+func (r DrawdownOrder) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	a := h.Account()
+	cur := a.Currency
+	var c ledger.IdleCredit
+	for _, x := range h.IdleCredits() {
+		if idleEntity(x) == f.Entity {
+			c = x
+		}
+	}
+	policy := "expiring-first policy (OpenAI: credit that expires first is used first)"
+	if a.Drawdown == billing.DrawdownGrantsFirst {
+		policy = "grants-first policy (DeepSeek: granted credit is used before paid credit)"
+	}
+	ids := make([]string, 0, len(c.DrawnFrom))
+	for id := range c.DrawnFrom {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	remaining, drawn := billing.NewMoney(c.Remaining, cur), billing.NewMoney(c.Drawn, cur)
+	var ev []billing.Evidence
+	if c.GrantID != "" {
+		g := c.Grant
+		what := fmt.Sprintf("%s grant %s", g.Kind, g.ID)
+		if g.KindGuess != "" {
+			what = fmt.Sprintf("grant %s (%s, guessed)", g.ID, g.Kind)
+		}
+		expiry := "never expires"
+		if !g.ExpiresAt.IsZero() {
+			expiry = "expires " + billing.Day(g.ExpiresAt)
+		}
+		f.Summary = fmt.Sprintf("The %s has %s left and %s, but has not moved since %s while %s was drawn from %s instead; the account's %s says it goes first.",
+			what, remaining.Display(), expiry, c.IdleSince.UTC().Format("2006-01-02 15:04 UTC"), drawn.Display(),
+			strings.Join(ids, ", "), policy)
+		ev = append(ev, billing.Evidence{What: "idle grant", Ref: g.ID, At: c.IdleSince, Amount: remaining,
+			Note:   fmt.Sprintf("%s of %s left, %s, used amount unchanged over %d polls", remaining.Display(), g.Amount.Display(), expiry, c.Intervals),
+			Source: c.Source, AsOf: c.AsOf})
+	} else {
+		f.Summary = fmt.Sprintf("The granted balance of %s has not moved since %s while %s of paid balance was drawn instead; the account's %s says granted credit goes first.",
+			remaining.Display(), c.IdleSince.UTC().Format("2006-01-02 15:04 UTC"), drawn.Display(), policy)
+		ev = append(ev, billing.Evidence{What: "granted balance", At: c.IdleSince, Amount: remaining,
+			Note: fmt.Sprintf("unchanged over %d polls", c.Intervals), Source: c.Source, AsOf: c.AsOf})
+	}
+	for _, id := range ids {
+		ev = append(ev, billing.Evidence{What: "drawn instead", Ref: id, At: now, Amount: billing.NewMoney(c.DrawnFrom[id], cur),
+			Note: "consumed while the idle credit should have been", Source: c.Source, AsOf: c.AsOf})
+	}
+	f.Evidence = ev
+	if a.AutoRecharge.Enabled {
+		f.Recommendation = disableAdvice(h, now, r.BurnWindow) + " Ask the provider's support why the grant is not being drawn."
+	} else {
+		f.Recommendation = "Ask the provider's support why the grant is not being drawn before it expires; send them this evidence."
+	}
+	return f
+}
