@@ -351,3 +351,31 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestRuleTestCommand(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("examples", "*.test.yaml"))
+	if err != nil || len(files) < 6 {
+		t.Fatalf("example tests: got %d (%v), want at least 6", len(files), err)
+	}
+	out, _, err := runCmd(t, nil, append([]string{"test"}, files...)...)
+	if err != nil {
+		t.Fatalf("guardd test examples: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "PASS "); n != len(files) {
+		t.Errorf("PASS lines: got %d, want %d:\n%s", n, len(files), out)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.test.yaml")
+	hist, _ := filepath.Abs(filepath.Join("examples", "healthy.json"))
+	body := "history: " + hist + "\nevaluations:\n  - at: 2026-10-14T00:00:00Z\n    active: [{rule: recharge-burst}]\n"
+	if err := os.WriteFile(bad, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = runCmd(t, nil, "test", bad)
+	if err == nil || err.Error() != "1 of 1 rule tests failed" {
+		t.Errorf("error: got %v, want 1 of 1 rule tests failed", err)
+	}
+	if want := "FAIL " + bad + "\n  2026-10-14T00:00:00Z: active: missing    recharge-burst\n"; out != want {
+		t.Errorf("output:\ngot  %q\nwant %q", out, want)
+	}
+}

@@ -19,6 +19,7 @@ Usage:
   guardd run --config FILE         poll on the configured schedule until stopped
   guardd validate --config FILE [--print]
                                    check a config file and report every problem
+  guardd test TEST.yaml...         check the findings expected from a history
   guardd version                   print the version
 
 Run "guardd COMMAND -h" for a command's flags.
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr i
 		return cmdRun(ctx, rest, getenv, stdout, stderr)
 	case "validate":
 		return cmdValidate(rest, getenv, stdout, stderr)
+	case "test":
+		return cmdTest(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(stdout)
 	case "help", "-h", "--help":

@@ -67,6 +67,9 @@ func firingBlocks(n alert.Notification) []slack.Block {
 		section(alert.BalanceLine(f.State)),
 	}
 	blocks = append(blocks, evidenceBlocks(f.Evidence)...)
+	if len(f.Folded) > 0 {
+		blocks = append(blocks, section("*Folded into this alert*\n• "+strings.Join(f.Folded, "\n• ")))
+	}
 	if f.Recommendation != "" {
 		blocks = append(blocks, section("*Recommendation*\n"+f.Recommendation))
 	}

@@ -66,6 +66,7 @@ func rechargeBurst() alert.Notification {
 			Evidence: ev,
 			Recommendation: "Turn auto-recharge off or lower its monthly limit at the provider, " +
 				"then find which API key is spending: the provider's usage page breaks spend down per key.",
+			Folded: []string{"recharge-above-threshold: 2 auto-recharges in the last 24 hours although the balance was above the $5.00 threshold"},
 			State: billing.AccountState{
 				Effective:      usd("4.12"),
 				EffectiveKnown: true,

@@ -1,0 +1,281 @@
+package rules_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	hf "github.com/guardd/guardd/internal/history"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/ruletest"
+	"github.com/shopspring/decimal"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated history.json of each case under testdata/cases")
+
+// Each case is a folder under testdata/cases holding history.json (built
+// here, so it stays readable and reproducible) and test.yaml (written by
+// hand: what must hold, and when).
+var caseHistories = map[string]func() *hf.File{
+	"drawdown-openai-idle-promo":    drawdownIdlePromo,
+	"drawdown-openai-in-order":      drawdownInOrder,
+	"drawdown-openai-expired-promo": drawdownExpiredPromo,
+	"drawdown-deepseek-cny":         drawdownDeepSeek,
+	"charge-tax-backdated-matched":  chargeMatched,
+	"charge-without-credit":         chargeWithoutCredit,
+	"credit-without-charge":         creditWithoutCharge,
+	"spend-unsettled-window":        spendUnsettled,
+	"grant-expiring-unused":         func() *hf.File { return expiringPromo("0.02") },
+	"grant-expiring-used-in-time":   func() *hf.File { return expiringPromo("0.15") },
+	"monthly-cap-and-new-month":     monthlyCap,
+	"runway-low-auto-recharge-off":  func() *hf.File { return runway(false, "5.00") },
+	"runway-ok-auto-recharge-on":    func() *hf.File { return runway(true, "5.00") },
+	"runway-negative-after-cutoff":  func() *hf.File { return runway(false, "-0.40") },
+	"source-blind-grants-missing":   grantsMissing,
+}
+
+func TestCases(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "cases", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != len(caseHistories) {
+		t.Errorf("case folders: got %d, want %d (one per caseHistories entry)", len(dirs), len(caseHistories))
+	}
+	for name, build := range caseHistories {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "cases", name)
+			var buf bytes.Buffer
+			if err := hf.Encode(&buf, build()); err != nil {
+				t.Fatalf("encode: %v", err)
+			}
+			path := filepath.Join(dir, "history.json")
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, buf.Bytes()) {
+				t.Fatalf("%s is missing or stale (%v): run go test ./internal/rules -update", path, err)
+			}
+			res, err := ruletest.Run(context.Background(), filepath.Join(dir, "test.yaml"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range res.Failures {
+				t.Error(f)
+			}
+		})
+	}
+}
+
+// Builders. Every history polls an OpenAI-style USD account hourly from
+// t0 unless it says otherwise.
+
+var (
+	cases0  = time.Date(2026, 10, 14, 0, 0, 0, 0, time.UTC)
+	yearOut = cases0.AddDate(1, 0, 0)
+)
+
+func file(a billing.Account, obs ...billing.Observation) *hf.File {
+	for i := range obs {
+		obs[i].Account = a.Name
+	}
+	return &hf.File{Account: a, Observations: obs}
+}
+
+func hour(n int) time.Time { return cases0.Add(time.Duration(n) * time.Hour) }
+
+func g(id string, kind billing.GrantKind, amount, used string, expires time.Time) billing.Grant {
+	return lt.Grant(id, kind, amount, used, lastMonth, expires)
+}
+
+func usedAt(start string, perHour string, n int) string {
+	return decimal.RequireFromString(start).Add(decimal.RequireFromString(perHour).Mul(decimal.NewFromInt(int64(n)))).String()
+}
+
+// A $18 promotional grant expiring in 30 days sits idle while the purchased
+// grant is drawn $0.50 an hour.
+func drawdownIdlePromo() *hf.File {
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		obs = append(obs, lt.At(hour(n)).Grants(
+			g("promo", promo, "18.00", "0", cases0.AddDate(0, 0, 30)),
+			g("paid", paid, "20.00", usedAt("2", "0.50", n), yearOut),
+		).Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// The same account, but the promo is drawn first, as the policy says.
+func drawdownInOrder() *hf.File {
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		obs = append(obs, lt.At(hour(n)).Grants(
+			g("promo", promo, "18.00", usedAt("0", "0.50", n), cases0.AddDate(0, 0, 30)),
+			g("paid", paid, "20.00", "2", yearOut),
+		).Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// The promo expired before the polls: its credit is gone, drawing paid is
+// right.
+func drawdownExpiredPromo() *hf.File {
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		obs = append(obs, lt.At(hour(n)).Grants(
+			lt.Grant("promo", promo, "18.00", "0", cases0.AddDate(0, -2, 0), cases0.Add(-time.Hour)),
+			g("paid", paid, "20.00", usedAt("2", "0.50", n), yearOut),
+		).Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// DeepSeek: ¥10 granted stays put while the topped-up balance falls, though
+// grants are documented to be spent first.
+func drawdownDeepSeek() *hf.File {
+	a := billing.Account{Name: "acme", Provider: "deepseek", Currency: "CNY", Drawdown: billing.DrawdownGrantsFirst}
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		obs = append(obs, lt.At(hour(n)).Split("10.00", usedAt("100", "-0.85", n), "CNY").Build())
+	}
+	return file(a, obs...)
+}
+
+// An invoice of $10.80 ($0.80 tax) at 00:30; its $10.00 grant, back-dated
+// to the end of last month, is seen at 01:00. Same recharge: no alarm.
+func chargeMatched() *hf.File {
+	inv := lt.Invoice("in_1", hour(0).Add(30*time.Minute), "10.80", "0.80", billing.TriggerAutoRecharge)
+	var obs []billing.Observation
+	for n := 0; n <= 4; n++ {
+		gs := []billing.Grant{g("g0", paid, "10.00", usedAt("6", "0.40", n), yearOut)}
+		var cs []billing.Charge
+		if n >= 1 {
+			gs = append(gs, g("g1", paid, "10.00", "0", yearOut))
+			cs = append(cs, inv)
+		}
+		obs = append(obs, lt.At(hour(n)).Grants(gs...).Charges(cs...).Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// An invoice of $21.60 ($1.60 tax) at 00:30 that no grant ever matches.
+func chargeWithoutCredit() *hf.File {
+	inv := lt.Invoice("in_9", hour(0).Add(30*time.Minute), "21.60", "1.60", billing.TriggerManual)
+	var obs []billing.Observation
+	for n := 0; n <= 4; n++ {
+		var cs []billing.Charge
+		if n >= 1 {
+			cs = append(cs, inv)
+		}
+		obs = append(obs, lt.At(hour(n)).Grants(g("g0", paid, "50.00", usedAt("6", "0.40", n), yearOut)).Charges(cs...).Build())
+	}
+	return file(lt.Account("5", "20"), obs...)
+}
+
+// Charges are read (an invoice list) but a new purchased grant comes with
+// none.
+func creditWithoutCharge() *hf.File {
+	var obs []billing.Observation
+	for n := 0; n <= 4; n++ {
+		gs := []billing.Grant{g("g0", paid, "50.00", usedAt("6", "0.40", n), yearOut)}
+		if n >= 1 {
+			gs = append(gs, g("g1", paid, "25.00", "0", yearOut))
+		}
+		obs = append(obs, lt.At(hour(n)).Grants(gs...).Charges().Build())
+	}
+	return file(lt.Account("5", "20"), obs...)
+}
+
+// The cost API reports $0.00 for a day that never settles while credit is
+// drawn: lagging data is never judged.
+func spendUnsettled() *hf.File {
+	day := cases0
+	var obs []billing.Observation
+	for n := 0; n <= 30; n++ {
+		o := lt.At(hour(n)).Grants(g("g0", paid, "100.00", usedAt("10", "0.50", n), yearOut)).Build()
+		o.Parts[billing.PartCosts] = billing.PartStatus{Source: "openai:/v1/organization/costs", AsOf: hour(n)}
+		o.Costs = []billing.CostBucket{{Start: day, End: day.AddDate(0, 0, 1), Amount: lt.USD("0"), Settled: false}}
+		obs = append(obs, o)
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// An $18 promotional grant expires in ten days; it is drawn at perHour.
+func expiringPromo(perHour string) *hf.File {
+	a := lt.Account("5", "10")
+	a.AutoRecharge.Enabled = false
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		obs = append(obs, lt.At(hour(n)).Grants(
+			g("promo", promo, "18.00", usedAt("0", perHour, n), cases0.AddDate(0, 0, 10)),
+			g("paid", paid, "50.00", "0", yearOut),
+		).Build())
+	}
+	return file(a, obs...)
+}
+
+// $40 recharges every 8 hours against a $100 monthly cap set in guardd, from
+// October 30 into November; spend keeps pace, so each recharge is due.
+func monthlyCap() *hf.File {
+	a := lt.Account("10", "40")
+	a.MonthlyCap, a.HasMonthlyCap = lt.USD("100"), true
+	start := time.Date(2026, 10, 30, 16, 0, 0, 0, time.UTC)
+	var gs []billing.Grant
+	gs = append(gs, lt.Grant("g0", paid, "40.00", "28.00", lastMonth, yearOut))
+	var obs []billing.Observation
+	for n := 0; n <= 12; n++ {
+		at := start.Add(time.Duration(n) * 4 * time.Hour)
+		spend := decimal.NewFromInt(20) // $5 an hour, from the oldest grant with credit
+		for i := range gs {
+			if n == 0 {
+				break
+			}
+			rem := gs[i].Remaining().Amount()
+			take := decimal.Min(rem, spend)
+			gs[i].Used = billing.NewMoney(gs[i].Used.Amount().Add(take), "USD")
+			spend = spend.Sub(take)
+		}
+		if n > 0 && n%2 == 1 {
+			gs = append(gs, lt.Grant(fmt.Sprintf("g%d", n), paid, "40.00", "0", lastMonth, yearOut))
+		}
+		obs = append(obs, lt.At(at).Grants(gs...).Build())
+	}
+	return file(a, obs...)
+}
+
+// A balance of left (-$0.40 models a provider's late cut-off) spent at
+// $0.20 an hour, so $5.00 lasts 25 hours; auto-recharge on or off.
+func runway(autoRecharge bool, left string) *hf.File {
+	a := lt.Account("1", "10")
+	a.AutoRecharge.Enabled = autoRecharge
+	used0 := decimal.NewFromInt(10).Sub(decimal.RequireFromString(left))
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		used := used0.Add(decimal.New(int64(n)*20, -2)).String()
+		obs = append(obs, lt.At(hour(n)).Grants(g("g0", paid, "10.00", used, yearOut)).Build())
+	}
+	return file(a, obs...)
+}
+
+// The grants endpoint fails three polls running while the balance reads.
+func grantsMissing() *hf.File {
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		b := lt.At(hour(n)).Shown("12.00")
+		if n >= 1 {
+			b.Unavailable(billing.PartGrants, "HTTP 403: must be made with a session key")
+		} else {
+			b.Grants(g("g0", paid, "20.00", "8.00", yearOut))
+		}
+		obs = append(obs, b.Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
