@@ -122,6 +122,12 @@ type Ledger struct {
 	charges   map[string]*Recharge
 
 	polls []PollRecord // the most recent polls, oldest first
+
+	runwayMemo struct {
+		key runwayKey
+		rw  billing.Runway
+		ok  bool
+	}
 	costs costBook
 	split splitIdle // granted balance idle while paid is drawn
 

@@ -52,6 +52,32 @@ func (l *Ledger) CountRecharges(from, to time.Time, keep func(*Recharge) bool) i
 	return n
 }
 
+// AnyRecharge reports whether a recharge with At in (from, to] satisfies
+// match, newest first, stopping at the first; it copies nothing, so rules
+// can call it after every poll. match must not modify the recharge.
+func (l *Ledger) AnyRecharge(from, to time.Time, match func(*Recharge) bool) bool {
+	w := l.window(from, to)
+	for i := len(w) - 1; i >= 0; i-- {
+		if match(w[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// SumRecharges adds up f over the recharges with At in (from, to] without
+// copying them, and counts them.
+func (l *Ledger) SumRecharges(from, to time.Time, f func(*Recharge) (decimal.Decimal, bool)) (decimal.Decimal, int) {
+	sum, n := decimal.Zero, 0
+	for _, r := range l.window(from, to) {
+		if v, ok := f(r); ok {
+			sum = sum.Add(v)
+			n++
+		}
+	}
+	return sum, n
+}
+
 // Consumption returns the credit consumed over observations in (from, to]
 // and how much of that span the measurements cover.
 func (l *Ledger) Consumption(from, to time.Time) (decimal.Decimal, time.Duration) {
@@ -69,6 +95,24 @@ func (l *Ledger) Consumption(from, to time.Time) (decimal.Decimal, time.Duration
 // Runway measures the burn over the window ending at now and says how long
 // the effective balance at now lasts at that burn.
 func (l *Ledger) Runway(now time.Time, window time.Duration) billing.Runway {
+	// Several rules ask for the same runway in one evaluation; it depends
+	// only on the points, now and the window, so the last answer is kept.
+	key := runwayKey{points: len(l.points), now: now, window: window}
+	if l.runwayMemo.ok && l.runwayMemo.key == key {
+		return l.runwayMemo.rw
+	}
+	rw := l.runway(now, window)
+	l.runwayMemo.key, l.runwayMemo.rw, l.runwayMemo.ok = key, rw, true
+	return rw
+}
+
+type runwayKey struct {
+	points int
+	now    time.Time
+	window time.Duration
+}
+
+func (l *Ledger) runway(now time.Time, window time.Duration) billing.Runway {
 	pt, ok := l.Latest(now)
 	if !ok || !pt.EffectiveKnown {
 		return billing.Runway{}

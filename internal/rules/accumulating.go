@@ -26,12 +26,9 @@ func (r CreditsAccumulating) measure(h *ledger.Ledger, now time.Time) (added, sp
 	if h.CountRecharges(from, now, countsAsAutoRecharge) < r.P.MinRecharges {
 		return added, spent, 0, false
 	}
-	for _, x := range h.Recharges(from, now) {
-		if countsAsAutoRecharge(&x) {
-			added = added.Add(x.Credit)
-			n++
-		}
-	}
+	added, n = h.SumRecharges(from, now, func(x *ledger.Recharge) (decimal.Decimal, bool) {
+		return x.Credit, countsAsAutoRecharge(x)
+	})
 	spent, covered := h.Consumption(from, now)
 	if covered < r.P.Window/2 {
 		return added, spent, n, false

@@ -2,10 +2,12 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/shopspring/decimal"
 )
 
 // ChargeWithoutCredit fires for a charge (invoice or receipt) that no credit
@@ -28,33 +30,44 @@ func (r ChargeWithoutCredit) offends(h *ledger.Ledger, now time.Time, x *ledger.
 	return ok && cur != nil && cur.Has(billing.PartGrants) && !x.At.Before(first) && !cur.At.Before(x.At.Add(r.P.Window))
 }
 
-// Check implements Rule.
+// Check implements Rule. Charges without credit are grouped: one finding
+// per account lists them all, so a run of them is one alert, not a flood.
 func (r ChargeWithoutCredit) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
-	var out []billing.Finding
-	for _, x := range h.Recharges(now.Add(-r.P.Lookback), now) {
-		if r.offends(h, now, &x) {
-			out = append(out, billing.Finding{Severity: billing.SeverityWarning, Entity: "charge:" + x.Charge.ID})
-		}
+	if !h.AnyRecharge(now.Add(-r.P.Lookback), now, func(x *ledger.Recharge) bool { return r.offends(h, now, x) }) {
+		return nil
 	}
-	return out
+	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "charges"}}
 }
 
 // Explain implements Rule.
 func (r ChargeWithoutCredit) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	var lost []ledger.Recharge
 	for _, x := range h.Recharges(now.Add(-r.P.Lookback), now) {
-		if "charge:"+x.Charge.ID != f.Entity {
-			continue
+		if r.offends(h, now, &x) {
+			lost = append(lost, x)
+			f.Evidence = append(f.Evidence, rechargeEvidence(x))
 		}
-		c := x.Charge
+	}
+	cur := h.Account().Currency
+	paid, credit := decimal.Zero, decimal.Zero
+	for _, x := range lost {
+		paid, credit = paid.Add(x.Charge.Amount.Amount()), credit.Add(x.Charge.Credit().Amount())
+	}
+	if len(lost) == 1 {
+		c := lost[0].Charge
 		tax := ""
 		if !c.Tax.IsZero() {
 			tax = fmt.Sprintf(" (%s of it tax, which never becomes credit)", c.Tax.Display())
 		}
 		f.Summary = fmt.Sprintf("Charge %s of %s%s paid %s became no credit: no grant of %s appeared within %s.",
 			c.ID, c.Amount.Display(), tax, c.PaidAt.UTC().Format("2006-01-02 15:04 UTC"), c.Credit().Display(), billing.Words(r.P.Window))
-		f.Evidence = []billing.Evidence{rechargeEvidence(x)}
 		f.Recommendation = fmt.Sprintf("Ask the provider's support for the %s of credit charge %s paid for, with this evidence.", c.Credit().Display(), c.ID)
+		return f
 	}
+	f.Summary = fmt.Sprintf("%d charges totalling %s in the last %s became no credit: no grant of the amount excluding tax (%s in all) appeared within %s of each.",
+		len(lost), billing.NewMoney(paid, cur).Display(), billing.Words(r.P.Lookback), billing.NewMoney(credit, cur).Display(), billing.Words(r.P.Window))
+	f.Recommendation = fmt.Sprintf("Ask the provider's support for the %s of credit these charges paid for, with this evidence.",
+		billing.NewMoney(credit, cur).Display())
 	return f
 }
 
@@ -73,26 +86,23 @@ func (r CreditWithoutCharge) offends(h *ledger.Ledger, now time.Time, x *ledger.
 		cur != nil && cur.Has(billing.PartCharges)
 }
 
-// Check implements Rule.
+// Check implements Rule; like charge-without-credit, it groups per account.
 func (r CreditWithoutCharge) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
-	var out []billing.Finding
-	for _, x := range h.Recharges(now.Add(-r.P.Lookback), now) {
-		if r.offends(h, now, &x) {
-			out = append(out, billing.Finding{Severity: billing.SeverityInfo, Entity: "grant:" + x.GrantID})
-		}
+	if !h.AnyRecharge(now.Add(-r.P.Lookback), now, func(x *ledger.Recharge) bool { return r.offends(h, now, x) }) {
+		return nil
 	}
-	return out
+	return []billing.Finding{{Severity: billing.SeverityInfo, Entity: "grants"}}
 }
 
 // Explain implements Rule.
 func (r CreditWithoutCharge) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
+	var ids []string
 	for _, x := range h.Recharges(now.Add(-r.P.Lookback), now) {
-		if "grant:"+x.GrantID != f.Entity {
-			continue
+		if r.offends(h, now, &x) {
+			ids = append(ids, fmt.Sprintf("%s of %s at %s", x.GrantID, x.Charge.Amount.Display(), x.At.UTC().Format("2006-01-02 15:04 UTC")))
+			f.Evidence = append(f.Evidence, rechargeEvidence(x))
 		}
-		f.Summary = fmt.Sprintf("Purchased grant %s of %s appeared at %s, but no charge for it showed within %s.",
-			x.GrantID, x.Charge.Amount.Display(), x.At.UTC().Format("2006-01-02 15:04 UTC"), billing.Words(r.P.Window))
-		f.Evidence = []billing.Evidence{rechargeEvidence(x)}
 	}
+	f.Summary = fmt.Sprintf("Purchased credit appeared with no charge for it within %s: %s.", billing.Words(r.P.Window), strings.Join(ids, "; "))
 	return f
 }

@@ -32,8 +32,22 @@ type projectedLoss struct {
 // projected to expire unused.
 func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]projectedLoss, billing.Runway) {
 	obs, _ := h.Current()
+	if obs == nil || !obs.Has(billing.PartGrants) {
+		return nil, billing.Runway{}
+	}
+	// Most polls have no grant with enough credit expiring soon: skip the
+	// projection then.
+	horizon := now.Add(r.P.Horizon)
+	soon := false
+	for _, g := range obs.Grants {
+		if !g.ExpiresAt.IsZero() && !g.ExpiredAt(now) && !g.ExpiresAt.After(horizon) &&
+			g.Amount.Amount().Sub(g.Used.Amount()).Cmp(r.P.MinLoss) >= 0 {
+			soon = true
+			break
+		}
+	}
 	rw := h.Runway(now, r.BurnWindow)
-	if obs == nil || !obs.Has(billing.PartGrants) || !rw.Known {
+	if !soon || !rw.Known {
 		return nil, rw
 	}
 	var gs []billing.Grant
@@ -45,7 +59,6 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 	policy := h.Account().Drawdown
 	sort.SliceStable(gs, func(i, j int) bool { return ledger.GoesFirst(policy, gs[i], gs[j]) })
 	perSec := rw.BurnPerDay.Amount().Div(decimal.NewFromInt(86400))
-	horizon := now.Add(r.P.Horizon)
 	var out []projectedLoss
 	t := now
 	for _, g := range gs {

@@ -16,17 +16,11 @@ func monthStart(t time.Time) time.Time {
 }
 
 // chargedThisMonth adds up what the account's non-manual recharges charged
-// (tax included) in now's calendar month.
-func chargedThisMonth(h *ledger.Ledger, now time.Time) (decimal.Decimal, []ledger.Recharge) {
-	total := decimal.Zero
-	var rs []ledger.Recharge
-	for _, x := range h.Recharges(monthStart(now).Add(-time.Nanosecond), now) {
-		if countsAsAutoRecharge(&x) {
-			total = total.Add(x.Charge.Amount.Amount())
-			rs = append(rs, x)
-		}
-	}
-	return total, rs
+// (tax included) in now's calendar month, and counts them.
+func chargedThisMonth(h *ledger.Ledger, now time.Time) (decimal.Decimal, int) {
+	return h.SumRecharges(monthStart(now).Add(-time.Nanosecond), now, func(x *ledger.Recharge) (decimal.Decimal, bool) {
+		return x.Charge.Amount.Amount(), countsAsAutoRecharge(x)
+	})
 }
 
 // nextRecharge estimates the size of the next auto-recharge.
@@ -72,10 +66,10 @@ func (r MonthlyRechargeCap) Check(h *ledger.Ledger, now time.Time) []billing.Fin
 // Explain implements Rule.
 func (r MonthlyRechargeCap) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
 	a := h.Account()
-	total, rs := chargedThisMonth(h, now)
+	total, n := chargedThisMonth(h, now)
 	f.Summary = fmt.Sprintf("Recharges in %s total %s (%s), above the %s monthly cap set in guardd.",
 		monthStart(now).Format("January 2006"), billing.NewMoney(total, a.Currency).Display(),
-		plural(len(rs), "charge", "charges"), a.MonthlyCap.Display())
+		plural(n, "charge", "charges"), a.MonthlyCap.Display())
 	if ar := a.AutoRecharge; ar.HasMonthlyLimit {
 		left := ar.MonthlyLimit.Amount().Sub(total)
 		if left.IsNegative() {
@@ -84,8 +78,10 @@ func (r MonthlyRechargeCap) Explain(h *ledger.Ledger, now time.Time, f billing.F
 		f.Summary += fmt.Sprintf(" The provider's own monthly limit of %s leaves %s before it stops recharging.",
 			ar.MonthlyLimit.Display(), billing.NewMoney(left, a.Currency).Display())
 	}
-	for _, x := range rs {
-		f.Evidence = append(f.Evidence, rechargeEvidence(x))
+	for _, x := range h.Recharges(monthStart(now).Add(-time.Nanosecond), now) {
+		if countsAsAutoRecharge(&x) {
+			f.Evidence = append(f.Evidence, rechargeEvidence(x))
+		}
 	}
 	f.Recommendation = disableAdvice(h, now, r.BurnWindow)
 	return f

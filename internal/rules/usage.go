@@ -38,9 +38,8 @@ func (r SpendWithoutUsage) gaps(h *ledger.Ledger, now time.Time) []usageGap {
 			g.drawn, covered = h.Consumption(b.Start, b.End)
 			g.drawnMeasured = covered >= b.End.Sub(b.Start)*9/10
 		}
-		for _, x := range h.Recharges(b.Start.Add(-time.Nanosecond), b.End.Add(-time.Nanosecond)) {
-			g.charged = g.charged.Add(x.Charge.Amount.Amount())
-		}
+		g.charged, _ = h.SumRecharges(b.Start.Add(-time.Nanosecond), b.End.Add(-time.Nanosecond),
+			func(x *ledger.Recharge) (decimal.Decimal, bool) { return x.Charge.Amount.Amount(), true })
 		if (g.drawnMeasured && g.drawn.Cmp(r.P.Floor) >= 0) || g.charged.Cmp(r.P.Floor) >= 0 {
 			out = append(out, g)
 		}

@@ -10,8 +10,11 @@ import (
 
 // Year builds an hourly history of n observations of a busy account for
 // benchmarks: 20 grants listed in every poll (some expiring during the
-// year), and charges paid every 4h23m (2,000 over a year), each listed by
-// every poll of the following day as an invoice endpoint would.
+// year) and consumed in expiry order, and charges paid every 4h23m (2,000
+// over a year), each listed by every poll of the following day as an
+// invoice endpoint would. The charges never become grants, so
+// charge-without-credit holds throughout: a steady state that is the same
+// after a month as after a year.
 func Year(n int) (billing.Account, []billing.Observation) {
 	a := Account("20.00", "50.00")
 	const grants = 20
@@ -34,13 +37,24 @@ func Year(n int) (billing.Account, []billing.Observation) {
 	obs := make([]billing.Observation, n)
 	for h := 0; h < n; h++ {
 		at := T0.Add(time.Duration(h) * time.Hour)
-		// Consume from the first unexpired grant with credit left.
-		for i := range gs {
-			if gs[i].ExpiredAt(at) || gs[i].Remaining().Amount().LessThan(perHour) {
-				continue
+		// Consume, as the provider documents, from the unexpired grants with
+		// credit left in order of expiry.
+		for need := perHour; need.IsPositive(); {
+			next := -1
+			for i := range gs {
+				if gs[i].ExpiredAt(at) || !gs[i].Remaining().IsPositive() {
+					continue
+				}
+				if next < 0 || gs[i].ExpiresAt.Before(gs[next].ExpiresAt) {
+					next = i
+				}
 			}
-			gs[i].Used = billing.NewMoney(gs[i].Used.Amount().Add(perHour), "USD")
-			break
+			if next < 0 {
+				break
+			}
+			take := decimal.Min(need, gs[next].Remaining().Amount())
+			gs[next].Used = billing.NewMoney(gs[next].Used.Amount().Add(take), "USD")
+			need = need.Sub(take)
 		}
 		for next := len(charges); T0.Add(time.Duration(next+1) * every).Before(at.Add(time.Nanosecond)); next++ {
 			charges = append(charges, Invoice(fmt.Sprintf("in_%05d", next), T0.Add(time.Duration(next+1)*every),
