@@ -17,6 +17,8 @@ Usage:
   guardd check --config FILE [--dry-run]
                                    poll every account once, evaluate, notify, exit
   guardd run --config FILE         poll on the configured schedule until stopped
+  guardd record --config FILE --out DIR
+                                   poll every account once, append to DIR/ACCOUNT.json
   guardd validate --config FILE [--print]
                                    check a config file and report every problem
   guardd test TEST.yaml...         check the findings expected from a history
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr i
 		return cmdCheck(ctx, rest, getenv, stdout, stderr)
 	case "run":
 		return cmdRun(ctx, rest, getenv, stdout, stderr)
+	case "record":
+		return cmdRecord(ctx, rest, getenv, stdout, stderr)
 	case "validate":
 		return cmdValidate(rest, getenv, stdout, stderr)
 	case "test":

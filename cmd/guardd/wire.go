@@ -8,7 +8,13 @@ import (
 	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/poller/anthropic"
+	"github.com/guardd/guardd/internal/poller/deepseek"
 	"github.com/guardd/guardd/internal/poller/file"
+	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/openai"
+	"github.com/guardd/guardd/internal/poller/openrouter"
 	"go.uber.org/zap"
 )
 
@@ -17,18 +23,37 @@ import (
 func buildAccounts(cfg *config.Config) ([]guard.Account, error) {
 	var out []guard.Account
 	for i, a := range cfg.Accounts {
-		switch a.Source.Type {
-		case "file":
-			src, _, err := file.Open(a.Source.Path)
-			if err != nil {
-				return nil, fmt.Errorf("accounts[%d] (%s): %w", i, a.Name, err)
-			}
-			out = append(out, guard.Account{Account: a.Account, Source: src})
-		default:
-			return nil, fmt.Errorf("accounts[%d] (%s): unknown source type %q", i, a.Name, a.Source.Type)
+		src, err := buildSource(a)
+		if err != nil {
+			return nil, fmt.Errorf("accounts[%d] (%s): %w", i, a.Name, err)
 		}
+		out = append(out, guard.Account{Account: a.Account, Source: src})
 	}
 	return out, nil
+}
+
+// buildSource makes the source of one account. Sources that read costs keep
+// their cursor in memory for now.
+// TODO(state store): pass each account's persisted httpx.CostCursor as
+// Options.Cursor, so a restart does not re-read the cost lookback.
+func buildSource(a config.Account) (poller.Source, error) {
+	s := a.Source
+	h := httpx.Options{Timeout: s.Timeout, MaxRequests: s.MaxRequests}
+	switch s.Type {
+	case config.SourceFile:
+		src, _, err := file.Open(s.Path)
+		return src, err
+	case config.SourceOpenAI:
+		return openai.New(openai.Options{BaseURL: s.BaseURL, AdminKey: s.AdminKey.Value, SessionKey: s.SessionKey.Value,
+			Lookback: s.CostLookback, HTTP: h})
+	case config.SourceAnthropic:
+		return anthropic.New(anthropic.Options{BaseURL: s.BaseURL, AdminKey: s.AdminKey.Value, Lookback: s.CostLookback, HTTP: h})
+	case config.SourceDeepSeek:
+		return deepseek.New(deepseek.Options{BaseURL: s.BaseURL, APIKey: s.APIKey.Value, Currency: a.Currency, HTTP: h})
+	case config.SourceOpenRouter:
+		return openrouter.New(openrouter.Options{BaseURL: s.BaseURL, ManagementKey: s.ManagementKey.Value, HTTP: h})
+	}
+	return nil, fmt.Errorf("unknown source type %q", s.Type)
 }
 
 // buildReceivers makes a notifier per configured receiver.

@@ -3,9 +3,9 @@
 // then validation that reports every problem at once, each named by its YAML
 // path as the user wrote it.
 //
-// Secrets (webhook URLs) are never read from the YAML itself: the file names
-// an environment variable or a file holding them, and they are held as
-// secret.Value so that no error, dump or %v of a Config shows them.
+// Secrets (webhook URLs, provider keys) are never read from the YAML itself:
+// the file names an environment variable or a file holding them, and they are
+// held as secret.Value so that no error, dump or %v of a Config shows them.
 package config
 
 import (
@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
@@ -37,10 +38,27 @@ const (
 // GUARDD_SCHEDULE, GUARDD_LOG_LEVEL and GUARDD_LOG_FORMAT.
 const EnvPrefix = "GUARDD_"
 
-// Source types.
+// Source types. Every type but file reads a provider's API and must match
+// the account's provider.
 const (
-	// SourceFile reads observations from a JSON file (Source.Path).
+	// SourceFile reads observations from a history file (Source.Path).
 	SourceFile = "file"
+	// SourceOpenAI reads the Costs API (admin key) and, with a browser
+	// session key, the credit grants and balance.
+	SourceOpenAI = "openai"
+	// SourceAnthropic reads the Admin API cost report (admin key).
+	SourceAnthropic = "anthropic"
+	// SourceDeepSeek reads the balance (API key).
+	SourceDeepSeek = "deepseek"
+	// SourceOpenRouter reads the credits (management key).
+	SourceOpenRouter = "openrouter"
+)
+
+// Defaults of the settings of sources that read a provider's API.
+const (
+	DefaultSourceTimeout = 30 * time.Second
+	DefaultMaxRequests   = 20
+	DefaultCostLookback  = 7 * 24 * time.Hour
 )
 
 // Notifier types.
@@ -87,11 +105,55 @@ type Account struct {
 
 // Source says where an account's observations come from.
 type Source struct {
-	// Type is SourceFile, the only type for now.
+	// Type is SourceFile or one of the provider types (SourceOpenAI, …).
 	Type string
 	// Path is the file to read: absolute as written, or joined to the
-	// directory the config was loaded from.
+	// directory the config was loaded from. File sources only.
 	Path string
+
+	// The settings below apply to the provider types only.
+
+	// BaseURL is the API's base URL, the provider's own by default.
+	BaseURL string
+	// AdminKey reads OpenAI's Costs API or Anthropic's cost report.
+	AdminKey Credential
+	// SessionKey, optional, reads OpenAI's credit grants and balance.
+	SessionKey Credential
+	// APIKey reads DeepSeek's balance.
+	APIKey Credential
+	// ManagementKey reads OpenRouter's credits.
+	ManagementKey Credential
+	// Timeout bounds each request (DefaultSourceTimeout).
+	Timeout time.Duration
+	// MaxRequests is the budget of requests per poll, retries and pages
+	// included (DefaultMaxRequests).
+	MaxRequests int
+	// CostLookback is how far back the first poll reads costs (OpenAI and
+	// Anthropic; DefaultCostLookback).
+	CostLookback time.Duration
+}
+
+// Credential is a key a source sends to its provider, and where it was read
+// from: an environment variable (Env) or a file (File, as written).
+type Credential struct {
+	Value secret.Value
+	Env   string
+	File  string
+}
+
+// IsZero reports whether no credential is set.
+func (c Credential) IsZero() bool { return c.Value.IsZero() }
+
+// From says where the credential was read from: "$OPENAI_ADMIN_KEY" or
+// "file /etc/guardd/openai-admin-key".
+func (c Credential) From() string {
+	switch {
+	case c.Env != "":
+		return "$" + c.Env
+	case c.File != "":
+		return "file " + c.File
+	}
+	return "nowhere"
 }
 
 // Notifier is one alert receiver.

@@ -47,7 +47,7 @@ func (c *Config) Dump(w io.Writer) error {
 			Currency:     string(a.Currency),
 			Drawdown:     string(a.Drawdown),
 			AutoRecharge: dumpAutoRecharge{Enabled: ar.Enabled, Mode: string(ar.Mode)},
-			Source:       dumpSource{Type: a.Source.Type, Path: a.Source.Path},
+			Source:       dumpSourceOf(a.Source),
 		}
 		if ar.Enabled || !ar.Threshold.IsZero() {
 			da.AutoRecharge.Threshold = amountText(ar.Threshold.Amount())
@@ -162,9 +162,47 @@ type dumpAutoRecharge struct {
 	MonthlyLimit string `yaml:"monthly_limit,omitempty"`
 }
 
+// dumpSource names where each credential is read from, never the
+// credential: a dump shows admin_key_env: OPENAI_ADMIN_KEY.
 type dumpSource struct {
-	Type string `yaml:"type"`
-	Path string `yaml:"path"`
+	Type              string `yaml:"type"`
+	Path              string `yaml:"path,omitempty"`
+	BaseURL           string `yaml:"base_url,omitempty"`
+	AdminKeyEnv       string `yaml:"admin_key_env,omitempty"`
+	AdminKeyFile      string `yaml:"admin_key_file,omitempty"`
+	SessionKeyEnv     string `yaml:"session_key_env,omitempty"`
+	SessionKeyFile    string `yaml:"session_key_file,omitempty"`
+	APIKeyEnv         string `yaml:"api_key_env,omitempty"`
+	APIKeyFile        string `yaml:"api_key_file,omitempty"`
+	ManagementKeyEnv  string `yaml:"management_key_env,omitempty"`
+	ManagementKeyFile string `yaml:"management_key_file,omitempty"`
+	Timeout           string `yaml:"timeout,omitempty"`
+	MaxRequests       int    `yaml:"max_requests,omitempty"`
+	CostLookback      string `yaml:"cost_lookback,omitempty"`
+}
+
+func dumpSourceOf(s Source) dumpSource {
+	d := dumpSource{
+		Type:              s.Type,
+		Path:              s.Path,
+		BaseURL:           s.BaseURL,
+		AdminKeyEnv:       s.AdminKey.Env,
+		AdminKeyFile:      s.AdminKey.File,
+		SessionKeyEnv:     s.SessionKey.Env,
+		SessionKeyFile:    s.SessionKey.File,
+		APIKeyEnv:         s.APIKey.Env,
+		APIKeyFile:        s.APIKey.File,
+		ManagementKeyEnv:  s.ManagementKey.Env,
+		ManagementKeyFile: s.ManagementKey.File,
+		MaxRequests:       s.MaxRequests,
+	}
+	if s.Timeout > 0 {
+		d.Timeout = duration(s.Timeout)
+	}
+	if s.CostLookback > 0 {
+		d.CostLookback = duration(s.CostLookback)
+	}
+	return d
 }
 
 type dumpNotifier struct {

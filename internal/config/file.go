@@ -71,8 +71,20 @@ type fileAutoRecharge struct {
 }
 
 type fileSource struct {
-	Type scalar `yaml:"type"`
-	Path scalar `yaml:"path"`
+	Type              scalar `yaml:"type"`
+	Path              scalar `yaml:"path"`
+	BaseURL           scalar `yaml:"base_url"`
+	AdminKeyEnv       scalar `yaml:"admin_key_env"`
+	AdminKeyFile      scalar `yaml:"admin_key_file"`
+	SessionKeyEnv     scalar `yaml:"session_key_env"`
+	SessionKeyFile    scalar `yaml:"session_key_file"`
+	APIKeyEnv         scalar `yaml:"api_key_env"`
+	APIKeyFile        scalar `yaml:"api_key_file"`
+	ManagementKeyEnv  scalar `yaml:"management_key_env"`
+	ManagementKeyFile scalar `yaml:"management_key_file"`
+	Timeout           scalar `yaml:"timeout"`
+	MaxRequests       scalar `yaml:"max_requests"`
+	CostLookback      scalar `yaml:"cost_lookback"`
 }
 
 type fileNotifier struct {

@@ -30,7 +30,6 @@ const (
 	wantLevels    = "want debug, info, warn or error"
 	wantFormats   = "want auto, json or console"
 	wantNotifiers = "want stdout or slack"
-	wantSources   = "want file"
 )
 
 // validator turns the decoded file and environment overrides into a Config,
@@ -234,7 +233,7 @@ func (v *validator) account(fa *fileAccount, prefix string, seen map[string]bool
 	if fa.Source == nil {
 		add("source", "is required")
 	} else {
-		a.Source = v.source(fa.Source, add)
+		a.Source = v.source(fa.Source, &a.Account, add)
 	}
 	return a
 }
@@ -287,32 +286,6 @@ func (v *validator) autoRecharge(far *fileAutoRecharge, a *billing.Account, add 
 		add("auto_recharge.target", "is required in restore mode")
 	}
 	ar.HasMonthlyLimit = money(far.MonthlyLimit, "auto_recharge.monthly_limit", &ar.MonthlyLimit)
-}
-
-func (v *validator) source(fsrc *fileSource, add func(rel, format string, args ...any)) Source {
-	var s Source
-	switch {
-	case !fsrc.Type.set:
-		add("source.type", "is required (%s)", wantSources)
-		return s
-	case fsrc.Type.text != SourceFile:
-		add("source.type", "unknown source type %q (%s)", fsrc.Type.text, wantSources)
-		return s
-	}
-	s.Type = fsrc.Type.text
-	if !fsrc.Path.set || fsrc.Path.text == "" {
-		add("source.path", "is required for a file source")
-		return s
-	}
-	s.Path = v.resolve(fsrc.Path.text)
-	// Stat, not open: the file is only checked here, and opening a FIFO
-	// would block.
-	if fi, err := os.Stat(s.Path); err != nil {
-		add("source.path", "%s", pathError("open", fsrc.Path.text, err))
-	} else if fi.IsDir() {
-		add("source.path", "%s is a directory, want a file", fsrc.Path.text)
-	}
-	return s
 }
 
 // resolve makes a path from the file absolute, or relative to the config's

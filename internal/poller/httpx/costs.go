@@ -1,0 +1,121 @@
+package httpx
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+)
+
+// CostCursor remembers how far an account's daily cost buckets have been
+// read and settled, so that a poll asks only for the days that are new or
+// may still change. An adapter keeps one per account. MemCursor keeps it
+// for the life of the process; the state store can keep it across restarts
+// by implementing these two methods (and logging its own failures).
+type CostCursor interface {
+	// SettledUntil returns the end of the last settled bucket read, or the
+	// zero time when none has been.
+	SettledUntil() time.Time
+	// SetSettledUntil records that every bucket up to t was read settled.
+	SetSettledUntil(t time.Time)
+}
+
+// MemCursor is a CostCursor held in memory. Its zero value is ready.
+type MemCursor struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// SettledUntil implements CostCursor.
+func (m *MemCursor) SettledUntil() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.t
+}
+
+// SetSettledUntil implements CostCursor.
+func (m *MemCursor) SetSettledUntil(t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.t = t
+}
+
+// CostWindow decides which days of costs a poll reads and which buckets are
+// settled.
+type CostWindow struct {
+	Cursor CostCursor
+	// Lookback is how far back the first poll reads.
+	Lookback time.Duration
+	// SettleLag is how long after a bucket ends its amount is taken as
+	// final: the provider's cost API may still add to it until then.
+	SettleLag time.Duration
+}
+
+// Start returns the start of the first day a poll at now should read: the
+// end of what is already settled, or now-Lookback on the first poll, as a
+// UTC midnight.
+func (w CostWindow) Start(now time.Time) time.Time {
+	start := day(now.Add(-w.Lookback))
+	if c := w.Cursor.SettledUntil(); !c.IsZero() && c.After(start) {
+		start = day(c)
+	}
+	if today := day(now); start.After(today) {
+		start = today
+	}
+	return start
+}
+
+// Settled reports whether a bucket ending at end is final at now.
+func (w CostWindow) Settled(end, now time.Time) bool {
+	return !end.After(now.Add(-w.SettleLag))
+}
+
+// Advance moves the cursor over the settled buckets read from start, as long
+// as they follow each other without a gap. buckets must be sorted by Start.
+func (w CostWindow) Advance(start time.Time, buckets []billing.CostBucket) {
+	at := start
+	for _, b := range buckets {
+		if !b.Settled || !b.Start.Equal(at) {
+			break
+		}
+		at = b.End
+	}
+	if at.After(start) && at.After(w.Cursor.SettledUntil()) {
+		w.Cursor.SetSettledUntil(at)
+	}
+}
+
+// MergeBuckets sorts buckets by start and sums the amounts of buckets with
+// the same [Start, End) (a provider lists one result per line item or
+// workspace). Buckets that overlap without being equal are an error.
+func MergeBuckets(bs []billing.CostBucket) ([]billing.CostBucket, error) {
+	sort.SliceStable(bs, func(i, j int) bool { return bs[i].Start.Before(bs[j].Start) })
+	var out []billing.CostBucket
+	for _, b := range bs {
+		if n := len(out); n > 0 {
+			last := &out[n-1]
+			if b.Start.Equal(last.Start) && b.End.Equal(last.End) {
+				sum, err := last.Amount.Add(b.Amount)
+				if err != nil {
+					return nil, err
+				}
+				last.Amount = sum
+				continue
+			}
+			if b.Start.Before(last.End) {
+				return nil, fmt.Errorf("bucket %s–%s overlaps bucket %s–%s",
+					b.Start.Format(time.RFC3339), b.End.Format(time.RFC3339),
+					last.Start.Format(time.RFC3339), last.End.Format(time.RFC3339))
+			}
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,99 @@
+package httpx
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/secret"
+)
+
+// Observation builds one Fetch's observation part by part and decides what
+// Fetch returns, following the poller.Source contract: parts that failed are
+// marked Unavailable with the reason; when no part could be read the error
+// joins the reasons (each wrapping poller.ErrUnavailable or ErrInvalid) and
+// the observation must be dropped.
+type Observation struct {
+	obs     billing.Observation
+	fails   []partError
+	read    int
+	secrets []secret.Value
+}
+
+// partError is one failure and the parts it made unavailable.
+type partError struct {
+	parts []string
+	err   error
+}
+
+// NewObservation starts an observation of a poll at now. secrets are
+// scrubbed from every reason.
+func NewObservation(now time.Time, secrets ...secret.Value) *Observation {
+	return &Observation{
+		obs:     billing.Observation{At: now.UTC(), Parts: make(map[billing.Part]billing.PartStatus)},
+		secrets: secrets,
+	}
+}
+
+// Data returns the observation being built, for the caller to fill in the
+// parts it read.
+func (o *Observation) Data() *billing.Observation { return &o.obs }
+
+// Read marks part as read from source, describing the poll time.
+func (o *Observation) Read(part billing.Part, source string) {
+	o.obs.Parts[part] = billing.PartStatus{Source: source, AsOf: o.obs.At}
+	o.read++
+}
+
+// Fail marks part as unavailable: it was tried at source and err says why.
+func (o *Observation) Fail(part billing.Part, source string, err error) {
+	err = secret.ScrubError(err, o.secrets...)
+	msg := err.Error()
+	o.obs.Parts[part] = billing.PartStatus{Source: source, AsOf: o.obs.At, Unavailable: msg}
+	for i := range o.fails {
+		// One endpoint failing for two parts (OpenAI's grants and
+		// balance) is said once.
+		if o.fails[i].err.Error() == msg {
+			o.fails[i].parts = append(o.fails[i].parts, string(part))
+			return
+		}
+	}
+	o.fails = append(o.fails, partError{parts: []string{string(part)}, err: err})
+}
+
+// Result returns the observation, or an error when nothing could be read.
+func (o *Observation) Result() (billing.Observation, error) {
+	if o.read > 0 {
+		return o.obs, nil
+	}
+	if len(o.fails) == 0 {
+		return billing.Observation{}, errors.New("no part was read")
+	}
+	return billing.Observation{}, joinedError(o.fails)
+}
+
+// joinedError lists the failures on one line; errors.Is and errors.As see
+// each of them.
+type joinedError []partError
+
+func (e joinedError) Error() string {
+	var b strings.Builder
+	for i, pe := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(strings.Join(pe.parts, " and "))
+		b.WriteString(": ")
+		b.WriteString(pe.err.Error())
+	}
+	return b.String()
+}
+
+func (e joinedError) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, pe := range e {
+		out[i] = pe.err
+	}
+	return out
+}
