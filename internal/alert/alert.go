@@ -25,6 +25,32 @@ type Notification struct {
 	Finding billing.Finding
 	// At is when the notification was decided: the evaluation time.
 	At time.Time
+	// Repeat is true when the finding was already notified and is sent
+	// again because it still holds after its repeat interval.
+	Repeat bool
+	// Ref is where this receiver posted the finding's first message, when
+	// the receiver reported one (see Poster); repeats and resolutions can
+	// thread under it or edit it. Zero for a first message.
+	Ref Ref
+}
+
+// Ref identifies a message a receiver posted, such as a Slack channel and
+// message timestamp. It is kept in the state store per alert and receiver.
+type Ref struct {
+	Channel   string
+	MessageID string
+}
+
+// IsZero reports whether no message is referenced.
+func (r Ref) IsZero() bool { return r.Channel == "" && r.MessageID == "" }
+
+// Poster is implemented by receivers that can thread and edit messages
+// (Slack with a bot token). Post sends one notification and returns the ref
+// of the message it created (zero when it only threaded or edited under
+// n.Ref); retry and err follow Notifier's contract. When a receiver
+// implements Poster, the sender calls Post instead of Notify.
+type Poster interface {
+	Post(ctx context.Context, n Notification) (ref Ref, retry bool, err error)
 }
 
 // Notifier sends notifications to one receiver.

@@ -10,11 +10,29 @@ import (
 	"go.uber.org/zap"
 )
 
-// Receiver is a named notifier with the least severity it wants.
+// Receiver is a named notifier and the notifications routed to it: those of
+// at least MinSeverity and, when Accounts is not empty, of those accounts.
 type Receiver struct {
 	Name        string
 	MinSeverity billing.Severity
+	Accounts    []string
 	Notifier    Notifier
+}
+
+// Wants reports whether n is routed to the receiver.
+func (r Receiver) Wants(n Notification) bool {
+	if n.Finding.Severity.Rank() < r.MinSeverity.Rank() {
+		return false
+	}
+	if len(r.Accounts) == 0 {
+		return true
+	}
+	for _, a := range r.Accounts {
+		if a == n.Finding.Account {
+			return true
+		}
+	}
+	return false
 }
 
 // RetryAfter is implemented by errors that carry a server's Retry-After.
@@ -47,7 +65,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ns []Notification) error {
 	for _, r := range d.Receivers {
 		var mine []Notification
 		for _, n := range ns {
-			if n.Finding.Severity.Rank() >= r.MinSeverity.Rank() {
+			if r.Wants(n) {
 				mine = append(mine, n)
 			}
 		}
