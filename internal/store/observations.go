@@ -1,0 +1,307 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/history"
+)
+
+// AppendObservation stores o as account's newest observation, in the JSON
+// form of history.EncodeObservation. o.At must be after the account's last
+// stored observation; an observation at the same or an earlier time is an
+// error naming both times, and nothing is written. o must read back with
+// history.DecodeObservation, and its money must be in the account's currency.
+func (tx *Tx) AppendObservation(account billing.Account, o billing.Observation) error {
+	if err := tx.appendObservation(account, o); err != nil {
+		return fmt.Errorf("append observation of account %q: %w", account.Name, err)
+	}
+	return nil
+}
+
+func (tx *Tx) appendObservation(account billing.Account, o billing.Observation) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	switch {
+	case account.Name == "":
+		return errors.New("the account has no name")
+	case account.Currency == "":
+		return errors.New("the account has no currency")
+	case o.Account != "" && o.Account != account.Name:
+		return fmt.Errorf("the observation is of account %q", o.Account)
+	}
+	at, err := nanos(o.At)
+	if err != nil {
+		return err
+	}
+	if err := checkCurrency(account.Currency, o); err != nil {
+		return fmt.Errorf("at %s: %w", fmtTime(o.At), err)
+	}
+	data, err := history.EncodeObservation(o)
+	if err != nil {
+		return fmt.Errorf("at %s: %w", fmtTime(o.At), err)
+	}
+	// Refuse what would not read back: one bad row would make the
+	// account's history unreadable.
+	if _, err := history.DecodeObservation(data, account); err != nil {
+		return fmt.Errorf("at %s: it would not read back: %w", fmtTime(o.At), err)
+	}
+	var last sql.NullInt64
+	if err := tx.queryRow([]any{&last}, "SELECT max(at) FROM observations WHERE account = ?", account.Name); err != nil {
+		return err
+	}
+	if last.Valid && at <= last.Int64 {
+		return fmt.Errorf("at %s: not after the last stored observation at %s",
+			fmtTime(o.At), fmtTime(fromNanos(last.Int64)))
+	}
+	_, err = tx.exec("INSERT INTO observations (account, at, data) VALUES (?, ?, ?)", account.Name, at, string(data))
+	return err
+}
+
+// checkCurrency fails when any amount in o is in a currency other than c:
+// the stored form holds amounts without their currency.
+func checkCurrency(c billing.Currency, o billing.Observation) error {
+	bad := func(m billing.Money) bool { return m.Currency() != "" && m.Currency() != c }
+	fail := func(what string, m billing.Money) error {
+		return fmt.Errorf("%s %s is in %s, not the account currency %s", what, m.Exact(), m.Currency(), c)
+	}
+	switch b := o.Balance; {
+	case bad(b.Shown):
+		return fail("balance.shown", b.Shown)
+	case bad(b.Granted):
+		return fail("balance.granted", b.Granted)
+	case bad(b.Paid):
+		return fail("balance.paid", b.Paid)
+	}
+	for _, g := range o.Grants {
+		if bad(g.Amount) {
+			return fail("grant "+g.ID+" amount", g.Amount)
+		}
+		if bad(g.Used) {
+			return fail("grant "+g.ID+" used", g.Used)
+		}
+	}
+	for _, ch := range o.Charges {
+		if bad(ch.Amount) {
+			return fail("charge "+ch.ID+" amount", ch.Amount)
+		}
+		if bad(ch.Tax) {
+			return fail("charge "+ch.ID+" tax", ch.Tax)
+		}
+	}
+	for _, cb := range o.Costs {
+		if bad(cb.Amount) {
+			return fail("cost bucket at "+fmtTime(cb.Start), cb.Amount)
+		}
+	}
+	return nil
+}
+
+// Observations returns account's observations at or after since (all of
+// them when since is zero), oldest first, decoded with
+// history.DecodeObservation.
+func (tx *Tx) Observations(account billing.Account, since time.Time) ([]billing.Observation, error) {
+	obs, err := tx.observations(account, since)
+	if err != nil {
+		return nil, fmt.Errorf("read observations of account %q: %w", account.Name, err)
+	}
+	return obs, nil
+}
+
+func (tx *Tx) observations(account billing.Account, from time.Time) ([]billing.Observation, error) {
+	if account.Currency == "" {
+		return nil, errors.New("the account has no currency")
+	}
+	lo, err := since(from)
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	if err := tx.queryRow([]any{&n}, "SELECT count(*) FROM observations WHERE account = ? AND at >= ?",
+		account.Name, lo); err != nil {
+		return nil, err
+	}
+	rows, err := tx.query("SELECT at, data FROM observations WHERE account = ? AND at >= ? ORDER BY at",
+		account.Name, lo)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	obs := make([]billing.Observation, 0, n)
+	var data []byte
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at, &data); err != nil {
+			return nil, tx.s.classify(err)
+		}
+		o, err := history.DecodeObservation(data, account)
+		if err != nil {
+			return nil, fmt.Errorf("decode the observation at %s: %w", fmtTime(fromNanos(at)), err)
+		}
+		obs = append(obs, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.s.classify(err)
+	}
+	return obs, nil
+}
+
+// LastObservationAt returns the time of account's newest observation, and
+// false when it has none.
+func (tx *Tx) LastObservationAt(account string) (time.Time, bool, error) {
+	var last sql.NullInt64
+	if err := tx.queryRow([]any{&last}, "SELECT max(at) FROM observations WHERE account = ?", account); err != nil {
+		return time.Time{}, false, fmt.Errorf("read last observation time of account %q: %w", account, err)
+	}
+	return fromNull(last), last.Valid, nil
+}
+
+// ObservationCount returns how many observations of account are stored.
+func (tx *Tx) ObservationCount(account string) (int, error) {
+	var n int
+	if err := tx.queryRow([]any{&n}, "SELECT count(*) FROM observations WHERE account = ?", account); err != nil {
+		return 0, fmt.Errorf("count observations of account %q: %w", account, err)
+	}
+	return n, nil
+}
+
+// Kinds of first-seen facts.
+const (
+	KindGrant  = "grant"
+	KindCharge = "charge"
+)
+
+// FirstSeen records that account's grant or charge id (kind KindGrant or
+// KindCharge) was seen at at, unless it was seen before, and returns when it
+// was first seen: the first call wins, later calls (even with an earlier at)
+// return the stored time. It writes, so it needs Update. First-seen facts are
+// never pruned.
+func (tx *Tx) FirstSeen(account, kind, id string, at time.Time) (time.Time, error) {
+	t, err := tx.firstSeen(account, kind, id, at)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("record first sight of %s %q of account %q: %w", kind, id, account, err)
+	}
+	return t, nil
+}
+
+func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, error) {
+	if err := tx.writable(); err != nil {
+		return time.Time{}, err
+	}
+	switch {
+	case kind != KindGrant && kind != KindCharge:
+		return time.Time{}, fmt.Errorf("unknown kind %q: want grant or charge", kind)
+	case account == "":
+		return time.Time{}, errors.New("empty account")
+	case id == "":
+		return time.Time{}, errors.New("empty id")
+	}
+	n, err := nanos(at)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if _, err := tx.exec(`INSERT INTO first_seen (account, kind, id, at) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, account, kind, id, n); err != nil {
+		return time.Time{}, err
+	}
+	if err := tx.queryRow([]any{&n}, "SELECT at FROM first_seen WHERE account = ? AND kind = ? AND id = ?",
+		account, kind, id); err != nil {
+		return time.Time{}, err
+	}
+	return fromNanos(n), nil
+}
+
+// Poll is one poll attempt of one account, successful or not, for detecting
+// a guard that has gone blind.
+type Poll struct {
+	Account string
+	At      time.Time
+	// OK is false when the poll read nothing usable; Error then says why
+	// (and must be set). A poll that read some parts is OK, with the parts
+	// it could not read in Missing.
+	OK      bool
+	Error   string
+	Missing []billing.Part
+}
+
+// RecordPoll stores one poll attempt.
+func (tx *Tx) RecordPoll(p Poll) error {
+	if err := tx.recordPoll(p); err != nil {
+		return fmt.Errorf("record poll of account %q: %w", p.Account, err)
+	}
+	return nil
+}
+
+func (tx *Tx) recordPoll(p Poll) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	switch {
+	case p.Account == "":
+		return errors.New("empty account")
+	case !p.OK && p.Error == "":
+		return errors.New("a failed poll needs an error")
+	case p.OK && p.Error != "":
+		return fmt.Errorf("a successful poll has no error (got %q)", p.Error)
+	}
+	at, err := nanos(p.At)
+	if err != nil {
+		return err
+	}
+	missing := make([]string, len(p.Missing))
+	for i, part := range p.Missing {
+		if _, err := billing.ParsePart(string(part)); err != nil {
+			return err
+		}
+		missing[i] = string(part)
+	}
+	_, err = tx.exec("INSERT INTO polls (account, at, ok, error, missing) VALUES (?, ?, ?, ?, ?)",
+		p.Account, at, p.OK, p.Error, strings.Join(missing, ","))
+	return err
+}
+
+// RecentPolls returns account's last n polls, newest first.
+func (tx *Tx) RecentPolls(account string, n int) ([]Poll, error) {
+	ps, err := tx.recentPolls(account, n)
+	if err != nil {
+		return nil, fmt.Errorf("read polls of account %q: %w", account, err)
+	}
+	return ps, nil
+}
+
+func (tx *Tx) recentPolls(account string, n int) ([]Poll, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("the number of polls must be positive (got %d)", n)
+	}
+	rows, err := tx.query(`SELECT at, ok, error, missing FROM polls WHERE account = ?
+		ORDER BY at DESC, id DESC LIMIT ?`, account, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ps []Poll
+	for rows.Next() {
+		p := Poll{Account: account}
+		var at int64
+		var missing string
+		if err := rows.Scan(&at, &p.OK, &p.Error, &missing); err != nil {
+			return nil, tx.s.classify(err)
+		}
+		p.At = fromNanos(at)
+		if missing != "" {
+			for _, s := range strings.Split(missing, ",") {
+				p.Missing = append(p.Missing, billing.Part(s))
+			}
+		}
+		ps = append(ps, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.s.classify(err)
+	}
+	return ps, nil
+}

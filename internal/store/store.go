@@ -1,0 +1,393 @@
+// Package store keeps guardd's durable state in an embedded SQLite database:
+// the observations of each account (providers keep no balance history, so
+// guardd keeps its own), when each grant and charge was first seen, every
+// poll attempt, a log of findings, the lifecycle of each alert, silences, and
+// an outbox of notifications not yet delivered.
+//
+// Several processes may share one file (a CronJob running guardd check every
+// 15 minutes, a daemon, a person running guardd silence): the database runs
+// in WAL mode, so readers never wait, and writers take the write lock up
+// front (BEGIN IMMEDIATE) and queue for at most Options.BusyTimeout before
+// failing with ErrLocked. Keep write transactions short.
+//
+// Every time is stored as Unix nanoseconds in UTC (an INTEGER column, NULL
+// when zero), which limits times to the years 1678 to 2262. Amounts are never
+// stored as numbers: an observation is stored as the JSON text of
+// history.EncodeObservation, and findings and notification payloads are
+// opaque JSON chosen by the caller.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultRetention   = 400 * 24 * time.Hour
+	DefaultBusyTimeout = 5 * time.Second
+)
+
+// sentRetention is how long delivered outbox rows are kept.
+const sentRetention = 30 * 24 * time.Hour
+
+// ErrLocked is wrapped by every error caused by another connection holding
+// the database's write lock for longer than Options.BusyTimeout.
+var ErrLocked = errors.New("state database is locked by another writer")
+
+// ErrNotFound is wrapped by errors about a silence or outbox item id that
+// does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Options tune a Store. The zero value is valid: every zero field takes its
+// default.
+type Options struct {
+	// Retention is how long observations, polls and findings are kept by
+	// Prune (and resolved alerts, ended silences and dead outbox items,
+	// counted from when they ended). Zero means DefaultRetention.
+	Retention time.Duration
+	// BusyTimeout is how long a writer waits for another writer to finish
+	// before failing with ErrLocked. Zero means DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Retention < 0 {
+		return o, fmt.Errorf("retention must not be negative (got %s)", o.Retention)
+	}
+	if o.BusyTimeout < 0 {
+		return o, fmt.Errorf("busy timeout must not be negative (got %s)", o.BusyTimeout)
+	}
+	if o.Retention == 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = DefaultBusyTimeout
+	}
+	return o, nil
+}
+
+// Store is an open state database. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	path    string
+	opts    Options
+	version int
+}
+
+// Open opens the state database at path, creating the file (mode 0600) if it
+// does not exist, checks it with PRAGMA quick_check and brings its schema up
+// to date, one transaction per migration. It never writes to a file that is
+// not a guardd state database, that is corrupt, or whose schema is newer than
+// this guardd understands; each of these is an error naming path. The parent
+// directory must exist.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	return open(ctx, path, opts, migrations)
+}
+
+// open is Open with the list of migrations to apply; tests pass a prefix of
+// migrations to create a database at an older version.
+func open(ctx context.Context, path string, opts Options, migs []migration) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open state database: empty path")
+	}
+	s, err := openDB(ctx, path, opts, migs)
+	if err != nil {
+		return nil, fmt.Errorf("open state database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func openDB(ctx context.Context, path string, opts Options, migs []migration) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := createFile(path); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(abs, opts.BusyTimeout))
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path, opts: opts}
+	if err := s.init(ctx, migs); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// createFile creates path with mode 0600 unless it exists, so that SQLite
+// (which would use 0644) opens a file only its owner can read. It reports a
+// missing parent directory or a directory at path clearly, and refuses a file
+// shorter than a database page: SQLite takes a 1-byte file for an empty
+// database and would write over it.
+func createFile(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return errors.New("it is a directory")
+	case err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && fi.Size() < 512:
+		return errors.New(notDatabase)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
+		return err
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("directory %s does not exist", dir)
+		}
+		return err
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	// O_EXCL: another process creating the file at the same moment wins,
+	// and both then open the same (empty, hence new) database.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// dsn builds the connection string. The "file:" form keeps a path holding
+// '?' or '#' intact; the pragmas apply to every connection in the pool, and
+// _txlock makes every read-write transaction BEGIN IMMEDIATE.
+func dsn(abs string, busy time.Duration) string {
+	ms := max(busy.Milliseconds(), 1)
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// init checks the file, then switches it to WAL and migrates it. Nothing is
+// written before the checks pass.
+func (s *Store) init(ctx context.Context, migs []migration) error {
+	if err := s.quickCheck(ctx); err != nil {
+		return err
+	}
+	v, err := s.readVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v > len(migs) {
+		return newerError(v, len(migs))
+	}
+	var mode string
+	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return s.classify(fmt.Errorf("switch to WAL journal mode: %w", err))
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("switch to WAL journal mode: the file system kept journal mode %q", mode)
+	}
+	s.version, err = s.migrate(ctx, migs)
+	return err
+}
+
+func newerError(v, known int) error {
+	return fmt.Errorf("schema version %d is newer than this guardd understands (%d); "+
+		"upgrade guardd or point it at another file", v, known)
+}
+
+// quickCheck runs PRAGMA quick_check, which also reads the header: a file
+// that is not a database fails here, before anything is written.
+func (s *Store) quickCheck(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check")
+	if err != nil {
+		return s.classify(err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return s.classify(err)
+		}
+		if line != "ok" && len(problems) < 3 {
+			line = strings.TrimPrefix(line, "*** in database main ***\n")
+			problems = append(problems, strings.ReplaceAll(line, "\n", "; "))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.classify(err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("the database is corrupt (quick_check: %s)", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// readVersion returns the schema version, 0 for a new database. A database
+// with tables but no schema_version table belongs to something else.
+func (s *Store) readVersion(ctx context.Context) (int, error) {
+	var has, others int
+	err := s.db.QueryRowContext(ctx, `SELECT
+		count(*) FILTER (WHERE name = 'schema_version'),
+		count(*) FILTER (WHERE name <> 'schema_version' AND name NOT LIKE 'sqlite\_%' ESCAPE '\')
+		FROM sqlite_schema WHERE type = 'table'`).Scan(&has, &others)
+	if err != nil {
+		return 0, s.classify(fmt.Errorf("read schema version: %w", err))
+	}
+	if has == 0 {
+		if others > 0 {
+			return 0, errors.New("it is not a guardd state database (it has tables but no schema_version table)")
+		}
+		return 0, nil
+	}
+	var v int
+	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v); err != nil {
+		return 0, s.classify(fmt.Errorf("read schema version: %w", err))
+	}
+	return v, nil
+}
+
+const notDatabase = "it is not a guardd state database (file is not a database)"
+
+// classify turns SQLite's result codes into the errors this package
+// promises: a file that is not a database, a corrupt one, or a lock held too
+// long.
+func (s *Store) classify(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB:
+		return errors.New(notDatabase)
+	case sqlite3.SQLITE_CORRUPT:
+		return fmt.Errorf("the database is corrupt: %w", err)
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w (waited %s): %w", ErrLocked, s.opts.BusyTimeout, err)
+	}
+	return err
+}
+
+// Close closes the database. Call it once every Update and View has
+// returned.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close state database %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the schema version of the open database, which is
+// the newest this guardd knows.
+func (s *Store) SchemaVersion() int { return s.version }
+
+// Path returns the path the database was opened with.
+func (s *Store) Path() string { return s.path }
+
+// Update runs fn in one write transaction, begun with BEGIN IMMEDIATE so that
+// it waits up to Options.BusyTimeout for other writers up front and then
+// cannot fail for lock reasons half-way. It commits when fn returns nil and
+// rolls back when fn returns an error (which Update returns as is) or panics.
+// Do not call Update or View from inside fn.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	return s.run(ctx, true, fn)
+}
+
+// View runs fn in a read transaction: fn sees one consistent snapshot and
+// never waits for writers. Methods that write fail inside View.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	return s.run(ctx, false, fn)
+}
+
+func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
+	kind := "read"
+	if write {
+		kind = "write"
+	}
+	t, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: !write})
+	if err != nil {
+		return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
+	}
+	done := false
+	defer func() {
+		if !done {
+			t.Rollback()
+		}
+	}()
+	if err := fn(&Tx{ctx: ctx, tx: t, s: s, write: write}); err != nil {
+		return err
+	}
+	done = true
+	if !write {
+		// A read transaction has nothing to commit.
+		if err := t.Rollback(); err != nil {
+			return fmt.Errorf("end read transaction: %w", s.classify(err))
+		}
+		return nil
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", s.classify(err))
+	}
+	return nil
+}
+
+// Tx is a transaction handed to the function given to Update or View. It is
+// valid only until that function returns and must not be shared between
+// goroutines.
+type Tx struct {
+	ctx   context.Context
+	tx    *sql.Tx
+	s     *Store
+	write bool
+}
+
+// writable fails when a method that writes is called inside View.
+func (tx *Tx) writable() error {
+	if !tx.write {
+		return errors.New("called in a read-only transaction (use Store.Update)")
+	}
+	return nil
+}
+
+func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
+	r, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	if err != nil {
+		return nil, tx.s.classify(err)
+	}
+	return r, nil
+}
+
+func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
+	if err != nil {
+		return nil, tx.s.classify(err)
+	}
+	return rows, nil
+}
+
+func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
+	if err := tx.tx.QueryRowContext(tx.ctx, query, args...).Scan(dest...); err != nil {
+		return tx.s.classify(err)
+	}
+	return nil
+}
