@@ -5,9 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
+	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/clock"
-	"github.com/guardd/guardd/internal/guard"
 	"go.uber.org/zap"
 )
 
@@ -28,18 +29,43 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 	if *cfgPath == "" {
 		return usagef("check: --config is required")
 	}
-	_, log, g, err := setup(*cfgPath, getenv, stdout, stderr, *dryRun)
+	clk := clock.Clock{}
+	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, *dryRun, clk.Now())
 	if err != nil {
 		return err
 	}
-	defer log.Sync()
-	return cycle(ctx, g, clock.Clock{}, log)
+	defer a.Close()
+	defer a.log.Sync()
+	err = cycle(ctx, a, clk, stdout)
+	if a.store != nil && !*dryRun {
+		prune(ctx, a, clk.Now())
+	}
+	return err
 }
 
-// cycle runs one guard cycle and logs what it did. It returns an error when
-// an account could not be read or a notification was not delivered.
-func cycle(ctx context.Context, g *guard.Guard, clk clock.Clock, log *zap.Logger) error {
-	rep, err := g.Cycle(ctx, clk.Now())
+// prune applies the retention; a failure is logged, not fatal.
+func prune(ctx context.Context, a *app, now time.Time) {
+	st, err := a.store.Prune(ctx, now)
+	if err != nil {
+		a.log.Warn("prune state database", zap.Error(err))
+		return
+	}
+	a.log.Debug("pruned state database", zap.Int64("observations", st.Observations), zap.Int64("findings", st.Findings),
+		zap.Int64("polls", st.Polls), zap.Int64("outbox_sent", st.OutboxSent))
+}
+
+// cycle runs one guard cycle and logs what it did; a dry run prints the
+// notifications it would have sent. It returns an error when an account
+// could not be read or a notification was not delivered.
+func cycle(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer) error {
+	log := a.log
+	rep, err := a.guard.Cycle(ctx, clk.Now())
+	if a.store != nil && a.guard.DryRun() {
+		w := alert.NewWriter(stdout, alert.FormatText)
+		if _, werr := w.Notify(ctx, rep.Sent); werr != nil {
+			return werr
+		}
+	}
 	for _, f := range rep.Failed {
 		log.Error("account not read", zap.String("account", f.Account), zap.Error(f.Err))
 	}
@@ -49,7 +75,8 @@ func cycle(ctx context.Context, g *guard.Guard, clk clock.Clock, log *zap.Logger
 			zap.String("shown", s.Shown.String()), zap.Bool("shown_known", s.ShownKnown))
 	}
 	log.Info("cycle done", zap.Int("polled", rep.Polled), zap.Int("failed", len(rep.Failed)),
-		zap.Int("findings", rep.Findings), zap.Int("notifications", len(rep.Sent)))
+		zap.Int("findings", rep.Findings), zap.Int("notifications", len(rep.Sent)),
+		zap.Int("delivered", rep.Delivery.Sent), zap.Int("delivery_failed", rep.Delivery.Failed), zap.Int("given_up", rep.Delivery.GaveUp))
 	switch {
 	case err != nil:
 		return fmt.Errorf("deliver notifications: %w", err)

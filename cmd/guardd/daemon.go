@@ -30,11 +30,16 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if *cfgPath == "" {
 		return usagef("run: --config is required")
 	}
-	cfg, log, g, err := setup(*cfgPath, getenv, stdout, stderr, false)
+	clk := clock.Clock{}
+	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, clk.Now())
 	if err != nil {
 		return err
 	}
+	defer a.Close()
+	cfg, log := a.cfg, a.log
 	defer log.Sync()
+	prune(ctx, a, clk.Now())
+	lastPrune := clk.Now()
 	sched, err := cron.ParseStandard(cfg.Schedule)
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", cfg.Schedule, err)
@@ -47,8 +52,12 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	cl := cronLogger{log.Sugar()}
 	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl))
 	job := cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)).Then(cron.FuncJob(func() {
-		if err := cycle(jobCtx, g, clock.Clock{}, log); err != nil {
+		if err := cycle(jobCtx, a, clk, stdout); err != nil {
 			log.Warn("cycle incomplete", zap.Error(err))
+		}
+		if now := clk.Now(); now.Sub(lastPrune) >= 24*time.Hour {
+			prune(jobCtx, a, now)
+			lastPrune = now
 		}
 	}))
 	c.Schedule(sched, job)

@@ -30,6 +30,11 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 }
 
 func TestMain(m *testing.M) {
+	// Re-executed by a test as a separate guardd process (see guarddProc).
+	if os.Getenv("GUARDD_TEST_AS_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
 	// Tests use paths relative to the repo root, as README's commands do.
 	if err := os.Chdir(filepath.Join("..", "..")); err != nil {
 		panic(err)
@@ -45,9 +50,9 @@ var replayCases = []struct {
 }{
 	{"hourly-recharge.json", []string{
 		"02:00 firing recharge-above-threshold",
-		"03:00 firing recharge-burst", // credits-accumulating is folded into it
-		"12:00 firing credits-accumulating",
-		"12:00 resolved recharge-burst",
+		"03:00 firing recharge-burst", // its symptoms are folded into it until it resolves
+		"13:00 resolved recharge-burst",
+		"13:00 firing credits-accumulating",
 		"02:00 firing spend-without-usage", // the next day, once the cost window settled
 	}},
 	{"expired-grants-counted.json", []string{
@@ -235,8 +240,9 @@ func TestCheckPostsToSlack(t *testing.T) {
 		t.Errorf("stdout notifier did not print the finding: %q", out)
 	}
 
-	t.Run("dry run sends nothing", func(t *testing.T) {
-		out, _, err := runCmd(t, map[string]string{"TEAM_SLACK_URL": slack.URL()}, "check", "--dry-run", "--config", cfg)
+	t.Run("dry run prints, sends nothing and changes nothing", func(t *testing.T) {
+		fresh := writeConfig(t, "expired-grants-counted.json", "webhook_url_env: TEAM_SLACK_URL")
+		out, _, err := runCmd(t, map[string]string{"TEAM_SLACK_URL": slack.URL()}, "check", "--dry-run", "--config", fresh)
 		if err != nil {
 			t.Fatalf("check --dry-run: %v", err)
 		}
@@ -245,6 +251,9 @@ func TestCheckPostsToSlack(t *testing.T) {
 		}
 		if !strings.Contains(out, "[WARNING] phantom-balance") {
 			t.Errorf("dry run did not print what it would send: %q", out)
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(fresh), "guardd-state.db")); !os.IsNotExist(err) {
+			t.Errorf("dry run created the state database (stat: %v)", err)
 		}
 	})
 }

@@ -150,15 +150,16 @@ func pollHourly(t *testing.T, p provider, cfg string, n int) (string, string, []
 	t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) (string, bool) { v, ok := p.env[k]; return v, ok }
-	_, log, g, err := setup(cfg, getenv, &out, &errOut, false)
+	a, err := setup(context.Background(), cfg, getenv, &out, &errOut, false, t0)
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}
+	defer a.Close()
 	var errs []error
 	for i := range n {
 		at := t0.Add(time.Duration(i) * time.Hour)
 		p.setClock(func() time.Time { return at })
-		errs = append(errs, cycle(context.Background(), g, clock.Fixed(at), log))
+		errs = append(errs, cycle(context.Background(), a, clock.Fixed(at), &out))
 	}
 	return out.String(), errOut.String(), errs
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/guard"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/poller/file"
 	"github.com/guardd/guardd/internal/rules"
 )
@@ -37,12 +38,15 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		return usagef("replay: --output %q: want text or json", *output)
 	}
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
+	// As live, with hysteresis; unlike live, no repeats: a replay sends each
+	// alert once per episode.
+	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter}
 	if *cfgPath != "" {
 		cfg, err := config.LoadFile(*cfgPath, getenv)
 		if err != nil {
 			return err
 		}
-		params, lopts = cfg.Params, cfg.Ledger
+		params, lopts, policy.ResolveAfter = cfg.Params, cfg.Ledger, cfg.Alerting.ResolveAfter
 	}
 
 	path := fs.Arg(0)
@@ -54,6 +58,7 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	g := guard.New([]guard.Account{{Account: h.Account, Source: src}}, guard.Options{
 		Params: params,
 		Ledger: lopts,
+		Policy: policy,
 		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{
 			{Name: "stdout", MinSeverity: billing.SeverityInfo, Notifier: out},
 		}},

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/store"
 	"io"
+	"os"
+	"time"
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/alert/slack"
@@ -74,30 +79,67 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger) ([]al
 	return out, nil
 }
 
-// setup loads the config and builds the logger and the guard from it.
-func setup(cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun bool) (*config.Config, *zap.Logger, *guard.Guard, error) {
+// app is what check and run work with: the config, the logger, the guard and
+// the state store it keeps (nil in a dry run without a database).
+type app struct {
+	cfg   *config.Config
+	log   *zap.Logger
+	guard *guard.Guard
+	store *store.Store
+}
+
+// Close closes the state store.
+func (a *app) Close() error {
+	if a.store == nil {
+		return nil
+	}
+	return a.store.Close()
+}
+
+// setup loads the config and builds the logger, opens the state store and
+// builds the guard with the history it holds. A dry run changes nothing: it
+// reads the database if there is one and writes nothing to it.
+func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun bool, now time.Time) (*app, error) {
 	cfg, err := config.LoadFile(cfgPath, getenv)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	log, err := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	accounts, err := buildAccounts(cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	var receivers []alert.Receiver
-	if dryRun {
-		receivers = []alert.Receiver{{Name: "dry-run", Notifier: alert.NewWriter(stdout, alert.FormatText)}}
-	} else if receivers, err = buildReceivers(cfg, stdout, log); err != nil {
-		return nil, nil, nil, err
+	receivers, err := buildReceivers(cfg, stdout, log)
+	if err != nil {
+		return nil, err
 	}
-	g := guard.New(accounts, guard.Options{
+	a := &app{cfg: cfg, log: log}
+	if _, statErr := os.Stat(cfg.State.Path); !dryRun || statErr == nil {
+		if a.store, err = store.Open(ctx, cfg.State.Path, store.Options{Retention: cfg.State.Retention}); err != nil {
+			return nil, err
+		}
+	}
+	opts := guard.Options{
 		Params:     cfg.Params,
 		Ledger:     cfg.Ledger,
 		Dispatcher: &alert.Dispatcher{Receivers: receivers, Log: log},
-	})
-	return cfg, log, g, nil
+		Store:      a.store,
+		Receivers:  receivers,
+		Policy:     lifecycle.Policy{Repeat: cfg.Alerting.Repeat, ResolveAfter: cfg.Alerting.ResolveAfter},
+		DryRun:     dryRun,
+		Log:        log,
+	}
+	if dryRun && a.store == nil {
+		// No database yet: decide in memory and print instead of sending.
+		opts.Dispatcher = &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "dry-run", Notifier: alert.NewWriter(stdout, alert.FormatText)}}}
+	}
+	a.guard = guard.New(accounts, opts)
+	if err := a.guard.Load(ctx, now); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
 }

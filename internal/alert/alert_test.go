@@ -91,7 +91,7 @@ func TestDispatcherRetries(t *testing.T) {
 		{
 			"gives up after three attempts",
 			func(int) (bool, error) { return true, errors.New("HTTP 500") },
-			3, []time.Duration{time.Second, 2 * time.Second}, "gave up after 3 attempts: HTTP 500",
+			3, []time.Duration{time.Second, 2 * time.Second}, "gave up after 3 attempts: send recharge-burst firing: HTTP 500",
 		},
 	}
 	for _, tc := range tests {
@@ -141,53 +141,6 @@ func TestDispatcherRoutesBySeverityAndIsolatesReceivers(t *testing.T) {
 	}
 }
 
-func TestTrackerFiresOnceAndResolvesOnce(t *testing.T) {
-	tr := alert.NewTracker()
-	burst := finding("recharge-burst", billing.SeverityCritical)
-	other := finding("phantom-balance", billing.SeverityWarning)
-	other.Account = "other"
-	state := billing.AccountState{Effective: lt.USD("12.00"), EffectiveKnown: true}
-	steps := []struct {
-		account  string
-		findings []billing.Finding
-		want     string
-	}{
-		{"acme", []billing.Finding{burst}, "[firing recharge-burst]"},
-		{"acme", []billing.Finding{burst}, "[]"},
-		{"other", []billing.Finding{other}, "[firing phantom-balance]"},
-		{"acme", nil, "[resolved recharge-burst]"}, // other's finding is not resolved by acme's poll
-		{"acme", nil, "[]"},
-		{"acme", []billing.Finding{burst}, "[firing recharge-burst]"},
-	}
-	for i, s := range steps {
-		explained := 0
-		explain := func(f billing.Finding) billing.Finding { explained++; f.Summary = "explained"; return f }
-		ns := tr.Update(s.account, s.findings, explain, nil, state, lt.T0.Add(time.Duration(i)*time.Hour))
-		firing := 0
-		for _, n := range ns {
-			if n.Status == alert.StatusFiring {
-				firing++
-				if n.Finding.Summary != "explained" {
-					t.Errorf("step %d: firing notification was not explained", i)
-				}
-			}
-		}
-		if explained != firing {
-			t.Errorf("step %d: explained %d findings, want only the %d that started firing", i, explained, firing)
-		}
-		var got []string
-		for _, n := range ns {
-			got = append(got, fmt.Sprintf("%s %s", n.Status, n.Finding.Rule))
-			if n.Status == alert.StatusResolved && !n.Finding.State.Effective.Amount().Equal(state.Effective.Amount()) {
-				t.Errorf("step %d: resolved notification lacks the current state", i)
-			}
-		}
-		if fmt.Sprint(got) != s.want && !(s.want == "[]" && len(got) == 0) {
-			t.Errorf("step %d: got %v, want %s", i, got, s.want)
-		}
-	}
-}
-
 func TestWriterJSONLines(t *testing.T) {
 	var buf bytes.Buffer
 	w := alert.NewWriter(&buf, alert.FormatJSON)
@@ -225,5 +178,40 @@ func TestWriterJSONLines(t *testing.T) {
 	}
 	if _, ok := bal["shown"]; ok {
 		t.Errorf("balance.shown present although unknown: %v", bal)
+	}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	f := finding("recharge-burst", billing.SeverityCritical)
+	f.Evidence = []billing.Evidence{{What: "recharge", Ref: "cg_02", At: lt.T0, Amount: lt.USD("10.005"), Source: "openai:/x", AsOf: lt.T0.Add(time.Hour)}}
+	f.Recommendation, f.Folded = "Disable auto-recharge.", []string{"recharge-above-threshold: ..."}
+	f.State = billing.AccountState{Effective: lt.USD("33.05"), EffectiveKnown: true, Shown: lt.USD("69"), ShownKnown: true, ObservedAt: lt.T0,
+		Runway: billing.Runway{Known: true, BurnPerDay: lt.USD("6.00"), Window: 3 * time.Hour, Lasts: 132 * time.Hour, Until: lt.T0.Add(132 * time.Hour)}}
+	for _, n := range []alert.Notification{
+		{Status: alert.StatusFiring, Finding: f, At: lt.T0, Repeat: true},
+		{Status: alert.StatusResolved, Finding: f, At: lt.T0.Add(9 * time.Hour)},
+	} {
+		b, err := json.Marshal(alert.NewRecord(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec alert.Record
+		if err := json.Unmarshal(b, &rec); err != nil {
+			t.Fatal(err)
+		}
+		got, err := rec.Notification()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if alert.Text(got) != alert.Text(n) || got.Repeat != n.Repeat || !got.At.Equal(n.At) {
+			t.Errorf("round trip changed the notification:\ngot  %s\nwant %s", alert.Text(got), alert.Text(n))
+		}
+		if !got.Finding.Evidence[0].Amount.Amount().Equal(lt.USD("10.005").Amount()) {
+			t.Errorf("evidence amount: got %s, want exactly 10.005", got.Finding.Evidence[0].Amount.Exact())
+		}
+	}
+	bad := alert.Record{Status: "firing", Rule: "r", Severity: "loud"}
+	if _, err := bad.Notification(); err == nil || !strings.Contains(err.Error(), `unknown severity "loud"`) {
+		t.Errorf("bad severity: got %v", err)
 	}
 }

@@ -74,7 +74,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ns []Notification) error {
 		failed := 0
 		var first error
 		for _, n := range mine {
-			if err := d.send(ctx, r, n); err != nil {
+			if _, err := d.Deliver(ctx, r, n); err != nil {
 				if failed == 0 {
 					first = err
 				}
@@ -88,7 +88,10 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ns []Notification) error {
 	return errors.Join(errs...)
 }
 
-func (d *Dispatcher) send(ctx context.Context, r Receiver, n Notification) error {
+// Deliver sends one notification to one receiver, retrying what the
+// receiver marks retryable. It returns the ref of the message the receiver
+// created when it is a Poster.
+func (d *Dispatcher) Deliver(ctx context.Context, r Receiver, n Notification) (Ref, error) {
 	attempts, wait, maxWait := d.Attempts, d.Backoff, d.MaxWait
 	if attempts <= 0 {
 		attempts = 3
@@ -108,16 +111,23 @@ func (d *Dispatcher) send(ctx context.Context, r Receiver, n Notification) error
 		log = zap.NewNop()
 	}
 	for i := 1; ; i++ {
-		retry, err := r.Notifier.Notify(ctx, []Notification{n})
+		var ref Ref
+		var retry bool
+		var err error
+		if p, ok := r.Notifier.(Poster); ok {
+			ref, retry, err = p.Post(ctx, n)
+		} else {
+			retry, err = r.Notifier.Notify(ctx, []Notification{n})
+		}
 		if err == nil {
-			return nil
+			return ref, nil
 		}
 		what := fmt.Sprintf("%s %s", n.Finding.Rule, n.Status)
 		if !retry {
-			return fmt.Errorf("send %s: %w", what, err)
+			return Ref{}, fmt.Errorf("send %s: %w", what, err)
 		}
 		if i >= attempts {
-			return fmt.Errorf("send %s: gave up after %d attempts: %w", what, i, err)
+			return Ref{}, &GaveUpError{Attempts: i, Err: fmt.Errorf("send %s: %w", what, err)}
 		}
 		w := wait
 		var ra RetryAfter
@@ -128,11 +138,23 @@ func (d *Dispatcher) send(ctx context.Context, r Receiver, n Notification) error
 		log.Warn("notification failed, will retry", zap.String("receiver", r.Name), zap.String("rule", n.Finding.Rule), zap.Int("attempt", i),
 			zap.Duration("wait", w), zap.Error(err))
 		if err := sleep(ctx, w); err != nil {
-			return fmt.Errorf("send %s: %w", what, err)
+			return Ref{}, fmt.Errorf("send %s: %w", what, err)
 		}
 		wait *= 2
 	}
 }
+
+// GaveUpError is a retryable failure that persisted through every attempt:
+// a later try may still succeed.
+type GaveUpError struct {
+	Attempts int
+	Err      error
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("gave up after %d attempts: %v", e.Attempts, e.Err)
+}
+func (e *GaveUpError) Unwrap() error { return e.Err }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

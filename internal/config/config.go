@@ -86,6 +86,9 @@ type Config struct {
 	// Notifiers holds the alert receivers, with unique names, in file order.
 	// It may be empty.
 	Notifiers []Notifier
+	State     State
+	HTTP      HTTP
+	Alerting  Alerting
 }
 
 // Log configures logging.
@@ -244,4 +247,6 @@ type envOverrides struct {
 	Schedule  *string `env:"SCHEDULE, noinit"`
 	LogLevel  *string `env:"LOG_LEVEL, noinit"`
 	LogFormat *string `env:"LOG_FORMAT, noinit"`
+	StatePath *string `env:"STATE_PATH, noinit"`
+	HTTPAddr  *string `env:"HTTP_ADDR, noinit"`
 }

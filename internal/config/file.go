@@ -17,6 +17,9 @@ type fileConfig struct {
 	Rules     fileRules      `yaml:"rules"`
 	Accounts  []fileAccount  `yaml:"accounts"`
 	Notifiers []fileNotifier `yaml:"notifiers"`
+	State     fileState      `yaml:"state"`
+	HTTP      fileHTTP       `yaml:"http"`
+	Alerting  fileAlerting   `yaml:"alerting"`
 }
 
 type fileLog struct {
@@ -31,6 +34,13 @@ type fileRules struct {
 	RechargeWhileGrantCredit fileRechargeWhileGrantCredit `yaml:"recharge_while_grant_credit"`
 	RechargeAboveThreshold   fileRechargeAboveThreshold   `yaml:"recharge_above_threshold"`
 	PhantomBalance           filePhantomBalance           `yaml:"phantom_balance"`
+	DrawdownOrder            fileDrawdownOrder            `yaml:"drawdown_order"`
+	ChargeWithoutCredit      fileChargeWithoutCredit      `yaml:"charge_without_credit"`
+	CreditsAccumulating      fileCreditsAccumulating      `yaml:"credits_accumulating"`
+	SpendWithoutUsage        fileSpendWithoutUsage        `yaml:"spend_without_usage"`
+	GrantExpiringUnused      fileGrantExpiringUnused      `yaml:"grant_expiring_unused"`
+	RunwayLow                fileRunwayLow                `yaml:"runway_low"`
+	SourceBlind              fileSourceBlind              `yaml:"source_blind"`
 }
 
 type fileRechargeBurst struct {
@@ -58,6 +68,7 @@ type fileAccount struct {
 	Currency     scalar            `yaml:"currency"`
 	Drawdown     scalar            `yaml:"drawdown"`
 	AutoRecharge *fileAutoRecharge `yaml:"auto_recharge"`
+	MonthlyCap   scalar            `yaml:"monthly_cap"`
 	Source       *fileSource       `yaml:"source"`
 }
 

@@ -90,6 +90,8 @@ func (v *validator) config(fc *fileConfig, env *envOverrides) *Config {
 	}
 
 	v.rules(&fc.Rules, &c.Params, &c.Ledger)
+	v.moreRules(&fc.Rules, &c.Params)
+	v.stateAndAlerting(fc, env, c)
 
 	if len(fc.Accounts) == 0 {
 		v.add("accounts", "at least one account is required")
@@ -222,6 +224,14 @@ func (v *validator) account(fa *fileAccount, prefix string, seen map[string]bool
 		add("auto_recharge", "is required (write enabled: false if the account has none)")
 	} else {
 		v.autoRecharge(fa.AutoRecharge, &a.Account, add)
+	}
+
+	if fa.MonthlyCap.set {
+		if m, err := billing.ParseMoney(fa.MonthlyCap.text, a.Currency); err != nil {
+			add("monthly_cap", "%v", err)
+		} else {
+			a.MonthlyCap, a.HasMonthlyCap = m, true
+		}
 	}
 
 	for _, fe := range a.Account.Validate() {

@@ -1,18 +1,26 @@
 // Package guard runs guardd's cycle: poll every account, add what was read to
 // its ledger, evaluate the rules, and send the notifications due. The same
 // cycle serves replay, the one-shot check and the daemon.
+//
+// Without a state store the alert lifecycle lives in memory (replay, tests).
+// With one, history, alerts and an outbox persist, so a CronJob's separate
+// runs behave like one long-running daemon.
 package guard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/store"
+	"go.uber.org/zap"
 )
 
 // Account is an account to watch and the source that reads it.
@@ -23,16 +31,36 @@ type Account struct {
 
 // Options configure a Guard.
 type Options struct {
-	Params     rules.Params
-	Ledger     ledger.Options
-	Poller     poller.Poller
+	Params rules.Params
+	Ledger ledger.Options
+	Poller poller.Poller
+	// Dispatcher sends notifications right away when there is no Store;
+	// with a Store it does the in-run retries of the outbox.
 	Dispatcher *alert.Dispatcher
+	// Store, when set, keeps history, alerts and the outbox.
+	Store *store.Store
+	// Receivers are where the outbox delivers (with a Store).
+	Receivers []alert.Receiver
+	Policy    lifecycle.Policy
+	// DryRun (with a Store) decides everything but writes and sends
+	// nothing: the report lists what would have been sent.
+	DryRun bool
+	Log    *zap.Logger
+}
+
+// Resumer is implemented by sources that replay recorded data (the file
+// source): told the last observation already stored, they continue after it.
+type Resumer interface {
+	Resume(after time.Time)
 }
 
 type watched struct {
 	account billing.Account
 	source  poller.Source
 	ledger  *ledger.Ledger
+	// stale is set when the ledger holds something the store does not (a
+	// failed write); it is rebuilt from the store before the next cycle.
+	stale bool
 }
 
 // Guard watches a set of accounts. It is not safe for concurrent cycles; the
@@ -41,27 +69,129 @@ type Guard struct {
 	accounts   []*watched
 	poller     poller.Poller
 	engine     *rules.Engine
+	params     rules.Params
+	lopts      ledger.Options
 	burnWindow time.Duration
-	tracker    *alert.Tracker
+	memory     *lifecycle.Memory
 	dispatcher *alert.Dispatcher
+	store      *store.Store
+	sender     *lifecycle.Sender
+	receivers  []alert.Receiver
+	policy     lifecycle.Policy
+	dryRun     bool
+	log        *zap.Logger
 }
 
-// New returns a guard over accounts.
+// New returns a guard over accounts. With a store, call Load before the
+// first cycle.
 func New(accounts []Account, o Options) *Guard {
 	g := &Guard{
 		poller:     o.Poller,
 		engine:     rules.New(o.Params),
+		params:     o.Params,
+		lopts:      o.Ledger,
 		burnWindow: o.Params.BurnWindow,
-		tracker:    alert.NewTracker(),
+		memory:     lifecycle.NewMemory(),
 		dispatcher: o.Dispatcher,
+		store:      o.Store,
+		receivers:  o.Receivers,
+		policy:     o.Policy,
+		dryRun:     o.DryRun,
+		log:        o.Log,
 	}
 	if g.dispatcher == nil {
-		g.dispatcher = &alert.Dispatcher{}
+		g.dispatcher = &alert.Dispatcher{Log: o.Log}
+	}
+	if g.log == nil {
+		g.log = zap.NewNop()
+	}
+	if g.store != nil {
+		g.sender = &lifecycle.Sender{Store: g.store, Receivers: g.receivers, Dispatcher: g.dispatcher, Log: g.log}
 	}
 	for _, a := range accounts {
 		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
 	}
 	return g
+}
+
+// DryRun reports whether the guard writes and sends nothing.
+func (g *Guard) DryRun() bool { return g.dryRun }
+
+// HistoryWindow is how much stored history a ledger is rebuilt from: enough
+// for every rule's window.
+func HistoryWindow(p rules.Params) time.Duration {
+	w := 35 * 24 * time.Hour // a calendar month for monthly caps, and margin
+	for _, d := range []time.Duration{p.BurnWindow, p.ChargeWithoutCredit.Lookback, p.SpendWithoutUsage.Lookback + 48*time.Hour,
+		p.CreditsAccumulating.Window, p.RechargeBurst.Window} {
+		w = max(w, d+24*time.Hour)
+	}
+	return w
+}
+
+// Load rebuilds every account's ledger from the store: the observations of
+// the history window and the recent polls. Sources that replay recorded
+// data resume after the last stored observation.
+func (g *Guard) Load(ctx context.Context, now time.Time) error {
+	for _, w := range g.accounts {
+		if err := g.load(ctx, w, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
+	if g.store == nil {
+		return nil
+	}
+	var obs []billing.Observation
+	var polls []store.Poll
+	var last time.Time
+	var haveLast bool
+	err := g.store.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if last, haveLast, err = tx.LastObservationAt(w.account.Name); err != nil {
+			return err
+		}
+		// The window ends at the newest observation, not at now: after a
+		// long outage the rules still need the history before it.
+		end := now
+		if haveLast && last.Before(now) {
+			end = last
+		}
+		if obs, err = tx.Observations(w.account, end.Add(-HistoryWindow(g.params))); err != nil {
+			return err
+		}
+		polls, err = tx.RecentPolls(w.account.Name, 64)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("load history of %s: %w", w.account.Name, err)
+	}
+	l := ledger.New(w.account, g.lopts)
+	for i, o := range obs {
+		if err := l.Append(o); err != nil {
+			return fmt.Errorf("load history of %s: stored observation %d: %w", w.account.Name, i, err)
+		}
+	}
+	recs := make([]ledger.PollRecord, 0, len(polls))
+	for i := len(polls) - 1; i >= 0; i-- {
+		p := polls[i]
+		rec := ledger.PollRecord{At: p.At, Err: p.Error}
+		for _, part := range p.Missing {
+			if rec.Unavailable == nil {
+				rec.Unavailable = make(map[billing.Part]string)
+			}
+			rec.Unavailable[part] = "unavailable"
+		}
+		recs = append(recs, rec)
+	}
+	l.ReplacePolls(recs)
+	w.ledger, w.stale = l, false
+	if r, ok := w.source.(Resumer); ok && haveLast {
+		r.Resume(last)
+	}
+	return nil
 }
 
 // AccountError is a failure to read or use one account's observation.
@@ -78,7 +208,7 @@ type Report struct {
 	At     time.Time
 	Polled int
 	// Failed lists the accounts that could not be read or whose observation
-	// was rejected; their rules were not evaluated (a blind poll resolves
+	// was rejected; only the source rule judged them (a blind poll resolves
 	// nothing).
 	Failed []*AccountError
 	// Findings counts every finding that held, notified or not.
@@ -86,23 +216,37 @@ type Report struct {
 	// Holding is, per account, every finding that held (identified, not
 	// explained), inhibited ones included.
 	Holding map[string][]billing.Finding
-	// Sent lists the notifications handed to the dispatcher.
+	// Sent lists the notifications decided (with a store: written to the
+	// outbox; in a dry run: what would have been).
 	Sent []alert.Notification
+	// Delivery says what draining the outbox did (with a store).
+	Delivery lifecycle.DrainResult
 	// States is each readable account's position after the cycle.
 	States map[string]billing.AccountState
 }
 
+var errDryRun = errors.New("dry run: nothing written")
+
 // Cycle polls every account once at now, evaluates the rules and sends the
 // notifications due. Account failures are reported in the Report, not
-// returned; the error is for notifications that could not be delivered.
+// returned; the error is for notifications that could not be delivered and
+// state that could not be written.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
+	for _, w := range g.accounts {
+		if w.stale {
+			if err := g.load(ctx, w, now); err != nil {
+				return Report{At: now}, err
+			}
+		}
+	}
 	targets := make([]poller.Target, len(g.accounts))
 	for i, w := range g.accounts {
 		targets[i] = poller.Target{Account: w.account.Name, Source: w.source}
 	}
 	rep := Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding)}
 	var due []alert.Notification
+	var errs []error
 	for i, res := range g.poller.Poll(ctx, targets, now) {
 		w := g.accounts[i]
 		err := res.Err
@@ -131,11 +275,96 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			rep.States[w.account.Name] = state
 		}
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
-		due = append(due, g.tracker.Update(w.account.Name, holding, explain, judged, state, at)...)
+		if g.store == nil {
+			ns, err := lifecycle.Decide(g.memory, w.account.Name, holding, explain, judged, state, at, g.policy)
+			if err != nil {
+				return rep, err
+			}
+			due = append(due, ns...)
+			continue
+		}
+		ns, serr := g.persist(ctx, w, res.Observation, err, at, holding, explain, judged, state)
+		if serr != nil {
+			w.stale = true
+			errs = append(errs, fmt.Errorf("account %s: write state: %w", w.account.Name, serr))
+			continue
+		}
+		due = append(due, ns...)
 	}
 	rep.Sent = due
-	if len(due) == 0 {
-		return rep, nil
+	if g.store == nil {
+		if len(due) > 0 {
+			errs = append(errs, g.dispatcher.Dispatch(ctx, due))
+		}
+		return rep, errors.Join(errs...)
 	}
-	return rep, g.dispatcher.Dispatch(ctx, due)
+	if !g.dryRun {
+		var err error
+		rep.Delivery, err = g.sender.Drain(ctx, now)
+		errs = append(errs, err)
+	}
+	return rep, errors.Join(errs...)
+}
+
+// persist writes one account's poll and the lifecycle's decision in one
+// transaction, and queues the notifications due in the outbox.
+func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, pollErr error, at time.Time,
+	holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
+	state billing.AccountState) ([]alert.Notification, error) {
+	var due []alert.Notification
+	err := g.store.Update(ctx, func(tx *store.Tx) error {
+		p := store.Poll{Account: w.account.Name, At: at, OK: pollErr == nil}
+		if pollErr != nil {
+			p.Error = pollErr.Error()
+		} else {
+			if err := tx.AppendObservation(w.account, o); err != nil {
+				return err
+			}
+			for _, part := range billing.Parts {
+				if st, ok := o.Parts[part]; ok && st.Unavailable != "" {
+					p.Missing = append(p.Missing, part)
+				}
+			}
+			if err := recordFirstSeen(tx, w.account.Name, o); err != nil {
+				return err
+			}
+		}
+		if err := tx.RecordPoll(p); err != nil {
+			return err
+		}
+		ns, err := lifecycle.Decide(tx, w.account.Name, holding, explain, judged, state, at, g.policy)
+		if err != nil {
+			return err
+		}
+		due = ns
+		if g.dryRun {
+			return errDryRun
+		}
+		return lifecycle.Enqueue(tx, ns, g.receivers, at)
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+		w.stale = true // the ledger saw an observation the store did not keep
+	}
+	return due, err
+}
+
+// recordFirstSeen keeps when guardd first saw each grant and charge: a fact
+// of its own, since providers back-date grants.
+func recordFirstSeen(tx *store.Tx, account string, o billing.Observation) error {
+	if o.Has(billing.PartGrants) {
+		for _, gr := range o.Grants {
+			if _, err := tx.FirstSeen(account, store.KindGrant, gr.ID, o.At); err != nil {
+				return err
+			}
+		}
+	}
+	if o.Has(billing.PartCharges) {
+		for _, c := range o.Charges {
+			if _, err := tx.FirstSeen(account, store.KindCharge, c.ID, o.At); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -260,3 +260,12 @@ func (l *Ledger) IdleCredits() []IdleCredit {
 	}
 	return out
 }
+
+// ReplacePolls sets the poll log, oldest first, as the state store kept it
+// across runs (the most recent maxPolls are kept).
+func (l *Ledger) ReplacePolls(recs []PollRecord) {
+	if len(recs) > maxPolls {
+		recs = recs[len(recs)-maxPolls:]
+	}
+	l.polls = append(l.polls[:0], recs...)
+}

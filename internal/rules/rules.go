@@ -181,6 +181,20 @@ var inhibits = map[string][]string{
 	"recharge-burst": {"recharge-above-threshold", "recharge-while-grant-credit", "credits-accumulating"},
 }
 
+// InhibitorsOf returns the rules whose firing alerts on the same account
+// fold rule's findings into them.
+func InhibitorsOf(rule string) []string {
+	var out []string
+	for inhibitor, symptoms := range inhibits {
+		for _, s := range symptoms {
+			if s == rule {
+				out = append(out, inhibitor)
+			}
+		}
+	}
+	return out
+}
+
 // SourceRule is the rule that watches the source itself; it is the only one
 // evaluated after a failed poll.
 const SourceRule = "source-blind"

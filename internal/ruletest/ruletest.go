@@ -41,6 +41,7 @@ import (
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/guard"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/poller/file"
 	"github.com/guardd/guardd/internal/rules"
 	"gopkg.in/yaml.v3"
@@ -181,12 +182,13 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	}
 	dir := filepath.Dir(path)
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
+	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter} // as live, without repeats
 	if f.Config != "" {
 		cfg, err := config.LoadFile(resolve(dir, f.Config), getenv)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: config: %w", path, err)
 		}
-		params, lopts = cfg.Params, cfg.Ledger
+		params, lopts, policy.ResolveAfter = cfg.Params, cfg.Ledger, cfg.Alerting.ResolveAfter
 	}
 	src, h, err := file.Open(resolve(dir, f.History))
 	if err != nil {
@@ -194,7 +196,7 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	}
 	rec := &recorder{}
 	g := guard.New([]guard.Account{{Account: h.Account, Source: src}}, guard.Options{
-		Params: params, Ledger: lopts,
+		Params: params, Ledger: lopts, Policy: policy,
 		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "test", Notifier: rec}}},
 	})
 	type outcome struct {

@@ -76,7 +76,7 @@ throughout:
 			want: []string{
 				`2026-10-14T02:00:00Z: notified: got ["firing recharge-above-threshold"], want []`,
 				`2026-10-14T03:00:00Z: notified: got ["firing recharge-burst"], want []`,
-				`2026-10-14T12:00:00Z: notified: got ["firing credits-accumulating" "resolved recharge-burst"], want []`,
+				`2026-10-14T13:00:00Z: notified: got ["firing credits-accumulating" "resolved recharge-burst"], want []`,
 				`2026-10-15T02:00:00Z: notified: got ["firing spend-without-usage"], want []`,
 			},
 		},

@@ -61,6 +61,16 @@ func (s *Source) Fetch(ctx context.Context, _ time.Time) (billing.Observation, e
 	return o, nil
 }
 
+// Resume skips the observations at or before after, so a guard that keeps
+// state continues a history across processes (guardd check as a CronJob).
+func (s *Source) Resume(after time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.next < len(s.obs) && !s.obs[s.next].At.After(after) {
+		s.next++
+	}
+}
+
 // Remaining returns how many observations are left to serve.
 func (s *Source) Remaining() int {
 	s.mu.Lock()

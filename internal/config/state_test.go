@@ -1,0 +1,87 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+)
+
+func TestStateHTTPAlerting(t *testing.T) {
+	abs := func(p string) string { a, _ := filepath.Abs(filepath.Join("testdata", p)); return a }
+	tests := []struct {
+		name      string
+		yaml      string
+		env       map[string]string
+		path      string
+		retention time.Duration
+		addr      string
+		critical  time.Duration
+		resolve   int
+	}{
+		{"defaults", "", nil, "testdata/" + DefaultStateFile, DefaultRetention, DefaultHTTPAddr, 4 * time.Hour, 2},
+		{"systemd state directory", "", map[string]string{"STATE_DIRECTORY": "/var/lib/guardd:/var/lib/other"},
+			"/var/lib/guardd/state.db", DefaultRetention, DefaultHTTPAddr, 4 * time.Hour, 2},
+		{"file values", "state: {path: db/s.db, retention: 720h}\nhttp: {addr: off}\nalerting: {repeat_critical: 1h, resolve_after: 3}\n",
+			nil, "testdata/db/s.db", 720 * time.Hour, "", time.Hour, 3},
+		{"env beats file", "state: {path: a.db}\nhttp: {addr: \"127.0.0.1:1\"}\n",
+			map[string]string{"GUARDD_STATE_PATH": abs("b.db"), "GUARDD_HTTP_ADDR": "0.0.0.0:9464"},
+			abs("b.db"), DefaultRetention, "0.0.0.0:9464", 4 * time.Hour, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := mustLoad(t, minimal+tc.yaml, tc.env)
+			if c.State.Path != tc.path || c.State.Retention != tc.retention {
+				t.Errorf("state: got %+v, want path %s retention %s", c.State, tc.path, tc.retention)
+			}
+			if c.HTTP.Addr != tc.addr {
+				t.Errorf("http.addr: got %q, want %q", c.HTTP.Addr, tc.addr)
+			}
+			if got := c.Alerting.Repeat[billing.SeverityCritical]; got != tc.critical {
+				t.Errorf("repeat critical: got %s, want %s", got, tc.critical)
+			}
+			if got := c.Alerting.Repeat[billing.SeverityWarning]; got != 24*time.Hour {
+				t.Errorf("repeat warning: got %s, want 24h", got)
+			}
+			if c.Alerting.ResolveAfter != tc.resolve {
+				t.Errorf("resolve_after: got %d, want %d", c.Alerting.ResolveAfter, tc.resolve)
+			}
+		})
+	}
+}
+
+func TestNewRuleKeysAndMonthlyCap(t *testing.T) {
+	c := mustLoad(t, strings.Replace(minimal, "    auto_recharge:", "    monthly_cap: \"150.00\"\n    auto_recharge:", 1)+`
+rules:
+  drawdown_order: {min_idle_credit: "2.50", min_drawn: "3", min_polls: 4}
+  charge_without_credit: {window: 3h, lookback: 240h}
+  credits_accumulating: {window: 12h, min_recharges: 3, min_excess: "20", min_ratio: "1.5"}
+  spend_without_usage: {floor: "5", zero_below: "0.05", lookback: 72h}
+  grant_expiring_unused: {horizon: 168h, min_loss: "2"}
+  runway_low: {horizon: 24h}
+  source_blind: {polls: 5}
+`, nil)
+	p := c.Params
+	if !p.DrawdownOrder.MinIdleCredit.Equal(dec(t, "2.50")) || p.DrawdownOrder.MinPolls != 4 ||
+		p.ChargeWithoutCredit.Window != 3*time.Hour || p.CreditsAccumulating.MinRecharges != 3 ||
+		!p.CreditsAccumulating.MinRatio.Equal(dec(t, "1.5")) || !p.SpendWithoutUsage.ZeroBelow.Equal(dec(t, "0.05")) ||
+		p.GrantExpiringUnused.Horizon != 168*time.Hour || p.RunwayLow.Horizon != 24*time.Hour || p.SourceBlind.Polls != 5 {
+		t.Errorf("params not read: %+v", p)
+	}
+	a := c.Accounts[0]
+	if !a.HasMonthlyCap || a.MonthlyCap.String() != "150.00 USD" {
+		t.Errorf("monthly_cap: got %v (set %v), want 150.00 USD", a.MonthlyCap, a.HasMonthlyCap)
+	}
+	_, err := load(t, minimal+"http: {addr: nine}\nalerting: {resolve_after: 0}\nrules: {source_blind: {polls: x}}\n", nil)
+	for _, want := range []string{
+		`http.addr: invalid address "nine": want host:port such as 127.0.0.1:9464, or off`,
+		"alerting.resolve_after: must be at least 1 (got 0)",
+		`rules.source_blind.polls: invalid whole number "x"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error: got %v, want it to contain %q", err, want)
+		}
+	}
+}

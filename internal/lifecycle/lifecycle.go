@@ -1,0 +1,241 @@
+// Package lifecycle keeps alerts across polls, restarts and CronJob runs: a
+// finding fires once, repeats after its severity's interval, resolves once
+// it has been absent for a few evaluations (so a flapping condition does not
+// resolve and fire again on every poll), and is silenced or inhibited
+// without being forgotten. With the state store, every notification goes
+// through an outbox: written in the same transaction as the alert's new
+// state, sent after, so a crash in between means it is sent after the
+// restart, never lost. Without one (replay, rule tests) the same decisions
+// are made against an in-memory Book.
+package lifecycle
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/store"
+)
+
+// Policy tunes the lifecycle.
+type Policy struct {
+	// Repeat is how long a firing alert waits before it is sent again, per
+	// severity; 0 (or a nil map) never repeats.
+	Repeat map[billing.Severity]time.Duration
+	// ResolveAfter is how many evaluations in a row a finding must be absent
+	// before its alert resolves; less than 1 means 1.
+	ResolveAfter int
+}
+
+// Book is where alerts are kept: a state store transaction, or Memory.
+type Book interface {
+	Alert(fingerprint string) (store.Alert, bool, error)
+	Alerts(account, state string) ([]store.Alert, error)
+	PutAlert(a store.Alert) error
+	Silenced(rule, account string, at time.Time) (store.Silence, bool, error)
+	RecordFinding(r store.FindingRecord) error
+}
+
+var _ Book = (*store.Tx)(nil)
+
+// Decide applies one evaluation of an account to its alerts and returns the
+// notifications due, resolutions first. holding is every finding that held,
+// as the rules' Check returned them; explain completes one. judged says
+// which rules were evaluated (after a blind poll only the source rule was),
+// so alerts of other rules neither resolve nor count as missing. A finding
+// is inhibited while an alert of a rule that inhibits it fires on the same
+// account, hysteresis included; Decide marks such findings in holding.
+// Every holding finding is recorded, silenced and inhibited ones too.
+func Decide(b Book, account string, holding []billing.Finding, explain func(billing.Finding) billing.Finding,
+	judged func(rule string) bool, state billing.AccountState, now time.Time, p Policy) ([]alert.Notification, error) {
+	held := make(map[string]bool, len(holding))
+	for _, f := range holding {
+		held[f.Fingerprint()] = true
+	}
+
+	// Which firing alerts stop now, and which keep firing (and inhibiting).
+	firingAlerts, err := b.Alerts(account, store.Firing)
+	if err != nil {
+		return nil, err
+	}
+	after := max(p.ResolveAfter, 1)
+	firingRules := make(map[string]bool)
+	var out []alert.Notification
+	var changed []store.Alert
+	for _, a := range firingAlerts {
+		if held[a.Fingerprint] || !judged(a.Rule) {
+			firingRules[a.Rule] = true
+			continue
+		}
+		a.MissCount++
+		if a.MissCount < after {
+			firingRules[a.Rule] = true
+			changed = append(changed, a)
+			continue
+		}
+		a.State, a.ResolvedAt = store.Resolved, now
+		changed = append(changed, a)
+		var rec alert.Record
+		if err := json.Unmarshal(a.Finding, &rec); err != nil {
+			return nil, fmt.Errorf("read stored finding %s: %w", a.Fingerprint, err)
+		}
+		n, err := rec.Notification()
+		if err != nil {
+			return nil, fmt.Errorf("read stored finding %s: %w", a.Fingerprint, err)
+		}
+		n.Status, n.At, n.Repeat = alert.StatusResolved, now, false
+		n.Finding.State = state
+		if _, silenced, err := b.Silenced(a.Rule, a.Account, now); err != nil {
+			return nil, err
+		} else if !silenced {
+			out = append(out, n)
+		}
+	}
+	for i := range holding {
+		f := &holding[i]
+		if f.InhibitedBy == "" {
+			if j := slices.IndexFunc(rules.InhibitorsOf(f.Rule), func(r string) bool { return firingRules[r] }); j >= 0 {
+				f.InhibitedBy = rules.InhibitorsOf(f.Rule)[j]
+			}
+		}
+	}
+	for _, f := range holding {
+		n, a, err := decideOne(b, f, explain, now, p)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			out = append(out, *n)
+		}
+		if a.Fingerprint != "" {
+			changed = append(changed, a)
+		}
+	}
+	for _, a := range changed {
+		if err := b.PutAlert(a); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// decideOne handles one holding finding: it records it and returns the
+// notification due, if any, and the alert's new state (zero if none).
+func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.Finding, now time.Time, p Policy) (*alert.Notification, store.Alert, error) {
+	fp := f.Fingerprint()
+	_, silenced, err := b.Silenced(f.Rule, f.Account, now)
+	if err != nil {
+		return nil, store.Alert{}, err
+	}
+	a, ok, err := b.Alert(fp)
+	if err != nil {
+		return nil, store.Alert{}, err
+	}
+	rec := store.FindingRecord{Account: f.Account, Rule: f.Rule, Entity: f.Entity, Fingerprint: fp,
+		Severity: f.Severity, At: now, Silenced: silenced}
+	var n *alert.Notification
+	firing := ok && a.State == store.Firing
+	switch {
+	case !firing && (silenced || f.InhibitedBy != ""):
+		// Recorded, not sent; it fires when the silence or the inhibition
+		// ends, if it still holds.
+		a = store.Alert{}
+	case !firing:
+		ef := explain(f)
+		n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now}
+		body, err := json.Marshal(alert.NewRecord(*n))
+		if err != nil {
+			return nil, store.Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
+		}
+		rec.Summary = ef.Summary
+		a = store.Alert{Fingerprint: fp, Account: f.Account, Rule: f.Rule, Entity: f.Entity, Severity: f.Severity,
+			State: store.Firing, FiredAt: now, LastSentAt: now, LastSeenAt: now, Finding: body}
+	default:
+		a.LastSeenAt, a.MissCount = now, 0
+		escalated := f.Severity.Rank() > a.Severity.Rank()
+		every := p.Repeat[f.Severity]
+		due := escalated || (every > 0 && now.Sub(a.LastSentAt) >= every)
+		if due && !silenced && f.InhibitedBy == "" && a.AckedBy == "" {
+			ef := explain(f)
+			n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now, Repeat: true}
+			body, err := json.Marshal(alert.NewRecord(*n))
+			if err != nil {
+				return nil, store.Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
+			}
+			rec.Summary = ef.Summary
+			a.Severity, a.LastSentAt, a.Finding = f.Severity, now, body
+		}
+	}
+	if err := b.RecordFinding(rec); err != nil {
+		return nil, store.Alert{}, err
+	}
+	return n, a, nil
+}
+
+// Enqueue writes one outbox item per notification and receiver that wants
+// it. Call it in the transaction that decided the notifications.
+func Enqueue(tx *store.Tx, ns []alert.Notification, receivers []alert.Receiver, now time.Time) error {
+	for _, n := range ns {
+		body, err := json.Marshal(alert.NewRecord(n))
+		if err != nil {
+			return fmt.Errorf("encode notification: %w", err)
+		}
+		for _, r := range receivers {
+			if !r.Wants(n) {
+				continue
+			}
+			if _, err := tx.Enqueue(store.OutboxItem{Receiver: r.Name, Fingerprint: n.Finding.Fingerprint(), Status: string(n.Status),
+				Payload: body, CreatedAt: now, NextAttemptAt: now}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Memory is a Book in memory, for guards without a state store: it forgets
+// everything when the process ends, and has no silences.
+type Memory struct {
+	alerts map[string]store.Alert
+}
+
+var _ Book = (*Memory)(nil)
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory { return &Memory{alerts: make(map[string]store.Alert)} }
+
+// Alert implements Book.
+func (m *Memory) Alert(fp string) (store.Alert, bool, error) {
+	a, ok := m.alerts[fp]
+	return a, ok, nil
+}
+
+// Alerts implements Book, in fingerprint order.
+func (m *Memory) Alerts(account, state string) ([]store.Alert, error) {
+	var out []store.Alert
+	for _, a := range m.alerts {
+		if (account == "" || a.Account == account) && (state == "" || a.State == state) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(x, y store.Alert) int {
+		return cmp.Or(cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Entity, y.Entity))
+	})
+	return out, nil
+}
+
+// PutAlert implements Book.
+func (m *Memory) PutAlert(a store.Alert) error { m.alerts[a.Fingerprint] = a; return nil }
+
+// Silenced implements Book: Memory has no silences.
+func (m *Memory) Silenced(string, string, time.Time) (store.Silence, bool, error) {
+	return store.Silence{}, false, nil
+}
+
+// RecordFinding implements Book: Memory keeps no findings log.
+func (m *Memory) RecordFinding(store.FindingRecord) error { return nil }

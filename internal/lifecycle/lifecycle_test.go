@@ -1,0 +1,189 @@
+package lifecycle_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/store"
+)
+
+var policy = lifecycle.Policy{
+	Repeat:       map[billing.Severity]time.Duration{billing.SeverityCritical: 4 * time.Hour, billing.SeverityWarning: 24 * time.Hour},
+	ResolveAfter: 2,
+}
+
+func burst() billing.Finding {
+	return billing.Finding{Rule: "recharge-burst", Severity: billing.SeverityCritical, Account: "acme", Entity: "recharges"}
+}
+
+func explain(f billing.Finding) billing.Finding { f.Summary = "3 recharges in 6 hours"; return f }
+
+func all(string) bool { return true }
+
+// books runs a test against the store and against Memory: both keep the
+// same lifecycle.
+func books(t *testing.T, run func(t *testing.T, decide func(now time.Time, holding ...billing.Finding) []string)) {
+	t.Run("store", func(t *testing.T) {
+		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		run(t, func(now time.Time, holding ...billing.Finding) []string {
+			var ns []alert.Notification
+			if err := st.Update(context.Background(), func(tx *store.Tx) error {
+				var err error
+				ns, err = lifecycle.Decide(tx, "acme", holding, explain, all, billing.AccountState{}, now, policy)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return names(ns)
+		})
+	})
+	t.Run("memory", func(t *testing.T) {
+		m := lifecycle.NewMemory()
+		run(t, func(now time.Time, holding ...billing.Finding) []string {
+			ns, err := lifecycle.Decide(m, "acme", holding, explain, all, billing.AccountState{}, now, policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return names(ns)
+		})
+	})
+}
+
+func names(ns []alert.Notification) []string {
+	var out []string
+	for _, n := range ns {
+		s := string(n.Status)
+		if n.Repeat {
+			s = "repeat"
+		}
+		out = append(out, s+" "+n.Finding.Rule)
+	}
+	return out
+}
+
+func TestFireRepeatResolve(t *testing.T) {
+	at := func(h int) time.Time { return lt.T0.Add(time.Duration(h) * time.Hour) }
+	books(t, func(t *testing.T, decide func(time.Time, ...billing.Finding) []string) {
+		steps := []struct {
+			h       int
+			holding []billing.Finding
+			want    string
+		}{
+			{0, []billing.Finding{burst()}, "[firing recharge-burst]"},
+			{1, []billing.Finding{burst()}, "[]"},
+			{3, []billing.Finding{burst()}, "[]"},
+			{4, []billing.Finding{burst()}, "[repeat recharge-burst]"}, // 4 hours after it was sent
+			{5, nil, "[]"},                                             // absent once: could be a blip
+			{6, []billing.Finding{burst()}, "[]"},                      // back: no resolve, no re-fire
+			{7, nil, "[]"},
+			{8, nil, "[resolved recharge-burst]"}, // absent twice
+			{9, nil, "[]"},
+			{10, []billing.Finding{burst()}, "[firing recharge-burst]"}, // a new episode
+		}
+		for _, s := range steps {
+			if got := fmt.Sprint(decide(at(s.h), s.holding...)); got != s.want && !(s.want == "[]" && got == "[]") {
+				t.Errorf("hour %d: got %s, want %s", s.h, got, s.want)
+			}
+		}
+	})
+}
+
+func TestSilenceAndAck(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	decide := func(now time.Time, holding ...billing.Finding) []string {
+		var ns []alert.Notification
+		if err := st.Update(ctx, func(tx *store.Tx) error {
+			ns, err = lifecycle.Decide(tx, "acme", holding, explain, all, billing.AccountState{}, now, policy)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return names(ns)
+	}
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.AddSilence(store.Silence{Rule: "recharge-burst", Account: "acme", Start: lt.T0, End: lt.T0.Add(24 * time.Hour),
+			Comment: "support ticket open", CreatedBy: "ops"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := decide(lt.T0, burst()); len(got) != 0 {
+		t.Errorf("silenced: got %v, want nothing sent", got)
+	}
+	st.View(ctx, func(tx *store.Tx) error {
+		fs, err := tx.Findings("acme", time.Time{})
+		if err != nil || len(fs) != 1 || !fs[0].Silenced {
+			t.Errorf("findings log: got %+v (%v), want the finding recorded as silenced", fs, err)
+		}
+		return nil
+	})
+	// When the silence ends and it still holds, it fires.
+	if got := fmt.Sprint(decide(lt.T0.Add(25*time.Hour), burst())); got != "[firing recharge-burst]" {
+		t.Errorf("after the silence: got %s, want it to fire", got)
+	}
+	// Acknowledged alerts are not repeated.
+	st.Update(ctx, func(tx *store.Tx) error {
+		a, _, err := tx.Alert(burst().Fingerprint())
+		if err != nil {
+			return err
+		}
+		a.AckedBy, a.AckedAt = "ops", lt.T0.Add(26*time.Hour)
+		return tx.PutAlert(a)
+	})
+	if got := decide(lt.T0.Add(40*time.Hour), burst()); len(got) != 0 {
+		t.Errorf("acknowledged: got %v, want no repeat", got)
+	}
+}
+
+func TestBlindPollResolvesNothing(t *testing.T) {
+	m := lifecycle.NewMemory()
+	onlySource := func(rule string) bool { return rule == "source-blind" }
+	if _, err := lifecycle.Decide(m, "acme", []billing.Finding{burst()}, explain, all, billing.AccountState{}, lt.T0, policy); err != nil {
+		t.Fatal(err)
+	}
+	for h := 1; h <= 5; h++ {
+		ns, err := lifecycle.Decide(m, "acme", nil, explain, onlySource, billing.AccountState{}, lt.T0.Add(time.Duration(h)*time.Hour), policy)
+		if err != nil || len(ns) != 0 {
+			t.Fatalf("blind poll %d: got %v (%v), want nothing resolved", h, names(ns), err)
+		}
+	}
+}
+
+func TestInhibitedWhileInhibitorFires(t *testing.T) {
+	m := lifecycle.NewMemory()
+	symptom := billing.Finding{Rule: "credits-accumulating", Severity: billing.SeverityWarning, Account: "acme", Entity: "recharges"}
+	decide := func(h int, holding ...billing.Finding) string {
+		ns, err := lifecycle.Decide(m, "acme", holding, explain, all, billing.AccountState{}, lt.T0.Add(time.Duration(h)*time.Hour), policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(names(ns))
+	}
+	if got := decide(0, burst()); got != "[firing recharge-burst]" {
+		t.Fatalf("got %s", got)
+	}
+	// The burst no longer holds but its alert fires on (hysteresis): the
+	// symptom stays folded.
+	if got := decide(1, symptom); got != "[]" {
+		t.Errorf("during hysteresis: got %s, want the symptom folded", got)
+	}
+	if got := decide(2, symptom); got != "[resolved recharge-burst firing credits-accumulating]" {
+		t.Errorf("after the burst resolved: got %s", got)
+	}
+}

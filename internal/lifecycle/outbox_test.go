@@ -1,0 +1,71 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/alert"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/store"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+type failing struct{ calls int }
+
+func (f *failing) Notify(context.Context, []alert.Notification) (bool, error) {
+	f.calls++
+	return true, errors.New("HTTP 503")
+}
+
+func TestOutboxGivesUpLoudly(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recv := &failing{}
+	receivers := []alert.Receiver{{Name: "slack", Notifier: recv}}
+	n := alert.Notification{Status: alert.StatusFiring, Finding: explain(burst()), At: lt.T0}
+	n.Finding.At = lt.T0
+	if err := st.Update(ctx, func(tx *store.Tx) error { return lifecycle.Enqueue(tx, []alert.Notification{n}, receivers, lt.T0) }); err != nil {
+		t.Fatal(err)
+	}
+	core, logs := observer.New(zap.WarnLevel)
+	s := &lifecycle.Sender{Store: st, Receivers: receivers, MaxAttempts: 3, Log: zap.New(core),
+		Dispatcher: &alert.Dispatcher{Attempts: 1}}
+	now := lt.T0
+	var last lifecycle.DrainResult
+	for i := 0; i < 6; i++ {
+		res, err := s.Drain(ctx, now)
+		if res.Failed+res.GaveUp > 0 && err == nil {
+			t.Errorf("drain %d: a failure returned no error", i)
+		}
+		last = res
+		if res.GaveUp > 0 {
+			break
+		}
+		now = now.Add(7 * time.Hour) // past any back-off
+	}
+	if last.GaveUp != 1 || recv.calls != 3 {
+		t.Fatalf("got %+v after %d sends, want given up after 3", last, recv.calls)
+	}
+	if res, _ := s.Drain(ctx, now.Add(24*time.Hour)); res != (lifecycle.DrainResult{}) {
+		t.Errorf("a given-up item was tried again: %+v", res)
+	}
+	st.View(ctx, func(tx *store.Tx) error {
+		dead, err := tx.Dead()
+		if err != nil || len(dead) != 1 || dead[0].LastError == "" {
+			t.Errorf("dead items: got %+v (%v), want the one with its last error", dead, err)
+		}
+		return nil
+	})
+	if logs.FilterMessage("notification given up").Len() != 1 {
+		t.Errorf("log: got %v, want one 'notification given up'", logs.All())
+	}
+}
