@@ -9,6 +9,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/clock"
+	"github.com/guardd/guardd/internal/guard"
 	"go.uber.org/zap"
 )
 
@@ -58,16 +59,27 @@ func prune(ctx context.Context, a *app, now time.Time) {
 // notifications it would have sent. It returns an error when an account
 // could not be read or a notification was not delivered.
 func cycle(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer) error {
+	_, err := cycleReport(ctx, a, clk, stdout)
+	return err
+}
+
+// cycleReport is cycle, also returning the cycle's report.
+func cycleReport(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer) (guard.Report, error) {
 	log := a.log
 	rep, err := a.guard.Cycle(ctx, clk.Now())
 	if a.store != nil && a.guard.DryRun() {
 		w := alert.NewWriter(stdout, alert.FormatText)
 		if _, werr := w.Notify(ctx, rep.Sent); werr != nil {
-			return werr
+			return rep, werr
 		}
 	}
 	for _, f := range rep.Failed {
 		log.Error("account not read", zap.String("account", f.Account), zap.Error(f.Err))
+	}
+	for name, ar := range rep.Accounts {
+		for _, p := range ar.Missing {
+			log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)))
+		}
 	}
 	for name, s := range rep.States {
 		log.Info("account polled", zap.String("account", name),
@@ -79,9 +91,9 @@ func cycle(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer) error
 		zap.Int("delivered", rep.Delivery.Sent), zap.Int("delivery_failed", rep.Delivery.Failed), zap.Int("given_up", rep.Delivery.GaveUp))
 	switch {
 	case err != nil:
-		return fmt.Errorf("deliver notifications: %w", err)
+		return rep, fmt.Errorf("deliver notifications: %w", err)
 	case len(rep.Failed) > 0:
-		return fmt.Errorf("%d of %d accounts could not be read", len(rep.Failed), len(rep.Failed)+rep.Polled)
+		return rep, fmt.Errorf("%d of %d accounts could not be read", len(rep.Failed), len(rep.Failed)+rep.Polled)
 	}
-	return nil
+	return rep, nil
 }

@@ -2,17 +2,55 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/guardd/guardd/internal/clock"
+	"github.com/guardd/guardd/internal/metrics"
 	"github.com/guardd/guardd/internal/sdnotify"
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 )
+
+// reloadKey carries main's SIGHUP channel in the context: only main touches
+// signals, and only guardd run listens.
+type reloadKey struct{}
+
+// withReload returns ctx carrying the channel on which reload requests arrive.
+func withReload(ctx context.Context, reload <-chan struct{}) context.Context {
+	return context.WithValue(ctx, reloadKey{}, reload)
+}
+
+func reloadFrom(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(reloadKey{}).(<-chan struct{})
+	return ch
+}
+
+// daemon is guardd run: the current app (swapped on reload) on a cron
+// schedule, with a metrics and health endpoint.
+type daemon struct {
+	cfgPath        string
+	getenv         getenvFunc
+	stdout, stderr io.Writer
+	clk            clock.Clock
+	metrics        *metrics.Metrics
+	ready          atomic.Bool
+
+	mu        sync.Mutex // held by a cycle and by a reload
+	app       *app
+	cron      *cron.Cron
+	entry     cron.EntryID
+	job       cron.Job
+	lastPrune time.Time
+	jobCtx    context.Context
+}
 
 func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -21,7 +59,9 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd run --config FILE\n\n"+
 			"Polls every account now and then on the configured cron schedule until SIGINT or SIGTERM,\n"+
-			"which let the cycle in progress finish (up to --shutdown-timeout).\n\n")
+			"which let the cycle in progress finish (up to --shutdown-timeout). SIGHUP reloads the\n"+
+			"config; a config with problems is logged and the running one kept. Serves /metrics,\n"+
+			"/healthz and /readyz on http.addr.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -30,48 +70,47 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if *cfgPath == "" {
 		return usagef("run: --config is required")
 	}
-	clk := clock.Clock{}
-	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, clk.Now())
+	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New()}
+	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, d.clk.Now())
 	if err != nil {
 		return err
 	}
-	defer a.Close()
-	cfg, log := a.cfg, a.log
+	d.app = a
+	defer func() { d.app.Close() }()
+	log := a.log
 	defer log.Sync()
-	prune(ctx, a, clk.Now())
-	lastPrune := clk.Now()
-	sched, err := cron.ParseStandard(cfg.Schedule)
-	if err != nil {
-		return fmt.Errorf("schedule %q: %w", cfg.Schedule, err)
-	}
+	prune(ctx, a, d.clk.Now())
+	d.lastPrune = d.clk.Now()
 
 	// Cycles get their own context: SIGTERM stops scheduling but lets the
 	// cycle in progress finish, and only the grace timeout cancels it.
 	jobCtx, cancelJobs := context.WithCancel(context.Background())
 	defer cancelJobs()
+	d.jobCtx = jobCtx
 	cl := cronLogger{log.Sugar()}
-	c := cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl))
-	job := cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)).Then(cron.FuncJob(func() {
-		if err := cycle(jobCtx, a, clk, stdout); err != nil {
-			log.Warn("cycle incomplete", zap.Error(err))
-		}
-		if now := clk.Now(); now.Sub(lastPrune) >= 24*time.Hour {
-			prune(jobCtx, a, now)
-			lastPrune = now
-		}
-	}))
-	c.Schedule(sched, job)
+	d.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl))
+	d.job = cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)).Then(cron.FuncJob(d.runCycle))
+	sched, err := cron.ParseStandard(a.cfg.Schedule)
+	if err != nil {
+		return fmt.Errorf("schedule %q: %w", a.cfg.Schedule, err)
+	}
+	d.entry = d.cron.Schedule(sched, d.job)
 
+	srv, err := d.serve(a.cfg.HTTP.Addr, log)
+	if err != nil {
+		return err
+	}
 	sd, err := sdnotify.New(getenv)
 	if err != nil {
 		return err
 	}
-	log.Info("guardd started", zap.String("schedule", cfg.Schedule), zap.Int("accounts", len(cfg.Accounts)),
-		zap.Int("notifiers", len(cfg.Notifiers)), zap.Bool("systemd", sd.Enabled()))
+	log.Info("guardd started", zap.String("schedule", a.cfg.Schedule), zap.Int("accounts", len(a.cfg.Accounts)),
+		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Path),
+		zap.String("http", a.cfg.HTTP.Addr), zap.Bool("systemd", sd.Enabled()))
 	var first sync.WaitGroup
 	first.Add(1)
-	go func() { defer first.Done(); job.Run() }()
-	c.Start()
+	go func() { defer first.Done(); d.job.Run() }()
+	d.cron.Start()
 	if err := sd.Send("READY=1"); err != nil {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
@@ -79,13 +118,23 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		go watchdog(ctx, sd, iv, log)
 	}
 
-	<-ctx.Done()
+	reload := reloadFrom(ctx)
+wait:
+	for {
+		select {
+		case <-reload:
+			d.reload(ctx)
+		case <-ctx.Done():
+			break wait
+		}
+	}
 	if err := sd.Send("STOPPING=1"); err != nil {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
 	log.Info("stopping: waiting for the cycle in progress", zap.Duration("timeout", *grace))
+	d.ready.Store(false)
 	done := make(chan struct{})
-	go func() { <-c.Stop().Done(); first.Wait(); close(done) }()
+	go func() { <-d.cron.Stop().Done(); first.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(*grace):
@@ -93,8 +142,90 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		cancelJobs()
 		<-done
 	}
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		srv.Shutdown(sctx)
+		cancel()
+	}
 	log.Info("guardd stopped")
 	return nil
+}
+
+// runCycle is the scheduled job.
+func (d *daemon) runCycle() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	a := d.app
+	rep, err := cycleReport(d.jobCtx, a, d.clk, d.stdout)
+	d.metrics.Observe(rep)
+	if err != nil {
+		a.log.Warn("cycle incomplete", zap.Error(err))
+	}
+	d.ready.Store(true)
+	if now := d.clk.Now(); now.Sub(d.lastPrune) >= 24*time.Hour {
+		prune(d.jobCtx, a, now)
+		d.lastPrune = now
+	}
+}
+
+// reload loads the config again and, if it has no problem, swaps it in
+// between cycles; otherwise the running config stays and the problems are
+// logged.
+func (d *daemon) reload(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := d.app
+	old.log.Info("reloading config", zap.String("config", d.cfgPath))
+	// The new app opens its own connection to the same database; the old
+	// one is closed once the new one is in place.
+	next, err := setup(ctx, d.cfgPath, d.getenv, d.stdout, d.stderr, false, d.clk.Now())
+	if err != nil {
+		old.log.Error("config reload failed; keeping the running config", zap.Error(err))
+		return
+	}
+	sched, err := cron.ParseStandard(next.cfg.Schedule)
+	if err != nil {
+		next.Close()
+		old.log.Error("config reload failed; keeping the running config", zap.Error(err))
+		return
+	}
+	if next.cfg.HTTP.Addr != old.cfg.HTTP.Addr {
+		next.log.Warn("http.addr changes take effect at restart", zap.String("running", old.cfg.HTTP.Addr))
+	}
+	d.cron.Remove(d.entry)
+	d.entry = d.cron.Schedule(sched, d.job)
+	d.app = next
+	old.Close()
+	next.log.Info("config reloaded", zap.String("schedule", next.cfg.Schedule), zap.Int("accounts", len(next.cfg.Accounts)))
+}
+
+// serve starts the metrics and health endpoint; "" means none.
+func (d *daemon) serve(addr string, log *zap.Logger) (*http.Server, error) {
+	if addr == "" {
+		return nil, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !d.ready.Load() {
+			http.Error(w, "not ready: no cycle has completed yet", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on http.addr %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http endpoint stopped", zap.Error(err))
+		}
+	}()
+	log.Info("serving metrics and health", zap.String("addr", ln.Addr().String()))
+	return srv, nil
 }
 
 // watchdog pings systemd until ctx ends, so a hung process is restarted.

@@ -17,6 +17,8 @@ Usage:
   guardd check --config FILE [--dry-run]
                                    poll every account once, evaluate, notify, exit
   guardd run --config FILE         poll on the configured schedule until stopped
+  guardd status --config FILE      the real balance, runway, last poll and alerts of each account
+  guardd silence add|list|expire   mute a rule for a while (see guardd silence)
   guardd record --config FILE --out DIR
                                    poll every account once, append to DIR/ACCOUNT.json
   guardd validate --config FILE [--print]
@@ -57,6 +59,10 @@ func run(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr i
 		return cmdValidate(rest, getenv, stdout, stderr)
 	case "test":
 		return cmdTest(ctx, rest, getenv, stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, rest, getenv, stdout, stderr)
+	case "silence":
+		return cmdSilence(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		return cmdVersion(stdout)
 	case "help", "-h", "--help":

@@ -20,6 +20,7 @@ import (
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
+	"github.com/shopspring/decimal"
 	"go.uber.org/zap"
 )
 
@@ -223,6 +224,20 @@ type Report struct {
 	Delivery lifecycle.DrainResult
 	// States is each readable account's position after the cycle.
 	States map[string]billing.AccountState
+	// Accounts has, per account, what a metrics page shows.
+	Accounts map[string]AccountReport
+}
+
+// AccountReport is one account's figures from a cycle.
+type AccountReport struct {
+	Took time.Duration // the poll
+	OK   bool
+	// Recharges24h counts the recharges of the last 24 hours.
+	Recharges24h int
+	// ExpiringSoon is unused grant credit expiring within 14 days.
+	ExpiringSoon billing.Money
+	// Missing lists the parts the poll could not read.
+	Missing []billing.Part
 }
 
 var errDryRun = errors.New("dry run: nothing written")
@@ -244,7 +259,8 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	for i, w := range g.accounts {
 		targets[i] = poller.Target{Account: w.account.Name, Source: w.source}
 	}
-	rep := Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding)}
+	rep := Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding),
+		Accounts: make(map[string]AccountReport)}
 	var due []alert.Notification
 	var errs []error
 	for i, res := range g.poller.Poll(ctx, targets, now) {
@@ -271,9 +287,18 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		rep.Findings += len(holding)
 		rep.Holding[w.account.Name] = holding
 		state := w.ledger.State(at, g.burnWindow)
+		ar := AccountReport{Took: res.Took, OK: err == nil}
 		if err == nil {
 			rep.States[w.account.Name] = state
+			ar.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
+			ar.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
+			for _, p := range billing.Parts {
+				if st, ok := res.Observation.Parts[p]; ok && st.Unavailable != "" {
+					ar.Missing = append(ar.Missing, p)
+				}
+			}
 		}
+		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
 		if g.store == nil {
 			ns, err := lifecycle.Decide(g.memory, w.account.Name, holding, explain, judged, state, at, g.policy)
@@ -367,4 +392,56 @@ func recordFirstSeen(tx *store.Tx, account string, o billing.Observation) error 
 		}
 	}
 	return nil
+}
+
+// expiringSoon adds up the unused credit of grants expiring within 14 days.
+func expiringSoon(o billing.Observation, now time.Time, c billing.Currency) billing.Money {
+	sum := billing.NewMoney(decimal.Zero, c)
+	if !o.Has(billing.PartGrants) {
+		return sum
+	}
+	for _, g := range o.Grants {
+		if !g.ExpiresAt.IsZero() && !g.ExpiredAt(now) && g.ExpiresAt.Before(now.Add(14*24*time.Hour)) && g.Remaining().IsPositive() {
+			sum = billing.NewMoney(sum.Amount().Add(g.Remaining().Amount()), c)
+		}
+	}
+	return sum
+}
+
+// AccountStatus is what guardd knows of an account now: its position, its
+// last poll, and how many of its recent polls failed.
+type AccountStatus struct {
+	Account  billing.Account
+	State    billing.AccountState
+	LastPoll ledger.PollRecord
+	HasPoll  bool
+	// FailedPolls counts consecutive failed polls up to the last one.
+	FailedPolls int
+}
+
+// Status returns every account's status from its ledger (after Load or a
+// cycle).
+func (g *Guard) Status(now time.Time) []AccountStatus {
+	var out []AccountStatus
+	for _, w := range g.accounts {
+		// The position is as of the newest observation; the caller shows
+		// how old that is.
+		at := now
+		if pt, ok := w.ledger.Latest(now); ok {
+			at = pt.At
+		}
+		st := AccountStatus{Account: w.account, State: w.ledger.State(at, g.burnWindow)}
+		polls := w.ledger.RecentPolls(64)
+		if len(polls) > 0 {
+			st.LastPoll, st.HasPoll = polls[0], true
+			for _, p := range polls {
+				if p.Err == "" {
+					break
+				}
+				st.FailedPolls++
+			}
+		}
+		out = append(out, st)
+	}
+	return out
 }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// logLine waits for a JSON log line with msg and returns its fields.
+func logLine(t *testing.T, buf *syncBuffer, msg string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(buf.String()))
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
+				return m
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no log line %q in:\n%s", msg, buf.String())
+	return nil
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDaemonMetricsHealthAndReload(t *testing.T) {
+	dir := t.TempDir()
+	cfg := stateConfig(t, dir, "expired-grants-counted.json")
+	body, _ := os.ReadFile(cfg)
+	good := strings.Replace(string(body), "http: {addr: off}", "http: {addr: \"127.0.0.1:0\"}", 1)
+	good = strings.Replace(good, "auto_recharge: {enabled: true, threshold: \"5.00\", mode: add, amount: \"10.00\"}", "auto_recharge: {enabled: false}", 1)
+	good = strings.Replace(good, `schedule: "@every 1s"`, `schedule: "@every 1h"`, 1) // one cycle: the scrape below is exact
+	if err := os.WriteFile(cfg, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	slack := newRecordingSlack(t)
+	getenv := func(k string) (string, bool) {
+		if k == "TEAM_SLACK_URL" {
+			return slack.srv.URL + "/services/T0/B0/secret", true
+		}
+		return "", false
+	}
+	reload := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(withReload(context.Background(), reload))
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"run", "--config", cfg}, getenv, &out, &errOut) }()
+
+	addr := logLine(t, &errOut, "serving metrics and health")["addr"].(string)
+	base := "http://" + addr
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz: got %d, want 200", code)
+	}
+	logLine(t, &errOut, "cycle done")
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz after a cycle: got %d, want 200", code)
+	}
+	_, metrics := get(t, base+"/metrics")
+	for _, want := range []string{
+		`guardd_effective_balance{account="acme-openai",currency="USD"} 3.93`,
+		`guardd_shown_balance{account="acme-openai",currency="USD"} 69`,
+		`guardd_findings{account="acme-openai",rule="phantom-balance",severity="warning"} 1`,
+		`guardd_notifications_delivered_total 1`,
+		`guardd_cycles_total 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+
+	// A broken config is refused and the running one kept.
+	if err := os.WriteFile(cfg, []byte(good+"bogus: key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- struct{}{}
+	failed := logLine(t, &errOut, "config reload failed; keeping the running config")
+	if e, _ := failed["error"].(string); !strings.Contains(e, `unknown key "bogus"`) {
+		t.Errorf("reload error: got %q, want the unknown key named", e)
+	}
+	// A good one is taken.
+	if err := os.WriteFile(cfg, []byte(strings.Replace(good, `schedule: "@every 1h"`, `schedule: "@every 2h"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- struct{}{}
+	if got := logLine(t, &errOut, "config reloaded")["schedule"]; got != "@every 2h" {
+		t.Errorf("reloaded schedule: got %v, want @every 2h", got)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	if n := len(slack.got()); n != 1 {
+		t.Errorf("slack messages: got %d, want 1 (the phantom balance, once)", n)
+	}
+}

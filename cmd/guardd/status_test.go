@@ -1,0 +1,67 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestStatusAndSilences(t *testing.T) {
+	slack := newRecordingSlack(t)
+	dir := t.TempDir()
+	cfg := stateConfig(t, dir, "hourly-recharge.json")
+	env := map[string]string{"TEAM_SLACK_URL": slack.srv.URL + "/services/T0/B0/secret", "USER": "alice"}
+
+	if _, _, err := runCmd(t, env, "status", "--config", cfg); err == nil || !strings.Contains(err.Error(), "no state database at") {
+		t.Fatalf("status before any check: got %v, want 'no state database'", err)
+	}
+	for range 5 { // 00:00 to 04:00: the burst fired at 03:00
+		if _, _, err := runCmd(t, env, "check", "--config", cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, _, err := runCmd(t, env, "silence", "add", "--config", cfg, "--rule", "recharge-burst", "--for", "24h", "--comment", "ticket 4711")
+	if err != nil || !strings.HasPrefix(out, "silence #1: recharge-burst on every account until ") {
+		t.Fatalf("silence add: got %q, %v", out, err)
+	}
+	out, _, err = runCmd(t, env, "status", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"acme-openai (openai, USD)",
+		"  balance      $42.80 effective; the provider shows $42.80",
+		"  as of        2026-10-14 04:00 UTC (",
+		"  runway       7 days at $6.00/day (burn over the last 4 hours), until 2026-10-21",
+		"  last poll    2026-10-14 04:00 UTC ok",
+		"  alert        [CRITICAL] recharge-burst recharges since 2026-10-14 03:00 UTC",
+		"  alert        [WARNING] recharge-above-threshold recharges since 2026-10-14 02:00 UTC",
+		"by alice: ticket 4711",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	if out, _, _ := runCmd(t, env, "silence", "list", "--config", cfg); !strings.Contains(out, "#1  recharge-burst on every account") || !strings.Contains(out, "active") {
+		t.Errorf("silence list: got %q", out)
+	}
+	if out, _, err := runCmd(t, env, "silence", "expire", "--config", cfg, "1"); err != nil || out != "silence #1 expired\n" {
+		t.Errorf("silence expire: got %q, %v", out, err)
+	}
+	if out, _, _ := runCmd(t, env, "silence", "list", "--config", cfg); out != "no silences\n" {
+		t.Errorf("silence list after expiry: got %q, want no silences", out)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"silence", "add", "--config", cfg, "--rule", "recharge-brust", "--for", "1h", "--comment", "x"}, `unknown rule "recharge-brust"`},
+		{[]string{"silence", "add", "--config", cfg, "--rule", "recharge-burst", "--account", "nope", "--for", "1h", "--comment", "x"}, `account "nope" is not in`},
+		{[]string{"silence", "add", "--config", cfg, "--rule", "recharge-burst", "--for", "1h"}, "--comment"},
+		{[]string{"silence", "expire", "--config", cfg, "7"}, "expire silence 7: not found"},
+		{[]string{"silence", "mute"}, `unknown subcommand "mute"`},
+	} {
+		if _, _, err := runCmd(t, env, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want an error containing %q", tc.args, err, tc.want)
+		}
+	}
+}
