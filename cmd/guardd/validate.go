@@ -28,6 +28,11 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: OK, %d accounts, %d notifiers, schedule %q\n", *cfgPath, len(cfg.Accounts), len(cfg.Notifiers), cfg.Schedule)
+	http := cfg.HTTP.Addr
+	if http == "" {
+		http = "off"
+	}
+	fmt.Fprintf(stdout, "  state %s (retention %s), http %s\n", cfg.State.Path, cfg.State.Retention, http)
 	for _, a := range cfg.Accounts {
 		ar := "auto-recharge off"
 		if r := a.AutoRecharge; r.Enabled {
@@ -38,8 +43,8 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 				ar = fmt.Sprintf("auto-recharge restores to %s below %s", r.Target.Display(), r.Threshold.Display())
 			}
 		}
-		fmt.Fprintf(stdout, "  account %s: %s, %s, %s, drawdown %s; source %s %s\n",
-			a.Name, a.Provider, a.Currency, ar, a.Drawdown, a.Source.Type, a.Source.Path)
+		fmt.Fprintf(stdout, "  account %s: %s, %s, %s, drawdown %s; source %s\n",
+			a.Name, a.Provider, a.Currency, ar, a.Drawdown, a.Source.Describe())
 	}
 	for _, n := range cfg.Notifiers {
 		fmt.Fprintf(stdout, "  notifier %s: %s, severity %s and above\n", n.Name, n.Type, n.MinSeverity)
