@@ -37,10 +37,9 @@ func buildAccounts(cfg *config.Config) ([]guard.Account, error) {
 	return out, nil
 }
 
-// buildSource makes the source of one account. Sources that read costs keep
-// their cursor in memory for now.
-// TODO(state store): pass each account's persisted httpx.CostCursor as
-// Options.Cursor, so a restart does not re-read the cost lookback.
+// buildSource makes the source of one account. Cost cursors start in
+// memory; guard.Load resumes them from the stored history
+// (guard.CostResumer), so a restart does not re-read the cost lookback.
 func buildSource(a config.Account) (poller.Source, error) {
 	s := a.Source
 	h := httpx.Options{Timeout: s.Timeout, MaxRequests: s.MaxRequests}

@@ -55,6 +55,13 @@ type Resumer interface {
 	Resume(after time.Time)
 }
 
+// CostResumer is implemented by sources that read cost windows
+// incrementally: told where the stored history's settled windows end, a new
+// process does not read them again.
+type CostResumer interface {
+	ResumeCosts(settledUntil time.Time)
+}
+
 type watched struct {
 	account billing.Account
 	source  poller.Source
@@ -191,6 +198,19 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 	w.ledger, w.stale = l, false
 	if r, ok := w.source.(Resumer); ok && haveLast {
 		r.Resume(last)
+	}
+	if r, ok := w.source.(CostResumer); ok {
+		var settled time.Time
+		for _, o := range obs {
+			for _, b := range o.Costs {
+				if b.Settled && b.End.After(settled) {
+					settled = b.End
+				}
+			}
+		}
+		if !settled.IsZero() {
+			r.ResumeCosts(settled)
+		}
 	}
 	return nil
 }

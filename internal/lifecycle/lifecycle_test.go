@@ -84,8 +84,8 @@ func TestFireRepeatResolve(t *testing.T) {
 			{1, []billing.Finding{burst()}, "[]"},
 			{3, []billing.Finding{burst()}, "[]"},
 			{4, []billing.Finding{burst()}, "[repeat recharge-burst]"}, // 4 hours after it was sent
-			{5, nil, "[]"},                                             // absent once: could be a blip
-			{6, []billing.Finding{burst()}, "[]"},                      // back: no resolve, no re-fire
+			{5, nil, "[]"},                        // absent once: could be a blip
+			{6, []billing.Finding{burst()}, "[]"}, // back: no resolve, no re-fire
 			{7, nil, "[]"},
 			{8, nil, "[resolved recharge-burst]"}, // absent twice
 			{9, nil, "[]"},

@@ -188,3 +188,12 @@ func (c *Client) grants(ctx context.Context, b *httpx.Budget) (billing.Balance, 
 	}
 	return bal, grants, nil
 }
+
+// ResumeCosts tells the client that every cost day up to t was read settled
+// (the guard finds it in the stored history), so the first poll after a
+// restart asks only for newer days.
+func (c *Client) ResumeCosts(t time.Time) {
+	if t.After(c.window.Cursor.SettledUntil()) {
+		c.window.Cursor.SetSettledUntil(t)
+	}
+}
