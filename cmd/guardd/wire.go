@@ -127,9 +127,10 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		Dispatcher: &alert.Dispatcher{Receivers: receivers, Log: log},
 		Store:      a.store,
 		Receivers:  receivers,
-		Policy:     lifecycle.Policy{Repeat: cfg.Alerting.Repeat, ResolveAfter: cfg.Alerting.ResolveAfter},
-		DryRun:     dryRun,
-		Log:        log,
+		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat, ResolveAfter: cfg.Alerting.ResolveAfter,
+			DigestAt: lifecycle.DefaultDigestAt},
+		DryRun: dryRun,
+		Log:    log,
 	}
 	if dryRun && a.store == nil {
 		// No database yet: decide in memory and print instead of sending.

@@ -385,7 +385,7 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 		if g.dryRun {
 			return errDryRun
 		}
-		return lifecycle.Enqueue(tx, ns, g.receivers, at)
+		return lifecycle.Enqueue(tx, ns, g.receivers, at, g.policy)
 	})
 	if errors.Is(err, errDryRun) {
 		err = nil

@@ -30,6 +30,22 @@ type Policy struct {
 	// ResolveAfter is how many evaluations in a row a finding must be absent
 	// before its alert resolves; less than 1 means 1.
 	ResolveAfter int
+	// DigestAt is the time of day (UTC, as an offset from midnight) at which
+	// info notifications go out together as one daily digest per receiver.
+	DigestAt time.Duration
+}
+
+// DefaultDigestAt is 09:00 UTC.
+const DefaultDigestAt = 9 * time.Hour
+
+// NextDigest returns the first digest time at or after now.
+func (p Policy) NextDigest(now time.Time) time.Time {
+	now = now.UTC()
+	at := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).Add(p.DigestAt)
+	if at.Before(now) {
+		at = at.AddDate(0, 0, 1)
+	}
+	return at
 }
 
 // Book is where alerts are kept: a state store transaction, or Memory.
@@ -178,9 +194,14 @@ func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.
 }
 
 // Enqueue writes one outbox item per notification and receiver that wants
-// it. Call it in the transaction that decided the notifications.
-func Enqueue(tx *store.Tx, ns []alert.Notification, receivers []alert.Receiver, now time.Time) error {
+// it. Call it in the transaction that decided the notifications. Info
+// notifications wait for the next daily digest.
+func Enqueue(tx *store.Tx, ns []alert.Notification, receivers []alert.Receiver, now time.Time, p Policy) error {
 	for _, n := range ns {
+		due := now
+		if n.Finding.Severity == billing.SeverityInfo {
+			due = p.NextDigest(now)
+		}
 		body, err := json.Marshal(alert.NewRecord(n))
 		if err != nil {
 			return fmt.Errorf("encode notification: %w", err)
@@ -190,7 +211,7 @@ func Enqueue(tx *store.Tx, ns []alert.Notification, receivers []alert.Receiver, 
 				continue
 			}
 			if _, err := tx.Enqueue(store.OutboxItem{Receiver: r.Name, Fingerprint: n.Finding.Fingerprint(), Status: string(n.Status),
-				Payload: body, CreatedAt: now, NextAttemptAt: now}); err != nil {
+				Payload: body, CreatedAt: now, NextAttemptAt: due}); err != nil {
 				return err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/store"
 	"go.uber.org/zap"
 )
@@ -54,53 +55,131 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 		maxAttempts = DefaultMaxAttempts
 	}
 	var errs []error
+	fail := func(items []store.OutboxItem, err error) {
+		for _, item := range items {
+			giveUp := item.Attempts+1 >= maxAttempts
+			next := now.Add(backoff(item.Attempts + 1))
+			if mErr := s.Store.Update(ctx, func(tx *store.Tx) error {
+				return tx.MarkFailed(item.ID, now, err.Error(), next, giveUp)
+			}); mErr != nil {
+				errs = append(errs, fmt.Errorf("record failed delivery %d: %w", item.ID, mErr))
+			}
+			if giveUp {
+				res.GaveUp++
+				log.Error("notification given up", zap.Int64("outbox_id", item.ID), zap.String("receiver", item.Receiver),
+					zap.String("fingerprint", item.Fingerprint), zap.Int("attempts", item.Attempts+1), zap.Error(err))
+			} else {
+				res.Failed++
+				log.Warn("notification not delivered, will retry", zap.Int64("outbox_id", item.ID), zap.String("receiver", item.Receiver),
+					zap.Time("next_attempt", next), zap.Error(err))
+			}
+			errs = append(errs, fmt.Errorf("outbox item %d to %s: %w", item.ID, item.Receiver, err))
+		}
+	}
+	// Info notifications due together go to each receiver as one digest.
+	digests := make(map[string][]store.OutboxItem)
+	var order []string
 	for _, item := range due {
 		if err := ctx.Err(); err != nil {
 			return res, errors.Join(append(errs, err)...)
 		}
-		err := s.deliver(ctx, item, now)
-		if err == nil {
-			res.Sent++
+		n, err := decode(item)
+		if err != nil {
+			fail([]store.OutboxItem{item}, err)
 			continue
 		}
-		giveUp := item.Attempts+1 >= maxAttempts
-		next := now.Add(backoff(item.Attempts + 1))
-		if mErr := s.Store.Update(ctx, func(tx *store.Tx) error {
-			return tx.MarkFailed(item.ID, now, err.Error(), next, giveUp)
-		}); mErr != nil {
-			errs = append(errs, fmt.Errorf("record failed delivery %d: %w", item.ID, mErr))
+		if n.Finding.Severity == billing.SeverityInfo {
+			if _, ok := digests[item.Receiver]; !ok {
+				order = append(order, item.Receiver)
+			}
+			digests[item.Receiver] = append(digests[item.Receiver], item)
+			continue
 		}
-		if giveUp {
-			res.GaveUp++
-			log.Error("notification given up", zap.Int64("outbox_id", item.ID), zap.String("receiver", item.Receiver),
-				zap.String("fingerprint", item.Fingerprint), zap.Int("attempts", item.Attempts+1), zap.Error(err))
-		} else {
-			res.Failed++
-			log.Warn("notification not delivered, will retry", zap.Int64("outbox_id", item.ID), zap.String("receiver", item.Receiver),
-				zap.Time("next_attempt", next), zap.Error(err))
+		if err := s.deliver(ctx, item, n, now); err != nil {
+			fail([]store.OutboxItem{item}, err)
+			continue
 		}
-		errs = append(errs, fmt.Errorf("outbox item %d to %s: %w", item.ID, item.Receiver, err))
+		res.Sent++
+	}
+	for _, recv := range order {
+		items := digests[recv]
+		if err := s.deliverDigest(ctx, recv, items, now); err != nil {
+			fail(items, err)
+			continue
+		}
+		res.Sent += len(items)
 	}
 	return res, errors.Join(errs...)
 }
 
-// deliver sends one item and marks it sent, keeping the ref of the message
-// the receiver created so later notifications thread under it.
-func (s *Sender) deliver(ctx context.Context, item store.OutboxItem, now time.Time) error {
-	var r *alert.Receiver
-	for i := range s.Receivers {
-		if s.Receivers[i].Name == item.Receiver {
-			r = &s.Receivers[i]
-		}
-	}
-	if r == nil {
-		return fmt.Errorf("receiver %q is no longer configured", item.Receiver)
-	}
+// decode reads the notification an outbox item holds.
+func decode(item store.OutboxItem) (alert.Notification, error) {
 	var rec alert.Record
 	if err := json.Unmarshal(item.Payload, &rec); err != nil {
-		return fmt.Errorf("read outbox item: %w", err)
+		return alert.Notification{}, fmt.Errorf("read outbox item: %w", err)
 	}
-	n, err := rec.Notification()
+	return rec.Notification()
+}
+
+func (s *Sender) receiver(name string) (*alert.Receiver, error) {
+	for i := range s.Receivers {
+		if s.Receivers[i].Name == name {
+			return &s.Receivers[i], nil
+		}
+	}
+	return nil, fmt.Errorf("receiver %q is no longer configured", name)
+}
+
+func (s *Sender) dispatcher() *alert.Dispatcher {
+	if s.Dispatcher == nil {
+		return &alert.Dispatcher{Log: s.Log}
+	}
+	return s.Dispatcher
+}
+
+// deliverDigest sends a receiver's due info notifications as one message.
+func (s *Sender) deliverDigest(ctx context.Context, recv string, items []store.OutboxItem, now time.Time) error {
+	r, err := s.receiver(recv)
+	if err != nil {
+		return err
+	}
+	accounts := map[string]bool{}
+	d := billing.Finding{Rule: "daily-digest", Severity: billing.SeverityInfo, Entity: billing.Day(now), At: now}
+	for _, item := range items {
+		n, err := decode(item)
+		if err != nil {
+			return err
+		}
+		accounts[n.Finding.Account] = true
+		d.Account = n.Finding.Account
+		d.Evidence = append(d.Evidence, billing.Evidence{What: string(n.Status) + " " + n.Finding.Rule, Ref: n.Finding.Account,
+			At: n.At, Note: n.Finding.Summary})
+	}
+	if len(accounts) > 1 {
+		d.Account = fmt.Sprintf("%d accounts", len(accounts))
+	}
+	word := "notifications"
+	if len(items) == 1 {
+		word = "notification"
+	}
+	d.Summary = fmt.Sprintf("Daily digest: %d info %s since the last digest. Nothing here needs action now.", len(items), word)
+	if _, err := s.dispatcher().Deliver(ctx, *r, alert.Notification{Status: alert.StatusFiring, Finding: d, At: now}); err != nil {
+		return err
+	}
+	return s.Store.Update(ctx, func(tx *store.Tx) error {
+		for _, item := range items {
+			if err := tx.MarkSent(item.ID, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// deliver sends one item and marks it sent, keeping the ref of the message
+// the receiver created so later notifications thread under it.
+func (s *Sender) deliver(ctx context.Context, item store.OutboxItem, n alert.Notification, now time.Time) error {
+	r, err := s.receiver(item.Receiver)
 	if err != nil {
 		return err
 	}
@@ -115,11 +194,7 @@ func (s *Sender) deliver(ctx context.Context, item store.OutboxItem, now time.Ti
 	}); err != nil {
 		return err
 	}
-	d := s.Dispatcher
-	if d == nil {
-		d = &alert.Dispatcher{Log: s.Log}
-	}
-	ref, err := d.Deliver(ctx, *r, n)
+	ref, err := s.dispatcher().Deliver(ctx, *r, n)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,9 @@ func TestOutboxGivesUpLoudly(t *testing.T) {
 	receivers := []alert.Receiver{{Name: "slack", Notifier: recv}}
 	n := alert.Notification{Status: alert.StatusFiring, Finding: explain(burst()), At: lt.T0}
 	n.Finding.At = lt.T0
-	if err := st.Update(ctx, func(tx *store.Tx) error { return lifecycle.Enqueue(tx, []alert.Notification{n}, receivers, lt.T0) }); err != nil {
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		return lifecycle.Enqueue(tx, []alert.Notification{n}, receivers, lt.T0, lifecycle.Policy{})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.WarnLevel)
@@ -67,5 +69,53 @@ func TestOutboxGivesUpLoudly(t *testing.T) {
 	})
 	if logs.FilterMessage("notification given up").Len() != 1 {
 		t.Errorf("log: got %v, want one 'notification given up'", logs.All())
+	}
+}
+
+type recorder struct{ got []alert.Notification }
+
+func (r *recorder) Notify(_ context.Context, ns []alert.Notification) (bool, error) {
+	r.got = append(r.got, ns...)
+	return false, nil
+}
+
+func TestInfoGoesOutAsDailyDigest(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec := &recorder{}
+	receivers := []alert.Receiver{{Name: "slack", Notifier: rec}}
+	p := lifecycle.Policy{DigestAt: 9 * time.Hour}
+	at := lt.T0.Add(10 * time.Hour) // 10:00, after today's digest
+	var ns []alert.Notification
+	for _, acct := range []string{"acme", "beta"} {
+		f := explain(burst())
+		f.Rule, f.Severity, f.Account, f.Entity, f.At = "credit-without-charge", "info", acct, "grants", at
+		ns = append(ns, alert.Notification{Status: alert.StatusFiring, Finding: f, At: at})
+	}
+	crit := alert.Notification{Status: alert.StatusFiring, Finding: explain(burst()), At: at}
+	crit.Finding.At = at
+	ns = append(ns, crit)
+	if err := st.Update(ctx, func(tx *store.Tx) error { return lifecycle.Enqueue(tx, ns, receivers, at, p) }); err != nil {
+		t.Fatal(err)
+	}
+	s := &lifecycle.Sender{Store: st, Receivers: receivers}
+	if res, err := s.Drain(ctx, at); err != nil || res.Sent != 1 || len(rec.got) != 1 || rec.got[0].Finding.Rule != "recharge-burst" {
+		t.Fatalf("at 10:00: got %+v, %d sent (%v), want only the critical one", res, len(rec.got), err)
+	}
+	if res, _ := s.Drain(ctx, at.Add(22*time.Hour)); res.Sent != 0 {
+		t.Fatalf("before the next digest: got %+v, want nothing", res)
+	}
+	res, err := s.Drain(ctx, at.Add(23*time.Hour)) // 09:00 the next day
+	if err != nil || res.Sent != 2 || len(rec.got) != 2 {
+		t.Fatalf("at the digest: got %+v, %d messages (%v), want both info findings in one message", res, len(rec.got), err)
+	}
+	d := rec.got[1].Finding
+	if d.Rule != "daily-digest" || d.Account != "2 accounts" || len(d.Evidence) != 2 ||
+		d.Summary != "Daily digest: 2 info notifications since the last digest. Nothing here needs action now." {
+		t.Errorf("digest: got %+v", d)
 	}
 }
