@@ -24,6 +24,8 @@ Usage:
   guardd validate --config FILE [--print]
                                    check a config file and report every problem
   guardd test TEST.yaml...         check the findings expected from a history
+  guardd notify test --config FILE --receiver NAME
+                                   send a test alert through one notifier
   guardd version                   print the version
 
 Run "guardd COMMAND -h" for a command's flags.
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr i
 		return cmdValidate(rest, getenv, stdout, stderr)
 	case "test":
 		return cmdTest(ctx, rest, getenv, stdout, stderr)
+	case "notify":
+		return cmdNotify(ctx, rest, getenv, stdout, stderr)
 	case "status":
 		return cmdStatus(ctx, rest, getenv, stdout, stderr)
 	case "silence":

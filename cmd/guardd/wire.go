@@ -6,11 +6,16 @@ import (
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/alert/alertmanager"
+	"github.com/guardd/guardd/internal/alert/email"
+	"github.com/guardd/guardd/internal/alert/pagerduty"
 	"github.com/guardd/guardd/internal/alert/slack"
+	"github.com/guardd/guardd/internal/alert/webhook"
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/guard"
 	"github.com/guardd/guardd/internal/poller"
@@ -60,20 +65,48 @@ func buildSource(a config.Account) (poller.Source, error) {
 	return nil, fmt.Errorf("unknown source type %q", s.Type)
 }
 
-// buildReceivers makes a notifier per configured receiver.
+// buildReceivers makes a notifier per configured receiver. The set of
+// receiver types is guardd's own and closed, so this is one explicit switch.
+// Pacing (cfg's notifiers[].pacing) is not applied here: an alert.Paced
+// needs a Flush after each round of deliveries.
 func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger) ([]alert.Receiver, error) {
+	// Each account's billing page, linked from its messages.
+	links := make(map[string]string)
+	for _, a := range cfg.Accounts {
+		if u := slack.BillingPage(a.Provider); u != "" {
+			links[a.Name] = u
+		}
+	}
 	var out []alert.Receiver
 	for i, n := range cfg.Notifiers {
+		rlog := log.With(zap.String("receiver", n.Name))
+		client := &http.Client{Timeout: n.Timeout}
 		var nt alert.Notifier
 		switch n.Type {
-		case "stdout":
+		case config.NotifierStdout:
 			nt = alert.NewWriter(stdout, alert.FormatText)
-		case "slack":
-			nt = slack.NewWebhook(n.WebhookURL, nil, log.With(zap.String("receiver", n.Name)))
+		case config.NotifierSlack:
+			if n.BotMode() {
+				nt = slack.NewBot(slack.BotOptions{Token: n.BotToken, Channel: n.Channel, APIURL: n.APIURL, Client: client,
+					Log: rlog, Links: links, Buttons: !n.AppToken.IsZero()})
+			} else {
+				nt = slack.NewWebhook(n.WebhookURL, client, rlog).WithLinks(links)
+			}
+		case config.NotifierWebhook:
+			nt = webhook.New(webhook.Options{URL: n.WebhookURL, Secret: n.Secret, Client: client, Log: rlog})
+		case config.NotifierEmail:
+			s := n.SMTP
+			nt = email.New(email.Options{Host: s.Host, Port: s.Port, TLS: email.TLS(s.TLS), Username: s.Username, Password: s.Password,
+				From: s.From, To: s.To, Timeout: n.Timeout, Log: rlog, Links: links})
+		case config.NotifierPagerDuty:
+			nt = pagerduty.New(pagerduty.Options{RoutingKey: n.RoutingKey, URL: n.APIURL, Client: client, Log: rlog, Links: links})
+		case config.NotifierAlertmanager:
+			nt = alertmanager.New(alertmanager.Options{URL: n.URL, BearerToken: n.BearerToken, ResolveTimeout: n.ResolveTimeout,
+				Client: client, Log: rlog, Links: links})
 		default:
 			return nil, fmt.Errorf("notifiers[%d] (%s): unknown notifier type %q", i, n.Name, n.Type)
 		}
-		out = append(out, alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Notifier: nt})
+		out = append(out, alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Accounts: n.Accounts, Notifier: nt})
 	}
 	return out, nil
 }

@@ -61,15 +61,6 @@ const (
 	DefaultCostLookback  = 7 * 24 * time.Hour
 )
 
-// Notifier types.
-const (
-	// NotifierStdout writes alerts to standard output.
-	NotifierStdout = "stdout"
-	// NotifierSlack posts alerts to a Slack incoming webhook
-	// (Notifier.WebhookURL).
-	NotifierSlack = "slack"
-)
-
 // Config is guardd's validated, effective configuration.
 type Config struct {
 	// Schedule is when to poll: a 5-field cron spec or a descriptor such as
@@ -157,18 +148,6 @@ func (c Credential) From() string {
 		return "file " + c.File
 	}
 	return "nowhere"
-}
-
-// Notifier is one alert receiver.
-type Notifier struct {
-	Name string
-	// Type is NotifierStdout or NotifierSlack.
-	Type string
-	// MinSeverity is the least severity sent to this notifier.
-	MinSeverity billing.Severity
-	// WebhookURL is the Slack webhook (an absolute http or https URL) for
-	// NotifierSlack; zero otherwise.
-	WebhookURL secret.Value
 }
 
 // Load reads a config from r. dir is the directory relative paths in the file

@@ -419,42 +419,75 @@ func TestExample(t *testing.T) {
 	}
 }
 
-// TestExampleSlackBlock uncomments the example's slack notifier and checks
-// that it loads with its environment variable set.
-func TestExampleSlackBlock(t *testing.T) {
+// TestExampleNotifierBlocks uncomments each of the example's notifiers in
+// turn and checks that it loads with its environment variables set.
+func TestExampleNotifierBlocks(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "config.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	lines := strings.Split(string(b), "\n")
-	var out []string
-	for _, l := range lines {
-		if strings.HasPrefix(l, "  # - name: team-slack") || strings.HasPrefix(l, "  #   ") {
-			l = "  " + strings.TrimPrefix(l, "  # ")
-		}
-		out = append(out, l)
-	}
-	text := strings.Join(out, "\n")
-	if !strings.Contains(text, "\n  - name: team-slack\n") {
-		t.Fatalf("config.example.yaml: found no commented-out slack notifier to uncomment")
 	}
 	// Independent of examples/: point the source at a file of our own.
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "hourly-recharge.json"), []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	text = strings.Replace(text, "path: examples/hourly-recharge.json", "path: hourly-recharge.json", 1)
-	const url = "https://hooks.slack.com/services/T0/B0/example"
-	c, err := Load(strings.NewReader(text), dir, mapEnv(map[string]string{"GUARDD_SLACK_WEBHOOK_URL": url}))
-	if err != nil {
-		t.Fatalf("uncommented example: got error\n%v\nwant none", err)
+	env := map[string]string{
+		"GUARDD_SLACK_WEBHOOK_URL":     "https://hooks.slack.com/services/T0/B0/example",
+		"GUARDD_SLACK_BOT_TOKEN":       "xoxb-1-2-example",
+		"GUARDD_SLACK_APP_TOKEN":       "xapp-1-A0-example",
+		"GUARDD_WEBHOOK_URL":           "https://example.com/guardd/hook",
+		"GUARDD_WEBHOOK_SECRET":        "0123456789abcdef0123",
+		"GUARDD_SMTP_PASSWORD":         "example password",
+		"GUARDD_PAGERDUTY_ROUTING_KEY": "0123456789abcdef0123456789abcdef",
 	}
-	if got, want := len(c.Notifiers), 2; got != want {
-		t.Fatalf("uncommented example: got %d notifiers, want %d", got, want)
+	tests := []struct {
+		name, typ string
+		check     func(n Notifier) bool
+	}{
+		{"team-slack", NotifierSlack, func(n Notifier) bool {
+			return n.MinSeverity == billing.SeverityWarning && n.WebhookURL.Reveal() == env["GUARDD_SLACK_WEBHOOK_URL"]
+		}},
+		{"slack-bot", NotifierSlack, func(n Notifier) bool {
+			return n.BotMode() && n.Channel == "#billing-alerts" && !n.AppToken.IsZero() && fmt.Sprint(n.Accounts) == "[acme-openai]"
+		}},
+		{"hook", NotifierWebhook, func(n Notifier) bool { return !n.Secret.IsZero() && n.Timeout == 10*time.Second }},
+		{"mail", NotifierEmail, func(n Notifier) bool { return n.SMTP.Port == 587 && n.SMTP.TLS == SMTPStartTLS && len(n.SMTP.To) == 1 }},
+		{"pager", NotifierPagerDuty, func(n Notifier) bool { return n.MinSeverity == billing.SeverityCritical && !n.RoutingKey.IsZero() }},
+		{"am", NotifierAlertmanager, func(n Notifier) bool { return n.URL == "http://alertmanager:9093" && n.ResolveTimeout == 25*time.Hour }},
 	}
-	n := c.Notifiers[len(c.Notifiers)-1]
-	if n.Name != "team-slack" || n.MinSeverity != billing.SeverityWarning || n.WebhookURL.Reveal() != url {
-		t.Errorf("slack notifier: got %s/%s/%q, want team-slack/warning/%q", n.Name, n.MinSeverity, n.WebhookURL.Reveal(), url)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out []string
+			in := false
+			for _, l := range strings.Split(string(b), "\n") {
+				switch {
+				case l == "  # - name: "+tt.name:
+					in = true
+				case in && !strings.HasPrefix(l, "  #   "):
+					in = false
+				}
+				if in {
+					l = "  " + strings.TrimPrefix(l, "  # ")
+				}
+				out = append(out, l)
+			}
+			text := strings.Join(out, "\n")
+			if !strings.Contains(text, "\n  - name: "+tt.name+"\n") {
+				t.Fatalf("config.example.yaml: found no commented-out notifier %s to uncomment", tt.name)
+			}
+			text = strings.Replace(text, "path: examples/hourly-recharge.json", "path: hourly-recharge.json", 1)
+			c, err := Load(strings.NewReader(text), dir, mapEnv(env))
+			if err != nil {
+				t.Fatalf("uncommented %s: got error\n%v\nwant none", tt.name, err)
+			}
+			if got, want := len(c.Notifiers), 2; got != want {
+				t.Fatalf("uncommented %s: got %d notifiers, want %d", tt.name, got, want)
+			}
+			n := c.Notifiers[1]
+			if n.Name != tt.name || n.Type != tt.typ || !tt.check(n) {
+				t.Errorf("uncommented %s: got %+v", tt.name, n)
+			}
+		})
 	}
 }
 
@@ -510,6 +543,10 @@ notifiers:
   - name: team
     type: slack
     min_severity: warning
+    timeout: 10s
+    pacing:
+      max: 5
+      per: 1h
     webhook_url: <secret>
 `
 	if got := buf.String(); got != want {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/secret"
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
 )
@@ -63,13 +62,7 @@ func (c *Config) Dump(w io.Writer) error {
 		}
 		d.Accounts = append(d.Accounts, da)
 	}
-	for _, n := range c.Notifiers {
-		dn := dumpNotifier{Name: n.Name, Type: n.Type, MinSeverity: string(n.MinSeverity)}
-		if !n.WebhookURL.IsZero() {
-			dn.WebhookURL = &n.WebhookURL
-		}
-		d.Notifiers = append(d.Notifiers, dn)
-	}
+	d.Notifiers = dumpNotifiers(c.Notifiers)
 
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
@@ -203,12 +196,4 @@ func dumpSourceOf(s Source) dumpSource {
 		d.CostLookback = duration(s.CostLookback)
 	}
 	return d
-}
-
-type dumpNotifier struct {
-	Name        string `yaml:"name"`
-	Type        string `yaml:"type"`
-	MinSeverity string `yaml:"min_severity"`
-	// WebhookURL marshals as "<secret>" (secret.Value.MarshalYAML).
-	WebhookURL *secret.Value `yaml:"webhook_url,omitempty"`
 }

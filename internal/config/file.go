@@ -98,14 +98,6 @@ type fileSource struct {
 	CostLookback      scalar `yaml:"cost_lookback"`
 }
 
-type fileNotifier struct {
-	Name           scalar `yaml:"name"`
-	Type           scalar `yaml:"type"`
-	MinSeverity    scalar `yaml:"min_severity"`
-	WebhookURLEnv  scalar `yaml:"webhook_url_env"`
-	WebhookURLFile scalar `yaml:"webhook_url_file"`
-}
-
 // scalar is one YAML value kept as the text the user wrote. A key that is
 // missing or null leaves it unset.
 type scalar struct {

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -16,7 +14,6 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
 	"github.com/guardd/guardd/internal/rules"
-	"github.com/guardd/guardd/internal/secret"
 	"github.com/robfig/cron/v3"
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
@@ -29,7 +26,6 @@ const (
 	wantProviders = "want openai, anthropic, deepseek, openrouter or other"
 	wantLevels    = "want debug, info, warn or error"
 	wantFormats   = "want auto, json or console"
-	wantNotifiers = "want stdout or slack"
 )
 
 // validator turns the decoded file and environment overrides into a Config,
@@ -100,10 +96,7 @@ func (v *validator) config(fc *fileConfig, env *envOverrides) *Config {
 	for i := range fc.Accounts {
 		c.Accounts = append(c.Accounts, v.account(&fc.Accounts[i], fmt.Sprintf("accounts[%d]", i), accountNames))
 	}
-	notifierNames := make(map[string]bool)
-	for i := range fc.Notifiers {
-		c.Notifiers = append(c.Notifiers, v.notifier(&fc.Notifiers[i], fmt.Sprintf("notifiers[%d]", i), notifierNames))
-	}
+	c.Notifiers = v.notifiers(fc.Notifiers, accountNames, c.Alerting)
 	return c
 }
 
@@ -316,134 +309,4 @@ func pathError(op, written string, err error) string {
 	return err.Error()
 }
 
-func (v *validator) notifier(fn *fileNotifier, prefix string, seen map[string]bool) Notifier {
-	n := Notifier{MinSeverity: billing.SeverityInfo}
-	add := func(rel, format string, args ...any) {
-		path := prefix
-		if rel != "" {
-			path += "." + rel
-		}
-		v.add(path, format, args...)
-	}
-
-	switch {
-	case !fn.Name.set:
-		add("name", "is required")
-	case fn.Name.text == "":
-		add("name", "must not be empty")
-	case seen[fn.Name.text]:
-		add("name", "duplicate notifier name %q", fn.Name.text)
-	}
-	n.Name = fn.Name.text
-	seen[n.Name] = true
-
-	if !fn.Type.set {
-		add("type", "is required (%s)", wantNotifiers)
-	} else {
-		n.Type = fn.Type.text
-	}
-
-	if fn.MinSeverity.set {
-		if s, err := billing.ParseSeverity(fn.MinSeverity.text); err != nil {
-			add("min_severity", "%v", err)
-		} else {
-			n.MinSeverity = s
-		}
-	}
-
-	env, file := fn.WebhookURLEnv, fn.WebhookURLFile
-	switch n.Type {
-	case "":
-	case NotifierStdout:
-		if env.set {
-			add("webhook_url_env", "only applies to slack notifiers")
-		}
-		if file.set {
-			add("webhook_url_file", "only applies to slack notifiers")
-		}
-	case NotifierSlack:
-		switch {
-		case env.set && file.set:
-			add("", "set only one of webhook_url_env and webhook_url_file")
-		case env.set:
-			n.WebhookURL = v.webhookFromEnv(env.text, func(format string, args ...any) {
-				add("webhook_url_env", format, args...)
-			})
-		case file.set:
-			n.WebhookURL = v.webhookFromFile(file.text, func(format string, args ...any) {
-				add("webhook_url_file", format, args...)
-			})
-		default:
-			add("", "a slack notifier needs webhook_url_env or webhook_url_file")
-		}
-	default:
-		add("type", "unknown notifier type %q (%s)", n.Type, wantNotifiers)
-	}
-	return n
-}
-
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
-// webhookFromEnv reads the webhook URL from the environment variable name.
-// No message quotes the URL or anything that might be it.
-func (v *validator) webhookFromEnv(name string, fail func(format string, args ...any)) secret.Value {
-	switch {
-	case name == "":
-		fail("must not be empty")
-		return secret.Value{}
-	case !envNameRE.MatchString(name):
-		// Not quoted: it may be the URL itself, pasted in the wrong place.
-		fail("is not an environment variable name (it names the variable holding the URL; never put the URL itself in the file)")
-		return secret.Value{}
-	}
-	val, ok := v.getenv(name)
-	val = strings.TrimSpace(val)
-	if !ok || val == "" {
-		fail("environment variable %s is not set", name)
-		return secret.Value{}
-	}
-	if !isHTTPURL(val) {
-		fail("the value of %s is not an http(s) URL", name)
-		return secret.Value{}
-	}
-	return secret.New(val)
-}
-
-// webhookFromFile reads the webhook URL from the file at path, trimming
-// white space. No message quotes the file's contents.
-func (v *validator) webhookFromFile(path string, fail func(format string, args ...any)) secret.Value {
-	switch {
-	case path == "":
-		fail("must not be empty")
-		return secret.Value{}
-	case strings.Contains(path, "://"):
-		// Not quoted: it is most likely the URL itself.
-		fail("must be the path of a file holding the URL, not the URL itself")
-		return secret.Value{}
-	}
-	data, err := os.ReadFile(v.resolve(path))
-	if err != nil {
-		op := "read"
-		if pe, ok := errors.AsType[*fs.PathError](err); ok {
-			op = pe.Op
-		}
-		fail("%s", pathError(op, path, err))
-		return secret.Value{}
-	}
-	val := strings.TrimSpace(string(data))
-	if val == "" {
-		fail("file %s is empty", path)
-		return secret.Value{}
-	}
-	if !isHTTPURL(val) {
-		fail("the contents of %s are not an http(s) URL", path)
-		return secret.Value{}
-	}
-	return secret.New(val)
-}
-
-// isHTTPURL reports whether s is an absolute http or https URL with a host.
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
-}

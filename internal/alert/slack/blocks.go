@@ -36,13 +36,38 @@ const evidenceHeading = "*Evidence*"
 // Message builds the Block Kit message for one notification. Its Text is
 // alert.Text(n), escaped for Slack, which Slack shows in notifications and
 // clients that cannot render blocks.
-func Message(n alert.Notification) *slack.WebhookMessage {
+func Message(n alert.Notification) *slack.WebhookMessage { return Compose(n, Style{}) }
+
+// Style is what a message shows beyond the notification itself.
+type Style struct {
+	// BillingURL, when set, links the account's billing page at the
+	// provider (see BillingPage).
+	BillingURL string
+	// Buttons adds "Acknowledge" and "Silence 24 h" buttons to a firing
+	// message. Set it only when something answers them (Socket Mode, see
+	// Interactions); a button nobody handles shows an error in Slack.
+	Buttons bool
+}
+
+// Compose builds the Block Kit message for one notification in style st;
+// Compose(n, Style{}) is Message(n).
+func Compose(n alert.Notification, st Style) *slack.WebhookMessage {
 	var blocks []slack.Block
 	if n.Status == alert.StatusResolved {
 		blocks = resolvedBlocks(n)
 	} else {
 		blocks = firingBlocks(n)
 	}
+	// The footer stays last; links and buttons go just above it.
+	footer := blocks[len(blocks)-1]
+	blocks = blocks[:len(blocks)-1]
+	if st.BillingURL != "" {
+		blocks = append(blocks, linkBlock(st.BillingURL))
+	}
+	if st.Buttons && n.Status != alert.StatusResolved && n.Finding.Rule != alert.DigestRule {
+		blocks = append(blocks, buttons(n.Finding))
+	}
+	blocks = append(blocks, footer)
 	return &slack.WebhookMessage{
 		Text:   mrkdwn(alert.Text(n), maxMessageText),
 		Blocks: &slack.Blocks{BlockSet: blocks},
@@ -64,7 +89,10 @@ func firingBlocks(n alert.Notification) []slack.Block {
 	blocks := []slack.Block{
 		header(n),
 		slack.NewSectionBlock(summary, fields, nil),
-		section(alert.BalanceLine(f.State)),
+	}
+	// A digest of several accounts has no one balance to show.
+	if f.Rule != alert.DigestRule || f.State.EffectiveKnown {
+		blocks = append(blocks, section(alert.BalanceLine(f.State)))
 	}
 	blocks = append(blocks, evidenceBlocks(f.Evidence)...)
 	if len(f.Folded) > 0 {

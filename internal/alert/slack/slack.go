@@ -1,5 +1,9 @@
-// Package slack sends guardd's notifications to Slack through an incoming
-// webhook, one Block Kit message per notification.
+// Package slack sends guardd's notifications to Slack, one Block Kit message
+// per notification: through an incoming webhook (Webhook), or with a bot
+// token through the Web API (Bot), which threads repeats under the first
+// message and edits it when the alert resolves. With an app-level token,
+// Interactions answers the message's Acknowledge and Silence buttons over
+// Socket Mode.
 package slack
 
 import (
@@ -33,6 +37,8 @@ type Webhook struct {
 	// hide is every form in which the webhook URL, or its secret path,
 	// could appear in a library's error text.
 	hide []secret.Value
+	// links maps an account to its provider's billing page.
+	links map[string]string
 }
 
 var _ alert.Notifier = (*Webhook)(nil)
@@ -55,11 +61,21 @@ func NewWebhook(u secret.Value, client *http.Client, log *zap.Logger) *Webhook {
 	return &Webhook{url: u, client: client, log: log, hide: hide}
 }
 
+// WithLinks makes messages link each account's billing page (account name
+// to URL, see BillingPage) and returns w.
+func (w *Webhook) WithLinks(links map[string]string) *Webhook {
+	w.links = links
+	return w
+}
+
 // RateLimitError says Slack rate-limited the webhook (HTTP 429). Wait is
 // how long Slack asked the caller to wait, zero when it did not say (or said
 // it in a form other than seconds).
 type RateLimitError struct {
 	Wait time.Duration
+	// Method is the Web API method that was rate-limited (bot mode); empty
+	// for the webhook.
+	Method string
 }
 
 // RetryAfter implements alert.RetryAfter, so the dispatcher honours it.
@@ -68,10 +84,14 @@ func (e *RateLimitError) RetryAfter() time.Duration { return e.Wait }
 var _ alert.RetryAfter = (*RateLimitError)(nil)
 
 func (e *RateLimitError) Error() string {
-	if e.Wait <= 0 {
-		return "slack rate-limited the webhook (no usable Retry-After)"
+	what := "the webhook"
+	if e.Method != "" {
+		what = e.Method
 	}
-	return fmt.Sprintf("slack rate-limited the webhook: retry after %s", e.Wait)
+	if e.Wait <= 0 {
+		return "slack rate-limited " + what + " (no usable Retry-After)"
+	}
+	return fmt.Sprintf("slack rate-limited %s: retry after %s", what, e.Wait)
 }
 
 // Notify posts one message per notification, in order, and stops at the
@@ -88,7 +108,7 @@ func (w *Webhook) Notify(ctx context.Context, ns []alert.Notification) (retry bo
 		return false, err
 	}
 	for i, n := range ns {
-		retry, err := w.post(ctx, Message(n))
+		retry, err := w.post(ctx, Compose(n, Style{BillingURL: w.links[n.Finding.Account]}))
 		if err != nil {
 			err = fmt.Errorf("send slack message %d of %d (%s, fingerprint %s): %w",
 				i+1, len(ns), n.Status, n.Finding.Fingerprint(), err)

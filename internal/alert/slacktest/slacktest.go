@@ -1,6 +1,7 @@
-// Package slacktest is a fake Slack incoming webhook for tests. It speaks
-// Slack's wire format on 127.0.0.1, records the messages it accepts, and can
-// answer with the errors real Slack gives.
+// Package slacktest holds fakes of Slack for tests: an incoming webhook
+// (NewWebhook) and the Web API with Socket Mode (NewAPI). They speak Slack's
+// wire format on 127.0.0.1, record what they accept, and can answer with the
+// errors real Slack gives.
 package slacktest
 
 import (
@@ -248,6 +249,25 @@ func checkBlock(blk slack.Block) error {
 		for _, f := range b.Fields {
 			if err := checkText(f, maxFieldText); err != nil {
 				return err
+			}
+		}
+	case *slack.ActionBlock:
+		if b.Elements == nil || len(b.Elements.ElementSet) == 0 || len(b.Elements.ElementSet) > 25 {
+			return fmt.Errorf("actions: want 1 to 25 elements")
+		}
+		for _, e := range b.Elements.ElementSet {
+			be, ok := e.(*slack.ButtonBlockElement)
+			if !ok {
+				continue
+			}
+			if err := checkText(be.Text, 75); err != nil || be.Text.Type != slack.PlainTextType {
+				return fmt.Errorf("button: want plain_text of 1 to 75 characters")
+			}
+			if n := utf8.RuneCountInString(be.ActionID); n == 0 || n > 255 {
+				return fmt.Errorf("button: action_id of %d characters", n)
+			}
+			if n := utf8.RuneCountInString(be.Value); n > 2000 {
+				return fmt.Errorf("button: value of %d characters", n)
 			}
 		}
 	case *slack.ContextBlock:

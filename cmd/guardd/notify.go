@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/config"
+)
+
+// testRule is the rule name of the test alerts guardd notify test sends.
+const testRule = "notify-test"
+
+func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "test" {
+		fmt.Fprint(stderr, "Usage: guardd notify test --config FILE --receiver NAME [--resolve=false]\n")
+		if len(args) == 0 {
+			return usagef("notify: want a subcommand: test")
+		}
+		return usagef("notify: unknown subcommand %q (want test)", args[0])
+	}
+	fs := flag.NewFlagSet("notify test", flag.ContinueOnError)
+	cfgPath := fs.String("config", "", "config file (required)")
+	name := fs.String("receiver", "", "the notifier to test, by name (required)")
+	resolve := fs.Bool("resolve", true, "resolve the test alert right after, so that none stays open")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: guardd notify test --config FILE --receiver NAME [--resolve=false]\n\n"+
+			"Sends a test alert, clearly marked as one, through one configured notifier, then its\n"+
+			"resolution, and reports what the receiver answered. It ignores the notifier's\n"+
+			"min_severity and accounts, and keeps no state.\n\n")
+		fs.PrintDefaults()
+	}
+	if ok, err := parseFlags(fs, args[1:], stderr); !ok {
+		return err
+	}
+	if *cfgPath == "" || *name == "" {
+		return usagef("notify test: --config and --receiver are required")
+	}
+	cfg, err := config.LoadFile(*cfgPath, getenv)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
+	if err != nil {
+		return err
+	}
+	receivers, err := buildReceivers(cfg, stdout, log)
+	if err != nil {
+		return err
+	}
+	var r *alert.Receiver
+	var names []string
+	for i := range receivers {
+		names = append(names, receivers[i].Name)
+		if receivers[i].Name == *name {
+			r = &receivers[i]
+		}
+	}
+	if r == nil {
+		if len(names) == 0 {
+			return usagef("notify test: unknown receiver %q: the config has no notifiers", *name)
+		}
+		return usagef("notify test: unknown receiver %q (want one of %s)", *name, strings.Join(names, ", "))
+	}
+	var nc config.Notifier
+	for _, n := range cfg.Notifiers {
+		if n.Name == *name {
+			nc = n
+		}
+	}
+
+	n := testNotification(cfg, nc, time.Now().UTC())
+	// One attempt: the point is to see what the receiver answers.
+	d := &alert.Dispatcher{Attempts: 1, Log: log}
+	ref, err := d.Deliver(ctx, *r, n)
+	if err != nil {
+		return fmt.Errorf("notify test: receiver %s (%s) failed: %w", r.Name, describe(nc), err)
+	}
+	fmt.Fprintf(stdout, "notify test: sent a test alert to %s (%s)", r.Name, describe(nc))
+	if !ref.IsZero() {
+		fmt.Fprintf(stdout, ": message %s in %s", ref.MessageID, ref.Channel)
+	}
+	fmt.Fprintln(stdout)
+	if !*resolve {
+		return nil
+	}
+	res := n
+	res.Status, res.At, res.Ref = alert.StatusResolved, time.Now().UTC(), ref
+	if _, err := d.Deliver(ctx, *r, res); err != nil {
+		return fmt.Errorf("notify test: receiver %s took the test alert but not its resolution: %w", r.Name, err)
+	}
+	fmt.Fprintf(stdout, "notify test: resolved the test alert at %s\n", r.Name)
+	return nil
+}
+
+// testNotification is the test alert: rule notify-test, at the receiver's
+// least severity, about the receiver's first account (or the config's).
+func testNotification(cfg *config.Config, nc config.Notifier, now time.Time) alert.Notification {
+	account := "guardd"
+	switch {
+	case len(nc.Accounts) > 0:
+		account = nc.Accounts[0]
+	case len(cfg.Accounts) > 0:
+		account = cfg.Accounts[0].Name
+	}
+	sev := nc.MinSeverity
+	if sev.Rank() == 0 {
+		sev = billing.SeverityInfo
+	}
+	f := billing.Finding{
+		Rule:     testRule,
+		Severity: sev,
+		Account:  account,
+		// A new entity per run, so that a test never threads under or
+		// resolves another one.
+		Entity: "test:" + now.Format(time.RFC3339Nano),
+		At:     now,
+		Summary: fmt.Sprintf("TEST ALERT from `guardd notify test`: notifier %s can reach this receiver. "+
+			"Nothing is wrong with %s; no action is needed.", nc.Name, account),
+		Evidence:       []billing.Evidence{{What: "test", At: now, Note: "sent by guardd notify test"}},
+		Recommendation: "None: this is a test. A resolution follows unless the test ran with --resolve=false.",
+	}
+	return alert.Notification{Status: alert.StatusFiring, Finding: f, At: now}
+}
+
+// describe says what a notifier is, without secrets: "slack, bot mode,
+// channel #alerts".
+func describe(n config.Notifier) string {
+	switch n.Type {
+	case config.NotifierSlack:
+		if n.BotMode() {
+			s := "slack, bot mode, channel " + n.Channel
+			if !n.AppToken.IsZero() {
+				s += ", with buttons"
+			}
+			return s
+		}
+		return "slack, incoming webhook"
+	case config.NotifierEmail:
+		return fmt.Sprintf("email via %s:%d to %s", n.SMTP.Host, n.SMTP.Port, strings.Join(n.SMTP.To, ", "))
+	case config.NotifierAlertmanager:
+		return "alertmanager at " + n.URL
+	}
+	return n.Type
+}

@@ -1,0 +1,166 @@
+// Package alertmanager pushes guardd's notifications to a Prometheus
+// Alertmanager through its v2 API (POST /api/v2/alerts), for teams that
+// already route, group, silence and page from there.
+//
+// Alertmanager resolves an alert by itself when its endsAt passes. guardd
+// sends a firing alert once (and again on each repeat), so a firing alert's
+// endsAt is set ResolveTimeout ahead: keep it longer than the repeat
+// interval, or Alertmanager resolves the alert before guardd repeats it. A
+// resolution sends the alert again with endsAt at the time it resolved.
+package alertmanager
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/alert/webhook"
+	"github.com/guardd/guardd/internal/secret"
+)
+
+// DefaultResolveTimeout is how far ahead a firing alert's endsAt is set when
+// Options.ResolveTimeout is zero: longer than guardd's longest default
+// repeat interval (24 h).
+const DefaultResolveTimeout = 25 * time.Hour
+
+// Options configure a Receiver.
+type Options struct {
+	// URL is Alertmanager's base URL, such as http://alertmanager:9093;
+	// alerts go to URL + "/api/v2/alerts".
+	URL string
+	// BearerToken, when set, is sent as "Authorization: Bearer …" (for an
+	// Alertmanager behind an authenticating proxy).
+	BearerToken secret.Value
+	// ResolveTimeout sets a firing alert's endsAt (see the package doc);
+	// zero means DefaultResolveTimeout.
+	ResolveTimeout time.Duration
+	// Client makes the requests; nil means one with a
+	// webhook.DefaultTimeout timeout.
+	Client *http.Client
+	// Log receives a debug line per alert sent; nil discards them.
+	Log *zap.Logger
+	// Links maps an account name to its provider's billing page, sent as
+	// the alert's generatorURL.
+	Links map[string]string
+}
+
+// Receiver pushes alerts to Alertmanager.
+type Receiver struct {
+	o   Options
+	log *zap.Logger
+}
+
+var _ alert.Notifier = (*Receiver)(nil)
+
+// New returns a Receiver.
+func New(o Options) *Receiver {
+	o.URL = strings.TrimSuffix(o.URL, "/")
+	if o.ResolveTimeout <= 0 {
+		o.ResolveTimeout = DefaultResolveTimeout
+	}
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: webhook.DefaultTimeout}
+	}
+	log := o.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Receiver{o: o, log: log}
+}
+
+// Alert is one postable alert of the v2 API.
+type Alert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     string            `json:"startsAt,omitempty"`
+	EndsAt       string            `json:"endsAt,omitempty"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// NewAlert returns the alert for n. Its labels are alertname (the rule),
+// account, severity and fingerprint (guardd's, so that findings of one rule
+// on different entities stay apart); its annotations summary,
+// recommendation (when there is one), balance and description (the full
+// text). startsAt is when the finding fired; endsAt is now +
+// resolveTimeout while it fires, and when it resolved.
+func NewAlert(n alert.Notification, resolveTimeout time.Duration, billingURL string) Alert {
+	f := n.Finding
+	a := Alert{
+		Labels: map[string]string{
+			"alertname":   f.Rule,
+			"account":     f.Account,
+			"severity":    string(f.Severity),
+			"fingerprint": f.Fingerprint(),
+		},
+		Annotations: map[string]string{
+			"summary":     f.Summary,
+			"balance":     alert.BalanceLine(f.State),
+			"description": alert.Text(n),
+		},
+		StartsAt:     f.At.UTC().Format(time.RFC3339),
+		EndsAt:       n.At.Add(resolveTimeout).UTC().Format(time.RFC3339),
+		GeneratorURL: billingURL,
+	}
+	if f.Recommendation != "" {
+		a.Annotations["recommendation"] = f.Recommendation
+	}
+	if n.Status == alert.StatusResolved {
+		a.EndsAt = n.At.UTC().Format(time.RFC3339)
+	}
+	return a
+}
+
+// Notify posts each notification as one alert, in order, and stops at the
+// first failure. retry is true for 429, 5xx and network errors; false for
+// other answers, whose error says what to check.
+func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
+	for i, n := range ns {
+		body, err := json.Marshal([]Alert{NewAlert(n, r.o.ResolveTimeout, r.o.Links[n.Finding.Account])})
+		if err != nil {
+			return false, fmt.Errorf("encode alertmanager alert: %w", err)
+		}
+		h := http.Header{}
+		var hide []secret.Value
+		if !r.o.BearerToken.IsZero() {
+			h.Set("Authorization", "Bearer "+r.o.BearerToken.Reveal())
+			hide = append(hide, r.o.BearerToken)
+		}
+		_, retry, err := webhook.Send(ctx, r.o.Client, webhook.Request{
+			Service: "Alertmanager",
+			URL:     r.o.URL + "/api/v2/alerts",
+			Header:  h,
+			Body:    body,
+			Hide:    hide,
+			Hint:    hint,
+		})
+		if err != nil {
+			what := fmt.Sprintf("push alert to alertmanager (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
+			if len(ns) > 1 {
+				what = fmt.Sprintf("push alert %d of %d to alertmanager (%s, fingerprint %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
+			}
+			return retry, fmt.Errorf("%s: %w", what, err)
+		}
+		r.log.Debug("alertmanager alert pushed",
+			zap.String("status", string(n.Status)),
+			zap.String("rule", n.Finding.Rule),
+			zap.String("account", n.Finding.Account),
+			zap.String("fingerprint", n.Finding.Fingerprint()))
+	}
+	return false, nil
+}
+
+func hint(code int) string {
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "check the bearer token"
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return "check the URL: it must be Alertmanager's base URL, such as http://alertmanager:9093, serving the v2 API"
+	}
+	return "Alertmanager rejected the alert"
+}

@@ -1,0 +1,312 @@
+// Package email sends guardd's notifications as plain-text email over SMTP
+// (github.com/wneessen/go-mail), with STARTTLS required by default.
+//
+// Each notification is one message, its subject the notification's title.
+// Every message about a finding carries References: <fingerprint@guardd>,
+// so mail clients that thread by reference keep an alert's first message,
+// its repeats and its resolution together.
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	"go.uber.org/zap"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/secret"
+)
+
+// TLS says how the connection to the SMTP server is encrypted.
+type TLS string
+
+const (
+	// StartTLS connects in clear text and upgrades with STARTTLS, which the
+	// server must offer (submission, port 587). The default.
+	StartTLS TLS = "starttls"
+	// Implicit connects with TLS from the start (port 465).
+	Implicit TLS = "tls"
+	// None sends in clear text. Use it only for a relay on this machine.
+	None TLS = "none"
+)
+
+// Default settings.
+const (
+	DefaultPort    = 587
+	DefaultTimeout = 30 * time.Second
+)
+
+// Options configure a Receiver.
+type Options struct {
+	// Host and Port are the SMTP server's; Port 0 means DefaultPort.
+	Host string
+	Port int
+	// TLS is StartTLS when empty.
+	TLS TLS
+	// Username and Password log in with AUTH PLAIN; no username means no
+	// login.
+	Username string
+	Password secret.Value
+	// From is the sender address; To the recipients (at least one).
+	From string
+	To   []string
+	// Timeout bounds one message's whole exchange; 0 means
+	// DefaultTimeout.
+	Timeout time.Duration
+	// RootCAs verifies the server's certificate; nil means the system's.
+	RootCAs *x509.CertPool
+	// Log receives a debug line per message sent; nil discards them.
+	Log *zap.Logger
+	// Links maps an account name to its provider's billing page, linked
+	// in the message.
+	Links map[string]string
+}
+
+// Receiver sends notifications by email.
+type Receiver struct {
+	o    Options
+	log  *zap.Logger
+	hide []secret.Value
+}
+
+var _ alert.Notifier = (*Receiver)(nil)
+
+// New returns a Receiver.
+func New(o Options) *Receiver {
+	if o.Port == 0 {
+		o.Port = DefaultPort
+	}
+	if o.TLS == "" {
+		o.TLS = StartTLS
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	log := o.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	hide := []secret.Value{o.Password}
+	if !o.Password.IsZero() {
+		plain := "\x00" + o.Username + "\x00" + o.Password.Reveal()
+		hide = append(hide, secret.New(base64.StdEncoding.EncodeToString([]byte(plain))))
+	}
+	return &Receiver{o: o, log: log, hide: hide}
+}
+
+// Notify sends one message per notification, in order, over one connection
+// per message, and stops at the first failure. retry is true for network
+// errors, timeouts and the server's temporary (4xx) answers; false for
+// permanent (5xx) answers such as a refused login or recipient, for a
+// certificate that does not verify and for a server without STARTTLS, whose
+// errors say what to fix. Errors never contain the password.
+func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
+	for i, n := range ns {
+		if retry, err := r.send(ctx, n); err != nil {
+			what := fmt.Sprintf("send email (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
+			if len(ns) > 1 {
+				what = fmt.Sprintf("send email %d of %d (%s, fingerprint %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
+			}
+			return retry, secret.ScrubError(fmt.Errorf("%s: %w", what, err), r.hide...)
+		}
+		r.log.Debug("email sent",
+			zap.String("status", string(n.Status)),
+			zap.String("rule", n.Finding.Rule),
+			zap.String("account", n.Finding.Account),
+			zap.String("fingerprint", n.Finding.Fingerprint()),
+			zap.Int("recipients", len(r.o.To)))
+	}
+	return false, nil
+}
+
+func (r *Receiver) send(ctx context.Context, n alert.Notification) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return true, err
+	}
+	msg, err := r.message(n)
+	if err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	defer cancel()
+	c, err := r.client(ctx)
+	if err != nil {
+		return false, err
+	}
+	err = c.DialAndSendWithContext(ctx, msg)
+	if err == nil {
+		return false, nil
+	}
+	if ctx.Err() != nil {
+		// The connection was cut because ctx ended; go-mail's error only
+		// says the connection closed.
+		return true, ctx.Err()
+	}
+	return classify(err)
+}
+
+// client configures go-mail for one message. Its connection is closed when
+// ctx ends, so cancelling stops an exchange at any step.
+func (r *Receiver) client(ctx context.Context) (*mail.Client, error) {
+	tlsConfig := &tls.Config{ServerName: r.o.Host, RootCAs: r.o.RootCAs, MinVersion: tls.VersionTLS12}
+	dial := func(dctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		var conn net.Conn
+		var err error
+		if r.o.TLS == Implicit {
+			conn, err = (&tls.Dialer{NetDialer: &d, Config: tlsConfig}).DialContext(dctx, network, addr)
+		} else {
+			conn, err = d.DialContext(dctx, network, addr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Closed when ctx ends: at the latest when send returns, by then
+		// closed already. The conn is returned as it is, so that go-mail
+		// sees a *tls.Conn as encrypted.
+		context.AfterFunc(ctx, func() { _ = conn.Close() })
+		return conn, nil
+	}
+	opts := []mail.Option{
+		mail.WithPort(r.o.Port),
+		mail.WithTimeout(r.o.Timeout),
+		mail.WithTLSConfig(tlsConfig),
+		mail.WithDialContextFunc(dial),
+		mail.WithHELO("guardd.localhost"),
+	}
+	switch r.o.TLS {
+	case StartTLS:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	case Implicit:
+		// The dialer does the TLS; go-mail must not try STARTTLS on top.
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	case None:
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	default:
+		return nil, fmt.Errorf("unknown TLS mode %q", r.o.TLS)
+	}
+	if r.o.Username != "" {
+		auth := mail.SMTPAuthPlain
+		if r.o.TLS == None {
+			auth = mail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, mail.WithSMTPAuth(auth), mail.WithUsername(r.o.Username), mail.WithPassword(r.o.Password.Reveal()))
+	}
+	c, err := mail.NewClient(r.o.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("configure smtp client: %w", err)
+	}
+	return c, nil
+}
+
+// message builds the email for n.
+func (r *Receiver) message(n alert.Notification) (*mail.Msg, error) {
+	m := mail.NewMsg()
+	if err := m.From(r.o.From); err != nil {
+		return nil, fmt.Errorf("sender address %q: %w", r.o.From, err)
+	}
+	if err := m.To(r.o.To...); err != nil {
+		return nil, fmt.Errorf("recipient addresses: %w", err)
+	}
+	m.Subject(Subject(n))
+	m.SetDate()
+	m.SetMessageID()
+	m.SetGenHeader(mail.HeaderReferences, "<"+n.Finding.Fingerprint()+"@guardd>")
+	m.SetGenHeader(mail.Header("X-Guardd-Fingerprint"), n.Finding.Fingerprint())
+	m.SetGenHeader(mail.Header("X-Guardd-Status"), string(n.Status))
+	m.SetBodyString(mail.TypeTextPlain, Body(n, r.o.Links[n.Finding.Account]))
+	return m, nil
+}
+
+// Subject is a message's subject: the notification's title, marked when it
+// is a repeat.
+func Subject(n alert.Notification) string {
+	s := alert.Title(n)
+	if n.Repeat && n.Status == alert.StatusFiring {
+		s += " (still firing)"
+	}
+	return s
+}
+
+// Body is a message's text: alert.Text and the billing page.
+func Body(n alert.Notification, billingURL string) string {
+	var b strings.Builder
+	b.WriteString(alert.Text(n))
+	if billingURL != "" {
+		b.WriteString("Billing page: ")
+		b.WriteString(billingURL)
+		b.WriteString("\n")
+	}
+	b.WriteString("\n-- \nSent by guardd, which watches prepaid LLM API billing.\n")
+	return b.String()
+}
+
+// classify maps a go-mail error to the Notifier contract and says what to
+// fix when retrying will not help.
+func classify(err error) (bool, error) {
+	var se *mail.SendError
+	var te *textproto.Error
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	var cie x509.CertificateInvalidError
+	var cve *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &te):
+		temp := te.Code >= 400 && te.Code < 500
+		msg := fmt.Sprintf("the SMTP server answered %d %s", te.Code, strings.TrimSpace(te.Msg))
+		return temp, &Error{msg: msg + advice(te.Code), Code: te.Code, err: err}
+	case errors.As(err, &se):
+		code := se.ErrorCode()
+		msg := "the SMTP server did not take the message (" + se.Error() + ")"
+		return se.IsTemp() || (code >= 400 && code < 500), &Error{msg: msg + advice(code), Code: code, err: err}
+	case errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie), errors.As(err, &cve):
+		return false, &Error{msg: "the SMTP server's certificate does not verify: " + err.Error(), err: err}
+	case strings.Contains(err.Error(), "does not support STARTTLS"):
+		return false, &Error{msg: "the SMTP server does not offer STARTTLS: use tls: tls for a server that speaks TLS from the start (port 465), " +
+			"or tls: none only for a relay on this machine", err: err}
+	case strings.Contains(err.Error(), "does not support SMTP AUTH"), errors.Is(err, mail.ErrPlainAuthNotSupported):
+		return false, &Error{msg: "the SMTP server does not offer AUTH PLAIN: " + err.Error(), err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true, fmt.Errorf("connect to the SMTP server: %w", err)
+	}
+	return true, fmt.Errorf("smtp: %w", err)
+}
+
+// advice says what to fix after an SMTP reply code, if anything.
+func advice(code int) string {
+	switch {
+	case code == 535 || code == 534 || code == 530:
+		return ": it refused the login; check the username and password"
+	case code == 550 || code == 551 || code == 553:
+		return ": it refused an address; check from and to"
+	case code >= 500:
+		return ": it refused the message"
+	}
+	return ""
+}
+
+// Error is an SMTP failure worded to say what to fix.
+type Error struct {
+	// Code is the SMTP reply code, when the server gave one.
+	Code int
+	msg  string
+	err  error
+}
+
+func (e *Error) Error() string { return e.msg }
+func (e *Error) Unwrap() error { return e.err }
+
+// Addr is the server's address as host:port.
+func (o Options) Addr() string { return net.JoinHostPort(o.Host, strconv.Itoa(o.Port)) }

@@ -1,0 +1,248 @@
+package email_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"mime"
+	"mime/quotedprintable"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/alert/email"
+	"github.com/guardd/guardd/internal/alert/email/smtptest"
+	"github.com/guardd/guardd/internal/alert/receivertest"
+	"github.com/guardd/guardd/internal/secret"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const (
+	user     = "guardd@example.com"
+	password = "SMTPpa55-Secret-k9"
+)
+
+func options(s *smtptest.Server) email.Options {
+	return email.Options{
+		Host: s.Host(), Port: s.Port(), Username: user, Password: secret.New(password),
+		From: "guardd <guardd@example.com>", To: []string{"oncall@example.com", "finance@example.com"},
+		RootCAs: s.CertPool(), Timeout: 5 * time.Second,
+	}
+}
+
+func TestContract(t *testing.T) {
+	receivertest.Run(t, func(t *testing.T, mode receivertest.Mode, log *zap.Logger) receivertest.Target {
+		srv := smtptest.New(t, smtptest.Options{Username: user, Password: password, Hang: mode == receivertest.Hang})
+		o := options(srv)
+		o.Log = log
+		switch mode {
+		case receivertest.RateLimited:
+			srv.SetFault(smtptest.Fault{Stage: smtptest.MailFrom, Code: 451, Text: "4.7.1 Rate limit exceeded, try again later"})
+		case receivertest.ServerError:
+			srv.SetFault(smtptest.Fault{Stage: smtptest.Greeting, Code: 421, Text: "4.3.2 Service not available"})
+		case receivertest.Rejected:
+			o.Password = secret.New(password + "-old")
+		case receivertest.Down:
+			srv.Close()
+		}
+		return receivertest.Target{
+			Notifier:   email.New(o),
+			Secrets:    []string{password, password + "-old"},
+			Delivered:  func() int { return len(srv.Messages()) },
+			RejectHint: "check the username and password",
+		}
+	})
+}
+
+func TestMessage(t *testing.T) {
+	srv := smtptest.New(t, smtptest.Options{Username: user, Password: password})
+	o := options(srv)
+	o.Links = map[string]string{"acme-openai": "https://platform.openai.com/settings/organization/billing/overview"}
+	n := receivertest.ByRule("recharge-burst")
+	ns := []alert.Notification{n, receivertest.Repeat(n), receivertest.Resolved(n)}
+	if retry, err := email.New(o).Notify(t.Context(), ns); err != nil {
+		t.Fatalf("got retry %t, error %v", retry, err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 3 {
+		t.Fatalf("got %d messages, want 3", len(msgs))
+	}
+	wantSubjects := []string{
+		"[CRITICAL] recharge-burst on acme-openai",
+		"[CRITICAL] recharge-burst on acme-openai (still firing)",
+		"[RESOLVED] recharge-burst on acme-openai",
+	}
+	for i, m := range msgs {
+		if !m.TLS || m.User != user {
+			t.Errorf("message %d: got TLS %t, user %q; want it sent after STARTTLS and login", i, m.TLS, m.User)
+		}
+		if m.From != "guardd@example.com" || strings.Join(m.To, ",") != "oncall@example.com,finance@example.com" {
+			t.Errorf("message %d: got envelope %s → %v", i, m.From, m.To)
+		}
+		pm, err := m.Parse()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		subject, err := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject"))
+		if err != nil || subject != wantSubjects[i] {
+			t.Errorf("message %d: got subject %q (%v), want %q", i, subject, err, wantSubjects[i])
+		}
+		if got, want := pm.Header.Get("References"), "<"+n.Finding.Fingerprint()+"@guardd>"; got != want {
+			t.Errorf("message %d: got References %q, want %q", i, got, want)
+		}
+		if pm.Header.Get("Message-ID") == "" || pm.Header.Get("Date") == "" {
+			t.Errorf("message %d: got no Message-ID or Date", i)
+		}
+		body := decodeBody(t, pm.Header.Get("Content-Transfer-Encoding"), pm.Body)
+		if want := email.Body(ns[i], o.Links["acme-openai"]); body != strings.ReplaceAll(want, "\n", "\r\n") && body != want {
+			t.Errorf("message %d: got body\n%q\nwant\n%q", i, body, want)
+		}
+		if !strings.HasPrefix(pm.Header.Get("Content-Type"), "text/plain") {
+			t.Errorf("message %d: got Content-Type %q, want text/plain", i, pm.Header.Get("Content-Type"))
+		}
+	}
+}
+
+func decodeBody(t *testing.T, cte string, r io.Reader) string {
+	t.Helper()
+	if strings.EqualFold(cte, "quoted-printable") {
+		r = quotedprintable.NewReader(r)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.ReplaceAll(string(b), "\r\n", "\n")
+}
+
+// TestBodyGolden keeps each rule's email text as a file.
+func TestBodyGolden(t *testing.T) {
+	for _, n := range receivertest.Findings() {
+		got := "Subject: " + email.Subject(n) + "\n\n" + email.Body(n, receivertest.Links[n.Finding.Account])
+		path := filepath.Join("testdata", n.Finding.Rule+".txt")
+		if *update {
+			_ = os.MkdirAll("testdata", 0o755)
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("read golden file (run go test -update to create it): %v", err)
+		}
+		if !bytes.Equal([]byte(got), want) {
+			t.Errorf("%s differs (run go test -update to accept):\ngot\n%s\nwant\n%s", path, got, want)
+		}
+	}
+}
+
+func TestFailures(t *testing.T) {
+	tests := []struct {
+		name      string
+		server    smtptest.Options
+		fault     *smtptest.Fault
+		change    func(*email.Options)
+		wantRetry bool
+		wantErr   string
+	}{
+		{
+			name:    "no STARTTLS offered",
+			server:  smtptest.Options{Username: user, Password: password, NoStartTLS: true, AuthBeforeTLS: true},
+			wantErr: "the SMTP server does not offer STARTTLS",
+		},
+		{
+			name:    "certificate not trusted",
+			server:  smtptest.Options{Username: user, Password: password},
+			change:  func(o *email.Options) { o.RootCAs = nil },
+			wantErr: "the SMTP server's certificate does not verify",
+		},
+		{
+			name:    "recipient refused",
+			server:  smtptest.Options{Username: user, Password: password},
+			fault:   &smtptest.Fault{Stage: smtptest.RcptTo, Code: 550, Text: "5.1.1 No such user"},
+			wantErr: `550 "5.1.1 No such user", affected recipient(s): <oncall@example.com>, <finance@example.com>`,
+		},
+		{
+			name:      "mailbox busy",
+			server:    smtptest.Options{Username: user, Password: password},
+			fault:     &smtptest.Fault{Stage: smtptest.Data, Code: 452, Text: "4.3.1 Insufficient system storage"},
+			wantRetry: true,
+			wantErr:   `closing SMTP DATA writer: 452 "4.3.1 Insufficient system storage"`,
+		},
+		{
+			name:    "login refused",
+			server:  smtptest.Options{Username: user, Password: password},
+			change:  func(o *email.Options) { o.Username = "someone@example.com" },
+			wantErr: "the SMTP server answered 535 5.7.8 Authentication credentials invalid: it refused the login; check the username and password",
+		},
+		{
+			name:    "bad sender",
+			server:  smtptest.Options{Username: user, Password: password},
+			change:  func(o *email.Options) { o.From = "not an address" },
+			wantErr: `sender address "not an address"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := smtptest.New(t, tt.server)
+			if tt.fault != nil {
+				srv.SetFault(*tt.fault)
+			}
+			o := options(srv)
+			if tt.change != nil {
+				tt.change(&o)
+			}
+			retry, err := email.New(o).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+			}
+			if retry != tt.wantRetry {
+				t.Errorf("got retry %t, want %t", retry, tt.wantRetry)
+			}
+			if len(srv.Messages()) != 0 {
+				t.Errorf("got %d messages accepted, want 0", len(srv.Messages()))
+			}
+			receivertest.NoSecret(t, []string{password}, err, nil)
+		})
+	}
+}
+
+func TestImplicitTLSAndNone(t *testing.T) {
+	implicit := smtptest.New(t, smtptest.Options{Username: user, Password: password, Implicit: true})
+	o := options(implicit)
+	o.TLS = email.Implicit
+	if _, err := email.New(o).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")}); err != nil {
+		t.Fatalf("implicit TLS: %v", err)
+	}
+	if m := implicit.Messages(); len(m) != 1 || !m[0].TLS || m[0].User != user {
+		t.Errorf("implicit TLS: got %+v, want one message over TLS after login", m)
+	}
+
+	// A local relay without TLS or login.
+	relay := smtptest.New(t, smtptest.Options{NoStartTLS: true})
+	o = options(relay)
+	o.TLS, o.Username, o.Password = email.None, "", secret.Value{}
+	if _, err := email.New(o).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")}); err != nil {
+		t.Fatalf("tls none: %v", err)
+	}
+	if m := relay.Messages(); len(m) != 1 || m[0].TLS {
+		t.Errorf("tls none: got %+v, want one message in clear text", m)
+	}
+}
+
+func TestErrorType(t *testing.T) {
+	srv := smtptest.New(t, smtptest.Options{Username: user, Password: password})
+	srv.SetFault(smtptest.Fault{Stage: smtptest.MailFrom, Code: 554, Text: "5.7.1 Sender blocked"})
+	_, err := email.New(options(srv)).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+	var ee *email.Error
+	if !errors.As(err, &ee) || ee.Code != 554 {
+		t.Errorf("got error %v, want an *email.Error with code 554", err)
+	}
+}

@@ -1,0 +1,198 @@
+// Package receivertest is the contract every guardd receiver meets, as a
+// test suite each receiver's tests run against a fake of its service: a
+// success, rate limits and server errors that are worth retrying (with the
+// server's Retry-After exposed through alert.RetryAfter), answers that will
+// keep failing and are not, a cancelled context, an unreachable server, and
+// no secret in any error or log line whatever happens. It also holds
+// representative findings of every rule for receivers' golden files.
+package receivertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/guardd/guardd/internal/alert"
+)
+
+// Mode is how the fake service answers.
+type Mode string
+
+const (
+	// OK accepts every notification.
+	OK Mode = "ok"
+	// RateLimited answers as the service does when it throttles (HTTP 429
+	// with Retry-After: 7, or SMTP 421/451).
+	RateLimited Mode = "rate limited"
+	// ServerError answers with a failure on the service's side (HTTP 5xx,
+	// SMTP 4xx).
+	ServerError Mode = "server error"
+	// Rejected answers as the service does to a request that will keep
+	// failing: a wrong token or key, an unknown channel, a refused
+	// password.
+	Rejected Mode = "rejected"
+	// Hang accepts the connection but never answers.
+	Hang Mode = "hang"
+	// Down refuses connections.
+	Down Mode = "down"
+)
+
+// Modes lists every mode, in the order the suite runs them.
+var Modes = []Mode{OK, RateLimited, ServerError, Rejected, Hang, Down}
+
+// RetryAfter is the Retry-After, in seconds, fakes send in RateLimited mode
+// when their service has one.
+const RetryAfter = 7 * time.Second
+
+// Target is a receiver under test, pointed at a fake answering in one mode.
+type Target struct {
+	Notifier alert.Notifier
+	// Secrets must never appear in an error or log line: tokens, keys,
+	// passwords, secret URLs and their secret parts.
+	Secrets []string
+	// Delivered returns how many notifications the fake accepted.
+	Delivered func() int
+	// RetryAfter is true when the service sends a Retry-After in
+	// RateLimited mode, which the error must then expose as RetryAfter.
+	RetryAfter bool
+	// RejectHint is a phrase the error of Rejected mode must contain: what
+	// to fix.
+	RejectHint string
+}
+
+// Setup builds a receiver logging to log and a fake answering in mode.
+type Setup func(t *testing.T, mode Mode, log *zap.Logger) Target
+
+// Run runs the contract against the receiver setup builds.
+func Run(t *testing.T, setup Setup) {
+	t.Helper()
+	ns := []alert.Notification{ByRule("recharge-burst"), Resolved(ByRule("runway-low"))}
+	for _, mode := range Modes {
+		t.Run(string(mode), func(t *testing.T) {
+			core, logs := observer.New(zap.DebugLevel)
+			tg := setup(t, mode, zap.New(core))
+			ctx := t.Context()
+			if mode == Hang {
+				c, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+				defer cancel()
+				ctx = c
+			}
+			retry, err := tg.Notifier.Notify(ctx, ns)
+			check(t, mode, tg, retry, err)
+			NoSecret(t, tg.Secrets, err, logs)
+		})
+	}
+	t.Run("cancelled", func(t *testing.T) {
+		core, logs := observer.New(zap.DebugLevel)
+		tg := setup(t, OK, zap.New(core))
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		retry, err := tg.Notifier.Notify(ctx, ns)
+		if err == nil || !errors.Is(err, context.Canceled) {
+			t.Errorf("got error %v, want one matching context.Canceled", err)
+		}
+		if !retry {
+			t.Errorf("got retry false, want true (the notification was not sent; it may be later)")
+		}
+		if got := tg.Delivered(); got != 0 {
+			t.Errorf("got %d delivered with a cancelled context, want 0", got)
+		}
+		NoSecret(t, tg.Secrets, err, logs)
+	})
+	t.Run("nothing to send", func(t *testing.T) {
+		tg := setup(t, OK, zap.NewNop())
+		if retry, err := tg.Notifier.Notify(t.Context(), nil); retry || err != nil {
+			t.Errorf("got retry %t, error %v; want false, nil", retry, err)
+		}
+		if got := tg.Delivered(); got != 0 {
+			t.Errorf("got %d delivered, want 0", got)
+		}
+	})
+}
+
+func check(t *testing.T, mode Mode, tg Target, retry bool, err error) {
+	t.Helper()
+	if mode == OK {
+		if err != nil || retry {
+			t.Fatalf("got retry %t, error %v; want false, nil", retry, err)
+		}
+		if got, want := tg.Delivered(), 2; got != want {
+			t.Errorf("got %d delivered, want %d", got, want)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("got no error, want one")
+	}
+	if strings.TrimSpace(err.Error()) == "" {
+		t.Errorf("got an empty error message")
+	}
+	wantRetry := mode != Rejected
+	if retry != wantRetry {
+		t.Errorf("got retry %t, want %t (error: %v)", retry, wantRetry, err)
+	}
+	if got := tg.Delivered(); got != 0 {
+		t.Errorf("got %d delivered, want 0 (stop at the first failure)", got)
+	}
+	switch mode {
+	case RateLimited:
+		var ra alert.RetryAfter
+		if tg.RetryAfter {
+			if !errors.As(err, &ra) {
+				t.Errorf("got error %v without alert.RetryAfter, want the server's Retry-After", err)
+			} else if got := ra.RetryAfter(); got != RetryAfter {
+				t.Errorf("got RetryAfter %s, want %s", got, RetryAfter)
+			}
+		}
+	case Rejected:
+		if tg.RejectHint != "" && !strings.Contains(err.Error(), tg.RejectHint) {
+			t.Errorf("got error %q, want it to say what to fix (%q)", err, tg.RejectHint)
+		}
+	case Hang:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("got error %v, want one matching context.DeadlineExceeded", err)
+		}
+	}
+}
+
+// NoSecret fails the test if any secret appears in err (its message, %+v,
+// %#v, and every error it wraps) or in any log line.
+func NoSecret(t *testing.T, secrets []string, err error, logs *observer.ObservedLogs) {
+	t.Helper()
+	var texts []string
+	if err != nil {
+		texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
+		var walk func(error)
+		walk = func(e error) {
+			for e != nil {
+				texts = append(texts, e.Error())
+				if m, ok := e.(interface{ Unwrap() []error }); ok {
+					for _, c := range m.Unwrap() {
+						walk(c)
+					}
+					return
+				}
+				e = errors.Unwrap(e)
+			}
+		}
+		walk(err)
+	}
+	if logs != nil {
+		for _, e := range logs.All() {
+			texts = append(texts, fmt.Sprintf("%s %v", e.Message, e.ContextMap()))
+		}
+	}
+	for _, text := range texts {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(text, s) {
+				t.Errorf("got %q, which holds the secret %q, want no secret in errors or logs", text, s)
+			}
+		}
+	}
+}

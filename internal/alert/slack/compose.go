@@ -1,0 +1,108 @@
+package slack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
+)
+
+// billingPages are the pages where each provider shows the balance and the
+// auto-recharge settings.
+var billingPages = map[string]string{
+	"openai":     "https://platform.openai.com/settings/organization/billing/overview",
+	"anthropic":  "https://console.anthropic.com/settings/billing",
+	"deepseek":   "https://platform.deepseek.com/top_up",
+	"openrouter": "https://openrouter.ai/settings/credits",
+}
+
+// BillingPage returns the billing page of a provider ("openai", ...), or ""
+// for a provider guardd has no page for.
+func BillingPage(provider string) string { return billingPages[provider] }
+
+// The buttons of a firing message in bot mode, and the block holding them.
+const (
+	ActionsBlockID  = "guardd_actions"
+	ActionAck       = "guardd_ack"
+	ActionSilence   = "guardd_silence_24h"
+	SilenceDuration = 24 * time.Hour
+)
+
+// ActionValue is what a button carries back when pressed: enough to record
+// an acknowledgement (the fingerprint) or a silence (rule and account)
+// without looking anything up.
+type ActionValue struct {
+	Fingerprint string `json:"fp"`
+	Rule        string `json:"rule"`
+	Account     string `json:"account"`
+}
+
+// maxButtonValue is Slack's limit on a button's value, in characters.
+const maxButtonValue = 2000
+
+func buttons(f billing.Finding) *slack.ActionBlock {
+	v := ActionValue{Fingerprint: f.Fingerprint(), Rule: f.Rule, Account: f.Account}
+	b, _ := json.Marshal(v) // strings only: cannot fail
+	value := string(b)
+	if len(value) > maxButtonValue {
+		// An account name too long to carry: the fingerprint alone still
+		// acknowledges; the silence button then reports it cannot.
+		b, _ = json.Marshal(ActionValue{Fingerprint: v.Fingerprint})
+		value = string(b)
+	}
+	ack := slack.NewButtonBlockElement(ActionAck, value,
+		slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge", false, false)).WithStyle(slack.StylePrimary)
+	silence := slack.NewButtonBlockElement(ActionSilence, value,
+		slack.NewTextBlockObject(slack.PlainTextType, "Silence 24 h", false, false)).
+		WithConfirm(slack.NewConfirmationBlockObject(
+			slack.NewTextBlockObject(slack.PlainTextType, "Silence for 24 hours?", false, false),
+			text(mrkdwn(fmt.Sprintf("guardd will not notify %s on %s for 24 hours.", f.Rule, f.Account), maxFieldText)),
+			slack.NewTextBlockObject(slack.PlainTextType, "Silence", false, false),
+			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false)))
+	return slack.NewActionBlock(ActionsBlockID, ack, silence)
+}
+
+// linkBlock links the billing page, showing where the link goes.
+func linkBlock(u string) *slack.ContextBlock {
+	shown := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || strings.ContainsAny(u, "|<> ") {
+		// Not a link Slack can carry: show it as text.
+		return slack.NewContextBlock("", text(mrkdwn("Billing page: "+u, maxContextText)))
+	}
+	return slack.NewContextBlock("", text(mrkdwn("Billing page: ", maxContextText)+"<"+u+"|"+mrkdwn(shown, 500)+">"))
+}
+
+// threadReply is the message posted in the thread of a finding's first
+// message when it is notified again: it still holds, with the evidence as
+// it stands now.
+func threadReply(n alert.Notification) *slack.WebhookMessage {
+	f := n.Finding
+	head := fmt.Sprintf("*Still firing* as of %s", alert.FormatTime(n.At))
+	if f.Summary != "" {
+		head += ": " + f.Summary
+	}
+	blocks := []slack.Block{section(head), section(alert.BalanceLine(f.State))}
+	blocks = append(blocks, evidenceBlocks(f.Evidence)...)
+	blocks = append(blocks, footer(f))
+	return &slack.WebhookMessage{
+		Text:   mrkdwn(fmt.Sprintf("Still firing as of %s: %s", alert.FormatTime(n.At), alert.Title(n)), maxMessageText),
+		Blocks: &slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// resolvedReply is the short message posted in the thread when the original
+// message was edited to show the resolution.
+func resolvedReply(n alert.Notification) *slack.WebhookMessage {
+	line := fmt.Sprintf("*Resolved* at %s: %s no longer holds.", alert.FormatTime(n.At), n.Finding.Rule)
+	return &slack.WebhookMessage{
+		Text:   mrkdwn(fmt.Sprintf("Resolved at %s: %s no longer holds.", alert.FormatTime(n.At), n.Finding.Rule), maxMessageText),
+		Blocks: &slack.Blocks{BlockSet: []slack.Block{section(line), section(alert.BalanceLine(n.Finding.State))}},
+	}
+}

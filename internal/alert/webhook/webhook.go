@@ -1,0 +1,170 @@
+// Package webhook posts guardd's notifications as JSON to any HTTP endpoint,
+// one request per notification, optionally signed with HMAC-SHA256. It also
+// holds Send, the JSON-over-HTTP plumbing the PagerDuty and Alertmanager
+// receivers share.
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/secret"
+)
+
+// SignatureHeader carries the body's signature when a secret is set:
+// "sha256=" and the hex HMAC-SHA256 of the exact body bytes, keyed with the
+// secret (the scheme GitHub's webhooks use).
+const SignatureHeader = "X-Guardd-Signature-256"
+
+// Version is the payload's schema version.
+const Version = 1
+
+// Payload is the body of one request: the schema version and the
+// notification as alert.Record (status, repeat, rule, severity, account,
+// fingerprint, summary, evidence, recommendation, balance), flattened.
+type Payload struct {
+	Version int `json:"version"`
+	alert.Record
+}
+
+// NewPayload returns the payload of n.
+func NewPayload(n alert.Notification) Payload {
+	return Payload{Version: Version, Record: alert.NewRecord(n)}
+}
+
+// Options configure a Receiver.
+type Options struct {
+	// URL is the endpoint. It is a credential (it often carries a token),
+	// so it never appears in errors or logs.
+	URL secret.Value
+	// Secret, when set, signs each body (see SignatureHeader).
+	Secret secret.Value
+	// Client makes the requests; nil means one with a DefaultTimeout
+	// timeout.
+	Client *http.Client
+	// Log receives a debug line per notification sent; nil discards them.
+	Log *zap.Logger
+}
+
+// Receiver posts notifications to a URL.
+type Receiver struct {
+	url    secret.Value
+	key    secret.Value
+	client *http.Client
+	log    *zap.Logger
+	hide   []secret.Value
+}
+
+var _ alert.Notifier = (*Receiver)(nil)
+
+// New returns a Receiver.
+func New(o Options) *Receiver {
+	r := &Receiver{url: o.URL, key: o.Secret, client: o.Client, log: o.Log}
+	if r.client == nil {
+		r.client = &http.Client{Timeout: DefaultTimeout}
+	}
+	if r.log == nil {
+		r.log = zap.NewNop()
+	}
+	r.hide = URLSecrets(o.URL)
+	if !o.Secret.IsZero() {
+		r.hide = append(r.hide, o.Secret)
+	}
+	return r
+}
+
+// URLSecrets lists the forms in which a secret URL, or the parts of it that
+// carry the secret (path, query, password), could appear in error text.
+func URLSecrets(u secret.Value) []secret.Value {
+	out := []secret.Value{u}
+	p, err := url.Parse(u.Reveal())
+	if err != nil {
+		return out
+	}
+	for _, s := range []string{p.String(), p.EscapedPath(), p.Path, p.RawQuery} {
+		if len(s) > 1 {
+			out = append(out, secret.New(s))
+		}
+	}
+	for _, seg := range strings.Split(p.Path, "/") {
+		if len(seg) >= 8 {
+			out = append(out, secret.New(seg))
+		}
+	}
+	if pw, ok := p.User.Password(); ok {
+		out = append(out, secret.New(pw))
+	}
+	return out
+}
+
+// Notify posts one request per notification, in order, and stops at the
+// first failure. retry follows Send: true for 429 (with the Retry-After in
+// the error), 408, 5xx and network errors; false for other answers.
+func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
+	for i, n := range ns {
+		body, err := json.Marshal(NewPayload(n))
+		if err != nil {
+			return false, fmt.Errorf("encode notification: %w", err)
+		}
+		h := http.Header{}
+		if !r.key.IsZero() {
+			h.Set(SignatureHeader, Sign(r.key, body))
+		}
+		h.Set("X-Guardd-Fingerprint", n.Finding.Fingerprint())
+		_, retry, err := Send(ctx, r.client, Request{
+			Service: "the webhook",
+			URL:     r.url.Reveal(),
+			Header:  h,
+			Body:    body,
+			Hide:    r.hide,
+			Hint:    hint,
+		})
+		if err != nil {
+			what := fmt.Sprintf("send webhook (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
+			if len(ns) > 1 {
+				what = fmt.Sprintf("send webhook %d of %d (%s, fingerprint %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
+			}
+			return retry, fmt.Errorf("%s: %w", what, err)
+		}
+		r.log.Debug("webhook sent",
+			zap.String("status", string(n.Status)),
+			zap.String("rule", n.Finding.Rule),
+			zap.String("account", n.Finding.Account),
+			zap.String("fingerprint", n.Finding.Fingerprint()))
+	}
+	return false, nil
+}
+
+func hint(code int) string {
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "the endpoint refused guardd; check the URL and the signing secret"
+	case http.StatusNotFound, http.StatusGone:
+		return "the URL is wrong or no longer exists"
+	}
+	return "the endpoint rejected the payload"
+}
+
+// Sign returns the SignatureHeader value for body: "sha256=<hex HMAC>".
+func Sign(key secret.Value, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key.Reveal()))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// Verify reports whether header is a valid signature of body with key, in
+// constant time. Receivers of guardd's webhooks do the same in their own
+// language.
+func Verify(key secret.Value, body []byte, header string) bool {
+	return hmac.Equal([]byte(Sign(key, body)), []byte(header))
+}
