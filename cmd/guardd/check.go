@@ -31,7 +31,7 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 		return usagef("check: --config is required")
 	}
 	clk := clock.Clock{}
-	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, *dryRun, clk.Now())
+	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, *dryRun, false, clk.Now())
 	if err != nil {
 		return err
 	}

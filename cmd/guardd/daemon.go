@@ -12,7 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/clock"
+	"github.com/guardd/guardd/internal/config"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/metrics"
 	"github.com/guardd/guardd/internal/sdnotify"
 	"github.com/robfig/cron/v3"
@@ -43,13 +46,16 @@ type daemon struct {
 	metrics        *metrics.Metrics
 	ready          atomic.Bool
 
-	mu        sync.Mutex // held by a cycle and by a reload
-	app       *app
-	cron      *cron.Cron
-	entry     cron.EntryID
-	job       cron.Job
-	lastPrune time.Time
-	jobCtx    context.Context
+	mu  sync.Mutex // held by a cycle and by a reload
+	app *app
+	// stopButtons ends the Socket Mode connections answering the app's
+	// Slack buttons.
+	stopButtons context.CancelFunc
+	cron        *cron.Cron
+	entry       cron.EntryID
+	job         cron.Job
+	lastPrune   time.Time
+	jobCtx      context.Context
 }
 
 func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
@@ -71,12 +77,13 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		return usagef("run: --config is required")
 	}
 	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New()}
-	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, d.clk.Now())
+	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, true, d.clk.Now())
 	if err != nil {
 		return err
 	}
 	d.app = a
-	defer func() { d.app.Close() }()
+	d.startButtons(ctx)
+	defer func() { d.stopButtons(); d.app.Close() }()
 	log := a.log
 	defer log.Sync()
 	prune(ctx, a, d.clk.Now())
@@ -178,7 +185,7 @@ func (d *daemon) reload(ctx context.Context) {
 	old.log.Info("reloading config", zap.String("config", d.cfgPath))
 	// The new app opens its own connection to the same database; the old
 	// one is closed once the new one is in place.
-	next, err := setup(ctx, d.cfgPath, d.getenv, d.stdout, d.stderr, false, d.clk.Now())
+	next, err := setup(ctx, d.cfgPath, d.getenv, d.stdout, d.stderr, false, true, d.clk.Now())
 	if err != nil {
 		old.log.Error("config reload failed; keeping the running config", zap.Error(err))
 		return
@@ -194,9 +201,37 @@ func (d *daemon) reload(ctx context.Context) {
 	}
 	d.cron.Remove(d.entry)
 	d.entry = d.cron.Schedule(sched, d.job)
+	d.stopButtons()
 	d.app = next
+	d.startButtons(ctx)
 	old.Close()
 	next.log.Info("config reloaded", zap.String("schedule", next.cfg.Schedule), zap.Int("accounts", len(next.cfg.Accounts)))
+}
+
+// startButtons answers the Slack buttons (Acknowledge, Silence 24 h) of every
+// Slack notifier with an app-level token, over Socket Mode: an outbound
+// connection, so no public endpoint is needed. Presses are recorded in the
+// state store.
+func (d *daemon) startButtons(ctx context.Context) {
+	bctx, cancel := context.WithCancel(ctx)
+	d.stopButtons = cancel
+	a := d.app
+	if a.store == nil {
+		return
+	}
+	for _, n := range a.cfg.Notifiers {
+		if n.Type != config.NotifierSlack || n.AppToken.IsZero() || n.BotToken.IsZero() {
+			continue
+		}
+		log := a.log.With(zap.String("receiver", n.Name))
+		in := slack.NewInteractions(slack.InteractionsOptions{BotToken: n.BotToken, AppToken: n.AppToken, APIURL: n.APIURL,
+			Actions: lifecycle.StoreActions{Store: a.store, Clock: d.clk}, Log: log})
+		go func() {
+			if err := in.Run(bctx); err != nil && bctx.Err() == nil {
+				log.Error("slack buttons stopped", zap.Error(err))
+			}
+		}()
+	}
 }
 
 // serve starts the metrics and health endpoint; "" means none.

@@ -4,12 +4,18 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/guardd/guardd/internal/alert/slack"
+	"github.com/guardd/guardd/internal/alert/slacktest"
+	"github.com/guardd/guardd/internal/store"
 )
 
 // logLine waits for a JSON log line with msg and returns its fields.
@@ -116,4 +122,90 @@ func TestDaemonMetricsHealthAndReload(t *testing.T) {
 	if n := len(slack.got()); n != 1 {
 		t.Errorf("slack messages: got %d, want 1 (the phantom balance, once)", n)
 	}
+}
+
+// TestDaemonAnswersSlackButtons runs guardd run in Slack bot mode with an
+// app-level token: the alert carries buttons, and pressing Acknowledge
+// records who did in the state store.
+func TestDaemonAnswersSlackButtons(t *testing.T) {
+	api := slacktest.NewAPI(t)
+	dir := t.TempDir()
+	src, _ := filepath.Abs(filepath.Join("examples", "expired-grants-counted.json"))
+	cfg := filepath.Join(dir, "config.yaml")
+	text := fmt.Sprintf(`schedule: "@every 1h"
+log: {level: debug, format: json}
+state: {path: %q}
+http: {addr: off}
+accounts:
+  - {name: acme, provider: openai, currency: USD, drawdown: expiring-first, auto_recharge: {enabled: false}, source: {type: file, path: %q}}
+notifiers:
+  - {name: team-slack, type: slack, bot_token_env: BOT, app_token_env: APP, channel: %s, api_url: %q}
+`, filepath.Join(dir, "state.db"), src, slacktest.AlertsChannel, api.URL())
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) (string, bool) {
+		switch k {
+		case "BOT":
+			return api.BotToken(), true
+		case "APP":
+			return api.AppToken(), true
+		}
+		return "", false
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"run", "--config", cfg}, getenv, &out, &errOut) }()
+	logLine(t, &errOut, "cycle done")
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := api.WaitConnected(wctx); err != nil {
+		t.Fatalf("socket mode never connected: %v\n%s", err, errOut.String())
+	}
+	msgs := api.Messages(slacktest.AlertsChannel)
+	if len(msgs) != 1 {
+		t.Fatalf("messages: got %d, want the phantom-balance alert", len(msgs))
+	}
+	acked, err := api.Press(slacktest.AlertsChannel, msgs[0].TS, slack.ActionAck, slacktest.User{ID: "U42", Name: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-acked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the press was never acknowledged")
+	}
+	// The envelope is acknowledged before the work (Slack wants it within 3
+	// s); the thread reply comes once the press is recorded.
+	for deadline := time.Now().Add(30 * time.Second); len(api.Replies(slacktest.AlertsChannel, msgs[0].TS)) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reply to the press; log:\n%s", errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "state.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.View(context.Background(), func(tx *store.Tx) error {
+		as, err := tx.Alerts("acme", store.Firing)
+		if err != nil || len(as) != 1 || as[0].AckedBy == "" {
+			t.Errorf("alert acknowledged by %q (%d alerts, %v), want alice's press recorded; log:\n%s", ackedBy(as), len(as), err, errOut.String())
+		}
+		return nil
+	})
+}
+
+func ackedBy(as []store.Alert) string {
+	if len(as) == 0 {
+		return ""
+	}
+	return as[0].AckedBy
 }

@@ -49,7 +49,7 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if err != nil {
 		return err
 	}
-	receivers, err := buildReceivers(cfg, stdout, log)
+	receivers, err := buildReceivers(cfg, stdout, log, false)
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func pollHourly(t *testing.T, p provider, cfg string, n int) (string, string, []
 	t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) (string, bool) { v, ok := p.env[k]; return v, ok }
-	a, err := setup(context.Background(), cfg, getenv, &out, &errOut, false, t0)
+	a, err := setup(context.Background(), cfg, getenv, &out, &errOut, false, false, t0)
 	if err != nil {
 		t.Fatalf("setup: %v", err)
 	}

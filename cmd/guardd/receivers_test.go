@@ -101,7 +101,7 @@ func TestBuildReceivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := buildReceivers(cfg, io.Discard, zap.NewNop())
+	rs, err := buildReceivers(cfg, io.Discard, zap.NewNop(), false)
 	if err != nil {
 		t.Fatal(err)
 	}

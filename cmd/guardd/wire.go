@@ -67,9 +67,11 @@ func buildSource(a config.Account) (poller.Source, error) {
 
 // buildReceivers makes a notifier per configured receiver. The set of
 // receiver types is guardd's own and closed, so this is one explicit switch.
-// Pacing (cfg's notifiers[].pacing) is not applied here: an alert.Paced
-// needs a Flush after each round of deliveries.
-func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger) ([]alert.Receiver, error) {
+// Pacing (notifiers[].pacing) is applied by the outbox, which folds the
+// excess of a burst into one digest and marks it sent only once delivered.
+// interactive is true only for guardd run, the one mode that answers the
+// Slack buttons (Socket Mode); messages from check carry none.
+func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, interactive bool) ([]alert.Receiver, error) {
 	// Each account's billing page, linked from its messages.
 	links := make(map[string]string)
 	for _, a := range cfg.Accounts {
@@ -88,7 +90,7 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger) ([]al
 		case config.NotifierSlack:
 			if n.BotMode() {
 				nt = slack.NewBot(slack.BotOptions{Token: n.BotToken, Channel: n.Channel, APIURL: n.APIURL, Client: client,
-					Log: rlog, Links: links, Buttons: !n.AppToken.IsZero()})
+					Log: rlog, Links: links, Buttons: interactive && !n.AppToken.IsZero()})
 			} else {
 				nt = slack.NewWebhook(n.WebhookURL, client, rlog).WithLinks(links)
 			}
@@ -106,7 +108,8 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger) ([]al
 		default:
 			return nil, fmt.Errorf("notifiers[%d] (%s): unknown notifier type %q", i, n.Name, n.Type)
 		}
-		out = append(out, alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Accounts: n.Accounts, Notifier: nt})
+		out = append(out, alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Accounts: n.Accounts, Notifier: nt,
+			Pace: alert.Pacing{Max: n.Pacing.Max, Per: n.Pacing.Per}})
 	}
 	return out, nil
 }
@@ -131,7 +134,7 @@ func (a *app) Close() error {
 // setup loads the config and builds the logger, opens the state store and
 // builds the guard with the history it holds. A dry run changes nothing: it
 // reads the database if there is one and writes nothing to it.
-func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun bool, now time.Time) (*app, error) {
+func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun, interactive bool, now time.Time) (*app, error) {
 	cfg, err := config.LoadFile(cfgPath, getenv)
 	if err != nil {
 		return nil, err
@@ -144,7 +147,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return nil, err
 	}
-	receivers, err := buildReceivers(cfg, stdout, log)
+	receivers, err := buildReceivers(cfg, stdout, log, interactive)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,9 @@ type Receiver struct {
 	MinSeverity billing.Severity
 	Accounts    []string
 	Notifier    Notifier
+	// Pace limits the new messages it gets one by one (the outbox applies
+	// it; see Pacing).
+	Pace Pacing
 }
 
 // Wants reports whether n is routed to the receiver.

@@ -104,8 +104,11 @@ func Text(n Notification) string {
 	}
 	b.WriteString(f.Summary)
 	b.WriteString("\n")
-	b.WriteString(BalanceLine(f.State))
-	b.WriteString("\n")
+	// A digest across accounts has no one balance to show.
+	if !f.State.ObservedAt.IsZero() || f.State.EffectiveKnown {
+		b.WriteString(BalanceLine(f.State))
+		b.WriteString("\n")
+	}
 	if len(f.Evidence) > 0 {
 		b.WriteString("Evidence:\n")
 		for _, e := range f.Evidence {

@@ -128,7 +128,7 @@ type SMTP struct {
 }
 
 // Pacing limits a notifier to Max messages per Per; the rest of a burst is
-// folded into one digest (alert.Paced). Max 0 turns it off.
+// folded into one digest by the outbox (alert.Pacing). Max 0 turns it off.
 type Pacing struct {
 	Max int
 	Per time.Duration

@@ -9,6 +9,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/clock"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store"
@@ -26,6 +27,8 @@ func burst() billing.Finding {
 func explain(f billing.Finding) billing.Finding { f.Summary = "3 recharges in 6 hours"; return f }
 
 func all(string) bool { return true }
+
+func clockAt(t time.Time) clock.Clock { return clock.Fixed(t) }
 
 // books runs a test against the store and against Memory: both keep the
 // same lifecycle.
@@ -186,4 +189,39 @@ func TestInhibitedWhileInhibitorFires(t *testing.T) {
 	if got := decide(2, symptom); got != "[resolved recharge-burst firing credits-accumulating]" {
 		t.Errorf("after the burst resolved: got %s", got)
 	}
+}
+
+func TestStoreActions(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Update(ctx, func(tx *store.Tx) error {
+		_, err := lifecycle.Decide(tx, "acme", []billing.Finding{burst()}, explain, all, billing.AccountState{}, lt.T0, policy)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	a := lifecycle.StoreActions{Store: st, Clock: clockAt(lt.T0.Add(time.Hour))}
+	if err := a.Ack(ctx, burst().Fingerprint(), "U123"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ack(ctx, "0000000000000000", "U123"); err == nil {
+		t.Error("ack of an unknown alert: got no error")
+	}
+	if err := a.Silence(ctx, "recharge-burst", "acme", 24*time.Hour, "U123", "from Slack"); err != nil {
+		t.Fatal(err)
+	}
+	st.View(ctx, func(tx *store.Tx) error {
+		al, _, _ := tx.Alert(burst().Fingerprint())
+		if al.AckedBy != "U123" || !al.AckedAt.Equal(lt.T0.Add(time.Hour)) {
+			t.Errorf("ack: got %q at %s", al.AckedBy, al.AckedAt)
+		}
+		if _, ok, _ := tx.Silenced("recharge-burst", "acme", lt.T0.Add(2*time.Hour)); !ok {
+			t.Error("silence: not in effect an hour later")
+		}
+		return nil
+	})
 }

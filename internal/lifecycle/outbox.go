@@ -25,6 +25,8 @@ type Sender struct {
 	// MaxAttempts per item across drains; 0 means DefaultMaxAttempts.
 	MaxAttempts int
 	Log         *zap.Logger
+
+	seq int // messages sent, to order their sent times within a drain
 }
 
 // DrainResult counts what one drain did.
@@ -76,9 +78,17 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 			errs = append(errs, fmt.Errorf("outbox item %d to %s: %w", item.ID, item.Receiver, err))
 		}
 	}
-	// Info notifications due together go to each receiver as one digest.
-	digests := make(map[string][]store.OutboxItem)
+	// Info notifications due together go to each receiver as one daily
+	// digest; new messages beyond a receiver's pacing go as one digest per
+	// drain. Threaded repeats and resolutions always go one by one.
+	type group struct {
+		items []store.OutboxItem
+		ns    []alert.Notification
+	}
+	infos := make(map[string]*group)
+	news := make(map[string]*group)
 	var order []string
+	seen := make(map[string]bool)
 	for _, item := range due {
 		if err := ctx.Err(); err != nil {
 			return res, errors.Join(append(errs, err)...)
@@ -88,28 +98,78 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 			fail([]store.OutboxItem{item}, err)
 			continue
 		}
-		if n.Finding.Severity == billing.SeverityInfo {
-			if _, ok := digests[item.Receiver]; !ok {
-				order = append(order, item.Receiver)
+		if !seen[item.Receiver] {
+			seen[item.Receiver] = true
+			order = append(order, item.Receiver)
+		}
+		into := news
+		switch {
+		case n.Finding.Severity == billing.SeverityInfo:
+			into = infos
+		case n.Status != alert.StatusFiring || n.Repeat:
+			if err := s.deliver(ctx, item, n, now); err != nil {
+				fail([]store.OutboxItem{item}, err)
+			} else {
+				res.Sent++
 			}
-			digests[item.Receiver] = append(digests[item.Receiver], item)
 			continue
 		}
-		if err := s.deliver(ctx, item, n, now); err != nil {
-			fail([]store.OutboxItem{item}, err)
-			continue
+		g := into[item.Receiver]
+		if g == nil {
+			g = &group{}
+			into[item.Receiver] = g
 		}
-		res.Sent++
+		g.items, g.ns = append(g.items, item), append(g.ns, n)
 	}
 	for _, recv := range order {
-		items := digests[recv]
-		if err := s.deliverDigest(ctx, recv, items, now); err != nil {
-			fail(items, err)
-			continue
+		if g := news[recv]; g != nil {
+			allowed, summary := len(g.items), ""
+			if r, err := s.receiver(recv); err == nil && r.Pace.On() {
+				var sent int
+				if err := s.Store.View(ctx, func(tx *store.Tx) error {
+					var err error
+					sent, err = tx.MessagesSentSince(recv, now.Add(-r.Pace.Per))
+					return err
+				}); err != nil {
+					errs = append(errs, err)
+				}
+				allowed = max(r.Pace.Max-sent, 0)
+				if len(g.items)-allowed <= 1 {
+					allowed = len(g.items) // a digest of one is just the message
+				}
+				summary = fmt.Sprintf("%d more notifications within %s, folded into this one message: at most %d messages go out one by one per %s.",
+					len(g.items)-allowed, billing.Words(r.Pace.Per), r.Pace.Max, billing.Words(r.Pace.Per))
+			}
+			for i := range allowed {
+				if err := s.deliver(ctx, g.items[i], g.ns[i], now); err != nil {
+					fail([]store.OutboxItem{g.items[i]}, err)
+					continue
+				}
+				res.Sent++
+			}
+			if rest := g.items[allowed:]; len(rest) > 0 {
+				res.add(s.deliverDigest(ctx, recv, rest, alert.Digest(g.ns[allowed:], summary, now), now), rest, fail)
+			}
 		}
-		res.Sent += len(items)
+		if g := infos[recv]; g != nil {
+			word := "notifications"
+			if len(g.items) == 1 {
+				word = "notification"
+			}
+			summary := fmt.Sprintf("Daily digest: %d info %s since the last digest. Nothing here needs action now.", len(g.items), word)
+			res.add(s.deliverDigest(ctx, recv, g.items, alert.Digest(g.ns, summary, now), now), g.items, fail)
+		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// add counts a digest's items as sent, or fails them all.
+func (r *DrainResult) add(err error, items []store.OutboxItem, fail func([]store.OutboxItem, error)) {
+	if err != nil {
+		fail(items, err)
+		return
+	}
+	r.Sent += len(items)
 }
 
 // decode reads the notification an outbox item holds.
@@ -137,38 +197,21 @@ func (s *Sender) dispatcher() *alert.Dispatcher {
 	return s.Dispatcher
 }
 
-// deliverDigest sends a receiver's due info notifications as one message.
-func (s *Sender) deliverDigest(ctx context.Context, recv string, items []store.OutboxItem, now time.Time) error {
+// deliverDigest sends items as the one digest message d, and marks them all
+// sent at the same moment (so pacing counts them as one message).
+func (s *Sender) deliverDigest(ctx context.Context, recv string, items []store.OutboxItem, d alert.Notification, now time.Time) error {
 	r, err := s.receiver(recv)
 	if err != nil {
 		return err
 	}
-	accounts := map[string]bool{}
-	d := billing.Finding{Rule: "daily-digest", Severity: billing.SeverityInfo, Entity: billing.Day(now), At: now}
-	for _, item := range items {
-		n, err := decode(item)
-		if err != nil {
-			return err
-		}
-		accounts[n.Finding.Account] = true
-		d.Account = n.Finding.Account
-		d.Evidence = append(d.Evidence, billing.Evidence{What: string(n.Status) + " " + n.Finding.Rule, Ref: n.Finding.Account,
-			At: n.At, Note: n.Finding.Summary})
-	}
-	if len(accounts) > 1 {
-		d.Account = fmt.Sprintf("%d accounts", len(accounts))
-	}
-	word := "notifications"
-	if len(items) == 1 {
-		word = "notification"
-	}
-	d.Summary = fmt.Sprintf("Daily digest: %d info %s since the last digest. Nothing here needs action now.", len(items), word)
-	if _, err := s.dispatcher().Deliver(ctx, *r, alert.Notification{Status: alert.StatusFiring, Finding: d, At: now}); err != nil {
+	if _, err := s.dispatcher().Deliver(ctx, *r, d); err != nil {
 		return err
 	}
+	s.seq++
+	sentAt := now.Add(time.Duration(s.seq))
 	return s.Store.Update(ctx, func(tx *store.Tx) error {
 		for _, item := range items {
-			if err := tx.MarkSent(item.ID, now); err != nil {
+			if err := tx.MarkSent(item.ID, sentAt); err != nil {
 				return err
 			}
 		}
@@ -198,8 +241,12 @@ func (s *Sender) deliver(ctx context.Context, item store.OutboxItem, n alert.Not
 	if err != nil {
 		return err
 	}
+	// Each message gets its own sent time, in sending order, so pacing can
+	// count messages: items folded into one digest share theirs.
+	s.seq++
+	sentAt := now.Add(time.Duration(s.seq))
 	return s.Store.Update(ctx, func(tx *store.Tx) error {
-		if err := tx.MarkSent(item.ID, now); err != nil {
+		if err := tx.MarkSent(item.ID, sentAt); err != nil {
 			return err
 		}
 		if ref.IsZero() {

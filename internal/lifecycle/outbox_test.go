@@ -3,6 +3,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -114,8 +115,59 @@ func TestInfoGoesOutAsDailyDigest(t *testing.T) {
 		t.Fatalf("at the digest: got %+v, %d messages (%v), want both info findings in one message", res, len(rec.got), err)
 	}
 	d := rec.got[1].Finding
-	if d.Rule != "daily-digest" || d.Account != "2 accounts" || len(d.Evidence) != 2 ||
+	if d.Rule != alert.DigestRule || d.Account != "several accounts" || len(d.Folded) != 2 ||
 		d.Summary != "Daily digest: 2 info notifications since the last digest. Nothing here needs action now." {
 		t.Errorf("digest: got %+v", d)
+	}
+}
+
+func TestPacingFoldsABurstDurably(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec := &recorder{}
+	receivers := []alert.Receiver{{Name: "slack", Notifier: rec, Pace: alert.Pacing{Max: 2, Per: time.Hour}}}
+	s := &lifecycle.Sender{Store: st, Receivers: receivers}
+	enqueue := func(at time.Time, rules ...string) {
+		var ns []alert.Notification
+		for _, r := range rules {
+			f := explain(burst())
+			f.Rule, f.At = r, at
+			ns = append(ns, alert.Notification{Status: alert.StatusFiring, Finding: f, At: at})
+		}
+		if err := st.Update(ctx, func(tx *store.Tx) error { return lifecycle.Enqueue(tx, ns, receivers, at, lifecycle.Policy{}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := lt.T0
+	enqueue(at, "a", "b", "c", "d", "e")
+	res, err := s.Drain(ctx, at)
+	if err != nil || res.Sent != 5 {
+		t.Fatalf("burst: got %+v (%v), want all 5 delivered", res, err)
+	}
+	var got []string
+	for _, n := range rec.got {
+		got = append(got, fmt.Sprintf("%s:%d", n.Finding.Rule, len(n.Finding.Folded)))
+	}
+	if want := "[a:0 b:0 digest:3]"; fmt.Sprint(got) != want {
+		t.Fatalf("messages: got %v, want %s (two one by one, the rest folded)", got, want)
+	}
+	// Within the hour the allowance is spent: even one more new alert would
+	// be a third message... but a digest of one is just the message.
+	enqueue(at.Add(10*time.Minute), "f")
+	s.Drain(ctx, at.Add(10*time.Minute))
+	enqueue(at.Add(20*time.Minute), "g", "h")
+	s.Drain(ctx, at.Add(20*time.Minute))
+	if n := len(rec.got); n != 5 || rec.got[4].Finding.Rule != alert.DigestRule {
+		t.Errorf("later in the hour: got %d messages (last %s), want f alone then g and h folded", n, rec.got[len(rec.got)-1].Finding.Rule)
+	}
+	// A new hour: one by one again.
+	enqueue(at.Add(2*time.Hour), "i", "j")
+	s.Drain(ctx, at.Add(2*time.Hour))
+	if n := len(rec.got); n != 7 || rec.got[5].Finding.Rule != "i" || rec.got[6].Finding.Rule != "j" {
+		t.Errorf("next hour: got %d messages, want i and j one by one", n)
 	}
 }

@@ -216,3 +216,19 @@ func (tx *Tx) outbox(query string, args ...any) ([]OutboxItem, error) {
 	}
 	return items, nil
 }
+
+// MessagesSentSince counts the messages delivered to receiver at or after
+// since, for pacing. Items sent together as one digest share their sent
+// time and count once.
+func (tx *Tx) MessagesSentSince(receiver string, since time.Time) (int, error) {
+	var n int
+	t, err := nanos(since)
+	if err == nil {
+		err = tx.tx.QueryRowContext(tx.ctx, `SELECT COUNT(DISTINCT sent_at) FROM outbox
+			WHERE receiver = ? AND delivery = 'sent' AND sent_at >= ?`, receiver, t).Scan(&n)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count messages sent to %s: %w", receiver, err)
+	}
+	return n, nil
+}

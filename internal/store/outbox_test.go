@@ -204,3 +204,44 @@ func TestOutboxCrash(t *testing.T) {
 		t.Errorf("due after MarkSent and a restart: got %v, want none", got)
 	}
 }
+
+func TestMessagesSentSince(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	t0 := time.Date(2026, 10, 14, 9, 0, 0, 0, time.UTC)
+	var ids []int64
+	s.Update(ctx, func(tx *Tx) error {
+		for i := 0; i < 4; i++ {
+			id, err := tx.Enqueue(OutboxItem{Receiver: "slack", Fingerprint: "fp" + string(rune('0'+i)), Status: Firing,
+				Payload: []byte(`{}`), CreatedAt: t0, NextAttemptAt: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		// One message alone, then three items as one digest, an hour later.
+		if err := tx.MarkSent(ids[0], t0); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids[1:] {
+			if err := tx.MarkSent(id, t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return nil
+	})
+	s.View(ctx, func(tx *Tx) error {
+		for _, tc := range []struct {
+			since time.Time
+			want  int
+		}{{t0, 2}, {t0.Add(time.Minute), 1}, {t0.Add(2 * time.Hour), 0}} {
+			if got, err := tx.MessagesSentSince("slack", tc.since); err != nil || got != tc.want {
+				t.Errorf("since %s: got %d (%v), want %d", tc.since, got, err, tc.want)
+			}
+		}
+		if got, _ := tx.MessagesSentSince("email", t0); got != 0 {
+			t.Errorf("another receiver: got %d, want 0", got)
+		}
+		return nil
+	})
+}

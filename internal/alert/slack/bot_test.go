@@ -349,7 +349,7 @@ func TestBotGolden(t *testing.T) {
 	cases["lifecycle/resolved-update"] = Compose(res, Style{BillingURL: receivertest.Links[n.Finding.Account]})
 	cases["lifecycle/resolved-reply"] = resolvedReply(res)
 	burst := receivertest.Findings()[:5]
-	cases["lifecycle/digest"] = Compose(alert.Digest(burst, 3, time.Hour, receivertest.At), st(burst[0]))
+	cases["lifecycle/digest"] = Compose(alert.Digest(burst, "3 more notifications within 1 hour, folded into this one message: at most 3 messages go out one by one per 1 hour.", receivertest.At), st(burst[0]))
 	for name, msg := range cases {
 		t.Run(name, func(t *testing.T) {
 			// What chat.postMessage is sent: text and blocks.
@@ -394,7 +394,7 @@ func TestBotMessagesAccepted(t *testing.T) {
 			t.Errorf("%s: %v", n.Finding.Rule, err)
 		}
 	}
-	if _, _, err := bot.Post(t.Context(), alert.Digest(receivertest.Findings(), 3, time.Hour, receivertest.At)); err != nil {
+	if _, _, err := bot.Post(t.Context(), alert.Digest(receivertest.Findings(), "many more notifications", receivertest.At)); err != nil {
 		t.Errorf("digest: %v", err)
 	}
 }
