@@ -1,12 +1,14 @@
 package httpx
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
 )
 
 // CostCursor remembers how far an account's daily cost buckets have been
@@ -118,4 +120,45 @@ func MergeBuckets(bs []billing.CostBucket) ([]billing.CostBucket, error) {
 func day(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// CostPage decodes one page of a cost endpoint: its buckets and the cursor
+// of the next page ("" after the last).
+type CostPage func(body []byte) ([]billing.CostBucket, string, error)
+
+// ReadCosts reads every page of the cost endpoint r asks for, starting at
+// start, and returns the buckets merged by day with the settled ones marked;
+// the window's cursor then moves past the settled days. A page that does
+// not decode, or a cursor that repeats, is an ErrInvalid error.
+func (w CostWindow) ReadCosts(ctx context.Context, c *Client, b *Budget, r Request, start, now time.Time, decode CostPage) ([]billing.CostBucket, error) {
+	var all []billing.CostBucket
+	seen := make(map[string]bool)
+	for {
+		body, err := c.Get(ctx, b, r)
+		if err != nil {
+			return nil, err
+		}
+		buckets, next, err := decode(body)
+		if err != nil {
+			return nil, fmt.Errorf("GET %s: %w: %w", r.Path, poller.ErrInvalid, err)
+		}
+		all = append(all, buckets...)
+		if next == "" {
+			break
+		}
+		if seen[next] {
+			return nil, fmt.Errorf("GET %s: %w: next_page repeats a page already read", r.Path, poller.ErrInvalid)
+		}
+		seen[next] = true
+		r.Query.Set("page", next)
+	}
+	merged, err := MergeBuckets(all)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w: %w", r.Path, poller.ErrInvalid, err)
+	}
+	for i := range merged {
+		merged[i].Settled = w.Settled(merged[i].End, now)
+	}
+	w.Advance(start, merged)
+	return merged, nil
 }

@@ -139,36 +139,7 @@ func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]b
 		"limit":        {strconv.Itoa(min(max(days, 1), maxLimit))},
 	}
 	h := http.Header{"Authorization": {"Bearer " + c.admin.Reveal()}}
-	var all []billing.CostBucket
-	seen := make(map[string]bool)
-	for {
-		body, err := c.http.Get(ctx, b, httpx.Request{Path: CostsPath, Query: q, Header: h})
-		if err != nil {
-			return nil, err
-		}
-		buckets, next, err := decodeCosts(body)
-		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w: %w", CostsPath, poller.ErrInvalid, err)
-		}
-		all = append(all, buckets...)
-		if next == "" {
-			break
-		}
-		if seen[next] {
-			return nil, fmt.Errorf("GET %s: %w: next_page repeats a page already read", CostsPath, poller.ErrInvalid)
-		}
-		seen[next] = true
-		q.Set("page", next)
-	}
-	merged, err := httpx.MergeBuckets(all)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w: %w", CostsPath, poller.ErrInvalid, err)
-	}
-	for i := range merged {
-		merged[i].Settled = c.window.Settled(merged[i].End, now)
-	}
-	c.window.Advance(start, merged)
-	return merged, nil
+	return c.window.ReadCosts(ctx, c.http, b, httpx.Request{Path: CostsPath, Query: q, Header: h}, start, now, decodeCosts)
 }
 
 // grants reads the credit grants and the balance OpenAI shows.
