@@ -522,6 +522,29 @@ rules:
     lookback: 24h
   phantom_balance:
     min_difference: "1"
+  drawdown_order:
+    min_idle_credit: "1"
+    min_drawn: "1"
+    min_polls: 2
+  charge_without_credit:
+    window: 2h
+    lookback: 720h
+  credits_accumulating:
+    window: 24h
+    min_recharges: 2
+    min_excess: "10"
+    min_ratio: "2"
+  spend_without_usage:
+    floor: "1"
+    zero_below: "0.01"
+    lookback: 168h
+  grant_expiring_unused:
+    horizon: 336h
+    min_loss: "1"
+  runway_low:
+    horizon: 48h
+  source_blind:
+    polls: 3
 accounts:
   - name: acme
     provider: openai
@@ -548,6 +571,16 @@ notifiers:
       max: 5
       per: 1h
     webhook_url: <secret>
+state:
+  path: testdata/guardd-state.db
+  retention: 9600h
+http:
+  addr: 127.0.0.1:9464
+alerting:
+  repeat_critical: 4h
+  repeat_warning: 24h
+  repeat_info: 24h
+  resolve_after: 2
 `
 	if got := buf.String(); got != want {
 		t.Errorf("Dump:\ngot:\n%s\nwant:\n%s", got, want)

@@ -38,6 +38,23 @@ func (c *Config) Dump(w io.Writer) error {
 			PhantomBalance: dumpPhantomBalance{MinDifference: amountText(c.Params.PhantomBalance.MinDifference)},
 		},
 	}
+	p := c.Params
+	d.Rules.DrawdownOrder = dumpDrawdownOrder{amountText(p.DrawdownOrder.MinIdleCredit), amountText(p.DrawdownOrder.MinDrawn), p.DrawdownOrder.MinPolls}
+	d.Rules.ChargeWithoutCredit = dumpWindowLookback{duration(p.ChargeWithoutCredit.Window), duration(p.ChargeWithoutCredit.Lookback)}
+	d.Rules.CreditsAccumulating = dumpCreditsAccumulating{duration(p.CreditsAccumulating.Window), p.CreditsAccumulating.MinRecharges,
+		amountText(p.CreditsAccumulating.MinExcess), amountText(p.CreditsAccumulating.MinRatio)}
+	d.Rules.SpendWithoutUsage = dumpSpendWithoutUsage{amountText(p.SpendWithoutUsage.Floor), amountText(p.SpendWithoutUsage.ZeroBelow),
+		duration(p.SpendWithoutUsage.Lookback)}
+	d.Rules.GrantExpiringUnused = dumpGrantExpiringUnused{duration(p.GrantExpiringUnused.Horizon), amountText(p.GrantExpiringUnused.MinLoss)}
+	d.Rules.RunwayLow = dumpHorizon{duration(p.RunwayLow.Horizon)}
+	d.Rules.SourceBlind = dumpPolls{p.SourceBlind.Polls}
+	d.State = dumpState{Path: c.State.Path, Retention: duration(c.State.Retention)}
+	d.HTTP = dumpHTTP{Addr: c.HTTP.Addr}
+	if d.HTTP.Addr == "" {
+		d.HTTP.Addr = "off"
+	}
+	d.Alerting = dumpAlerting{duration(c.Alerting.Repeat[billing.SeverityCritical]), duration(c.Alerting.Repeat[billing.SeverityWarning]),
+		duration(c.Alerting.Repeat[billing.SeverityInfo]), c.Alerting.ResolveAfter}
 	for _, a := range c.Accounts {
 		ar := a.AutoRecharge
 		da := dumpAccount{
@@ -59,6 +76,9 @@ func (c *Config) Dump(w io.Writer) error {
 		}
 		if ar.HasMonthlyLimit {
 			da.AutoRecharge.MonthlyLimit = amountText(ar.MonthlyLimit.Amount())
+		}
+		if a.HasMonthlyCap {
+			da.MonthlyCap = amountText(a.MonthlyCap.Amount())
 		}
 		d.Accounts = append(d.Accounts, da)
 	}
@@ -102,6 +122,62 @@ type dumpConfig struct {
 	Rules     dumpRules      `yaml:"rules"`
 	Accounts  []dumpAccount  `yaml:"accounts"`
 	Notifiers []dumpNotifier `yaml:"notifiers"`
+	State     dumpState      `yaml:"state"`
+	HTTP      dumpHTTP       `yaml:"http"`
+	Alerting  dumpAlerting   `yaml:"alerting"`
+}
+
+type dumpState struct {
+	Path      string `yaml:"path"`
+	Retention string `yaml:"retention"`
+}
+
+type dumpHTTP struct {
+	Addr string `yaml:"addr"`
+}
+
+type dumpAlerting struct {
+	RepeatCritical string `yaml:"repeat_critical"`
+	RepeatWarning  string `yaml:"repeat_warning"`
+	RepeatInfo     string `yaml:"repeat_info"`
+	ResolveAfter   int    `yaml:"resolve_after"`
+}
+
+type dumpDrawdownOrder struct {
+	MinIdleCredit string `yaml:"min_idle_credit"`
+	MinDrawn      string `yaml:"min_drawn"`
+	MinPolls      int    `yaml:"min_polls"`
+}
+
+type dumpWindowLookback struct {
+	Window   string `yaml:"window"`
+	Lookback string `yaml:"lookback"`
+}
+
+type dumpCreditsAccumulating struct {
+	Window       string `yaml:"window"`
+	MinRecharges int    `yaml:"min_recharges"`
+	MinExcess    string `yaml:"min_excess"`
+	MinRatio     string `yaml:"min_ratio"`
+}
+
+type dumpSpendWithoutUsage struct {
+	Floor     string `yaml:"floor"`
+	ZeroBelow string `yaml:"zero_below"`
+	Lookback  string `yaml:"lookback"`
+}
+
+type dumpGrantExpiringUnused struct {
+	Horizon string `yaml:"horizon"`
+	MinLoss string `yaml:"min_loss"`
+}
+
+type dumpHorizon struct {
+	Horizon string `yaml:"horizon"`
+}
+
+type dumpPolls struct {
+	Polls int `yaml:"polls"`
 }
 
 type dumpLog struct {
@@ -116,6 +192,13 @@ type dumpRules struct {
 	RechargeWhileGrantCredit dumpRechargeWhileGrantCredit `yaml:"recharge_while_grant_credit"`
 	RechargeAboveThreshold   dumpRechargeAboveThreshold   `yaml:"recharge_above_threshold"`
 	PhantomBalance           dumpPhantomBalance           `yaml:"phantom_balance"`
+	DrawdownOrder            dumpDrawdownOrder            `yaml:"drawdown_order"`
+	ChargeWithoutCredit      dumpWindowLookback           `yaml:"charge_without_credit"`
+	CreditsAccumulating      dumpCreditsAccumulating      `yaml:"credits_accumulating"`
+	SpendWithoutUsage        dumpSpendWithoutUsage        `yaml:"spend_without_usage"`
+	GrantExpiringUnused      dumpGrantExpiringUnused      `yaml:"grant_expiring_unused"`
+	RunwayLow                dumpHorizon                  `yaml:"runway_low"`
+	SourceBlind              dumpPolls                    `yaml:"source_blind"`
 }
 
 type dumpRechargeBurst struct {
@@ -143,6 +226,7 @@ type dumpAccount struct {
 	Currency     string           `yaml:"currency"`
 	Drawdown     string           `yaml:"drawdown"`
 	AutoRecharge dumpAutoRecharge `yaml:"auto_recharge"`
+	MonthlyCap   string           `yaml:"monthly_cap,omitempty"`
 	Source       dumpSource       `yaml:"source"`
 }
 
