@@ -70,10 +70,3 @@ func (s *Source) Resume(after time.Time) {
 		s.next++
 	}
 }
-
-// Remaining returns how many observations are left to serve.
-func (s *Source) Remaining() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.obs) - s.next
-}
