@@ -512,17 +512,7 @@ func (v *validator) emailNotifier(fn *fileNotifier, n *Notifier, add func(rel, f
 	if s.TLS == SMTPTLS {
 		s.Port = DefaultSMTPSPort
 	}
-	if p := fn.Port; p.set {
-		k, err := strconv.Atoi(strings.TrimSpace(p.text))
-		switch {
-		case err != nil:
-			add("port", "invalid whole number %q", p.text)
-		case k < 1 || k > 65535:
-			add("port", "must be between 1 and 65535 (got %s)", p.text)
-		default:
-			s.Port = k
-		}
-	}
+	setCount(fn.Port, "port", 1, 65535, &s.Port, add)
 	s.Username = strings.TrimSpace(fn.Username.text)
 	var hasPassword bool
 	s.Password, hasPassword = v.notifierSecret(fn.PasswordEnv, fn.PasswordFile, passwordSecret, false, add)

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -130,17 +129,7 @@ func (v *validator) source(fsrc *fileSource, a *billing.Account, add func(rel, f
 
 	s.Timeout, s.MaxRequests = DefaultSourceTimeout, DefaultMaxRequests
 	durationAt(fsrc.Timeout, "source.timeout", &s.Timeout, add)
-	if m := fsrc.MaxRequests; m.set {
-		n, err := strconv.Atoi(strings.TrimSpace(m.text))
-		switch {
-		case err != nil:
-			add("source.max_requests", "invalid whole number %q", m.text)
-		case n < 1 || n > 1000:
-			add("source.max_requests", "must be between 1 and 1000 (got %s)", m.text)
-		default:
-			s.MaxRequests = n
-		}
-	}
+	setCount(fsrc.MaxRequests, "source.max_requests", 1, 1000, &s.MaxRequests, add)
 	if spec.costs {
 		s.CostLookback = DefaultCostLookback
 		durationAt(fsrc.CostLookback, "source.cost_lookback", &s.CostLookback, add)
@@ -336,19 +325,8 @@ func isKey(s string) bool {
 }
 
 // durationAt sets *dst from s if s is set and is a positive Go duration.
-func durationAt(s scalar, rel string, dst *time.Duration, add func(rel, format string, args ...any)) {
-	if !s.set {
-		return
-	}
-	d, err := time.ParseDuration(strings.TrimSpace(s.text))
-	switch {
-	case err != nil:
-		add(rel, "invalid duration %q (use Go syntax such as \"30s\" or \"168h\")", s.text)
-	case d <= 0:
-		add(rel, "must be greater than 0 (got %s)", s.text)
-	default:
-		*dst = d
-	}
+func durationAt(s scalar, rel string, dst *time.Duration, add reporter) {
+	setDuration(s, rel, `"30s" or "168h"`, dst, add)
 }
 
 // Describe says where the source reads from and with which credentials,

@@ -3,7 +3,6 @@ package config
 import (
 	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -106,18 +105,7 @@ type fileSourceBlind struct {
 
 // count sets *dst from s if s is a whole number of at least least.
 func (v *validator) count(s scalar, path string, least int, dst *int) {
-	if !s.set {
-		return
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(s.text))
-	switch {
-	case err != nil:
-		v.add(path, "invalid whole number %q", s.text)
-	case n < least:
-		v.add(path, "must be at least %d (got %s)", least, s.text)
-	default:
-		*dst = n
-	}
+	setCount(s, path, least, least-1, dst, v.add)
 }
 
 // moreRules reads the parameters of the rules added after the first four.

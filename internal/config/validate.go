@@ -113,18 +113,7 @@ func (v *validator) rules(r *fileRules, p *rules.Params, l *ledger.Options) {
 	v.duration(r.BurnWindow, "rules.burn_window", &p.BurnWindow)
 	v.duration(r.MatchWindow, "rules.match_window", &l.MatchWindow)
 
-	if s := r.RechargeBurst.Count; s.set {
-		const path = "rules.recharge_burst.count"
-		n, err := strconv.Atoi(strings.TrimSpace(s.text))
-		switch {
-		case err != nil:
-			v.add(path, "invalid whole number %q", s.text)
-		case n < 2:
-			v.add(path, "must be at least 2 (got %s)", s.text)
-		default:
-			p.RechargeBurst.Count = n
-		}
-	}
+	v.count(r.RechargeBurst.Count, "rules.recharge_burst.count", 2, &p.RechargeBurst.Count)
 	v.duration(r.RechargeBurst.Window, "rules.recharge_burst.window", &p.RechargeBurst.Window)
 
 	v.amount(r.RechargeWhileGrantCredit.MinGrantCredit, "rules.recharge_while_grant_credit.min_grant_credit",
@@ -140,19 +129,48 @@ func (v *validator) rules(r *fileRules, p *rules.Params, l *ledger.Options) {
 	v.amount(r.PhantomBalance.MinDifference, "rules.phantom_balance.min_difference", &p.PhantomBalance.MinDifference)
 }
 
+// reporter records a problem with the field at path (absolute for the
+// validator, relative to an account or notifier for their closures).
+type reporter func(path, format string, args ...any)
+
 // duration sets *dst from s if s is set and is a positive Go duration.
 func (v *validator) duration(s scalar, path string, dst *time.Duration) {
+	setDuration(s, path, `"6h"`, dst, v.add)
+}
+
+// setDuration sets *dst from s if s is set and is a Go duration above 0;
+// example is the syntax the error suggests.
+func setDuration(s scalar, path, example string, dst *time.Duration, add reporter) {
 	if !s.set {
 		return
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s.text))
 	switch {
 	case err != nil:
-		v.add(path, "invalid duration %q (use Go syntax such as \"6h\")", s.text)
+		add(path, "invalid duration %q (use Go syntax such as %s)", s.text, example)
 	case d <= 0:
-		v.add(path, "must be greater than 0 (got %s)", s.text)
+		add(path, "must be greater than 0 (got %s)", s.text)
 	default:
 		*dst = d
+	}
+}
+
+// setCount sets *dst from s if s is set and is a whole number from lo to hi
+// (hi below lo: no upper bound).
+func setCount(s scalar, path string, lo, hi int, dst *int, add reporter) {
+	if !s.set {
+		return
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s.text))
+	switch {
+	case err != nil:
+		add(path, "invalid whole number %q", s.text)
+	case hi < lo && n < lo:
+		add(path, "must be at least %d (got %s)", lo, s.text)
+	case hi >= lo && (n < lo || n > hi):
+		add(path, "must be between %d and %d (got %s)", lo, hi, s.text)
+	default:
+		*dst = n
 	}
 }
 
