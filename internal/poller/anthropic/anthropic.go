@@ -24,7 +24,7 @@ import (
 // Defaults and fixed settings.
 const (
 	DefaultBaseURL  = "https://api.anthropic.com"
-	DefaultLookback = 7 * 24 * time.Hour
+	DefaultLookback = httpx.DefaultCostLookback
 	// SettleLag: Anthropic documents that cost data "typically appears
 	// within 5 minutes"; a day's bucket is taken as final 6 hours after the
 	// day ends, leaving room for the untypical.
@@ -69,12 +69,6 @@ func New(o Options) (*Client, error) {
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}
-	if o.Lookback <= 0 {
-		o.Lookback = DefaultLookback
-	}
-	if o.Cursor == nil {
-		o.Cursor = &httpx.MemCursor{}
-	}
 	hc, err := httpx.New("anthropic", o.BaseURL, o.HTTP, o.AdminKey)
 	if err != nil {
 		return nil, err
@@ -82,7 +76,7 @@ func New(o Options) (*Client, error) {
 	return &Client{
 		http:   hc,
 		admin:  o.AdminKey,
-		window: httpx.CostWindow{Cursor: o.Cursor, Lookback: o.Lookback, SettleLag: SettleLag},
+		window: httpx.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
 	}, nil
 }
 
@@ -116,8 +110,4 @@ func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]b
 // ResumeCosts tells the client that every cost day up to t was read settled
 // (the guard finds it in the stored history), so the first poll after a
 // restart asks only for newer days.
-func (c *Client) ResumeCosts(t time.Time) {
-	if t.After(c.window.Cursor.SettledUntil()) {
-		c.window.Cursor.SetSettledUntil(t)
-	}
-}
+func (c *Client) ResumeCosts(t time.Time) { c.window.Resume(t) }

@@ -55,6 +55,31 @@ type CostWindow struct {
 	SettleLag time.Duration
 }
 
+// DefaultCostLookback is how far back a first poll reads costs.
+const DefaultCostLookback = 7 * 24 * time.Hour
+
+// NewCostWindow returns a window over cursor (nil: one in memory) reading
+// lookback (0: DefaultCostLookback) on a first poll, with the provider's
+// settle lag.
+func NewCostWindow(cursor CostCursor, lookback, settleLag time.Duration) CostWindow {
+	if cursor == nil {
+		cursor = &MemCursor{}
+	}
+	if lookback <= 0 {
+		lookback = DefaultCostLookback
+	}
+	return CostWindow{Cursor: cursor, Lookback: lookback, SettleLag: settleLag}
+}
+
+// Resume records that every cost day up to t was read settled (the guard
+// finds it in the stored history), unless the cursor is already past it, so
+// the first poll after a restart asks only for newer days.
+func (w CostWindow) Resume(t time.Time) {
+	if t.After(w.Cursor.SettledUntil()) {
+		w.Cursor.SetSettledUntil(t)
+	}
+}
+
 // Start returns the start of the first day a poll at now should read: the
 // end of what is already settled, or now-Lookback on the first poll, as a
 // UTC midnight.

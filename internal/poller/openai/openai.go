@@ -26,7 +26,7 @@ import (
 // Defaults and fixed settings.
 const (
 	DefaultBaseURL  = "https://api.openai.com"
-	DefaultLookback = 7 * 24 * time.Hour
+	DefaultLookback = httpx.DefaultCostLookback
 	// SettleLag: OpenAI does not document how late costs arrive, so a day's
 	// bucket is taken as final only 24 hours after the day ends. Until then
 	// each poll reads it again.
@@ -81,12 +81,6 @@ func New(o Options) (*Client, error) {
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}
-	if o.Lookback <= 0 {
-		o.Lookback = DefaultLookback
-	}
-	if o.Cursor == nil {
-		o.Cursor = &httpx.MemCursor{}
-	}
 	hc, err := httpx.New("openai", o.BaseURL, o.HTTP, o.AdminKey, o.SessionKey)
 	if err != nil {
 		return nil, err
@@ -95,7 +89,7 @@ func New(o Options) (*Client, error) {
 		http:    hc,
 		admin:   o.AdminKey,
 		session: o.SessionKey,
-		window:  httpx.CostWindow{Cursor: o.Cursor, Lookback: o.Lookback, SettleLag: SettleLag},
+		window:  httpx.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
 	}, nil
 }
 
@@ -163,8 +157,4 @@ func (c *Client) grants(ctx context.Context, b *httpx.Budget) (billing.Balance, 
 // ResumeCosts tells the client that every cost day up to t was read settled
 // (the guard finds it in the stored history), so the first poll after a
 // restart asks only for newer days.
-func (c *Client) ResumeCosts(t time.Time) {
-	if t.After(c.window.Cursor.SettledUntil()) {
-		c.window.Cursor.SetSettledUntil(t)
-	}
-}
+func (c *Client) ResumeCosts(t time.Time) { c.window.Resume(t) }
