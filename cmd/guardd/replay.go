@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,8 +39,6 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		return usagef("replay: --output %q: want text or json", *output)
 	}
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
-	// As live, with hysteresis; unlike live, no repeats: a replay sends each
-	// alert once per episode.
 	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter}
 	if *cfgPath != "" {
 		cfg, err := config.LoadFile(*cfgPath, getenv)
@@ -50,27 +49,25 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	}
 
 	path := fs.Arg(0)
-	src, h, err := file.Open(path)
+	_, h, err := file.Open(path)
 	if err != nil {
 		return err
 	}
 	out := alert.NewWriter(stdout, format)
-	g := guard.New([]guard.Account{{Account: h.Account, Source: src}}, guard.Options{
+	err = guard.Replay(ctx, h.Account, path, h.Observations, guard.Options{
 		Params: params,
 		Ledger: lopts,
 		Policy: policy,
 		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{
 			{Name: "stdout", MinSeverity: billing.SeverityInfo, Notifier: out},
 		}},
-	})
-	for i, o := range h.Observations {
-		rep, err := g.Cycle(ctx, o.At)
-		if len(rep.Failed) > 0 {
-			return fmt.Errorf("%s: observations[%d]: %w", path, i, rep.Failed[0].Err)
-		}
-		if err != nil {
-			return err
-		}
+	}, func(int, guard.Report) error { return nil })
+	var oe *guard.ObservationError
+	if errors.As(err, &oe) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err != nil {
+		return err
 	}
 	if format == alert.FormatText {
 		first, last := h.Observations[0].At, h.Observations[len(h.Observations)-1].At

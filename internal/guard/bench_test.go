@@ -12,7 +12,6 @@ import (
 	"github.com/guardd/guardd/internal/history"
 	"github.com/guardd/guardd/internal/ledger"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
-	"github.com/guardd/guardd/internal/poller/file"
 	"github.com/guardd/guardd/internal/rules"
 )
 
@@ -65,17 +64,13 @@ func BenchmarkYearEvaluate(b *testing.B) {
 	f, _ := yearFile(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		rec := &countingNotifier{}
-		g := guard.New([]guard.Account{{Account: f.Account, Source: file.New("year", f.Observations)}}, guard.Options{
+		err := guard.Replay(context.Background(), f.Account, "year", f.Observations, guard.Options{
 			Params:     rules.DefaultParams(),
 			Ledger:     ledger.DefaultOptions(),
-			Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "count", Notifier: rec}}},
-		})
-		for _, o := range f.Observations {
-			rep, err := g.Cycle(context.Background(), o.At)
-			if err != nil || len(rep.Failed) > 0 {
-				b.Fatalf("cycle: %v %v", err, rep.Failed)
-			}
+			Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "count", Notifier: &countingNotifier{}}}},
+		}, func(int, guard.Report) error { return nil })
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/guardd/guardd/internal/ledger"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/poller/file"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
 	"github.com/shopspring/decimal"
@@ -464,4 +465,39 @@ func (g *Guard) Status(now time.Time) []AccountStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+// ObservationError is an observation of a replayed history that could not
+// be used; Index is its place in the history.
+type ObservationError struct {
+	Index int
+	Err   error
+}
+
+func (e *ObservationError) Error() string { return fmt.Sprintf("observations[%d]: %v", e.Index, e.Err) }
+func (e *ObservationError) Unwrap() error { return e.Err }
+
+// Replay plays the observations of one account through a new guard as if
+// polled live: one cycle per observation, at its time. A replay judges as
+// check and run do (hysteresis included) but never repeats an alert, so each
+// is sent once per episode. each is called with every cycle's report; an
+// observation that cannot be used stops the replay with an
+// *ObservationError. name identifies the history in errors.
+func Replay(ctx context.Context, account billing.Account, name string, obs []billing.Observation, o Options,
+	each func(i int, rep Report) error) error {
+	o.Policy.Repeat = nil
+	g := New([]Account{{Account: account, Source: file.New(name, obs)}}, o)
+	for i, ob := range obs {
+		rep, err := g.Cycle(ctx, ob.At)
+		if len(rep.Failed) > 0 {
+			return &ObservationError{Index: i, Err: rep.Failed[0].Err}
+		}
+		if err != nil {
+			return err
+		}
+		if err := each(i, rep); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -182,7 +182,7 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	}
 	dir := filepath.Dir(path)
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
-	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter} // as live, without repeats
+	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter}
 	if f.Config != "" {
 		cfg, err := config.LoadFile(resolve(dir, f.Config), getenv)
 		if err != nil {
@@ -190,38 +190,39 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 		}
 		params, lopts, policy.ResolveAfter = cfg.Params, cfg.Ledger, cfg.Alerting.ResolveAfter
 	}
-	src, h, err := file.Open(resolve(dir, f.History))
+	history := resolve(dir, f.History)
+	_, h, err := file.Open(history)
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: history: %w", path, err)
 	}
-	rec := &recorder{}
-	g := guard.New([]guard.Account{{Account: h.Account, Source: src}}, guard.Options{
-		Params: params, Ledger: lopts, Policy: policy,
-		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "test", Notifier: rec}}},
-	})
 	type outcome struct {
 		holding []billing.Finding
 		sent    []string
 	}
 	got := make(map[time.Time]outcome, len(h.Observations))
 	res := Result{Path: path}
-	for i, o := range h.Observations {
-		rep, err := g.Cycle(ctx, o.At)
-		if err != nil {
-			return Result{}, err
-		}
-		if len(rep.Failed) > 0 {
-			return Result{}, fmt.Errorf("%s: history observations[%d]: %w", path, i, rep.Failed[0].Err)
-		}
+	err = guard.Replay(ctx, h.Account, history, h.Observations, guard.Options{
+		Params: params, Ledger: lopts, Policy: policy,
+		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "test", Notifier: recorder{}}}},
+	}, func(i int, rep guard.Report) error {
+		at := h.Observations[i].At.UTC()
 		var sent []string
 		for _, n := range rep.Sent {
 			sent = append(sent, string(n.Status)+" "+n.Finding.Rule)
 		}
 		holding := rep.Holding[h.Account.Name]
-		got[o.At.UTC()] = outcome{holding: holding, sent: sent}
+		got[at] = outcome{holding: holding, sent: sent}
 		if t := f.Throughout; t != nil {
-			res.Failures = append(res.Failures, compare(o.At.UTC().Format(time.RFC3339), t.Active, t.Notified, holding, sent)...)
+			res.Failures = append(res.Failures, compare(at.Format(time.RFC3339), t.Active, t.Notified, holding, sent)...)
 		}
+		return nil
+	})
+	var oe *guard.ObservationError
+	if errors.As(err, &oe) {
+		return Result{}, fmt.Errorf("%s: history %w", path, err)
+	}
+	if err != nil {
+		return Result{}, err
 	}
 
 	for i, e := range f.Evaluations {
