@@ -53,8 +53,30 @@ func readAll(r io.Reader) ([]byte, error) {
 // its Account name. Error paths are relative to the object
 // ("grants[0].amount").
 func DecodeObservation(data []byte, account billing.Account) (billing.Observation, error) {
-	d := newDecoder(data)
-	d.cur = account.Currency
+	return NewObservationDecoder(account).Decode(data)
+}
+
+// ObservationDecoder decodes observations one at a time, as
+// DecodeObservation does, keeping its caches of ids, times and amounts
+// across calls: the state store reads a month of observations that repeat
+// them thousands of times.
+type ObservationDecoder struct {
+	d       *decoder
+	account billing.Account
+}
+
+// NewObservationDecoder returns a decoder for account's observations.
+func NewObservationDecoder(account billing.Account) *ObservationDecoder {
+	return &ObservationDecoder{d: newDecoder(nil), account: account}
+}
+
+// Decode decodes one observation object.
+func (od *ObservationDecoder) Decode(data []byte) (billing.Observation, error) {
+	d := od.d
+	d.s = scanner{data: data}
+	d.path = d.path[:0]
+	d.probs = problems{}
+	d.cur = od.account.Currency
 	// Check the syntax first so that a syntax error is reported alone.
 	d.s.skip()
 	d.s.end()
@@ -62,7 +84,7 @@ func DecodeObservation(data []byte, account billing.Account) (billing.Observatio
 		return billing.Observation{}, d.s.err
 	}
 	d.s.seek(0)
-	o := billing.Observation{Account: account.Name}
+	o := billing.Observation{Account: od.account.Name}
 	if d.object("") {
 		d.observation(&o)
 	}

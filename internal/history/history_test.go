@@ -686,3 +686,30 @@ func TestMonthlyCap(t *testing.T) {
 		t.Errorf("zero cap: got %v, want %q", err, want)
 	}
 }
+
+// TestObservationDecoderReuse decodes many observations with one decoder, a
+// bad one among them: each result matches a fresh decode, and an error in
+// one leaves nothing behind for the next.
+func TestObservationDecoderReuse(t *testing.T) {
+	f := decodeFile(t, "testdata/good/example.json")
+	dec := NewObservationDecoder(f.Account)
+	for i, o := range f.Observations {
+		data, err := EncodeObservation(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dec.Decode([]byte(`{"at": "yesterday"}`)); err == nil {
+			t.Fatal("a bad observation decoded")
+		}
+		got, err := dec.Decode(data)
+		if err != nil {
+			t.Fatalf("observation %d after a bad one: %v", i, err)
+		}
+		want, _ := DecodeObservation(data, f.Account)
+		a, _ := EncodeObservation(got)
+		b, _ := EncodeObservation(want)
+		if string(a) != string(b) {
+			t.Errorf("observation %d: reused decoder gave\n%s\nfresh decoder gave\n%s", i, a, b)
+		}
+	}
+}

@@ -133,13 +133,14 @@ func (tx *Tx) observations(account billing.Account, from time.Time) ([]billing.O
 	}
 	defer rows.Close()
 	obs := make([]billing.Observation, 0, n)
+	dec := history.NewObservationDecoder(account)
 	var data []byte
 	for rows.Next() {
 		var at int64
 		if err := rows.Scan(&at, &data); err != nil {
 			return nil, tx.s.classify(err)
 		}
-		o, err := history.DecodeObservation(data, account)
+		o, err := dec.Decode(data)
 		if err != nil {
 			return nil, fmt.Errorf("decode the observation at %s: %w", fmtTime(fromNanos(at)), err)
 		}
