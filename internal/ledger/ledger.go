@@ -121,7 +121,8 @@ type Ledger struct {
 	grants    map[string]*grantState
 	charges   map[string]*Recharge
 
-	polls []PollRecord // the most recent polls, oldest first
+	polls []PollRecord    // the most recent polls, oldest first
+	ids   map[string]bool // scratch for check: grant ids seen in one observation
 
 	runwayMemo struct {
 		key runwayKey
@@ -144,6 +145,7 @@ func New(account billing.Account, opts Options) *Ledger {
 		opts:    opts,
 		grants:  make(map[string]*grantState),
 		charges: make(map[string]*Recharge),
+		ids:     make(map[string]bool),
 	}
 }
 
@@ -291,17 +293,17 @@ func (l *Ledger) check(o *billing.Observation) error {
 		}
 	}
 	if o.Has(billing.PartGrants) {
-		for i, g := range o.Grants {
+		clear(l.ids)
+		for _, g := range o.Grants {
 			for _, m := range []billing.Money{g.Amount, g.Used} {
 				if !ok(m) {
 					return bad("grant "+g.ID, m)
 				}
 			}
-			for _, prev := range o.Grants[:i] {
-				if prev.ID == g.ID {
-					return fmt.Errorf("grant %q listed twice", g.ID)
-				}
+			if l.ids[g.ID] {
+				return fmt.Errorf("grant %q listed twice", g.ID)
 			}
+			l.ids[g.ID] = true
 		}
 	}
 	if o.Has(billing.PartCharges) {

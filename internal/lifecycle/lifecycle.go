@@ -115,8 +115,9 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	for i := range holding {
 		f := &holding[i]
 		if f.InhibitedBy == "" {
-			if j := slices.IndexFunc(rules.InhibitorsOf(f.Rule), func(r string) bool { return firingRules[r] }); j >= 0 {
-				f.InhibitedBy = rules.InhibitorsOf(f.Rule)[j]
+			inhibitors := rules.InhibitorsOf(f.Rule)
+			if j := slices.IndexFunc(inhibitors, func(r string) bool { return firingRules[r] }); j >= 0 {
+				f.InhibitedBy = inhibitors[j]
 			}
 		}
 	}
