@@ -14,7 +14,6 @@ import (
 
 	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/clock"
-	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/metrics"
 	"github.com/guardd/guardd/internal/sdnotify"
@@ -97,13 +96,13 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	cl := cronLogger{log.Sugar()}
 	d.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl))
 	d.job = cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)).Then(cron.FuncJob(d.runCycle))
-	sched, err := cron.ParseStandard(a.cfg.Schedule)
+	sched, err := cron.ParseStandard(a.cfg.Schedule.S)
 	if err != nil {
-		return fmt.Errorf("schedule %q: %w", a.cfg.Schedule, err)
+		return fmt.Errorf("schedule %q: %w", a.cfg.Schedule.S, err)
 	}
 	d.entry = d.cron.Schedule(sched, d.job)
 
-	srv, err := d.serve(a.cfg.HTTP.Addr, log)
+	srv, err := d.serve(a.cfg.HTTP.Listen(), log)
 	if err != nil {
 		return err
 	}
@@ -111,9 +110,9 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return err
 	}
-	log.Info("guardd started", zap.String("schedule", a.cfg.Schedule), zap.Int("accounts", len(a.cfg.Accounts)),
-		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Path),
-		zap.String("http", a.cfg.HTTP.Addr), zap.Bool("systemd", sd.Enabled()))
+	log.Info("guardd started", zap.String("schedule", a.cfg.Schedule.S), zap.Int("accounts", len(a.cfg.Accounts)),
+		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Path.Name),
+		zap.String("http", a.cfg.HTTP.Listen()), zap.Bool("systemd", sd.Enabled()))
 	var first sync.WaitGroup
 	first.Add(1)
 	go func() { defer first.Done(); d.job.Run() }()
@@ -190,14 +189,14 @@ func (d *daemon) reload(ctx context.Context) {
 		old.log.Error("config reload failed; keeping the running config", zap.Error(err))
 		return
 	}
-	sched, err := cron.ParseStandard(next.cfg.Schedule)
+	sched, err := cron.ParseStandard(next.cfg.Schedule.S)
 	if err != nil {
 		next.Close()
 		old.log.Error("config reload failed; keeping the running config", zap.Error(err))
 		return
 	}
-	if next.cfg.HTTP.Addr != old.cfg.HTTP.Addr {
-		next.log.Warn("http.addr changes take effect at restart", zap.String("running", old.cfg.HTTP.Addr))
+	if next.cfg.HTTP.Listen() != old.cfg.HTTP.Listen() {
+		next.log.Warn("http.addr changes take effect at restart", zap.String("running", old.cfg.HTTP.Listen()))
 	}
 	d.cron.Remove(d.entry)
 	d.entry = d.cron.Schedule(sched, d.job)
@@ -205,7 +204,7 @@ func (d *daemon) reload(ctx context.Context) {
 	d.app = next
 	d.startButtons(ctx)
 	old.Close()
-	next.log.Info("config reloaded", zap.String("schedule", next.cfg.Schedule), zap.Int("accounts", len(next.cfg.Accounts)))
+	next.log.Info("config reloaded", zap.String("schedule", next.cfg.Schedule.S), zap.Int("accounts", len(next.cfg.Accounts)))
 }
 
 // startButtons answers the Slack buttons (Acknowledge, Silence 24 h) of every
@@ -220,11 +219,12 @@ func (d *daemon) startButtons(ctx context.Context) {
 		return
 	}
 	for _, n := range a.cfg.Notifiers {
-		if n.Type != config.NotifierSlack || n.AppToken.IsZero() || n.BotToken.IsZero() {
+		sc, ok := n.Config.(*slack.Config)
+		if !ok || !sc.Buttons() {
 			continue
 		}
 		log := a.log.With(zap.String("receiver", n.Name))
-		in := slack.NewInteractions(slack.InteractionsOptions{BotToken: n.BotToken, AppToken: n.AppToken, APIURL: n.APIURL,
+		in := slack.NewInteractions(slack.InteractionsOptions{BotToken: sc.BotToken.Value, AppToken: sc.AppToken.Value, APIURL: sc.APIURL.S,
 			Actions: lifecycle.StoreActions{Store: a.store, Clock: d.clk}, Log: log})
 		go func() {
 			if err := in.Run(bctx); err != nil && bctx.Err() == nil {

@@ -45,7 +45,7 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
+	log, err := newLogger(cfg.Log.Format.S, cfg.Log.Level.S, stderr)
 	if err != nil {
 		return err
 	}
@@ -79,9 +79,9 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	d := &alert.Dispatcher{Attempts: 1, Log: log}
 	ref, err := d.Deliver(ctx, *r, n)
 	if err != nil {
-		return fmt.Errorf("notify test: receiver %s (%s) failed: %w", r.Name, describe(nc), err)
+		return fmt.Errorf("notify test: receiver %s (%s) failed: %w", r.Name, nc.Describe(), err)
 	}
-	fmt.Fprintf(stdout, "notify test: sent a test alert to %s (%s)", r.Name, describe(nc))
+	fmt.Fprintf(stdout, "notify test: sent a test alert to %s (%s)", r.Name, nc.Describe())
 	if !ref.IsZero() {
 		fmt.Fprintf(stdout, ": message %s in %s", ref.MessageID, ref.Channel)
 	}
@@ -126,25 +126,4 @@ func testNotification(cfg *config.Config, nc config.Notifier, now time.Time) ale
 		Recommendation: "None: this is a test. A resolution follows unless the test ran with --resolve=false.",
 	}
 	return alert.Notification{Status: alert.StatusFiring, Finding: f, At: now}
-}
-
-// describe says what a notifier is, without secrets: "slack, bot mode,
-// channel #alerts".
-func describe(n config.Notifier) string {
-	switch n.Type {
-	case config.NotifierSlack:
-		if n.BotMode() {
-			s := "slack, bot mode, channel " + n.Channel
-			if !n.AppToken.IsZero() {
-				s += ", with buttons"
-			}
-			return s
-		}
-		return "slack, incoming webhook"
-	case config.NotifierEmail:
-		return fmt.Sprintf("email via %s:%d to %s", n.SMTP.Host, n.SMTP.Port, strings.Join(n.SMTP.To, ", "))
-	case config.NotifierAlertmanager:
-		return "alertmanager at " + n.URL
-	}
-	return n.Type
 }

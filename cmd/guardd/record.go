@@ -43,7 +43,7 @@ func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.Log.Format, cfg.Log.Level, stderr)
+	log, err := newLogger(cfg.Log.Format.S, cfg.Log.Level.S, stderr)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		if err != nil {
 			return err
 		}
-		params, lopts, policy.ResolveAfter = cfg.Params, cfg.Ledger, cfg.Alerting.ResolveAfter
+		params, lopts, policy.ResolveAfter = cfg.Params, cfg.Ledger, cfg.Alerting.ResolveAfter.N
 	}
 
 	path := fs.Arg(0)

@@ -24,10 +24,10 @@ func openState(ctx context.Context, cfgPath string, getenv getenvFunc) (*config.
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(cfg.State.Path); errors.Is(err, os.ErrNotExist) {
-		return nil, nil, fmt.Errorf("no state database at %s yet: run guardd check or guardd run first", cfg.State.Path)
+	if _, err := os.Stat(cfg.State.Path.Name); errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("no state database at %s yet: run guardd check or guardd run first", cfg.State.Path.Name)
 	}
-	st, err := store.Open(ctx, cfg.State.Path, store.Options{Retention: cfg.State.Retention})
+	st, err := store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,7 +62,7 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		accounts[i] = guard.Account{Account: a.Account}
 	}
 	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, Store: st,
-		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat, ResolveAfter: cfg.Alerting.ResolveAfter}})
+		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N}})
 	if err := g.Load(ctx, now); err != nil {
 		return err
 	}

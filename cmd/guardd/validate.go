@@ -27,12 +27,8 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: OK, %d accounts, %d notifiers, schedule %q\n", *cfgPath, len(cfg.Accounts), len(cfg.Notifiers), cfg.Schedule)
-	http := cfg.HTTP.Addr
-	if http == "" {
-		http = "off"
-	}
-	fmt.Fprintf(stdout, "  state %s (retention %s), http %s\n", cfg.State.Path, cfg.State.Retention, http)
+	fmt.Fprintf(stdout, "%s: OK, %d accounts, %d notifiers, schedule %q\n", *cfgPath, len(cfg.Accounts), len(cfg.Notifiers), cfg.Schedule.S)
+	fmt.Fprintf(stdout, "  state %s (retention %s), http %s\n", cfg.State.Path.Name, cfg.State.Retention.Duration, cfg.HTTP.Addr.S)
 	for _, a := range cfg.Accounts {
 		ar := "auto-recharge off"
 		if r := a.AutoRecharge; r.Enabled {

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/config"
 	"github.com/robfig/cron/v3"
 	appsv1 "k8s.io/api/apps/v1"
@@ -511,7 +512,7 @@ func TestConfigLoads(t *testing.T) {
 	}
 	var used []string
 	for _, n := range c.Notifiers {
-		if n.Type == config.NotifierSlack {
+		if n.Type == slack.Kind.Name {
 			used = append(used, n.Name)
 		}
 	}

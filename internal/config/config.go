@@ -3,6 +3,11 @@
 // then validation that reports every problem at once, each named by its YAML
 // path as the user wrote it.
 //
+// config keeps the envelope only: the global sections, the accounts, and one
+// ordered table per kind of part (sources, receivers, and the rules, whose
+// table is rules.DefaultParams). Each source, receiver and rule owns its own
+// block: its struct of setting leaves with their defaults, and its Validate.
+//
 // Secrets (webhook URLs, provider keys) are never read from the YAML itself:
 // the file names an environment variable or a file holding them, and they are
 // held as secret.Value so that no error, dump or %v of a Config shows them.
@@ -14,140 +19,130 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
 	"github.com/guardd/guardd/internal/rules"
-	"github.com/guardd/guardd/internal/secret"
+	"github.com/guardd/guardd/internal/setting"
+	"github.com/robfig/cron/v3"
 	"github.com/sethvargo/go-envconfig"
 	"gopkg.in/yaml.v3"
 )
 
-// Defaults for settings the file may leave out. Rule parameters default to
-// rules.DefaultParams and ledger options to ledger.DefaultOptions.
+// Defaults of the global settings.
 const (
-	DefaultSchedule  = "*/15 * * * *"
-	DefaultLogLevel  = "info"
-	DefaultLogFormat = "auto"
+	DefaultSchedule     = "*/15 * * * *"
+	DefaultLogLevel     = "info"
+	DefaultLogFormat    = "auto"
+	DefaultStateFile    = "guardd-state.db"
+	DefaultRetention    = 400 * 24 * time.Hour
+	DefaultHTTPAddr     = "127.0.0.1:9464"
+	DefaultResolveAfter = 2
 )
 
 // EnvPrefix prefixes every environment variable that overrides a setting:
-// GUARDD_SCHEDULE, GUARDD_LOG_LEVEL and GUARDD_LOG_FORMAT.
+// GUARDD_SCHEDULE, GUARDD_LOG_LEVEL, GUARDD_LOG_FORMAT, GUARDD_STATE_PATH and
+// GUARDD_HTTP_ADDR.
 const EnvPrefix = "GUARDD_"
-
-// Source types. Every type but file reads a provider's API and must match
-// the account's provider.
-const (
-	// SourceFile reads observations from a history file (Source.Path).
-	SourceFile = "file"
-	// SourceOpenAI reads the Costs API (admin key) and, with a browser
-	// session key, the credit grants and balance.
-	SourceOpenAI = "openai"
-	// SourceAnthropic reads the Admin API cost report (admin key).
-	SourceAnthropic = "anthropic"
-	// SourceDeepSeek reads the balance (API key).
-	SourceDeepSeek = "deepseek"
-	// SourceOpenRouter reads the credits (management key).
-	SourceOpenRouter = "openrouter"
-)
-
-// Defaults of the settings of sources that read a provider's API.
-const (
-	DefaultSourceTimeout = 30 * time.Second
-	DefaultMaxRequests   = 20
-	DefaultCostLookback  = 7 * 24 * time.Hour
-)
 
 // Config is guardd's validated, effective configuration.
 type Config struct {
-	// Schedule is when to poll: a 5-field cron spec or a descriptor such as
-	// "@every 15m" or "@hourly" (robfig/cron's standard parser accepts it).
-	Schedule string
-	Log      Log
-	// Params starts from rules.DefaultParams(); keys present in the file
-	// override single fields.
+	Global
+	// Params holds the rules with their parameters (rules.DefaultParams
+	// and the file's rules section).
 	Params rules.Params
-	// Ledger starts from ledger.DefaultOptions().
+	// Ledger starts from ledger.DefaultOptions.
 	Ledger ledger.Options
 	// Accounts holds at least one account, with unique names, in file order.
 	Accounts []Account
 	// Notifiers holds the alert receivers, with unique names, in file order.
-	// It may be empty.
 	Notifiers []Notifier
-	State     State
-	HTTP      HTTP
-	Alerting  Alerting
+}
+
+// Global holds the sections every part of guardd shares.
+type Global struct {
+	// Schedule is when to poll: a 5-field cron spec or a descriptor such as
+	// "@every 15m" (robfig/cron's standard parser accepts it).
+	Schedule setting.Text `yaml:"schedule"`
+	Log      Log          `yaml:"log"`
+	State    State        `yaml:"state"`
+	HTTP     HTTP         `yaml:"http"`
+	Alerting Alerting     `yaml:"alerting"`
 }
 
 // Log configures logging.
 type Log struct {
-	// Level is "debug", "info", "warn" or "error".
-	Level string
-	// Format is "auto" (JSON unless stderr is a terminal), "json" or
-	// "console".
-	Format string
+	// Level is debug, info, warn or error.
+	Level setting.Text `yaml:"level"`
+	// Format is auto (JSON unless stderr is a terminal), json or console.
+	Format setting.Text `yaml:"format"`
 }
 
-// Account is one watched account and where its observations come from.
-type Account struct {
-	billing.Account
-	Source Source
+// State says where guardd keeps its database and for how long.
+type State struct {
+	// Path of the SQLite database. Default: $STATE_DIRECTORY/state.db under
+	// systemd, else guardd-state.db beside the config file.
+	Path      setting.Path     `yaml:"path"`
+	Retention setting.Duration `yaml:"retention"`
 }
 
-// Source says where an account's observations come from.
-type Source struct {
-	// Type is SourceFile or one of the provider types (SourceOpenAI, …).
-	Type string
-	// Path is the file to read: absolute as written, or joined to the
-	// directory the config was loaded from. File sources only.
-	Path string
-
-	// The settings below apply to the provider types only.
-
-	// BaseURL is the API's base URL, the provider's own by default.
-	BaseURL string
-	// AdminKey reads OpenAI's Costs API or Anthropic's cost report.
-	AdminKey Credential
-	// SessionKey, optional, reads OpenAI's credit grants and balance.
-	SessionKey Credential
-	// APIKey reads DeepSeek's balance.
-	APIKey Credential
-	// ManagementKey reads OpenRouter's credits.
-	ManagementKey Credential
-	// Timeout bounds each request (DefaultSourceTimeout).
-	Timeout time.Duration
-	// MaxRequests is the budget of requests per poll, retries and pages
-	// included (DefaultMaxRequests).
-	MaxRequests int
-	// CostLookback is how far back the first poll reads costs (OpenAI and
-	// Anthropic; DefaultCostLookback).
-	CostLookback time.Duration
+// HTTP is the metrics and health endpoint of guardd run.
+type HTTP struct {
+	// Addr is host:port, or "off".
+	Addr setting.Text `yaml:"addr"`
 }
 
-// Credential is a key a source sends to its provider, and where it was read
-// from: an environment variable (Env) or a file (File, as written).
-type Credential struct {
-	Value secret.Value
-	Env   string
-	File  string
-}
-
-// IsZero reports whether no credential is set.
-func (c Credential) IsZero() bool { return c.Value.IsZero() }
-
-// From says where the credential was read from: "$OPENAI_ADMIN_KEY" or
-// "file /etc/guardd/openai-admin-key".
-func (c Credential) From() string {
-	switch {
-	case c.Env != "":
-		return "$" + c.Env
-	case c.File != "":
-		return "file " + c.File
+// Listen returns the address to listen on, or "" when the endpoint is off.
+func (h HTTP) Listen() string {
+	if h.Addr.S == "off" {
+		return ""
 	}
-	return "nowhere"
+	return h.Addr.S
+}
+
+// Alerting tunes the alert lifecycle.
+type Alerting struct {
+	// Repeat* is how long a firing alert of each severity waits before it
+	// is sent again.
+	RepeatCritical setting.Duration `yaml:"repeat_critical"`
+	RepeatWarning  setting.Duration `yaml:"repeat_warning"`
+	RepeatInfo     setting.Duration `yaml:"repeat_info"`
+	// ResolveAfter is how many evaluations in a row a finding must be absent
+	// before its alert resolves, so a flapping condition does not resolve
+	// and fire again on every poll.
+	ResolveAfter setting.Count `yaml:"resolve_after" min:"1"`
+}
+
+// Repeat returns the repeat interval of each severity.
+func (a Alerting) Repeat() map[billing.Severity]time.Duration {
+	return map[billing.Severity]time.Duration{
+		billing.SeverityCritical: a.RepeatCritical.Duration,
+		billing.SeverityWarning:  a.RepeatWarning.Duration,
+		billing.SeverityInfo:     a.RepeatInfo.Duration,
+	}
+}
+
+// defaults returns the global settings' defaults; the state path depends
+// on where the config is and whether systemd gave a state directory.
+func defaults(d *setting.Decoder) Global {
+	state := d.Resolve(DefaultStateFile)
+	if dirs, ok := d.Getenv("STATE_DIRECTORY"); ok && dirs != "" {
+		// systemd's StateDirectory= (several are separated by colons).
+		state = filepath.Join(strings.Split(dirs, ":")[0], "state.db")
+	}
+	return Global{
+		Schedule: setting.TextOf(DefaultSchedule),
+		Log:      Log{Level: setting.TextOf(DefaultLogLevel), Format: setting.TextOf(DefaultLogFormat)},
+		State:    State{Path: setting.Path{Name: state}, Retention: setting.DurationOf(DefaultRetention)},
+		HTTP:     HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
+		Alerting: Alerting{RepeatCritical: setting.DurationOf(4 * time.Hour), RepeatWarning: setting.DurationOf(24 * time.Hour),
+			RepeatInfo: setting.DurationOf(24 * time.Hour), ResolveAfter: setting.CountOf(DefaultResolveAfter)},
+	}
 }
 
 // Load reads a config from r. dir is the directory relative paths in the file
@@ -165,23 +160,10 @@ func Load(r io.Reader, dir string, getenv func(string) (string, bool)) (*Config,
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-
-	// Layer 1: the document tree, for syntax errors and for the line each
-	// problem is on (problems are reported in file order).
 	root, problems := parseTree(data)
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
-
-	// Layer 2: the file, strictly: unknown keys are errors.
-	var fc fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
-		return nil, &Error{Problems: yamlProblems(err, root)}
-	}
-
-	// Layer 3: the environment.
 	var env envOverrides
 	if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{
 		Target:   &env,
@@ -190,11 +172,20 @@ func Load(r io.Reader, dir string, getenv func(string) (string, bool)) (*Config,
 		return nil, fmt.Errorf("read environment overrides: %w", err)
 	}
 
-	// Layer 4: defaults under everything, then validate.
-	v := &validator{dir: dir, getenv: getenv, root: root}
-	c := v.config(&fc, &env)
-	if len(v.problems) > 0 {
-		return nil, &Error{Problems: v.sorted()}
+	d := &setting.Decoder{Getenv: getenv, Dir: dir}
+	p := setting.NewProblems("")
+	setting.CheckDuplicates(p, root)
+	c := &Config{Global: defaults(d), Params: rules.DefaultParams(), Ledger: ledger.DefaultOptions()}
+	if setting.Shape(p, "", root, yaml.MappingNode) {
+		d.Decode(p, root, &c.Global, setting.Options{Ignore: []string{"rules", "accounts", "notifiers"}})
+	}
+	env.apply(d, &c.Global)
+	c.validateGlobal(p)
+	c.decodeRules(d, p, setting.Mapping(root, "rules"))
+	c.decodeAccounts(d, p, setting.Mapping(root, "accounts"))
+	c.decodeNotifiers(d, p, setting.Mapping(root, "notifiers"))
+	if ps := p.List(); len(ps) > 0 {
+		return nil, &Error{Problems: finish(ps, root)}
 	}
 	return c, nil
 }
@@ -217,15 +208,109 @@ func LoadFile(path string, getenv func(string) (string, bool)) (*Config, error) 
 	return c, err
 }
 
-// envOverrides are the settings the environment may override. A variable that
-// is unset or empty leaves the file's value alone. The fields are pointers
-// (noinit) so that the validator knows which values came from the
-// environment and can name the variable in errors. No field has a default=
-// tag: defaults live in Go, below the file.
+// envOverrides are the settings the environment may override. A variable
+// that is unset leaves the file's value alone. No field has a default= tag:
+// defaults live in Go, below the file.
 type envOverrides struct {
 	Schedule  *string `env:"SCHEDULE, noinit"`
 	LogLevel  *string `env:"LOG_LEVEL, noinit"`
 	LogFormat *string `env:"LOG_FORMAT, noinit"`
 	StatePath *string `env:"STATE_PATH, noinit"`
 	HTTPAddr  *string `env:"HTTP_ADDR, noinit"`
+}
+
+// apply lays the environment over the file: each value set replaces the
+// setting's, and problems with it name the variable.
+func (e envOverrides) apply(d *setting.Decoder, g *Global) {
+	text := func(v *string, name string, t *setting.Text) {
+		if v != nil {
+			t.S = *v
+			t.FromEnv(EnvPrefix+name, *v)
+		}
+	}
+	text(e.Schedule, "SCHEDULE", &g.Schedule)
+	text(e.LogLevel, "LOG_LEVEL", &g.Log.Level)
+	text(e.LogFormat, "LOG_FORMAT", &g.Log.Format)
+	text(e.HTTPAddr, "HTTP_ADDR", &g.HTTP.Addr)
+	if e.StatePath != nil {
+		g.State.Path.Name = d.Resolve(*e.StatePath)
+		g.State.Path.FromEnv(EnvPrefix+"STATE_PATH", *e.StatePath)
+	}
+}
+
+// validateGlobal checks the global sections.
+func (c *Config) validateGlobal(p *setting.Problems) {
+	g := &c.Global
+	if _, err := cron.ParseStandard(g.Schedule.S); err != nil {
+		p.At(g.Schedule.Pos, "invalid cron schedule %q: %v", g.Schedule.S, err)
+	}
+	oneOf := func(t setting.Text, what string, want ...string) {
+		for _, w := range want {
+			if t.S == w {
+				return
+			}
+		}
+		p.At(t.Pos, "unknown %s %q (want %s)", what, t.S, setting.OrList(want))
+	}
+	oneOf(g.Log.Level, "level", "debug", "info", "warn", "error")
+	oneOf(g.Log.Format, "format", "auto", "json", "console")
+	if strings.TrimSpace(g.State.Path.Text) == "" && g.State.Path.IsSet() {
+		p.At(g.State.Path.Pos, "must not be empty")
+	}
+	if a := strings.TrimSpace(g.HTTP.Addr.S); a != "off" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			p.At(g.HTTP.Addr.Pos, "invalid address %q: want host:port such as 127.0.0.1:9464, or off", a)
+		}
+		g.HTTP.Addr.S = a
+	}
+}
+
+// decodeRules reads the rules section: the shared windows, then each rule's
+// own block.
+func (c *Config) decodeRules(d *setting.Decoder, p *setting.Problems, n *yaml.Node) {
+	if !setting.Shape(p, "rules", n, yaml.MappingNode) {
+		return
+	}
+	head := struct {
+		BurnWindow  *setting.Duration `yaml:"burn_window"`
+		MatchWindow *setting.Duration `yaml:"match_window"`
+	}{&c.Params.BurnWindow, &setting.Duration{Duration: c.Ledger.MatchWindow}}
+	var keys []string
+	for _, r := range c.Params.Rules {
+		keys = append(keys, rules.Key(r))
+	}
+	d.Decode(p.In("rules"), n, &head, setting.Options{Ignore: keys})
+	c.Ledger.MatchWindow = head.MatchWindow.Duration
+	for _, r := range c.Params.Rules {
+		if len(setting.Keys(reflectType(r))) > 0 {
+			if rn := setting.Mapping(n, rules.Key(r)); rn != nil {
+				d.Decode(p.In("rules."+rules.Key(r)), rn, r, setting.Options{})
+			}
+		}
+	}
+}
+
+// parseTree parses data into a document tree. Syntax errors and a second
+// document are problems.
+func parseTree(data []byte) (*yaml.Node, []*Problem) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, []*Problem{yamlProblem(err)}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return &root, nil
+	case err != nil:
+		return nil, []*Problem{yamlProblem(err)}
+	}
+	line := next.Line
+	if len(next.Content) > 0 {
+		line = next.Content[0].Line
+	}
+	return nil, []*Problem{{Line: line, Msg: "found a second YAML document (the config must be a single document)"}}
 }

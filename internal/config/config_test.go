@@ -10,10 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/alert/alertmanager"
+	"github.com/guardd/guardd/internal/alert/email"
+	"github.com/guardd/guardd/internal/alert/pagerduty"
+	"github.com/guardd/guardd/internal/alert/slack"
+	"github.com/guardd/guardd/internal/alert/webhook"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/poller/file"
 	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/setting"
 	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
 )
 
 // minimal is the least valid config; tests append to it or replace parts.
@@ -53,10 +61,10 @@ func dec(t *testing.T, s string) decimal.Decimal {
 
 func TestDefaults(t *testing.T) {
 	c := mustLoad(t, minimal, nil)
-	if got, want := c.Schedule, DefaultSchedule; got != want {
+	if got, want := c.Schedule.S, DefaultSchedule; got != want {
 		t.Errorf("Schedule: got %q, want %q", got, want)
 	}
-	if got, want := c.Log, (Log{Level: "info", Format: "auto"}); got != want {
+	if got, want := logOf(c), [2]string{"info", "auto"}; got != want {
 		t.Errorf("Log: got %+v, want %+v", got, want)
 	}
 	if got, want := c.Ledger, ledger.DefaultOptions(); got != want {
@@ -68,38 +76,55 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// logOf is the level and format of c's log section.
+func logOf(c *Config) [2]string { return [2]string{c.Log.Level.S, c.Log.Format.S} }
+
+// checkParams compares the burn window and every rule's parameters, as a
+// dump shows them (durations, counts and exact amounts).
 func checkParams(t *testing.T, got, want rules.Params) {
 	t.Helper()
-	durs := []struct {
-		name      string
-		got, want time.Duration
-	}{
-		{"BurnWindow", got.BurnWindow, want.BurnWindow},
-		{"RechargeBurst.Window", got.RechargeBurst.Window, want.RechargeBurst.Window},
-		{"RechargeWhileGrantCredit.Lookback", got.RechargeWhileGrantCredit.Lookback, want.RechargeWhileGrantCredit.Lookback},
-		{"RechargeAboveThreshold.Lookback", got.RechargeAboveThreshold.Lookback, want.RechargeAboveThreshold.Lookback},
+	if got.BurnWindow.Duration != want.BurnWindow.Duration {
+		t.Errorf("Params.BurnWindow: got %v, want %v", got.BurnWindow.Duration, want.BurnWindow.Duration)
 	}
-	for _, d := range durs {
-		if d.got != d.want {
-			t.Errorf("Params.%s: got %v, want %v", d.name, d.got, d.want)
+	if len(got.Rules) != len(want.Rules) {
+		t.Fatalf("Params.Rules: got %d rules, want %d", len(got.Rules), len(want.Rules))
+	}
+	for i := range got.Rules {
+		g, w := rulesText(t, got.Rules[i]), rulesText(t, want.Rules[i])
+		if got.Rules[i].Name() != want.Rules[i].Name() || g != w {
+			t.Errorf("Params.Rules[%d]: got %s %s, want %s %s", i, got.Rules[i].Name(), g, want.Rules[i].Name(), w)
 		}
 	}
-	if got.RechargeBurst.Count != want.RechargeBurst.Count {
-		t.Errorf("Params.RechargeBurst.Count: got %d, want %d", got.RechargeBurst.Count, want.RechargeBurst.Count)
-	}
-	amts := []struct {
-		name      string
-		got, want decimal.Decimal
-	}{
-		{"RechargeWhileGrantCredit.MinGrantCredit", got.RechargeWhileGrantCredit.MinGrantCredit, want.RechargeWhileGrantCredit.MinGrantCredit},
-		{"RechargeAboveThreshold.Tolerance", got.RechargeAboveThreshold.Tolerance, want.RechargeAboveThreshold.Tolerance},
-		{"PhantomBalance.MinDifference", got.PhantomBalance.MinDifference, want.PhantomBalance.MinDifference},
-	}
-	for _, a := range amts {
-		if !a.got.Equal(a.want) {
-			t.Errorf("Params.%s: got %s, want %s", a.name, a.got, a.want)
+}
+
+// rulesText renders a rule's parameters as YAML, amounts normalised
+// ("1.00" as "1").
+func rulesText(t *testing.T, r rules.Rule) string {
+	t.Helper()
+	n := setting.Encode(r)
+	for _, c := range n.Content {
+		if d, err := decimal.NewFromString(c.Value); err == nil && c.Tag == "!!str" {
+			c.Value = d.String()
 		}
 	}
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// ruleOf returns p's rule of type T.
+func ruleOf[T rules.Rule](t *testing.T, p rules.Params) T {
+	t.Helper()
+	for _, r := range p.Rules {
+		if r, ok := r.(T); ok {
+			return r
+		}
+	}
+	var zero T
+	t.Fatalf("no rule of type %T", zero)
+	return zero
 }
 
 func checkMoney(t *testing.T, name string, got billing.Money, want string, cur billing.Currency) {
@@ -177,22 +202,25 @@ notifiers:
 		t.Fatalf("Load: got error\n%v\nwant none", err)
 	}
 
-	if got, want := c.Schedule, "@every 5m"; got != want {
+	if got, want := c.Schedule.S, "@every 5m"; got != want {
 		t.Errorf("Schedule: got %q, want %q", got, want)
 	}
-	if got, want := c.Log, (Log{Level: "debug", Format: "json"}); got != want {
+	if got, want := logOf(c), [2]string{"debug", "json"}; got != want {
 		t.Errorf("Log: got %+v, want %+v", got, want)
 	}
 	if got, want := c.Ledger.MatchWindow, 90*time.Minute; got != want {
 		t.Errorf("Ledger.MatchWindow: got %v, want %v", got, want)
 	}
-	checkParams(t, c.Params, rules.Params{
-		BurnWindow:               72 * time.Hour,
-		RechargeBurst:            rules.RechargeBurstParams{Count: 4, Window: 12 * time.Hour},
-		RechargeWhileGrantCredit: rules.RechargeWhileGrantCreditParams{MinGrantCredit: dec(t, "2.5"), Lookback: 48 * time.Hour},
-		RechargeAboveThreshold:   rules.RechargeAboveThresholdParams{Tolerance: dec(t, "0.25"), Lookback: 36 * time.Hour},
-		PhantomBalance:           rules.PhantomBalanceParams{MinDifference: dec(t, "3")},
-	})
+	want := rules.DefaultParams()
+	want.BurnWindow = setting.DurationOf(72 * time.Hour)
+	burst := ruleOf[*rules.RechargeBurst](t, want)
+	burst.Count, burst.Window = setting.CountOf(4), setting.DurationOf(12*time.Hour)
+	rwgc := ruleOf[*rules.RechargeWhileGrantCredit](t, want)
+	rwgc.MinGrantCredit, rwgc.Lookback = setting.AmountOf(dec(t, "2.50")), setting.DurationOf(48*time.Hour)
+	rat := ruleOf[*rules.RechargeAboveThreshold](t, want)
+	rat.Tolerance, rat.Lookback = setting.AmountOf(dec(t, "0.25")), setting.DurationOf(36*time.Hour)
+	ruleOf[*rules.PhantomBalance](t, want).MinDifference = setting.AmountOf(dec(t, "3"))
+	checkParams(t, c.Params, want)
 
 	if got, want := len(c.Accounts), 3; got != want {
 		t.Fatalf("len(Accounts): got %d, want %d", got, want)
@@ -208,8 +236,8 @@ notifiers:
 	checkMoney(t, "Accounts[0].AutoRecharge.Threshold", ar.Threshold, "5", "USD")
 	checkMoney(t, "Accounts[0].AutoRecharge.Amount", ar.Amount, "10", "USD")
 	checkMoney(t, "Accounts[0].AutoRecharge.MonthlyLimit", ar.MonthlyLimit, "200", "USD")
-	if got, want := a.Source, (Source{Type: "file", Path: filepath.Join(dir, "hourly.json")}); got != want {
-		t.Errorf("Accounts[0].Source: got %+v, want %+v", got, want)
+	if got, want := sourceOf(a), "file "+filepath.Join(dir, "hourly.json"); got != want {
+		t.Errorf("Accounts[0].Source: got %s, want %s", got, want)
 	}
 
 	b := c.Accounts[1]
@@ -225,7 +253,7 @@ notifiers:
 	if b.AutoRecharge.HasMonthlyLimit {
 		t.Errorf("Accounts[1].AutoRecharge.HasMonthlyLimit: got true, want false")
 	}
-	if got, want := b.Source.Path, abs; got != want {
+	if got, want := b.Source.Config.(*file.Config).Path.Name, abs; got != want {
 		t.Errorf("Accounts[1].Source.Path: got %q, want %q (absolute paths stay)", got, want)
 	}
 	if c.Accounts[2].AutoRecharge.Enabled {
@@ -246,9 +274,9 @@ notifiers:
 	}
 	for i, w := range wantNotifiers {
 		n := c.Notifiers[i]
-		if n.Name != w.name || n.Type != w.typ || n.MinSeverity != w.sev || n.WebhookURL.Reveal() != w.url {
+		if n.Name != w.name || n.Type != w.typ || n.MinSeverity != w.sev || webhookURL(n) != w.url {
 			t.Errorf("Notifiers[%d]: got %s/%s/%s/%q, want %s/%s/%s/%q",
-				i, n.Name, n.Type, n.MinSeverity, n.WebhookURL.Reveal(), w.name, w.typ, w.sev, w.url)
+				i, n.Name, n.Type, n.MinSeverity, webhookURL(n), w.name, w.typ, w.sev, w.url)
 		}
 	}
 }
@@ -259,38 +287,37 @@ schedule: "0 * * * *"
 log: {level: warn, format: console}
 ` + minimal
 	tests := []struct {
-		name string
-		env  map[string]string
-		want Config
+		name     string
+		env      map[string]string
+		schedule string
+		log      [2]string
 	}{
-		{"file only", nil, Config{Schedule: "0 * * * *", Log: Log{Level: "warn", Format: "console"}}},
+		{"file only", nil, "0 * * * *", [2]string{"warn", "console"}},
 		{"env replaces file", map[string]string{
 			"GUARDD_SCHEDULE":   "@every 1m",
 			"GUARDD_LOG_LEVEL":  "debug",
 			"GUARDD_LOG_FORMAT": "json",
-		}, Config{Schedule: "@every 1m", Log: Log{Level: "debug", Format: "json"}}},
-		{"one variable", map[string]string{"GUARDD_LOG_LEVEL": "error"},
-			Config{Schedule: "0 * * * *", Log: Log{Level: "error", Format: "console"}}},
-		{"empty variable leaves the file's value", map[string]string{"GUARDD_SCHEDULE": ""},
-			Config{Schedule: "0 * * * *", Log: Log{Level: "warn", Format: "console"}}},
+		}, "@every 1m", [2]string{"debug", "json"}},
+		{"one variable", map[string]string{"GUARDD_LOG_LEVEL": "error"}, "0 * * * *", [2]string{"error", "console"}},
+		{"empty variable leaves the file's value", map[string]string{"GUARDD_SCHEDULE": ""}, "0 * * * *", [2]string{"warn", "console"}},
 		{"unprefixed names are ignored", map[string]string{"SCHEDULE": "@hourly", "LOG_LEVEL": "debug"},
-			Config{Schedule: "0 * * * *", Log: Log{Level: "warn", Format: "console"}}},
+			"0 * * * *", [2]string{"warn", "console"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := mustLoad(t, file, tt.env)
-			if c.Schedule != tt.want.Schedule {
-				t.Errorf("Schedule: got %q, want %q", c.Schedule, tt.want.Schedule)
+			if c.Schedule.S != tt.schedule {
+				t.Errorf("Schedule: got %q, want %q", c.Schedule.S, tt.schedule)
 			}
-			if c.Log != tt.want.Log {
-				t.Errorf("Log: got %+v, want %+v", c.Log, tt.want.Log)
+			if logOf(c) != tt.log {
+				t.Errorf("Log: got %+v, want %+v", logOf(c), tt.log)
 			}
 		})
 	}
 
 	t.Run("env over defaults", func(t *testing.T) {
 		c := mustLoad(t, minimal, map[string]string{"GUARDD_SCHEDULE": "@hourly"})
-		if got, want := c.Schedule, "@hourly"; got != want {
+		if got, want := c.Schedule.S, "@hourly"; got != want {
 			t.Errorf("Schedule: got %q, want %q", got, want)
 		}
 	})
@@ -351,7 +378,7 @@ func TestLoadFile(t *testing.T) {
 		if err != nil {
 			t.Fatalf("LoadFile: got error %v, want none", err)
 		}
-		if got, want := c.Accounts[0].Source.Path, filepath.Join(dir, "source.json"); got != want {
+		if got, want := sourceOf(c.Accounts[0]), "file "+filepath.Join(dir, "source.json"); got != want {
 			t.Errorf("Source.Path: got %q, want %q", got, want)
 		}
 	})
@@ -387,10 +414,10 @@ func TestExample(t *testing.T) {
 	}
 	// The example shows every default: apart from its account and notifier,
 	// it must equal a config that sets nothing.
-	if got, want := c.Schedule, DefaultSchedule; got != want {
+	if got, want := c.Schedule.S, DefaultSchedule; got != want {
 		t.Errorf("Schedule: got %q, want the default %q", got, want)
 	}
-	if got, want := c.Log, (Log{Level: DefaultLogLevel, Format: DefaultLogFormat}); got != want {
+	if got, want := logOf(c), [2]string{DefaultLogLevel, DefaultLogFormat}; got != want {
 		t.Errorf("Log: got %+v, want the default %+v", got, want)
 	}
 	if got, want := c.Ledger, ledger.DefaultOptions(); got != want {
@@ -411,8 +438,8 @@ func TestExample(t *testing.T) {
 	}
 	checkMoney(t, "threshold", ar.Threshold, "5.00", "USD")
 	checkMoney(t, "amount", ar.Amount, "10.00", "USD")
-	if got, want := a.Source, (Source{Type: "file", Path: src}); got != want {
-		t.Errorf("source: got %+v, want %+v", got, want)
+	if got, want := sourceOf(a), "file "+src; got != want {
+		t.Errorf("source: got %s, want %s", got, want)
 	}
 	if got, want := len(c.Notifiers), 1; got != want {
 		t.Errorf("len(Notifiers): got %d, want %d (the slack one is commented out)", got, want)
@@ -444,16 +471,28 @@ func TestExampleNotifierBlocks(t *testing.T) {
 		name, typ string
 		check     func(n Notifier) bool
 	}{
-		{"team-slack", NotifierSlack, func(n Notifier) bool {
-			return n.MinSeverity == billing.SeverityWarning && n.WebhookURL.Reveal() == env["GUARDD_SLACK_WEBHOOK_URL"]
+		{"team-slack", "slack", func(n Notifier) bool {
+			return n.MinSeverity == billing.SeverityWarning && webhookURL(n) == env["GUARDD_SLACK_WEBHOOK_URL"]
 		}},
-		{"slack-bot", NotifierSlack, func(n Notifier) bool {
-			return n.BotMode() && n.Channel == "#billing-alerts" && !n.AppToken.IsZero() && fmt.Sprint(n.Accounts) == "[acme-openai]"
+		{"slack-bot", "slack", func(n Notifier) bool {
+			c := n.Config.(*slack.Config)
+			return c.BotMode() && c.Channel.S == "#billing-alerts" && !c.AppToken.IsZero() && fmt.Sprint(n.Accounts) == "[acme-openai]"
 		}},
-		{"hook", NotifierWebhook, func(n Notifier) bool { return !n.Secret.IsZero() && n.Timeout == 10*time.Second }},
-		{"mail", NotifierEmail, func(n Notifier) bool { return n.SMTP.Port == 587 && n.SMTP.TLS == SMTPStartTLS && len(n.SMTP.To) == 1 }},
-		{"pager", NotifierPagerDuty, func(n Notifier) bool { return n.MinSeverity == billing.SeverityCritical && !n.RoutingKey.IsZero() }},
-		{"am", NotifierAlertmanager, func(n Notifier) bool { return n.URL == "http://alertmanager:9093" && n.ResolveTimeout == 25*time.Hour }},
+		{"hook", "webhook", func(n Notifier) bool {
+			c := n.Config.(*webhook.Config)
+			return !c.Secret.IsZero() && c.Timeout.Duration == 10*time.Second
+		}},
+		{"mail", "email", func(n Notifier) bool {
+			c := n.Config.(*email.Config)
+			return c.Port.N == 587 && c.TLS.S == string(email.StartTLS) && len(c.To) == 1
+		}},
+		{"pager", "pagerduty", func(n Notifier) bool {
+			return n.MinSeverity == billing.SeverityCritical && !n.Config.(*pagerduty.Config).RoutingKey.IsZero()
+		}},
+		{"am", "alertmanager", func(n Notifier) bool {
+			c := n.Config.(*alertmanager.Config)
+			return c.URL.S == "http://alertmanager:9093" && c.ResolveTimeout.Duration == 25*time.Hour
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -570,7 +609,7 @@ notifiers:
     pacing:
       max: 5
       per: 1h
-    webhook_url: <secret>
+    webhook_url_env: HOOK
 state:
   path: testdata/guardd-state.db
   retention: 9600h
@@ -598,8 +637,8 @@ func TestDurationText(t *testing.T) {
 		24*time.Hour + 30*time.Second:    "24h0m30s",
 		6*time.Hour + 1*time.Millisecond: "6h0m0.001s",
 	} {
-		if got := duration(d); got != want {
-			t.Errorf("duration(%v): got %q, want %q", d, got, want)
+		if got := setting.FormatDuration(d); got != want {
+			t.Errorf("FormatDuration(%v): got %q, want %q", d, got, want)
 		}
 	}
 }
@@ -705,8 +744,8 @@ notifiers:
 		t.Fatalf("Load: got error %v, want none", err)
 	}
 	for _, n := range c.Notifiers {
-		if n.WebhookURL.Reveal() != goodURL {
-			t.Errorf("%s: got a webhook URL of %d bytes, want the good one", n.Name, len(n.WebhookURL.Reveal()))
+		if webhookURL(n) != goodURL {
+			t.Errorf("%s: got a webhook URL of %d bytes, want the good one", n.Name, len(webhookURL(n)))
 		}
 	}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
@@ -719,7 +758,25 @@ notifiers:
 		t.Fatal(err)
 	}
 	check("Dump", buf.String())
-	if got, want := strings.Count(buf.String(), "webhook_url: <secret>"), 2; got != want {
-		t.Errorf("Dump: got %d redacted webhook URLs, want %d:\n%s", got, want, buf.String())
+	// Each secret shows where it is read from.
+	for _, want := range []string{"webhook_url_env: GOOD\n", "webhook_url_file: good-hook\n"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("Dump: lacks %q:\n%s", want, buf.String())
+		}
 	}
+}
+
+// sourceOf describes an account's source.
+func sourceOf(a Account) string { return a.Source.Describe() }
+
+// webhookURL is a notifier's webhook URL: a slack notifier's incoming
+// webhook, or a webhook notifier's URL.
+func webhookURL(n Notifier) string {
+	switch c := n.Config.(type) {
+	case *slack.Config:
+		return c.WebhookURL.Value.Reveal()
+	case *webhook.Config:
+		return c.URL.Value.Reveal()
+	}
+	return ""
 }

@@ -9,7 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/alert/alertmanager"
+	"github.com/guardd/guardd/internal/alert/email"
+	"github.com/guardd/guardd/internal/alert/pagerduty"
+	"github.com/guardd/guardd/internal/alert/slack"
+	"github.com/guardd/guardd/internal/alert/webhook"
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/setting"
 )
 
 const (
@@ -96,41 +103,52 @@ func TestNotifierTypes(t *testing.T) {
 	if len(c.Notifiers) != 6 {
 		t.Fatalf("got %d notifiers, want 6", len(c.Notifiers))
 	}
-	s, h, pd, am, mail, relay := c.Notifiers[0], c.Notifiers[1], c.Notifiers[2], c.Notifiers[3], c.Notifiers[4], c.Notifiers[5]
+	sn, hn, pdn, amn, mailn, relayn := c.Notifiers[0], c.Notifiers[1], c.Notifiers[2], c.Notifiers[3], c.Notifiers[4], c.Notifiers[5]
+	s, h, pd := sn.Config.(*slack.Config), hn.Config.(*webhook.Config), pdn.Config.(*pagerduty.Config)
+	am, mail, relay := amn.Config.(*alertmanager.Config), mailn.Config.(*email.Config), relayn.Config.(*email.Config)
+	texts := func(ts []setting.Text) string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, t.S)
+		}
+		return fmt.Sprint(out)
+	}
+	defaultPace := alert.Pacing{Max: 5, Per: time.Hour}
 
 	checks := []struct {
 		what      string
 		got, want any
 	}{
 		{"slack bot mode", s.BotMode(), true},
-		{"slack bot token", s.BotToken.Reveal(), botToken},
-		{"slack app token", s.AppToken.Reveal(), appToken},
-		{"slack channel", s.Channel, "#billing-alerts"},
-		{"slack api url", s.APIURL, ""},
-		{"slack severity", s.MinSeverity, billing.SeverityWarning},
-		{"slack accounts", fmt.Sprint(s.Accounts), "[acme]"},
-		{"slack pacing", s.Pacing, Pacing{Max: 3, Per: 30 * time.Minute}},
-		{"slack timeout", s.Timeout, 10 * time.Second},
-		{"webhook url", h.WebhookURL.Reveal(), hookURL},
-		{"webhook secret", h.Secret.Reveal(), hmacKey},
-		{"webhook timeout", h.Timeout, 5 * time.Second},
-		{"webhook pacing", h.Pacing, Pacing{}},
-		{"webhook accounts", h.Accounts == nil, true},
-		{"pagerduty key", pd.RoutingKey.Reveal(), routingKey},
-		{"pagerduty api url", pd.APIURL, "http://127.0.0.1:9999"},
-		{"pagerduty pacing", pd.Pacing, Pacing{}},
-		{"alertmanager url", am.URL, "https://alertmanager.example.com:9093"},
-		{"alertmanager token", am.BearerToken.Reveal(), amToken},
-		{"alertmanager resolve timeout", am.ResolveTimeout, 25 * time.Hour},
-		{"email smtp", fmt.Sprintf("%s:%d %s %s", mail.SMTP.Host, mail.SMTP.Port, mail.SMTP.TLS, mail.SMTP.Username), "smtp.example.com:465 tls guardd@example.com"},
-		{"email password", mail.SMTP.Password.Reveal(), smtpPass},
-		{"email from", mail.SMTP.From, `"guardd" <guardd@example.com>`},
-		{"email to", fmt.Sprint(mail.SMTP.To), "[ops@example.com finance@example.com]"},
-		{"email accounts", fmt.Sprint(mail.Accounts), "[beta acme]"},
-		{"email pacing off", mail.Pacing.Max, 0},
-		{"email timeout", mail.Timeout, 30 * time.Second},
-		{"relay", fmt.Sprintf("%s:%d %s %q", relay.SMTP.Host, relay.SMTP.Port, relay.SMTP.TLS, relay.SMTP.Username), `localhost:25 none ""`},
-		{"relay pacing", relay.Pacing, Pacing{Max: DefaultPaceMax, Per: DefaultPacePer}},
+		{"slack bot token", s.BotToken.Value.Reveal(), botToken},
+		{"slack app token", s.AppToken.Value.Reveal(), appToken},
+		{"slack channel", s.Channel.S, "#billing-alerts"},
+		{"slack api url", s.APIURL.S, ""},
+		{"slack severity", sn.MinSeverity, billing.SeverityWarning},
+		{"slack accounts", fmt.Sprint(sn.Accounts), "[acme]"},
+		{"slack pacing", sn.Pace(), alert.Pacing{Max: 3, Per: 30 * time.Minute}},
+		{"slack timeout", s.Timeout.Duration, 10 * time.Second},
+		{"webhook url", h.URL.Value.Reveal(), hookURL},
+		{"webhook secret", h.Secret.Value.Reveal(), hmacKey},
+		{"webhook timeout", h.Timeout.Duration, 5 * time.Second},
+		{"webhook pacing", hn.Pace(), alert.Pacing{Max: 0, Per: time.Hour}},
+		{"webhook pacing off", hn.Pace().On(), false},
+		{"webhook accounts", hn.Accounts == nil, true},
+		{"pagerduty key", pd.RoutingKey.Value.Reveal(), routingKey},
+		{"pagerduty api url", pd.APIURL.S, "http://127.0.0.1:9999"},
+		{"pagerduty pacing", pdn.Pace(), alert.Pacing{}},
+		{"alertmanager url", am.URL.S, "https://alertmanager.example.com:9093"},
+		{"alertmanager token", am.BearerToken.Value.Reveal(), amToken},
+		{"alertmanager resolve timeout", am.ResolveTimeout.Duration, 25 * time.Hour},
+		{"email smtp", fmt.Sprintf("%s:%d %s %s", mail.Host.S, mail.Port.N, mail.TLS.S, mail.Username.S), "smtp.example.com:465 tls guardd@example.com"},
+		{"email password", mail.Password.Value.Reveal(), smtpPass},
+		{"email from", mail.From.S, `"guardd" <guardd@example.com>`},
+		{"email to", texts(mail.To), "[ops@example.com finance@example.com]"},
+		{"email accounts", fmt.Sprint(mailn.Accounts), "[beta acme]"},
+		{"email pacing off", mailn.Pace().Max, 0},
+		{"email timeout", mail.Timeout.Duration, 30 * time.Second},
+		{"relay", fmt.Sprintf("%s:%d %s %q", relay.Host.S, relay.Port.N, relay.TLS.S, relay.Username.S), `localhost:25 none ""`},
+		{"relay pacing", relayn.Pace(), defaultPace},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -143,7 +161,7 @@ func TestNotifierTypes(t *testing.T) {
 notifiers:
   - {name: hook, type: slack, webhook_url_env: HOOK}
 `, map[string]string{"HOOK": hookURL})
-	if n := wc.Notifiers[0]; n.BotMode() || n.WebhookURL.Reveal() != hookURL || n.Pacing != (Pacing{DefaultPaceMax, DefaultPacePer}) {
+	if n := wc.Notifiers[0]; n.Config.(*slack.Config).BotMode() || webhookURL(n) != hookURL || n.Pace() != defaultPace {
 		t.Errorf("slack webhook: got %+v", n)
 	}
 
@@ -153,7 +171,7 @@ alerting: {repeat_warning: 48h}
 notifiers:
   - {name: am, type: alertmanager, url: "http://127.0.0.1:9093"}
 `, nil)
-	if got, want := ac.Notifiers[0].ResolveTimeout, 49*time.Hour; got != want {
+	if got, want := ac.Notifiers[0].Config.(*alertmanager.Config).ResolveTimeout.Duration, 49*time.Hour; got != want {
 		t.Errorf("resolve_timeout: got %s, want %s", got, want)
 	}
 }
@@ -183,27 +201,27 @@ func TestNotifierDump(t *testing.T) {
     pacing:
       max: 3
       per: 30m
-    bot_token: <secret>
-    app_token: <secret>
+    bot_token_env: SLACK_BOT_TOKEN
+    app_token_env: SLACK_APP_TOKEN
     channel: '#billing-alerts'
   - name: hook
     type: webhook
     min_severity: info
     timeout: 5s
-    url: <secret>
-    secret: <secret>
+    url_env: HOOK_URL
+    secret_file: hmac
   - name: pager
     type: pagerduty
     min_severity: critical
     timeout: 10s
+    routing_key_file: routing-key
     api_url: http://127.0.0.1:9999
-    routing_key: <secret>
   - name: am
     type: alertmanager
     min_severity: info
     timeout: 10s
     url: https://alertmanager.example.com:9093
-    bearer_token: <secret>
+    bearer_token_env: AM_TOKEN
     resolve_timeout: 25h
   - name: mail
     type: email
@@ -216,7 +234,7 @@ func TestNotifierDump(t *testing.T) {
     port: 465
     tls: tls
     username: guardd@example.com
-    password: <secret>
+    password_file: smtp-password
     from: '"guardd" <guardd@example.com>'
     to:
       - ops@example.com

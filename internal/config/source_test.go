@@ -7,6 +7,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/guardd/guardd/internal/poller/anthropic"
+	"github.com/guardd/guardd/internal/poller/deepseek"
+	"github.com/guardd/guardd/internal/poller/openai"
+	"github.com/guardd/guardd/internal/poller/openrouter"
 )
 
 func TestAPISources(t *testing.T) {
@@ -52,24 +57,24 @@ accounts:
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	s := c.Accounts[0].Source
-	if s.Type != "openai" || s.BaseURL != "https://api.openai.com" || s.AdminKey.Value.Reveal() != "sk-admin-1" ||
-		s.AdminKey.Env != "OA_ADMIN" || s.SessionKey.Value.Reveal() != "sess-2" || s.Timeout != 30*time.Second ||
-		s.MaxRequests != 20 || s.CostLookback != 168*time.Hour || s.Path != "" {
-		t.Errorf("openai source: got %+v", s)
+	oa := c.Accounts[0].Source.Config.(*openai.Config)
+	if c.Accounts[0].Source.Type != "openai" || oa.BaseURL.S != "https://api.openai.com" || oa.AdminKey.Value.Reveal() != "sk-admin-1" ||
+		oa.AdminKey.Env != "OA_ADMIN" || oa.SessionKey.Value.Reveal() != "sess-2" || oa.Timeout.Duration != 30*time.Second ||
+		oa.MaxRequests.N != 20 || oa.CostLookback.Duration != 168*time.Hour {
+		t.Errorf("openai source: got %+v", oa)
 	}
-	s = c.Accounts[1].Source
-	if s.BaseURL != "http://127.0.0.1:8080/anthropic" || s.Timeout != 5*time.Second || s.MaxRequests != 3 ||
-		s.CostLookback != 720*time.Hour || s.AdminKey.Value.Reveal() != "sk-ant-admin01-3" {
-		t.Errorf("anthropic source: got %+v", s)
+	an := c.Accounts[1].Source.Config.(*anthropic.Config)
+	if an.BaseURL.S != "http://127.0.0.1:8080/anthropic" || an.Timeout.Duration != 5*time.Second || an.MaxRequests.N != 3 ||
+		an.CostLookback.Duration != 720*time.Hour || an.AdminKey.Value.Reveal() != "sk-ant-admin01-3" {
+		t.Errorf("anthropic source: got %+v", an)
 	}
-	s = c.Accounts[2].Source
-	if s.BaseURL != "https://api.deepseek.com" || s.APIKey.Value.Reveal() != "sk-4" || s.CostLookback != 0 {
-		t.Errorf("deepseek source: got %+v", s)
+	ds := c.Accounts[2].Source.Config.(*deepseek.Config)
+	if ds.BaseURL.S != "https://api.deepseek.com" || ds.APIKey.Value.Reveal() != "sk-4" {
+		t.Errorf("deepseek source: got %+v", ds)
 	}
-	s = c.Accounts[3].Source
-	if s.BaseURL != "https://openrouter.ai" || s.ManagementKey.Value.Reveal() != "sk-or-v1-fromfile" || s.ManagementKey.File != "or-key" {
-		t.Errorf("openrouter source: got %+v", s)
+	or := c.Accounts[3].Source.Config.(*openrouter.Config)
+	if or.BaseURL.S != "https://openrouter.ai" || or.ManagementKey.Value.Reveal() != "sk-or-v1-fromfile" || or.ManagementKey.File != "or-key" {
+		t.Errorf("openrouter source: got %+v", or)
 	}
 
 	descs := []string{
@@ -99,7 +104,7 @@ accounts:
 	}
 	dump := buf.String()
 	for _, want := range []string{
-		"      type: openai\n      base_url: https://api.openai.com\n      admin_key_env: OA_ADMIN\n      timeout: 30s\n      max_requests: 20\n      cost_lookback: 168h\n",
+		"      type: openai\n      base_url: https://api.openai.com\n      timeout: 30s\n      max_requests: 20\n      admin_key_env: OA_ADMIN\n      cost_lookback: 168h\n",
 		"      management_key_file: or-key\n",
 	} {
 		if !strings.Contains(dump, want) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/rules"
 )
 
 func TestStateHTTPAlerting(t *testing.T) {
@@ -33,20 +34,20 @@ func TestStateHTTPAlerting(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustLoad(t, minimal+tc.yaml, tc.env)
-			if c.State.Path != tc.path || c.State.Retention != tc.retention {
+			if c.State.Path.Name != tc.path || c.State.Retention.Duration != tc.retention {
 				t.Errorf("state: got %+v, want path %s retention %s", c.State, tc.path, tc.retention)
 			}
-			if c.HTTP.Addr != tc.addr {
-				t.Errorf("http.addr: got %q, want %q", c.HTTP.Addr, tc.addr)
+			if c.HTTP.Listen() != tc.addr {
+				t.Errorf("http.addr: got %q, want %q", c.HTTP.Listen(), tc.addr)
 			}
-			if got := c.Alerting.Repeat[billing.SeverityCritical]; got != tc.critical {
+			if got := c.Alerting.Repeat()[billing.SeverityCritical]; got != tc.critical {
 				t.Errorf("repeat critical: got %s, want %s", got, tc.critical)
 			}
-			if got := c.Alerting.Repeat[billing.SeverityWarning]; got != 24*time.Hour {
+			if got := c.Alerting.Repeat()[billing.SeverityWarning]; got != 24*time.Hour {
 				t.Errorf("repeat warning: got %s, want 24h", got)
 			}
-			if c.Alerting.ResolveAfter != tc.resolve {
-				t.Errorf("resolve_after: got %d, want %d", c.Alerting.ResolveAfter, tc.resolve)
+			if c.Alerting.ResolveAfter.N != tc.resolve {
+				t.Errorf("resolve_after: got %d, want %d", c.Alerting.ResolveAfter.N, tc.resolve)
 			}
 		})
 	}
@@ -64,11 +65,17 @@ rules:
   source_blind: {polls: 5}
 `, nil)
 	p := c.Params
-	if !p.DrawdownOrder.MinIdleCredit.Equal(dec(t, "2.50")) || p.DrawdownOrder.MinPolls != 4 ||
-		p.ChargeWithoutCredit.Window != 3*time.Hour || p.CreditsAccumulating.MinRecharges != 3 ||
-		!p.CreditsAccumulating.MinRatio.Equal(dec(t, "1.5")) || !p.SpendWithoutUsage.ZeroBelow.Equal(dec(t, "0.05")) ||
-		p.GrantExpiringUnused.Horizon != 168*time.Hour || p.RunwayLow.Horizon != 24*time.Hour || p.SourceBlind.Polls != 5 {
+	do, ca := ruleOf[*rules.DrawdownOrder](t, p), ruleOf[*rules.CreditsAccumulating](t, p)
+	if !do.MinIdleCredit.Equal(dec(t, "2.50")) || do.MinPolls.N != 4 ||
+		ruleOf[*rules.ChargeWithoutCredit](t, p).Window.Duration != 3*time.Hour || ca.MinRecharges.N != 3 ||
+		!ca.MinRatio.Equal(dec(t, "1.5")) || !ruleOf[*rules.SpendWithoutUsage](t, p).ZeroBelow.Equal(dec(t, "0.05")) ||
+		ruleOf[*rules.GrantExpiringUnused](t, p).Horizon.Duration != 168*time.Hour ||
+		ruleOf[*rules.RunwayLow](t, p).Horizon.Duration != 24*time.Hour || ruleOf[*rules.SourceBlind](t, p).Polls.N != 5 {
 		t.Errorf("params not read: %+v", p)
+	}
+	// credit-without-charge reads charge-without-credit's window.
+	if got := ruleOf[*rules.CreditWithoutCharge](t, p).Window.Duration; got != 3*time.Hour {
+		t.Errorf("credit-without-charge window: got %s, want 3h", got)
 	}
 	a := c.Accounts[0]
 	if !a.HasMonthlyCap || a.MonthlyCap.String() != "150.00 USD" {

@@ -122,7 +122,7 @@ func BenchmarkEvaluateOne(b *testing.B) {
 					b.Fatal(err)
 				}
 				sink = engine.Check(l, o.At)
-				state = l.State(o.At, rules.DefaultParams().BurnWindow)
+				state = l.State(o.At, rules.DefaultParams().BurnWindow.Duration)
 				k++
 			}
 		})

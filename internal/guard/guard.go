@@ -99,7 +99,7 @@ func New(accounts []Account, o Options) *Guard {
 		engine:     rules.New(o.Params),
 		params:     o.Params,
 		lopts:      o.Ledger,
-		burnWindow: o.Params.BurnWindow,
+		burnWindow: o.Params.BurnWindow.Duration,
 		memory:     lifecycle.NewMemory(),
 		dispatcher: o.Dispatcher,
 		store:      o.Store,
@@ -126,16 +126,9 @@ func New(accounts []Account, o Options) *Guard {
 // DryRun reports whether the guard writes and sends nothing.
 func (g *Guard) DryRun() bool { return g.dryRun }
 
-// HistoryWindow is how much stored history a ledger is rebuilt from: enough
-// for every rule's window.
-func HistoryWindow(p rules.Params) time.Duration {
-	w := 35 * 24 * time.Hour // a calendar month for monthly caps, and margin
-	for _, d := range []time.Duration{p.BurnWindow, p.ChargeWithoutCredit.Lookback, p.SpendWithoutUsage.Lookback + 48*time.Hour,
-		p.CreditsAccumulating.Window, p.RechargeBurst.Window} {
-		w = max(w, d+24*time.Hour)
-	}
-	return w
-}
+// HistoryWindow is how much stored history a ledger is rebuilt from: what
+// the rules read (rules.Engine.History).
+func HistoryWindow(p rules.Params) time.Duration { return rules.New(p).History() }
 
 // Load rebuilds every account's ledger from the store: the observations of
 // the history window and the recent polls. Sources that replay recorded

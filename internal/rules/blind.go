@@ -7,6 +7,7 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
 )
 
 // SourceBlind fires when guardd cannot see: the last Polls polls of an
@@ -14,15 +15,23 @@ import (
 // costs or charges, that the source normally reads (warning). guardd never
 // goes quiet without saying so. Parts a provider does not offer at all are
 // not "missing".
-type SourceBlind struct{ P SourceBlindParams }
+type SourceBlind struct {
+	// Polls is how many polls in a row must fail (or miss a part).
+	Polls setting.Count `yaml:"polls" min:"1"`
+}
+
+func defaultSourceBlind() *SourceBlind { return &SourceBlind{Polls: setting.CountOf(3)} }
+
+// History implements Rule: it reads the ledger's recent polls.
+func (SourceBlind) History() time.Duration { return 0 }
 
 // Name implements Rule.
 func (SourceBlind) Name() string { return "source-blind" }
 
 // Check implements Rule.
 func (r SourceBlind) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
-	polls := h.RecentPolls(r.P.Polls)
-	if len(polls) < r.P.Polls || r.P.Polls <= 0 {
+	polls := h.RecentPolls(r.Polls.N)
+	if len(polls) < r.Polls.N || r.Polls.N <= 0 {
 		return nil
 	}
 	failed := 0
@@ -52,7 +61,7 @@ func (r SourceBlind) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 
 // Explain implements Rule.
 func (r SourceBlind) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
-	polls := h.RecentPolls(r.P.Polls)
+	polls := h.RecentPolls(r.Polls.N)
 	part := billing.Part(strings.TrimPrefix(f.Entity, "part:"))
 	for i := len(polls) - 1; i >= 0; i-- {
 		p := polls[i]

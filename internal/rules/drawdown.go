@@ -8,6 +8,8 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
+	"github.com/shopspring/decimal"
 )
 
 // DrawdownOrder fires when credit the account's drawdown policy says goes
@@ -17,15 +19,30 @@ import (
 // enough: providers update grants at different moments, so the pattern must
 // hold over MinPolls polls.
 type DrawdownOrder struct {
-	P          DrawdownOrderParams
-	BurnWindow time.Duration
+	// MinIdleCredit is the least credit the idle grant must hold.
+	MinIdleCredit setting.Amount `yaml:"min_idle_credit"`
+	// MinDrawn is the least credit drawn from elsewhere meanwhile.
+	MinDrawn setting.Amount `yaml:"min_drawn"`
+	// MinPolls is how many polls must show others drawn instead: one poll
+	// can catch a provider updating grants at different moments.
+	MinPolls setting.Count `yaml:"min_polls" min:"1"`
+	burn
 }
+
+func defaultDrawdownOrder() *DrawdownOrder {
+	return &DrawdownOrder{MinIdleCredit: setting.AmountOf(decimal.NewFromInt(1)), MinDrawn: setting.AmountOf(decimal.NewFromInt(1)),
+		MinPolls: setting.CountOf(2)}
+}
+
+// History implements Rule: it compares grants over the ledger's recent
+// polls.
+func (r DrawdownOrder) History() time.Duration { return 0 }
 
 // Name implements Rule.
 func (DrawdownOrder) Name() string { return "drawdown-order" }
 
 func (r DrawdownOrder) offends(c ledger.IdleCredit) bool {
-	return c.Intervals >= r.P.MinPolls && c.Remaining.Cmp(r.P.MinIdleCredit) >= 0 && c.Drawn.Cmp(r.P.MinDrawn) >= 0
+	return c.Intervals >= r.MinPolls.N && c.Remaining.Cmp(r.MinIdleCredit.Decimal) >= 0 && c.Drawn.Cmp(r.MinDrawn.Decimal) >= 0
 }
 
 func idleEntity(c ledger.IdleCredit) string {
@@ -95,7 +112,7 @@ func (r DrawdownOrder) Explain(h *ledger.Ledger, now time.Time, f billing.Findin
 	}
 	f.Evidence = ev
 	if a.AutoRecharge.Enabled {
-		f.Recommendation = disableAdvice(h, now, r.BurnWindow) + " Ask the provider's support why the grant is not being drawn."
+		f.Recommendation = disableAdvice(h, now, r.burnWindow) + " Ask the provider's support why the grant is not being drawn."
 	} else {
 		f.Recommendation = "Ask the provider's support why the grant is not being drawn before it expires; send them this evidence."
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
 	"github.com/shopspring/decimal"
 )
 
@@ -16,9 +17,19 @@ import (
 // each until it is used up or expires. With less than an hour of history the
 // burn is unknown and the rule stays silent.
 type GrantExpiringUnused struct {
-	P          GrantExpiringUnusedParams
-	BurnWindow time.Duration
+	// Horizon: grants expiring within it are examined.
+	Horizon setting.Duration `yaml:"horizon"`
+	// MinLoss is the least credit projected to expire unused.
+	MinLoss setting.Amount `yaml:"min_loss"`
+	burn
 }
+
+func defaultGrantExpiringUnused() *GrantExpiringUnused {
+	return &GrantExpiringUnused{Horizon: setting.DurationOf(14 * 24 * time.Hour), MinLoss: setting.AmountOf(decimal.NewFromInt(1))}
+}
+
+// History implements Rule: it reads the latest grants and the burn.
+func (r GrantExpiringUnused) History() time.Duration { return 0 }
 
 // Name implements Rule.
 func (GrantExpiringUnused) Name() string { return "grant-expiring-unused" }
@@ -37,16 +48,16 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 	}
 	// Most polls have no grant with enough credit expiring soon: skip the
 	// projection then.
-	horizon := now.Add(r.P.Horizon)
+	horizon := now.Add(r.Horizon.Duration)
 	soon := false
 	for _, g := range obs.Grants {
 		if !g.ExpiresAt.IsZero() && !g.ExpiredAt(now) && !g.ExpiresAt.After(horizon) &&
-			g.Amount.Amount().Sub(g.Used.Amount()).Cmp(r.P.MinLoss) >= 0 {
+			g.Amount.Amount().Sub(g.Used.Amount()).Cmp(r.MinLoss.Decimal) >= 0 {
 			soon = true
 			break
 		}
 	}
-	rw := h.Runway(now, r.BurnWindow)
+	rw := h.Runway(now, r.burnWindow)
 	if !soon || !rw.Known {
 		return nil, rw
 	}
@@ -72,7 +83,7 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 			used = decimal.Min(rem, avail)
 		}
 		if lost := rem.Sub(used); lost.IsPositive() {
-			if !g.ExpiresAt.After(horizon) && lost.Cmp(r.P.MinLoss) >= 0 {
+			if !g.ExpiresAt.After(horizon) && lost.Cmp(r.MinLoss.Decimal) >= 0 {
 				out = append(out, projectedLoss{grant: g, lost: lost})
 			}
 			if g.ExpiresAt.After(t) {

@@ -6,6 +6,8 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
+	"github.com/shopspring/decimal"
 )
 
 // RechargeWhileGrantCredit fires when, within Lookback, the card was charged
@@ -13,20 +15,31 @@ import (
 // unlabelled grants, or a provider's granted balance) was still unused: the
 // provider drew paid credit and recharged instead of using the grants.
 type RechargeWhileGrantCredit struct {
-	P          RechargeWhileGrantCreditParams
-	BurnWindow time.Duration
+	// MinGrantCredit is the least unexpired grant credit that must have been
+	// left at the recharge for it to count.
+	MinGrantCredit setting.Amount `yaml:"min_grant_credit"`
+	// Lookback is how long an offending recharge keeps the finding active.
+	Lookback setting.Duration `yaml:"lookback"`
+	burn
 }
+
+func defaultRechargeWhileGrantCredit() *RechargeWhileGrantCredit {
+	return &RechargeWhileGrantCredit{MinGrantCredit: setting.AmountOf(decimal.NewFromInt(1)), Lookback: setting.DurationOf(24 * time.Hour)}
+}
+
+// History implements Rule.
+func (r RechargeWhileGrantCredit) History() time.Duration { return r.Lookback.Duration }
 
 // Name implements Rule.
 func (RechargeWhileGrantCredit) Name() string { return "recharge-while-grant-credit" }
 
 func (r RechargeWhileGrantCredit) offends(x *ledger.Recharge) bool {
-	return countsAsAutoRecharge(x) && x.FreeBeforeKnown && x.FreeCreditBefore.Cmp(r.P.MinGrantCredit) >= 0
+	return countsAsAutoRecharge(x) && x.FreeBeforeKnown && x.FreeCreditBefore.Cmp(r.MinGrantCredit.Decimal) >= 0
 }
 
 // Check implements Rule.
 func (r RechargeWhileGrantCredit) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
-	if h.CountRecharges(now.Add(-r.P.Lookback), now, r.offends) == 0 {
+	if h.CountRecharges(now.Add(-r.Lookback.Duration), now, r.offends) == 0 {
 		return nil
 	}
 	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "recharges"}}
@@ -34,7 +47,7 @@ func (r RechargeWhileGrantCredit) Check(h *ledger.Ledger, now time.Time) []billi
 
 // Explain implements Rule.
 func (r RechargeWhileGrantCredit) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
-	from := now.Add(-r.P.Lookback)
+	from := now.Add(-r.Lookback.Duration)
 	cur := h.Account().Currency
 	var ev []billing.Evidence
 	var rs []ledger.Recharge
@@ -49,10 +62,10 @@ func (r RechargeWhileGrantCredit) Explain(h *ledger.Ledger, now time.Time, f bil
 	}
 	last := rs[len(rs)-1]
 	summary := fmt.Sprintf("%s in the last %s while unexpired grant credit sat unused (%s at the latest one, at least %s).",
-		plural(len(rs), "recharge", "recharges"), billing.Words(r.P.Lookback),
-		billing.NewMoney(last.FreeCreditBefore, cur).Display(), billing.NewMoney(r.P.MinGrantCredit, cur).Display())
+		plural(len(rs), "recharge", "recharges"), billing.Words(r.Lookback.Duration),
+		billing.NewMoney(last.FreeCreditBefore, cur).Display(), billing.NewMoney(r.MinGrantCredit.Decimal, cur).Display())
 	ev = append(ev, freeCreditEvidence(h, now)...)
-	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.BurnWindow)
+	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.burnWindow)
 	return f
 }
 

@@ -6,15 +6,26 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
+	"github.com/shopspring/decimal"
 )
 
 // PhantomBalance fires when the provider's shown total exceeds the effective
 // balance by at least MinDifference because expired grants are still counted
 // (the "$69 shown, $3.93 real" report). The finding states the real balance.
 type PhantomBalance struct {
-	P          PhantomBalanceParams
-	BurnWindow time.Duration
+	// MinDifference is the least gap between shown and effective balance
+	// that fires the rule.
+	MinDifference setting.Amount `yaml:"min_difference"`
+	burn
 }
+
+func defaultPhantomBalance() *PhantomBalance {
+	return &PhantomBalance{MinDifference: setting.AmountOf(decimal.NewFromInt(1))}
+}
+
+// History implements Rule: it reads the latest position only.
+func (r PhantomBalance) History() time.Duration { return 0 }
 
 // Name implements Rule.
 func (PhantomBalance) Name() string { return "phantom-balance" }
@@ -23,7 +34,7 @@ func (PhantomBalance) Name() string { return "phantom-balance" }
 func (r PhantomBalance) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 	pt, ok := h.Latest(now)
 	if !ok || !pt.ShownKnown || !pt.EffectiveKnown ||
-		pt.Shown.Sub(pt.Effective).LessThan(r.P.MinDifference) || pt.ExpiredRemaining.LessThan(r.P.MinDifference) {
+		pt.Shown.Sub(pt.Effective).LessThan(r.MinDifference.Decimal) || pt.ExpiredRemaining.LessThan(r.MinDifference.Decimal) {
 		return nil
 	}
 	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "shown-balance"}}
@@ -52,7 +63,7 @@ func (r PhantomBalance) Explain(h *ledger.Ledger, now time.Time, f billing.Findi
 	}
 	f.Summary = fmt.Sprintf("The provider shows %s but only %s is really spendable: %s of expired grants is still counted in the total.",
 		shown.Display(), eff.Display(), billing.NewMoney(pt.ExpiredRemaining, c).Display())
-	f.Evidence, f.Recommendation = ev, realBalanceAdvice(h, now, r.BurnWindow)
+	f.Evidence, f.Recommendation = ev, realBalanceAdvice(h, now, r.burnWindow)
 	return f
 }
 

@@ -5,11 +5,12 @@ package rules
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
-	"github.com/shopspring/decimal"
+	"github.com/guardd/guardd/internal/setting"
 )
 
 // Rule finds one kind of anomaly. Finding it and explaining it are separate
@@ -25,149 +26,54 @@ type Rule interface {
 	// Explain completes a finding Check returned for the same h and now:
 	// Summary, Evidence and, for money-losing findings, Recommendation.
 	Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding
+	// History is how far back from now Check and Explain read, beyond the
+	// burn window every rule may use.
+	History() time.Duration
 }
 
-// Params are the tunable parameters of the rules, with documented defaults
-// (see DefaultParams and docs/rules.md). Amounts are in the account's currency.
+// Params is the rules section of the configuration: the window burn and
+// runway are measured over, and every rule with its own parameters.
 type Params struct {
 	// BurnWindow is the window over which burn rate and runway are measured.
-	BurnWindow time.Duration
-
-	RechargeBurst            RechargeBurstParams
-	RechargeWhileGrantCredit RechargeWhileGrantCreditParams
-	RechargeAboveThreshold   RechargeAboveThresholdParams
-	PhantomBalance           PhantomBalanceParams
-	DrawdownOrder            DrawdownOrderParams
-	ChargeWithoutCredit      ChargeWithoutCreditParams
-	CreditsAccumulating      CreditsAccumulatingParams
-	SpendWithoutUsage        SpendWithoutUsageParams
-	GrantExpiringUnused      GrantExpiringUnusedParams
-	RunwayLow                RunwayLowParams
-	SourceBlind              SourceBlindParams
+	BurnWindow setting.Duration
+	// Rules holds every rule, in evaluation order.
+	Rules []Rule
 }
 
-// DrawdownOrderParams tune drawdown-order.
-type DrawdownOrderParams struct {
-	// MinIdleCredit is the least credit the idle grant must hold.
-	MinIdleCredit decimal.Decimal
-	// MinDrawn is the least credit drawn from elsewhere meanwhile.
-	MinDrawn decimal.Decimal
-	// MinPolls is how many polls must show others drawn instead: one poll
-	// can catch a provider updating grants at different moments.
-	MinPolls int
-}
-
-// ChargeWithoutCreditParams tune charge-without-credit and its reverse,
-// credit-without-charge.
-type ChargeWithoutCreditParams struct {
-	// Window is how long credit may take to appear after a charge (and a
-	// charge after credit) before the rule fires.
-	Window time.Duration
-	// Lookback: charges older than this are not examined.
-	Lookback time.Duration
-}
-
-// CreditsAccumulatingParams tune credits-accumulating.
-type CreditsAccumulatingParams struct {
-	Window       time.Duration
-	MinRecharges int
-	// MinExcess is the least credit added beyond what was spent, and
-	// MinRatio the least ratio of added to spent; both must hold.
-	MinExcess decimal.Decimal
-	MinRatio  decimal.Decimal
-}
-
-// SpendWithoutUsageParams tune spend-without-usage.
-type SpendWithoutUsageParams struct {
-	// Floor is the least drawdown or charge in a window that counts.
-	Floor decimal.Decimal
-	// ZeroBelow: reported cost at or below this is "about zero".
-	ZeroBelow decimal.Decimal
-	// Lookback: settled windows starting earlier are not examined.
-	Lookback time.Duration
-}
-
-// GrantExpiringUnusedParams tune grant-expiring-unused.
-type GrantExpiringUnusedParams struct {
-	// Horizon: grants expiring within it are examined (14 days).
-	Horizon time.Duration
-	// MinLoss is the least credit projected to expire unused.
-	MinLoss decimal.Decimal
-}
-
-// RunwayLowParams tune runway-low.
-type RunwayLowParams struct {
-	// Horizon: the rule fires when the effective balance runs out sooner.
-	Horizon time.Duration
-}
-
-// SourceBlindParams tune source-blind.
-type SourceBlindParams struct {
-	// Polls is how many polls in a row must fail (or miss a part).
-	Polls int
-}
-
-// RechargeBurstParams tune recharge-burst.
-type RechargeBurstParams struct {
-	// Count recharges or more inside Window fire the rule.
-	Count  int
-	Window time.Duration
-}
-
-// RechargeWhileGrantCreditParams tune recharge-while-grant-credit.
-type RechargeWhileGrantCreditParams struct {
-	// MinGrantCredit is the least unexpired grant credit that must have been
-	// left at the recharge for it to count.
-	MinGrantCredit decimal.Decimal
-	// Lookback is how long an offending recharge keeps the finding active.
-	Lookback time.Duration
-}
-
-// RechargeAboveThresholdParams tune recharge-above-threshold.
-type RechargeAboveThresholdParams struct {
-	// Tolerance: the balance before the recharge must exceed the threshold by
-	// more than this.
-	Tolerance decimal.Decimal
-	// Lookback is how long an offending recharge keeps the finding active.
-	Lookback time.Duration
-}
-
-// PhantomBalanceParams tune phantom-balance.
-type PhantomBalanceParams struct {
-	// MinDifference is the least gap between shown and effective balance
-	// that fires the rule.
-	MinDifference decimal.Decimal
-}
-
-// DefaultParams returns the documented defaults.
+// DefaultParams returns every rule with its documented defaults (see
+// docs/rules.md). This is the one list of guardd's rules: a new rule is a
+// file of its own and a line here.
 func DefaultParams() Params {
+	cwc := defaultChargeWithoutCredit()
 	return Params{
-		BurnWindow:    7 * 24 * time.Hour,
-		RechargeBurst: RechargeBurstParams{Count: 3, Window: 6 * time.Hour},
-		RechargeWhileGrantCredit: RechargeWhileGrantCreditParams{
-			MinGrantCredit: decimal.NewFromInt(1),
-			Lookback:       24 * time.Hour,
+		BurnWindow: setting.DurationOf(7 * 24 * time.Hour),
+		Rules: []Rule{
+			defaultRechargeBurst(),
+			defaultRechargeWhileGrantCredit(),
+			defaultRechargeAboveThreshold(),
+			defaultPhantomBalance(),
+			defaultDrawdownOrder(),
+			cwc,
+			&CreditWithoutCharge{cwc},
+			defaultCreditsAccumulating(),
+			defaultSpendWithoutUsage(),
+			defaultGrantExpiringUnused(),
+			&MonthlyRechargeCap{},
+			defaultRunwayLow(),
+			defaultSourceBlind(),
 		},
-		RechargeAboveThreshold: RechargeAboveThresholdParams{
-			Tolerance: decimal.New(50, -2),
-			Lookback:  24 * time.Hour,
-		},
-		PhantomBalance: PhantomBalanceParams{MinDifference: decimal.NewFromInt(1)},
-		DrawdownOrder: DrawdownOrderParams{
-			MinIdleCredit: decimal.NewFromInt(1), MinDrawn: decimal.NewFromInt(1), MinPolls: 2,
-		},
-		ChargeWithoutCredit: ChargeWithoutCreditParams{Window: 2 * time.Hour, Lookback: 30 * 24 * time.Hour},
-		CreditsAccumulating: CreditsAccumulatingParams{
-			Window: 24 * time.Hour, MinRecharges: 2, MinExcess: decimal.NewFromInt(10), MinRatio: decimal.NewFromInt(2),
-		},
-		SpendWithoutUsage: SpendWithoutUsageParams{
-			Floor: decimal.NewFromInt(1), ZeroBelow: decimal.New(1, -2), Lookback: 7 * 24 * time.Hour,
-		},
-		GrantExpiringUnused: GrantExpiringUnusedParams{Horizon: 14 * 24 * time.Hour, MinLoss: decimal.NewFromInt(1)},
-		RunwayLow:           RunwayLowParams{Horizon: 48 * time.Hour},
-		SourceBlind:         SourceBlindParams{Polls: 3},
 	}
 }
+
+// Key is the rule's section in the config's rules: its name with
+// underscores ("recharge_burst").
+func Key(r Rule) string { return strings.ReplaceAll(r.Name(), "-", "_") }
+
+// burn gives a rule the burn window its advice and runway use; the engine
+// sets it.
+type burn struct{ burnWindow time.Duration }
+
+func (b *burn) setBurnWindow(d time.Duration) { b.burnWindow = d }
 
 // Engine evaluates a set of rules.
 type Engine struct {
@@ -199,26 +105,34 @@ func InhibitorsOf(rule string) []string {
 // evaluated after a failed poll.
 const SourceRule = "source-blind"
 
-// New returns an engine running every rule with params p.
+// New returns an engine running p's rules.
 func New(p Params) *Engine {
-	return &Engine{
-		burnWindow: p.BurnWindow,
-		rules: []Rule{
-			RechargeBurst{P: p.RechargeBurst, BurnWindow: p.BurnWindow},
-			RechargeWhileGrantCredit{P: p.RechargeWhileGrantCredit, BurnWindow: p.BurnWindow},
-			RechargeAboveThreshold{P: p.RechargeAboveThreshold, BurnWindow: p.BurnWindow},
-			PhantomBalance{P: p.PhantomBalance, BurnWindow: p.BurnWindow},
-			DrawdownOrder{P: p.DrawdownOrder, BurnWindow: p.BurnWindow},
-			ChargeWithoutCredit{P: p.ChargeWithoutCredit},
-			CreditWithoutCharge{P: p.ChargeWithoutCredit},
-			CreditsAccumulating{P: p.CreditsAccumulating, BurnWindow: p.BurnWindow},
-			SpendWithoutUsage{P: p.SpendWithoutUsage},
-			GrantExpiringUnused{P: p.GrantExpiringUnused, BurnWindow: p.BurnWindow},
-			MonthlyRechargeCap{BurnWindow: p.BurnWindow},
-			RunwayLow{P: p.RunwayLow, BurnWindow: p.BurnWindow},
-			SourceBlind{P: p.SourceBlind},
-		},
+	for _, r := range p.Rules {
+		if b, ok := r.(interface{ setBurnWindow(time.Duration) }); ok {
+			b.setBurnWindow(p.BurnWindow.Duration)
+		}
 	}
+	return &Engine{burnWindow: p.BurnWindow.Duration, rules: p.Rules}
+}
+
+// History is how much history the engine's rules read: the longest of
+// their windows and the burn window, and a day of margin.
+func (e *Engine) History() time.Duration {
+	w := e.burnWindow
+	for _, r := range e.rules {
+		w = max(w, r.History())
+	}
+	return w + 24*time.Hour
+}
+
+// Rule returns the engine's rule called name.
+func (e *Engine) Rule(name string) (Rule, bool) {
+	for _, r := range e.rules {
+		if r.Name() == name {
+			return r, true
+		}
+	}
+	return nil, false
 }
 
 // Names lists the engine's rules.

@@ -90,6 +90,16 @@ func evaluate(t *testing.T, r rules.Rule, hs *history) []billing.Finding {
 
 func params() rules.Params { return rules.DefaultParams() }
 
+// rule returns the default rule called name, with the default burn window.
+func rule(t *testing.T, name string) rules.Rule {
+	t.Helper()
+	r, ok := rules.New(params()).Rule(name)
+	if !ok {
+		t.Fatalf("no rule %s", name)
+	}
+	return r
+}
+
 // hourlyLoop: auto-recharge $10 below $5 fires every hour while the balance
 // only grows, for n recharges.
 func hourlyLoop(n int) *history {
@@ -101,7 +111,7 @@ func hourlyLoop(n int) *history {
 }
 
 func TestRechargeBurst(t *testing.T) {
-	burst := rules.RechargeBurst{P: params().RechargeBurst, BurnWindow: params().BurnWindow}
+	burst := rule(t, "recharge-burst")
 	tests := []struct {
 		name string
 		hs   *history
@@ -166,7 +176,7 @@ func TestRechargeBurst(t *testing.T) {
 }
 
 func TestRechargeAboveThreshold(t *testing.T) {
-	rule := rules.RechargeAboveThreshold{P: params().RechargeAboveThreshold, BurnWindow: params().BurnWindow}
+	rule := rule(t, "recharge-above-threshold")
 	// One poll with balance left in g0, then an auto-recharge of $10.
 	recharge := func(a billing.Account, leftBefore, credit string) *history {
 		used := decimal.RequireFromString("100").Sub(decimal.RequireFromString(leftBefore)).String()
@@ -216,7 +226,7 @@ func TestRechargeAboveThreshold(t *testing.T) {
 }
 
 func TestRechargeWhileGrantCredit(t *testing.T) {
-	rule := rules.RechargeWhileGrantCredit{P: params().RechargeWhileGrantCredit, BurnWindow: params().BurnWindow}
+	rule := rule(t, "recharge-while-grant-credit")
 	withPromo := func(promoLeft string, expires time.Time, credit string) *history {
 		used := decimal.RequireFromString("18").Sub(decimal.RequireFromString(promoLeft)).String()
 		return newHistory(lt.Account("5", "10"), buy("g0", "10"), lt.Grant("promo", promo, "18.00", used, t0.Add(-30*24*h), expires)).
@@ -283,7 +293,7 @@ func TestRechargeWhileGrantCredit(t *testing.T) {
 }
 
 func TestPhantomBalance(t *testing.T) {
-	rule := rules.PhantomBalance{P: params().PhantomBalance, BurnWindow: params().BurnWindow}
+	rule := rule(t, "phantom-balance")
 	expired := func(left string) billing.Grant {
 		used := decimal.RequireFromString("50").Sub(decimal.RequireFromString(left)).String()
 		return lt.Grant("old", promo, "50.00", used, t0.Add(-100*24*h), t0.Add(-24*h))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
 	"github.com/shopspring/decimal"
 )
 
@@ -46,7 +47,10 @@ func limitReached(h *ledger.Ledger, now time.Time) (bool, decimal.Decimal) {
 // (UTC; manual purchases excluded; tax included, since it is what the card
 // paid) exceed the cap the user set in guardd (the account's monthly_cap),
 // which is separate from the provider's own monthly limit.
-type MonthlyRechargeCap struct{ BurnWindow time.Duration }
+type MonthlyRechargeCap struct{ burn }
+
+// History implements Rule: a calendar month, and margin.
+func (MonthlyRechargeCap) History() time.Duration { return 34 * 24 * time.Hour }
 
 // Name implements Rule.
 func (MonthlyRechargeCap) Name() string { return "monthly-recharge-cap" }
@@ -83,7 +87,7 @@ func (r MonthlyRechargeCap) Explain(h *ledger.Ledger, now time.Time, f billing.F
 			f.Evidence = append(f.Evidence, rechargeEvidence(x))
 		}
 	}
-	f.Recommendation = disableAdvice(h, now, r.BurnWindow)
+	f.Recommendation = disableAdvice(h, now, r.burnWindow)
 	return f
 }
 
@@ -92,9 +96,15 @@ func (r MonthlyRechargeCap) Explain(h *ledger.Ledger, now time.Time, f billing.F
 // provider's monthly recharge limit leaves no room for the next recharge. A
 // negative balance (a provider's delayed cut-off) has no runway at all.
 type RunwayLow struct {
-	P          RunwayLowParams
-	BurnWindow time.Duration
+	// Horizon: the rule fires when the effective balance runs out sooner.
+	Horizon setting.Duration `yaml:"horizon"`
+	burn
 }
+
+func defaultRunwayLow() *RunwayLow { return &RunwayLow{Horizon: setting.DurationOf(48 * time.Hour)} }
+
+// History implements Rule: it reads the burn.
+func (RunwayLow) History() time.Duration { return 0 }
 
 // Name implements Rule.
 func (RunwayLow) Name() string { return "runway-low" }
@@ -120,8 +130,8 @@ func (r RunwayLow) low(h *ledger.Ledger, now time.Time) bool {
 	if !pt.Effective.IsPositive() {
 		return true
 	}
-	rw := h.Runway(now, r.BurnWindow)
-	return rw.Known && !rw.Endless && rw.Lasts <= r.P.Horizon
+	rw := h.Runway(now, r.burnWindow)
+	return rw.Known && !rw.Endless && rw.Lasts <= r.Horizon.Duration
 }
 
 // Check implements Rule.
@@ -134,7 +144,7 @@ func (r RunwayLow) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 
 // Explain implements Rule.
 func (r RunwayLow) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
-	s := h.State(now, r.BurnWindow)
+	s := h.State(now, r.burnWindow)
 	why := r.why(h, now)
 	if !s.Effective.IsPositive() {
 		f.Summary = fmt.Sprintf("The effective balance is %s: requests will fail (or already run on credit the provider will take back), and %s.",

@@ -6,6 +6,8 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
+	"github.com/shopspring/decimal"
 )
 
 // RechargeAboveThreshold fires when, within Lookback, auto-recharge charged
@@ -15,9 +17,20 @@ import (
 // lowest the balance can have been; in restore-to-target mode the charge
 // itself also tells the balance the provider saw (target - credit).
 type RechargeAboveThreshold struct {
-	P          RechargeAboveThresholdParams
-	BurnWindow time.Duration
+	// Tolerance: the balance before the recharge must exceed the threshold
+	// by more than this.
+	Tolerance setting.Amount `yaml:"tolerance"`
+	// Lookback is how long an offending recharge keeps the finding active.
+	Lookback setting.Duration `yaml:"lookback"`
+	burn
 }
+
+func defaultRechargeAboveThreshold() *RechargeAboveThreshold {
+	return &RechargeAboveThreshold{Tolerance: setting.AmountOf(decimal.New(50, -2)), Lookback: setting.DurationOf(24 * time.Hour)}
+}
+
+// History implements Rule.
+func (r RechargeAboveThreshold) History() time.Duration { return r.Lookback.Duration }
 
 // Name implements Rule.
 func (RechargeAboveThreshold) Name() string { return "recharge-above-threshold" }
@@ -29,7 +42,7 @@ func (r RechargeAboveThreshold) before(ar billing.AutoRecharge, x *ledger.Rechar
 		return billing.Money{}, "", false
 	}
 	c := ar.Threshold.Currency()
-	limit := ar.Threshold.Amount().Add(r.P.Tolerance)
+	limit := ar.Threshold.Amount().Add(r.Tolerance.Decimal)
 	if x.BeforeKnown && x.BalanceBefore.GreaterThan(limit) {
 		return billing.NewMoney(x.BalanceBefore, c), "balance before it at least", true
 	}
@@ -48,7 +61,7 @@ func (r RechargeAboveThreshold) Check(h *ledger.Ledger, now time.Time) []billing
 		return nil
 	}
 	offends := func(x *ledger.Recharge) bool { _, _, ok := r.before(ar, x); return ok }
-	if h.CountRecharges(now.Add(-r.P.Lookback), now, offends) == 0 {
+	if h.CountRecharges(now.Add(-r.Lookback.Duration), now, offends) == 0 {
 		return nil
 	}
 	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "recharges"}}
@@ -57,7 +70,7 @@ func (r RechargeAboveThreshold) Check(h *ledger.Ledger, now time.Time) []billing
 // Explain implements Rule.
 func (r RechargeAboveThreshold) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
 	ar := h.Account().AutoRecharge
-	from := now.Add(-r.P.Lookback)
+	from := now.Add(-r.Lookback.Duration)
 	var ev []billing.Evidence
 	n := 0
 	var lowest billing.Money
@@ -75,9 +88,9 @@ func (r RechargeAboveThreshold) Explain(h *ledger.Ledger, now time.Time, f billi
 		ev = append(ev, e)
 	}
 	summary := fmt.Sprintf("%s in the last %s although the balance was above the %s threshold (by at least %s, tolerance %s).",
-		plural(n, "auto-recharge", "auto-recharges"), billing.Words(r.P.Lookback), ar.Threshold.Display(),
+		plural(n, "auto-recharge", "auto-recharges"), billing.Words(r.Lookback.Duration), ar.Threshold.Display(),
 		billing.NewMoney(lowest.Amount().Sub(ar.Threshold.Amount()), lowest.Currency()).Display(),
-		billing.NewMoney(r.P.Tolerance, lowest.Currency()).Display())
-	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.BurnWindow)
+		billing.NewMoney(r.Tolerance.Decimal, lowest.Currency()).Display())
+	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.burnWindow)
 	return f
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/setting"
 	"github.com/shopspring/decimal"
 )
 
@@ -14,7 +15,23 @@ import (
 // cost data for the same window says about zero (the "usage page says $0.00
 // after $70 was spent" report). Unsettled windows are never judged: cost
 // APIs lag by minutes to a day.
-type SpendWithoutUsage struct{ P SpendWithoutUsageParams }
+type SpendWithoutUsage struct {
+	// Floor is the least drawdown or charge in a window that counts.
+	Floor setting.Amount `yaml:"floor"`
+	// ZeroBelow: reported cost at or below this is "about zero".
+	ZeroBelow setting.Amount `yaml:"zero_below"`
+	// Lookback: settled windows starting earlier are not examined.
+	Lookback setting.Duration `yaml:"lookback"`
+}
+
+func defaultSpendWithoutUsage() *SpendWithoutUsage {
+	return &SpendWithoutUsage{Floor: setting.AmountOf(decimal.NewFromInt(1)), ZeroBelow: setting.AmountOf(decimal.New(1, -2)),
+		Lookback: setting.DurationOf(7 * 24 * time.Hour)}
+}
+
+// History implements Rule: a settled window is judged up to two days
+// after it ends.
+func (r SpendWithoutUsage) History() time.Duration { return r.Lookback.Duration + 48*time.Hour }
 
 // Name implements Rule.
 func (SpendWithoutUsage) Name() string { return "spend-without-usage" }
@@ -27,9 +44,9 @@ type usageGap struct {
 
 func (r SpendWithoutUsage) gaps(h *ledger.Ledger, now time.Time) []usageGap {
 	var out []usageGap
-	for _, e := range h.Costs(now.Add(-r.P.Lookback), now) {
+	for _, e := range h.Costs(now.Add(-r.Lookback.Duration), now) {
 		b := e.Bucket
-		if !b.Settled || b.Amount.Amount().GreaterThan(r.P.ZeroBelow) || b.End.After(now) {
+		if !b.Settled || b.Amount.Amount().GreaterThan(r.ZeroBelow.Decimal) || b.End.After(now) {
 			continue
 		}
 		g := usageGap{cost: e}
@@ -40,7 +57,7 @@ func (r SpendWithoutUsage) gaps(h *ledger.Ledger, now time.Time) []usageGap {
 		}
 		g.charged, _ = h.SumRecharges(b.Start.Add(-time.Nanosecond), b.End.Add(-time.Nanosecond),
 			func(x *ledger.Recharge) (decimal.Decimal, bool) { return x.Charge.Amount.Amount(), true })
-		if (g.drawnMeasured && g.drawn.Cmp(r.P.Floor) >= 0) || g.charged.Cmp(r.P.Floor) >= 0 {
+		if (g.drawnMeasured && g.drawn.Cmp(r.Floor.Decimal) >= 0) || g.charged.Cmp(r.Floor.Decimal) >= 0 {
 			out = append(out, g)
 		}
 	}

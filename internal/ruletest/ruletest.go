@@ -188,7 +188,7 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: config: %w", path, err)
 		}
-		params, lopts, policy.ResolveAfter = cfg.Params, cfg.Ledger, cfg.Alerting.ResolveAfter
+		params, lopts, policy.ResolveAfter = cfg.Params, cfg.Ledger, cfg.Alerting.ResolveAfter.N
 	}
 	history := resolve(dir, f.History)
 	_, h, err := file.Open(history)

@@ -8,18 +8,31 @@ import "strings"
 const Redacted = "<secret>"
 
 // Value is a credential. Its String, GoString, MarshalText, MarshalJSON and
-// MarshalYAML all give "<secret>"; only Reveal gives the value.
-type Value struct{ v string }
+// MarshalYAML all give "<secret>"; only Reveal gives the value. It holds the
+// credential behind a pointer, so that even fmt's fallback printing (which
+// prints a nested struct's fields without calling their String methods, as
+// it does for a pointer printed with %s) shows an address, never the value.
+type Value struct{ v *string }
 
 // New wraps s.
-func New(s string) Value { return Value{v: s} }
+func New(s string) Value {
+	if s == "" {
+		return Value{}
+	}
+	return Value{v: &s}
+}
 
 // Reveal returns the credential itself. Call it only where the value is sent
 // to the system it belongs to.
-func (s Value) Reveal() string { return s.v }
+func (s Value) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // IsZero reports whether no credential is set.
-func (s Value) IsZero() bool { return s.v == "" }
+func (s Value) IsZero() bool { return s.v == nil }
 
 func (s Value) String() string   { return Redacted }
 func (s Value) GoString() string { return Redacted }
@@ -35,8 +48,8 @@ func (s Value) MarshalYAML() (any, error) { return Redacted, nil }
 // libraries that quote URLs.
 func Scrub(text string, secrets ...Value) string {
 	for _, s := range secrets {
-		if len(s.v) >= 4 {
-			text = strings.ReplaceAll(text, s.v, Redacted)
+		if v := s.Reveal(); len(v) >= 4 {
+			text = strings.ReplaceAll(text, v, Redacted)
 		}
 	}
 	return text

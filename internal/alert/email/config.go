@@ -1,0 +1,138 @@
+package email
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/setting"
+)
+
+// Kind is the email receiver type.
+var Kind = alert.Kind{Name: "email", Config: func() alert.Config { return Defaults() }}
+
+// Config is an email notifier's block of the configuration.
+type Config struct {
+	// Timeout bounds one message's whole SMTP exchange.
+	Timeout setting.Duration   `yaml:"timeout"`
+	Pacing  alert.PacingConfig `yaml:"pacing"`
+	// Host is the SMTP server's host name; Port its port: by default 587
+	// (STARTTLS), or 465 for TLS from the start.
+	Host setting.Text  `yaml:"host"`
+	Port setting.Count `yaml:"port" min:"1" max:"65535"`
+	// TLS is starttls, tls or none.
+	TLS setting.Text `yaml:"tls"`
+	// Username, when set, logs in with Password (AUTH PLAIN).
+	Username setting.Text   `yaml:"username"`
+	Password setting.Secret `yaml:"password"`
+	From     setting.Text   `yaml:"from"`
+	To       []setting.Text `yaml:"to"`
+}
+
+// Defaults returns an email notifier's defaults.
+func Defaults() *Config {
+	return &Config{
+		Timeout: setting.DurationOf(DefaultTimeout),
+		Pacing:  alert.Paced(5),
+		TLS:     setting.TextOf(string(StartTLS)),
+		Password: setting.Secret{Spec: &setting.SecretSpec{Noun: "password", What: "the SMTP password", Spaces: true,
+			Check: func(s string) string {
+				if strings.ContainsAny(s, "\r\n\x00") {
+					return "not a password: it has line breaks or NUL characters inside"
+				}
+				return ""
+			}}},
+	}
+}
+
+// Validate implements alert.Config. It keeps the addresses in their
+// canonical form.
+func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
+	switch t := TLS(strings.TrimSpace(c.TLS.S)); t {
+	case StartTLS, Implicit, None:
+		c.TLS.S = string(t)
+	default:
+		p.At(c.TLS.Pos, "unknown TLS mode %q (want starttls, tls or none)", c.TLS.S)
+		c.TLS.S = string(StartTLS)
+	}
+	switch h := strings.TrimSpace(c.Host.S); {
+	case h == "":
+		p.Add("host", "is required: the SMTP server's host name, such as smtp.example.com")
+	case strings.Contains(h, "://") || strings.ContainsAny(h, "/ @"):
+		p.At(c.Host.Pos, "invalid host %q: want a host name only, such as smtp.example.com", c.Host.S)
+	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
+		p.At(c.Host.Pos, "invalid host %q: want a host name without a port (set port)", c.Host.S)
+	default:
+		c.Host.S = h
+		if TLS(c.TLS.S) == None && !setting.IsLoopback(h) {
+			p.Add("tls", "none sends the password and the alerts unencrypted; it is allowed only for a relay on this machine (host localhost or 127.0.0.1)")
+		}
+	}
+	if !c.Port.IsSet() {
+		c.Port.N = DefaultPort
+		if TLS(c.TLS.S) == Implicit {
+			c.Port.N = 465
+		}
+	}
+	c.Username.S = strings.TrimSpace(c.Username.S)
+	switch {
+	case c.Username.S != "" && c.Password.IsZero():
+		p.Add("", "a username needs password_env or password_file")
+	case c.Username.S == "" && !c.Password.IsZero():
+		p.Add("username", "is required with a password")
+	}
+	if !c.From.IsSet() {
+		p.Add("from", "is required: the sender address, such as guardd@example.com")
+	} else if a, err := mail.ParseAddress(c.From.S); err != nil {
+		p.At(c.From.Pos, "invalid address %q", c.From.S)
+	} else {
+		c.From.S = a.String()
+	}
+	switch {
+	case c.To == nil:
+		p.Add("to", "is required: a list of recipient addresses")
+	case len(c.To) == 0:
+		p.Add("to", "must name at least one recipient")
+	}
+	var to []setting.Text
+	for _, t := range c.To {
+		a, err := mail.ParseAddress(t.S)
+		switch {
+		case err != nil:
+			p.At(t.Pos, "invalid address %q", t.S)
+		case slices.ContainsFunc(to, func(x setting.Text) bool { return x.S == a.Address }):
+			p.At(t.Pos, "duplicate address %q", a.Address)
+		default:
+			t.S = a.Address
+			to = append(to, t)
+		}
+	}
+	if to != nil {
+		c.To = to
+	}
+}
+
+// New implements alert.Config.
+func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
+	to := make([]string, len(c.To))
+	for i, t := range c.To {
+		to[i] = t.S
+	}
+	return New(Options{Host: c.Host.S, Port: c.Port.N, TLS: TLS(c.TLS.S), Username: c.Username.S, Password: c.Password.Value,
+		From: c.From.S, To: to, Timeout: c.Timeout.Duration, Log: d.Log, Links: d.Links}), nil
+}
+
+// Describe implements alert.Config.
+func (c *Config) Describe() string {
+	to := make([]string, len(c.To))
+	for i, t := range c.To {
+		to[i] = t.S
+	}
+	return fmt.Sprintf("email via %s:%d to %s", c.Host.S, c.Port.N, strings.Join(to, ", "))
+}
+
+// Pace implements alert.Config.
+func (c *Config) Pace() alert.Pacing { return c.Pacing.Pacing() }

@@ -1,0 +1,220 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/setting"
+	"gopkg.in/yaml.v3"
+)
+
+// Account is one watched account and where its observations come from.
+type Account struct {
+	billing.Account
+	Source Source
+}
+
+// Source says where an account's observations come from: a source type
+// (a row of SourceKinds) and that type's own configuration.
+type Source struct {
+	Type string
+	poller.Config
+}
+
+// accountFile is an account's block as written, but its source.
+type accountFile struct {
+	Name         setting.Text      `yaml:"name"`
+	Provider     setting.Text      `yaml:"provider"`
+	Currency     setting.Text      `yaml:"currency"`
+	Drawdown     setting.Text      `yaml:"drawdown"`
+	AutoRecharge *autoRechargeFile `yaml:"auto_recharge"`
+	MonthlyCap   setting.Text      `yaml:"monthly_cap"`
+}
+
+type autoRechargeFile struct {
+	Enabled      setting.Bool `yaml:"enabled"`
+	Threshold    setting.Text `yaml:"threshold"`
+	Mode         setting.Text `yaml:"mode"`
+	Amount       setting.Text `yaml:"amount"`
+	Target       setting.Text `yaml:"target"`
+	MonthlyLimit setting.Text `yaml:"monthly_limit"`
+}
+
+// decodeAccounts reads the accounts section.
+func (c *Config) decodeAccounts(d *setting.Decoder, p *setting.Problems, n *yaml.Node) {
+	setting.Shape(p, "accounts", n, yaml.SequenceNode)
+	items := setting.Items(n)
+	if len(items) == 0 {
+		p.Add("accounts", "at least one account is required")
+	}
+	seen := make(map[string]bool)
+	for i, item := range items {
+		c.Accounts = append(c.Accounts, c.account(d, p.In(fmt.Sprintf("accounts[%d]", i)), item, seen))
+	}
+}
+
+func (c *Config) account(d *setting.Decoder, p *setting.Problems, n *yaml.Node, seen map[string]bool) Account {
+	var fa accountFile
+	d.Decode(p, n, &fa, setting.Options{Ignore: []string{"source"}})
+	var a Account
+	// reported holds the paths (relative to the account) with a problem
+	// already, so billing.Account.Validate does not report them twice.
+	reported := make(map[string]bool)
+	add := func(rel, format string, args ...any) {
+		reported[rel] = true
+		p.Add(rel, format, args...)
+	}
+	required := func(t setting.Text, rel, format string, args ...any) bool {
+		if !t.IsSet() {
+			add(rel, format, args...)
+		}
+		return t.IsSet()
+	}
+
+	if required(fa.Name, "name", "is required") {
+		if a.Name = fa.Name.S; a.Name != "" {
+			if seen[a.Name] {
+				add("name", "duplicate account name %q", a.Name)
+			}
+			seen[a.Name] = true
+		}
+	}
+	wantProviders := "want " + setting.OrList(Providers())
+	if required(fa.Provider, "provider", "is required (%s)", wantProviders) {
+		if a.Provider = fa.Provider.S; a.Provider != "" && !slices.Contains(Providers(), a.Provider) {
+			add("provider", "unknown provider %q (%s)", a.Provider, wantProviders)
+		}
+	}
+	if required(fa.Currency, "currency", "is required (a three-letter ISO 4217 code such as USD)") {
+		if cur, err := billing.ParseCurrency(fa.Currency.S); err != nil {
+			add("currency", "%v", err)
+		} else {
+			a.Currency = cur
+		}
+	}
+	if required(fa.Drawdown, "drawdown", "is required (want expiring-first or grants-first)") {
+		if dp, err := billing.ParseDrawdownPolicy(fa.Drawdown.S); err != nil {
+			add("drawdown", "%v", err)
+		} else {
+			a.Drawdown = dp
+		}
+	}
+	if fa.AutoRecharge == nil {
+		add("auto_recharge", "is required (write enabled: false if the account has none)")
+	} else {
+		autoRecharge(fa.AutoRecharge, &a.Account, add)
+	}
+	if fa.MonthlyCap.IsSet() {
+		if m, err := billing.ParseMoney(fa.MonthlyCap.S, a.Currency); err != nil {
+			add("monthly_cap", "%v", err)
+		} else {
+			a.MonthlyCap, a.HasMonthlyCap = m, true
+		}
+	}
+	for _, fe := range a.Account.Validate() {
+		if !reported[fe.Path] {
+			p.Add(fe.Path, "%s", fe.Msg)
+		}
+	}
+	if sn := setting.Mapping(n, "source"); sn == nil {
+		add("source", "is required")
+	} else {
+		a.Source = source(d, p, sn, &a.Account)
+	}
+	return a
+}
+
+func autoRecharge(far *autoRechargeFile, a *billing.Account, add func(rel, format string, args ...any)) {
+	ar := &a.AutoRecharge
+	if !far.Enabled.IsSet() {
+		add("auto_recharge.enabled", "is required (true or false)")
+	}
+	ar.Enabled = far.Enabled.B
+	money := func(t setting.Text, rel string, dst *billing.Money) bool {
+		if !t.IsSet() {
+			return false
+		}
+		m, err := billing.ParseMoney(t.S, a.Currency)
+		if err != nil {
+			add(rel, "%v", err)
+			return false
+		}
+		*dst = m
+		return true
+	}
+	money(far.Threshold, "auto_recharge.threshold", &ar.Threshold)
+	if ar.Enabled && !far.Threshold.IsSet() {
+		add("auto_recharge.threshold", "is required when auto-recharge is enabled")
+	}
+	if far.Mode.IsSet() {
+		if m, err := billing.ParseRechargeMode(far.Mode.S); err != nil {
+			add("auto_recharge.mode", "%v", err)
+		} else {
+			ar.Mode = m
+		}
+	} else if ar.Enabled {
+		add("auto_recharge.mode", "is required when auto-recharge is enabled (want add or restore)")
+	}
+	money(far.Amount, "auto_recharge.amount", &ar.Amount)
+	if ar.Enabled && ar.Mode == billing.RechargeAdd && !far.Amount.IsSet() {
+		add("auto_recharge.amount", "is required in add mode")
+	}
+	money(far.Target, "auto_recharge.target", &ar.Target)
+	if ar.Enabled && ar.Mode == billing.RechargeRestore && !far.Target.IsSet() {
+		add("auto_recharge.target", "is required in restore mode")
+	}
+	ar.HasMonthlyLimit = money(far.MonthlyLimit, "auto_recharge.monthly_limit", &ar.MonthlyLimit)
+}
+
+// source reads the source block of the account at ap: its type picks the row of
+// SourceKinds whose configuration takes the other keys.
+func source(d *setting.Decoder, ap *setting.Problems, n *yaml.Node, a *billing.Account) Source {
+	p := ap.In("source")
+	if !setting.Shape(p, "", n, yaml.MappingNode) {
+		return Source{}
+	}
+	var head struct {
+		Type setting.Text `yaml:"type"`
+	}
+	d.Decode(p, n, &head, setting.Options{Unknown: func(*setting.Problems, *yaml.Node) {}})
+	want := "want " + setting.OrList(sourceNames())
+	kind, ok := sourceKind(head.Type.S)
+	switch {
+	case !head.Type.IsSet():
+		p.Add("type", "is required (%s)", want)
+	case !ok:
+		p.At(head.Type.Pos, "unknown source type %q (%s)", head.Type.S, want)
+	}
+	if !ok {
+		sourceTakers.checkKeys(p, n, []string{"type"})
+		return Source{}
+	}
+	cfg := kind.Config()
+	d.Decode(p, n, cfg, setting.Options{Ignore: []string{"type"},
+		Unknown: sourceTakers.unknownKey(func(p *setting.Problems, key string, types []string) {
+			p.Add(key, "only applies to %s sources, not to %s %s source", setting.AndList(types), article(kind.Name), kind.Name)
+		})})
+	cfg.Validate(p)
+	if kind.Provider != "" {
+		if slices.Contains(Providers(), a.Provider) && a.Provider != kind.Name {
+			p.At(head.Type.Pos, "%s %s source reads %s's API, but the account's provider is %q (only a file source may serve another provider)",
+				article(kind.Name), kind.Name, kind.Provider, a.Provider)
+		}
+		if kind.USD && a.Currency != "" && a.Currency != "USD" {
+			ap.Add("currency", "%s reports amounts in USD, so an account with %s %s source must be in USD (got %s)",
+				kind.Provider, article(kind.Name), kind.Name, a.Currency)
+		}
+	}
+	return Source{Type: kind.Name, Config: cfg}
+}
+
+// article is "a" or "an" before a type's name.
+func article(name string) string {
+	if name != "" && strings.IndexByte("aeiou", name[0]) >= 0 {
+		return "an"
+	}
+	return "a"
+}

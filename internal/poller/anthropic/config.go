@@ -1,0 +1,52 @@
+package anthropic
+
+import (
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/setting"
+)
+
+// BillingPage is where Anthropic shows the balance and the auto-reload
+// settings.
+const BillingPage = "https://console.anthropic.com/settings/billing"
+
+// Kind is the anthropic source type.
+var Kind = poller.Kind{Name: "anthropic", Provider: "Anthropic", USD: true, BillingPage: BillingPage,
+	Config: func() poller.Config { return Defaults() }}
+
+// Config is an anthropic source's block of the configuration.
+type Config struct {
+	poller.API `yaml:",inline"`
+	// AdminKey reads the cost report.
+	AdminKey setting.Secret `yaml:"admin_key"`
+	// CostLookback is how far back the first poll reads costs.
+	CostLookback setting.Duration `yaml:"cost_lookback"`
+}
+
+// Defaults returns an anthropic source's defaults.
+func Defaults() *Config {
+	return &Config{
+		API: poller.NewAPI(DefaultBaseURL),
+		AdminKey: setting.Secret{Spec: poller.KeySpec("an Anthropic Admin API key (sk-ant-admin…), which reads the cost report; " +
+			"an organization admin creates one in the Console under Settings, Admin keys")},
+		CostLookback: setting.DurationOf(poller.DefaultCostLookback),
+	}
+}
+
+// Validate implements poller.Config.
+func (c *Config) Validate(p *setting.Problems) {
+	c.API.Validate(p)
+	c.AdminKey.Need(p, "an anthropic source", "admin_key")
+}
+
+// Open implements poller.Config.
+func (c *Config) Open(billing.Account) (poller.Source, error) {
+	return New(Options{BaseURL: c.BaseURL.S, AdminKey: c.AdminKey.Value, Lookback: c.CostLookback.Duration,
+		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+}
+
+// Describe implements poller.Config.
+func (c *Config) Describe() string {
+	return c.API.Describe("anthropic", poller.KeyFrom("admin key", c.AdminKey))
+}

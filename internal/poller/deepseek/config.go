@@ -1,0 +1,49 @@
+package deepseek
+
+import (
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/setting"
+)
+
+// BillingPage is where DeepSeek shows the balance and takes top-ups.
+const BillingPage = "https://platform.deepseek.com/top_up"
+
+// Kind is the deepseek source type. DeepSeek reports balances in CNY or
+// USD, whichever the account holds.
+var Kind = poller.Kind{Name: "deepseek", Provider: "DeepSeek", BillingPage: BillingPage,
+	Config: func() poller.Config { return Defaults() }}
+
+// Config is a deepseek source's block of the configuration.
+type Config struct {
+	poller.API `yaml:",inline"`
+	// APIKey reads the balance.
+	APIKey setting.Secret `yaml:"api_key"`
+}
+
+// Defaults returns a deepseek source's defaults.
+func Defaults() *Config {
+	return &Config{
+		API: poller.NewAPI(DefaultBaseURL),
+		APIKey: setting.Secret{Spec: poller.KeySpec("a DeepSeek API key (sk-…), which reads the balance; " +
+			"create one on platform.deepseek.com under API keys")},
+	}
+}
+
+// Validate implements poller.Config.
+func (c *Config) Validate(p *setting.Problems) {
+	c.API.Validate(p)
+	c.APIKey.Need(p, "a deepseek source", "api_key")
+}
+
+// Open implements poller.Config.
+func (c *Config) Open(a billing.Account) (poller.Source, error) {
+	return New(Options{BaseURL: c.BaseURL.S, APIKey: c.APIKey.Value, Currency: a.Currency,
+		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+}
+
+// Describe implements poller.Config.
+func (c *Config) Describe() string {
+	return c.API.Describe("deepseek", poller.KeyFrom("api key", c.APIKey))
+}

@@ -1,0 +1,42 @@
+package file
+
+import (
+	"os"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/setting"
+)
+
+// Kind is the file source type: it serves any provider's account.
+var Kind = poller.Kind{Name: "file", Config: func() poller.Config { return &Config{} }}
+
+// Config is a file source's block of the configuration.
+type Config struct {
+	// Path is the history file to serve.
+	Path setting.Path `yaml:"path"`
+}
+
+// Validate implements poller.Config.
+func (c *Config) Validate(p *setting.Problems) {
+	if c.Path.Name == "" {
+		p.Add("path", "is required for a file source")
+		return
+	}
+	// Stat, not open: the file is only checked here, and opening a FIFO
+	// would block.
+	if fi, err := os.Stat(c.Path.Name); err != nil {
+		p.At(c.Path.Pos, "%s", setting.PathError("open", c.Path.Text, err))
+	} else if fi.IsDir() {
+		p.At(c.Path.Pos, "%s is a directory, want a file", c.Path.Text)
+	}
+}
+
+// Open implements poller.Config.
+func (c *Config) Open(billing.Account) (poller.Source, error) {
+	src, _, err := Open(c.Path.Name)
+	return src, err
+}
+
+// Describe implements poller.Config.
+func (c *Config) Describe() string { return "file " + c.Path.Name }

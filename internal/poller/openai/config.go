@@ -1,0 +1,60 @@
+package openai
+
+import (
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/setting"
+)
+
+// BillingPage is where OpenAI shows the balance and the auto-recharge
+// settings.
+const BillingPage = "https://platform.openai.com/settings/organization/billing/overview"
+
+// Kind is the openai source type.
+var Kind = poller.Kind{Name: "openai", Provider: "OpenAI", USD: true, BillingPage: BillingPage,
+	Config: func() poller.Config { return Defaults() }}
+
+// Config is an openai source's block of the configuration.
+type Config struct {
+	poller.API `yaml:",inline"`
+	// AdminKey reads the Costs API.
+	AdminKey setting.Secret `yaml:"admin_key"`
+	// SessionKey, optional, reads the credit grants and the balance.
+	SessionKey setting.Secret `yaml:"session_key"`
+	// CostLookback is how far back the first poll reads costs.
+	CostLookback setting.Duration `yaml:"cost_lookback"`
+}
+
+// Defaults returns an openai source's defaults.
+func Defaults() *Config {
+	return &Config{
+		API: poller.NewAPI(DefaultBaseURL),
+		AdminKey: setting.Secret{Spec: poller.KeySpec("an OpenAI admin key (sk-admin-…), which reads the Costs API; " +
+			"an organization owner creates one in the organization settings under Admin keys")},
+		SessionKey: setting.Secret{Spec: poller.KeySpec("a browser session key (sess-…), which reads the credit grants and the balance; " +
+			"copy it from the Authorization header of a request to api.openai.com in the browser's network tab while signed in to platform.openai.com")},
+		CostLookback: setting.DurationOf(poller.DefaultCostLookback),
+	}
+}
+
+// Validate implements poller.Config.
+func (c *Config) Validate(p *setting.Problems) {
+	c.API.Validate(p)
+	c.AdminKey.Need(p, "an openai source", "admin_key")
+}
+
+// Open implements poller.Config.
+func (c *Config) Open(billing.Account) (poller.Source, error) {
+	return New(Options{BaseURL: c.BaseURL.S, AdminKey: c.AdminKey.Value, SessionKey: c.SessionKey.Value, Lookback: c.CostLookback.Duration,
+		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+}
+
+// Describe implements poller.Config.
+func (c *Config) Describe() string {
+	session := poller.KeyFrom("session key", c.SessionKey)
+	if c.SessionKey.IsZero() {
+		session = "no session key, so no grants or balance"
+	}
+	return c.API.Describe("openai", poller.KeyFrom("admin key", c.AdminKey), session)
+}

@@ -1,0 +1,49 @@
+package openrouter
+
+import (
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/setting"
+)
+
+// BillingPage is where OpenRouter shows the credits and the auto top-up
+// settings.
+const BillingPage = "https://openrouter.ai/settings/credits"
+
+// Kind is the openrouter source type.
+var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", USD: true, BillingPage: BillingPage,
+	Config: func() poller.Config { return Defaults() }}
+
+// Config is an openrouter source's block of the configuration.
+type Config struct {
+	poller.API `yaml:",inline"`
+	// ManagementKey reads the credits.
+	ManagementKey setting.Secret `yaml:"management_key"`
+}
+
+// Defaults returns an openrouter source's defaults.
+func Defaults() *Config {
+	return &Config{
+		API: poller.NewAPI(DefaultBaseURL),
+		ManagementKey: setting.Secret{Spec: poller.KeySpec("an OpenRouter management key (sk-or-v1-…), which reads the credits; " +
+			"create one in OpenRouter's settings under Management keys")},
+	}
+}
+
+// Validate implements poller.Config.
+func (c *Config) Validate(p *setting.Problems) {
+	c.API.Validate(p)
+	c.ManagementKey.Need(p, "an openrouter source", "management_key")
+}
+
+// Open implements poller.Config.
+func (c *Config) Open(billing.Account) (poller.Source, error) {
+	return New(Options{BaseURL: c.BaseURL.S, ManagementKey: c.ManagementKey.Value,
+		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+}
+
+// Describe implements poller.Config.
+func (c *Config) Describe() string {
+	return c.API.Describe("openrouter", poller.KeyFrom("management key", c.ManagementKey))
+}

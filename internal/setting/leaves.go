@@ -1,0 +1,272 @@
+package setting
+
+import (
+	"net"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/shopspring/decimal"
+)
+
+// leaf is a setting held in one YAML scalar. Every leaf embeds Pos.
+type leaf interface {
+	pos() *Pos
+	// parse sets the value from the text as written; it returns what is
+	// wrong with the text, or "". f describes the struct field (its tags).
+	parse(text string, d *Decoder, f reflect.StructField) string
+	// format renders the value for a dump and its YAML tag; ok false
+	// leaves it out.
+	format() (value, tag string, ok bool)
+}
+
+// Duration is a Go duration above zero ("30s", "168h").
+type Duration struct {
+	time.Duration
+	Pos
+}
+
+// DurationOf returns a Duration of d, as a default.
+func DurationOf(d time.Duration) Duration { return Duration{Duration: d} }
+
+func (v *Duration) parse(text string, _ *Decoder, f reflect.StructField) string {
+	d, err := time.ParseDuration(strings.TrimSpace(text))
+	switch {
+	case err != nil:
+		example := f.Tag.Get("example")
+		if example == "" && v.Duration > 0 {
+			example = FormatDuration(v.Duration)
+		}
+		if example == "" {
+			example = "6h"
+		}
+		return "invalid duration " + strconv.Quote(text) + " (use Go syntax such as " + strconv.Quote(example) + ")"
+	case d <= 0:
+		return "must be greater than 0 (got " + text + ")"
+	}
+	v.Duration = d
+	return ""
+}
+
+func (v *Duration) format() (string, string, bool) {
+	return FormatDuration(v.Duration), "!!str", v.Duration > 0
+}
+
+// FormatDuration renders d in Go syntax without zero tails: "168h",
+// "2h30m".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Amount is an exact decimal amount that is not negative, read from the
+// text as written (never through a float).
+type Amount struct {
+	decimal.Decimal
+	Pos
+}
+
+// AmountOf returns an Amount of d, as a default.
+func AmountOf(d decimal.Decimal) Amount { return Amount{Decimal: d} }
+
+func (v *Amount) parse(text string, _ *Decoder, _ reflect.StructField) string {
+	d, err := billing.ParseAmount(text)
+	switch {
+	case err != nil:
+		return err.Error()
+	case d.IsNegative():
+		return "must not be negative (got " + text + ")"
+	}
+	v.Decimal = d
+	return ""
+}
+
+func (v *Amount) format() (string, string, bool) { return FormatAmount(v.Decimal), "!!str", true }
+
+// FormatAmount renders d exactly, keeping the decimal places it was written
+// with: "5.00" stays "5.00".
+func FormatAmount(d decimal.Decimal) string {
+	if e := d.Exponent(); e < 0 {
+		return d.StringFixed(-e)
+	}
+	return d.String()
+}
+
+// Count is a whole number. The field's tags bound it: min (default 0) and
+// max; hint, when set, ends the message for a number out of bounds.
+type Count struct {
+	N int
+	Pos
+}
+
+// CountOf returns a Count of n, as a default.
+func CountOf(n int) Count { return Count{N: n} }
+
+func (v *Count) parse(text string, _ *Decoder, f reflect.StructField) string {
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil {
+		return "invalid whole number " + strconv.Quote(text)
+	}
+	lo, _ := strconv.Atoi(f.Tag.Get("min"))
+	hi, bounded := 0, false
+	if s := f.Tag.Get("max"); s != "" {
+		hi, _ = strconv.Atoi(s)
+		bounded = true
+	}
+	got := text
+	if h := f.Tag.Get("hint"); h != "" {
+		got += "; " + h
+	}
+	switch {
+	case bounded && (n < lo || n > hi):
+		return "must be between " + strconv.Itoa(lo) + " and " + strconv.Itoa(hi) + " (got " + got + ")"
+	case n < lo && lo == 0:
+		return "must not be negative (got " + got + ")"
+	case n < lo:
+		return "must be at least " + strconv.Itoa(lo) + " (got " + got + ")"
+	}
+	v.N = n
+	return ""
+}
+
+func (v *Count) format() (string, string, bool) { return strconv.Itoa(v.N), "!!int", true }
+
+// Bool is true or false (in any case).
+type Bool struct {
+	B bool
+	Pos
+}
+
+func (v *Bool) parse(text string, _ *Decoder, _ reflect.StructField) string {
+	switch {
+	case strings.EqualFold(text, "true"):
+		v.B = true
+	case strings.EqualFold(text, "false"):
+		v.B = false
+	default:
+		return "invalid boolean " + strconv.Quote(text) + " (want true or false)"
+	}
+	return ""
+}
+
+func (v *Bool) format() (string, string, bool) { return strconv.FormatBool(v.B), "!!bool", true }
+
+// Text is a value kept as written; the component validates it.
+type Text struct {
+	S string
+	Pos
+}
+
+// TextOf returns a Text of s, as a default.
+func TextOf(s string) Text { return Text{S: s} }
+
+func (v *Text) parse(text string, _ *Decoder, _ reflect.StructField) string {
+	v.S = text
+	return ""
+}
+
+func (v *Text) format() (string, string, bool) { return v.S, "!!str", v.S != "" }
+
+// Path is a file's path: absolute as written, or joined to the directory
+// the configuration was loaded from. Name is the resolved path; Pos.Text
+// keeps what the user wrote, for messages.
+type Path struct {
+	Name string
+	Pos
+}
+
+func (v *Path) parse(text string, d *Decoder, _ reflect.StructField) string {
+	v.Name = d.Resolve(text)
+	if strings.TrimSpace(text) == "" {
+		v.Name = ""
+	}
+	return ""
+}
+
+func (v *Path) format() (string, string, bool) { return v.Name, "!!str", v.Name != "" }
+
+// URL is an absolute http(s) URL with a host and without credentials, query
+// or fragment; S holds it without a trailing slash. Its field's example tag
+// (or its default) is the example messages give; its creds tag says where
+// credentials go instead ("use bearer_token_env or bearer_token_file").
+type URL struct {
+	S string
+	Pos
+}
+
+// URLOf returns a URL of s, as a default.
+func URLOf(s string) URL { return URL{S: s} }
+
+func (v *URL) parse(text string, _ *Decoder, f reflect.StructField) string {
+	example := f.Tag.Get("example")
+	if example == "" {
+		example = v.S
+	}
+	u, err := url.Parse(strings.TrimSpace(text))
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		if strings.Contains(text, "@") {
+			// Not quoted: it may hold a password.
+			return "is not an absolute http(s) URL such as " + example
+		}
+		return "invalid URL " + strconv.Quote(text) + " (want an absolute http(s) URL such as " + example + ")"
+	case u.User != nil:
+		hint := f.Tag.Get("creds")
+		if hint == "" {
+			hint = "name the secret in its *_env or *_file setting"
+		}
+		return "must not hold credentials (user:password@): " + hint
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		// Not quoted: a query often carries a key.
+		return "must not have a query or fragment"
+	}
+	v.S = strings.TrimSuffix(u.String(), "/")
+	return ""
+}
+
+func (v *URL) format() (string, string, bool) { return v.S, "!!str", v.S != "" }
+
+// RequireTLS reports a plain-http URL to another machine: what (such as
+// "the key") would cross the network unencrypted.
+func (v *URL) RequireTLS(p *Problems, what string) {
+	u, err := url.Parse(v.S)
+	if err != nil || u.Scheme != "http" || IsLoopback(u.Hostname()) {
+		return
+	}
+	p.At(v.Pos, "plain http would send %s unencrypted; use https (http is allowed only for this machine, such as http://127.0.0.1:8080)", what)
+}
+
+// IsLoopback reports whether host names this machine.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Resolve makes a path from the file absolute, or relative to the
+// configuration's directory.
+func (d *Decoder) Resolve(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.Dir, p)
+}
+
+// IsHTTPURL reports whether s is an absolute http or https URL with a host
+// (a query is allowed: a secret URL may carry its token there).
+func IsHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}

@@ -1,0 +1,271 @@
+package setting_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/setting"
+	"gopkg.in/yaml.v3"
+)
+
+// block is a component's configuration as the package expects one.
+type block struct {
+	Timeout setting.Duration `yaml:"timeout"`
+	Limit   setting.Amount   `yaml:"limit"`
+	Count   setting.Count    `yaml:"count" min:"2" max:"9"`
+	Polls   setting.Count    `yaml:"polls" min:"1"`
+	Max     setting.Count    `yaml:"max" hint:"0 turns it off"`
+	Name    setting.Text     `yaml:"name"`
+	On      setting.Bool     `yaml:"on"`
+	URL     setting.URL      `yaml:"url" example:"https://api.example.com" creds:"use key_env or key_file"`
+	File    setting.Path     `yaml:"file"`
+	Key     setting.Secret   `yaml:"key"`
+	To      []setting.Text   `yaml:"to"`
+	Nested  *struct {
+		Per setting.Duration `yaml:"per"`
+	} `yaml:"nested"`
+	Shared `yaml:",inline"`
+	// runtime is not configuration: no tag, no key.
+	runtime int
+}
+
+type Shared struct {
+	Base setting.URL `yaml:"base"`
+}
+
+func defaults() *block {
+	return &block{Timeout: setting.DurationOf(30 * time.Second), Count: setting.CountOf(3),
+		Key: setting.Secret{Spec: &setting.SecretSpec{Noun: "key", What: "the example key, which reads things",
+			Pasted: func(s string) bool { return strings.HasPrefix(s, "sk-") }}}}
+}
+
+func decode(t *testing.T, text string, env map[string]string) (*block, []setting.Problem) {
+	t.Helper()
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+		t.Fatal(err)
+	}
+	d := &setting.Decoder{Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }, Dir: "/etc/guardd"}
+	p := setting.NewProblems("parts[0]")
+	setting.CheckDuplicates(p, &root)
+	b := defaults()
+	d.Decode(p, &root, b, setting.Options{Ignore: []string{"type"}})
+	ps := p.List()
+	setting.Sort(ps, func(setting.Problem) bool { return false })
+	return b, ps
+}
+
+func messages(ps []setting.Problem) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Error())
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestDecodeValues(t *testing.T) {
+	b, ps := decode(t, `
+type: ignored
+timeout: 5s
+limit: 12345678901234567.891
+count: 4
+polls: 1
+max: 0
+name: " as written "
+on: TRUE
+url: https://api.example.com/v1/
+file: keys/x
+key_env: EXAMPLE_KEY
+to: [a, b]
+nested: {per: 1h}
+base: http://127.0.0.1:8080
+`, map[string]string{"EXAMPLE_KEY": "  k-123\n"})
+	if len(ps) > 0 {
+		t.Fatalf("problems: %s", messages(ps))
+	}
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"timeout", b.Timeout.Duration, 5 * time.Second},
+		{"limit exact", b.Limit.String(), "12345678901234567.891"},
+		{"count", b.Count.N, 4},
+		{"polls", b.Polls.N, 1},
+		{"name as written", b.Name.S, " as written "},
+		{"bool", b.On.B, true},
+		{"url without trailing slash", b.URL.S, "https://api.example.com/v1"},
+		{"path resolved", b.File.Name, filepath.Join("/etc/guardd", "keys/x")},
+		{"path as written", b.File.Text, "keys/x"},
+		{"secret", b.Key.Value.Reveal(), "k-123"},
+		{"secret from", b.Key.From(), "$EXAMPLE_KEY"},
+		{"list", len(b.To), 2},
+		{"list item path", b.To[1].Path, "parts[0].to[1]"},
+		{"nested", b.Nested.Per.Duration, time.Hour},
+		{"inline", b.Base.S, "http://127.0.0.1:8080"},
+		{"leaf path", b.Timeout.Path, "parts[0].timeout"},
+		{"leaf line", b.Timeout.Line, 3},
+		{"set", b.Timeout.IsSet(), true},
+		{"unset keeps default", b.Polls.IsSet() && !defaults().Polls.IsSet(), true},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	if b, _ := decode(t, "name: x\n", nil); b.Timeout.Duration != 30*time.Second || b.Timeout.IsSet() {
+		t.Errorf("missing key: got %v (set %v), want the default 30s unset", b.Timeout.Duration, b.Timeout.IsSet())
+	}
+	if b, _ := decode(t, "timeout:\n", nil); b.Timeout.Duration != 30*time.Second {
+		t.Errorf("null value: got %v, want the default", b.Timeout.Duration)
+	}
+}
+
+func TestDecodeProblems(t *testing.T) {
+	_, ps := decode(t, `
+timeout: 7d
+limit: -1
+count: 1
+polls: 0
+max: -1
+on: yes
+url: https://user:pw@api.example.com
+base: https://api.example.com/?token=sk-SECRET
+key_env: sk-PASTED
+`, nil)
+	want := `parts[0].timeout: invalid duration "7d" (use Go syntax such as "30s")
+parts[0].limit: must not be negative (got -1)
+parts[0].count: must be between 2 and 9 (got 1)
+parts[0].polls: must be at least 1 (got 0)
+parts[0].max: must not be negative (got -1; 0 turns it off)
+parts[0].on: invalid boolean "yes" (want true or false)
+parts[0].url: must not hold credentials (user:password@): use key_env or key_file
+parts[0].base: must not have a query or fragment
+parts[0].key_env: is not an environment variable name (it names the variable holding the key; never put the key itself in the file)`
+	if got := messages(ps); got != want {
+		t.Errorf("problems:\ngot:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Contains(messages(ps), "SECRET") || strings.Contains(messages(ps), "PASTED") || strings.Contains(messages(ps), "pw@") {
+		t.Errorf("a problem quotes a secret:\n%s", messages(ps))
+	}
+
+	_, ps = decode(t, "key_env: UNSET\n", nil)
+	if got, want := messages(ps), "parts[0].key_env: environment variable UNSET is not set; it must hold the example key, which reads things"; got != want {
+		t.Errorf("unset variable: got %q, want %q", got, want)
+	}
+	_, ps = decode(t, "key_env: A\nkey_file: b\n", map[string]string{"A": "k"})
+	if got, want := messages(ps), "parts[0]: set only one of key_env and key_file"; got != want {
+		t.Errorf("both: got %q, want %q", got, want)
+	}
+}
+
+// TestDecodeShape checks that a key no field takes and a value of the wrong
+// shape are problems of the YAML's shape, which hide the others.
+func TestDecodeShape(t *testing.T) {
+	_, ps := decode(t, `
+timeout: 7d
+colour: red
+to: a
+nested: [x]
+count: [1]
+runtime: 3
+name: a
+name: b
+`, nil)
+	want := `line 3: unknown key "colour"
+parts[0].to: got a string, want a list
+parts[0].nested: got a list, want a mapping
+parts[0].count: got a list, want a single value
+line 7: unknown key "runtime"
+line 9: mapping key "name" already defined at line 8`
+	got := messages(ps)
+	if got != want {
+		t.Errorf("problems:\ngot:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestDecodeAliasesAndMerges(t *testing.T) {
+	b, ps := decode(t, `
+shared: &s {timeout: 5s, count: 5}
+`, nil)
+	_ = b
+	if len(ps) != 1 || !strings.Contains(ps[0].Msg, `unknown key "shared"`) {
+		t.Fatalf("got %s, want only the unknown key", messages(ps))
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte("base: &b {timeout: 5s, count: 5}\nblock:\n  <<: *b\n  count: 6\n  name: *n\nn: &n x\n"), &root); err == nil {
+		t.Fatal("yaml accepted an alias before its anchor")
+	}
+	if err := yaml.Unmarshal([]byte("base: &b {timeout: 5s, count: 5}\nname: &n x\nblock:\n  <<: *b\n  count: 6\n  name: *n\n"), &root); err != nil {
+		t.Fatal(err)
+	}
+	p := setting.NewProblems("block")
+	d := &setting.Decoder{Getenv: func(string) (string, bool) { return "", false }}
+	blk := defaults()
+	d.Decode(p, setting.Mapping(&root, "block"), blk, setting.Options{})
+	if len(p.List()) > 0 {
+		t.Fatalf("problems: %s", messages(p.List()))
+	}
+	if blk.Timeout.Duration != 5*time.Second || blk.Count.N != 6 || blk.Name.S != "x" {
+		t.Errorf("merge: got timeout %v count %d name %q, want 5s (merged), 6 (own), x (alias)", blk.Timeout.Duration, blk.Count.N, blk.Name.S)
+	}
+}
+
+func TestEncode(t *testing.T) {
+	b, ps := decode(t, "limit: \"5.00\"\nkey_env: K\nto: [a]\nnested: {per: 90m}\n", map[string]string{"K": "k-secret-value"})
+	if len(ps) > 0 {
+		t.Fatal(messages(ps))
+	}
+	out, err := yaml.Marshal(setting.Encode(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `timeout: 30s
+limit: "5.00"
+count: 3
+polls: 0
+max: 0
+on: false
+key_env: K
+to:
+    - a
+nested:
+    per: 1h30m
+`
+	if string(out) != want {
+		t.Errorf("Encode:\ngot:\n%s\nwant:\n%s", out, want)
+	}
+	if strings.Contains(string(out), "secret-value") {
+		t.Errorf("Encode shows the secret")
+	}
+}
+
+// TestSecretsNeverPrinted prints a decoded block every way fmt can: a
+// secret inside a struct reached through a pointer (which fmt prints
+// without calling String when the verb does not fit) must not show.
+func TestSecretsNeverPrinted(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "key"), []byte("k-FILEsecret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte("key_file: key\n"), &root); err != nil {
+		t.Fatal(err)
+	}
+	d := &setting.Decoder{Getenv: func(string) (string, bool) { return "", false }, Dir: dir}
+	b := defaults()
+	p := setting.NewProblems("")
+	d.Decode(p, &root, b, setting.Options{})
+	if len(p.List()) > 0 || b.Key.Value.Reveal() != "k-FILEsecret" {
+		t.Fatalf("got %s, key %d bytes", messages(p.List()), len(b.Key.Value.Reveal()))
+	}
+	holder := struct{ Parts []any }{Parts: []any{b, *b}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+		if s := fmt.Sprintf(verb, holder); strings.Contains(s, "FILEsecret") || strings.Contains(s, "46494c45") {
+			t.Errorf("%s shows the secret: %s", verb, s)
+		}
+	}
+}
