@@ -21,20 +21,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// reloadKey carries main's SIGHUP channel in the context: only main touches
-// signals, and only guardd run listens.
-type reloadKey struct{}
-
-// withReload returns ctx carrying the channel on which reload requests arrive.
-func withReload(ctx context.Context, reload <-chan struct{}) context.Context {
-	return context.WithValue(ctx, reloadKey{}, reload)
-}
-
-func reloadFrom(ctx context.Context) <-chan struct{} {
-	ch, _ := ctx.Value(reloadKey{}).(<-chan struct{})
-	return ch
-}
-
 // daemon is guardd run: the current app (swapped on reload) on a cron
 // schedule, with a metrics and health endpoint.
 type daemon struct {
@@ -57,9 +43,10 @@ type daemon struct {
 	jobCtx      context.Context
 }
 
-func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+// cmdRun is guardd run: reload delivers main's SIGHUP (nil: none).
+func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer, reload <-chan struct{}) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "config file (required)")
+	cfgPath := configFlag(fs, getenv)
 	grace := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long the cycle in progress may take to finish")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd run --config FILE\n\n"+
@@ -124,7 +111,6 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		go watchdog(ctx, sd, iv, log)
 	}
 
-	reload := reloadFrom(ctx)
 wait:
 	for {
 		select {

@@ -65,11 +65,13 @@ func TestDaemonMetricsHealthAndReload(t *testing.T) {
 		return "", false
 	}
 	reload := make(chan struct{}, 1)
-	ctx, cancel := context.WithCancel(withReload(context.Background(), reload))
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run", "--config", cfg}, getenv, &out, &errOut) }()
+	go func() {
+		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: getenv, stdout: &out, stderr: &errOut, reload: reload})
+	}()
 
 	addr := logLine(t, &errOut, "serving metrics and health")["addr"].(string)
 	base := "http://" + addr
@@ -157,7 +159,9 @@ notifiers:
 	defer cancel()
 	var out, errOut syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run", "--config", cfg}, getenv, &out, &errOut) }()
+	go func() {
+		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: getenv, stdout: &out, stderr: &errOut})
+	}()
 	logLine(t, &errOut, "cycle done")
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()

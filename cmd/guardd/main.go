@@ -26,7 +26,7 @@ func main() {
 			}
 		}
 	}()
-	err := run(withReload(ctx, reload), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], proc{getenv: os.LookupEnv, stdout: os.Stdout, stderr: os.Stderr, reload: reload})
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "guardd: %v\n", err)

@@ -25,7 +25,7 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (stdout, stderr
 	t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	err = run(context.Background(), args, getenv, &out, &errOut)
+	err = run(context.Background(), args, proc{getenv: getenv, stdout: &out, stderr: &errOut})
 	return out.String(), errOut.String(), err
 }
 
@@ -317,7 +317,9 @@ func TestRunStopsGracefully(t *testing.T) {
 	out := &syncBuffer{}
 	var errOut syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run", "--config", cfg}, getenv, out, &errOut) }()
+	go func() {
+		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: getenv, stdout: out, stderr: &errOut})
+	}()
 	// The first cycle runs at start; wait for its notification.
 	deadline := time.After(30 * time.Second)
 	for !strings.Contains(out.String(), "phantom-balance") {
@@ -387,5 +389,34 @@ func TestRuleTestCommand(t *testing.T) {
 	}
 	if want := "FAIL " + bad + "\n  2026-10-14T00:00:00Z: active: missing    recharge-burst\n"; out != want {
 		t.Errorf("output:\ngot  %q\nwant %q", out, want)
+	}
+}
+
+// TestHelpAndConfigDefault checks the help made from the table of commands,
+// and that $GUARDD_CONFIG stands in for --config.
+func TestHelpAndConfigDefault(t *testing.T) {
+	out, _, err := runCmd(t, nil, "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(out, "guardd "+c.name) || !strings.Contains(out, c.summary) {
+			t.Errorf("help lacks %s (%s):\n%s", c.name, c.summary, out)
+		}
+		// Every command in the table dispatches: -h is never "unknown".
+		if _, _, err := runCmd(t, nil, c.name, "-h"); err != nil && strings.Contains(err.Error(), "unknown command") {
+			t.Errorf("%s -h: %v", c.name, err)
+		}
+	}
+	if _, _, err := runCmd(t, nil, "frobnicate"); err == nil || !strings.Contains(err.Error(), `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: got %v", err)
+	}
+
+	out, _, err = runCmd(t, map[string]string{"GUARDD_CONFIG": "config.example.yaml"}, "validate")
+	if err != nil || !strings.HasPrefix(out, "config.example.yaml: OK") {
+		t.Errorf("validate with $GUARDD_CONFIG: got %q, %v; want the example validated", out, err)
+	}
+	if _, _, err := runCmd(t, nil, "validate"); err == nil || !strings.Contains(err.Error(), "--config is required") {
+		t.Errorf("validate without --config or $GUARDD_CONFIG: got %v, want a usage error", err)
 	}
 }

@@ -25,7 +25,7 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		return usagef("notify: unknown subcommand %q (want test)", args[0])
 	}
 	fs := flag.NewFlagSet("notify test", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "config file (required)")
+	cfgPath := configFlag(fs, getenv)
 	name := fs.String("receiver", "", "the notifier to test, by name (required)")
 	resolve := fs.Bool("resolve", true, "resolve the test alert right after, so that none stays open")
 	fs.Usage = func() {

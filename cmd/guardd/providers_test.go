@@ -226,7 +226,9 @@ func TestRunDaemonAgainstFake(t *testing.T) {
 	defer cancel()
 	out, errOut := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run", "--config", cfg}, getenv, out, errOut) }()
+	go func() {
+		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: getenv, stdout: out, stderr: errOut})
+	}()
 	deadline := time.After(60 * time.Second)
 	for !strings.Contains(out.String(), "recharge-burst") {
 		select {
@@ -418,7 +420,7 @@ func BenchmarkCheck1000Accounts(b *testing.B) {
 			getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 			for b.Loop() {
 				var out, errOut bytes.Buffer
-				if err := run(context.Background(), []string{"check", "--config", path}, getenv, &out, &errOut); err != nil {
+				if err := run(context.Background(), []string{"check", "--config", path}, proc{getenv: getenv, stdout: &out, stderr: &errOut}); err != nil {
 					b.Fatalf("check: %v\n%s", err, errOut.String())
 				}
 			}

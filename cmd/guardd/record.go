@@ -23,7 +23,7 @@ import (
 
 func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("record", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "config file (required)")
+	cfgPath := configFlag(fs, getenv)
 	outDir := fs.String("out", "", "directory of the history files, one per account (required; created if missing)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd record --config FILE --out DIR\n\n"+

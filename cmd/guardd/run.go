@@ -9,27 +9,100 @@ import (
 	"strings"
 )
 
-const usage = `guardd watches prepaid LLM API accounts for billing anomalies.
+// proc is what a command gets from the process around it: the environment,
+// the output streams and, for guardd run, the reload requests (SIGHUP).
+type proc struct {
+	getenv         getenvFunc
+	stdout, stderr io.Writer
+	// reload delivers a request to reload the config; nil means none come.
+	reload <-chan struct{}
+}
 
-Usage:
-  guardd replay [--output text|json] [--config FILE] HISTORY.json
-                                   play a recorded history through the rules
-  guardd check --config FILE [--dry-run]
-                                   poll every account once, evaluate, notify, exit
-  guardd run --config FILE         poll on the configured schedule until stopped
-  guardd status --config FILE      the real balance, runway, last poll and alerts of each account
-  guardd silence add|list|expire   mute a rule for a while (see guardd silence)
-  guardd record --config FILE --out DIR
-                                   poll every account once, append to DIR/ACCOUNT.json
-  guardd validate --config FILE [--print]
-                                   check a config file and report every problem
-  guardd test TEST.yaml...         check the findings expected from a history
-  guardd notify test --config FILE --receiver NAME
-                                   send a test alert through one notifier
-  guardd version                   print the version
+// command is one subcommand. The table below is the one list of them:
+// dispatch and the help text both come from it.
+type command struct {
+	name string
+	// synopsis follows the name in the help ("--config FILE [--dry-run]").
+	synopsis string
+	// summary says what it does, in a line.
+	summary string
+	run     func(ctx context.Context, args []string, p proc) error
+}
 
-Run "guardd COMMAND -h" for a command's flags.
-`
+func commands() []command {
+	return []command{
+		{"replay", "[--output text|json] [--config FILE] HISTORY.json", "play a recorded history through the rules",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdReplay(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"check", "--config FILE [--dry-run]", "poll every account once, evaluate, notify, exit",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdCheck(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"run", "--config FILE", "poll on the configured schedule until stopped",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdRun(ctx, args, p.getenv, p.stdout, p.stderr, p.reload)
+			}},
+		{"status", "--config FILE", "the real balance, runway, last poll and alerts of each account",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdStatus(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"silence", "add|list|expire", "mute a rule for a while (see guardd silence)",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdSilence(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"record", "--config FILE --out DIR", "poll every account once, append to DIR/ACCOUNT.json",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdRecord(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"validate", "--config FILE [--print]", "check a config file and report every problem",
+			func(_ context.Context, args []string, p proc) error {
+				return cmdValidate(args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"test", "TEST.yaml...", "check the findings expected from a history",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdTest(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"notify", "test --config FILE --receiver NAME", "send a test alert through one notifier",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdNotify(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"version", "", "print the version",
+			func(_ context.Context, _ []string, p proc) error { return cmdVersion(p.stdout) }},
+		{"help", "", "print this help",
+			func(_ context.Context, _ []string, p proc) error {
+				_, err := io.WriteString(p.stdout, usage())
+				return err
+			}},
+	}
+}
+
+// usage is the help text, made from the table of commands.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("guardd watches prepaid LLM API accounts for billing anomalies.\n\nUsage:\n")
+	for _, c := range commands() {
+		line := strings.TrimSpace("guardd " + c.name + " " + c.synopsis)
+		if len(line) > 33 {
+			fmt.Fprintf(&b, "  %s\n  %-33s%s\n", line, "", c.summary)
+		} else {
+			fmt.Fprintf(&b, "  %-33s%s\n", line, c.summary)
+		}
+	}
+	fmt.Fprintf(&b, "\nCommands that take --config read it from $%s when the flag is not given.\n", configEnv)
+	b.WriteString("Run \"guardd COMMAND -h\" for a command's flags.\n")
+	return b.String()
+}
+
+// configEnv names the variable that gives --config its default.
+const configEnv = "GUARDD_CONFIG"
+
+// configFlag defines a command's --config flag, whose default is
+// $GUARDD_CONFIG.
+func configFlag(fs *flag.FlagSet, getenv getenvFunc) *string {
+	def, _ := getenv(configEnv)
+	return fs.String("config", def, "config file (required; default $"+configEnv+")")
+}
 
 // usageError is a mistake on the command line; main exits 2 for it.
 type usageError struct{ msg string }
@@ -42,39 +115,25 @@ func usagef(format string, args ...any) error { return &usageError{msg: fmt.Spri
 type getenvFunc func(string) (string, bool)
 
 // run is guardd without the process around it: tests call it directly.
-func run(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, p proc) error {
 	if len(args) == 0 {
-		io.WriteString(stderr, usage)
+		io.WriteString(p.stderr, usage())
 		return usagef("no command given")
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "replay":
-		return cmdReplay(ctx, rest, getenv, stdout, stderr)
-	case "check":
-		return cmdCheck(ctx, rest, getenv, stdout, stderr)
-	case "run":
-		return cmdRun(ctx, rest, getenv, stdout, stderr)
-	case "record":
-		return cmdRecord(ctx, rest, getenv, stdout, stderr)
-	case "validate":
-		return cmdValidate(rest, getenv, stdout, stderr)
-	case "test":
-		return cmdTest(ctx, rest, getenv, stdout, stderr)
-	case "notify":
-		return cmdNotify(ctx, rest, getenv, stdout, stderr)
-	case "status":
-		return cmdStatus(ctx, rest, getenv, stdout, stderr)
-	case "silence":
-		return cmdSilence(ctx, rest, getenv, stdout, stderr)
-	case "version", "--version":
-		return cmdVersion(stdout)
-	case "help", "-h", "--help":
-		io.WriteString(stdout, usage)
-		return nil
+	name, rest := args[0], args[1:]
+	switch name {
+	case "--version":
+		name = "version"
+	case "-h", "--help":
+		name = "help"
 	}
-	io.WriteString(stderr, usage)
-	return usagef("unknown command %q", cmd)
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run(ctx, rest, p)
+		}
+	}
+	io.WriteString(p.stderr, usage())
+	return usagef("unknown command %q", name)
 }
 
 // parseFlags parses a subcommand's flags, turning flag errors into usage

@@ -33,7 +33,7 @@ func cmdSilence(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 	}
 	fs := flag.NewFlagSet("silence "+args[0], flag.ContinueOnError)
 	fs.Usage = func() { io.WriteString(fs.Output(), silenceUsage) }
-	cfgPath := fs.String("config", "", "config file (required)")
+	cfgPath := configFlag(fs, getenv)
 	now := clock.Clock{}.Now()
 	switch args[0] {
 	case "add":

@@ -38,7 +38,7 @@ func openState(ctx context.Context, cfgPath string, getenv getenvFunc) (*config.
 // last poll and its freshness, and the active alerts and silences.
 func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "config file (required)")
+	cfgPath := configFlag(fs, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd status --config FILE\n\n"+
 			"Shows, per account, the effective balance next to the one the provider shows, the runway,\n"+

@@ -10,7 +10,7 @@ import (
 
 func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	cfgPath := fs.String("config", "", "config file (required)")
+	cfgPath := configFlag(fs, getenv)
 	printCfg := fs.Bool("print", false, "print the effective config (secrets shown as <secret>)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd validate --config FILE [--print]\n\n"+
