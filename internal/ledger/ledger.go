@@ -208,20 +208,28 @@ func (l *Ledger) Append(o billing.Observation) error {
 		grantUseKnown = false
 	}
 
-	// Recharges first seen in this observation.
+	// Recharges first seen in this observation, or moved by it (a receipt
+	// that came after its credit): each is placed once the point is in.
 	added := make([]*Recharge, 0, 2)
 	if o.Has(billing.PartCharges) {
 		for _, c := range o.Charges {
 			if _, seen := l.charges[c.ID]; seen {
 				continue
 			}
-			if r := l.addCharge(c, &o); r != nil {
-				added = append(added, r)
-			}
+			r, _ := l.addCharge(c, &o)
+			added = append(added, r)
 		}
 	}
+	// New grants: those matching a charge to the cent first, so that a grant
+	// of another amount does not take their charge; then the rest.
+	var unmatched []int
 	for _, i := range newGrants {
-		if r := l.addGrantCredit(o.Grants[i], &o); r != nil {
+		if r, _ := l.addGrantCredit(o.Grants[i], &o, false); r == nil {
+			unmatched = append(unmatched, i)
+		}
+	}
+	for _, i := range unmatched {
+		if r, isNew := l.addGrantCredit(o.Grants[i], &o, true); isNew {
 			added = append(added, r)
 		}
 	}

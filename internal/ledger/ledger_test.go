@@ -382,3 +382,33 @@ func TestClassifyInferredRecharges(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiptAfterItsCredit: the grant shows at a poll five hours after the
+// payment, and the receipt only at the next poll (mail lags). They are one
+// recharge, dated when it was paid, judged against the balance before it.
+func TestReceiptAfterItsCredit(t *testing.T) {
+	a := lt.Account("5", "10")
+	paidAt := t0.Add(h)
+	rc := lt.Invoice("rc_1", paidAt, "10.80", "0.80", billing.TriggerAutoRecharge)
+	g0 := func(used string) billing.Grant { return lt.Grant("g0", billing.GrantPurchased, "10.00", used, lastMonth, future) }
+	g1 := lt.Grant("g1", billing.GrantPurchased, "10.00", "0", lastMonth, future)
+	l := build(t, a,
+		lt.At(t0).Grants(g0("5.50")).Charges().Build(),
+		lt.At(t0.Add(6*h)).Grants(g0("7.00"), g1).Charges().Build(),
+		lt.At(t0.Add(7*h)).Grants(g0("7.50"), g1).Charges(rc).Build(),
+	)
+	rs := l.Recharges(t0, t0.Add(8*h))
+	if len(rs) != 1 {
+		t.Fatalf("got %d recharges, want 1: %+v", len(rs), rs)
+	}
+	r := rs[0]
+	if !r.At.Equal(paidAt) || r.GrantID != "g1" || r.Charge.ID != "rc_1" || r.Trigger != billing.TriggerAutoRecharge || r.TriggerGuessed {
+		t.Errorf("recharge: got at %s grant %q charge %q trigger %s (guessed %v), want at %s grant g1 charge rc_1 auto-recharge",
+			r.At, r.GrantID, r.Charge.ID, r.Trigger, r.TriggerGuessed, paidAt)
+	}
+	wantDec(t, "credit", r.Credit, "10.00")
+	if !r.BeforeKnown {
+		t.Fatal("balance before: unknown")
+	}
+	wantDec(t, "balance before (lower bound)", r.BalanceBefore, "3.00")
+}

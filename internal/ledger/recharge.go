@@ -33,26 +33,53 @@ func (l *Ledger) move(r *Recharge, at time.Time) {
 	l.insert(r)
 }
 
-// addCharge records a charge seen for the first time. When the credit it paid
-// for was already seen as a new grant, the two are one recharge and nil is
-// returned after linking them.
-func (l *Ledger) addCharge(c billing.Charge, o *billing.Observation) *Recharge {
+// firstPollAfter returns the time of the first poll at or after t: a point,
+// or next, the observation being appended.
+func (l *Ledger) firstPollAfter(t, next time.Time) time.Time {
+	if i := l.pointIndex(t); i < len(l.points) {
+		return l.points[i].At
+	}
+	return next
+}
+
+// addCharge records a charge seen for the first time, in observation o. When
+// the credit it paid for was already seen as a new grant (the receipt came
+// later than the credit), the two are one recharge: the grant's recharge
+// takes the charge and moves to its payment time. It returns the recharge
+// and whether it is new.
+//
+// The credit of a payment first shows at the first poll after it, however
+// far apart the polls are; the match window around the payment allows for
+// credit that lands late or a clock that runs early.
+func (l *Ledger) addCharge(c billing.Charge, o *billing.Observation) (*Recharge, bool) {
 	credit := c.Credit().Amount()
 	src := o.Parts[billing.PartCharges].Source
-	for _, r := range l.near(c.PaidAt) {
-		if r.Charge.Origin == billing.ChargeInferred && r.GrantID != "" && sameAmount(r.Credit, credit) {
-			l.charges[c.ID] = r
-			r.Charge = c
-			r.Basis = fmt.Sprintf("%s %s, credited as grant %s", c.Origin, c.ID, r.GrantID)
-			r.Source = src
-			if c.Trigger != billing.TriggerUnknown {
-				r.Trigger, r.TriggerGuessed = c.Trigger, false
-			}
-			if !r.At.Equal(c.PaidAt) {
-				l.move(r, c.PaidAt)
-			}
-			return nil
+	hi := c.PaidAt.Add(l.opts.MatchWindow)
+	if first := l.firstPollAfter(c.PaidAt, o.At); first.After(hi) {
+		hi = first
+	}
+	var cands []*Recharge
+	for _, r := range l.window(c.PaidAt.Add(-l.opts.MatchWindow-time.Nanosecond), hi) {
+		if r.Charge.Origin == billing.ChargeInferred && r.GrantID != "" {
+			cands = append(cands, r)
 		}
+	}
+	if r := pair(cands, credit, c.Amount.Amount(), func(r *Recharge) decimal.Decimal { return r.Credit }); r != nil {
+		l.charges[c.ID] = r
+		exact := sameAmount(r.Credit, credit)
+		r.Charge = c
+		r.Basis = fmt.Sprintf("%s %s, credited as grant %s", c.Origin, c.ID, r.GrantID)
+		if !exact {
+			r.Basis += creditedPart(r.Credit, c)
+		}
+		r.Source = src
+		if c.Trigger != billing.TriggerUnknown {
+			r.Trigger, r.TriggerGuessed, r.TriggerWhy = c.Trigger, false, ""
+		}
+		if !r.At.Equal(c.PaidAt) {
+			l.move(r, c.PaidAt.UTC())
+		}
+		return r, false
 	}
 	r := &Recharge{
 		At:      c.PaidAt.UTC(),
@@ -77,32 +104,104 @@ func (l *Ledger) addCharge(c billing.Charge, o *billing.Observation) *Recharge {
 	}
 	l.charges[c.ID] = r
 	l.insert(r)
-	return r
+	return r, true
+}
+
+// pair picks the recharge among cands that is the other half of a payment
+// whose credit is credit and which was paid paid: one whose credit (by
+// creditOf) matches to the cent; failing that, the only candidate whose
+// credit is no more than what was paid (a receipt that declared no tax, or
+// less than the provider kept). It returns nil when neither holds: a charge
+// and a credit that cannot be told to be one payment stay two.
+func pair(cands []*Recharge, credit, paid decimal.Decimal, creditOf func(*Recharge) decimal.Decimal) *Recharge {
+	var within []*Recharge
+	for _, r := range cands {
+		if sameAmount(creditOf(r), credit) {
+			return r
+		}
+		if creditOf(r).Cmp(paid) <= 0 && creditOf(r).IsPositive() {
+			within = append(within, r)
+		}
+	}
+	if len(within) == 1 {
+		return within[0]
+	}
+	return nil
+}
+
+// creditedPart says, in a recharge's basis, how much of a charge became
+// credit when that is not the charge's amount less its tax.
+func creditedPart(credit decimal.Decimal, c billing.Charge) string {
+	return fmt.Sprintf(" with %s of the %s paid", billing.NewMoney(credit, c.Amount.Currency()).Display(), c.Amount.Display())
 }
 
 // addGrantCredit records a purchased grant that appeared after guardd started
-// watching. A charge paid within the match window for the same credit is the
-// same recharge; otherwise guardd infers the charge, dated when it first saw
-// the grant (a grant's effective_at is back-dated and dates nothing).
-func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation) *Recharge {
+// watching, in observation o. A charge paid since the previous poll (or
+// within the match window of o) for the same credit is the same recharge;
+// when no charge matches to the cent and twins is set, the only charge of
+// the interval that paid at least the credit is taken as its payment.
+// Otherwise guardd infers the charge, dated when it first saw the grant (a
+// grant's effective_at is back-dated and dates nothing). It returns the
+// recharge and whether it is new, or nil when twins is false and nothing
+// matched.
+func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation, twins bool) (*Recharge, bool) {
 	st := l.grants[g.ID]
 	amount := g.Amount.Amount()
-	for _, r := range l.near(o.At) {
-		if r.GrantID == "" && r.Charge.Origin != billing.ChargeInferred && sameAmount(r.Credit, amount) {
-			r.GrantID = g.ID
-			r.Basis += ", credited as grant " + g.ID
-			st.linked = true
-			return nil
+	prev := l.points[len(l.points)-1]
+	lo := o.At.Add(-l.opts.MatchWindow)
+	if prev.At.Before(lo) {
+		lo = prev.At
+	}
+	var cands []*Recharge
+	for _, r := range l.window(lo.Add(-time.Nanosecond), o.At.Add(l.opts.MatchWindow)) {
+		if r.GrantID == "" && r.Charge.Origin != billing.ChargeInferred {
+			cands = append(cands, r)
 		}
+	}
+	var r *Recharge
+	if twins {
+		r = pair(cands, amount, decimal.Zero, func(r *Recharge) decimal.Decimal { return r.Credit })
+		if r == nil {
+			// Take the only charge that paid at least this credit.
+			var within []*Recharge
+			for _, c := range cands {
+				if amount.Cmp(c.Charge.Amount.Amount()) <= 0 {
+					within = append(within, c)
+				}
+			}
+			if len(within) == 1 {
+				r = within[0]
+			}
+		}
+	} else {
+		for _, c := range cands {
+			if sameAmount(c.Credit, amount) {
+				r = c
+				break
+			}
+		}
+	}
+	if r != nil {
+		r.GrantID = g.ID
+		r.Basis += ", credited as grant " + g.ID
+		if !sameAmount(r.Credit, amount) {
+			r.Basis += creditedPart(amount, r.Charge)
+			r.Credit = amount
+		}
+		st.linked = true
+		return r, false
+	}
+	if !twins {
+		return nil, false
 	}
 	st.linked = true
 	basis := "new purchased grant, no invoice seen"
 	// points does not hold o yet: its last point is the previous poll, which
 	// did not list the grant although the grant claims to predate it.
-	if prev := l.points[len(l.points)-1]; !g.EffectiveAt.IsZero() && g.EffectiveAt.Before(prev.At) {
+	if !g.EffectiveAt.IsZero() && g.EffectiveAt.Before(prev.At) {
 		basis += fmt.Sprintf("; its effective_at is back-dated to %s", billing.Day(g.EffectiveAt))
 	}
-	r := &Recharge{
+	r = &Recharge{
 		At:     o.At,
 		SeenAt: o.At,
 		Credit: amount,
@@ -119,7 +218,7 @@ func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation) *Rechar
 		Source:  o.Parts[billing.PartGrants].Source,
 	}
 	l.insert(r)
-	return r
+	return r, true
 }
 
 // inferPaidRise infers a recharge from a rise in paid balance (providers that
@@ -199,7 +298,10 @@ func (l *Ledger) place(r *Recharge) {
 	}
 	after, before := &l.points[ai], &l.points[ai-1]
 	if after.EffectiveKnown {
-		r.BalanceBefore = after.Effective.Sub(l.creditIn(before.At, after.At))
+		// The credit of this recharge and of those after it, up to the
+		// poll: a recharge earlier in the same interval had already landed
+		// when this one was made.
+		r.BalanceBefore = after.Effective.Sub(l.creditIn(r.At.Add(-time.Nanosecond), after.At))
 		r.BeforeKnown = true
 	}
 	switch {

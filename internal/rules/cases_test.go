@@ -23,21 +23,24 @@ var update = flag.Bool("update", false, "rewrite the generated history.json of e
 // here, so it stays readable and reproducible) and test.yaml (written by
 // hand: what must hold, and when).
 var caseHistories = map[string]func() *hf.File{
-	"drawdown-openai-idle-promo":    drawdownIdlePromo,
-	"drawdown-openai-in-order":      drawdownInOrder,
-	"drawdown-openai-expired-promo": drawdownExpiredPromo,
-	"drawdown-deepseek-cny":         drawdownDeepSeek,
-	"charge-tax-backdated-matched":  chargeMatched,
-	"charge-without-credit":         chargeWithoutCredit,
-	"credit-without-charge":         creditWithoutCharge,
-	"spend-unsettled-window":        spendUnsettled,
-	"grant-expiring-unused":         func() *hf.File { return expiringPromo("0.02") },
-	"grant-expiring-used-in-time":   func() *hf.File { return expiringPromo("0.15") },
-	"monthly-cap-and-new-month":     monthlyCap,
-	"runway-low-auto-recharge-off":  func() *hf.File { return runway(false, "5.00") },
-	"runway-ok-auto-recharge-on":    func() *hf.File { return runway(true, "5.00") },
-	"runway-negative-after-cutoff":  func() *hf.File { return runway(false, "-0.40") },
-	"source-blind-grants-missing":   grantsMissing,
+	"drawdown-openai-idle-promo":     drawdownIdlePromo,
+	"drawdown-openai-in-order":       drawdownInOrder,
+	"drawdown-openai-expired-promo":  drawdownExpiredPromo,
+	"drawdown-deepseek-cny":          drawdownDeepSeek,
+	"charge-tax-backdated-matched":   chargeMatched,
+	"charge-without-credit":          chargeWithoutCredit,
+	"credit-without-charge":          creditWithoutCharge,
+	"spend-unsettled-window":         spendUnsettled,
+	"grant-expiring-unused":          func() *hf.File { return expiringPromo("0.02") },
+	"grant-expiring-used-in-time":    func() *hf.File { return expiringPromo("0.15") },
+	"monthly-cap-and-new-month":      monthlyCap,
+	"runway-low-auto-recharge-off":   func() *hf.File { return runway(false, "5.00") },
+	"runway-ok-auto-recharge-on":     func() *hf.File { return runway(true, "5.00") },
+	"runway-negative-after-cutoff":   func() *hf.File { return runway(false, "-0.40") },
+	"source-blind-grants-missing":    grantsMissing,
+	"match-sparse-polls":             matchSparsePolls,
+	"match-second-charge-above":      matchSecondChargeAbove,
+	"match-one-payment-counted-once": matchOnePaymentOnce,
 }
 
 func TestCases(t *testing.T) {
@@ -276,6 +279,91 @@ func grantsMissing() *hf.File {
 			b.Grants(g("g0", paid, "20.00", "8.00", yearOut))
 		}
 		obs = append(obs, b.Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// spendGrants draws perHour from the oldest grants with credit left over d.
+func spendGrants(gs []billing.Grant, perHour string, d time.Duration) {
+	spend := decimal.RequireFromString(perHour).Mul(decimal.NewFromFloat(d.Hours()))
+	for i := range gs {
+		take := decimal.Min(gs[i].Remaining().Amount(), spend)
+		gs[i].Used = billing.NewMoney(gs[i].Used.Amount().Add(take), gs[i].Used.Currency())
+		spend = spend.Sub(take)
+	}
+}
+
+// Receipts are visible, but polls are far apart: every 4 hours, then a
+// CronJob that missed its runs for 5 hours. $1 an hour is spent; each time
+// the balance reaches $5, auto-recharge adds $10 ($10.80 paid, $0.80 tax).
+// Each receipt and its grant first show in the same poll, hours after the
+// payment. A normal recharge is one recharge: nothing fires.
+func matchSparsePolls() *hf.File {
+	at := []time.Time{hour(0), hour(4), hour(8), hour(9), hour(10), hour(15), hour(16)}
+	pays := []struct {
+		id  string
+		at  time.Time
+		due int // the first poll after it
+	}{{"rc_1", hour(2), 1}, {"rc_2", hour(12), 5}}
+	gs := []billing.Grant{g("g0", paid, "10.00", "3.00", yearOut)}
+	var cs []billing.Charge
+	var obs []billing.Observation
+	for i, t := range at {
+		if i > 0 {
+			spendGrants(gs, "1.00", t.Sub(at[i-1]))
+		}
+		for n, p := range pays {
+			if p.due == i {
+				gs = append(gs, g(fmt.Sprintf("g%d", n+1), paid, "10.00", "0", yearOut))
+				// Spent since the payment came from the new credit too;
+				// the total spent is what matters here.
+				cs = append(cs, lt.Invoice(p.id, p.at, "10.80", "0.80", billing.TriggerAutoRecharge))
+			}
+		}
+		obs = append(obs, lt.At(t).Grants(gs...).Charges(cs...).Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// Two identical $10 auto-recharges 40 seconds apart from $4.50: the first
+// was due, the second came with $14.50 already there, far above the $5
+// threshold. Both receipts and both grants show at the next poll.
+func matchSecondChargeAbove() *hf.File {
+	gs := []billing.Grant{g("g0", paid, "10.00", "5.00", yearOut)}
+	var cs []billing.Charge
+	var obs []billing.Observation
+	for n := 0; n <= 2; n++ {
+		if n > 0 {
+			spendGrants(gs, "0.50", time.Hour)
+		}
+		if n == 1 {
+			first := hour(0).Add(30 * time.Minute)
+			gs = append(gs, g("g1", paid, "10.00", "0", yearOut), g("g2", paid, "10.00", "0", yearOut))
+			cs = append(cs, lt.Invoice("rc_1", first, "10.00", "0", billing.TriggerAutoRecharge),
+				lt.Invoice("rc_2", first.Add(40*time.Second), "10.00", "0", billing.TriggerAutoRecharge))
+		}
+		obs = append(obs, lt.At(hour(n)).Grants(gs...).Charges(cs...).Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// Two auto-recharges five hours apart ($2 an hour is spent), each with a
+// receipt that gives no tax line ($10.60 paid) and a $10.00 grant: charge
+// and credit do not match to the cent, but each pair is one payment. Two
+// payments in 6 hours are not a burst of four.
+func matchOnePaymentOnce() *hf.File {
+	gs := []billing.Grant{g("g0", paid, "10.00", "4.00", yearOut)}
+	var cs []billing.Charge
+	var obs []billing.Observation
+	for n := 0; n <= 7; n++ {
+		if n > 0 {
+			spendGrants(gs, "2.00", time.Hour)
+		}
+		if n == 1 || n == 6 {
+			gs = append(gs, g(fmt.Sprintf("g%d", n), paid, "10.00", "0", yearOut))
+			cs = append(cs, lt.Invoice(fmt.Sprintf("rc_%d", n), hour(n).Add(-20*time.Minute), "10.60", "0", billing.TriggerAutoRecharge))
+		}
+		obs = append(obs, lt.At(hour(n)).Grants(gs...).Charges(cs...).Build())
 	}
 	return file(lt.Account("5", "10"), obs...)
 }
