@@ -390,7 +390,9 @@ func TestReceiptAfterItsCredit(t *testing.T) {
 	a := lt.Account("5", "10")
 	paidAt := t0.Add(h)
 	rc := lt.Invoice("rc_1", paidAt, "10.80", "0.80", billing.TriggerAutoRecharge)
-	g0 := func(used string) billing.Grant { return lt.Grant("g0", billing.GrantPurchased, "10.00", used, lastMonth, future) }
+	g0 := func(used string) billing.Grant {
+		return lt.Grant("g0", billing.GrantPurchased, "10.00", used, lastMonth, future)
+	}
 	g1 := lt.Grant("g1", billing.GrantPurchased, "10.00", "0", lastMonth, future)
 	l := build(t, a,
 		lt.At(t0).Grants(g0("5.50")).Charges().Build(),
