@@ -1,6 +1,9 @@
 package billing
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // RechargeMode says how an auto-recharge decides how much to buy.
 type RechargeMode string
@@ -72,6 +75,19 @@ type Account struct {
 	// set in guardd (not at the provider); HasMonthlyCap false means none.
 	MonthlyCap    Money
 	HasMonthlyCap bool
+	// Anchor, when HasAnchor, is a balance the user read off the provider's
+	// console, for a provider whose API shows none (Anthropic; OpenAI with
+	// an admin key only): guardd derives the balance from it.
+	Anchor    BalanceAnchor
+	HasAnchor bool
+}
+
+// BalanceAnchor is a balance seen at a moment: guardd derives later
+// balances as the anchor, plus the credit of every recharge since, minus
+// the costs reported since.
+type BalanceAnchor struct {
+	Amount Money
+	At     time.Time
 }
 
 // FieldError is a problem with one field of some input, named by its path
@@ -107,6 +123,9 @@ func (a Account) Validate() []*FieldError {
 	}
 	if _, err := ParseDrawdownPolicy(string(a.Drawdown)); err != nil {
 		add("drawdown", "%v", err)
+	}
+	if a.HasAnchor && a.Anchor.At.IsZero() {
+		add("balance_anchor.at", "is required: when the console showed the amount")
 	}
 	if a.HasMonthlyCap && !a.MonthlyCap.IsPositive() {
 		add("monthly_cap", "must be greater than 0 (got %s)", a.MonthlyCap.Exact())

@@ -178,6 +178,18 @@ type Observation struct {
 	// listed by many polls and is identified by ID.
 	Charges []Charge
 	Costs   []CostBucket
+	// Derived, when set, is the balance guardd derived for an account whose
+	// provider shows none: it is guardd's own figure, not a part read.
+	Derived *DerivedBalance
+}
+
+// DerivedBalance is a balance guardd worked out from the account's anchor:
+// the anchor, plus the credit of the recharges since, minus the costs
+// reported since. It is kept with the observation, so that a history
+// rebuilt from storage continues it.
+type DerivedBalance struct {
+	Effective Money
+	Anchor    BalanceAnchor
 }
 
 // Has reports whether part p was read successfully.

@@ -17,6 +17,7 @@ const (
 	arTarget
 	arMonthlyLimit
 	aMonthlyCap
+	aAnchor
 )
 
 // validateBit maps an Account.Validate path to its field's bit.
@@ -42,6 +43,8 @@ func validateBit(path string) fields {
 		return arMonthlyLimit
 	case "monthly_cap":
 		return aMonthlyCap
+	case "balance_anchor.at":
+		return aAnchor
 	}
 	return 0
 }
@@ -113,6 +116,17 @@ func (d *decoder) account(a *billing.Account) {
 					bad |= aMonthlyCap
 				}
 			}
+		case "balance_anchor":
+			if d.see(&seen, aAnchor, "balance_anchor") && !d.null() {
+				d.push("balance_anchor")
+				var ok bool
+				a.Anchor, ok = d.anchor()
+				a.HasAnchor = true
+				if !ok {
+					bad |= aAnchor
+				}
+				d.pop()
+			}
 		default:
 			d.unknown(key)
 		}
@@ -129,7 +143,7 @@ func (d *decoder) account(a *billing.Account) {
 	// The currency may follow auto_recharge in the object. Every amount,
 	// given or not, is in the account currency.
 	ar := &a.AutoRecharge
-	for _, m := range []*billing.Money{&ar.Threshold, &ar.Amount, &ar.Target, &ar.MonthlyLimit, &a.MonthlyCap} {
+	for _, m := range []*billing.Money{&ar.Threshold, &ar.Amount, &ar.Target, &ar.MonthlyLimit, &a.MonthlyCap, &a.Anchor.Amount} {
 		*m = billing.NewMoney(m.Amount(), a.Currency)
 	}
 	d.cur = a.Currency

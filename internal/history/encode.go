@@ -60,6 +60,9 @@ func Encode(w io.Writer, f *File) error {
 	if a.HasMonthlyCap {
 		wf.Account.MonthlyCap = e.amount("account.monthly_cap", a.MonthlyCap)
 	}
+	if a.HasAnchor {
+		wf.Account.BalanceAnchor = e.anchor("account.balance_anchor.", a.Anchor)
+	}
 	for i, o := range f.Observations {
 		e.prefix = "observations[" + strconv.Itoa(i) + "]."
 		wf.Observations[i] = e.observation(o)
@@ -107,12 +110,21 @@ type (
 		Observations []wireObservation `json:"observations"`
 	}
 	wireAccount struct {
-		Name         string           `json:"name"`
-		Provider     string           `json:"provider"`
-		Currency     string           `json:"currency"`
-		Drawdown     string           `json:"drawdown"`
-		AutoRecharge wireAutoRecharge `json:"auto_recharge"`
-		MonthlyCap   string           `json:"monthly_cap,omitempty"`
+		Name          string           `json:"name"`
+		Provider      string           `json:"provider"`
+		Currency      string           `json:"currency"`
+		Drawdown      string           `json:"drawdown"`
+		AutoRecharge  wireAutoRecharge `json:"auto_recharge"`
+		MonthlyCap    string           `json:"monthly_cap,omitempty"`
+		BalanceAnchor *wireAnchor      `json:"balance_anchor,omitempty"`
+	}
+	wireAnchor struct {
+		Amount string `json:"amount"`
+		At     string `json:"at"`
+	}
+	wireDerived struct {
+		Effective string      `json:"effective"`
+		Anchor    *wireAnchor `json:"anchor"`
 	}
 	wireAutoRecharge struct {
 		Enabled      bool   `json:"enabled"`
@@ -131,6 +143,7 @@ type (
 		Costs       []wireCost        `json:"costs,omitzero"`
 		Sources     wireSources       `json:"sources,omitzero"`
 		Unavailable map[string]string `json:"unavailable,omitempty"`
+		Derived     *wireDerived      `json:"derived,omitempty"`
 	}
 	wireBalance struct {
 		Shown   string `json:"shown"`
@@ -233,6 +246,9 @@ func currencyOf(o billing.Observation) billing.Currency {
 	for _, c := range o.Costs {
 		ms = append(ms, c.Amount)
 	}
+	if o.Derived != nil {
+		ms = append(ms, o.Derived.Effective)
+	}
 	for _, m := range ms {
 		if c := m.Currency(); c != "" {
 			return c
@@ -243,8 +259,16 @@ func currencyOf(o billing.Observation) billing.Currency {
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// anchor renders a balance anchor; path prefixes its fields in errors.
+func (e *encoder) anchor(path string, a billing.BalanceAnchor) *wireAnchor {
+	return &wireAnchor{Amount: e.amount(path+"amount", a.Amount), At: formatTime(a.At)}
+}
+
 func (e *encoder) observation(o billing.Observation) wireObservation {
 	w := wireObservation{At: formatTime(o.At), Source: mainSource(o.Parts)}
+	if d := o.Derived; d != nil {
+		w.Derived = &wireDerived{Effective: e.amount("derived.effective", d.Effective), Anchor: e.anchor("derived.anchor.", d.Anchor)}
+	}
 	if len(o.Parts) == 0 {
 		e.fail("parts", "an observation needs at least one part")
 	}

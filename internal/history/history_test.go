@@ -713,3 +713,48 @@ func TestObservationDecoderReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestBalanceAnchorAndDerived: an account's balance anchor and an
+// observation's derived balance are read, written back and checked.
+func TestBalanceAnchorAndDerived(t *testing.T) {
+	doc := func(anchor, derived string) string {
+		return `{"format": "guardd-history", "version": 1,
+  "account": {"name": "a", "provider": "anthropic", "currency": "USD", "drawdown": "expiring-first",
+              "auto_recharge": {"enabled": false}` + anchor + `},
+  "observations": [{"at": "2026-10-01T00:00:00Z", "source": "s", "costs": []` + derived + `}]}`
+	}
+	f, err := Decode(strings.NewReader(doc(`, "balance_anchor": {"amount": "12.50", "at": "2026-09-30T10:00:00Z"}`,
+		`, "derived": {"effective": "9.25", "anchor": {"amount": "12.50", "at": "2026-09-30T10:00:00Z"}}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, d := f.Account, f.Observations[0].Derived
+	at := time.Date(2026, 9, 30, 10, 0, 0, 0, time.UTC)
+	if !a.HasAnchor || a.Anchor.Amount.String() != "12.50 USD" || !a.Anchor.At.Equal(at) {
+		t.Errorf("anchor: got %+v (set %v), want 12.50 USD at %s", a.Anchor, a.HasAnchor, at)
+	}
+	if d == nil || d.Effective.String() != "9.25 USD" || !d.Anchor.At.Equal(at) || d.Anchor.Amount.String() != "12.50 USD" {
+		t.Fatalf("derived: got %+v, want 9.25 USD from 12.50 USD at %s", d, at)
+	}
+	var buf bytes.Buffer
+	if err := Encode(&buf, f); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(&buf)
+	if err != nil {
+		t.Fatalf("decode what Encode wrote: %v", err)
+	}
+	if !back.Account.HasAnchor || back.Observations[0].Derived == nil || back.Observations[0].Derived.Effective.String() != d.Effective.String() {
+		t.Errorf("round trip lost the anchor or the derived balance: %+v", back)
+	}
+	for _, tc := range []struct{ anchor, derived, want string }{
+		{`, "balance_anchor": {"amount": "12.50"}`, "", `account.balance_anchor: missing required field "at"`},
+		{`, "balance_anchor": {"amount": "x", "at": "2026-09-30T10:00:00Z"}`, "", `account.balance_anchor.amount: invalid amount "x"`},
+		{"", `, "derived": {"effective": "1"}`, `observations[0].derived: missing required field "anchor"`},
+	} {
+		_, err := Decode(strings.NewReader(doc(tc.anchor, tc.derived)))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want an error containing %q", err, tc.want)
+		}
+	}
+}

@@ -71,6 +71,7 @@ func (d *decoder) observation(o *billing.Observation) bool {
 		oSource
 		oSources
 		oUnavailable
+		oDerived
 		oPart // oPart<<i is billing.Parts[i]
 	)
 	var (
@@ -99,6 +100,10 @@ func (d *decoder) observation(o *billing.Observation) bool {
 		case "unavailable":
 			if d.see(&seen, oUnavailable, "unavailable") && !d.null() {
 				d.unavailable(&unavailable)
+			}
+		case "derived":
+			if d.see(&seen, oDerived, "derived") && !d.null() {
+				o.Derived = d.derived()
 			}
 		default:
 			i := partIndex(key)
@@ -152,6 +157,75 @@ func (d *decoder) observation(o *billing.Observation) bool {
 		d.errorf("", "holds no part: want at least one of balance, grants, charges or costs, or a part in unavailable")
 	}
 	return atOK
+}
+
+// derived reads the balance guardd derived from an anchor.
+func (d *decoder) derived() *billing.DerivedBalance {
+	if !d.object("derived") {
+		return nil
+	}
+	d.push("derived")
+	defer d.pop()
+	const (
+		dEffective fields = 1 << iota
+		dAnchor
+	)
+	var seen fields
+	b := &billing.DerivedBalance{}
+	for d.s.more('}') {
+		switch key := d.s.key(); string(key) {
+		case "effective":
+			if d.see(&seen, dEffective, "effective") {
+				b.Effective, _ = d.money("effective")
+			}
+		case "anchor":
+			if d.see(&seen, dAnchor, "anchor") {
+				b.Anchor, _ = d.anchor()
+			}
+		default:
+			d.unknown(key)
+		}
+	}
+	d.require(seen, dEffective, "effective")
+	d.require(seen, dAnchor, "anchor")
+	return b
+}
+
+// anchor reads a balance anchor: the amount and when it was seen. ok is
+// false when either is missing or invalid.
+func (d *decoder) anchor() (billing.BalanceAnchor, bool) {
+	var a billing.BalanceAnchor
+	if !d.object("anchor") {
+		return a, false
+	}
+	const (
+		nAmount fields = 1 << iota
+		nAt
+	)
+	var seen, got fields
+	for d.s.more('}') {
+		switch key := d.s.key(); string(key) {
+		case "amount":
+			if d.see(&seen, nAmount, "amount") {
+				var ok bool
+				if a.Amount, ok = d.money("amount"); ok {
+					got |= nAmount
+				}
+			}
+		case "at":
+			if d.see(&seen, nAt, "at") {
+				var ok bool
+				if a.At, ok = d.time("at", false); ok {
+					got |= nAt
+				}
+			}
+		default:
+			d.unknown(key)
+		}
+	}
+	d.require(seen, nAmount, "amount")
+	d.require(seen, nAt, "at")
+	return a, got == nAmount|nAt
 }
 
 // partKey reads an object key naming a part, reporting an unknown one.

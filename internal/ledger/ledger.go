@@ -129,8 +129,9 @@ type Ledger struct {
 		rw  billing.Runway
 		ok  bool
 	}
-	costs costBook
-	split splitIdle // granted balance idle while paid is drawn
+	costs   costBook
+	derived derivedState
+	split   splitIdle // granted balance idle while paid is drawn
 
 	prev, cur *billing.Observation
 }
@@ -143,6 +144,7 @@ func New(account billing.Account, opts Options) *Ledger {
 	return &Ledger{
 		account: account,
 		opts:    opts,
+		costs:   costBook{anchor: account.Anchor.At, hasAnchor: account.HasAnchor},
 		grants:  make(map[string]*grantState),
 		charges: make(map[string]*Recharge),
 		ids:     make(map[string]bool),
@@ -165,6 +167,7 @@ func (l *Ledger) Append(o billing.Observation) error {
 	o.At = o.At.UTC()
 	first := len(l.points) == 0
 
+	l.recordCosts(&o)
 	idx := len(l.points)
 	var prevPt *Point
 	if !first {
@@ -239,8 +242,23 @@ func (l *Ledger) Append(o billing.Observation) error {
 		}
 	}
 
+	// A balance derived from the account's anchor, where the provider shows
+	// none: its consumption is the costs reported meanwhile.
+	if !pt.EffectiveKnown {
+		if eff, spent, ok := l.derive(&o, added); ok {
+			pt.Effective, pt.EffectiveKnown = eff, true
+			pt.EffectiveBasis = derivedBasis
+			pt.Source, pt.AsOf = "guardd:balance_anchor", o.Parts[billing.PartCosts].AsOf
+			if prevPt != nil && prevPt.EffectiveBasis == derivedBasis {
+				pt.Consumed, pt.ConsumedKnown = spent, true
+			}
+		}
+	} else {
+		l.derived.pending = decimal.Zero
+	}
+
 	// Consumption since the previous point.
-	if prevPt != nil {
+	if prevPt != nil && !pt.ConsumedKnown {
 		switch {
 		case grantUseKnown:
 			pt.Consumed, pt.ConsumedKnown = grantUse, true
@@ -273,7 +291,6 @@ func (l *Ledger) Append(o billing.Observation) error {
 	} else if prevPt != nil {
 		l.trackSplitDrawdown(prevPt, &o)
 	}
-	l.recordCosts(&o)
 	l.logPoll(&o, nil)
 	l.prev, l.cur = l.cur, &o
 	return nil

@@ -414,3 +414,62 @@ func TestReceiptAfterItsCredit(t *testing.T) {
 	}
 	wantDec(t, "balance before (lower bound)", r.BalanceBefore, "3.00")
 }
+
+// TestDerivedBalance: a provider that shows no balance (costs and receipts
+// only). From the anchor the user read off the console, the balance is the
+// anchor plus receipts' credit minus costs since; a ledger rebuilt from
+// stored observations continues it.
+func TestDerivedBalance(t *testing.T) {
+	a := lt.Account("5", "10")
+	a.Provider = "anthropic"
+	// $50.00 shown at 01:30; the day's costs run $1.00 an hour from 00:00.
+	a.Anchor, a.HasAnchor = billing.BalanceAnchor{Amount: lt.USD("50.00"), At: t0.Add(90 * time.Minute)}, true
+	day := func(n int) billing.CostBucket {
+		return billing.CostBucket{Start: t0, End: t0.Add(24 * h), Amount: lt.USD(decimal.NewFromInt(int64(n)).StringFixed(2))}
+	}
+	rc := lt.Invoice("rc_1", t0.Add(150*time.Minute), "10.80", "0.80", billing.TriggerAutoRecharge)
+	var obs []billing.Observation
+	for n := 1; n <= 5; n++ {
+		b := lt.At(t0.Add(time.Duration(n) * h)).Costs(day(n))
+		if n >= 3 {
+			b.Charges(rc)
+		} else {
+			b.Charges()
+		}
+		obs = append(obs, b.Build())
+	}
+	l := build(t, a, obs...)
+	// 01:00 is before the anchor: nothing is derived.
+	if pt, _ := l.Latest(t0.Add(h)); pt.EffectiveKnown {
+		t.Errorf("01:00: got a derived balance %s before the anchor", pt.Effective)
+	}
+	// At 05:00 the day's costs stand at $5.00; $1.00 had been reported at
+	// 01:00, the last report before the anchor: $50 + $10 - $4.00.
+	pt, _ := l.Latest(t0.Add(5 * h))
+	if !pt.EffectiveKnown || !strings.HasPrefix(pt.EffectiveBasis, "derived") {
+		t.Fatalf("05:00: got %+v, want a derived balance", pt)
+	}
+	wantDec(t, "05:00 derived balance", pt.Effective, "56")
+	// Consumption between derived points is the costs reported meanwhile.
+	wantDec(t, "05:00 consumed", pt.Consumed, "1")
+	cur, _ := l.Current()
+	if cur.Derived == nil || !cur.Derived.Effective.Amount().Equal(pt.Effective) {
+		t.Fatalf("the observation does not keep the derived balance: %+v", cur.Derived)
+	}
+	rw := l.Runway(t0.Add(5*h), 7*24*h)
+	if !rw.Known {
+		t.Errorf("runway: unknown from a derived balance")
+	}
+
+	// Rebuilt from the last two stored observations (the anchor, the
+	// receipt and the report before the anchor are outside them): the
+	// balance continues from what was stored.
+	full := build(t, a, obs[:4]...)
+	stored, _ := full.Current()
+	l2 := build(t, a, *stored, obs[4])
+	pt2, _ := l2.Latest(t0.Add(5 * h))
+	if !pt2.EffectiveKnown {
+		t.Fatal("rebuilt: no derived balance")
+	}
+	wantDec(t, "rebuilt 05:00 derived balance", pt2.Effective, "56")
+}

@@ -67,12 +67,24 @@ type CostEntry struct {
 	Bucket billing.CostBucket
 	Source string
 	AsOf   time.Time
+
+	// For the window the account's balance anchor falls in: base is its
+	// last report as of the anchor, when there was one.
+	base    decimal.Decimal
+	hasBase bool
+	// since is the part of its cost counted after the anchor.
+	since decimal.Decimal
 }
 
 // costBook keeps the latest report of each cost window, by start.
 type costBook struct {
 	byStart map[time.Time]int
 	entries []CostEntry // sorted by start
+	// total sums the entries' since: the costs reported after the account's
+	// balance anchor, kept up to date as reports arrive.
+	anchor    time.Time
+	hasAnchor bool
+	total     decimal.Decimal
 }
 
 func (l *Ledger) recordCosts(o *billing.Observation) {
@@ -86,11 +98,18 @@ func (l *Ledger) recordCosts(o *billing.Observation) {
 	for _, b := range o.Costs {
 		b.Start, b.End = b.Start.UTC(), b.End.UTC()
 		e := CostEntry{Bucket: b, Source: st.Source, AsOf: st.AsOf}
-		if i, ok := l.costs.byStart[b.Start]; ok {
+		i, ok := l.costs.byStart[b.Start]
+		if ok {
+			old := l.costs.entries[i]
+			e.base, e.hasBase = old.base, old.hasBase
+			l.costs.total = l.costs.total.Sub(old.since)
+		}
+		l.costs.count(&e)
+		if ok {
 			l.costs.entries[i] = e
 			continue
 		}
-		i := sort.Search(len(l.costs.entries), func(i int) bool { return l.costs.entries[i].Bucket.Start.After(b.Start) })
+		i = sort.Search(len(l.costs.entries), func(i int) bool { return l.costs.entries[i].Bucket.Start.After(b.Start) })
 		l.costs.entries = append(l.costs.entries, CostEntry{})
 		copy(l.costs.entries[i+1:], l.costs.entries[i:])
 		l.costs.entries[i] = e

@@ -80,6 +80,13 @@ func (b *Obs) Grants(gs ...billing.Grant) *Obs {
 	return b
 }
 
+// Costs sets the cost windows read at this poll.
+func (b *Obs) Costs(cs ...billing.CostBucket) *Obs {
+	b.read(billing.PartCosts)
+	b.o.Costs = append([]billing.CostBucket{}, cs...)
+	return b
+}
+
 // Charges sets the charges visible at this poll.
 func (b *Obs) Charges(cs ...billing.Charge) *Obs {
 	b.read(billing.PartCharges)
