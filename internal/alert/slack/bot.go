@@ -57,10 +57,7 @@ type Bot struct {
 	buttons bool
 }
 
-var (
-	_ alert.Poster   = (*Bot)(nil)
-	_ alert.Notifier = (*Bot)(nil)
-)
+var _ alert.Notifier = (*Bot)(nil)
 
 // NewBot returns a Bot.
 func NewBot(o BotOptions) *Bot {
@@ -84,21 +81,7 @@ func apiURL(u string) string {
 	return strings.TrimSuffix(u, "/") + "/"
 }
 
-// Notify posts each notification as Post does, dropping the refs, and stops
-// at the first failure.
-func (b *Bot) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
-	for i, n := range ns {
-		if _, retry, err := b.Post(ctx, n); err != nil {
-			if len(ns) > 1 {
-				err = fmt.Errorf("notification %d of %d: %w", i+1, len(ns), err)
-			}
-			return retry, err
-		}
-	}
-	return false, nil
-}
-
-// Post sends one notification and returns the ref of the message it posted
+// Send sends one notification and returns the ref of the message it posted
 // at the top of the channel, if it posted one:
 //
 //   - firing, not a repeat (a first notification, or an alert firing again
@@ -118,7 +101,7 @@ func (b *Bot) Notify(ctx context.Context, ns []alert.Notification) (bool, error)
 // answers that will not change (a revoked token, an unknown channel, a
 // channel the bot is not in), which say what to fix. Errors never contain
 // the token.
-func (b *Bot) Post(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
+func (b *Bot) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
 	what := fmt.Sprintf("slack message (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
 	if err := ctx.Err(); err != nil {
 		return alert.Ref{}, true, fmt.Errorf("send %s: %w", what, err)

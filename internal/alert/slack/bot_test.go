@@ -85,6 +85,7 @@ func TestBotContract(t *testing.T) {
 			Delivered:  func() int { return len(api.Messages(slacktest.AlertsChannel)) },
 			RetryAfter: true,
 			RejectHint: "put its bot token (xoxb-…) in the config",
+			Refs:       true,
 		}
 	})
 }
@@ -102,7 +103,7 @@ func TestBotLifecycle(t *testing.T) {
 	bot := newBot(t, api, true)
 	n := receivertest.ByRule("recharge-burst")
 
-	ref, retry, err := bot.Post(t.Context(), n)
+	ref, retry, err := bot.Send(t.Context(), n)
 	if err != nil || retry {
 		t.Fatalf("first post: got retry %t, error %v", retry, err)
 	}
@@ -113,14 +114,14 @@ func TestBotLifecycle(t *testing.T) {
 		rep := receivertest.Repeat(n)
 		rep.At = rep.At.Add(time.Duration(i) * 4 * time.Hour)
 		rep.Ref = ref
-		got, retry, err := bot.Post(t.Context(), rep)
+		got, retry, err := bot.Send(t.Context(), rep)
 		if err != nil || retry || !got.IsZero() {
 			t.Fatalf("repeat %d: got ref %+v, retry %t, error %v; want a zero ref", i, got, retry, err)
 		}
 	}
 	res := receivertest.Resolved(n)
 	res.Ref = ref
-	if got, retry, err := bot.Post(t.Context(), res); err != nil || retry || !got.IsZero() {
+	if got, retry, err := bot.Send(t.Context(), res); err != nil || retry || !got.IsZero() {
 		t.Fatalf("resolution: got ref %+v, retry %t, error %v; want a zero ref", got, retry, err)
 	}
 
@@ -186,7 +187,7 @@ func TestBotGoneMessages(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	bot := newBot(t, api, false)
 	n := receivertest.ByRule("runway-low")
-	ref, _, err := bot.Post(t.Context(), n)
+	ref, _, err := bot.Send(t.Context(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestBotGoneMessages(t *testing.T) {
 
 	rep := receivertest.Repeat(n)
 	rep.Ref = ref
-	got, retry, err := bot.Post(t.Context(), rep)
+	got, retry, err := bot.Send(t.Context(), rep)
 	if err != nil || retry || got.IsZero() || got == ref {
 		t.Fatalf("repeat under a deleted message: got ref %+v, retry %t, error %v; want the new message's ref", got, retry, err)
 	}
@@ -202,7 +203,7 @@ func TestBotGoneMessages(t *testing.T) {
 
 	res := receivertest.Resolved(n)
 	res.Ref = got
-	if r, retry, err := bot.Post(t.Context(), res); err != nil || retry || !r.IsZero() {
+	if r, retry, err := bot.Send(t.Context(), res); err != nil || retry || !r.IsZero() {
 		t.Fatalf("resolution of a deleted message: got ref %+v, retry %t, error %v", r, retry, err)
 	}
 	top := api.Messages(slacktest.AlertsChannel)
@@ -212,10 +213,10 @@ func TestBotGoneMessages(t *testing.T) {
 
 	// Webhook-era alerts (no ref) get a new message for each notification.
 	sb := receivertest.ByRule("source-blind")
-	if r, _, err := bot.Post(t.Context(), receivertest.Repeat(sb)); err != nil || r.IsZero() {
+	if r, _, err := bot.Send(t.Context(), receivertest.Repeat(sb)); err != nil || r.IsZero() {
 		t.Fatalf("repeat without a ref: got ref %+v, error %v; want a new message's ref", r, err)
 	}
-	if r, _, err := bot.Post(t.Context(), receivertest.Resolved(sb)); err != nil || !r.IsZero() {
+	if r, _, err := bot.Send(t.Context(), receivertest.Resolved(sb)); err != nil || !r.IsZero() {
 		t.Fatalf("resolution without a ref: got ref %+v, error %v; want a new message and a zero ref", r, err)
 	}
 	if got := len(api.Messages(slacktest.AlertsChannel)); got != 3 {
@@ -226,7 +227,7 @@ func TestBotGoneMessages(t *testing.T) {
 	// if the old ref is still passed.
 	again := receivertest.ByRule("runway-low")
 	again.Ref = ref
-	if r, _, err := bot.Post(t.Context(), again); err != nil || r.IsZero() || r == ref {
+	if r, _, err := bot.Send(t.Context(), again); err != nil || r.IsZero() || r == ref {
 		t.Fatalf("firing again: got ref %+v, error %v; want a new message", r, err)
 	}
 }
@@ -293,7 +294,7 @@ func TestBotErrors(t *testing.T) {
 			}
 			core, logs := observer.New(zap.DebugLevel)
 			bot := NewBot(BotOptions{Token: secret.New(api.BotToken()), Channel: channel, APIURL: u, Log: zap.New(core)})
-			ref, retry, err := bot.Post(t.Context(), receivertest.ByRule("runway-low"))
+			ref, retry, err := bot.Send(t.Context(), receivertest.ByRule("runway-low"))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
 			}
@@ -316,15 +317,16 @@ func TestBotErrors(t *testing.T) {
 	}
 }
 
-func TestBotNotifyAndFailNext(t *testing.T) {
+func TestBotSendAndFailNext(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	api.FailNext("chat.postMessage", 1, slacktest.ServerError)
 	bot := newBot(t, api, false)
 	ns := []alert.Notification{receivertest.ByRule("runway-low"), receivertest.ByRule("phantom-balance")}
-	if retry, err := bot.Notify(t.Context(), ns); !retry || err == nil || !strings.Contains(err.Error(), "notification 1 of 2") {
-		t.Fatalf("got retry %t, error %v; want a retryable failure of notification 1 of 2", retry, err)
+	fp := ns[0].Finding.Fingerprint()
+	if _, retry, err := receivertest.SendAll(t.Context(), bot, ns...); !retry || err == nil || !strings.Contains(err.Error(), fp) {
+		t.Fatalf("got retry %t, error %v; want a retryable failure of the first notification (%s)", retry, err, fp)
 	}
-	if retry, err := bot.Notify(t.Context(), ns); retry || err != nil {
+	if _, retry, err := receivertest.SendAll(t.Context(), bot, ns...); retry || err != nil {
 		t.Fatalf("got retry %t, error %v; want false, nil", retry, err)
 	}
 	if got := len(api.Messages(slacktest.AlertsChannel)); got != 2 {
@@ -390,11 +392,11 @@ func TestBotMessagesAccepted(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	bot := newBot(t, api, true)
 	for _, n := range receivertest.Findings() {
-		if _, _, err := bot.Post(t.Context(), n); err != nil {
+		if _, _, err := bot.Send(t.Context(), n); err != nil {
 			t.Errorf("%s: %v", n.Finding.Rule, err)
 		}
 	}
-	if _, _, err := bot.Post(t.Context(), alert.Digest(receivertest.Findings(), "many more notifications", receivertest.At)); err != nil {
+	if _, _, err := bot.Send(t.Context(), alert.Digest(receivertest.Findings(), "many more notifications", receivertest.At)); err != nil {
 		t.Errorf("digest: %v", err)
 	}
 }

@@ -94,33 +94,27 @@ func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("slack rate-limited %s: retry after %s", what, e.Wait)
 }
 
-// Notify posts one message per notification, in order, and stops at the
-// first that fails. retry is true for rate limits (the error then holds a
-// *RateLimitError), Slack server errors and network errors or timeouts, and
-// false when Slack rejected the message or the URL (a wrong or revoked
-// webhook). Notify never sleeps or retries itself, and its errors never
-// contain the webhook URL.
-func (w *Webhook) Notify(ctx context.Context, ns []alert.Notification) (retry bool, err error) {
-	if len(ns) == 0 {
-		return false, nil
-	}
+// Send posts n as one message. retry is true for rate limits (the error
+// then holds a *RateLimitError), Slack server errors and network errors or
+// timeouts, and false when Slack rejected the message or the URL (a wrong
+// or revoked webhook). An incoming webhook tells nothing of the message it
+// posted, so the ref is always zero. Send never sleeps or retries itself,
+// and its errors never contain the webhook URL.
+func (w *Webhook) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
 	if err := w.checkURL(); err != nil {
-		return false, err
+		return alert.Ref{}, false, err
 	}
-	for i, n := range ns {
-		retry, err := w.post(ctx, Compose(n, Style{BillingURL: w.links[n.Finding.Account]}))
-		if err != nil {
-			err = fmt.Errorf("send slack message %d of %d (%s, fingerprint %s): %w",
-				i+1, len(ns), n.Status, n.Finding.Fingerprint(), err)
-			return retry, secret.ScrubError(err, w.hide...)
-		}
-		w.log.Debug("slack message sent",
-			zap.String("status", string(n.Status)),
-			zap.String("rule", n.Finding.Rule),
-			zap.String("account", n.Finding.Account),
-			zap.String("fingerprint", n.Finding.Fingerprint()))
+	retry, err := w.post(ctx, Compose(n, Style{BillingURL: w.links[n.Finding.Account]}))
+	if err != nil {
+		err = fmt.Errorf("send slack message (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
+		return alert.Ref{}, retry, secret.ScrubError(err, w.hide...)
 	}
-	return false, nil
+	w.log.Debug("slack message sent",
+		zap.String("status", string(n.Status)),
+		zap.String("rule", n.Finding.Rule),
+		zap.String("account", n.Finding.Account),
+		zap.String("fingerprint", n.Finding.Fingerprint()))
+	return alert.Ref{}, false, nil
 }
 
 // checkURL rejects a webhook URL that can never work, so that it is not

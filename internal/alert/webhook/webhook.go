@@ -107,42 +107,37 @@ func URLSecrets(u secret.Value) []secret.Value {
 	return out
 }
 
-// Notify posts one request per notification, in order, and stops at the
-// first failure. retry follows Send: true for 429 (with the Retry-After in
-// the error), 408, 5xx and network errors; false for other answers.
-func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
-	for i, n := range ns {
-		body, err := json.Marshal(NewPayload(n))
-		if err != nil {
-			return false, fmt.Errorf("encode notification: %w", err)
-		}
-		h := http.Header{}
-		if !r.key.IsZero() {
-			h.Set(SignatureHeader, Sign(r.key, body))
-		}
-		h.Set("X-Guardd-Fingerprint", n.Finding.Fingerprint())
-		_, retry, err := Send(ctx, r.client, Request{
-			Service: "the webhook",
-			URL:     r.url.Reveal(),
-			Header:  h,
-			Body:    body,
-			Hide:    r.hide,
-			Hint:    hint,
-		})
-		if err != nil {
-			what := fmt.Sprintf("send webhook (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
-			if len(ns) > 1 {
-				what = fmt.Sprintf("send webhook %d of %d (%s, fingerprint %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
-			}
-			return retry, fmt.Errorf("%s: %w", what, err)
-		}
-		r.log.Debug("webhook sent",
-			zap.String("status", string(n.Status)),
-			zap.String("rule", n.Finding.Rule),
-			zap.String("account", n.Finding.Account),
-			zap.String("fingerprint", n.Finding.Fingerprint()))
+// Send posts n as one request. retry follows Send in send.go: true for 429
+// (with the Retry-After in the error), 408, 5xx and network errors; false
+// for other answers. The webhook creates no message to thread under, so
+// the ref is always zero.
+func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
+	body, err := json.Marshal(NewPayload(n))
+	if err != nil {
+		return alert.Ref{}, false, fmt.Errorf("encode notification: %w", err)
 	}
-	return false, nil
+	h := http.Header{}
+	if !r.key.IsZero() {
+		h.Set(SignatureHeader, Sign(r.key, body))
+	}
+	h.Set("X-Guardd-Fingerprint", n.Finding.Fingerprint())
+	_, retry, err := Send(ctx, r.client, Request{
+		Service: "the webhook",
+		URL:     r.url.Reveal(),
+		Header:  h,
+		Body:    body,
+		Hide:    r.hide,
+		Hint:    hint,
+	})
+	if err != nil {
+		return alert.Ref{}, retry, fmt.Errorf("send webhook (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
+	}
+	r.log.Debug("webhook sent",
+		zap.String("status", string(n.Status)),
+		zap.String("rule", n.Finding.Rule),
+		zap.String("account", n.Finding.Account),
+		zap.String("fingerprint", n.Finding.Fingerprint()))
+	return alert.Ref{}, false, nil
 }
 
 func hint(code int) string {

@@ -51,8 +51,10 @@ func TestPayloadAndSignature(t *testing.T) {
 	n := receivertest.ByRule("recharge-burst")
 	rep := receivertest.Repeat(n)
 	res := receivertest.Resolved(n)
-	if _, err := r.Notify(t.Context(), []alert.Notification{n, rep, res}); err != nil {
-		t.Fatal(err)
+	for _, x := range []alert.Notification{n, rep, res} {
+		if ref, _, err := r.Send(t.Context(), x); err != nil || !ref.IsZero() {
+			t.Fatalf("got ref %+v, error %v; want no ref, no error", ref, err)
+		}
 	}
 	reqs := srv.Requests()
 	if len(reqs) != 3 {
@@ -98,7 +100,7 @@ func TestPayloadAndSignature(t *testing.T) {
 
 	// Unsigned when no secret is set.
 	srv2 := webhooktest.New(t, receivertest.OK, webhooktest.Config{Path: "/in"})
-	if _, err := webhook.New(webhook.Options{URL: secret.New(srv2.URL())}).Notify(t.Context(), []alert.Notification{n}); err != nil {
+	if _, _, err := webhook.New(webhook.Options{URL: secret.New(srv2.URL())}).Send(t.Context(), n); err != nil {
 		t.Fatal(err)
 	}
 	if got := srv2.Requests()[0].Header.Get(webhook.SignatureHeader); got != "" {
@@ -244,7 +246,7 @@ func TestExcerpt(t *testing.T) {
 
 func TestInvalidURL(t *testing.T) {
 	r := webhook.New(webhook.Options{URL: secret.New("http://[::1]:namedport/" + pathToken)})
-	retry, err := r.Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+	_, retry, err := r.Send(t.Context(), receivertest.ByRule("runway-low"))
 	if retry || err == nil || !strings.Contains(err.Error(), "the URL is not valid") || strings.Contains(err.Error(), pathToken) {
 		t.Errorf("got retry %t, error %v; want false and an error that names no URL", retry, err)
 	}
