@@ -1,9 +1,7 @@
-// Package httpx is the HTTP plumbing every provider adapter shares: a
-// timeout on each request, a limit on the size of each response, retries
-// with exponential back-off on 429 (honouring Retry-After) and 5xx, and a
-// budget of requests per poll. It also holds what adapters share to read
-// provider JSON (numbers kept as their literal text) and to read cost
-// buckets incrementally.
+// Package httpx is the HTTP plumbing guardd's sources share: a timeout on
+// each request, a limit on the size of each response, retries with
+// exponential back-off on 429 (honouring Retry-After) and 5xx, and a budget
+// of requests per poll.
 //
 // Every error it returns wraps poller.ErrUnavailable (the data could not be
 // reached) or poller.ErrInvalid (the answer cannot be trusted), names the
@@ -12,7 +10,9 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,10 +20,12 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/secret"
@@ -379,4 +381,57 @@ func sizeWords(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d-byte", n)
+}
+
+// keyLike matches what looks like a provider credential, even a partly
+// masked one ("sk-admin***def"), so it never reaches an error message.
+var keyLike = regexp.MustCompile(`\b(sk|sess|rk|pk)-[A-Za-z0-9_\-*]+(\.[A-Za-z0-9_\-*]+)*`)
+
+// maxMessage bounds the provider error message quoted in errors.
+const maxMessage = 300
+
+// errorMessage pulls the provider's error message out of an error body:
+// {"error": {"message": …}} (OpenAI, DeepSeek, OpenRouter, Anthropic),
+// {"error": "…"} or {"message": "…"}. Anything else, an HTML page
+// included, gives a short description instead of the body.
+func (c *Client) errorMessage(body []byte) string {
+	t := bytes.TrimSpace(body)
+	if len(t) == 0 {
+		return ""
+	}
+	var env struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+	}
+	msg := ""
+	if json.Unmarshal(t, &env) == nil {
+		var inner struct {
+			Message string `json:"message"`
+		}
+		var s string
+		switch {
+		case json.Unmarshal(env.Error, &inner) == nil && inner.Message != "":
+			msg = inner.Message
+		case json.Unmarshal(env.Error, &s) == nil && s != "":
+			msg = s
+		default:
+			msg = env.Message
+		}
+	} else if t[0] == '<' {
+		return "the body is an HTML page, not the API's JSON"
+	}
+	if msg == "" {
+		return ""
+	}
+	msg = strings.Join(strings.Fields(msg), " ")
+	msg = secret.Scrub(msg, c.secrets...)
+	msg = keyLike.ReplaceAllString(msg, "<key>")
+	if len(msg) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return msg
 }
