@@ -3,10 +3,11 @@
 // exponential back-off on 429 (honouring Retry-After) and 5xx, and a budget
 // of requests per poll.
 //
-// Every error it returns wraps poller.ErrUnavailable (the data could not be
-// reached) or poller.ErrInvalid (the answer cannot be trusted), names the
-// endpoint ("GET /v1/organization/costs") but never the full URL, and has
-// every credential it was given scrubbed out.
+// Every error Get returns wraps ErrUnavailable (no usable answer) or
+// ErrInvalid (an answer that cannot be trusted), names the endpoint
+// ("GET /v1/organization/costs") but never the full URL, and has every
+// credential it was given scrubbed out. The kit knows nothing of sources:
+// they map these two to poller.ErrUnavailable and poller.ErrInvalid.
 package httpx
 
 import (
@@ -27,8 +28,18 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/secret"
+)
+
+// Kinds of failure: every error Get returns wraps one of them.
+var (
+	// ErrUnavailable: no usable answer was had (a network error or
+	// timeout, an answer other than 2xx, a budget or context that ran
+	// out).
+	ErrUnavailable = errors.New("data unavailable")
+	// ErrInvalid: the server answered 2xx with something that cannot be
+	// trusted (an HTML page, a body over the size limit).
+	ErrInvalid = errors.New("invalid response")
 )
 
 // Defaults for Options left zero.
@@ -180,7 +191,7 @@ type Request struct {
 }
 
 // StatusError is an answer with an HTTP status other than 2xx. It wraps
-// poller.ErrUnavailable: the data could not be had.
+// ErrUnavailable: the data could not be had.
 type StatusError struct {
 	// Endpoint is "GET /path".
 	Endpoint string
@@ -203,8 +214,8 @@ func (e *StatusError) Error() string {
 	return s
 }
 
-// Unwrap makes errors.Is(err, poller.ErrUnavailable) true.
-func (e *StatusError) Unwrap() error { return poller.ErrUnavailable }
+// Unwrap makes errors.Is(err, ErrUnavailable) true.
+func (e *StatusError) Unwrap() error { return ErrUnavailable }
 
 // Get sends r, retrying on 429, 5xx and network errors within the budget
 // and ctx, and returns the body of the first 2xx answer.
@@ -213,10 +224,10 @@ func (c *Client) Get(ctx context.Context, b *Budget, r Request) ([]byte, error) 
 	var last error
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, poller.ErrUnavailable, err), last)
+			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, ErrUnavailable, err), last)
 		}
 		if b.used >= b.max {
-			return nil, c.fail(fmt.Errorf("%s: %w: the poll's budget of %d requests is used up", endpoint, poller.ErrUnavailable, b.max), last)
+			return nil, c.fail(fmt.Errorf("%s: %w: the poll's budget of %d requests is used up", endpoint, ErrUnavailable, b.max), last)
 		}
 		b.used++
 		body, retryAfter, err := c.once(ctx, endpoint, r)
@@ -238,7 +249,7 @@ func (c *Client) Get(ctx context.Context, b *Budget, r Request) ([]byte, error) 
 			return nil, c.fail(fmt.Errorf("%w (no time left in the poll to wait %s and retry)", err, wait), nil)
 		}
 		if werr := c.opts.Wait(ctx, wait); werr != nil {
-			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, poller.ErrUnavailable, werr), last)
+			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, ErrUnavailable, werr), last)
 		}
 	}
 }
@@ -272,7 +283,7 @@ func retryable(err error) bool {
 }
 
 // netError is a request that got no complete answer: refused, reset,
-// timed out. It wraps poller.ErrUnavailable.
+// timed out. It wraps ErrUnavailable.
 type netError struct {
 	endpoint string
 	err      error
@@ -280,7 +291,7 @@ type netError struct {
 
 func (e *netError) Error() string { return e.endpoint + ": " + e.err.Error() }
 func (e *netError) Unwrap() []error {
-	return []error{poller.ErrUnavailable, e.err}
+	return []error{ErrUnavailable, e.err}
 }
 
 // once sends one attempt of r.
@@ -308,7 +319,7 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 
 	body, err = io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBody+1))
 	if int64(len(body)) > c.opts.MaxBody {
-		return nil, 0, fmt.Errorf("%s: %w: the response is larger than the %s limit", endpoint, poller.ErrInvalid, sizeWords(c.opts.MaxBody))
+		return nil, 0, fmt.Errorf("%s: %w: the response is larger than the %s limit", endpoint, ErrInvalid, sizeWords(c.opts.MaxBody))
 	}
 	if err != nil {
 		return nil, 0, &netError{endpoint: endpoint, err: fmt.Errorf("read response: %w", c.cause(ctx, actx, err))}
@@ -317,7 +328,7 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		if isHTML(resp.Header.Get("Content-Type")) {
-			return nil, 0, fmt.Errorf("%s: %w: got an HTML page, not JSON (a proxy, login or error page?)", endpoint, poller.ErrInvalid)
+			return nil, 0, fmt.Errorf("%s: %w: got an HTML page, not JSON (a proxy, login or error page?)", endpoint, ErrInvalid)
 		}
 		return body, 0, nil
 	case code >= 300 && code < 400:

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -94,7 +93,7 @@ func TestRetryAfterTooLongGivesUp(t *testing.T) {
 	srv, n := scripted(t, status(429, map[string]string{"Retry-After": "3600"}, `{}`), ok)
 	c, rec := newClient(t, srv.URL, Options{MaxRetryAfter: time.Minute})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "asked to wait 1h0m0s") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "asked to wait 1h0m0s") {
 		t.Fatalf("Get error: got %v, want an unavailable error naming the wait", err)
 	}
 	if len(rec.waits) != 0 || *n != 1 {
@@ -108,7 +107,7 @@ func TestRetryAfterBeyondDeadlineGivesUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := c.Get(ctx, c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "no time left in the poll") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "no time left in the poll") {
 		t.Fatalf("Get error: got %v, want one saying the poll has no time left", err)
 	}
 	if len(rec.waits) != 0 {
@@ -120,7 +119,7 @@ func TestBackoffOn5xx(t *testing.T) {
 	srv, n := scripted(t, status(500, nil, `{}`))
 	c, rec := newClient(t, srv.URL, Options{Backoff: time.Second, MaxBackoff: 3 * time.Second, MaxAttempts: 4})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) {
+	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Get error: got %v, want unavailable", err)
 	}
 	if *n != 4 || len(rec.waits) != 3 {
@@ -144,7 +143,7 @@ func TestNoRetryOn4xx(t *testing.T) {
 			if !errors.As(err, &se) || se.Code != code || se.Message != "nope" {
 				t.Fatalf("Get error: got %v, want a StatusError %d with the message", err, code)
 			}
-			if !errors.Is(err, poller.ErrUnavailable) {
+			if !errors.Is(err, ErrUnavailable) {
 				t.Errorf("Get error %v: want it to wrap ErrUnavailable", err)
 			}
 			if *n != 1 {
@@ -159,7 +158,7 @@ func TestBudget(t *testing.T) {
 	c, _ := newClient(t, srv.URL, Options{MaxRequests: 3, MaxAttempts: 10})
 	b := c.Budget()
 	_, err := c.Get(context.Background(), b, Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "budget of 3 requests is used up") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "budget of 3 requests is used up") {
 		t.Fatalf("Get error: got %v, want the budget named", err)
 	}
 	if *n != 3 {
@@ -189,7 +188,7 @@ func TestSizeLimit(t *testing.T) {
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
 	c, _ := newClient(t, srv.URL, Options{MaxBody: 64 << 10})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "larger than the 64 KiB limit") {
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "larger than the 64 KiB limit") {
 		t.Fatalf("Get error: got %v, want an invalid error naming the limit", err)
 	}
 }
@@ -210,7 +209,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	srv, n := scripted(t, status(302, map[string]string{"Location": "https://elsewhere.example/"}, ""))
 	c, _ := newClient(t, srv.URL, Options{})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x", Header: http.Header{"X-Api-Key": {"k"}}})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "redirect not followed") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "redirect not followed") {
 		t.Fatalf("Get error: got %v, want an unfollowed redirect", err)
 	}
 	if *n != 1 {
@@ -225,7 +224,7 @@ func TestHTMLPage(t *testing.T) {
 	})
 	c, _ := newClient(t, srv.URL, Options{})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "HTML page") {
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "HTML page") {
 		t.Fatalf("Get error: got %v, want an invalid HTML answer", err)
 	}
 }
@@ -252,7 +251,7 @@ func TestErrorsHideSecrets(t *testing.T) {
 	// A transport error quotes no URL.
 	srv.Close()
 	_, err = c.Get(context.Background(), c.Budget(), Request{Path: "/x", Query: map[string][]string{"q": {"v"}}})
-	if !errors.Is(err, poller.ErrUnavailable) {
+	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Get on a closed server: got %v, want unavailable", err)
 	}
 	if strings.Contains(err.Error(), "/prefix") || strings.Contains(err.Error(), "q=v") {

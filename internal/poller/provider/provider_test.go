@@ -1,11 +1,16 @@
 package provider
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/secret"
 	"github.com/shopspring/decimal"
 )
 
@@ -161,5 +166,49 @@ func TestMergeBuckets(t *testing.T) {
 		{Start: d(2), End: d(3), Amount: usd("1")},
 	}); err == nil {
 		t.Error("MergeBuckets of overlapping buckets: no error")
+	}
+}
+
+// TestObservationMapsKitErrors: a source's Fetch fails with the
+// poller.Source contract's sentinels although the HTTP kit knows nothing of
+// them, and the reasons read as the kit wrote them.
+func TestObservationMapsKitErrors(t *testing.T) {
+	now := time.Date(2026, 10, 14, 9, 0, 0, 0, time.UTC)
+	key := secret.New("sk-admin-0123456789abcdef")
+	blind := fmt.Errorf("GET /v1/x: %w: the poll's budget of 3 requests is used up", httpx.ErrUnavailable)
+	bad := fmt.Errorf("GET /v1/y: %w: got an HTML page, not JSON (a proxy, login or error page?)", httpx.ErrInvalid)
+	tests := []struct {
+		name                 string
+		errs                 []error
+		wantBlind, wantWrong bool
+	}{
+		{"unavailable", []error{blind}, true, false},
+		{"invalid", []error{bad}, false, true},
+		{"both", []error{blind, bad}, true, true},
+		{"a source's own", []error{fmt.Errorf("GET /v1/z: %w: balance_infos is empty", poller.ErrInvalid)}, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := NewObservation(now, key)
+			var want []string
+			for i, err := range tc.errs {
+				part := []billing.Part{billing.PartCosts, billing.PartBalance}[i]
+				o.Fail(part, "test:GET /v1", err)
+				want = append(want, string(part)+": "+err.Error())
+				if got := o.Data().Parts[part].Unavailable; got != err.Error() {
+					t.Errorf("%s reason: got %q, want %q", part, got, err.Error())
+				}
+			}
+			_, err := o.Result()
+			if got := errors.Is(err, poller.ErrUnavailable); got != tc.wantBlind {
+				t.Errorf("errors.Is(%v, poller.ErrUnavailable): got %t, want %t", err, got, tc.wantBlind)
+			}
+			if got := errors.Is(err, poller.ErrInvalid); got != tc.wantWrong {
+				t.Errorf("errors.Is(%v, poller.ErrInvalid): got %t, want %t", err, got, tc.wantWrong)
+			}
+			if got := err.Error(); got != strings.Join(want, "; ") {
+				t.Errorf("got error %q, want %q", got, strings.Join(want, "; "))
+			}
+		})
 	}
 }
