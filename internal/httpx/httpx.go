@@ -1,35 +1,44 @@
-// Package httpx is the HTTP plumbing guardd's sources share: a timeout on
-// each request, a limit on the size of each response, retries with
-// exponential back-off on 429 (honouring Retry-After) and 5xx, and a budget
-// of requests per poll.
+// Package httpx is the HTTP kit guardd's sources and receivers share. It
+// owns, once, what both need to talk to a server that may misbehave:
 //
-// Every error Get returns wraps ErrUnavailable (no usable answer) or
-// ErrInvalid (an answer that cannot be trusted), names the endpoint
-// ("GET /v1/organization/costs") but never the full URL, and has every
-// credential it was given scrubbed out. The kit knows nothing of sources:
-// they map these two to poller.ErrUnavailable and poller.ErrInvalid.
+//   - which answers are worth retrying (Retryable: 408, 429 and 5xx) and
+//     the server's Retry-After (ParseRetryAfter, seconds or an HTTP date);
+//   - refusing redirects (NoRedirects): a 3xx is an error, never followed,
+//     so that no credential, in a header or in the Referer, reaches another
+//     URL;
+//   - errors that never show a secret: the URL of a transport error is
+//     dropped, credentials and anything key-like are redacted from what the
+//     server said, and what is quoted of a body is a short excerpt.
+//
+// Sources read with a Client (Get: timeouts, a body limit, retries with
+// back-off and a budget of requests per poll). Every error Get returns wraps
+// ErrUnavailable (no usable answer) or ErrInvalid (an answer that cannot be
+// trusted), names the endpoint ("GET /v1/organization/costs") but never the
+// full URL, and has every credential it was given scrubbed out. The kit
+// knows nothing of sources: they map these two to poller.ErrUnavailable and
+// poller.ErrInvalid.
+//
+// Receivers that speak JSON over HTTP (webhook, PagerDuty, Alertmanager)
+// send with PostJSON: one request, classified by the alert.Notifier
+// contract, never retried by the kit (the caller owns retries).
 package httpx
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
-	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
+	"unicode"
 
 	"github.com/guardd/guardd/internal/secret"
 )
+
+// UserAgent is sent with every request.
+const UserAgent = "guardd"
 
 // Kinds of failure: every error Get returns wraps one of them.
 var (
@@ -42,313 +51,156 @@ var (
 	ErrInvalid = errors.New("invalid response")
 )
 
-// Defaults for Options left zero.
-const (
-	DefaultTimeout       = 30 * time.Second
-	DefaultMaxBody       = 4 << 20
-	DefaultMaxRequests   = 20
-	DefaultMaxAttempts   = 4
-	DefaultBackoff       = time.Second
-	DefaultMaxBackoff    = 30 * time.Second
-	DefaultMaxRetryAfter = 2 * time.Minute
-)
-
-// Options tune a Client. The zero value of each field means its default.
-type Options struct {
-	// Timeout bounds one request, reading the body included.
-	Timeout time.Duration
-	// MaxBody is the largest response body read, in bytes; a longer one is
-	// an error (an endless body never hangs the poll or fills memory).
-	MaxBody int64
-	// MaxRequests is the budget of requests one poll may make, retries and
-	// pages included.
-	MaxRequests int
-	// MaxAttempts bounds the tries of one request (the first one included).
-	MaxAttempts int
-	// Backoff is the wait before the first retry of a 5xx or a network
-	// error; it doubles at each retry up to MaxBackoff, with jitter.
-	Backoff, MaxBackoff time.Duration
-	// MaxRetryAfter is the longest Retry-After honoured; a provider asking
-	// for a longer wait ends the poll's attempt at that request.
-	MaxRetryAfter time.Duration
-	// Transport sends the requests; nil means one transport shared by every
-	// client (a clone of http.DefaultTransport), so that accounts at the
-	// same provider share connections.
-	Transport http.RoundTripper
-	// Wait sleeps for d or until ctx ends; nil means a real timer. Tests
-	// inject one that records the waits without sleeping.
-	Wait func(ctx context.Context, d time.Duration) error
+// Retryable reports whether a request answered with code may succeed if
+// sent again: a timeout (408), a rate limit (429) or a server error (5xx).
+// Any other answer will keep failing.
+func Retryable(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500
 }
 
-func (o Options) withDefaults() Options {
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.MaxBody <= 0 {
-		o.MaxBody = DefaultMaxBody
-	}
-	if o.MaxRequests <= 0 {
-		o.MaxRequests = DefaultMaxRequests
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.Backoff <= 0 {
-		o.Backoff = DefaultBackoff
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
-	}
-	if o.MaxRetryAfter <= 0 {
-		o.MaxRetryAfter = DefaultMaxRetryAfter
-	}
-	if o.Transport == nil {
-		o.Transport = sharedTransport()
-	}
-	if o.Wait == nil {
-		o.Wait = sleep
-	}
-	return o
-}
-
-var sharedTransport = sync.OnceValue(func() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	// Several accounts at one provider poll at once.
-	t.MaxIdleConnsPerHost = 16
-	return t
-})
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Client sends GET requests to one provider's API.
-type Client struct {
-	provider string
-	base     *url.URL
-	opts     Options
-	hc       *http.Client
-	secrets  []secret.Value
-}
-
-// New returns a client for provider ("openai") at baseURL, an absolute
-// http(s) URL, possibly with a path prefix. secrets are the credentials the
-// client's callers will send: every error has them scrubbed out.
-func New(provider, baseURL string, o Options, secrets ...secret.Value) (*Client, error) {
-	u, err := url.Parse(baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s base URL %q: want an absolute http(s) URL", provider, baseURL)
-	}
-	if u.User != nil {
-		return nil, fmt.Errorf("%s base URL: must not hold credentials", provider)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
-	o = o.withDefaults()
-	return &Client{
-		provider: provider,
-		base:     u,
-		opts:     o,
-		secrets:  secrets,
-		hc: &http.Client{
-			Transport: o.Transport,
-			// Never follow a redirect: it could carry a credential header
-			// to another host, and an API that redirects is misconfigured.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-	}, nil
-}
-
-// Source names an endpoint for a billing.PartStatus: "openai:GET /v1/organization/costs".
-// It never holds the host or a credential.
-func (c *Client) Source(path string) string { return c.provider + ":GET " + path }
-
-// Budget is one poll's allowance of requests. Start one per Fetch.
-type Budget struct {
-	max, used int
-}
-
-// Budget starts a poll's request budget.
-func (c *Client) Budget() *Budget { return &Budget{max: c.opts.MaxRequests} }
-
-// Used returns how many requests the poll made.
-func (b *Budget) Used() int { return b.used }
-
-// Request is one GET.
-type Request struct {
-	// Path is the API path ("/v1/organization/costs"), joined to the base
-	// URL's path; it names the endpoint in errors.
-	Path   string
-	Query  url.Values
-	Header http.Header
-}
-
-// StatusError is an answer with an HTTP status other than 2xx. It wraps
-// ErrUnavailable: the data could not be had.
+// StatusError is an answer other than 2xx. It wraps ErrUnavailable: nothing
+// usable was had.
 type StatusError struct {
-	// Endpoint is "GET /path".
-	Endpoint string
-	Code     int
-	// Message is the provider's own error message, if the body held one,
-	// with anything that looks like a key redacted.
-	Message string
-	// RetryAfter is the wait the provider asked for (429, 503), if any.
-	RetryAfter time.Duration
+	// Endpoint names a source's request ("GET /v1/organization/costs");
+	// Service names a receiver's other side ("the webhook", "PagerDuty").
+	// One of them is set, and picks the wording of Error.
+	Endpoint, Service string
+	// Code is the status code, Status the status line ("404 Not Found").
+	Code   int
+	Status string
+	// Detail is what the server said: a provider's own error message, or
+	// an excerpt of a receiver's answer; secrets removed.
+	Detail string
+	// Wait is the server's Retry-After, zero when it gave none (or none
+	// that can be used).
+	Wait time.Duration
+	// Hint says what to fix, for answers that will keep failing.
+	Hint string
 }
 
+// Error reads "GET /path: http 401 Unauthorized: detail (hint)" for a
+// source and "the webhook answered 429 Too Many Requests (detail): retry
+// after 7s: hint" for a receiver.
 func (e *StatusError) Error() string {
-	s := fmt.Sprintf("%s: http %d %s", e.Endpoint, e.Code, http.StatusText(e.Code))
-	if e.Message != "" {
-		s += ": " + e.Message
+	var b strings.Builder
+	if e.Endpoint != "" {
+		fmt.Fprintf(&b, "%s: http %d %s", e.Endpoint, e.Code, http.StatusText(e.Code))
+		if e.Detail != "" {
+			b.WriteString(": ")
+			b.WriteString(e.Detail)
+		}
+		if e.Hint != "" {
+			fmt.Fprintf(&b, " (%s)", e.Hint)
+		}
+		return b.String()
 	}
-	if e.Code == http.StatusUnauthorized {
-		s += " (the key was refused: check that it is the right kind of key and still valid)"
+	fmt.Fprintf(&b, "%s answered %s", e.Service, e.Status)
+	if e.Detail != "" {
+		fmt.Fprintf(&b, " (%s)", e.Detail)
 	}
-	return s
+	if e.Code == http.StatusTooManyRequests && e.Wait > 0 {
+		fmt.Fprintf(&b, ": retry after %s", e.Wait)
+	}
+	if e.Hint != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
 }
 
 // Unwrap makes errors.Is(err, ErrUnavailable) true.
 func (e *StatusError) Unwrap() error { return ErrUnavailable }
 
-// Get sends r, retrying on 429, 5xx and network errors within the budget
-// and ctx, and returns the body of the first 2xx answer.
-func (c *Client) Get(ctx context.Context, b *Budget, r Request) ([]byte, error) {
-	endpoint := "GET " + r.Path
-	var last error
-	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, ErrUnavailable, err), last)
-		}
-		if b.used >= b.max {
-			return nil, c.fail(fmt.Errorf("%s: %w: the poll's budget of %d requests is used up", endpoint, ErrUnavailable, b.max), last)
-		}
-		b.used++
-		body, retryAfter, err := c.once(ctx, endpoint, r)
-		if err == nil {
-			return body, nil
-		}
-		last = err
-		if !retryable(err) || attempt >= c.opts.MaxAttempts || ctx.Err() != nil {
-			return nil, c.fail(err, nil)
-		}
-		wait := c.backoff(attempt)
-		if retryAfter > 0 {
-			if retryAfter > c.opts.MaxRetryAfter {
-				return nil, c.fail(fmt.Errorf("%w (it asked to wait %s, longer than guardd waits in a poll)", err, retryAfter), nil)
-			}
-			wait = retryAfter
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, c.fail(fmt.Errorf("%w (no time left in the poll to wait %s and retry)", err, wait), nil)
-		}
-		if werr := c.opts.Wait(ctx, wait); werr != nil {
-			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, ErrUnavailable, werr), last)
-		}
+// Retryable reports whether the same request may succeed later.
+func (e *StatusError) Retryable() bool { return Retryable(e.Code) }
+
+// RetryAfter implements alert.RetryAfter, so the dispatcher honours it.
+func (e *StatusError) RetryAfter() time.Duration { return e.Wait }
+
+// statusError describes resp, an answer other than 2xx; detail is what to
+// quote of its body. The caller names the endpoint or service and the hint.
+func statusError(resp *http.Response, detail string) *StatusError {
+	return &StatusError{
+		Code:   resp.StatusCode,
+		Status: resp.Status,
+		Detail: detail,
+		Wait:   ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 }
 
-// fail scrubs err, noting the last attempt's error when err is about giving
-// up (a budget or a context ending) rather than about an answer.
-func (c *Client) fail(err, last error) error {
-	if last != nil {
-		err = fmt.Errorf("%w (last attempt: %w)", err, last)
-	}
-	return secret.ScrubError(err, c.secrets...)
-}
+// maxRetryAfter is the longest Retry-After in seconds taken at its word: a
+// longer one is no usable answer (and would overflow a time.Duration).
+const maxRetryAfter = 24 * 60 * 60
 
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.opts.Backoff << (attempt - 1)
-	if d <= 0 || d > c.opts.MaxBackoff {
-		d = c.opts.MaxBackoff
+// ParseRetryAfter reads a Retry-After header: whole seconds (1 to a day) or
+// an HTTP date, relative to now and rounded to the second. It returns zero
+// for anything else, for no wait, and for a time in the past.
+func ParseRetryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
 	}
-	// Jitter in [d/2, d) so that accounts retrying together spread out.
-	return d/2 + rand.N(d/2+1)
-}
-
-// retryable reports whether another attempt may succeed.
-func retryable(err error) bool {
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.Code == http.StatusTooManyRequests || se.Code >= 500
-	}
-	var ne *netError
-	return errors.As(err, &ne)
-}
-
-// netError is a request that got no complete answer: refused, reset,
-// timed out. It wraps ErrUnavailable.
-type netError struct {
-	endpoint string
-	err      error
-}
-
-func (e *netError) Error() string { return e.endpoint + ": " + e.err.Error() }
-func (e *netError) Unwrap() []error {
-	return []error{ErrUnavailable, e.err}
-}
-
-// once sends one attempt of r.
-func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []byte, retryAfter time.Duration, err error) {
-	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	u := *c.base
-	u.Path += r.Path
-	u.RawQuery = r.Query.Encode()
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: build request: %w", endpoint, scrubURL(err))
-	}
-	for k, vs := range r.Header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "guardd")
-
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, 0, &netError{endpoint: endpoint, err: c.cause(ctx, actx, err)}
-	}
-	defer resp.Body.Close()
-
-	body, err = io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBody+1))
-	if int64(len(body)) > c.opts.MaxBody {
-		return nil, 0, fmt.Errorf("%s: %w: the response is larger than the %s limit", endpoint, ErrInvalid, sizeWords(c.opts.MaxBody))
-	}
-	if err != nil {
-		return nil, 0, &netError{endpoint: endpoint, err: fmt.Errorf("read response: %w", c.cause(ctx, actx, err))}
-	}
-
-	switch code := resp.StatusCode; {
-	case code >= 200 && code < 300:
-		if isHTML(resp.Header.Get("Content-Type")) {
-			return nil, 0, fmt.Errorf("%s: %w: got an HTML page, not JSON (a proxy, login or error page?)", endpoint, ErrInvalid)
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n <= 0 || n > maxRetryAfter {
+			return 0
 		}
-		return body, 0, nil
-	case code >= 300 && code < 400:
-		return nil, 0, &StatusError{Endpoint: endpoint, Code: code, Message: "redirect not followed (is base_url right?)"}
-	default:
-		ra := retryAfterHeader(resp.Header.Get("Retry-After"), time.Now())
-		return nil, ra, &StatusError{Endpoint: endpoint, Code: code, Message: c.errorMessage(body), RetryAfter: ra}
+		return time.Duration(n) * time.Second
 	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
 }
 
-// cause turns a transport error into one that names no URL, saying which
-// deadline ended the attempt.
-func (c *Client) cause(parent, attempt context.Context, err error) error {
-	switch {
-	case parent.Err() != nil:
-		return fmt.Errorf("the poll ended before an answer came: %w", parent.Err())
-	case attempt.Err() != nil:
-		return fmt.Errorf("no answer within the %s request timeout", c.opts.Timeout)
+// NoRedirects returns a copy of c (nil: a zero client) that never follows a
+// redirect: the 3xx comes back as the answer. A redirect could carry a
+// credential header, or the URL itself in the Referer, to another URL.
+func NoRedirects(c *http.Client) *http.Client {
+	var cp http.Client
+	if c != nil {
+		cp = *c
 	}
-	return scrubURL(err)
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
+// Excerpt renders the start of a text on one line, printable characters
+// only, cut to limit characters (an ellipsis included).
+func Excerpt(s string, limit int) string {
+	var b strings.Builder
+	n := 0
+	space := false
+	for _, r := range s {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		if n >= limit-1 {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// keyLike matches what looks like a provider credential, even a partly
+// masked one ("sk-admin***def"), so it never reaches an error message.
+var keyLike = regexp.MustCompile(`\b(sk|sess|rk|pk)-[A-Za-z0-9_\-*]+(\.[A-Za-z0-9_\-*]+)*`)
+
+// quote renders what a server said for an error: the secrets and anything
+// key-like redacted first (so that no cut leaves part of one), then an
+// Excerpt of at most limit characters.
+func quote(said string, limit int, secrets []secret.Value) string {
+	said = secret.Scrub(said, secrets...)
+	said = keyLike.ReplaceAllString(said, "<key>")
+	return Excerpt(said, limit)
 }
 
 // scrubURL drops the URL a *url.Error quotes, keeping its cause.
@@ -360,89 +212,26 @@ func scrubURL(err error) error {
 	return err
 }
 
-func isHTML(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "text/html" || mt == "application/xhtml+xml")
-}
-
-// retryAfterHeader reads Retry-After as seconds or an HTTP date; 0 when
-// absent or unusable.
-func retryAfterHeader(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
+// URLSecrets lists the forms in which a secret URL, or the parts of it that
+// carry the secret (path, query, password), could appear in error text.
+func URLSecrets(u secret.Value) []secret.Value {
+	out := []secret.Value{u}
+	p, err := url.Parse(u.Reveal())
+	if err != nil {
+		return out
 	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 || n > 86400 {
-			return 0
+	for _, s := range []string{p.String(), p.EscapedPath(), p.Path, p.RawQuery} {
+		if len(s) > 1 {
+			out = append(out, secret.New(s))
 		}
-		return time.Duration(n) * time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-func sizeWords(n int64) string {
-	if n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	if n%(1<<10) == 0 {
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d-byte", n)
-}
-
-// keyLike matches what looks like a provider credential, even a partly
-// masked one ("sk-admin***def"), so it never reaches an error message.
-var keyLike = regexp.MustCompile(`\b(sk|sess|rk|pk)-[A-Za-z0-9_\-*]+(\.[A-Za-z0-9_\-*]+)*`)
-
-// maxMessage bounds the provider error message quoted in errors.
-const maxMessage = 300
-
-// errorMessage pulls the provider's error message out of an error body:
-// {"error": {"message": …}} (OpenAI, DeepSeek, OpenRouter, Anthropic),
-// {"error": "…"} or {"message": "…"}. Anything else, an HTML page
-// included, gives a short description instead of the body.
-func (c *Client) errorMessage(body []byte) string {
-	t := bytes.TrimSpace(body)
-	if len(t) == 0 {
-		return ""
-	}
-	var env struct {
-		Error   json.RawMessage `json:"error"`
-		Message string          `json:"message"`
-	}
-	msg := ""
-	if json.Unmarshal(t, &env) == nil {
-		var inner struct {
-			Message string `json:"message"`
+	for _, seg := range strings.Split(p.Path, "/") {
+		if len(seg) >= 8 {
+			out = append(out, secret.New(seg))
 		}
-		var s string
-		switch {
-		case json.Unmarshal(env.Error, &inner) == nil && inner.Message != "":
-			msg = inner.Message
-		case json.Unmarshal(env.Error, &s) == nil && s != "":
-			msg = s
-		default:
-			msg = env.Message
-		}
-	} else if t[0] == '<' {
-		return "the body is an HTML page, not the API's JSON"
 	}
-	if msg == "" {
-		return ""
+	if pw, ok := p.User.Password(); ok {
+		out = append(out, secret.New(pw))
 	}
-	msg = strings.Join(strings.Fields(msg), " ")
-	msg = secret.Scrub(msg, c.secrets...)
-	msg = keyLike.ReplaceAllString(msg, "<key>")
-	if len(msg) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
-	return msg
+	return out
 }

@@ -14,279 +14,156 @@ import (
 	"github.com/guardd/guardd/internal/secret"
 )
 
-// recorder is a Wait that records instead of sleeping.
-type recorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (r *recorder) wait(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.waits = append(r.waits, d)
-	return ctx.Err()
-}
-
-// scripted answers each request with the next of its handlers, repeating
-// the last.
-func scripted(t *testing.T, hs ...http.HandlerFunc) (*httptest.Server, *int) {
-	t.Helper()
-	var mu sync.Mutex
-	n := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		h := hs[min(n, len(hs)-1)]
-		n++
-		mu.Unlock()
-		h(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &n
-}
-
-func status(code int, header map[string]string, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		for k, v := range header {
-			w.Header().Set(k, v)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		fmt.Fprint(w, body)
-	}
-}
-
-var ok = status(200, nil, `{"ok": true}`)
-
-func newClient(t *testing.T, url string, o Options, secrets ...secret.Value) (*Client, *recorder) {
-	t.Helper()
-	rec := &recorder{}
-	if o.Wait == nil {
-		o.Wait = rec.wait
-	}
-	c, err := New("test", url, o, secrets...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, rec
-}
-
-func TestRetryAfterHonoured(t *testing.T) {
-	srv, n := scripted(t, status(429, map[string]string{"Retry-After": "3"}, `{"error": {"message": "slow down"}}`), ok)
-	c, rec := newClient(t, srv.URL, Options{})
-	b := c.Budget()
-	body, err := c.Get(context.Background(), b, Request{Path: "/x"})
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	if string(body) != `{"ok": true}` {
-		t.Errorf("body: got %q", body)
-	}
-	if got := rec.waits; len(got) != 1 || got[0] != 3*time.Second {
-		t.Errorf("waits: got %v, want [3s]", got)
-	}
-	if *n != 2 || b.Used() != 2 {
-		t.Errorf("requests: got %d (budget used %d), want 2", *n, b.Used())
-	}
-}
-
-func TestRetryAfterTooLongGivesUp(t *testing.T) {
-	srv, n := scripted(t, status(429, map[string]string{"Retry-After": "3600"}, `{}`), ok)
-	c, rec := newClient(t, srv.URL, Options{MaxRetryAfter: time.Minute})
-	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "asked to wait 1h0m0s") {
-		t.Fatalf("Get error: got %v, want an unavailable error naming the wait", err)
-	}
-	if len(rec.waits) != 0 || *n != 1 {
-		t.Errorf("got %d waits and %d requests, want 0 and 1", len(rec.waits), *n)
-	}
-}
-
-func TestRetryAfterBeyondDeadlineGivesUp(t *testing.T) {
-	srv, _ := scripted(t, status(503, map[string]string{"Retry-After": "30"}, `{}`), ok)
-	c, rec := newClient(t, srv.URL, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := c.Get(ctx, c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "no time left in the poll") {
-		t.Fatalf("Get error: got %v, want one saying the poll has no time left", err)
-	}
-	if len(rec.waits) != 0 {
-		t.Errorf("waits: got %v, want none", rec.waits)
-	}
-}
-
-func TestBackoffOn5xx(t *testing.T) {
-	srv, n := scripted(t, status(500, nil, `{}`))
-	c, rec := newClient(t, srv.URL, Options{Backoff: time.Second, MaxBackoff: 3 * time.Second, MaxAttempts: 4})
-	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("Get error: got %v, want unavailable", err)
-	}
-	if *n != 4 || len(rec.waits) != 3 {
-		t.Fatalf("got %d requests and waits %v, want 4 and 3 waits", *n, rec.waits)
-	}
-	// Jittered in [d/2, d] for d = 1s, 2s, 3s (capped).
-	for i, d := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second} {
-		if w := rec.waits[i]; w < d/2 || w > d {
-			t.Errorf("wait %d: got %v, want between %v and %v", i, w, d/2, d)
+func TestRetryable(t *testing.T) {
+	for code, want := range map[int]bool{
+		200: false, 301: false, 302: false, 400: false, 401: false, 403: false, 404: false, 410: false,
+		408: true, 429: true, 500: true, 502: true, 503: true, 504: true,
+	} {
+		if got := Retryable(code); got != want {
+			t.Errorf("Retryable(%d): got %t, want %t", code, got, want)
 		}
 	}
 }
 
-func TestNoRetryOn4xx(t *testing.T) {
-	for _, code := range []int{400, 401, 403, 404} {
-		t.Run(fmt.Sprint(code), func(t *testing.T) {
-			srv, n := scripted(t, status(code, nil, `{"error": {"message": "nope"}}`), ok)
-			c, _ := newClient(t, srv.URL, Options{})
-			_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-			var se *StatusError
-			if !errors.As(err, &se) || se.Code != code || se.Message != "nope" {
-				t.Fatalf("Get error: got %v, want a StatusError %d with the message", err, code)
-			}
-			if !errors.Is(err, ErrUnavailable) {
-				t.Errorf("Get error %v: want it to wrap ErrUnavailable", err)
-			}
-			if *n != 1 {
-				t.Errorf("requests: got %d, want 1", *n)
-			}
-		})
-	}
-}
-
-func TestBudget(t *testing.T) {
-	srv, n := scripted(t, status(500, nil, `{}`))
-	c, _ := newClient(t, srv.URL, Options{MaxRequests: 3, MaxAttempts: 10})
-	b := c.Budget()
-	_, err := c.Get(context.Background(), b, Request{Path: "/x"})
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "budget of 3 requests is used up") {
-		t.Fatalf("Get error: got %v, want the budget named", err)
-	}
-	if *n != 3 {
-		t.Errorf("requests: got %d, want 3", *n)
-	}
-	// The budget is per poll: a second request in the same poll is refused
-	// without being sent; a new budget sends it.
-	if _, err := c.Get(context.Background(), b, Request{Path: "/y"}); err == nil || *n != 3 {
-		t.Errorf("second Get on a spent budget: got %v after %d requests, want an error and no request", err, *n)
-	}
-	c.Get(context.Background(), c.Budget(), Request{Path: "/y"})
-	if *n <= 3 {
-		t.Errorf("a new budget sent no request")
-	}
-}
-
-func TestSizeLimit(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		chunk := []byte(strings.Repeat(" ", 1024))
-		for r.Context().Err() == nil {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
-	c, _ := newClient(t, srv.URL, Options{MaxBody: 64 << 10})
-	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "larger than the 64 KiB limit") {
-		t.Fatalf("Get error: got %v, want an invalid error naming the limit", err)
-	}
-}
-
-func TestRequestTimeoutIsRetried(t *testing.T) {
-	slow := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
-	srv, n := scripted(t, slow, ok)
-	c, rec := newClient(t, srv.URL, Options{Timeout: 100 * time.Millisecond})
-	if _, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"}); err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	if *n != 2 || len(rec.waits) != 1 {
-		t.Errorf("got %d requests and %d waits, want 2 and 1", *n, len(rec.waits))
-	}
-}
-
-func TestRedirectNotFollowed(t *testing.T) {
-	srv, n := scripted(t, status(302, map[string]string{"Location": "https://elsewhere.example/"}, ""))
-	c, _ := newClient(t, srv.URL, Options{})
-	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x", Header: http.Header{"X-Api-Key": {"k"}}})
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "redirect not followed") {
-		t.Fatalf("Get error: got %v, want an unfollowed redirect", err)
-	}
-	if *n != 1 {
-		t.Errorf("requests: got %d, want 1", *n)
-	}
-}
-
-func TestHTMLPage(t *testing.T) {
-	srv, _ := scripted(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, "<html>login</html>")
-	})
-	c, _ := newClient(t, srv.URL, Options{})
-	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "HTML page") {
-		t.Fatalf("Get error: got %v, want an invalid HTML answer", err)
-	}
-}
-
-func TestErrorsHideSecrets(t *testing.T) {
-	key := secret.New("sk-admin-0123456789abcdef")
-	echo := func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(401)
-		fmt.Fprintf(w, `{"error": {"message": "Incorrect API key provided: %s, or sk-adm***def. See %s"}}`,
-			strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), r.URL)
-	}
-	srv, _ := scripted(t, echo)
-	c, _ := newClient(t, srv.URL+"/prefix", Options{}, key)
-	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x", Header: http.Header{"Authorization": {"Bearer " + key.Reveal()}}})
-	if err == nil {
-		t.Fatal("Get: no error")
-	}
-	for _, leak := range []string{key.Reveal(), "sk-adm***def", "0123456789"} {
-		if strings.Contains(err.Error(), leak) {
-			t.Errorf("error %q contains %q", err, leak)
-		}
-	}
-
-	// A transport error quotes no URL.
-	srv.Close()
-	_, err = c.Get(context.Background(), c.Budget(), Request{Path: "/x", Query: map[string][]string{"q": {"v"}}})
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("Get on a closed server: got %v, want unavailable", err)
-	}
-	if strings.Contains(err.Error(), "/prefix") || strings.Contains(err.Error(), "q=v") {
-		t.Errorf("transport error quotes the URL: %v", err)
-	}
-}
-
-func TestNewRejectsBadBaseURL(t *testing.T) {
-	for _, u := range []string{"", "api.openai.com", "ftp://x", "https://user:pass@api.example.com"} {
-		if _, err := New("test", u, Options{}); err == nil {
-			t.Errorf("New(%q): no error", u)
-		} else if strings.Contains(err.Error(), "pass") {
-			t.Errorf("New(%q) error shows the credentials: %v", u, err)
-		}
-	}
-}
-
-func TestRetryAfterHeader(t *testing.T) {
+// TestParseRetryAfter holds the cases of both former readers (the sources'
+// and the receivers'), which disagreed on two points: a number of seconds
+// is taken only up to a day (larger ones overflowed the receivers'
+// reader), and a date is rounded to the second.
+func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 10, 14, 9, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in   string
+		now  time.Time
 		want time.Duration
 	}{
-		{"", 0},
-		{"1", time.Second},
-		{" 20 ", 20 * time.Second},
-		{"0", 0},
-		{"-3", 0},
-		{"soon", 0},
-		{"Wed, 14 Oct 2026 09:00:30 GMT", 30 * time.Second},
-		{"Wed, 14 Oct 2026 08:00:00 GMT", 0},
+		{"", now, 0},
+		{"1", now, time.Second},
+		{"7", now, 7 * time.Second},
+		{" 20 ", now, 20 * time.Second},
+		{" 120 ", now, 2 * time.Minute},
+		{"0", now, 0},
+		{"-3", now, 0},
+		{"soon", now, 0},
+		{"86400", now, 24 * time.Hour},
+		{"86401", now, 0},
+		{"99999999999", now, 0},
+		{"Wed, 14 Oct 2026 09:00:30 GMT", now, 30 * time.Second},
+		{"Wed, 14 Oct 2026 09:01:30 GMT", now, 90 * time.Second},
+		{"Wed, 14 Oct 2026 09:01:30 GMT", now.Add(300 * time.Millisecond), 90 * time.Second},
+		{"Wed, 14 Oct 2026 08:00:00 GMT", now, 0},
 	}
 	for _, tc := range tests {
-		if got := retryAfterHeader(tc.in, now); got != tc.want {
-			t.Errorf("retryAfterHeader(%q): got %v, want %v", tc.in, got, tc.want)
+		if got := ParseRetryAfter(tc.in, tc.now); got != tc.want {
+			t.Errorf("ParseRetryAfter(%q) at %s: got %v, want %v", tc.in, tc.now.Format(time.StampMilli), got, tc.want)
 		}
 	}
+}
+
+func TestExcerpt(t *testing.T) {
+	for _, tt := range []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"  hello\n\tworld  ", 100, "hello world"},
+		{"abcdef", 4, "abc…"},
+		{"a\x00b", 10, "a b"},
+		{"abc", 4, "abc"},
+		{"abcd", 4, "abc…"},
+	} {
+		if got := Excerpt(tt.in, tt.limit); got != tt.want {
+			t.Errorf("Excerpt(%q, %d): got %q, want %q", tt.in, tt.limit, got, tt.want)
+		}
+	}
+}
+
+// TestQuoteRedactsBeforeCutting: a secret that straddles the cut is not
+// left half shown.
+func TestQuoteRedactsBeforeCutting(t *testing.T) {
+	key := secret.New("0123456789SECRET")
+	said := strings.Repeat("x", 10) + " " + key.Reveal() + " and sk-admin-abc123 more"
+	got := quote(said, 16, []secret.Value{key})
+	if strings.Contains(got, "0123") || got != "xxxxxxxxxx <sec…" {
+		t.Errorf("quote: got %q, want %q", got, "xxxxxxxxxx <sec…")
+	}
+	if got := quote(said, 100, []secret.Value{key}); got != "xxxxxxxxxx <secret> and <key> more" {
+		t.Errorf("quote: got %q, want the secret and the key-like text redacted", got)
+	}
+}
+
+// redirector answers every request with a redirect to a target that
+// records what reaches it.
+type redirector struct {
+	from, to *httptest.Server
+	mu       sync.Mutex
+	reached  []*http.Request
+}
+
+func newRedirector(t *testing.T) *redirector {
+	t.Helper()
+	r := &redirector{}
+	r.to = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.reached = append(r.reached, req)
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, `{"ok": true}`)
+	}))
+	t.Cleanup(r.to.Close)
+	r.from = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		http.Redirect(w, req, r.to.URL+"/elsewhere", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(r.from.Close)
+	return r
+}
+
+func (r *redirector) requests() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.reached)
+}
+
+// TestRedirectsNeverFollowed: neither a source's GET nor a receiver's POST
+// follows a redirect, so the target never sees the credential header or,
+// in the Referer, the secret URL; the 3xx is an error that is not retried.
+func TestRedirectsNeverFollowed(t *testing.T) {
+	const token = "Zq3x9TOKENv7Lm2"
+	t.Run("get", func(t *testing.T) {
+		r := newRedirector(t)
+		c, rec := newClient(t, r.from.URL, Options{})
+		_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x", Header: http.Header{"Authorization": {"Bearer " + token}}})
+		var se *StatusError
+		if !errors.As(err, &se) || se.Code != http.StatusTemporaryRedirect || !strings.Contains(err.Error(), "redirect not followed") {
+			t.Fatalf("Get: got %v, want an unfollowed 307", err)
+		}
+		if got := r.requests(); got != 0 || len(rec.waits) != 0 {
+			t.Errorf("got %d requests at the target and %d retries, want none", got, len(rec.waits))
+		}
+	})
+	t.Run("post", func(t *testing.T) {
+		r := newRedirector(t)
+		u := r.from.URL + "/hooks/" + token
+		_, retry, err := PostJSON(t.Context(), &http.Client{Timeout: 5 * time.Second}, JSONRequest{Service: "the webhook", URL: u,
+			Header: http.Header{"Authorization": {"Bearer " + token}}, Body: []byte(`{}`), Hide: URLSecrets(secret.New(u))})
+		var se *StatusError
+		if retry || !errors.As(err, &se) || se.Code != http.StatusTemporaryRedirect {
+			t.Fatalf("PostJSON: got retry %t, error %v; want no retry and an unfollowed 307", retry, err)
+		}
+		if got := r.requests(); got != 0 {
+			t.Errorf("got %d requests at the target, want none", got)
+		}
+		if strings.Contains(err.Error(), token) {
+			t.Errorf("got error %q with the secret path", err)
+		}
+	})
+	t.Run("a caller's client", func(t *testing.T) {
+		// NoRedirects leaves the caller's client as it was.
+		c := &http.Client{Timeout: time.Second}
+		if nc := NoRedirects(c); nc == c || c.CheckRedirect != nil || nc.Timeout != time.Second {
+			t.Errorf("NoRedirects changed the client it was given, or lost its timeout")
+		}
+		if NoRedirects(nil).CheckRedirect == nil {
+			t.Errorf("NoRedirects(nil) follows redirects")
+		}
+	})
 }

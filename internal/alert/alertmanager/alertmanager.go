@@ -20,7 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
-	"github.com/guardd/guardd/internal/alert/webhook"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -40,8 +40,8 @@ type Options struct {
 	// ResolveTimeout sets a firing alert's endsAt (see the package doc);
 	// zero means DefaultResolveTimeout.
 	ResolveTimeout time.Duration
-	// Client makes the requests; nil means one with a
-	// webhook.DefaultTimeout timeout.
+	// Client makes the requests; nil means one with an
+	// httpx.DefaultPostTimeout timeout. Redirects are never followed.
 	Client *http.Client
 	// Log receives a debug line per alert sent; nil discards them.
 	Log *zap.Logger
@@ -65,7 +65,7 @@ func New(o Options) *Receiver {
 		o.ResolveTimeout = DefaultResolveTimeout
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: webhook.DefaultTimeout}
+		o.Client = &http.Client{Timeout: httpx.DefaultPostTimeout}
 	}
 	log := o.Log
 	if log == nil {
@@ -131,7 +131,7 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 		h.Set("Authorization", "Bearer "+r.o.BearerToken.Reveal())
 		hide = append(hide, r.o.BearerToken)
 	}
-	_, retry, err := webhook.Send(ctx, r.o.Client, webhook.Request{
+	_, retry, err := httpx.PostJSON(ctx, r.o.Client, httpx.JSONRequest{
 		Service: "Alertmanager",
 		URL:     r.o.URL + "/api/v2/alerts",
 		Header:  h,

@@ -17,7 +17,7 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/alert/alertmanager"
 	"github.com/guardd/guardd/internal/alert/receivertest"
-	"github.com/guardd/guardd/internal/alert/webhook/webhooktest"
+	"github.com/guardd/guardd/internal/alert/webhooktest"
 	"github.com/guardd/guardd/internal/secret"
 )
 

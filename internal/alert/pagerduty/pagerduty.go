@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
-	"github.com/guardd/guardd/internal/alert/webhook"
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -32,8 +32,8 @@ type Options struct {
 	RoutingKey secret.Value
 	// URL is the Events API's base URL; empty means DefaultURL.
 	URL string
-	// Client makes the requests; nil means one with a
-	// webhook.DefaultTimeout timeout.
+	// Client makes the requests; nil means one with an
+	// httpx.DefaultPostTimeout timeout. Redirects are never followed.
 	Client *http.Client
 	// Log receives a debug line per event sent; nil discards them.
 	Log *zap.Logger
@@ -60,7 +60,7 @@ func New(o Options) *Receiver {
 		r.url = DefaultURL
 	}
 	if r.client == nil {
-		r.client = &http.Client{Timeout: webhook.DefaultTimeout}
+		r.client = &http.Client{Timeout: httpx.DefaultPostTimeout}
 	}
 	if r.log == nil {
 		r.log = zap.NewNop()
@@ -158,7 +158,7 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 	if err != nil {
 		return alert.Ref{}, false, fmt.Errorf("encode pagerduty event: %w", err)
 	}
-	_, retry, err := webhook.Send(ctx, r.client, webhook.Request{
+	_, retry, err := httpx.PostJSON(ctx, r.client, httpx.JSONRequest{
 		Service: "PagerDuty",
 		URL:     r.url + "/v2/enqueue",
 		Body:    body,

@@ -18,7 +18,7 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/alert/pagerduty"
 	"github.com/guardd/guardd/internal/alert/receivertest"
-	"github.com/guardd/guardd/internal/alert/webhook/webhooktest"
+	"github.com/guardd/guardd/internal/alert/webhooktest"
 	"github.com/guardd/guardd/internal/secret"
 )
 

@@ -143,7 +143,7 @@ func (c *Client) grants(ctx context.Context, b *httpx.Budget) (billing.Balance, 
 	body, err := c.http.Get(ctx, b, httpx.Request{Path: GrantsPath, Header: h})
 	if err != nil {
 		if se, ok := errors.AsType[*httpx.StatusError](err); ok && se.Code == http.StatusForbidden &&
-			strings.Contains(se.Message, "session key") {
+			strings.Contains(se.Detail, "session key") {
 			return billing.Balance{}, nil, fmt.Errorf("GET %s: %w", GrantsPath, ErrSessionKeyRequired)
 		}
 		return billing.Balance{}, nil, err
