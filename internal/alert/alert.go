@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/guardd/guardd/internal/billing"
 )
 
@@ -32,6 +34,17 @@ type Notification struct {
 	// its Send returned one; repeats and resolutions can thread under it or
 	// edit it. Zero for a first message.
 	Ref Ref
+}
+
+// LogFields are the fields a receiver logs about n (status, rule, account,
+// fingerprint), followed by more of its own.
+func (n Notification) LogFields(more ...zap.Field) []zap.Field {
+	return append([]zap.Field{
+		zap.String("status", string(n.Status)),
+		zap.String("rule", n.Finding.Rule),
+		zap.String("account", n.Finding.Account),
+		zap.String("fingerprint", n.Finding.Fingerprint()),
+	}, more...)
 }
 
 // Ref identifies a message a receiver posted, such as a Slack channel and

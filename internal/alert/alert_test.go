@@ -13,6 +13,8 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // fakeNotifier answers Send with SendFunc and counts calls.
@@ -268,5 +270,18 @@ func TestWriterWriteAll(t *testing.T) {
 		if sep := "Fingerprint: " + ns[0].Finding.Fingerprint() + "\n\n[WARNING]"; format == alert.FormatText && !strings.Contains(all.String(), sep) {
 			t.Errorf("text: got\n%s\nwant the notifications separated by one blank line", all.String())
 		}
+	}
+}
+
+func TestLogFields(t *testing.T) {
+	n := firing("recharge-burst", billing.SeverityCritical)
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range n.LogFields(zap.Int("recipients", 2)) {
+		f.AddTo(enc)
+	}
+	want := map[string]any{"status": "firing", "rule": "recharge-burst", "account": "acme",
+		"fingerprint": n.Finding.Fingerprint(), "recipients": int64(2)}
+	if fmt.Sprint(enc.Fields) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", enc.Fields, want)
 	}
 }

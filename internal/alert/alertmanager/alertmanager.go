@@ -142,11 +142,7 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 	if err != nil {
 		return alert.Ref{}, retry, fmt.Errorf("push alert to alertmanager (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 	}
-	r.log.Debug("alertmanager alert pushed",
-		zap.String("status", string(n.Status)),
-		zap.String("rule", n.Finding.Rule),
-		zap.String("account", n.Finding.Account),
-		zap.String("fingerprint", n.Finding.Fingerprint()))
+	r.log.Debug("alertmanager alert pushed", n.LogFields()...)
 	return alert.Ref{}, false, nil
 }
 

@@ -116,12 +116,7 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 		err = fmt.Errorf("send email (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 		return alert.Ref{}, retry, secret.ScrubError(err, r.hide...)
 	}
-	r.log.Debug("email sent",
-		zap.String("status", string(n.Status)),
-		zap.String("rule", n.Finding.Rule),
-		zap.String("account", n.Finding.Account),
-		zap.String("fingerprint", n.Finding.Fingerprint()),
-		zap.Int("recipients", len(r.o.To)))
+	r.log.Debug("email sent", n.LogFields(zap.Int("recipients", len(r.o.To)))...)
 	return alert.Ref{}, false, nil
 }
 

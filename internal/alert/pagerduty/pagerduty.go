@@ -168,11 +168,7 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 	if err != nil {
 		return alert.Ref{}, retry, fmt.Errorf("send pagerduty event (%s, dedup_key %s): %w", n.Status, n.Finding.Fingerprint(), err)
 	}
-	r.log.Debug("pagerduty event sent",
-		zap.String("status", string(n.Status)),
-		zap.String("rule", n.Finding.Rule),
-		zap.String("account", n.Finding.Account),
-		zap.String("dedup_key", n.Finding.Fingerprint()))
+	r.log.Debug("pagerduty event sent", n.LogFields(zap.String("dedup_key", n.Finding.Fingerprint()))...)
 	return alert.Ref{}, false, nil
 }
 

@@ -127,13 +127,7 @@ func (b *Bot) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, 
 		return alert.Ref{}, retry, secret.ScrubError(fmt.Errorf("send %s: %w", what, err), b.token)
 	}
 	b.log.Debug("slack message sent",
-		zap.String("status", string(n.Status)),
-		zap.Bool("repeat", n.Repeat),
-		zap.String("rule", n.Finding.Rule),
-		zap.String("account", n.Finding.Account),
-		zap.String("fingerprint", n.Finding.Fingerprint()),
-		zap.String("channel", ref.Channel),
-		zap.String("ts", ref.MessageID))
+		n.LogFields(zap.Bool("repeat", n.Repeat), zap.String("channel", ref.Channel), zap.String("ts", ref.MessageID))...)
 	return ref, false, nil
 }
 

@@ -109,11 +109,7 @@ func (w *Webhook) Send(ctx context.Context, n alert.Notification) (alert.Ref, bo
 		err = fmt.Errorf("send slack message (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 		return alert.Ref{}, retry, secret.ScrubError(err, w.hide...)
 	}
-	w.log.Debug("slack message sent",
-		zap.String("status", string(n.Status)),
-		zap.String("rule", n.Finding.Rule),
-		zap.String("account", n.Finding.Account),
-		zap.String("fingerprint", n.Finding.Fingerprint()))
+	w.log.Debug("slack message sent", n.LogFields()...)
 	return alert.Ref{}, false, nil
 }
 

@@ -105,11 +105,7 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 	if err != nil {
 		return alert.Ref{}, retry, fmt.Errorf("send webhook (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 	}
-	r.log.Debug("webhook sent",
-		zap.String("status", string(n.Status)),
-		zap.String("rule", n.Finding.Rule),
-		zap.String("account", n.Finding.Account),
-		zap.String("fingerprint", n.Finding.Fingerprint()))
+	r.log.Debug("webhook sent", n.LogFields()...)
 	return alert.Ref{}, false, nil
 }
 
