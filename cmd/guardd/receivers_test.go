@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert/email/smtptest"
+	"github.com/guardd/guardd/internal/alert/receivertest"
 	"github.com/guardd/guardd/internal/alert/slacktest"
 	"github.com/guardd/guardd/internal/config"
 )
@@ -119,6 +120,22 @@ func TestBuildReceivers(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got receivers\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestBillingPages: the links receivers put in messages come from the
+// provider packages, for the providers guardd knows.
+func TestBillingPages(t *testing.T) {
+	for account, provider := range receivertest.Providers {
+		if got, want := billingPage(provider), receivertest.Links[account]; got != want {
+			t.Errorf("billingPage(%s): got %q, want %q", provider, got, want)
+		}
+	}
+	if got := billingPage("openrouter"); got != "https://openrouter.ai/settings/credits" {
+		t.Errorf("billingPage(openrouter): got %q", got)
+	}
+	if got := billingPage("other"); got != "" {
+		t.Errorf("billingPage(other): got %q, want none", got)
 	}
 }
 

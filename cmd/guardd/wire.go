@@ -75,7 +75,7 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, inter
 	// Each account's billing page, linked from its messages.
 	links := make(map[string]string)
 	for _, a := range cfg.Accounts {
-		if u := slack.BillingPage(a.Provider); u != "" {
+		if u := billingPage(a.Provider); u != "" {
 			links[a.Name] = u
 		}
 	}
@@ -112,6 +112,23 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, inter
 			Pace: alert.Pacing{Max: n.Pacing.Max, Per: n.Pacing.Per}})
 	}
 	return out, nil
+}
+
+// billingPage is the page where provider shows the balance and the
+// auto-recharge settings, as its package says; "" for a provider guardd has
+// no page for.
+func billingPage(provider string) string {
+	switch provider {
+	case "openai":
+		return openai.BillingPage
+	case "anthropic":
+		return anthropic.BillingPage
+	case "deepseek":
+		return deepseek.BillingPage
+	case "openrouter":
+		return openrouter.BillingPage
+	}
+	return ""
 }
 
 // app is what check and run work with: the config, the logger, the guard and

@@ -34,8 +34,8 @@ type BotOptions struct {
 	Client *http.Client
 	// Log receives debug lines about sent messages; nil discards them.
 	Log *zap.Logger
-	// Links maps an account name to its provider's billing page, linked
-	// from its messages (see BillingPage).
+	// Links maps an account name to its provider's billing page (such as
+	// openai.BillingPage), linked from its messages.
 	Links map[string]string
 	// Buttons adds "Acknowledge" and "Silence 24 h" to firing messages; set
 	// it only when Interactions runs to answer them.

@@ -62,7 +62,7 @@ func NewWebhook(u secret.Value, client *http.Client, log *zap.Logger) *Webhook {
 }
 
 // WithLinks makes messages link each account's billing page (account name
-// to URL, see BillingPage) and returns w.
+// to URL, such as openai.BillingPage) and returns w.
 func (w *Webhook) WithLinks(links map[string]string) *Webhook {
 	w.links = links
 	return w

@@ -24,7 +24,10 @@ import (
 
 // Defaults and fixed settings.
 const (
-	DefaultBaseURL  = "https://api.anthropic.com"
+	DefaultBaseURL = "https://api.anthropic.com"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage     = "https://console.anthropic.com/settings/billing"
 	DefaultLookback = provider.DefaultCostLookback
 	// SettleLag: Anthropic documents that cost data "typically appears
 	// within 5 minutes"; a day's bucket is taken as final 6 hours after the

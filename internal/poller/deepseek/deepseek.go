@@ -25,7 +25,10 @@ import (
 // Defaults.
 const (
 	DefaultBaseURL = "https://api.deepseek.com"
-	BalancePath    = "/user/balance"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage = "https://platform.deepseek.com/top_up"
+	BalancePath = "/user/balance"
 )
 
 // Options configure a Client.

@@ -26,7 +26,10 @@ import (
 
 // Defaults and fixed settings.
 const (
-	DefaultBaseURL  = "https://api.openai.com"
+	DefaultBaseURL = "https://api.openai.com"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage     = "https://platform.openai.com/settings/organization/billing/overview"
 	DefaultLookback = provider.DefaultCostLookback
 	// SettleLag: OpenAI does not document how late costs arrive, so a day's
 	// bucket is taken as final only 24 hours after the day ends. Until then

@@ -30,7 +30,10 @@ import (
 // Defaults and fixed settings.
 const (
 	DefaultBaseURL = "https://openrouter.ai"
-	CreditsPath    = "/api/v1/credits"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage = "https://openrouter.ai/settings/credits"
+	CreditsPath = "/api/v1/credits"
 	// KeepCharges is how long an inferred purchase stays listed in the
 	// charges part of later observations.
 	KeepCharges = 7 * 24 * time.Hour
