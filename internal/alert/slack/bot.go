@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -30,7 +31,7 @@ type BotOptions struct {
 	// APIURL is the Web API's base URL; empty means DefaultAPIURL.
 	APIURL string
 	// Client makes the requests; nil means one with a DefaultTimeout
-	// timeout.
+	// timeout. Redirects are never followed: one would carry the token on.
 	Client *http.Client
 	// Log receives debug lines about sent messages; nil discards them.
 	Log *zap.Logger
@@ -66,6 +67,7 @@ func NewBot(o BotOptions) *Bot {
 	if b.client == nil {
 		b.client = &http.Client{Timeout: DefaultTimeout}
 	}
+	b.client = httpx.NoRedirects(b.client)
 	if b.log == nil {
 		b.log = zap.NewNop()
 	}
@@ -241,33 +243,12 @@ func (e *APIError) gone() bool {
 
 // classifyAPI maps slack-go's error for method to the Notifier contract.
 func classifyAPI(method, channel string, err error, ans *answerTransport) (retry bool, _ error) {
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return true, &RateLimitError{Wait: rl.RetryAfter, Method: method}
-	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return apiError(method, channel, se)
 	}
-	var sc slack.StatusCodeError
-	switch {
-	case errors.As(err, &sc):
-		answer := sc.Status
-		if ans.reason != "" {
-			answer += " (" + ans.reason + ")"
-		}
-		switch {
-		case sc.Code == http.StatusTooManyRequests:
-			return true, &RateLimitError{Method: method}
-		case sc.Code >= 500:
-			return true, &statusError{msg: "slack server error on " + method + ": " + answer, err: sc}
-		case sc.Code == http.StatusNotFound:
-			return false, &statusError{msg: "slack answered " + answer + " to " + method + ": the API URL is wrong", err: sc}
-		}
-		return false, &statusError{msg: "slack rejected " + method + ": " + answer, err: sc}
-	case ans.code == http.StatusTooManyRequests:
-		// A Retry-After slack-go could not parse, such as an HTTP date.
-		return true, &RateLimitError{Method: method}
+	if retry, herr := classifyHTTP(err, ans, method, "the API URL", "the API URL is wrong"); herr != nil {
+		return retry, herr
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true, fmt.Errorf("call slack %s: %w", method, err)

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -418,4 +420,96 @@ func TestAPIURL(t *testing.T) {
 	if fmt.Sprint(NewBot(BotOptions{}).client.Timeout) != "10s" {
 		t.Errorf("got a default client without the 10s timeout")
 	}
+}
+
+// elsewhere is where a redirect points: it records every request that
+// reaches it, headers and body included.
+type elsewhere struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen []string
+}
+
+func newElsewhere(t *testing.T) *elsewhere {
+	t.Helper()
+	e := &elsewhere{}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		e.mu.Lock()
+		e.seen = append(e.seen, fmt.Sprintf("%s %s %v %s", r.Method, r.URL, r.Header, body))
+		e.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"ok": true, "channel": "C0ALERTS", "ts": "1.2"}`)
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// check fails the test if any request reached the target, and names any
+// secret a request carried there.
+func (e *elsewhere) check(t *testing.T, secrets ...string) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, req := range e.seen {
+		t.Errorf("the redirect's target got a request: %s", req)
+		for _, s := range secrets {
+			if strings.Contains(req, s) {
+				t.Errorf("the redirect's target saw the secret %q", s)
+			}
+		}
+	}
+}
+
+// TestRedirectsNotFollowed: a Slack (or a proxy in its place) that
+// redirects never gets the webhook URL, which would go out in the Referer,
+// or the bot token, which would go out in the body, to the redirect's
+// target. The redirect is an error that a retry will not fix.
+func TestRedirectsNotFollowed(t *testing.T) {
+	t.Run("webhook", func(t *testing.T) {
+		target := newElsewhere(t)
+		srv := slacktest.NewWebhook(t)
+		srv.SetFault(slacktest.Redirect(target.srv.URL + "/landing"))
+		core, logs := observer.New(zap.DebugLevel)
+		// A client of the caller's own, as guardd passes one per receiver.
+		w := NewWebhook(secret.New(srv.URL()), &http.Client{Timeout: 5 * time.Second}, zap.New(core))
+		ref, retry, err := w.Send(t.Context(), rechargeBurst())
+		secrets := []string{srv.URL(), srv.Path(), strings.TrimPrefix(srv.Path(), "/services/T000/B000/")}
+		target.check(t, secrets...)
+		if want := "slack answered 307 Temporary Redirect: a redirect, not followed; check the webhook URL"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got error %v, want one containing %q", err, want)
+		}
+		if retry || !ref.IsZero() {
+			t.Errorf("got retry %t, ref %+v; want false and no ref", retry, ref)
+		}
+		receivertest.NoSecret(t, secrets, err, logs)
+	})
+	t.Run("bot", func(t *testing.T) {
+		target := newElsewhere(t)
+		api := slacktest.NewAPI(t)
+		api.SetFault("chat.postMessage", slacktest.Redirect(target.srv.URL+"/api/chat.postMessage"))
+		core, logs := observer.New(zap.DebugLevel)
+		bot := NewBot(BotOptions{Token: secret.New(api.BotToken()), Channel: slacktest.AlertsChannel, APIURL: api.URL(),
+			Client: &http.Client{Timeout: 5 * time.Second}, Log: zap.New(core)})
+		ref, retry, err := bot.Send(t.Context(), receivertest.ByRule("runway-low"))
+		target.check(t, api.BotToken())
+		if want := "slack answered 307 Temporary Redirect to chat.postMessage: a redirect, not followed; check the API URL"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got error %v, want one containing %q", err, want)
+		}
+		if retry || !ref.IsZero() {
+			t.Errorf("got retry %t, ref %+v; want false and no ref", retry, ref)
+		}
+		receivertest.NoSecret(t, []string{api.BotToken()}, err, logs)
+	})
+	t.Run("interactions", func(t *testing.T) {
+		// Socket Mode's Web API calls carry both tokens: their client
+		// refuses redirects too, whichever client it was given.
+		for _, c := range []*http.Client{nil, {Timeout: time.Second}} {
+			i := NewInteractions(InteractionsOptions{Client: c})
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/api/apps.connections.open", nil)
+			if i.o.Client.CheckRedirect == nil || i.o.Client.CheckRedirect(req, nil) != http.ErrUseLastResponse {
+				t.Errorf("client %v: got a Socket Mode client that follows redirects", c)
+			}
+		}
+	})
 }
