@@ -268,3 +268,30 @@ func TestNewRejectsBadBaseURL(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusErrorText pins what a source's error says about an answer:
+// the endpoint, the status, the provider's own message (cut to 300
+// characters) and, for a 401, what to check.
+func TestStatusErrorText(t *testing.T) {
+	long := strings.Repeat("é", 400)
+	tests := []struct {
+		code int
+		body string
+		want string
+	}{
+		{401, `{"error": {"message": "Incorrect API key provided"}}`,
+			"GET /x: http 401 Unauthorized: Incorrect API key provided (the key was refused: check that it is the right kind of key and still valid)"},
+		{403, `{"error": "forbidden\n\there"}`, "GET /x: http 403 Forbidden: forbidden here"},
+		{404, `<html>not found</html>`, "GET /x: http 404 Not Found: the body is an HTML page, not the API's JSON"},
+		{400, `{"message": "` + long + `"}`, "GET /x: http 400 Bad Request: " + strings.Repeat("é", 300) + "…"},
+		{400, ``, "GET /x: http 400 Bad Request"},
+	}
+	for _, tc := range tests {
+		srv, _ := scripted(t, status(tc.code, nil, tc.body))
+		c, _ := newClient(t, srv.URL, Options{})
+		_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%d %.20s: got error\n%v\nwant\n%s", tc.code, tc.body, err, tc.want)
+		}
+	}
+}
