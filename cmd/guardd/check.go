@@ -69,7 +69,7 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer)
 	rep, err := a.guard.Cycle(ctx, clk.Now())
 	if a.store != nil && a.guard.DryRun() {
 		w := alert.NewWriter(stdout, alert.FormatText)
-		if _, werr := w.Notify(ctx, rep.Sent); werr != nil {
+		if werr := w.WriteAll(rep.Sent); werr != nil {
 			return rep, werr
 		}
 	}

@@ -15,8 +15,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/alert/email/smtptest"
+	"github.com/guardd/guardd/internal/alert/receivertest"
 	"github.com/guardd/guardd/internal/alert/slacktest"
 	"github.com/guardd/guardd/internal/config"
 )
@@ -121,8 +121,21 @@ func TestBuildReceivers(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got receivers\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if _, ok := rs[1].Notifier.(alert.Poster); !ok {
-		t.Errorf("the bot is not an alert.Poster")
+}
+
+// TestBillingPages: the links receivers put in messages come from the
+// provider packages, for the providers guardd knows.
+func TestBillingPages(t *testing.T) {
+	for account, provider := range receivertest.Providers {
+		if got, want := config.BillingPage(provider), receivertest.Links[account]; got != want {
+			t.Errorf("config.BillingPage(%s): got %q, want %q", provider, got, want)
+		}
+	}
+	if got := config.BillingPage("openrouter"); got != "https://openrouter.ai/settings/credits" {
+		t.Errorf("config.BillingPage(openrouter): got %q", got)
+	}
+	if got := config.BillingPage("other"); got != "" {
+		t.Errorf("config.BillingPage(other): got %q, want none", got)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/guardd/guardd/internal/billing"
 )
 
@@ -29,9 +31,20 @@ type Notification struct {
 	// again because it still holds after its repeat interval.
 	Repeat bool
 	// Ref is where this receiver posted the finding's first message, when
-	// the receiver reported one (see Poster); repeats and resolutions can
-	// thread under it or edit it. Zero for a first message.
+	// its Send returned one; repeats and resolutions can thread under it or
+	// edit it. Zero for a first message.
 	Ref Ref
+}
+
+// LogFields are the fields a receiver logs about n (status, rule, account,
+// fingerprint), followed by more of its own.
+func (n Notification) LogFields(more ...zap.Field) []zap.Field {
+	return append([]zap.Field{
+		zap.String("status", string(n.Status)),
+		zap.String("rule", n.Finding.Rule),
+		zap.String("account", n.Finding.Account),
+		zap.String("fingerprint", n.Finding.Fingerprint()),
+	}, more...)
 }
 
 // Ref identifies a message a receiver posted, such as a Slack channel and
@@ -44,23 +57,16 @@ type Ref struct {
 // IsZero reports whether no message is referenced.
 func (r Ref) IsZero() bool { return r.Channel == "" && r.MessageID == "" }
 
-// Poster is implemented by receivers that can thread and edit messages
-// (Slack with a bot token). Post sends one notification and returns the ref
-// of the message it created (zero when it only threaded or edited under
-// n.Ref); retry and err follow Notifier's contract. When a receiver
-// implements Poster, the sender calls Post instead of Notify.
-type Poster interface {
-	Post(ctx context.Context, n Notification) (ref Ref, retry bool, err error)
-}
-
 // Notifier sends notifications to one receiver.
 //
-// Notify returns nil when every notification was accepted. Otherwise retry
-// says whether sending the same notifications again may succeed (rate limits,
-// server errors, timeouts); retry false means it will keep failing (a bad
-// URL, a revoked token) and the caller should report it instead. The caller
-// owns retries and back-off. Errors never contain secrets such as webhook
-// URLs or tokens.
+// Send sends one notification. It returns the ref of the message it
+// created, so that repeats and the resolution can thread under it or edit
+// it: zero when it created none, or when it only threaded or edited under
+// n.Ref. On failure retry says whether sending the same notification again
+// may succeed (rate limits, server errors, timeouts); retry false means it
+// will keep failing (a bad URL, a revoked token) and the caller should
+// report it instead. The caller owns retries and back-off. Errors never
+// contain secrets such as webhook URLs or tokens.
 type Notifier interface {
-	Notify(ctx context.Context, ns []Notification) (retry bool, err error)
+	Send(ctx context.Context, n Notification) (ref Ref, retry bool, err error)
 }

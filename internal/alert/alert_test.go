@@ -13,22 +13,26 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
-// fakeNotifier answers Notify with NotifyFunc and counts calls.
+// fakeNotifier answers Send with SendFunc and counts calls.
 type fakeNotifier struct {
-	NotifyFunc func(call int, ns []alert.Notification) (bool, error)
-	calls      int
-	got        []alert.Notification
+	SendFunc func(call int, n alert.Notification) (alert.Ref, bool, error)
+	calls    int
+	got      []alert.Notification
 }
 
-func (f *fakeNotifier) Notify(_ context.Context, ns []alert.Notification) (bool, error) {
+var _ alert.Notifier = (*fakeNotifier)(nil)
+
+func (f *fakeNotifier) Send(_ context.Context, n alert.Notification) (alert.Ref, bool, error) {
 	f.calls++
-	retry, err := f.NotifyFunc(f.calls, ns)
+	ref, retry, err := f.SendFunc(f.calls, n)
 	if err == nil {
-		f.got = append(f.got, ns...)
+		f.got = append(f.got, n)
 	}
-	return retry, err
+	return ref, retry, err
 }
 
 type waitErr struct{ d time.Duration }
@@ -96,7 +100,10 @@ func TestDispatcherRetries(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			n := &fakeNotifier{NotifyFunc: func(c int, _ []alert.Notification) (bool, error) { return tc.answer(c) }}
+			n := &fakeNotifier{SendFunc: func(c int, _ alert.Notification) (alert.Ref, bool, error) {
+				retry, err := tc.answer(c)
+				return alert.Ref{}, retry, err
+			}}
 			var waits []time.Duration
 			d := &alert.Dispatcher{
 				Receivers: []alert.Receiver{{Name: "r", Notifier: n}},
@@ -120,9 +127,9 @@ func TestDispatcherRetries(t *testing.T) {
 }
 
 func TestDispatcherRoutesBySeverityAndIsolatesReceivers(t *testing.T) {
-	broken := &fakeNotifier{NotifyFunc: func(int, []alert.Notification) (bool, error) { return false, errors.New("down") }}
-	pager := &fakeNotifier{NotifyFunc: func(int, []alert.Notification) (bool, error) { return false, nil }}
-	all := &fakeNotifier{NotifyFunc: func(int, []alert.Notification) (bool, error) { return false, nil }}
+	broken := &fakeNotifier{SendFunc: func(int, alert.Notification) (alert.Ref, bool, error) { return alert.Ref{}, false, errors.New("down") }}
+	pager := &fakeNotifier{SendFunc: func(int, alert.Notification) (alert.Ref, bool, error) { return alert.Ref{}, false, nil }}
+	all := &fakeNotifier{SendFunc: func(int, alert.Notification) (alert.Ref, bool, error) { return alert.Ref{}, false, nil }}
 	d := &alert.Dispatcher{Receivers: []alert.Receiver{
 		{Name: "broken", MinSeverity: billing.SeverityInfo, Notifier: broken},
 		{Name: "pager", MinSeverity: billing.SeverityCritical, Notifier: pager},
@@ -148,7 +155,7 @@ func TestWriterJSONLines(t *testing.T) {
 	f.Evidence = []billing.Evidence{{What: "recharge", Ref: "cg_02", At: lt.T0, Amount: lt.USD("10.00"), Source: "openai:/x", AsOf: lt.T0}}
 	f.Recommendation = "Disable auto-recharge."
 	f.State = billing.AccountState{Effective: lt.USD("33.05"), EffectiveKnown: true, ObservedAt: lt.T0}
-	if _, err := w.Notify(context.Background(), []alert.Notification{{Status: alert.StatusFiring, Finding: f, At: lt.T0}}); err != nil {
+	if _, _, err := w.Send(context.Background(), alert.Notification{Status: alert.StatusFiring, Finding: f, At: lt.T0}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -213,5 +220,68 @@ func TestRecordRoundTrip(t *testing.T) {
 	bad := alert.Record{Status: "firing", Rule: "r", Severity: "loud"}
 	if _, err := bad.Notification(); err == nil || !strings.Contains(err.Error(), `unknown severity "loud"`) {
 		t.Errorf("bad severity: got %v", err)
+	}
+}
+
+func TestDeliverReturnsTheRef(t *testing.T) {
+	want := alert.Ref{Channel: "C0ALERTS", MessageID: "1700000000.000100"}
+	n := &fakeNotifier{SendFunc: func(c int, _ alert.Notification) (alert.Ref, bool, error) {
+		if c == 1 {
+			// A ref that comes with an error is not the message's.
+			return alert.Ref{Channel: "C0ALERTS", MessageID: "stale"}, true, errors.New("HTTP 503")
+		}
+		return want, false, nil
+	}}
+	d := &alert.Dispatcher{Sleep: func(context.Context, time.Duration) error { return nil }}
+	r := alert.Receiver{Name: "r", Notifier: n}
+	got, err := d.Deliver(context.Background(), r, firing("recharge-burst", billing.SeverityCritical))
+	if err != nil || got != want || n.calls != 2 {
+		t.Errorf("got ref %+v, error %v after %d calls; want %+v, nil after 2", got, err, n.calls, want)
+	}
+
+	failing := &fakeNotifier{SendFunc: func(int, alert.Notification) (alert.Ref, bool, error) {
+		return alert.Ref{Channel: "C0ALERTS", MessageID: "stale"}, false, errors.New("no_service")
+	}}
+	got, err = d.Deliver(context.Background(), alert.Receiver{Name: "r", Notifier: failing}, firing("recharge-burst", billing.SeverityCritical))
+	if err == nil || !got.IsZero() {
+		t.Errorf("got ref %+v, error %v; want no ref and an error", got, err)
+	}
+}
+
+// TestWriterWriteAll prints several notifications as many Sends would,
+// byte for byte, in both formats.
+func TestWriterWriteAll(t *testing.T) {
+	ns := []alert.Notification{firing("recharge-burst", billing.SeverityCritical), firing("phantom-balance", billing.SeverityWarning)}
+	for _, format := range []alert.Format{alert.FormatText, alert.FormatJSON} {
+		var sent, all bytes.Buffer
+		one := alert.NewWriter(&sent, format)
+		for _, n := range ns {
+			if ref, retry, err := one.Send(context.Background(), n); err != nil || retry || !ref.IsZero() {
+				t.Fatalf("%s: Send: got ref %+v, retry %t, error %v", format, ref, retry, err)
+			}
+		}
+		many := alert.NewWriter(&all, format)
+		if err := many.WriteAll(ns); err != nil {
+			t.Fatal(err)
+		}
+		if sent.String() != all.String() || many.Count() != 2 {
+			t.Errorf("%s: WriteAll printed\n%s\n(count %d), want what two Sends print\n%s", format, all.String(), many.Count(), sent.String())
+		}
+		if sep := "Fingerprint: " + ns[0].Finding.Fingerprint() + "\n\n[WARNING]"; format == alert.FormatText && !strings.Contains(all.String(), sep) {
+			t.Errorf("text: got\n%s\nwant the notifications separated by one blank line", all.String())
+		}
+	}
+}
+
+func TestLogFields(t *testing.T) {
+	n := firing("recharge-burst", billing.SeverityCritical)
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range n.LogFields(zap.Int("recipients", 2)) {
+		f.AddTo(enc)
+	}
+	want := map[string]any{"status": "firing", "rule": "recharge-burst", "account": "acme",
+		"fingerprint": n.Finding.Fingerprint(), "recipients": int64(2)}
+	if fmt.Sprint(enc.Fields) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", enc.Fields, want)
 	}
 }

@@ -48,7 +48,7 @@ type RetryAfter interface {
 // Retry-After), up to Attempts tries.
 type Dispatcher struct {
 	Receivers []Receiver
-	// Attempts per notification batch and receiver; 0 means 3.
+	// Attempts per notification and receiver; 0 means 3.
 	Attempts int
 	// Backoff is the first wait between attempts, doubled each time; 0
 	// means one second.
@@ -93,7 +93,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ns []Notification) error {
 
 // Deliver sends one notification to one receiver, retrying what the
 // receiver marks retryable. It returns the ref of the message the receiver
-// created when it is a Poster.
+// created, if any (see Notifier).
 func (d *Dispatcher) Deliver(ctx context.Context, r Receiver, n Notification) (Ref, error) {
 	attempts, wait, maxWait := d.Attempts, d.Backoff, d.MaxWait
 	if attempts <= 0 {
@@ -114,14 +114,7 @@ func (d *Dispatcher) Deliver(ctx context.Context, r Receiver, n Notification) (R
 		log = zap.NewNop()
 	}
 	for i := 1; ; i++ {
-		var ref Ref
-		var retry bool
-		var err error
-		if p, ok := r.Notifier.(Poster); ok {
-			ref, retry, err = p.Post(ctx, n)
-		} else {
-			retry, err = r.Notifier.Notify(ctx, []Notification{n})
-		}
+		ref, retry, err := r.Notifier.Send(ctx, n)
 		if err == nil {
 			return ref, nil
 		}

@@ -32,8 +32,15 @@ var _ Notifier = (*Writer)(nil)
 // NewWriter returns a Writer printing to w in format f.
 func NewWriter(w io.Writer, f Format) *Writer { return &Writer{w: w, format: f} }
 
-// Notify implements Notifier. A write error is not retryable.
-func (s *Writer) Notify(_ context.Context, ns []Notification) (bool, error) {
+// Send implements Notifier: it prints n. It creates no message to thread
+// under, and a write error is not retryable.
+func (s *Writer) Send(_ context.Context, n Notification) (Ref, bool, error) {
+	return Ref{}, false, s.WriteAll([]Notification{n})
+}
+
+// WriteAll prints ns in order, as Send prints each, and stops at the first
+// write error.
+func (s *Writer) WriteAll(ns []Notification) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, n := range ns {
@@ -53,11 +60,11 @@ func (s *Writer) Notify(_ context.Context, ns []Notification) (bool, error) {
 			_, err = io.WriteString(s.w, Text(n))
 		}
 		if err != nil {
-			return false, fmt.Errorf("write notification: %w", err)
+			return fmt.Errorf("write notification: %w", err)
 		}
 		s.n++
 	}
-	return false, nil
+	return nil
 }
 
 // Count returns how many notifications were written.

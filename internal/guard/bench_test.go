@@ -77,9 +77,11 @@ func BenchmarkYearEvaluate(b *testing.B) {
 
 type countingNotifier struct{ n int }
 
-func (c *countingNotifier) Notify(_ context.Context, ns []alert.Notification) (bool, error) {
-	c.n += len(ns)
-	return false, nil
+var _ alert.Notifier = (*countingNotifier)(nil)
+
+func (c *countingNotifier) Send(context.Context, alert.Notification) (alert.Ref, bool, error) {
+	c.n++
+	return alert.Ref{}, false, nil
 }
 
 // BenchmarkEvaluateOne measures what one poll costs guardd on an account

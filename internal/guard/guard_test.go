@@ -32,11 +32,13 @@ type recorder struct {
 	got []alert.Notification
 }
 
-func (r *recorder) Notify(_ context.Context, ns []alert.Notification) (bool, error) {
+var _ alert.Notifier = (*recorder)(nil)
+
+func (r *recorder) Send(_ context.Context, n alert.Notification) (alert.Ref, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.got = append(r.got, ns...)
-	return false, nil
+	r.got = append(r.got, n)
+	return alert.Ref{}, false, nil
 }
 
 func (r *recorder) events() []string {

@@ -18,9 +18,11 @@ import (
 
 type failing struct{ calls int }
 
-func (f *failing) Notify(context.Context, []alert.Notification) (bool, error) {
+var _ alert.Notifier = (*failing)(nil)
+
+func (f *failing) Send(context.Context, alert.Notification) (alert.Ref, bool, error) {
 	f.calls++
-	return true, errors.New("HTTP 503")
+	return alert.Ref{}, true, errors.New("HTTP 503")
 }
 
 func TestOutboxGivesUpLoudly(t *testing.T) {
@@ -75,9 +77,11 @@ func TestOutboxGivesUpLoudly(t *testing.T) {
 
 type recorder struct{ got []alert.Notification }
 
-func (r *recorder) Notify(_ context.Context, ns []alert.Notification) (bool, error) {
-	r.got = append(r.got, ns...)
-	return false, nil
+var _ alert.Notifier = (*recorder)(nil)
+
+func (r *recorder) Send(_ context.Context, n alert.Notification) (alert.Ref, bool, error) {
+	r.got = append(r.got, n)
+	return alert.Ref{}, false, nil
 }
 
 func TestInfoGoesOutAsDailyDigest(t *testing.T) {

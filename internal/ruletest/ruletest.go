@@ -293,4 +293,8 @@ func diffActive(stamp string, want []Finding, holding []billing.Finding) []strin
 // what was sent.
 type recorder struct{}
 
-func (recorder) Notify(context.Context, []alert.Notification) (bool, error) { return false, nil }
+var _ alert.Notifier = recorder{}
+
+func (recorder) Send(context.Context, alert.Notification) (alert.Ref, bool, error) {
+	return alert.Ref{}, false, nil
+}

@@ -20,7 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
-	"github.com/guardd/guardd/internal/alert/webhook"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -40,8 +40,8 @@ type Options struct {
 	// ResolveTimeout sets a firing alert's endsAt (see the package doc);
 	// zero means DefaultResolveTimeout.
 	ResolveTimeout time.Duration
-	// Client makes the requests; nil means one with a
-	// webhook.DefaultTimeout timeout.
+	// Client makes the requests; nil means one with an
+	// httpx.DefaultPostTimeout timeout. Redirects are never followed.
 	Client *http.Client
 	// Log receives a debug line per alert sent; nil discards them.
 	Log *zap.Logger
@@ -65,7 +65,7 @@ func New(o Options) *Receiver {
 		o.ResolveTimeout = DefaultResolveTimeout
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: webhook.DefaultTimeout}
+		o.Client = &http.Client{Timeout: httpx.DefaultPostTimeout}
 	}
 	log := o.Log
 	if log == nil {
@@ -116,43 +116,34 @@ func NewAlert(n alert.Notification, resolveTimeout time.Duration, billingURL str
 	return a
 }
 
-// Notify posts each notification as one alert, in order, and stops at the
-// first failure. retry is true for 429, 5xx and network errors; false for
-// other answers, whose error says what to check.
-func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
-	for i, n := range ns {
-		body, err := json.Marshal([]Alert{NewAlert(n, r.o.ResolveTimeout, r.o.Links[n.Finding.Account])})
-		if err != nil {
-			return false, fmt.Errorf("encode alertmanager alert: %w", err)
-		}
-		h := http.Header{}
-		var hide []secret.Value
-		if !r.o.BearerToken.IsZero() {
-			h.Set("Authorization", "Bearer "+r.o.BearerToken.Reveal())
-			hide = append(hide, r.o.BearerToken)
-		}
-		_, retry, err := webhook.Send(ctx, r.o.Client, webhook.Request{
-			Service: "Alertmanager",
-			URL:     r.o.URL + "/api/v2/alerts",
-			Header:  h,
-			Body:    body,
-			Hide:    hide,
-			Hint:    hint,
-		})
-		if err != nil {
-			what := fmt.Sprintf("push alert to alertmanager (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
-			if len(ns) > 1 {
-				what = fmt.Sprintf("push alert %d of %d to alertmanager (%s, fingerprint %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
-			}
-			return retry, fmt.Errorf("%s: %w", what, err)
-		}
-		r.log.Debug("alertmanager alert pushed",
-			zap.String("status", string(n.Status)),
-			zap.String("rule", n.Finding.Rule),
-			zap.String("account", n.Finding.Account),
-			zap.String("fingerprint", n.Finding.Fingerprint()))
+// Send posts n as one alert. retry is true for 429, 5xx and network
+// errors; false for other answers, whose error says what to check.
+// Alertmanager groups alerts by their labels, not by a message guardd could
+// thread under, so the ref is always zero.
+func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
+	body, err := json.Marshal([]Alert{NewAlert(n, r.o.ResolveTimeout, r.o.Links[n.Finding.Account])})
+	if err != nil {
+		return alert.Ref{}, false, fmt.Errorf("encode alertmanager alert: %w", err)
 	}
-	return false, nil
+	h := http.Header{}
+	var hide []secret.Value
+	if !r.o.BearerToken.IsZero() {
+		h.Set("Authorization", "Bearer "+r.o.BearerToken.Reveal())
+		hide = append(hide, r.o.BearerToken)
+	}
+	_, retry, err := httpx.PostJSON(ctx, r.o.Client, httpx.JSONRequest{
+		Service: "Alertmanager",
+		URL:     r.o.URL + "/api/v2/alerts",
+		Header:  h,
+		Body:    body,
+		Hide:    hide,
+		Hint:    hint,
+	})
+	if err != nil {
+		return alert.Ref{}, retry, fmt.Errorf("push alert to alertmanager (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
+	}
+	r.log.Debug("alertmanager alert pushed", n.LogFields()...)
+	return alert.Ref{}, false, nil
 }
 
 func hint(code int) string {

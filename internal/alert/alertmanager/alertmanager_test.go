@@ -17,7 +17,7 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/alert/alertmanager"
 	"github.com/guardd/guardd/internal/alert/receivertest"
-	"github.com/guardd/guardd/internal/alert/webhook/webhooktest"
+	"github.com/guardd/guardd/internal/alert/webhooktest"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -92,7 +92,7 @@ func TestFiringThenResolved(t *testing.T) {
 	r := alertmanager.New(alertmanager.Options{URL: srv.Base() + "/", ResolveTimeout: 30 * time.Hour,
 		Links: map[string]string{"acme-openai": "https://platform.openai.com/settings/organization/billing/overview"}})
 	n := receivertest.ByRule("recharge-burst")
-	if _, err := r.Notify(t.Context(), []alert.Notification{n, receivertest.Repeat(n), receivertest.Resolved(n)}); err != nil {
+	if _, _, err := receivertest.SendAll(t.Context(), r, n, receivertest.Repeat(n), receivertest.Resolved(n)); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.Requests()
@@ -132,7 +132,7 @@ func TestFiringThenResolved(t *testing.T) {
 func TestAlertsForEveryRule(t *testing.T) {
 	srv := fake(t, receivertest.OK, "")
 	r := alertmanager.New(alertmanager.Options{URL: srv.Base()})
-	if _, err := r.Notify(t.Context(), receivertest.Findings()); err != nil {
+	if _, _, err := receivertest.SendAll(t.Context(), r, receivertest.Findings()...); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range receivertest.Findings() {
@@ -146,7 +146,7 @@ func TestAlertsForEveryRule(t *testing.T) {
 func TestRejectedURL(t *testing.T) {
 	srv := fake(t, receivertest.OK, "")
 	r := alertmanager.New(alertmanager.Options{URL: srv.Base() + "/alertmanager"})
-	retry, err := r.Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+	_, retry, err := r.Send(t.Context(), receivertest.ByRule("runway-low"))
 	if retry || err == nil || !strings.Contains(err.Error(), "Alertmanager answered 404 Not Found (404 page not found): check the URL") {
 		t.Errorf("got retry %t, error %v; want false and an error about the URL", retry, err)
 	}

@@ -104,29 +104,20 @@ func New(o Options) *Receiver {
 	return &Receiver{o: o, log: log, hide: hide}
 }
 
-// Notify sends one message per notification, in order, over one connection
-// per message, and stops at the first failure. retry is true for network
-// errors, timeouts and the server's temporary (4xx) answers; false for
-// permanent (5xx) answers such as a refused login or recipient, for a
-// certificate that does not verify and for a server without STARTTLS, whose
-// errors say what to fix. Errors never contain the password.
-func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
-	for i, n := range ns {
-		if retry, err := r.send(ctx, n); err != nil {
-			what := fmt.Sprintf("send email (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
-			if len(ns) > 1 {
-				what = fmt.Sprintf("send email %d of %d (%s, fingerprint %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
-			}
-			return retry, secret.ScrubError(fmt.Errorf("%s: %w", what, err), r.hide...)
-		}
-		r.log.Debug("email sent",
-			zap.String("status", string(n.Status)),
-			zap.String("rule", n.Finding.Rule),
-			zap.String("account", n.Finding.Account),
-			zap.String("fingerprint", n.Finding.Fingerprint()),
-			zap.Int("recipients", len(r.o.To)))
+// Send sends n as one message, over a connection of its own. retry is true
+// for network errors, timeouts and the server's temporary (4xx) answers;
+// false for permanent (5xx) answers such as a refused login or recipient,
+// for a certificate that does not verify and for a server without
+// STARTTLS, whose errors say what to fix. Mail threads by References, not
+// by a message guardd could thread under, so the ref is always zero.
+// Errors never contain the password.
+func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
+	if retry, err := r.send(ctx, n); err != nil {
+		err = fmt.Errorf("send email (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
+		return alert.Ref{}, retry, secret.ScrubError(err, r.hide...)
 	}
-	return false, nil
+	r.log.Debug("email sent", n.LogFields(zap.Int("recipients", len(r.o.To)))...)
+	return alert.Ref{}, false, nil
 }
 
 func (r *Receiver) send(ctx context.Context, n alert.Notification) (bool, error) {

@@ -67,7 +67,7 @@ func TestMessage(t *testing.T) {
 	o.Links = map[string]string{"acme-openai": "https://platform.openai.com/settings/organization/billing/overview"}
 	n := receivertest.ByRule("recharge-burst")
 	ns := []alert.Notification{n, receivertest.Repeat(n), receivertest.Resolved(n)}
-	if retry, err := email.New(o).Notify(t.Context(), ns); err != nil {
+	if _, retry, err := receivertest.SendAll(t.Context(), email.New(o), ns...); err != nil {
 		t.Fatalf("got retry %t, error %v", retry, err)
 	}
 	msgs := srv.Messages()
@@ -199,7 +199,7 @@ func TestFailures(t *testing.T) {
 			if tt.change != nil {
 				tt.change(&o)
 			}
-			retry, err := email.New(o).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+			_, retry, err := email.New(o).Send(t.Context(), receivertest.ByRule("runway-low"))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
 			}
@@ -218,7 +218,7 @@ func TestImplicitTLSAndNone(t *testing.T) {
 	implicit := smtptest.New(t, smtptest.Options{Username: user, Password: password, Implicit: true})
 	o := options(implicit)
 	o.TLS = email.Implicit
-	if _, err := email.New(o).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")}); err != nil {
+	if _, _, err := email.New(o).Send(t.Context(), receivertest.ByRule("runway-low")); err != nil {
 		t.Fatalf("implicit TLS: %v", err)
 	}
 	if m := implicit.Messages(); len(m) != 1 || !m[0].TLS || m[0].User != user {
@@ -229,7 +229,7 @@ func TestImplicitTLSAndNone(t *testing.T) {
 	relay := smtptest.New(t, smtptest.Options{NoStartTLS: true})
 	o = options(relay)
 	o.TLS, o.Username, o.Password = email.None, "", secret.Value{}
-	if _, err := email.New(o).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")}); err != nil {
+	if _, _, err := email.New(o).Send(t.Context(), receivertest.ByRule("runway-low")); err != nil {
 		t.Fatalf("tls none: %v", err)
 	}
 	if m := relay.Messages(); len(m) != 1 || m[0].TLS {
@@ -240,7 +240,7 @@ func TestImplicitTLSAndNone(t *testing.T) {
 func TestErrorType(t *testing.T) {
 	srv := smtptest.New(t, smtptest.Options{Username: user, Password: password})
 	srv.SetFault(smtptest.Fault{Stage: smtptest.MailFrom, Code: 554, Text: "5.7.1 Sender blocked"})
-	_, err := email.New(options(srv)).Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+	_, _, err := email.New(options(srv)).Send(t.Context(), receivertest.ByRule("runway-low"))
 	var ee *email.Error
 	if !errors.As(err, &ee) || ee.Code != 554 {
 		t.Errorf("got error %v, want an *email.Error with code 554", err)

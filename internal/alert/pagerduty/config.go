@@ -3,9 +3,9 @@ package pagerduty
 import (
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -25,7 +25,7 @@ type Config struct {
 // Defaults returns a pagerduty notifier's defaults.
 func Defaults() *Config {
 	return &Config{
-		Timeout: setting.DurationOf(10 * time.Second),
+		Timeout: setting.DurationOf(httpx.DefaultPostTimeout),
 		RoutingKey: setting.Secret{Spec: &setting.SecretSpec{Noun: "key", What: "the integration key of a PagerDuty Events API v2 integration",
 			Pasted: isRoutingKey,
 			Check: func(s string) string {

@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
-	"github.com/guardd/guardd/internal/alert/webhook"
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -32,8 +32,8 @@ type Options struct {
 	RoutingKey secret.Value
 	// URL is the Events API's base URL; empty means DefaultURL.
 	URL string
-	// Client makes the requests; nil means one with a
-	// webhook.DefaultTimeout timeout.
+	// Client makes the requests; nil means one with an
+	// httpx.DefaultPostTimeout timeout. Redirects are never followed.
 	Client *http.Client
 	// Log receives a debug line per event sent; nil discards them.
 	Log *zap.Logger
@@ -60,7 +60,7 @@ func New(o Options) *Receiver {
 		r.url = DefaultURL
 	}
 	if r.client == nil {
-		r.client = &http.Client{Timeout: webhook.DefaultTimeout}
+		r.client = &http.Client{Timeout: httpx.DefaultPostTimeout}
 	}
 	if r.log == nil {
 		r.log = zap.NewNop()
@@ -148,37 +148,28 @@ func cut(s string, limit int) string {
 	return string([]rune(s)[:limit-1]) + "…"
 }
 
-// Notify sends one event per notification, in order, and stops at the
-// first failure. retry is true for 429 (PagerDuty's rate limit), 5xx and
-// network errors; false for a 400 (an invalid event or routing key), whose
-// error says to check the routing key. Errors never contain the key.
-func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
-	for i, n := range ns {
-		body, err := json.Marshal(NewEvent(n, r.key, r.links[n.Finding.Account]))
-		if err != nil {
-			return false, fmt.Errorf("encode pagerduty event: %w", err)
-		}
-		_, retry, err := webhook.Send(ctx, r.client, webhook.Request{
-			Service: "PagerDuty",
-			URL:     r.url + "/v2/enqueue",
-			Body:    body,
-			Hide:    []secret.Value{r.key},
-			Hint:    hint,
-		})
-		if err != nil {
-			what := fmt.Sprintf("send pagerduty event (%s, dedup_key %s)", n.Status, n.Finding.Fingerprint())
-			if len(ns) > 1 {
-				what = fmt.Sprintf("send pagerduty event %d of %d (%s, dedup_key %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
-			}
-			return retry, fmt.Errorf("%s: %w", what, err)
-		}
-		r.log.Debug("pagerduty event sent",
-			zap.String("status", string(n.Status)),
-			zap.String("rule", n.Finding.Rule),
-			zap.String("account", n.Finding.Account),
-			zap.String("dedup_key", n.Finding.Fingerprint()))
+// Send sends n as one event. retry is true for 429 (PagerDuty's rate
+// limit), 5xx and network errors; false for a 400 (an invalid event or
+// routing key), whose error says to check the routing key. PagerDuty keys
+// the alert by dedup_key, not by a message guardd could thread under, so
+// the ref is always zero. Errors never contain the key.
+func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
+	body, err := json.Marshal(NewEvent(n, r.key, r.links[n.Finding.Account]))
+	if err != nil {
+		return alert.Ref{}, false, fmt.Errorf("encode pagerduty event: %w", err)
 	}
-	return false, nil
+	_, retry, err := httpx.PostJSON(ctx, r.client, httpx.JSONRequest{
+		Service: "PagerDuty",
+		URL:     r.url + "/v2/enqueue",
+		Body:    body,
+		Hide:    []secret.Value{r.key},
+		Hint:    hint,
+	})
+	if err != nil {
+		return alert.Ref{}, retry, fmt.Errorf("send pagerduty event (%s, dedup_key %s): %w", n.Status, n.Finding.Fingerprint(), err)
+	}
+	r.log.Debug("pagerduty event sent", n.LogFields(zap.String("dedup_key", n.Finding.Fingerprint()))...)
+	return alert.Ref{}, false, nil
 }
 
 func hint(code int) string {

@@ -18,7 +18,7 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/alert/pagerduty"
 	"github.com/guardd/guardd/internal/alert/receivertest"
-	"github.com/guardd/guardd/internal/alert/webhook/webhooktest"
+	"github.com/guardd/guardd/internal/alert/webhooktest"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -100,7 +100,7 @@ func TestTriggerRepeatResolve(t *testing.T) {
 	r := pagerduty.New(pagerduty.Options{RoutingKey: secret.New(routingKey), URL: srv.Base() + "/",
 		Links: map[string]string{"acme-openai": "https://platform.openai.com/settings/organization/billing/overview"}})
 	n := receivertest.ByRule("recharge-burst")
-	if _, err := r.Notify(t.Context(), []alert.Notification{n, receivertest.Repeat(n), receivertest.Resolved(n)}); err != nil {
+	if _, _, err := receivertest.SendAll(t.Context(), r, n, receivertest.Repeat(n), receivertest.Resolved(n)); err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.Requests()
@@ -181,7 +181,7 @@ func TestEventGolden(t *testing.T) {
 func TestRejectedKey(t *testing.T) {
 	srv := events(t, receivertest.OK)
 	r := pagerduty.New(pagerduty.Options{RoutingKey: secret.New("short-key-0123"), URL: srv.Base()})
-	retry, err := r.Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+	_, retry, err := r.Send(t.Context(), receivertest.ByRule("runway-low"))
 	want := "send pagerduty event (firing, dedup_key " + receivertest.ByRule("runway-low").Finding.Fingerprint() + "): PagerDuty answered 400 Bad Request " +
 		`({"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)"]}): ` +
 		"check the routing key: it must be the 32-character integration key of an Events API v2 integration"

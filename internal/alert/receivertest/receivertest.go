@@ -1,6 +1,6 @@
 // Package receivertest is the contract every guardd receiver meets, as a
 // test suite each receiver's tests run against a fake of its service: a
-// success, rate limits and server errors that are worth retrying (with the
+// success (with the ref of a new message when the receiver keeps refs), rate limits and server errors that are worth retrying (with the
 // server's Retry-After exposed through alert.RetryAfter), answers that will
 // keep failing and are not, a cancelled context, an unreachable server, and
 // no secret in any error or log line whatever happens. It also holds
@@ -64,12 +64,18 @@ type Target struct {
 	// RejectHint is a phrase the error of Rejected mode must contain: what
 	// to fix.
 	RejectHint string
+	// Refs is true when the receiver returns the ref of the message a
+	// first firing notification created (Slack's bot); otherwise every
+	// ref must be zero.
+	Refs bool
 }
 
 // Setup builds a receiver logging to log and a fake answering in mode.
 type Setup func(t *testing.T, mode Mode, log *zap.Logger) Target
 
-// Run runs the contract against the receiver setup builds.
+// Run runs the contract against the receiver setup builds: it sends a
+// first firing notification and then a resolution, one Send each, as the
+// dispatcher does, and stops at the first failure.
 func Run(t *testing.T, setup Setup) {
 	t.Helper()
 	ns := []alert.Notification{ByRule("recharge-burst"), Resolved(ByRule("runway-low"))}
@@ -83,8 +89,8 @@ func Run(t *testing.T, setup Setup) {
 				defer cancel()
 				ctx = c
 			}
-			retry, err := tg.Notifier.Notify(ctx, ns)
-			check(t, mode, tg, retry, err)
+			refs, retry, err := SendAll(ctx, tg.Notifier, ns...)
+			check(t, mode, tg, refs, retry, err)
 			NoSecret(t, tg.Secrets, err, logs)
 		})
 	}
@@ -93,30 +99,36 @@ func Run(t *testing.T, setup Setup) {
 		tg := setup(t, OK, zap.New(core))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		retry, err := tg.Notifier.Notify(ctx, ns)
+		refs, retry, err := SendAll(ctx, tg.Notifier, ns...)
 		if err == nil || !errors.Is(err, context.Canceled) {
 			t.Errorf("got error %v, want one matching context.Canceled", err)
 		}
 		if !retry {
 			t.Errorf("got retry false, want true (the notification was not sent; it may be later)")
 		}
+		if !refs[0].IsZero() {
+			t.Errorf("got ref %+v with an error, want none", refs[0])
+		}
 		if got := tg.Delivered(); got != 0 {
 			t.Errorf("got %d delivered with a cancelled context, want 0", got)
 		}
 		NoSecret(t, tg.Secrets, err, logs)
 	})
-	t.Run("nothing to send", func(t *testing.T) {
-		tg := setup(t, OK, zap.NewNop())
-		if retry, err := tg.Notifier.Notify(t.Context(), nil); retry || err != nil {
-			t.Errorf("got retry %t, error %v; want false, nil", retry, err)
-		}
-		if got := tg.Delivered(); got != 0 {
-			t.Errorf("got %d delivered, want 0", got)
-		}
-	})
 }
 
-func check(t *testing.T, mode Mode, tg Target, retry bool, err error) {
+// SendAll sends ns one by one, as the dispatcher does, and stops at the
+// first failure. refs holds the ref each Send returned.
+func SendAll(ctx context.Context, n alert.Notifier, ns ...alert.Notification) (refs []alert.Ref, retry bool, err error) {
+	refs = make([]alert.Ref, len(ns))
+	for i, x := range ns {
+		if refs[i], retry, err = n.Send(ctx, x); err != nil {
+			return refs, retry, err
+		}
+	}
+	return refs, false, nil
+}
+
+func check(t *testing.T, mode Mode, tg Target, refs []alert.Ref, retry bool, err error) {
 	t.Helper()
 	if mode == OK {
 		if err != nil || retry {
@@ -125,6 +137,12 @@ func check(t *testing.T, mode Mode, tg Target, retry bool, err error) {
 		if got, want := tg.Delivered(), 2; got != want {
 			t.Errorf("got %d delivered, want %d", got, want)
 		}
+		if got := refs[0]; got.IsZero() == tg.Refs {
+			t.Errorf("got ref %+v for a first firing notification; want a ref: %t (Target.Refs)", got, tg.Refs)
+		}
+		if got := refs[1]; !got.IsZero() {
+			t.Errorf("got ref %+v for a resolution, want none (nothing threads under it)", got)
+		}
 		return
 	}
 	if err == nil {
@@ -132,6 +150,9 @@ func check(t *testing.T, mode Mode, tg Target, retry bool, err error) {
 	}
 	if strings.TrimSpace(err.Error()) == "" {
 		t.Errorf("got an empty error message")
+	}
+	if !refs[0].IsZero() {
+		t.Errorf("got ref %+v with an error, want none", refs[0])
 	}
 	wantRetry := mode != Rejected
 	if retry != wantRetry {

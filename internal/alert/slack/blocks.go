@@ -41,7 +41,7 @@ func Message(n alert.Notification) *slack.WebhookMessage { return Compose(n, Sty
 // Style is what a message shows beyond the notification itself.
 type Style struct {
 	// BillingURL, when set, links the account's billing page at the
-	// provider (see BillingPage).
+	// provider (such as openai.BillingPage).
 	BillingURL string
 	// Buttons adds "Acknowledge" and "Silence 24 h" buttons to a firing
 	// message. Set it only when something answers them (Socket Mode, see

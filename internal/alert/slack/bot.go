@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -30,12 +31,12 @@ type BotOptions struct {
 	// APIURL is the Web API's base URL; empty means DefaultAPIURL.
 	APIURL string
 	// Client makes the requests; nil means one with a DefaultTimeout
-	// timeout.
+	// timeout. Redirects are never followed: one would carry the token on.
 	Client *http.Client
 	// Log receives debug lines about sent messages; nil discards them.
 	Log *zap.Logger
-	// Links maps an account name to its provider's billing page, linked
-	// from its messages (see BillingPage).
+	// Links maps an account name to its provider's billing page (such as
+	// openai.BillingPage), linked from its messages.
 	Links map[string]string
 	// Buttons adds "Acknowledge" and "Silence 24 h" to firing messages; set
 	// it only when Interactions runs to answer them.
@@ -57,10 +58,7 @@ type Bot struct {
 	buttons bool
 }
 
-var (
-	_ alert.Poster   = (*Bot)(nil)
-	_ alert.Notifier = (*Bot)(nil)
-)
+var _ alert.Notifier = (*Bot)(nil)
 
 // NewBot returns a Bot.
 func NewBot(o BotOptions) *Bot {
@@ -69,6 +67,7 @@ func NewBot(o BotOptions) *Bot {
 	if b.client == nil {
 		b.client = &http.Client{Timeout: DefaultTimeout}
 	}
+	b.client = httpx.NoRedirects(b.client)
 	if b.log == nil {
 		b.log = zap.NewNop()
 	}
@@ -84,21 +83,7 @@ func apiURL(u string) string {
 	return strings.TrimSuffix(u, "/") + "/"
 }
 
-// Notify posts each notification as Post does, dropping the refs, and stops
-// at the first failure.
-func (b *Bot) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
-	for i, n := range ns {
-		if _, retry, err := b.Post(ctx, n); err != nil {
-			if len(ns) > 1 {
-				err = fmt.Errorf("notification %d of %d: %w", i+1, len(ns), err)
-			}
-			return retry, err
-		}
-	}
-	return false, nil
-}
-
-// Post sends one notification and returns the ref of the message it posted
+// Send sends one notification and returns the ref of the message it posted
 // at the top of the channel, if it posted one:
 //
 //   - firing, not a repeat (a first notification, or an alert firing again
@@ -118,7 +103,7 @@ func (b *Bot) Notify(ctx context.Context, ns []alert.Notification) (bool, error)
 // answers that will not change (a revoked token, an unknown channel, a
 // channel the bot is not in), which say what to fix. Errors never contain
 // the token.
-func (b *Bot) Post(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
+func (b *Bot) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
 	what := fmt.Sprintf("slack message (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
 	if err := ctx.Err(); err != nil {
 		return alert.Ref{}, true, fmt.Errorf("send %s: %w", what, err)
@@ -144,13 +129,7 @@ func (b *Bot) Post(ctx context.Context, n alert.Notification) (alert.Ref, bool, 
 		return alert.Ref{}, retry, secret.ScrubError(fmt.Errorf("send %s: %w", what, err), b.token)
 	}
 	b.log.Debug("slack message sent",
-		zap.String("status", string(n.Status)),
-		zap.Bool("repeat", n.Repeat),
-		zap.String("rule", n.Finding.Rule),
-		zap.String("account", n.Finding.Account),
-		zap.String("fingerprint", n.Finding.Fingerprint()),
-		zap.String("channel", ref.Channel),
-		zap.String("ts", ref.MessageID))
+		n.LogFields(zap.Bool("repeat", n.Repeat), zap.String("channel", ref.Channel), zap.String("ts", ref.MessageID))...)
 	return ref, false, nil
 }
 
@@ -264,33 +243,12 @@ func (e *APIError) gone() bool {
 
 // classifyAPI maps slack-go's error for method to the Notifier contract.
 func classifyAPI(method, channel string, err error, ans *answerTransport) (retry bool, _ error) {
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return true, &RateLimitError{Wait: rl.RetryAfter, Method: method}
-	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		return apiError(method, channel, se)
 	}
-	var sc slack.StatusCodeError
-	switch {
-	case errors.As(err, &sc):
-		answer := sc.Status
-		if ans.reason != "" {
-			answer += " (" + ans.reason + ")"
-		}
-		switch {
-		case sc.Code == http.StatusTooManyRequests:
-			return true, &RateLimitError{Method: method}
-		case sc.Code >= 500:
-			return true, &statusError{msg: "slack server error on " + method + ": " + answer, err: sc}
-		case sc.Code == http.StatusNotFound:
-			return false, &statusError{msg: "slack answered " + answer + " to " + method + ": the API URL is wrong", err: sc}
-		}
-		return false, &statusError{msg: "slack rejected " + method + ": " + answer, err: sc}
-	case ans.code == http.StatusTooManyRequests:
-		// A Retry-After slack-go could not parse, such as an HTTP date.
-		return true, &RateLimitError{Method: method}
+	if retry, herr := classifyHTTP(err, ans, method, "the API URL", "the API URL is wrong"); herr != nil {
+		return retry, herr
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true, fmt.Errorf("call slack %s: %w", method, err)

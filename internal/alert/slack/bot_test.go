@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +87,7 @@ func TestBotContract(t *testing.T) {
 			Delivered:  func() int { return len(api.Messages(slacktest.AlertsChannel)) },
 			RetryAfter: true,
 			RejectHint: "put its bot token (xoxb-…) in the config",
+			Refs:       true,
 		}
 	})
 }
@@ -102,7 +105,7 @@ func TestBotLifecycle(t *testing.T) {
 	bot := newBot(t, api, true)
 	n := receivertest.ByRule("recharge-burst")
 
-	ref, retry, err := bot.Post(t.Context(), n)
+	ref, retry, err := bot.Send(t.Context(), n)
 	if err != nil || retry {
 		t.Fatalf("first post: got retry %t, error %v", retry, err)
 	}
@@ -113,14 +116,14 @@ func TestBotLifecycle(t *testing.T) {
 		rep := receivertest.Repeat(n)
 		rep.At = rep.At.Add(time.Duration(i) * 4 * time.Hour)
 		rep.Ref = ref
-		got, retry, err := bot.Post(t.Context(), rep)
+		got, retry, err := bot.Send(t.Context(), rep)
 		if err != nil || retry || !got.IsZero() {
 			t.Fatalf("repeat %d: got ref %+v, retry %t, error %v; want a zero ref", i, got, retry, err)
 		}
 	}
 	res := receivertest.Resolved(n)
 	res.Ref = ref
-	if got, retry, err := bot.Post(t.Context(), res); err != nil || retry || !got.IsZero() {
+	if got, retry, err := bot.Send(t.Context(), res); err != nil || retry || !got.IsZero() {
 		t.Fatalf("resolution: got ref %+v, retry %t, error %v; want a zero ref", got, retry, err)
 	}
 
@@ -186,7 +189,7 @@ func TestBotGoneMessages(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	bot := newBot(t, api, false)
 	n := receivertest.ByRule("runway-low")
-	ref, _, err := bot.Post(t.Context(), n)
+	ref, _, err := bot.Send(t.Context(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +197,7 @@ func TestBotGoneMessages(t *testing.T) {
 
 	rep := receivertest.Repeat(n)
 	rep.Ref = ref
-	got, retry, err := bot.Post(t.Context(), rep)
+	got, retry, err := bot.Send(t.Context(), rep)
 	if err != nil || retry || got.IsZero() || got == ref {
 		t.Fatalf("repeat under a deleted message: got ref %+v, retry %t, error %v; want the new message's ref", got, retry, err)
 	}
@@ -202,7 +205,7 @@ func TestBotGoneMessages(t *testing.T) {
 
 	res := receivertest.Resolved(n)
 	res.Ref = got
-	if r, retry, err := bot.Post(t.Context(), res); err != nil || retry || !r.IsZero() {
+	if r, retry, err := bot.Send(t.Context(), res); err != nil || retry || !r.IsZero() {
 		t.Fatalf("resolution of a deleted message: got ref %+v, retry %t, error %v", r, retry, err)
 	}
 	top := api.Messages(slacktest.AlertsChannel)
@@ -212,10 +215,10 @@ func TestBotGoneMessages(t *testing.T) {
 
 	// Webhook-era alerts (no ref) get a new message for each notification.
 	sb := receivertest.ByRule("source-blind")
-	if r, _, err := bot.Post(t.Context(), receivertest.Repeat(sb)); err != nil || r.IsZero() {
+	if r, _, err := bot.Send(t.Context(), receivertest.Repeat(sb)); err != nil || r.IsZero() {
 		t.Fatalf("repeat without a ref: got ref %+v, error %v; want a new message's ref", r, err)
 	}
-	if r, _, err := bot.Post(t.Context(), receivertest.Resolved(sb)); err != nil || !r.IsZero() {
+	if r, _, err := bot.Send(t.Context(), receivertest.Resolved(sb)); err != nil || !r.IsZero() {
 		t.Fatalf("resolution without a ref: got ref %+v, error %v; want a new message and a zero ref", r, err)
 	}
 	if got := len(api.Messages(slacktest.AlertsChannel)); got != 3 {
@@ -226,7 +229,7 @@ func TestBotGoneMessages(t *testing.T) {
 	// if the old ref is still passed.
 	again := receivertest.ByRule("runway-low")
 	again.Ref = ref
-	if r, _, err := bot.Post(t.Context(), again); err != nil || r.IsZero() || r == ref {
+	if r, _, err := bot.Send(t.Context(), again); err != nil || r.IsZero() || r == ref {
 		t.Fatalf("firing again: got ref %+v, error %v; want a new message", r, err)
 	}
 }
@@ -293,7 +296,7 @@ func TestBotErrors(t *testing.T) {
 			}
 			core, logs := observer.New(zap.DebugLevel)
 			bot := NewBot(BotOptions{Token: secret.New(api.BotToken()), Channel: channel, APIURL: u, Log: zap.New(core)})
-			ref, retry, err := bot.Post(t.Context(), receivertest.ByRule("runway-low"))
+			ref, retry, err := bot.Send(t.Context(), receivertest.ByRule("runway-low"))
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
 			}
@@ -316,15 +319,16 @@ func TestBotErrors(t *testing.T) {
 	}
 }
 
-func TestBotNotifyAndFailNext(t *testing.T) {
+func TestBotSendAndFailNext(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	api.FailNext("chat.postMessage", 1, slacktest.ServerError)
 	bot := newBot(t, api, false)
 	ns := []alert.Notification{receivertest.ByRule("runway-low"), receivertest.ByRule("phantom-balance")}
-	if retry, err := bot.Notify(t.Context(), ns); !retry || err == nil || !strings.Contains(err.Error(), "notification 1 of 2") {
-		t.Fatalf("got retry %t, error %v; want a retryable failure of notification 1 of 2", retry, err)
+	fp := ns[0].Finding.Fingerprint()
+	if _, retry, err := receivertest.SendAll(t.Context(), bot, ns...); !retry || err == nil || !strings.Contains(err.Error(), fp) {
+		t.Fatalf("got retry %t, error %v; want a retryable failure of the first notification (%s)", retry, err, fp)
 	}
-	if retry, err := bot.Notify(t.Context(), ns); retry || err != nil {
+	if _, retry, err := receivertest.SendAll(t.Context(), bot, ns...); retry || err != nil {
 		t.Fatalf("got retry %t, error %v; want false, nil", retry, err)
 	}
 	if got := len(api.Messages(slacktest.AlertsChannel)); got != 2 {
@@ -390,27 +394,16 @@ func TestBotMessagesAccepted(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	bot := newBot(t, api, true)
 	for _, n := range receivertest.Findings() {
-		if _, _, err := bot.Post(t.Context(), n); err != nil {
+		if _, _, err := bot.Send(t.Context(), n); err != nil {
 			t.Errorf("%s: %v", n.Finding.Rule, err)
 		}
 	}
-	if _, _, err := bot.Post(t.Context(), alert.Digest(receivertest.Findings(), "many more notifications", receivertest.At)); err != nil {
+	if _, _, err := bot.Send(t.Context(), alert.Digest(receivertest.Findings(), "many more notifications", receivertest.At)); err != nil {
 		t.Errorf("digest: %v", err)
 	}
 }
 
-func TestBillingPages(t *testing.T) {
-	for account, provider := range receivertest.Providers {
-		if got, want := BillingPage(provider), receivertest.Links[account]; got != want {
-			t.Errorf("BillingPage(%s): got %q, want %q", provider, got, want)
-		}
-	}
-	if got := BillingPage("openrouter"); got != "https://openrouter.ai/settings/credits" {
-		t.Errorf("BillingPage(openrouter): got %q", got)
-	}
-	if got := BillingPage("other"); got != "" {
-		t.Errorf("BillingPage(other): got %q, want none", got)
-	}
+func TestLinkBlock(t *testing.T) {
 	// A link Slack cannot carry is shown as text.
 	b := linkBlock("https://example.com/a|b")
 	if got := b.ContextElements.Elements[0].(*slack.TextBlockObject).Text; got != "Billing page: https://example.com/a|b" {
@@ -427,4 +420,96 @@ func TestAPIURL(t *testing.T) {
 	if fmt.Sprint(NewBot(BotOptions{}).client.Timeout) != "10s" {
 		t.Errorf("got a default client without the 10s timeout")
 	}
+}
+
+// elsewhere is where a redirect points: it records every request that
+// reaches it, headers and body included.
+type elsewhere struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	seen []string
+}
+
+func newElsewhere(t *testing.T) *elsewhere {
+	t.Helper()
+	e := &elsewhere{}
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		e.mu.Lock()
+		e.seen = append(e.seen, fmt.Sprintf("%s %s %v %s", r.Method, r.URL, r.Header, body))
+		e.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"ok": true, "channel": "C0ALERTS", "ts": "1.2"}`)
+	}))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// check fails the test if any request reached the target, and names any
+// secret a request carried there.
+func (e *elsewhere) check(t *testing.T, secrets ...string) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, req := range e.seen {
+		t.Errorf("the redirect's target got a request: %s", req)
+		for _, s := range secrets {
+			if strings.Contains(req, s) {
+				t.Errorf("the redirect's target saw the secret %q", s)
+			}
+		}
+	}
+}
+
+// TestRedirectsNotFollowed: a Slack (or a proxy in its place) that
+// redirects never gets the webhook URL, which would go out in the Referer,
+// or the bot token, which would go out in the body, to the redirect's
+// target. The redirect is an error that a retry will not fix.
+func TestRedirectsNotFollowed(t *testing.T) {
+	t.Run("webhook", func(t *testing.T) {
+		target := newElsewhere(t)
+		srv := slacktest.NewWebhook(t)
+		srv.SetFault(slacktest.Redirect(target.srv.URL + "/landing"))
+		core, logs := observer.New(zap.DebugLevel)
+		// A client of the caller's own, as guardd passes one per receiver.
+		w := NewWebhook(secret.New(srv.URL()), &http.Client{Timeout: 5 * time.Second}, zap.New(core))
+		ref, retry, err := w.Send(t.Context(), rechargeBurst())
+		secrets := []string{srv.URL(), srv.Path(), strings.TrimPrefix(srv.Path(), "/services/T000/B000/")}
+		target.check(t, secrets...)
+		if want := "slack answered 307 Temporary Redirect: a redirect, not followed; check the webhook URL"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got error %v, want one containing %q", err, want)
+		}
+		if retry || !ref.IsZero() {
+			t.Errorf("got retry %t, ref %+v; want false and no ref", retry, ref)
+		}
+		receivertest.NoSecret(t, secrets, err, logs)
+	})
+	t.Run("bot", func(t *testing.T) {
+		target := newElsewhere(t)
+		api := slacktest.NewAPI(t)
+		api.SetFault("chat.postMessage", slacktest.Redirect(target.srv.URL+"/api/chat.postMessage"))
+		core, logs := observer.New(zap.DebugLevel)
+		bot := NewBot(BotOptions{Token: secret.New(api.BotToken()), Channel: slacktest.AlertsChannel, APIURL: api.URL(),
+			Client: &http.Client{Timeout: 5 * time.Second}, Log: zap.New(core)})
+		ref, retry, err := bot.Send(t.Context(), receivertest.ByRule("runway-low"))
+		target.check(t, api.BotToken())
+		if want := "slack answered 307 Temporary Redirect to chat.postMessage: a redirect, not followed; check the API URL"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got error %v, want one containing %q", err, want)
+		}
+		if retry || !ref.IsZero() {
+			t.Errorf("got retry %t, ref %+v; want false and no ref", retry, ref)
+		}
+		receivertest.NoSecret(t, []string{api.BotToken()}, err, logs)
+	})
+	t.Run("interactions", func(t *testing.T) {
+		// Socket Mode's Web API calls carry both tokens: their client
+		// refuses redirects too, whichever client it was given.
+		for _, c := range []*http.Client{nil, {Timeout: time.Second}} {
+			i := NewInteractions(InteractionsOptions{Client: c})
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/api/apps.connections.open", nil)
+			if i.o.Client.CheckRedirect == nil || i.o.Client.CheckRedirect(req, nil) != http.ErrUseLastResponse {
+				t.Errorf("client %v: got a Socket Mode client that follows redirects", c)
+			}
+		}
+	})
 }

@@ -13,19 +13,6 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 )
 
-// billingPages are the pages where each provider shows the balance and the
-// auto-recharge settings.
-var billingPages = map[string]string{
-	"openai":     "https://platform.openai.com/settings/organization/billing/overview",
-	"anthropic":  "https://console.anthropic.com/settings/billing",
-	"deepseek":   "https://platform.deepseek.com/top_up",
-	"openrouter": "https://openrouter.ai/settings/credits",
-}
-
-// BillingPage returns the billing page of a provider ("openai", ...), or ""
-// for a provider guardd has no page for.
-func BillingPage(provider string) string { return billingPages[provider] }
-
 // The buttons of a firing message in bot mode, and the block holding them.
 const (
 	ActionsBlockID  = "guardd_actions"

@@ -15,6 +15,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/clock"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -37,7 +38,7 @@ type InteractionsOptions struct {
 	// APIURL is the Web API's base URL; empty means DefaultAPIURL.
 	APIURL string
 	// Client makes the Web API requests; nil means one with a
-	// DefaultTimeout timeout.
+	// DefaultTimeout timeout. Redirects are never followed.
 	Client *http.Client
 	// Actions records the presses; it is required.
 	Actions Actions
@@ -62,6 +63,7 @@ func NewInteractions(o InteractionsOptions) *Interactions {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: DefaultTimeout}
 	}
+	o.Client = httpx.NoRedirects(o.Client)
 	o.APIURL = apiURL(o.APIURL)
 	log := o.Log
 	if log == nil {

@@ -69,7 +69,7 @@ func TestInteractionsSocketMode(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	bot := newBot(t, api, true)
 	n := receivertest.ByRule("recharge-burst")
-	ref, _, err := bot.Post(t.Context(), n)
+	ref, _, err := bot.Send(t.Context(), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestHandle(t *testing.T) {
 func TestPressFailureReplies(t *testing.T) {
 	api := slacktest.NewAPI(t)
 	bot := newBot(t, api, true)
-	ref, _, err := bot.Post(t.Context(), receivertest.ByRule("runway-low"))
+	ref, _, err := bot.Send(t.Context(), receivertest.ByRule("runway-low"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"regexp"
 	"time"
 
@@ -22,12 +21,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
-// DefaultTimeout bounds one webhook request when NewWebhook is given no
-// client.
-const DefaultTimeout = 10 * time.Second
+// DefaultTimeout bounds one request to Slack when no client is given.
+const DefaultTimeout = httpx.DefaultPostTimeout
 
 // Webhook posts notifications to a Slack incoming webhook.
 type Webhook struct {
@@ -45,6 +44,8 @@ var _ alert.Notifier = (*Webhook)(nil)
 
 // NewWebhook returns a notifier posting to the incoming-webhook URL u. A nil
 // client means one with a DefaultTimeout timeout; a nil log discards logs.
+// It never follows a redirect, which would hand the webhook URL on in the
+// Referer (and the message in the body).
 func NewWebhook(u secret.Value, client *http.Client, log *zap.Logger) *Webhook {
 	if client == nil {
 		client = &http.Client{Timeout: DefaultTimeout}
@@ -52,17 +53,11 @@ func NewWebhook(u secret.Value, client *http.Client, log *zap.Logger) *Webhook {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	hide := []secret.Value{u}
-	if p, err := url.Parse(u.Reveal()); err == nil {
-		for _, s := range []string{p.String(), p.EscapedPath(), p.Path, path.Base(p.Path)} {
-			hide = append(hide, secret.New(s))
-		}
-	}
-	return &Webhook{url: u, client: client, log: log, hide: hide}
+	return &Webhook{url: u, client: httpx.NoRedirects(client), log: log, hide: httpx.URLSecrets(u)}
 }
 
 // WithLinks makes messages link each account's billing page (account name
-// to URL, see BillingPage) and returns w.
+// to URL, such as openai.BillingPage) and returns w.
 func (w *Webhook) WithLinks(links map[string]string) *Webhook {
 	w.links = links
 	return w
@@ -94,33 +89,23 @@ func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("slack rate-limited %s: retry after %s", what, e.Wait)
 }
 
-// Notify posts one message per notification, in order, and stops at the
-// first that fails. retry is true for rate limits (the error then holds a
-// *RateLimitError), Slack server errors and network errors or timeouts, and
-// false when Slack rejected the message or the URL (a wrong or revoked
-// webhook). Notify never sleeps or retries itself, and its errors never
-// contain the webhook URL.
-func (w *Webhook) Notify(ctx context.Context, ns []alert.Notification) (retry bool, err error) {
-	if len(ns) == 0 {
-		return false, nil
-	}
+// Send posts n as one message. retry is true for rate limits (the error
+// then holds a *RateLimitError), Slack server errors and network errors or
+// timeouts, and false when Slack rejected the message or the URL (a wrong
+// or revoked webhook). An incoming webhook tells nothing of the message it
+// posted, so the ref is always zero. Send never sleeps or retries itself,
+// and its errors never contain the webhook URL.
+func (w *Webhook) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
 	if err := w.checkURL(); err != nil {
-		return false, err
+		return alert.Ref{}, false, err
 	}
-	for i, n := range ns {
-		retry, err := w.post(ctx, Compose(n, Style{BillingURL: w.links[n.Finding.Account]}))
-		if err != nil {
-			err = fmt.Errorf("send slack message %d of %d (%s, fingerprint %s): %w",
-				i+1, len(ns), n.Status, n.Finding.Fingerprint(), err)
-			return retry, secret.ScrubError(err, w.hide...)
-		}
-		w.log.Debug("slack message sent",
-			zap.String("status", string(n.Status)),
-			zap.String("rule", n.Finding.Rule),
-			zap.String("account", n.Finding.Account),
-			zap.String("fingerprint", n.Finding.Fingerprint()))
+	retry, err := w.post(ctx, Compose(n, Style{BillingURL: w.links[n.Finding.Account]}))
+	if err != nil {
+		err = fmt.Errorf("send slack message (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
+		return alert.Ref{}, retry, secret.ScrubError(err, w.hide...)
 	}
-	return false, nil
+	w.log.Debug("slack message sent", n.LogFields()...)
+	return alert.Ref{}, false, nil
 }
 
 // checkURL rejects a webhook URL that can never work, so that it is not
@@ -158,30 +143,9 @@ func (w *Webhook) post(ctx context.Context, msg *slack.WebhookMessage) (retry bo
 // classify maps slack-go's error to the Notifier contract. The errors it
 // returns wrap nothing that quotes the URL.
 func (w *Webhook) classify(err error, ans *answerTransport) (retry bool, _ error) {
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return true, &RateLimitError{Wait: rl.RetryAfter}
-	}
-	var sc slack.StatusCodeError
-	switch {
-	case errors.As(err, &sc):
-		answer := sc.Status
-		if ans.reason != "" {
-			answer += " (" + ans.reason + ")"
-		}
-		switch {
-		case sc.Code == http.StatusTooManyRequests:
-			return true, &RateLimitError{}
-		case sc.Code >= 500:
-			return true, &statusError{msg: "slack server error: " + answer, err: sc}
-		case sc.Code == http.StatusNotFound:
-			return false, &statusError{msg: "slack answered " + answer +
-				": the webhook URL is wrong or has been revoked; create a new incoming webhook and update the config", err: sc}
-		}
-		return false, &statusError{msg: "slack rejected the message: " + answer, err: sc}
-	case ans.code == http.StatusTooManyRequests:
-		// A Retry-After slack-go could not parse, such as an HTTP date.
-		return true, &RateLimitError{}
+	if retry, herr := classifyHTTP(err, ans, "", "the webhook URL",
+		"the webhook URL is wrong or has been revoked; create a new incoming webhook and update the config"); herr != nil {
+		return retry, herr
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -189,6 +153,50 @@ func (w *Webhook) classify(err error, ans *answerTransport) (retry bool, _ error
 		return true, fmt.Errorf("post to slack webhook: %w", secret.ScrubError(ue.Err, w.hide...))
 	}
 	return false, errors.New(secret.Scrub(err.Error(), w.hide...))
+}
+
+// classifyHTTP maps slack-go's error about Slack's HTTP answer to the
+// Notifier contract, whether a retry may help as httpx.Retryable says, and
+// returns a nil error for any other error. method is the Web API method
+// called (empty for the incoming webhook), urlName the URL it went to ("the
+// API URL"), and notFound what a 404 from it means.
+func classifyHTTP(err error, ans *answerTransport, method, urlName, notFound string) (retry bool, _ error) {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return true, &RateLimitError{Wait: rl.RetryAfter, Method: method}
+	}
+	var sc slack.StatusCodeError
+	switch {
+	case ans.code == http.StatusTooManyRequests:
+		// Also a 429 whose Retry-After slack-go could not parse, such as
+		// an HTTP date, which comes as that parse error.
+		return true, &RateLimitError{Method: method}
+	case !errors.As(err, &sc):
+		return false, nil
+	}
+	answer := sc.Status
+	if ans.reason != "" {
+		answer += " (" + ans.reason + ")"
+	}
+	on, to, what := "", "", "the message"
+	if method != "" {
+		on, to, what = " on "+method, " to "+method, method
+	}
+	retry = httpx.Retryable(sc.Code)
+	var msg string
+	switch {
+	case sc.Code >= 500:
+		msg = "slack server error" + on + ": " + answer
+	case sc.Code >= 300 && sc.Code < 400:
+		msg = "slack answered " + answer + to + ": a redirect, not followed; check " + urlName
+	case sc.Code == http.StatusNotFound:
+		msg = "slack answered " + answer + to + ": " + notFound
+	case retry:
+		msg = "slack answered " + answer + to
+	default:
+		msg = "slack rejected " + what + ": " + answer
+	}
+	return retry, &statusError{msg: msg, err: sc}
 }
 
 // statusError is an HTTP error answer from Slack; it unwraps to

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/alert/receivertest"
 	"github.com/guardd/guardd/internal/alert/slacktest"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/secret"
@@ -273,7 +274,7 @@ func TestMessageLimits(t *testing.T) {
 
 	srv := slacktest.NewWebhook(t)
 	w := NewWebhook(secret.New(srv.URL()), nil, zap.NewNop())
-	if _, err := w.Notify(t.Context(), []alert.Notification{n}); err != nil {
+	if _, _, err := w.Send(t.Context(), n); err != nil {
 		t.Errorf("got error %v, want the fake Slack to accept the message", err)
 	}
 }
@@ -444,7 +445,7 @@ func notifyCases() []notifyCase {
 			setup:     func(_ *testing.T, s *slacktest.Server) string { return s.URL() },
 			cancel:    true,
 			wantRetry: true,
-			wantErr:   "send slack message 1 of 2",
+			wantErr:   "send slack message (firing, fingerprint ",
 			wantIs:    context.Canceled,
 		},
 		{
@@ -470,11 +471,11 @@ func runCase(t *testing.T, tc notifyCase) (srv *slacktest.Server, webhookURL str
 		cancel()
 		ctx = c
 	}
-	retry, err = w.Notify(ctx, []alert.Notification{rechargeBurst(), phantomBalance()})
+	_, retry, err = receivertest.SendAll(ctx, w, rechargeBurst(), phantomBalance())
 	return srv, webhookURL, retry, err, logs
 }
 
-func TestNotify(t *testing.T) {
+func TestSend(t *testing.T) {
 	for _, tc := range notifyCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, _, retry, err, _ := runCase(t, tc)
@@ -533,9 +534,9 @@ func TestNotify(t *testing.T) {
 	}
 }
 
-// TestNotifyLeaksNoSecret proves that no error and no log line holds any part
+// TestSendLeaksNoSecret proves that no error and no log line holds any part
 // of the webhook URL's secret path, whatever goes wrong.
-func TestNotifyLeaksNoSecret(t *testing.T) {
+func TestSendLeaksNoSecret(t *testing.T) {
 	for _, tc := range notifyCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			_, webhookURL, _, err, logs := runCase(t, tc)
@@ -571,17 +572,17 @@ func TestNotifyLeaksNoSecret(t *testing.T) {
 	}
 }
 
-func TestNotifyFailNextThenSucceed(t *testing.T) {
+func TestSendFailNextThenSucceed(t *testing.T) {
 	srv := slacktest.NewWebhook(t)
 	srv.FailNext(1, slacktest.ServerError)
 	w := NewWebhook(secret.New(srv.URL()), nil, zap.NewNop())
 	ns := []alert.Notification{rechargeBurst(), resolved()}
 
-	retry, err := w.Notify(t.Context(), ns)
+	_, retry, err := receivertest.SendAll(t.Context(), w, ns...)
 	if !retry || err == nil {
 		t.Fatalf("got retry %t, error %v; want retry true and an error", retry, err)
 	}
-	retry, err = w.Notify(t.Context(), ns)
+	_, retry, err = receivertest.SendAll(t.Context(), w, ns...)
 	if retry || err != nil {
 		t.Fatalf("got retry %t, error %v; want false, nil", retry, err)
 	}
@@ -597,9 +598,6 @@ func TestNewWebhookDefaults(t *testing.T) {
 	w := NewWebhook(secret.New("https://hooks.slack.com/services/T0/B0/x"), nil, nil)
 	if got, want := w.client.Timeout, 10*time.Second; got != want {
 		t.Errorf("got client timeout %s, want %s", got, want)
-	}
-	if retry, err := w.Notify(t.Context(), nil); retry || err != nil {
-		t.Errorf("got retry %t, error %v for no notifications; want false, nil", retry, err)
 	}
 }
 

@@ -30,6 +30,9 @@ type Fault struct {
 	// RetryAfter, when positive, is sent as a Retry-After header in whole
 	// seconds.
 	RetryAfter time.Duration
+	// Location, when set, is sent as a Location header: with a 3xx
+	// Status, a redirect there.
+	Location string
 }
 
 // The error answers of real Slack incoming webhooks.
@@ -49,6 +52,14 @@ var (
 // (whole seconds; zero sends no Retry-After header).
 func RateLimited(retryAfter time.Duration) Fault {
 	return Fault{Status: http.StatusTooManyRequests, Body: "rate_limited", RetryAfter: retryAfter}
+}
+
+// Redirect answers with a 307 to url, which keeps the method and the body:
+// a client that follows it sends the message, or the bot's token, to url,
+// and the webhook URL in the Referer. Real Slack never redirects; a proxy
+// or a mistyped URL may.
+func Redirect(url string) Fault {
+	return Fault{Status: http.StatusTemporaryRedirect, Location: url}
 }
 
 // Slack's Block Kit limits, in characters.
@@ -204,6 +215,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func answer(w http.ResponseWriter, f Fault) {
 	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter/time.Second)))
+	}
+	if f.Location != "" {
+		w.Header().Set("Location", f.Location)
 	}
 	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(f.Status)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -25,7 +26,7 @@ type Config struct {
 func Defaults() *Config {
 	pacing := alert.Paced(0)
 	return &Config{
-		Timeout: setting.DurationOf(DefaultTimeout),
+		Timeout: setting.DurationOf(httpx.DefaultPostTimeout),
 		Pacing:  pacing,
 		URL:     setting.Secret{Spec: setting.URLSpec("the URL to post to")},
 		Secret: setting.Secret{Spec: &setting.SecretSpec{Noun: "secret", What: "the signing secret",

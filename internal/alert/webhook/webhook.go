@@ -1,7 +1,5 @@
 // Package webhook posts guardd's notifications as JSON to any HTTP endpoint,
-// one request per notification, optionally signed with HMAC-SHA256. It also
-// holds Send, the JSON-over-HTTP plumbing the PagerDuty and Alertmanager
-// receivers share.
+// one request per notification, optionally signed with HMAC-SHA256.
 package webhook
 
 import (
@@ -12,12 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -49,8 +46,8 @@ type Options struct {
 	URL secret.Value
 	// Secret, when set, signs each body (see SignatureHeader).
 	Secret secret.Value
-	// Client makes the requests; nil means one with a DefaultTimeout
-	// timeout.
+	// Client makes the requests; nil means one with an
+	// httpx.DefaultPostTimeout timeout. Redirects are never followed.
 	Client *http.Client
 	// Log receives a debug line per notification sent; nil discards them.
 	Log *zap.Logger
@@ -71,78 +68,45 @@ var _ alert.Notifier = (*Receiver)(nil)
 func New(o Options) *Receiver {
 	r := &Receiver{url: o.URL, key: o.Secret, client: o.Client, log: o.Log}
 	if r.client == nil {
-		r.client = &http.Client{Timeout: DefaultTimeout}
+		r.client = &http.Client{Timeout: httpx.DefaultPostTimeout}
 	}
 	if r.log == nil {
 		r.log = zap.NewNop()
 	}
-	r.hide = URLSecrets(o.URL)
+	r.hide = httpx.URLSecrets(o.URL)
 	if !o.Secret.IsZero() {
 		r.hide = append(r.hide, o.Secret)
 	}
 	return r
 }
 
-// URLSecrets lists the forms in which a secret URL, or the parts of it that
-// carry the secret (path, query, password), could appear in error text.
-func URLSecrets(u secret.Value) []secret.Value {
-	out := []secret.Value{u}
-	p, err := url.Parse(u.Reveal())
+// Send posts n as one request. retry follows httpx.PostJSON: true for 429
+// (with the Retry-After in the error), 408, 5xx and network errors; false
+// for other answers. The webhook creates no message to thread under, so
+// the ref is always zero.
+func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
+	body, err := json.Marshal(NewPayload(n))
 	if err != nil {
-		return out
+		return alert.Ref{}, false, fmt.Errorf("encode notification: %w", err)
 	}
-	for _, s := range []string{p.String(), p.EscapedPath(), p.Path, p.RawQuery} {
-		if len(s) > 1 {
-			out = append(out, secret.New(s))
-		}
+	h := http.Header{}
+	if !r.key.IsZero() {
+		h.Set(SignatureHeader, Sign(r.key, body))
 	}
-	for _, seg := range strings.Split(p.Path, "/") {
-		if len(seg) >= 8 {
-			out = append(out, secret.New(seg))
-		}
+	h.Set("X-Guardd-Fingerprint", n.Finding.Fingerprint())
+	_, retry, err := httpx.PostJSON(ctx, r.client, httpx.JSONRequest{
+		Service: "the webhook",
+		URL:     r.url.Reveal(),
+		Header:  h,
+		Body:    body,
+		Hide:    r.hide,
+		Hint:    hint,
+	})
+	if err != nil {
+		return alert.Ref{}, retry, fmt.Errorf("send webhook (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 	}
-	if pw, ok := p.User.Password(); ok {
-		out = append(out, secret.New(pw))
-	}
-	return out
-}
-
-// Notify posts one request per notification, in order, and stops at the
-// first failure. retry follows Send: true for 429 (with the Retry-After in
-// the error), 408, 5xx and network errors; false for other answers.
-func (r *Receiver) Notify(ctx context.Context, ns []alert.Notification) (bool, error) {
-	for i, n := range ns {
-		body, err := json.Marshal(NewPayload(n))
-		if err != nil {
-			return false, fmt.Errorf("encode notification: %w", err)
-		}
-		h := http.Header{}
-		if !r.key.IsZero() {
-			h.Set(SignatureHeader, Sign(r.key, body))
-		}
-		h.Set("X-Guardd-Fingerprint", n.Finding.Fingerprint())
-		_, retry, err := Send(ctx, r.client, Request{
-			Service: "the webhook",
-			URL:     r.url.Reveal(),
-			Header:  h,
-			Body:    body,
-			Hide:    r.hide,
-			Hint:    hint,
-		})
-		if err != nil {
-			what := fmt.Sprintf("send webhook (%s, fingerprint %s)", n.Status, n.Finding.Fingerprint())
-			if len(ns) > 1 {
-				what = fmt.Sprintf("send webhook %d of %d (%s, fingerprint %s)", i+1, len(ns), n.Status, n.Finding.Fingerprint())
-			}
-			return retry, fmt.Errorf("%s: %w", what, err)
-		}
-		r.log.Debug("webhook sent",
-			zap.String("status", string(n.Status)),
-			zap.String("rule", n.Finding.Rule),
-			zap.String("account", n.Finding.Account),
-			zap.String("fingerprint", n.Finding.Fingerprint()))
-	}
-	return false, nil
+	r.log.Debug("webhook sent", n.LogFields()...)
+	return alert.Ref{}, false, nil
 }
 
 func hint(code int) string {

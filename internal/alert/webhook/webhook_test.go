@@ -3,10 +3,8 @@ package webhook_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +16,7 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/alert/receivertest"
 	"github.com/guardd/guardd/internal/alert/webhook"
-	"github.com/guardd/guardd/internal/alert/webhook/webhooktest"
+	"github.com/guardd/guardd/internal/alert/webhooktest"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -51,8 +49,10 @@ func TestPayloadAndSignature(t *testing.T) {
 	n := receivertest.ByRule("recharge-burst")
 	rep := receivertest.Repeat(n)
 	res := receivertest.Resolved(n)
-	if _, err := r.Notify(t.Context(), []alert.Notification{n, rep, res}); err != nil {
-		t.Fatal(err)
+	for _, x := range []alert.Notification{n, rep, res} {
+		if ref, _, err := r.Send(t.Context(), x); err != nil || !ref.IsZero() {
+			t.Fatalf("got ref %+v, error %v; want no ref, no error", ref, err)
+		}
 	}
 	reqs := srv.Requests()
 	if len(reqs) != 3 {
@@ -98,7 +98,7 @@ func TestPayloadAndSignature(t *testing.T) {
 
 	// Unsigned when no secret is set.
 	srv2 := webhooktest.New(t, receivertest.OK, webhooktest.Config{Path: "/in"})
-	if _, err := webhook.New(webhook.Options{URL: secret.New(srv2.URL())}).Notify(t.Context(), []alert.Notification{n}); err != nil {
+	if _, _, err := webhook.New(webhook.Options{URL: secret.New(srv2.URL())}).Send(t.Context(), n); err != nil {
 		t.Fatal(err)
 	}
 	if got := srv2.Requests()[0].Header.Get(webhook.SignatureHeader); got != "" {
@@ -137,114 +137,9 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-func TestSendAnswers(t *testing.T) {
-	tests := []struct {
-		name       string
-		handler    http.HandlerFunc
-		wantRetry  bool
-		wantErr    string
-		wantWait   time.Duration
-		wantStatus bool
-	}{
-		{
-			name: "retry-after as an http date",
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Retry-After", time.Now().Add(90*time.Second).UTC().Format(http.TimeFormat))
-				w.WriteHeader(http.StatusTooManyRequests)
-			},
-			wantRetry: true, wantErr: "the webhook answered 429 Too Many Requests: retry after", wantStatus: true,
-		},
-		{
-			name:       "redirect is not followed",
-			handler:    func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/elsewhere", http.StatusFound) },
-			wantErr:    "the webhook answered 302 Found: it redirects; configure the URL it redirects to",
-			wantStatus: true,
-		},
-		{
-			name:       "gone",
-			handler:    func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no such hook", http.StatusGone) },
-			wantErr:    "the webhook answered 410 Gone (no such hook): the URL is wrong or no longer exists",
-			wantStatus: true,
-		},
-		{
-			name:      "request timeout",
-			handler:   func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusRequestTimeout) },
-			wantRetry: true, wantErr: "the webhook answered 408 Request Timeout", wantStatus: true,
-		},
-		{
-			name: "body echoes the secret",
-			handler: func(w http.ResponseWriter, r *http.Request) {
-				http.Error(w, "unknown hook "+r.URL.Path, http.StatusNotFound)
-			},
-			wantErr:    "the webhook answered 404 Not Found (unknown hook <secret>)",
-			wantStatus: true,
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(tt.handler)
-			defer srv.Close()
-			u := srv.URL + pathToken
-			_, retry, err := webhook.Send(t.Context(), nil, webhook.Request{Service: "the webhook", URL: u,
-				Body: []byte(`{}`), Hide: webhook.URLSecrets(secret.New(u)), Hint: func(code int) string {
-					if code == http.StatusGone || code == http.StatusNotFound {
-						return "the URL is wrong or no longer exists"
-					}
-					return ""
-				}})
-			if retry != tt.wantRetry {
-				t.Errorf("got retry %t, want %t", retry, tt.wantRetry)
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
-			}
-			var se *webhook.StatusError
-			if got := errors.As(err, &se); got != tt.wantStatus {
-				t.Errorf("got errors.As(*StatusError) %t, want %t", got, tt.wantStatus)
-			}
-			if strings.Contains(err.Error(), pathToken) {
-				t.Errorf("got error %q with the secret path", err)
-			}
-		})
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 10, 14, 3, 0, 0, 0, time.UTC)
-	for h, want := range map[string]time.Duration{
-		"":                              0,
-		"7":                             7 * time.Second,
-		" 120 ":                         2 * time.Minute,
-		"-3":                            0,
-		"soon":                          0,
-		"Wed, 14 Oct 2026 03:01:30 GMT": 90 * time.Second,
-		"Wed, 14 Oct 2026 02:59:00 GMT": 0,
-	} {
-		if got := webhook.ParseRetryAfter(h, now); got != want {
-			t.Errorf("ParseRetryAfter(%q): got %s, want %s", h, got, want)
-		}
-	}
-}
-
-func TestExcerpt(t *testing.T) {
-	for _, tt := range []struct {
-		in    string
-		limit int
-		want  string
-	}{
-		{"  hello\n\tworld  ", 100, "hello world"},
-		{"abcdef", 4, "abc…"},
-		{"a\x00b", 10, "a b"},
-	} {
-		if got := webhook.Excerpt([]byte(tt.in), tt.limit); got != tt.want {
-			t.Errorf("Excerpt(%q, %d): got %q, want %q", tt.in, tt.limit, got, tt.want)
-		}
-	}
-}
-
 func TestInvalidURL(t *testing.T) {
 	r := webhook.New(webhook.Options{URL: secret.New("http://[::1]:namedport/" + pathToken)})
-	retry, err := r.Notify(t.Context(), []alert.Notification{receivertest.ByRule("runway-low")})
+	_, retry, err := r.Send(t.Context(), receivertest.ByRule("runway-low"))
 	if retry || err == nil || !strings.Contains(err.Error(), "the URL is not valid") || strings.Contains(err.Error(), pathToken) {
 		t.Errorf("got retry %t, error %v; want false and an error that names no URL", retry, err)
 	}

@@ -16,15 +16,19 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/guardd/guardd/internal/secret"
 )
 
 // Defaults and fixed settings.
 const (
-	DefaultBaseURL  = "https://api.anthropic.com"
-	DefaultLookback = httpx.DefaultCostLookback
+	DefaultBaseURL = "https://api.anthropic.com"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage     = "https://console.anthropic.com/settings/billing"
+	DefaultLookback = provider.DefaultCostLookback
 	// SettleLag: Anthropic documents that cost data "typically appears
 	// within 5 minutes"; a day's bucket is taken as final 6 hours after the
 	// day ends, leaving room for the untypical.
@@ -48,7 +52,7 @@ type Options struct {
 	// DefaultLookback.
 	Lookback time.Duration
 	// Cursor remembers which cost days are settled; nil keeps it in memory.
-	Cursor httpx.CostCursor
+	Cursor provider.CostCursor
 	HTTP   httpx.Options
 }
 
@@ -56,7 +60,7 @@ type Options struct {
 type Client struct {
 	http   *httpx.Client
 	admin  secret.Value
-	window httpx.CostWindow
+	window provider.CostWindow
 }
 
 var _ poller.Source = (*Client)(nil)
@@ -76,14 +80,14 @@ func New(o Options) (*Client, error) {
 	return &Client{
 		http:   hc,
 		admin:  o.AdminKey,
-		window: httpx.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
+		window: provider.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
 	}, nil
 }
 
 // Fetch implements poller.Source: it reads the costs part only.
 func (c *Client) Fetch(ctx context.Context, now time.Time) (billing.Observation, error) {
 	now = now.UTC()
-	obs := httpx.NewObservation(now, c.admin)
+	obs := provider.NewObservation(now, c.admin)
 	src := c.http.Source(CostReportPath)
 	if costs, err := c.costs(ctx, c.http.Budget(), now); err != nil {
 		obs.Fail(billing.PartCosts, src, err)

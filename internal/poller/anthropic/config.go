@@ -3,13 +3,9 @@ package anthropic
 import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
-
-// BillingPage is where Anthropic shows the balance and the auto-reload
-// settings.
-const BillingPage = "https://console.anthropic.com/settings/billing"
 
 // Kind is the anthropic source type.
 var Kind = poller.Kind{Name: "anthropic", Provider: "Anthropic", USD: true, BillingPage: BillingPage,

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/shopspring/decimal"
 )
 
@@ -20,8 +20,8 @@ type reportPage struct {
 		StartingAt *string `json:"starting_at"`
 		EndingAt   *string `json:"ending_at"`
 		Results    *[]struct {
-			Currency *string      `json:"currency"`
-			Amount   httpx.Number `json:"amount"`
+			Currency *string         `json:"currency"`
+			Amount   provider.Number `json:"amount"`
 		} `json:"results"`
 	} `json:"data"`
 	HasMore  bool    `json:"has_more"`
@@ -34,7 +34,7 @@ type reportPage struct {
 // divided by 100 exactly.
 func decodeCostReport(body []byte) (buckets []billing.CostBucket, next string, err error) {
 	var p reportPage
-	if err := httpx.DecodeJSON(body, &p); err != nil {
+	if err := provider.DecodeJSON(body, &p); err != nil {
 		return nil, "", err
 	}
 	if p.Data == nil {

@@ -3,12 +3,9 @@ package deepseek
 import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
-
-// BillingPage is where DeepSeek shows the balance and takes top-ups.
-const BillingPage = "https://platform.deepseek.com/top_up"
 
 // Kind is the deepseek source type. DeepSeek reports balances in CNY or
 // USD, whichever the account holds.

@@ -7,16 +7,16 @@ import (
 	"strings"
 
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 )
 
 // balanceDoc is GET /user/balance. Unknown fields are ignored.
 type balanceDoc struct {
 	BalanceInfos *[]struct {
-		Currency        *string      `json:"currency"`
-		TotalBalance    httpx.Number `json:"total_balance"`
-		GrantedBalance  httpx.Number `json:"granted_balance"`
-		ToppedUpBalance httpx.Number `json:"topped_up_balance"`
+		Currency        *string         `json:"currency"`
+		TotalBalance    provider.Number `json:"total_balance"`
+		GrantedBalance  provider.Number `json:"granted_balance"`
+		ToppedUpBalance provider.Number `json:"topped_up_balance"`
 	} `json:"balance_infos"`
 }
 
@@ -40,7 +40,7 @@ func (e *currencyMissingError) Error() string {
 // its currency code is valid.
 func decodeBalance(body []byte, cur billing.Currency) (billing.Balance, error) {
 	var d balanceDoc
-	if err := httpx.DecodeJSON(body, &d); err != nil {
+	if err := provider.DecodeJSON(body, &d); err != nil {
 		return billing.Balance{}, err
 	}
 	if d.BalanceInfos == nil {

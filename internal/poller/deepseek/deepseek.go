@@ -16,15 +16,19 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/guardd/guardd/internal/secret"
 )
 
 // Defaults.
 const (
 	DefaultBaseURL = "https://api.deepseek.com"
-	BalancePath    = "/user/balance"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage = "https://platform.deepseek.com/top_up"
+	BalancePath = "/user/balance"
 )
 
 // Options configure a Client.
@@ -67,7 +71,7 @@ func New(o Options) (*Client, error) {
 
 // Fetch implements poller.Source: it reads the balance part only.
 func (c *Client) Fetch(ctx context.Context, now time.Time) (billing.Observation, error) {
-	obs := httpx.NewObservation(now, c.key)
+	obs := provider.NewObservation(now, c.key)
 	src := c.http.Source(BalancePath)
 	if bal, err := c.balance(ctx, c.http.Budget()); err != nil {
 		obs.Fail(billing.PartBalance, src, err)

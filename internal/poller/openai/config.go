@@ -3,13 +3,9 @@ package openai
 import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
-
-// BillingPage is where OpenAI shows the balance and the auto-recharge
-// settings.
-const BillingPage = "https://platform.openai.com/settings/organization/billing/overview"
 
 // Kind is the openai source type.
 var Kind = poller.Kind{Name: "openai", Provider: "OpenAI", USD: true, BillingPage: BillingPage,

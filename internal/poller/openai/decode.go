@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/shopspring/decimal"
 )
 
@@ -17,12 +17,12 @@ const usd billing.Currency = "USD"
 // guardd uses are declared; unknown fields are ignored.
 type costsPage struct {
 	Data *[]struct {
-		StartTime httpx.Number `json:"start_time"`
-		EndTime   httpx.Number `json:"end_time"`
+		StartTime provider.Number `json:"start_time"`
+		EndTime   provider.Number `json:"end_time"`
 		Results   *[]struct {
 			Amount *struct {
-				Value    httpx.Number `json:"value"`
-				Currency *string      `json:"currency"`
+				Value    provider.Number `json:"value"`
+				Currency *string         `json:"currency"`
 			} `json:"amount"`
 		} `json:"results"`
 	} `json:"data"`
@@ -35,7 +35,7 @@ type costsPage struct {
 // ("" on the last page). Amounts are dollars read from their JSON text.
 func decodeCosts(body []byte) (buckets []billing.CostBucket, next string, err error) {
 	var p costsPage
-	if err := httpx.DecodeJSON(body, &p); err != nil {
+	if err := provider.DecodeJSON(body, &p); err != nil {
 		return nil, "", err
 	}
 	if p.Data == nil {
@@ -100,14 +100,14 @@ func checkCurrency(s *string, field string) error {
 
 // creditSummary is GET /dashboard/billing/credit_grants.
 type creditSummary struct {
-	TotalAvailable httpx.Number `json:"total_available"`
+	TotalAvailable provider.Number `json:"total_available"`
 	Grants         *struct {
 		Data *[]struct {
-			ID          *string      `json:"id"`
-			GrantAmount httpx.Number `json:"grant_amount"`
-			UsedAmount  httpx.Number `json:"used_amount"`
-			EffectiveAt httpx.Number `json:"effective_at"`
-			ExpiresAt   httpx.Number `json:"expires_at"`
+			ID          *string         `json:"id"`
+			GrantAmount provider.Number `json:"grant_amount"`
+			UsedAmount  provider.Number `json:"used_amount"`
+			EffectiveAt provider.Number `json:"effective_at"`
+			ExpiresAt   provider.Number `json:"expires_at"`
 		} `json:"data"`
 	} `json:"grants"`
 }
@@ -118,7 +118,7 @@ type creditSummary struct {
 // guessed.
 func decodeGrants(body []byte) (billing.Balance, []billing.Grant, error) {
 	var s creditSummary
-	if err := httpx.DecodeJSON(body, &s); err != nil {
+	if err := provider.DecodeJSON(body, &s); err != nil {
 		return billing.Balance{}, nil, err
 	}
 	shown, err := s.TotalAvailable.Amount("total_available")

@@ -18,15 +18,19 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/guardd/guardd/internal/secret"
 )
 
 // Defaults and fixed settings.
 const (
-	DefaultBaseURL  = "https://api.openai.com"
-	DefaultLookback = httpx.DefaultCostLookback
+	DefaultBaseURL = "https://api.openai.com"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage     = "https://platform.openai.com/settings/organization/billing/overview"
+	DefaultLookback = provider.DefaultCostLookback
 	// SettleLag: OpenAI does not document how late costs arrive, so a day's
 	// bucket is taken as final only 24 hours after the day ends. Until then
 	// each poll reads it again.
@@ -59,7 +63,7 @@ type Options struct {
 	// DefaultLookback.
 	Lookback time.Duration
 	// Cursor remembers which cost days are settled; nil keeps it in memory.
-	Cursor httpx.CostCursor
+	Cursor provider.CostCursor
 	HTTP   httpx.Options
 }
 
@@ -68,7 +72,7 @@ type Client struct {
 	http    *httpx.Client
 	admin   secret.Value
 	session secret.Value
-	window  httpx.CostWindow
+	window  provider.CostWindow
 }
 
 var _ poller.Source = (*Client)(nil)
@@ -89,7 +93,7 @@ func New(o Options) (*Client, error) {
 		http:    hc,
 		admin:   o.AdminKey,
 		session: o.SessionKey,
-		window:  httpx.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
+		window:  provider.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
 	}, nil
 }
 
@@ -98,7 +102,7 @@ func New(o Options) (*Client, error) {
 // the others are still returned.
 func (c *Client) Fetch(ctx context.Context, now time.Time) (billing.Observation, error) {
 	now = now.UTC()
-	obs := httpx.NewObservation(now, c.admin, c.session)
+	obs := provider.NewObservation(now, c.admin, c.session)
 	budget := c.http.Budget()
 
 	src := c.http.Source(CostsPath)
@@ -142,7 +146,7 @@ func (c *Client) grants(ctx context.Context, b *httpx.Budget) (billing.Balance, 
 	body, err := c.http.Get(ctx, b, httpx.Request{Path: GrantsPath, Header: h})
 	if err != nil {
 		if se, ok := errors.AsType[*httpx.StatusError](err); ok && se.Code == http.StatusForbidden &&
-			strings.Contains(se.Message, "session key") {
+			strings.Contains(se.Detail, "session key") {
 			return billing.Balance{}, nil, fmt.Errorf("GET %s: %w", GrantsPath, ErrSessionKeyRequired)
 		}
 		return billing.Balance{}, nil, err

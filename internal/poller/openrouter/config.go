@@ -3,13 +3,9 @@ package openrouter
 import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
-
-// BillingPage is where OpenRouter shows the credits and the auto top-up
-// settings.
-const BillingPage = "https://openrouter.ai/settings/credits"
 
 // Kind is the openrouter source type.
 var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", USD: true, BillingPage: BillingPage,

@@ -3,15 +3,15 @@ package openrouter
 import (
 	"errors"
 
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/shopspring/decimal"
 )
 
 // creditsDoc is GET /api/v1/credits. Unknown fields are ignored.
 type creditsDoc struct {
 	Data *struct {
-		TotalCredits httpx.Number `json:"total_credits"`
-		TotalUsage   httpx.Number `json:"total_usage"`
+		TotalCredits provider.Number `json:"total_credits"`
+		TotalUsage   provider.Number `json:"total_usage"`
 	} `json:"data"`
 }
 
@@ -19,7 +19,7 @@ type creditsDoc struct {
 // from their JSON text.
 func decodeCredits(body []byte) (total, usage decimal.Decimal, err error) {
 	var d creditsDoc
-	if err := httpx.DecodeJSON(body, &d); err != nil {
+	if err := provider.DecodeJSON(body, &d); err != nil {
 		return total, usage, err
 	}
 	if d.Data == nil {

@@ -20,8 +20,9 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
+	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/guardd/guardd/internal/secret"
 	"github.com/shopspring/decimal"
 )
@@ -29,7 +30,10 @@ import (
 // Defaults and fixed settings.
 const (
 	DefaultBaseURL = "https://openrouter.ai"
-	CreditsPath    = "/api/v1/credits"
+	// BillingPage is where people see the balance and the auto-recharge
+	// settings; alerts about the account link it.
+	BillingPage = "https://openrouter.ai/settings/credits"
+	CreditsPath = "/api/v1/credits"
 	// KeepCharges is how long an inferred purchase stays listed in the
 	// charges part of later observations.
 	KeepCharges = 7 * 24 * time.Hour
@@ -82,7 +86,7 @@ func New(o Options) (*Client, error) {
 // infers from a rise in total_credits; both fail together.
 func (c *Client) Fetch(ctx context.Context, now time.Time) (billing.Observation, error) {
 	now = now.UTC()
-	obs := httpx.NewObservation(now, c.key)
+	obs := provider.NewObservation(now, c.key)
 	src := c.http.Source(CreditsPath)
 	total, usage, err := c.credits(ctx, c.http.Budget())
 	if err != nil {

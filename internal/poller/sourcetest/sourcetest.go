@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/poller"
-	"github.com/guardd/guardd/internal/poller/httpx"
 	"github.com/guardd/guardd/internal/poller/pollertest"
 )
 

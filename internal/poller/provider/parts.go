@@ -1,4 +1,4 @@
-package httpx
+package provider
 
 import (
 	"errors"
@@ -6,14 +6,16 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
+	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/secret"
 )
 
 // Observation builds one Fetch's observation part by part and decides what
 // Fetch returns, following the poller.Source contract: parts that failed are
 // marked Unavailable with the reason; when no part could be read the error
-// joins the reasons (each wrapping poller.ErrUnavailable or ErrInvalid) and
-// the observation must be dropped.
+// joins the reasons (each wrapping poller.ErrUnavailable or ErrInvalid, the
+// HTTP kit's errors mapped to them) and the observation must be dropped.
 type Observation struct {
 	obs     billing.Observation
 	fails   []partError
@@ -48,7 +50,7 @@ func (o *Observation) Read(part billing.Part, source string) {
 
 // Fail marks part as unavailable: it was tried at source and err says why.
 func (o *Observation) Fail(part billing.Part, source string, err error) {
-	err = secret.ScrubError(err, o.secrets...)
+	err = secret.ScrubError(sourceError(err), o.secrets...)
 	msg := err.Error()
 	o.obs.Parts[part] = billing.PartStatus{Source: source, AsOf: o.obs.At, Unavailable: msg}
 	for i := range o.fails {
@@ -72,6 +74,32 @@ func (o *Observation) Result() (billing.Observation, error) {
 	}
 	return billing.Observation{}, joinedError(o.fails)
 }
+
+// sourceError gives an error of the HTTP kit the poller.Source contract's
+// sentinel for its kind, keeping its text: httpx.ErrUnavailable stands for
+// poller.ErrUnavailable and httpx.ErrInvalid for poller.ErrInvalid.
+func sourceError(err error) error {
+	var kinds []error
+	if errors.Is(err, httpx.ErrUnavailable) {
+		kinds = append(kinds, poller.ErrUnavailable)
+	}
+	if errors.Is(err, httpx.ErrInvalid) {
+		kinds = append(kinds, poller.ErrInvalid)
+	}
+	if len(kinds) == 0 {
+		return err
+	}
+	return &kindError{err: err, kinds: kinds}
+}
+
+// kindError is err, also matching the sentinels in kinds.
+type kindError struct {
+	err   error
+	kinds []error
+}
+
+func (e *kindError) Error() string   { return e.err.Error() }
+func (e *kindError) Unwrap() []error { return append([]error{e.err}, e.kinds...) }
 
 // joinedError lists the failures on one line; errors.Is and errors.As see
 // each of them.

@@ -1,18 +1,9 @@
-// Package httpx is the HTTP plumbing every provider adapter shares: a
-// timeout on each request, a limit on the size of each response, retries
-// with exponential back-off on 429 (honouring Retry-After) and 5xx, and a
-// budget of requests per poll. It also holds what adapters share to read
-// provider JSON (numbers kept as their literal text) and to read cost
-// buckets incrementally.
-//
-// Every error it returns wraps poller.ErrUnavailable (the data could not be
-// reached) or poller.ErrInvalid (the answer cannot be trusted), names the
-// endpoint ("GET /v1/organization/costs") but never the full URL, and has
-// every credential it was given scrubbed out.
 package httpx
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,12 +11,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -144,12 +133,9 @@ func New(provider, baseURL string, o Options, secrets ...secret.Value) (*Client,
 		base:     u,
 		opts:     o,
 		secrets:  secrets,
-		hc: &http.Client{
-			Transport: o.Transport,
-			// Never follow a redirect: it could carry a credential header
-			// to another host, and an API that redirects is misconfigured.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		// An API that redirects is misconfigured, and the redirect could
+		// carry a credential header to another host.
+		hc: NoRedirects(&http.Client{Transport: o.Transport}),
 	}, nil
 }
 
@@ -177,44 +163,18 @@ type Request struct {
 	Header http.Header
 }
 
-// StatusError is an answer with an HTTP status other than 2xx. It wraps
-// poller.ErrUnavailable: the data could not be had.
-type StatusError struct {
-	// Endpoint is "GET /path".
-	Endpoint string
-	Code     int
-	// Message is the provider's own error message, if the body held one,
-	// with anything that looks like a key redacted.
-	Message string
-	// RetryAfter is the wait the provider asked for (429, 503), if any.
-	RetryAfter time.Duration
-}
-
-func (e *StatusError) Error() string {
-	s := fmt.Sprintf("%s: http %d %s", e.Endpoint, e.Code, http.StatusText(e.Code))
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	if e.Code == http.StatusUnauthorized {
-		s += " (the key was refused: check that it is the right kind of key and still valid)"
-	}
-	return s
-}
-
-// Unwrap makes errors.Is(err, poller.ErrUnavailable) true.
-func (e *StatusError) Unwrap() error { return poller.ErrUnavailable }
-
-// Get sends r, retrying on 429, 5xx and network errors within the budget
-// and ctx, and returns the body of the first 2xx answer.
+// Get sends r, retrying what Retryable says may succeed (408, 429, 5xx)
+// and network errors within the budget and ctx, and returns the body of the
+// first 2xx answer. A redirect is not followed.
 func (c *Client) Get(ctx context.Context, b *Budget, r Request) ([]byte, error) {
 	endpoint := "GET " + r.Path
 	var last error
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
-			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, poller.ErrUnavailable, err), last)
+			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, ErrUnavailable, err), last)
 		}
 		if b.used >= b.max {
-			return nil, c.fail(fmt.Errorf("%s: %w: the poll's budget of %d requests is used up", endpoint, poller.ErrUnavailable, b.max), last)
+			return nil, c.fail(fmt.Errorf("%s: %w: the poll's budget of %d requests is used up", endpoint, ErrUnavailable, b.max), last)
 		}
 		b.used++
 		body, retryAfter, err := c.once(ctx, endpoint, r)
@@ -236,7 +196,7 @@ func (c *Client) Get(ctx context.Context, b *Budget, r Request) ([]byte, error) 
 			return nil, c.fail(fmt.Errorf("%w (no time left in the poll to wait %s and retry)", err, wait), nil)
 		}
 		if werr := c.opts.Wait(ctx, wait); werr != nil {
-			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, poller.ErrUnavailable, werr), last)
+			return nil, c.fail(fmt.Errorf("%s: %w: %w", endpoint, ErrUnavailable, werr), last)
 		}
 	}
 }
@@ -263,14 +223,14 @@ func (c *Client) backoff(attempt int) time.Duration {
 func retryable(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
-		return se.Code == http.StatusTooManyRequests || se.Code >= 500
+		return se.Retryable()
 	}
 	var ne *netError
 	return errors.As(err, &ne)
 }
 
 // netError is a request that got no complete answer: refused, reset,
-// timed out. It wraps poller.ErrUnavailable.
+// timed out. It wraps ErrUnavailable.
 type netError struct {
 	endpoint string
 	err      error
@@ -278,7 +238,7 @@ type netError struct {
 
 func (e *netError) Error() string { return e.endpoint + ": " + e.err.Error() }
 func (e *netError) Unwrap() []error {
-	return []error{poller.ErrUnavailable, e.err}
+	return []error{ErrUnavailable, e.err}
 }
 
 // once sends one attempt of r.
@@ -296,7 +256,7 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 		req.Header[k] = vs
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "guardd")
+	req.Header.Set("User-Agent", UserAgent)
 
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -306,7 +266,7 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 
 	body, err = io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBody+1))
 	if int64(len(body)) > c.opts.MaxBody {
-		return nil, 0, fmt.Errorf("%s: %w: the response is larger than the %s limit", endpoint, poller.ErrInvalid, sizeWords(c.opts.MaxBody))
+		return nil, 0, fmt.Errorf("%s: %w: the response is larger than the %s limit", endpoint, ErrInvalid, sizeWords(c.opts.MaxBody))
 	}
 	if err != nil {
 		return nil, 0, &netError{endpoint: endpoint, err: fmt.Errorf("read response: %w", c.cause(ctx, actx, err))}
@@ -315,14 +275,18 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		if isHTML(resp.Header.Get("Content-Type")) {
-			return nil, 0, fmt.Errorf("%s: %w: got an HTML page, not JSON (a proxy, login or error page?)", endpoint, poller.ErrInvalid)
+			return nil, 0, fmt.Errorf("%s: %w: got an HTML page, not JSON (a proxy, login or error page?)", endpoint, ErrInvalid)
 		}
 		return body, 0, nil
 	case code >= 300 && code < 400:
-		return nil, 0, &StatusError{Endpoint: endpoint, Code: code, Message: "redirect not followed (is base_url right?)"}
+		return nil, 0, &StatusError{Endpoint: endpoint, Code: code, Status: resp.Status, Detail: "redirect not followed (is base_url right?)"}
 	default:
-		ra := retryAfterHeader(resp.Header.Get("Retry-After"), time.Now())
-		return nil, ra, &StatusError{Endpoint: endpoint, Code: code, Message: c.errorMessage(body), RetryAfter: ra}
+		se := statusError(resp, c.errorMessage(body))
+		se.Endpoint = endpoint
+		if code == http.StatusUnauthorized {
+			se.Hint = "the key was refused: check that it is the right kind of key and still valid"
+		}
+		return nil, se.Wait, se
 	}
 }
 
@@ -338,37 +302,9 @@ func (c *Client) cause(parent, attempt context.Context, err error) error {
 	return scrubURL(err)
 }
 
-// scrubURL drops the URL a *url.Error quotes, keeping its cause.
-func scrubURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
 func isHTML(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == "text/html" || mt == "application/xhtml+xml")
-}
-
-// retryAfterHeader reads Retry-After as seconds or an HTTP date; 0 when
-// absent or unusable.
-func retryAfterHeader(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 || n > 86400 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 func sizeWords(n int64) string {
@@ -379,4 +315,44 @@ func sizeWords(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d-byte", n)
+}
+
+// maxMessage bounds the provider error message quoted in errors, in
+// characters before the ellipsis.
+const maxMessage = 300
+
+// errorMessage pulls the provider's error message out of an error body:
+// {"error": {"message": …}} (OpenAI, DeepSeek, OpenRouter, Anthropic),
+// {"error": "…"} or {"message": "…"}. Anything else, an HTML page
+// included, gives a short description instead of the body.
+func (c *Client) errorMessage(body []byte) string {
+	t := bytes.TrimSpace(body)
+	if len(t) == 0 {
+		return ""
+	}
+	var env struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+	}
+	msg := ""
+	if json.Unmarshal(t, &env) == nil {
+		var inner struct {
+			Message string `json:"message"`
+		}
+		var s string
+		switch {
+		case json.Unmarshal(env.Error, &inner) == nil && inner.Message != "":
+			msg = inner.Message
+		case json.Unmarshal(env.Error, &s) == nil && s != "":
+			msg = s
+		default:
+			msg = env.Message
+		}
+	} else if t[0] == '<' {
+		return "the body is an HTML page, not the API's JSON"
+	}
+	if msg == "" {
+		return ""
+	}
+	return quote(msg, maxMessage+1, c.secrets)
 }

@@ -11,10 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/secret"
-	"github.com/shopspring/decimal"
 )
 
 // recorder is a Wait that records instead of sleeping.
@@ -96,7 +93,7 @@ func TestRetryAfterTooLongGivesUp(t *testing.T) {
 	srv, n := scripted(t, status(429, map[string]string{"Retry-After": "3600"}, `{}`), ok)
 	c, rec := newClient(t, srv.URL, Options{MaxRetryAfter: time.Minute})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "asked to wait 1h0m0s") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "asked to wait 1h0m0s") {
 		t.Fatalf("Get error: got %v, want an unavailable error naming the wait", err)
 	}
 	if len(rec.waits) != 0 || *n != 1 {
@@ -110,7 +107,7 @@ func TestRetryAfterBeyondDeadlineGivesUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := c.Get(ctx, c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "no time left in the poll") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "no time left in the poll") {
 		t.Fatalf("Get error: got %v, want one saying the poll has no time left", err)
 	}
 	if len(rec.waits) != 0 {
@@ -122,7 +119,7 @@ func TestBackoffOn5xx(t *testing.T) {
 	srv, n := scripted(t, status(500, nil, `{}`))
 	c, rec := newClient(t, srv.URL, Options{Backoff: time.Second, MaxBackoff: 3 * time.Second, MaxAttempts: 4})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) {
+	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Get error: got %v, want unavailable", err)
 	}
 	if *n != 4 || len(rec.waits) != 3 {
@@ -143,10 +140,10 @@ func TestNoRetryOn4xx(t *testing.T) {
 			c, _ := newClient(t, srv.URL, Options{})
 			_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
 			var se *StatusError
-			if !errors.As(err, &se) || se.Code != code || se.Message != "nope" {
+			if !errors.As(err, &se) || se.Code != code || se.Detail != "nope" {
 				t.Fatalf("Get error: got %v, want a StatusError %d with the message", err, code)
 			}
-			if !errors.Is(err, poller.ErrUnavailable) {
+			if !errors.Is(err, ErrUnavailable) {
 				t.Errorf("Get error %v: want it to wrap ErrUnavailable", err)
 			}
 			if *n != 1 {
@@ -161,7 +158,7 @@ func TestBudget(t *testing.T) {
 	c, _ := newClient(t, srv.URL, Options{MaxRequests: 3, MaxAttempts: 10})
 	b := c.Budget()
 	_, err := c.Get(context.Background(), b, Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "budget of 3 requests is used up") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "budget of 3 requests is used up") {
 		t.Fatalf("Get error: got %v, want the budget named", err)
 	}
 	if *n != 3 {
@@ -191,7 +188,7 @@ func TestSizeLimit(t *testing.T) {
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
 	c, _ := newClient(t, srv.URL, Options{MaxBody: 64 << 10})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "larger than the 64 KiB limit") {
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "larger than the 64 KiB limit") {
 		t.Fatalf("Get error: got %v, want an invalid error naming the limit", err)
 	}
 }
@@ -212,7 +209,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	srv, n := scripted(t, status(302, map[string]string{"Location": "https://elsewhere.example/"}, ""))
 	c, _ := newClient(t, srv.URL, Options{})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x", Header: http.Header{"X-Api-Key": {"k"}}})
-	if !errors.Is(err, poller.ErrUnavailable) || !strings.Contains(err.Error(), "redirect not followed") {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "redirect not followed") {
 		t.Fatalf("Get error: got %v, want an unfollowed redirect", err)
 	}
 	if *n != 1 {
@@ -227,7 +224,7 @@ func TestHTMLPage(t *testing.T) {
 	})
 	c, _ := newClient(t, srv.URL, Options{})
 	_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
-	if !errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "HTML page") {
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "HTML page") {
 		t.Fatalf("Get error: got %v, want an invalid HTML answer", err)
 	}
 }
@@ -254,7 +251,7 @@ func TestErrorsHideSecrets(t *testing.T) {
 	// A transport error quotes no URL.
 	srv.Close()
 	_, err = c.Get(context.Background(), c.Budget(), Request{Path: "/x", Query: map[string][]string{"q": {"v"}}})
-	if !errors.Is(err, poller.ErrUnavailable) {
+	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Get on a closed server: got %v, want unavailable", err)
 	}
 	if strings.Contains(err.Error(), "/prefix") || strings.Contains(err.Error(), "q=v") {
@@ -272,179 +269,29 @@ func TestNewRejectsBadBaseURL(t *testing.T) {
 	}
 }
 
-func TestRetryAfterHeader(t *testing.T) {
-	now := time.Date(2026, 10, 14, 9, 0, 0, 0, time.UTC)
+// TestStatusErrorText pins what a source's error says about an answer:
+// the endpoint, the status, the provider's own message (cut to 300
+// characters) and, for a 401, what to check.
+func TestStatusErrorText(t *testing.T) {
+	long := strings.Repeat("é", 400)
 	tests := []struct {
-		in   string
-		want time.Duration
+		code int
+		body string
+		want string
 	}{
-		{"", 0},
-		{"1", time.Second},
-		{" 20 ", 20 * time.Second},
-		{"0", 0},
-		{"-3", 0},
-		{"soon", 0},
-		{"Wed, 14 Oct 2026 09:00:30 GMT", 30 * time.Second},
-		{"Wed, 14 Oct 2026 08:00:00 GMT", 0},
+		{401, `{"error": {"message": "Incorrect API key provided"}}`,
+			"GET /x: http 401 Unauthorized: Incorrect API key provided (the key was refused: check that it is the right kind of key and still valid)"},
+		{403, `{"error": "forbidden\n\there"}`, "GET /x: http 403 Forbidden: forbidden here"},
+		{404, `<html>not found</html>`, "GET /x: http 404 Not Found: the body is an HTML page, not the API's JSON"},
+		{400, `{"message": "` + long + `"}`, "GET /x: http 400 Bad Request: " + strings.Repeat("é", 300) + "…"},
+		{400, ``, "GET /x: http 400 Bad Request"},
 	}
 	for _, tc := range tests {
-		if got := retryAfterHeader(tc.in, now); got != tc.want {
-			t.Errorf("retryAfterHeader(%q): got %v, want %v", tc.in, got, tc.want)
+		srv, _ := scripted(t, status(tc.code, nil, tc.body))
+		c, _ := newClient(t, srv.URL, Options{})
+		_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%d %.20s: got error\n%v\nwant\n%s", tc.code, tc.body, err, tc.want)
 		}
-	}
-}
-
-func TestDecodeJSON(t *testing.T) {
-	type doc struct {
-		A Number  `json:"a"`
-		B *string `json:"b"`
-	}
-	tests := []struct {
-		body, want string
-	}{
-		{`{"a": 1.5, "b": "x", "extra": {"ignored": [1, 2]}}`, ""},
-		{``, "the response is empty"},
-		{`<!DOCTYPE html><html>`, "the response is HTML"},
-		{`[1, 2]`, "not a JSON object"},
-		{`{"a": 1.5, "b": "x"`, "cut short"},
-		{`{"a": 1.5,, }`, "not valid JSON at byte"},
-		{`{"a": 1} {"a": 2}`, "data after its JSON document"},
-		{`{"b": 5}`, "field b: want a string, got a JSON number"},
-		{`{"a": {"x": 1}}`, "want a number, got an object"},
-		{`{"a": true}`, "want a number, got a boolean"},
-	}
-	for _, tc := range tests {
-		var d doc
-		err := DecodeJSON([]byte(tc.body), &d)
-		switch {
-		case tc.want == "" && err != nil:
-			t.Errorf("DecodeJSON(%q): got %v, want no error", tc.body, err)
-		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("DecodeJSON(%q): got %v, want an error containing %q", tc.body, err, tc.want)
-		}
-	}
-}
-
-func TestNumber(t *testing.T) {
-	tests := []struct {
-		n       Number
-		want    string // "" for an error
-		wantErr string
-	}{
-		{Number{Text: "0.06", Set: true}, "0.06", ""},
-		{Number{Text: "1.8342", Set: true}, "1.8342", ""},
-		{Number{Text: "123.45", Set: true}, "123.45", ""},
-		{Number{Text: "1e2", Set: true}, "100", ""},
-		{Number{}, "", "x is missing"},
-		{Number{Text: "NaN", Set: true}, "", `"NaN" is not a decimal amount`},
-		{Number{Text: "Infinity", Set: true}, "", "is not a decimal amount"},
-		{Number{Text: "", Set: true}, "", "is not a decimal amount"},
-		{Number{Text: "$5", Set: true}, "", "is not a decimal amount"},
-		{Number{Text: "-0.40", Set: true}, "", "must not be negative"},
-		{Number{Text: "1e400", Set: true}, "", "out of range"},
-		{Number{Text: "1e-400", Set: true}, "", "out of range"},
-	}
-	for _, tc := range tests {
-		got, err := tc.n.NonNegative("x")
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("NonNegative(%+v): got %v, %v; want an error containing %q", tc.n, got, err, tc.wantErr)
-			}
-			continue
-		}
-		if err != nil || !got.Equal(decimal.RequireFromString(tc.want)) {
-			t.Errorf("NonNegative(%+v): got %v, %v; want %s", tc.n, got, err, tc.want)
-		}
-	}
-}
-
-func TestUnixTime(t *testing.T) {
-	for in, want := range map[string]time.Time{
-		"1670976000":     time.Date(2022, 12, 14, 0, 0, 0, 0, time.UTC),
-		"1800000000.0":   time.Unix(1800000000, 0).UTC(),
-		"1800000000.25":  time.Unix(1800000000, 250000000).UTC(),
-		"253402300799":   time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
-		"-1":             {},
-		"253402300800":   {},
-		"1.7e9":          time.Unix(1700000000, 0).UTC(),
-		"not a time ...": {},
-	} {
-		got, err := Number{Text: in, Set: true}.UnixTime("t")
-		if want.IsZero() {
-			if err == nil {
-				t.Errorf("UnixTime(%s): got %v, want an error", in, got)
-			}
-			continue
-		}
-		if err != nil || !got.Equal(want) {
-			t.Errorf("UnixTime(%s): got %v, %v; want %v", in, got, err, want)
-		}
-	}
-}
-
-func TestCostWindow(t *testing.T) {
-	d := func(day int) time.Time { return time.Date(2026, 10, day, 0, 0, 0, 0, time.UTC) }
-	now := d(14).Add(9 * time.Hour)
-	cur := &MemCursor{}
-	w := CostWindow{Cursor: cur, Lookback: 7 * 24 * time.Hour, SettleLag: 24 * time.Hour}
-
-	if got := w.Start(now); !got.Equal(d(7)) {
-		t.Fatalf("first Start: got %v, want %v", got, d(7))
-	}
-	var bs []billing.CostBucket
-	for day := 7; day <= 14; day++ {
-		bs = append(bs, billing.CostBucket{Start: d(day), End: d(day + 1), Settled: w.Settled(d(day+1), now)})
-	}
-	// Settled: buckets ending at least 24h before now: up to the one
-	// ending on the 13th at midnight.
-	w.Advance(d(7), bs)
-	if got := cur.SettledUntil(); !got.Equal(d(13)) {
-		t.Fatalf("cursor after the first poll: got %v, want %v", got, d(13))
-	}
-	if got := w.Start(now.Add(time.Hour)); !got.Equal(d(13)) {
-		t.Errorf("next Start: got %v, want %v (only the unsettled days)", got, d(13))
-	}
-	// A gap stops the cursor.
-	cur2 := &MemCursor{}
-	w2 := CostWindow{Cursor: cur2, Lookback: 7 * 24 * time.Hour, SettleLag: time.Hour}
-	w2.Advance(d(7), []billing.CostBucket{
-		{Start: d(7), End: d(8), Settled: true},
-		{Start: d(9), End: d(10), Settled: true},
-	})
-	if got := cur2.SettledUntil(); !got.Equal(d(8)) {
-		t.Errorf("cursor over a gap: got %v, want %v", got, d(8))
-	}
-	// The cursor never moves back, and a clock that went back reads today.
-	w2.Advance(d(7), nil)
-	if got := cur2.SettledUntil(); !got.Equal(d(8)) {
-		t.Errorf("cursor after an empty read: got %v, want %v", got, d(8))
-	}
-	cur3 := &MemCursor{}
-	cur3.SetSettledUntil(d(20))
-	w3 := CostWindow{Cursor: cur3, Lookback: 24 * time.Hour}
-	if got := w3.Start(now); !got.Equal(d(14)) {
-		t.Errorf("Start with a cursor in the future: got %v, want today %v", got, d(14))
-	}
-}
-
-func TestMergeBuckets(t *testing.T) {
-	d := func(day int) time.Time { return time.Date(2026, 10, day, 0, 0, 0, 0, time.UTC) }
-	usd := func(s string) billing.Money { return billing.NewMoney(decimal.RequireFromString(s), "USD") }
-	got, err := MergeBuckets([]billing.CostBucket{
-		{Start: d(2), End: d(3), Amount: usd("1.5")},
-		{Start: d(1), End: d(2), Amount: usd("0.25")},
-		{Start: d(2), End: d(3), Amount: usd("2.115")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || !got[0].Start.Equal(d(1)) || got[1].Amount.Exact() != "3.615" {
-		t.Errorf("MergeBuckets: got %+v, want day 1 then day 2 summed to 3.615", got)
-	}
-	if _, err := MergeBuckets([]billing.CostBucket{
-		{Start: d(1), End: d(3), Amount: usd("1")},
-		{Start: d(2), End: d(3), Amount: usd("1")},
-	}); err == nil {
-		t.Error("MergeBuckets of overlapping buckets: no error")
 	}
 }

@@ -1,4 +1,4 @@
-package httpx
+package provider
 
 import (
 	"bytes"
@@ -6,68 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/secret"
 	"github.com/shopspring/decimal"
 )
-
-// keyLike matches what looks like a provider credential, even a partly
-// masked one ("sk-admin***def"), so it never reaches an error message.
-var keyLike = regexp.MustCompile(`\b(sk|sess|rk|pk)-[A-Za-z0-9_\-*]+(\.[A-Za-z0-9_\-*]+)*`)
-
-// maxMessage bounds the provider error message quoted in errors.
-const maxMessage = 300
-
-// errorMessage pulls the provider's error message out of an error body:
-// {"error": {"message": …}} (OpenAI, DeepSeek, OpenRouter, Anthropic),
-// {"error": "…"} or {"message": "…"}. Anything else, an HTML page
-// included, gives a short description instead of the body.
-func (c *Client) errorMessage(body []byte) string {
-	t := bytes.TrimSpace(body)
-	if len(t) == 0 {
-		return ""
-	}
-	var env struct {
-		Error   json.RawMessage `json:"error"`
-		Message string          `json:"message"`
-	}
-	msg := ""
-	if json.Unmarshal(t, &env) == nil {
-		var inner struct {
-			Message string `json:"message"`
-		}
-		var s string
-		switch {
-		case json.Unmarshal(env.Error, &inner) == nil && inner.Message != "":
-			msg = inner.Message
-		case json.Unmarshal(env.Error, &s) == nil && s != "":
-			msg = s
-		default:
-			msg = env.Message
-		}
-	} else if t[0] == '<' {
-		return "the body is an HTML page, not the API's JSON"
-	}
-	if msg == "" {
-		return ""
-	}
-	msg = strings.Join(strings.Fields(msg), " ")
-	msg = secret.Scrub(msg, c.secrets...)
-	msg = keyLike.ReplaceAllString(msg, "<key>")
-	if len(msg) > maxMessage {
-		cut := maxMessage
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
-	return msg
-}
 
 // DecodeJSON decodes a provider's JSON body into v. Unknown fields are
 // ignored; numbers are kept as their text (use Number fields). Its errors

@@ -1,4 +1,4 @@
-package httpx
+package provider
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/poller"
 )
 
@@ -155,7 +156,7 @@ type CostPage func(body []byte) ([]billing.CostBucket, string, error)
 // start, and returns the buckets merged by day with the settled ones marked;
 // the window's cursor then moves past the settled days. A page that does
 // not decode, or a cursor that repeats, is an ErrInvalid error.
-func (w CostWindow) ReadCosts(ctx context.Context, c *Client, b *Budget, r Request, start, now time.Time, decode CostPage) ([]billing.CostBucket, error) {
+func (w CostWindow) ReadCosts(ctx context.Context, c *httpx.Client, b *httpx.Budget, r httpx.Request, start, now time.Time, decode CostPage) ([]billing.CostBucket, error) {
 	var all []billing.CostBucket
 	seen := make(map[string]bool)
 	for {
