@@ -2,8 +2,8 @@ package anthropic
 
 import (
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/httpx"
+	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/setting"
 )
 
