@@ -57,7 +57,6 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, inter
 	return out, nil
 }
 
-
 // app is what check and run work with: the config, the logger, the guard and
 // the state store it keeps (nil in a dry run without a database).
 type app struct {
