@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/poller"
@@ -32,6 +33,14 @@ type accountFile struct {
 	Drawdown     setting.Text      `yaml:"drawdown"`
 	AutoRecharge *autoRechargeFile `yaml:"auto_recharge"`
 	MonthlyCap   setting.Text      `yaml:"monthly_cap"`
+	// BalanceAnchor is what the provider's console showed, and when, for a
+	// provider whose API shows no balance.
+	BalanceAnchor *anchorFile `yaml:"balance_anchor"`
+}
+
+type anchorFile struct {
+	Amount setting.Text `yaml:"amount"`
+	At     setting.Text `yaml:"at"`
 }
 
 type autoRechargeFile struct {
@@ -112,6 +121,23 @@ func (c *Config) account(d *setting.Decoder, p *setting.Problems, n *yaml.Node, 
 			add("monthly_cap", "%v", err)
 		} else {
 			a.MonthlyCap, a.HasMonthlyCap = m, true
+		}
+	}
+	if an := fa.BalanceAnchor; an != nil {
+		a.HasAnchor = true
+		if !an.Amount.IsSet() {
+			add("balance_anchor.amount", "is required: the balance the provider's console showed")
+		} else if m, err := billing.ParseMoney(an.Amount.S, a.Currency); err != nil {
+			add("balance_anchor.amount", "%v", err)
+		} else {
+			a.Anchor.Amount = m
+		}
+		if an.At.IsSet() {
+			if t, err := time.Parse(time.RFC3339, strings.TrimSpace(an.At.S)); err != nil {
+				add("balance_anchor.at", "invalid time %q: want RFC 3339 such as 2026-11-30T10:00:00Z", an.At.S)
+			} else {
+				a.Anchor.At = t.UTC()
+			}
 		}
 	}
 	for _, fe := range a.Account.Validate() {

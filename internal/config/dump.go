@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/rules"
@@ -71,6 +72,9 @@ func (c *Config) dumpAccounts() *yaml.Node {
 		}
 		if a.HasMonthlyCap {
 			f.MonthlyCap = amount(a.MonthlyCap)
+		}
+		if a.HasAnchor {
+			f.BalanceAnchor = &anchorFile{amount(a.Anchor.Amount), setting.TextOf(a.Anchor.At.Format(time.RFC3339))}
 		}
 		n := setting.Encode(&f)
 		src := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{key("type"), key(a.Source.Type)}}

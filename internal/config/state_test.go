@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,6 +90,34 @@ rules:
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error: got %v, want it to contain %q", err, want)
+		}
+	}
+}
+
+func TestBalanceAnchor(t *testing.T) {
+	text := strings.Replace(minimal, "    auto_recharge:", "    balance_anchor: {amount: \"42.10\", at: \"2026-11-30T10:00:00+01:00\"}\n    auto_recharge:", 1)
+	c := mustLoad(t, text, nil)
+	a := c.Accounts[0]
+	if !a.HasAnchor || a.Anchor.Amount.String() != "42.10 USD" || !a.Anchor.At.Equal(time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)) ||
+		a.Anchor.At.Location() != time.UTC {
+		t.Errorf("anchor: got %+v (set %v), want 42.10 USD at 09:00 UTC", a.Anchor, a.HasAnchor)
+	}
+	var buf bytes.Buffer
+	if err := c.Dump(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if want := "    balance_anchor:\n      amount: \"42.10\"\n      at: \"2026-11-30T09:00:00Z\"\n"; !strings.Contains(buf.String(), want) {
+		t.Errorf("dump lacks %q:\n%s", want, buf.String())
+	}
+	for _, tc := range []struct{ anchor, want string }{
+		{`{amount: "42.10"}`, "accounts[0].balance_anchor.at: is required: when the console showed the amount"},
+		{`{at: "2026-11-30T10:00:00Z"}`, "accounts[0].balance_anchor.amount: is required: the balance the provider's console showed"},
+		{`{amount: "4,2", at: "yesterday"}`, `accounts[0].balance_anchor.amount: invalid amount "4,2"` + "\n" +
+			`accounts[0].balance_anchor.at: invalid time "yesterday": want RFC 3339 such as 2026-11-30T10:00:00Z`},
+	} {
+		_, err := load(t, strings.Replace(minimal, "    auto_recharge:", "    balance_anchor: "+tc.anchor+"\n    auto_recharge:", 1), nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("anchor %s: got %v, want %q", tc.anchor, err, tc.want)
 		}
 	}
 }
