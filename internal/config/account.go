@@ -244,3 +244,22 @@ func article(name string) string {
 	}
 	return "a"
 }
+
+// Sight says what guardd can see of the account: what its source reads,
+// and a balance derived from its anchor where the provider shows none.
+func (a Account) Sight() billing.Sight {
+	if a.Source.Config == nil {
+		return billing.Sight{}
+	}
+	s := a.Source.Sight()
+	switch {
+	case s.Balance || s.Grants:
+	case a.HasAnchor && s.Costs:
+		s.Derived = true
+	case a.HasAnchor:
+		s.Not("balance", "a balance_anchor needs the costs to derive it from, and the source reads none")
+	default:
+		s.Not("balance", s.Why["balance"]+"; set balance_anchor to derive one")
+	}
+	return s
+}

@@ -38,6 +38,9 @@ type Config interface {
 	// never showing one: "openai at https://api.openai.com: admin key from
 	// $OPENAI_ADMIN_KEY; no session key, so no grants or balance".
 	Describe() string
+	// Sight says what the source, as configured, can see, and why not the
+	// rest.
+	Sight() billing.Sight
 }
 
 // Defaults of the settings every API source takes.

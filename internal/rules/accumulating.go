@@ -73,3 +73,6 @@ func (r CreditsAccumulating) Explain(h *ledger.Ledger, now time.Time, f billing.
 	f.Recommendation = disableAdvice(h, now, r.burnWindow)
 	return f
 }
+
+// Sees implements Rule: recharges and the balance are visible.
+func (CreditsAccumulating) Sees(s billing.Sight) bool { return s.Recharges && s.Effective() }

@@ -83,3 +83,6 @@ func (r SourceBlind) Explain(h *ledger.Ledger, now time.Time, f billing.Finding)
 	f.Recommendation = "See the reason in the evidence; a session key that expired or an endpoint that changed are the usual causes."
 	return f
 }
+
+// Sees implements Rule: always: it watches the source itself.
+func (SourceBlind) Sees(_ billing.Sight) bool { return true }

@@ -62,3 +62,6 @@ func (r RechargeBurst) Explain(h *ledger.Ledger, now time.Time, f billing.Findin
 	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.burnWindow)
 	return f
 }
+
+// Sees implements Rule: recharges are visible.
+func (RechargeBurst) Sees(s billing.Sight) bool { return s.Recharges }

@@ -121,3 +121,10 @@ func (r CreditWithoutCharge) Explain(h *ledger.Ledger, now time.Time, f billing.
 	f.Summary = fmt.Sprintf("Purchased credit appeared with no charge for it within %s: %s.", billing.Words(r.Window.Duration), strings.Join(ids, "; "))
 	return f
 }
+
+// Sees implements Rule: charges are stated and the grants they become are
+// listed.
+func (ChargeWithoutCredit) Sees(s billing.Sight) bool { return s.Charges && s.Grants }
+
+// Sees implements Rule, as charge-without-credit.
+func (CreditWithoutCharge) Sees(s billing.Sight) bool { return s.Charges && s.Grants }

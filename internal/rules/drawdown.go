@@ -118,3 +118,6 @@ func (r DrawdownOrder) Explain(h *ledger.Ledger, now time.Time, f billing.Findin
 	}
 	return f
 }
+
+// Sees implements Rule: the provider shows which credit is drawn (grants, or a split balance).
+func (DrawdownOrder) Sees(s billing.Sight) bool { return s.Grants || s.Split }

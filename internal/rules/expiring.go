@@ -134,3 +134,6 @@ func (r GrantExpiringUnused) Explain(h *ledger.Ledger, now time.Time, f billing.
 	}
 	return f
 }
+
+// Sees implements Rule: the provider lists its grants.
+func (GrantExpiringUnused) Sees(s billing.Sight) bool { return s.Grants }

@@ -103,3 +103,6 @@ func freeCreditEvidence(h *ledger.Ledger, now time.Time) []billing.Evidence {
 	}
 	return ev
 }
+
+// Sees implements Rule: recharges and free credit are visible (a grant list or a split balance).
+func (RechargeWhileGrantCredit) Sees(s billing.Sight) bool { return s.Recharges && (s.Grants || s.Split) }

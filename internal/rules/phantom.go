@@ -83,3 +83,6 @@ func realBalanceAdvice(h *ledger.Ledger, now time.Time, burnWindow time.Duration
 	return base + fmt.Sprintf(": at %s/day it lasts about %s (until %s). Keep auto-recharge on or top up before then.",
 		rw.BurnPerDay.Display(), billing.Words(rw.Lasts), billing.Day(rw.Until))
 }
+
+// Sees implements Rule: the provider shows a balance and lists its grants.
+func (PhantomBalance) Sees(s billing.Sight) bool { return s.Balance && s.Grants }

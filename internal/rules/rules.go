@@ -29,6 +29,9 @@ type Rule interface {
 	// History is how far back from now Check and Explain read, beyond the
 	// burn window every rule may use.
 	History() time.Duration
+	// Sees reports whether the data the rule needs is visible with sight s:
+	// a rule that cannot see is off for the account, and said to be.
+	Sees(s billing.Sight) bool
 }
 
 // Params is the rules section of the configuration: the window burn and
@@ -123,6 +126,19 @@ func (e *Engine) History() time.Duration {
 		w = max(w, r.History())
 	}
 	return w + 24*time.Hour
+}
+
+// Live splits the engine's rules into those that can judge an account
+// with sight s and those that are off for it.
+func (e *Engine) Live(s billing.Sight) (live, off []string) {
+	for _, r := range e.rules {
+		if r.Sees(s) {
+			live = append(live, r.Name())
+		} else {
+			off = append(off, r.Name())
+		}
+	}
+	return live, off
 }
 
 // Rule returns the engine's rule called name.

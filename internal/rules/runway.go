@@ -163,3 +163,9 @@ func (r RunwayLow) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) b
 	}
 	return f
 }
+
+// Sees implements Rule: recharges are visible.
+func (MonthlyRechargeCap) Sees(s billing.Sight) bool { return s.Recharges }
+
+// Sees implements Rule: the balance is known (the provider's, or derived).
+func (RunwayLow) Sees(s billing.Sight) bool { return s.Effective() }

@@ -94,3 +94,6 @@ func (r RechargeAboveThreshold) Explain(h *ledger.Ledger, now time.Time, f billi
 	f.Summary, f.Evidence, f.Recommendation = summary, ev, disableAdvice(h, now, r.burnWindow)
 	return f
 }
+
+// Sees implements Rule: recharges and the balance before them are visible.
+func (RechargeAboveThreshold) Sees(s billing.Sight) bool { return s.Recharges && s.Effective() }

@@ -111,3 +111,6 @@ func window(b billing.CostBucket) string {
 	}
 	return b.Start.UTC().Format("2006-01-02 15:04") + " to " + b.End.UTC().Format("2006-01-02 15:04 UTC")
 }
+
+// Sees implements Rule: costs are reported, and credit drawn or charges seen.
+func (SpendWithoutUsage) Sees(s billing.Sight) bool { return s.Costs && (s.Effective() || s.Charges) }

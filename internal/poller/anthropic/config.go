@@ -46,3 +46,12 @@ func (c *Config) Open(billing.Account) (poller.Source, error) {
 func (c *Config) Describe() string {
 	return c.API.Describe("anthropic", poller.KeyFrom("admin key", c.AdminKey))
 }
+
+// Sight implements poller.Config: costs only.
+func (c *Config) Sight() billing.Sight {
+	s := billing.Sight{Costs: true}
+	s.Not("charges", "Anthropic's API lists none")
+	s.Not("balance", "Anthropic's API shows none")
+	s.Not("grants", "Anthropic's API lists none")
+	return s
+}

@@ -44,3 +44,13 @@ func (c *Config) Open(a billing.Account) (poller.Source, error) {
 func (c *Config) Describe() string {
 	return c.API.Describe("deepseek", poller.KeyFrom("api key", c.APIKey))
 }
+
+// Sight implements poller.Config: the balance, granted and paid apart;
+// recharges from rises in the paid balance.
+func (c *Config) Sight() billing.Sight {
+	s := billing.Sight{Balance: true, Split: true, Recharges: true}
+	s.Not("costs", "DeepSeek's API reports none")
+	s.Not("charges", "DeepSeek's API lists none")
+	s.Not("grants", "DeepSeek's API lists none")
+	return s
+}

@@ -40,3 +40,33 @@ func (c *Config) Open(billing.Account) (poller.Source, error) {
 
 // Describe implements poller.Config.
 func (c *Config) Describe() string { return "file " + c.Path.Name }
+
+// Sight implements poller.Config: whatever the history holds, read off its
+// observations.
+func (c *Config) Sight() billing.Sight {
+	var s billing.Sight
+	_, h, err := Open(c.Path.Name)
+	if err != nil {
+		for _, p := range billing.Parts {
+			s.Not(string(p), "the history file cannot be read")
+		}
+		return s
+	}
+	for _, o := range h.Observations {
+		s.Costs = s.Costs || o.Has(billing.PartCosts)
+		s.Charges = s.Charges || o.Has(billing.PartCharges)
+		s.Grants = s.Grants || o.Has(billing.PartGrants)
+		s.Balance = s.Balance || o.Has(billing.PartBalance)
+		s.Split = s.Split || (o.Has(billing.PartBalance) && o.Balance.HasSplit)
+	}
+	s.Recharges = s.Charges || s.Grants || s.Split
+	for _, p := range []struct {
+		what string
+		seen bool
+	}{{"costs", s.Costs}, {"charges", s.Charges}, {"balance", s.Balance}, {"grants", s.Grants}} {
+		if !p.seen {
+			s.Not(p.what, "not in the history")
+		}
+	}
+	return s
+}

@@ -54,3 +54,17 @@ func (c *Config) Describe() string {
 	}
 	return c.API.Describe("openai", poller.KeyFrom("admin key", c.AdminKey), session)
 }
+
+// Sight implements poller.Config: costs always; the grants and the balance
+// only through a browser session key; charges never (OpenAI lists none).
+func (c *Config) Sight() billing.Sight {
+	s := billing.Sight{Costs: true}
+	s.Not("charges", "OpenAI's API lists none")
+	if c.SessionKey.IsZero() {
+		s.Not("balance", "no session key")
+		s.Not("grants", "no session key")
+		return s
+	}
+	s.Balance, s.Grants, s.Recharges = true, true, true
+	return s
+}

@@ -43,3 +43,13 @@ func (c *Config) Open(billing.Account) (poller.Source, error) {
 func (c *Config) Describe() string {
 	return c.API.Describe("openrouter", poller.KeyFrom("management key", c.ManagementKey))
 }
+
+// Sight implements poller.Config: the credits; purchases inferred from rises
+// in the credits bought.
+func (c *Config) Sight() billing.Sight {
+	s := billing.Sight{Balance: true, Recharges: true}
+	s.Not("costs", "OpenRouter's credits endpoint reports none")
+	s.Not("charges", "OpenRouter's API lists none")
+	s.Not("grants", "OpenRouter has none")
+	return s
+}
