@@ -105,4 +105,6 @@ func freeCreditEvidence(h *ledger.Ledger, now time.Time) []billing.Evidence {
 }
 
 // Sees implements Rule: recharges and free credit are visible (a grant list or a split balance).
-func (RechargeWhileGrantCredit) Sees(s billing.Sight) bool { return s.Recharges && (s.Grants || s.Split) }
+func (RechargeWhileGrantCredit) Sees(s billing.Sight) bool {
+	return s.Recharges && (s.Grants || s.Split)
+}
