@@ -2,6 +2,7 @@ package alert
 
 import (
 	"io"
+	"net/http"
 	"time"
 
 	"go.uber.org/zap"
@@ -56,15 +57,43 @@ type Deps struct {
 	Interactive bool
 }
 
+// Sending holds what every receiver that sends over a network takes; its
+// Config inlines it.
+type Sending struct {
+	// Timeout bounds one request (for email, one message's whole exchange).
+	Timeout setting.Duration `yaml:"timeout"`
+}
+
+// SendingDefaults returns a timeout of d, as a default.
+func SendingDefaults(d time.Duration) Sending { return Sending{Timeout: setting.DurationOf(d)} }
+
+// Client returns an HTTP client with the timeout.
+func (s Sending) Client() *http.Client { return &http.Client{Timeout: s.Timeout.Duration} }
+
+// Pace implements part of Config: not paced.
+func (Sending) Pace() Pacing { return Pacing{} }
+
+// Paced is Sending for the receivers the outbox paces (people's inboxes
+// and channels); its Config inlines it.
+type Paced struct {
+	Sending `yaml:",inline"`
+	Pacing  PacingConfig `yaml:"pacing"`
+}
+
+// PacedDefaults returns a timeout of d and pacing of at most max messages
+// an hour (0: off), as defaults.
+func PacedDefaults(d time.Duration, max int) Paced {
+	return Paced{Sending: SendingDefaults(d),
+		Pacing: PacingConfig{Max: setting.CountOf(max), Per: setting.DurationOf(time.Hour)}}
+}
+
+// Pace implements part of Config.
+func (p Paced) Pace() Pacing { return p.Pacing.Pacing() }
+
 // PacingConfig is the pacing block of the receivers that take one.
 type PacingConfig struct {
 	Max setting.Count    `yaml:"max" hint:"0 turns pacing off"`
 	Per setting.Duration `yaml:"per"`
-}
-
-// Paced returns pacing of at most max messages per hour, as a default.
-func Paced(max int) PacingConfig {
-	return PacingConfig{Max: setting.CountOf(max), Per: setting.DurationOf(time.Hour)}
 }
 
 // Pacing returns the pacing the outbox applies.

@@ -1,11 +1,11 @@
 package alertmanager
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -14,8 +14,7 @@ var Kind = alert.Kind{Name: "alertmanager", Config: func() alert.Config { return
 
 // Config is an alertmanager notifier's block of the configuration.
 type Config struct {
-	// Timeout bounds one request.
-	Timeout setting.Duration `yaml:"timeout"`
+	alert.Sending `yaml:",inline"`
 	// URL is Alertmanager's base URL.
 	URL setting.URL `yaml:"url" example:"http://alertmanager:9093" creds:"use bearer_token_env or bearer_token_file"`
 	// BearerToken, optional, is sent with each request.
@@ -28,7 +27,7 @@ type Config struct {
 // Defaults returns an alertmanager notifier's defaults.
 func Defaults() *Config {
 	return &Config{
-		Timeout:     setting.DurationOf(10 * time.Second),
+		Sending:     alert.SendingDefaults(httpx.DefaultPostTimeout),
 		BearerToken: setting.Secret{Spec: &setting.SecretSpec{Noun: "token", What: "the bearer token"}},
 	}
 }
@@ -56,11 +55,8 @@ func (c *Config) Validate(p *setting.Problems, env alert.Env) {
 // New implements alert.Config.
 func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 	return New(Options{URL: c.URL.S, BearerToken: c.BearerToken.Value, ResolveTimeout: c.ResolveTimeout.Duration,
-		Client: &http.Client{Timeout: c.Timeout.Duration}, Log: d.Log, Links: d.Links}), nil
+		Client: c.Client(), Log: d.Log, Links: d.Links}), nil
 }
 
 // Describe implements alert.Config.
 func (c *Config) Describe() string { return "alertmanager at " + c.URL.S }
-
-// Pace implements alert.Config: Alertmanager groups alerts itself.
-func (c *Config) Pace() alert.Pacing { return alert.Pacing{} }

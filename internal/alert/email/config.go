@@ -17,8 +17,7 @@ var Kind = alert.Kind{Name: "email", Config: func() alert.Config { return Defaul
 // Config is an email notifier's block of the configuration.
 type Config struct {
 	// Timeout bounds one message's whole SMTP exchange.
-	Timeout setting.Duration   `yaml:"timeout"`
-	Pacing  alert.PacingConfig `yaml:"pacing"`
+	alert.Paced `yaml:",inline"`
 	// Host is the SMTP server's host name; Port its port: by default 587
 	// (STARTTLS), or 465 for TLS from the start.
 	Host setting.Text  `yaml:"host"`
@@ -35,9 +34,8 @@ type Config struct {
 // Defaults returns an email notifier's defaults.
 func Defaults() *Config {
 	return &Config{
-		Timeout: setting.DurationOf(DefaultTimeout),
-		Pacing:  alert.Paced(5),
-		TLS:     setting.TextOf(string(StartTLS)),
+		Paced: alert.PacedDefaults(DefaultTimeout, 5),
+		TLS:   setting.TextOf(string(StartTLS)),
 		Password: setting.Secret{Spec: &setting.SecretSpec{Noun: "password", What: "the SMTP password", Spaces: true,
 			Check: func(s string) string {
 				if strings.ContainsAny(s, "\r\n\x00") {
@@ -133,6 +131,3 @@ func (c *Config) Describe() string {
 	}
 	return fmt.Sprintf("email via %s:%d to %s", c.Host.S, c.Port.N, strings.Join(to, ", "))
 }
-
-// Pace implements alert.Config.
-func (c *Config) Pace() alert.Pacing { return c.Pacing.Pacing() }

@@ -2,7 +2,6 @@ package pagerduty
 
 import (
 	"fmt"
-	"net/http"
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/httpx"
@@ -14,8 +13,7 @@ var Kind = alert.Kind{Name: "pagerduty", Config: func() alert.Config { return De
 
 // Config is a pagerduty notifier's block of the configuration.
 type Config struct {
-	// Timeout bounds one request.
-	Timeout setting.Duration `yaml:"timeout"`
+	alert.Sending `yaml:",inline"`
 	// RoutingKey is the integration key of an Events API v2 integration.
 	RoutingKey setting.Secret `yaml:"routing_key"`
 	// APIURL is the Events API's base URL; empty means PagerDuty's own.
@@ -25,7 +23,7 @@ type Config struct {
 // Defaults returns a pagerduty notifier's defaults.
 func Defaults() *Config {
 	return &Config{
-		Timeout: setting.DurationOf(httpx.DefaultPostTimeout),
+		Sending: alert.SendingDefaults(httpx.DefaultPostTimeout),
 		RoutingKey: setting.Secret{Spec: &setting.SecretSpec{Noun: "key", What: "the integration key of a PagerDuty Events API v2 integration",
 			Pasted: isRoutingKey,
 			Check: func(s string) string {
@@ -57,12 +55,9 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 
 // New implements alert.Config.
 func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
-	return New(Options{RoutingKey: c.RoutingKey.Value, URL: c.APIURL.S, Client: &http.Client{Timeout: c.Timeout.Duration},
+	return New(Options{RoutingKey: c.RoutingKey.Value, URL: c.APIURL.S, Client: c.Client(),
 		Log: d.Log, Links: d.Links}), nil
 }
 
 // Describe implements alert.Config.
 func (c *Config) Describe() string { return "pagerduty" }
-
-// Pace implements alert.Config: PagerDuty groups events itself.
-func (c *Config) Pace() alert.Pacing { return alert.Pacing{} }

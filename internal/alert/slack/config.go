@@ -1,11 +1,10 @@
 package slack
 
 import (
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -16,9 +15,7 @@ var Kind = alert.Kind{Name: "slack", Config: func() alert.Config { return Defaul
 // webhook (WebhookURL), or a bot token and a channel (bot mode), which
 // threads repeats and edits the message on resolution.
 type Config struct {
-	// Timeout bounds one request.
-	Timeout setting.Duration   `yaml:"timeout"`
-	Pacing  alert.PacingConfig `yaml:"pacing"`
+	alert.Paced `yaml:",inline"`
 	// WebhookURL is the incoming webhook; it is itself the credential.
 	WebhookURL setting.Secret `yaml:"webhook_url"`
 	// BotToken (xoxb-…) and Channel put the notifier in bot mode; AppToken
@@ -33,8 +30,7 @@ type Config struct {
 // Defaults returns a slack notifier's defaults.
 func Defaults() *Config {
 	return &Config{
-		Timeout:    setting.DurationOf(10 * time.Second),
-		Pacing:     alert.Paced(5),
+		Paced:      alert.PacedDefaults(httpx.DefaultPostTimeout, 5),
 		WebhookURL: setting.Secret{Spec: setting.URLSpec("the incoming webhook's URL")},
 		BotToken: setting.Secret{Spec: &setting.SecretSpec{Noun: "token", What: "the Slack app's bot token (xoxb-…)", Pasted: slackToken,
 			Check: func(s string) string {
@@ -95,7 +91,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 
 // New implements alert.Config.
 func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
-	client := &http.Client{Timeout: c.Timeout.Duration}
+	client := c.Client()
 	if c.BotMode() {
 		return NewBot(BotOptions{Token: c.BotToken.Value, Channel: c.Channel.S, APIURL: c.APIURL.S, Client: client,
 			Log: d.Log, Links: d.Links, Buttons: d.Interactive && c.Buttons()}), nil
@@ -114,6 +110,3 @@ func (c *Config) Describe() string {
 	}
 	return s
 }
-
-// Pace implements alert.Config.
-func (c *Config) Pace() alert.Pacing { return c.Pacing.Pacing() }

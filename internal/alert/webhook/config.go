@@ -1,8 +1,6 @@
 package webhook
 
 import (
-	"net/http"
-
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/setting"
@@ -13,9 +11,7 @@ var Kind = alert.Kind{Name: "webhook", Config: func() alert.Config { return Defa
 
 // Config is a webhook notifier's block of the configuration.
 type Config struct {
-	// Timeout bounds one request.
-	Timeout setting.Duration   `yaml:"timeout"`
-	Pacing  alert.PacingConfig `yaml:"pacing"`
+	alert.Paced `yaml:",inline"`
 	// URL is the endpoint; it often carries a token, so it is a secret.
 	URL setting.Secret `yaml:"url"`
 	// Secret, optional, signs each body (HMAC-SHA256).
@@ -24,11 +20,9 @@ type Config struct {
 
 // Defaults returns a webhook notifier's defaults: not paced.
 func Defaults() *Config {
-	pacing := alert.Paced(0)
 	return &Config{
-		Timeout: setting.DurationOf(httpx.DefaultPostTimeout),
-		Pacing:  pacing,
-		URL:     setting.Secret{Spec: setting.URLSpec("the URL to post to")},
+		Paced: alert.PacedDefaults(httpx.DefaultPostTimeout, 0),
+		URL:   setting.Secret{Spec: setting.URLSpec("the URL to post to")},
 		Secret: setting.Secret{Spec: &setting.SecretSpec{Noun: "secret", What: "the signing secret",
 			Check: func(s string) string {
 				if len(s) < 16 {
@@ -44,11 +38,8 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) { c.URL.Need(p, "", 
 
 // New implements alert.Config.
 func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
-	return New(Options{URL: c.URL.Value, Secret: c.Secret.Value, Client: &http.Client{Timeout: c.Timeout.Duration}, Log: d.Log}), nil
+	return New(Options{URL: c.URL.Value, Secret: c.Secret.Value, Client: c.Client(), Log: d.Log}), nil
 }
 
 // Describe implements alert.Config.
 func (c *Config) Describe() string { return "webhook" }
-
-// Pace implements alert.Config.
-func (c *Config) Pace() alert.Pacing { return c.Pacing.Pacing() }
