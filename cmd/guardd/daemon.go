@@ -225,7 +225,7 @@ func (d *daemon) startButtons(ctx context.Context) {
 		}
 		log := a.log.With(zap.String("receiver", n.Name))
 		in := slack.NewInteractions(slack.InteractionsOptions{BotToken: n.BotToken, AppToken: n.AppToken, APIURL: n.APIURL,
-			Actions: lifecycle.StoreActions{Store: a.store, Clock: d.clk}, Log: log})
+			Actions: lifecycle.StoreActions{Store: a.store.Lifecycle(), Clock: d.clk}, Log: log})
 		go func() {
 			if err := in.Run(bctx); err != nil && bctx.Err() == nil {
 				log.Error("slack buttons stopped", zap.Error(err))

@@ -102,11 +102,11 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 				fmt.Fprintf(&b, "  unavailable  %s: %s\n", part, why)
 			}
 		}
-		var alerts []store.Alert
-		var silences []store.Silence
-		if err := st.View(ctx, func(tx *store.Tx) error {
+		var alerts []lifecycle.Alert
+		var silences []lifecycle.Silence
+		if err := st.Lifecycle().View(ctx, func(tx lifecycle.Tx) error {
 			var err error
-			if alerts, err = tx.Alerts(a.Name, store.Firing); err != nil {
+			if alerts, err = tx.Alerts(a.Name, lifecycle.Firing); err != nil {
 				return err
 			}
 			silences, err = tx.Silences(now)

@@ -115,7 +115,7 @@ func New(accounts []Account, o Options) *Guard {
 		g.log = zap.NewNop()
 	}
 	if g.store != nil {
-		g.sender = &lifecycle.Sender{Store: g.store, Receivers: g.receivers, Dispatcher: g.dispatcher, Log: g.log}
+		g.sender = &lifecycle.Sender{Store: g.store.Lifecycle(), Receivers: g.receivers, Dispatcher: g.dispatcher, Log: g.log}
 	}
 	for _, a := range accounts {
 		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
@@ -322,8 +322,12 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
 		if g.store == nil {
-			ns, err := lifecycle.Decide(g.memory, w.account.Name, holding, explain, judged, state, at, g.policy)
-			if err != nil {
+			var ns []alert.Notification
+			if err := g.memory.Update(ctx, func(tx lifecycle.Tx) error {
+				var err error
+				ns, err = lifecycle.Decide(tx, w.account.Name, holding, explain, judged, state, at, g.policy)
+				return err
+			}); err != nil {
 				return rep, err
 			}
 			due = append(due, ns...)

@@ -40,7 +40,7 @@ func TestOutboxGivesUpLoudly(t *testing.T) {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.WarnLevel)
-	s := &lifecycle.Sender{Store: st, Receivers: receivers, MaxAttempts: 3, Log: zap.New(core),
+	s := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers, MaxAttempts: 3, Log: zap.New(core),
 		Dispatcher: &alert.Dispatcher{Attempts: 1}}
 	now := lt.T0
 	var last lifecycle.DrainResult
@@ -103,7 +103,7 @@ func TestInfoGoesOutAsDailyDigest(t *testing.T) {
 	if err := st.Update(ctx, func(tx *store.Tx) error { return lifecycle.Enqueue(tx, ns, receivers, at, p) }); err != nil {
 		t.Fatal(err)
 	}
-	s := &lifecycle.Sender{Store: st, Receivers: receivers}
+	s := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers}
 	if res, err := s.Drain(ctx, at); err != nil || res.Sent != 1 || len(rec.got) != 1 || rec.got[0].Finding.Rule != "recharge-burst" {
 		t.Fatalf("at 10:00: got %+v, %d sent (%v), want only the critical one", res, len(rec.got), err)
 	}
@@ -130,7 +130,7 @@ func TestPacingFoldsABurstDurably(t *testing.T) {
 	defer st.Close()
 	rec := &recorder{}
 	receivers := []alert.Receiver{{Name: "slack", Notifier: rec, Pace: alert.Pacing{Max: 2, Per: time.Hour}}}
-	s := &lifecycle.Sender{Store: st, Receivers: receivers}
+	s := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers}
 	enqueue := func(at time.Time, rules ...string) {
 		var ns []alert.Notification
 		for _, r := range rules {

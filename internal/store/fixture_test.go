@@ -136,10 +136,10 @@ func (d *down) Notify(context.Context, []alert.Notification) (bool, error) {
 // generated it: its alerts and silences, and its outbox items still pending
 // and given up on.
 type fixtureWanted struct {
-	Alerts   []store.Alert
-	Silences []store.Silence
-	Pending  []store.OutboxItem
-	Dead     []store.OutboxItem
+	Alerts   []lifecycle.Alert
+	Silences []lifecycle.Silence
+	Pending  []lifecycle.OutboxItem
+	Dead     []lifecycle.OutboxItem
 }
 
 // TestGenerateReleaseFixture writes a state database the way the release it
@@ -170,7 +170,7 @@ func TestGenerateReleaseFixture(t *testing.T) {
 		ResolveAfter: 2,
 		DigestAt:     lifecycle.DefaultDigestAt,
 	}
-	sender := &lifecycle.Sender{Store: st, Receivers: receivers, MaxAttempts: 3, Dispatcher: &alert.Dispatcher{Attempts: 1}}
+	sender := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers, MaxAttempts: 3, Dispatcher: &alert.Dispatcher{Attempts: 1}}
 	all := func(string) bool { return true }
 	burst := func(h int) billing.Finding {
 		return fixtureFinding("recharge-burst", billing.SeverityCritical, fixtureAcme, "recharges", h)
@@ -264,7 +264,7 @@ func TestGenerateReleaseFixture(t *testing.T) {
 
 	// People: the burst is acknowledged and beta's runway silenced from
 	// Slack; a silence added from the command line is expired early.
-	actions := lifecycle.StoreActions{Store: st, Clock: clock.Fixed(fixtureT0.Add(150 * time.Minute))}
+	actions := lifecycle.StoreActions{Store: st.Lifecycle(), Clock: clock.Fixed(fixtureT0.Add(150 * time.Minute))}
 	if err := actions.Ack(ctx, burst(0).Fingerprint(), "U42"); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestGenerateReleaseFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := st.Update(ctx, func(tx *store.Tx) error {
-		id, err := tx.AddSilence(store.Silence{Rule: "phantom-grant", Start: fixtureT0, End: fixtureT0.Add(7 * 24 * time.Hour),
+		id, err := tx.AddSilence(lifecycle.Silence{Rule: "phantom-grant", Start: fixtureT0, End: fixtureT0.Add(7 * 24 * time.Hour),
 			Comment: "provider bug #12", CreatedBy: "ana"})
 		if err != nil {
 			return err
