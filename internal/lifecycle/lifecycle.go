@@ -13,7 +13,6 @@
 package lifecycle
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -86,11 +85,7 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 		}
 		a.State, a.ResolvedAt = Resolved, now
 		changed = append(changed, a)
-		var rec alert.Record
-		if err := json.Unmarshal(a.Finding, &rec); err != nil {
-			return nil, fmt.Errorf("read stored finding %s: %w", a.Fingerprint, err)
-		}
-		n, err := rec.Notification()
+		n, err := DecodePayload(a.Finding)
 		if err != nil {
 			return nil, fmt.Errorf("read stored finding %s: %w", a.Fingerprint, err)
 		}
@@ -155,7 +150,7 @@ func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.
 	case !firing:
 		ef := explain(f)
 		n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now}
-		body, err := json.Marshal(alert.NewRecord(*n))
+		body, err := EncodePayload(*n)
 		if err != nil {
 			return nil, Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
 		}
@@ -170,7 +165,7 @@ func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.
 		if due && !silenced && f.InhibitedBy == "" && a.AckedBy == "" {
 			ef := explain(f)
 			n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now, Repeat: true}
-			body, err := json.Marshal(alert.NewRecord(*n))
+			body, err := EncodePayload(*n)
 			if err != nil {
 				return nil, Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
 			}
@@ -193,7 +188,7 @@ func Enqueue(o Outbox, ns []alert.Notification, receivers []alert.Receiver, now 
 		if n.Finding.Severity == billing.SeverityInfo {
 			due = p.NextDigest(now)
 		}
-		body, err := json.Marshal(alert.NewRecord(n))
+		body, err := EncodePayload(n)
 		if err != nil {
 			return fmt.Errorf("encode notification: %w", err)
 		}

@@ -40,7 +40,8 @@ type Alert struct {
 	// MissCount counts consecutive evaluations at which the finding did not
 	// hold (for hysteresis).
 	MissCount int
-	// Finding is the finding as last explained, as JSON; nil when unset.
+	// Finding is the finding as last explained, in the stored format (see
+	// EncodePayload); nil when unset.
 	Finding []byte
 	// Receivers maps a receiver name to where its message went; nil when
 	// empty.
@@ -230,7 +231,8 @@ type OutboxItem struct {
 	Fingerprint string
 	// Status is Firing or Resolved.
 	Status State
-	// Payload is the notification as JSON, opaque to the Outbox.
+	// Payload is the notification in the stored format (see
+	// EncodePayload), opaque to the Outbox.
 	Payload []byte
 	// CreatedAt is required. NextAttemptAt is when the item is next due;
 	// Enqueue sets it to CreatedAt when zero.

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -173,11 +172,11 @@ func (r *DrainResult) add(err error, items []OutboxItem, fail func([]OutboxItem,
 
 // decode reads the notification an outbox item holds.
 func decode(item OutboxItem) (alert.Notification, error) {
-	var rec alert.Record
-	if err := json.Unmarshal(item.Payload, &rec); err != nil {
+	n, err := DecodePayload(item.Payload)
+	if err != nil {
 		return alert.Notification{}, fmt.Errorf("read outbox item: %w", err)
 	}
-	return rec.Notification()
+	return n, nil
 }
 
 func (s *Sender) receiver(name string) (*alert.Receiver, error) {

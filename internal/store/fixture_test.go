@@ -142,6 +142,29 @@ type fixtureWanted struct {
 	Dead     []lifecycle.OutboxItem
 }
 
+// readFixture reads what a fixture database holds.
+func readFixture(t *testing.T, st *store.Store) fixtureWanted {
+	t.Helper()
+	var got fixtureWanted
+	if err := st.Lifecycle().View(context.Background(), func(tx lifecycle.Tx) error {
+		var err error
+		if got.Alerts, err = tx.Alerts("", ""); err != nil {
+			return err
+		}
+		if got.Silences, err = tx.Silences(time.Time{}); err != nil {
+			return err
+		}
+		if got.Pending, err = tx.Due(fixtureT0.AddDate(1, 0, 0), 0); err != nil {
+			return err
+		}
+		got.Dead, err = tx.Dead()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // TestGenerateReleaseFixture writes a state database the way the release it
 // runs on writes one, with every kind of row: observations of two accounts,
 // polls that worked and one that failed, first-seen grants and charges,
@@ -282,23 +305,7 @@ func TestGenerateReleaseFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var want fixtureWanted
-	if err := st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if want.Alerts, err = tx.Alerts("", ""); err != nil {
-			return err
-		}
-		if want.Silences, err = tx.Silences(time.Time{}); err != nil {
-			return err
-		}
-		if want.Pending, err = tx.Due(fixtureT0.AddDate(1, 0, 0), 0); err != nil {
-			return err
-		}
-		want.Dead, err = tx.Dead()
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	want := readFixture(t, st)
 	if len(want.Alerts) != 4 || len(want.Silences) != 2 || len(want.Pending) != 4 || len(want.Dead) != 3 {
 		t.Fatalf("got %d alerts, %d silences, %d pending and %d dead items, want 4, 2, 4 and 3",
 			len(want.Alerts), len(want.Silences), len(want.Pending), len(want.Dead))
