@@ -8,8 +8,8 @@
 //
 // The package owns its model (Alert, Silence, FindingRecord, OutboxItem)
 // and the ports it needs from storage (Book, Outbox, Tx, Store; see
-// ports.go). The state store implements them on SQLite, and Memory in
-// memory for replay and rule tests.
+// ports.go). The state store implements them on SQLite; Memory in memory
+// for replay and rule tests; Overlay over another Store for a dry run.
 package lifecycle
 
 import (
@@ -33,6 +33,10 @@ type Policy struct {
 	// DigestAt is the time of day (UTC, as an offset from midnight) at which
 	// info notifications go out together as one daily digest per receiver.
 	DigestAt time.Duration
+	// Immediate sends every notification as soon as it is decided, one
+	// message each, in the order decided: no daily digest, and no pacing.
+	// Replay, rule tests and dry runs print what was decided this way.
+	Immediate bool
 }
 
 // DefaultDigestAt is 09:00 UTC.
@@ -181,11 +185,11 @@ func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.
 
 // Enqueue writes one outbox item per notification and receiver that wants
 // it. Call it in the transaction that decided the notifications. Info
-// notifications wait for the next daily digest.
+// notifications wait for the next daily digest, unless p is Immediate.
 func Enqueue(o Outbox, ns []alert.Notification, receivers []alert.Receiver, now time.Time, p Policy) error {
 	for _, n := range ns {
 		due := now
-		if n.Finding.Severity == billing.SeverityInfo {
+		if n.Finding.Severity == billing.SeverityInfo && !p.Immediate {
 			due = p.NextDigest(now)
 		}
 		body, err := EncodePayload(n)

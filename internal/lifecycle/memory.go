@@ -12,8 +12,9 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 )
 
-// Memory is a Store in memory: replay and rule tests keep their alerts in
-// one. It starts empty and forgets everything when the process ends. It is safe for concurrent
+// Memory is a Store in memory: replay and rule tests keep their alerts and
+// outbox in one, and an Overlay keeps its writes in one. It starts empty
+// and forgets everything when the process ends. It is safe for concurrent
 // use; writers take turns.
 type Memory struct {
 	mu       sync.RWMutex

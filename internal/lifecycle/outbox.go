@@ -1,9 +1,11 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
@@ -20,6 +22,9 @@ type Sender struct {
 	Store      Store
 	Receivers  []alert.Receiver
 	Dispatcher *alert.Dispatcher // in-run retries and back-off
+	// Policy is the Policy the items were enqueued under; with Immediate,
+	// every due item is sent one by one, in the order enqueued.
+	Policy Policy
 	// MaxAttempts per item across drains; 0 means DefaultMaxAttempts.
 	MaxAttempts int
 	Log         *zap.Logger
@@ -45,6 +50,9 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 		return err
 	}); err != nil {
 		return res, fmt.Errorf("read outbox: %w", err)
+	}
+	if s.Policy.Immediate {
+		slices.SortFunc(due, func(x, y OutboxItem) int { return cmp.Compare(x.ID, y.ID) })
 	}
 	log := s.Log
 	if log == nil {
@@ -102,9 +110,9 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 		}
 		into := news
 		switch {
-		case n.Finding.Severity == billing.SeverityInfo:
+		case n.Finding.Severity == billing.SeverityInfo && !s.Policy.Immediate:
 			into = infos
-		case n.Status != alert.StatusFiring || n.Repeat:
+		case n.Status != alert.StatusFiring || n.Repeat || s.Policy.Immediate:
 			if err := s.deliver(ctx, item, n, now); err != nil {
 				fail([]OutboxItem{item}, err)
 			} else {

@@ -6,8 +6,9 @@ import (
 )
 
 // The ports: what the lifecycle needs from storage. The state store
-// (internal/store) implements them on SQLite, and Memory in memory;
-// lifecycletest holds the one contract suite every implementation passes.
+// (internal/store) implements them on SQLite, Memory in memory, and Overlay
+// over another Store; lifecycletest holds the one contract suite every
+// implementation passes.
 //
 // Error contract, for every method of Book and Outbox:
 //   - A method that writes, called in a View transaction, fails with an error

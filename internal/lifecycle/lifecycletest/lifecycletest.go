@@ -1,6 +1,6 @@
 // Package lifecycletest is the contract of the lifecycle's ports: one suite
 // that every implementation of lifecycle.Store passes (the SQLite state
-// store, Memory, and the next backend), so that the lifecycle
+// store, Memory, Overlay, and the next backend), so that the lifecycle
 // behaves the same whichever keeps its state.
 package lifecycletest
 
