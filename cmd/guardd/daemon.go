@@ -163,7 +163,7 @@ func (d *daemon) runCycle() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a := d.app
-	rep, err := cycleReport(d.jobCtx, a, d.clk, d.stdout)
+	rep, err := cycleReport(d.jobCtx, a, d.clk)
 	d.metrics.Observe(rep)
 	if err != nil {
 		a.log.Warn("cycle incomplete", zap.Error(err))

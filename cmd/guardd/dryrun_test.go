@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/store"
 )
 
 // TestCheckDryRunWithState pins what guardd check --dry-run prints, byte for
@@ -51,7 +57,7 @@ notifiers:
 					t.Fatalf("check %d: %v", i, err)
 				}
 			}
-			sent := len(slack.got())
+			sent, before := len(slack.got()), stateSnapshot(t, filepath.Join(dir, "state.db"))
 			out, _, err := runCmd(t, env, "check", "--dry-run", "--config", cfg)
 			if err != nil {
 				t.Fatalf("check --dry-run: %v", err)
@@ -67,6 +73,45 @@ notifiers:
 			if n := len(slack.got()); n != sent {
 				t.Errorf("slack messages: got %d after the dry runs, want still %d", n, sent)
 			}
+			if after := stateSnapshot(t, filepath.Join(dir, "state.db")); after != before {
+				t.Errorf("the dry runs changed the state database:\nbefore %s\nafter  %s", before, after)
+			}
 		})
 	}
+}
+
+// stateSnapshot describes everything a state database holds, or "" when
+// there is none.
+func stateSnapshot(t *testing.T, path string) string {
+	t.Helper()
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return ""
+	}
+	st, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var b strings.Builder
+	if err := st.View(context.Background(), func(tx *store.Tx) error {
+		as, err1 := tx.Alerts("", "")
+		fs, err2 := tx.Findings("", time.Time{})
+		ss, err3 := tx.Silences(time.Time{})
+		due, err4 := tx.Due(time.Now().AddDate(10, 0, 0), 0)
+		dead, err5 := tx.Dead()
+		n, err6 := tx.PendingCount()
+		fmt.Fprintf(&b, "%+v %+v %+v %+v %+v %d", as, fs, ss, due, dead, n)
+		for _, name := range []string{"acme-openai", "acme-two"} {
+			obs, err := tx.ObservationCount(name)
+			polls, err2 := tx.RecentPolls(name, 1000)
+			fmt.Fprintf(&b, " %s: %d observations, %d polls", name, obs, len(polls))
+			if err := errors.Join(err, err2); err != nil {
+				return err
+			}
+		}
+		return errors.Join(err1, err2, err3, err4, err5, err6)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -61,7 +61,7 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	for i, a := range cfg.Accounts {
 		accounts[i] = guard.Account{Account: a.Account}
 	}
-	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, Store: st,
+	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, History: st,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat, ResolveAfter: cfg.Alerting.ResolveAfter}})
 	if err := g.Load(ctx, now); err != nil {
 		return err
