@@ -74,11 +74,17 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	}
 	after := max(p.ResolveAfter, 1)
 	firingRules := make(map[string]bool)
+	// stillFiring are the firing alerts whose finding holds: decideOne
+	// takes them from here rather than reading them again.
+	stillFiring := make(map[string]Alert)
 	var out []alert.Notification
 	var changed []Alert
 	for _, a := range firingAlerts {
 		if held[a.Fingerprint] || !judged(a.Rule) {
 			firingRules[a.Rule] = true
+			if held[a.Fingerprint] {
+				stillFiring[a.Fingerprint] = a
+			}
 			continue
 		}
 		a.MissCount++
@@ -111,7 +117,7 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 		}
 	}
 	for _, f := range holding {
-		n, a, err := decideOne(b, f, explain, now, p)
+		n, a, err := decideOne(b, f, stillFiring, explain, now, p)
 		if err != nil {
 			return nil, err
 		}
@@ -132,26 +138,30 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 
 // decideOne handles one holding finding: it records it and returns the
 // notification due, if any, and the alert's new state (zero if none).
-func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.Finding, now time.Time, p Policy) (*alert.Notification, Alert, error) {
+// firing has the firing alerts of the holding findings, as read.
+func decideOne(b Book, f billing.Finding, firing map[string]Alert, explain func(billing.Finding) billing.Finding,
+	now time.Time, p Policy) (*alert.Notification, Alert, error) {
 	fp := f.Fingerprint()
 	_, silenced, err := b.Silenced(f.Rule, f.Account, now)
 	if err != nil {
 		return nil, Alert{}, err
 	}
-	a, ok, err := b.Alert(fp)
-	if err != nil {
-		return nil, Alert{}, err
+	a, ok := firing[fp]
+	if !ok {
+		if a, ok, err = b.Alert(fp); err != nil {
+			return nil, Alert{}, err
+		}
 	}
 	rec := FindingRecord{Account: f.Account, Rule: f.Rule, Entity: f.Entity, Fingerprint: fp,
 		Severity: f.Severity, At: now, Silenced: silenced}
 	var n *alert.Notification
-	firing := ok && a.State == Firing
+	isFiring := ok && a.State == Firing
 	switch {
-	case !firing && (silenced || f.InhibitedBy != ""):
+	case !isFiring && (silenced || f.InhibitedBy != ""):
 		// Recorded, not sent; it fires when the silence or the inhibition
 		// ends, if it still holds.
 		a = Alert{}
-	case !firing:
+	case !isFiring:
 		ef := explain(f)
 		n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now}
 		body, err := EncodePayload(*n)

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
@@ -133,18 +134,28 @@ func sortAlerts(as []Alert) {
 
 // PutAlert implements Book.
 func (tx *memTx) PutAlert(a Alert) error {
+	fp := a.Fingerprint
+	if fp == "" {
+		fp = billing.Fingerprint(a.Rule, a.Account, a.Entity)
+	}
+	// The finding an alert already holds was checked and copied when it was
+	// put, and stored findings are only ever replaced, never changed: keep
+	// that copy instead of checking and copying it at every evaluation.
+	var kept []byte
+	if old, ok := tx.m.alerts[fp]; ok && a.Finding != nil && bytes.Equal(old.Finding, a.Finding) {
+		kept, a.Finding = old.Finding, nil
+	}
 	err := tx.writable()
 	if err == nil {
 		err = a.Check()
 	}
 	if err != nil {
-		fp := a.Fingerprint
-		if fp == "" {
-			fp = billing.Fingerprint(a.Rule, a.Account, a.Entity)
-		}
 		return fmt.Errorf("store alert %s (%s of account %q): %w", fp, a.Rule, a.Account, err)
 	}
 	a = cloneAlert(a)
+	if kept != nil {
+		a.Finding = kept
+	}
 	a.FiredAt, a.LastSentAt, a.ResolvedAt, a.LastSeenAt, a.AckedAt = utc(a.FiredAt), utc(a.LastSentAt),
 		utc(a.ResolvedAt), utc(a.LastSeenAt), utc(a.AckedAt)
 	old, had := tx.m.alerts[a.Fingerprint]
