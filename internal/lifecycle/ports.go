@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// The ports: what the lifecycle needs from storage. The state store
-// (internal/store) implements them on SQLite, Memory in memory, and Overlay
-// over another Store; lifecycletest holds the one contract suite every
-// implementation passes.
+// The ports are what the lifecycle needs from storage: Book, Outbox, Tx and
+// Store. The state store (internal/store) implements them on SQLite, Memory
+// in memory, and Overlay over another Store; lifecycletest holds the one
+// contract suite every implementation passes.
+
+// Book keeps alerts, silences and the log of findings: what Decide reads and
+// writes, and what people change (acknowledgements, silences).
 //
 // Error contract, for every method of Book and Outbox:
 //   - A method that writes, called in a View transaction, fails with an error
@@ -24,9 +27,6 @@ import (
 //
 // Times come back in UTC. Slices and maps handed to a method or returned by
 // one are never shared with the backend.
-
-// Book keeps alerts, silences and the log of findings: what Decide reads and
-// writes, and what people change (acknowledgements, silences).
 type Book interface {
 	// Alert returns the alert with the given fingerprint, and false when
 	// there is none.
@@ -59,7 +59,8 @@ type Book interface {
 	ExpireSilence(id int64, at time.Time) error
 }
 
-// Outbox keeps the notifications to deliver, one item per receiver.
+// Outbox keeps the notifications to deliver, one item per receiver. Its
+// methods keep Book's error contract.
 type Outbox interface {
 	// Enqueue stores a pending item, once item.Check accepts it, and
 	// returns its id.
