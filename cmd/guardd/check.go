@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/guard"
 	"go.uber.org/zap"
@@ -37,8 +36,8 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 	}
 	defer a.Close()
 	defer a.log.Sync()
-	err = cycle(ctx, a, clk, stdout)
-	if a.store != nil && !*dryRun {
+	err = cycle(ctx, a, clk)
+	if a.store != nil {
 		prune(ctx, a, clk.Now())
 	}
 	return err
@@ -55,24 +54,17 @@ func prune(ctx context.Context, a *app, now time.Time) {
 		zap.Int64("polls", st.Polls), zap.Int64("outbox_sent", st.OutboxSent))
 }
 
-// cycle runs one guard cycle and logs what it did; a dry run prints the
-// notifications it would have sent. It returns an error when an account
-// could not be read or a notification was not delivered.
-func cycle(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer) error {
-	_, err := cycleReport(ctx, a, clk, stdout)
+// cycle runs one guard cycle and logs what it did. It returns an error when
+// an account could not be read or a notification was not delivered.
+func cycle(ctx context.Context, a *app, clk clock.Clock) error {
+	_, err := cycleReport(ctx, a, clk)
 	return err
 }
 
 // cycleReport is cycle, also returning the cycle's report.
-func cycleReport(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer) (guard.Report, error) {
+func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, error) {
 	log := a.log
 	rep, err := a.guard.Cycle(ctx, clk.Now())
-	if a.store != nil && a.guard.DryRun() {
-		w := alert.NewWriter(stdout, alert.FormatText)
-		if werr := w.WriteAll(rep.Sent); werr != nil {
-			return rep, werr
-		}
-	}
 	for _, f := range rep.Failed {
 		log.Error("account not read", zap.String("account", f.Account), zap.Error(f.Err))
 	}

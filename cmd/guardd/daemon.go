@@ -148,7 +148,7 @@ func (d *daemon) runCycle() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a := d.app
-	rep, err := cycleReport(d.jobCtx, a, d.clk, d.stdout)
+	rep, err := cycleReport(d.jobCtx, a, d.clk)
 	d.metrics.Observe(rep)
 	if err != nil {
 		a.log.Warn("cycle incomplete", zap.Error(err))
@@ -211,7 +211,7 @@ func (d *daemon) startButtons(ctx context.Context) {
 		}
 		log := a.log.With(zap.String("receiver", n.Name))
 		in := slack.NewInteractions(slack.InteractionsOptions{BotToken: sc.BotToken.Value, AppToken: sc.AppToken.Value, APIURL: sc.APIURL.S,
-			Actions: lifecycle.StoreActions{Store: a.store, Clock: d.clk}, Log: log})
+			Actions: lifecycle.StoreActions{Store: a.store.Lifecycle(), Clock: d.clk}, Log: log})
 		go func() {
 			if err := in.Run(bctx); err != nil && bctx.Err() == nil {
 				log.Error("slack buttons stopped", zap.Error(err))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/alert/slacktest"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store"
 )
 
@@ -198,8 +199,8 @@ notifiers:
 		t.Fatal(err)
 	}
 	defer st.Close()
-	st.View(context.Background(), func(tx *store.Tx) error {
-		as, err := tx.Alerts("acme", store.Firing)
+	st.Lifecycle().View(context.Background(), func(tx lifecycle.Tx) error {
+		as, err := tx.Alerts("acme", lifecycle.Firing)
 		if err != nil || len(as) != 1 || as[0].AckedBy == "" {
 			t.Errorf("alert acknowledged by %q (%d alerts, %v), want alice's press recorded; log:\n%s", ackedBy(as), len(as), err, errOut.String())
 		}
@@ -207,7 +208,7 @@ notifiers:
 	})
 }
 
-func ackedBy(as []store.Alert) string {
+func ackedBy(as []lifecycle.Alert) string {
 	if len(as) == 0 {
 		return ""
 	}

@@ -159,7 +159,7 @@ func pollHourly(t *testing.T, p provider, cfg string, n int) (string, string, []
 	for i := range n {
 		at := t0.Add(time.Duration(i) * time.Hour)
 		p.setClock(func() time.Time { return at })
-		errs = append(errs, cycle(context.Background(), a, clock.Fixed(at), &out))
+		errs = append(errs, cycle(context.Background(), a, clock.Fixed(at)))
 	}
 	return out.String(), errOut.String(), errs
 }

@@ -58,9 +58,9 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		Params: params,
 		Ledger: lopts,
 		Policy: policy,
-		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{
+		Receivers: []alert.Receiver{
 			{Name: "stdout", MinSeverity: billing.SeverityInfo, Notifier: out},
-		}},
+		},
 	}, func(int, guard.Report) error { return nil })
 	var oe *guard.ObservationError
 	if errors.As(err, &oe) {

@@ -12,8 +12,8 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/config"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/rules"
-	"github.com/guardd/guardd/internal/store"
 )
 
 const silenceUsage = `Usage:
@@ -66,8 +66,8 @@ func cmdSilence(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 			return usagef("silence add: account %q is not in %s", *account, *cfgPath)
 		}
 		var id int64
-		if err := st.Update(ctx, func(tx *store.Tx) error {
-			id, err = tx.AddSilence(store.Silence{Rule: *rule, Account: *account, Start: now, End: now.Add(*dur), Comment: *comment, CreatedBy: *by})
+		if err := st.Lifecycle().Update(ctx, func(tx lifecycle.Tx) error {
+			id, err = tx.AddSilence(lifecycle.Silence{Rule: *rule, Account: *account, Start: now, End: now.Add(*dur), Comment: *comment, CreatedBy: *by})
 			return err
 		}); err != nil {
 			return err
@@ -91,8 +91,8 @@ func cmdSilence(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 		if *all {
 			at = time.Time{}
 		}
-		var ss []store.Silence
-		if err := st.View(ctx, func(tx *store.Tx) error { ss, err = tx.Silences(at); return err }); err != nil {
+		var ss []lifecycle.Silence
+		if err := st.Lifecycle().View(ctx, func(tx lifecycle.Tx) error { ss, err = tx.Silences(at); return err }); err != nil {
 			return err
 		}
 		if len(ss) == 0 {
@@ -126,7 +126,7 @@ func cmdSilence(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 			return err
 		}
 		defer st.Close()
-		if err := st.Update(ctx, func(tx *store.Tx) error { return tx.ExpireSilence(id, now) }); err != nil {
+		if err := st.Lifecycle().Update(ctx, func(tx lifecycle.Tx) error { return tx.ExpireSilence(id, now) }); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "silence #%d expired\n", id)

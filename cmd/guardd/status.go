@@ -61,7 +61,7 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	for i, a := range cfg.Accounts {
 		accounts[i] = guard.Account{Account: a.Account}
 	}
-	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, Store: st,
+	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, History: st,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N}})
 	if err := g.Load(ctx, now); err != nil {
 		return err
@@ -102,11 +102,11 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 				fmt.Fprintf(&b, "  unavailable  %s: %s\n", part, why)
 			}
 		}
-		var alerts []store.Alert
-		var silences []store.Silence
-		if err := st.View(ctx, func(tx *store.Tx) error {
+		var alerts []lifecycle.Alert
+		var silences []lifecycle.Silence
+		if err := st.Lifecycle().View(ctx, func(tx lifecycle.Tx) error {
 			var err error
-			if alerts, err = tx.Alerts(a.Name, store.Firing); err != nil {
+			if alerts, err = tx.Alerts(a.Name, lifecycle.Firing); err != nil {
 				return err
 			}
 			silences, err = tx.Silences(now)

@@ -58,25 +58,29 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, inter
 }
 
 // app is what check and run work with: the config, the logger, the guard and
-// the state store it keeps (nil in a dry run without a database).
+// the state store it writes to (nil in a dry run, which only reads the one
+// it opened, if there is one).
 type app struct {
-	cfg   *config.Config
-	log   *zap.Logger
-	guard *guard.Guard
-	store *store.Store
+	cfg    *config.Config
+	log    *zap.Logger
+	guard  *guard.Guard
+	store  *store.Store
+	opened *store.Store
 }
 
 // Close closes the state store.
 func (a *app) Close() error {
-	if a.store == nil {
+	if a.opened == nil {
 		return nil
 	}
-	return a.store.Close()
+	return a.opened.Close()
 }
 
 // setup loads the config and builds the logger, opens the state store and
 // builds the guard with the history it holds. A dry run changes nothing: it
-// reads the database if there is one and writes nothing to it.
+// decides against the database's alerts and silences, if there is one,
+// keeps every write in memory, and prints what would be sent instead of
+// sending it.
 func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun, interactive bool, now time.Time) (*app, error) {
 	cfg, err := config.LoadFile(cfgPath, getenv)
 	if err != nil {
@@ -95,25 +99,27 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		return nil, err
 	}
 	a := &app{cfg: cfg, log: log}
-	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil {
-		if a.store, err = store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration}); err != nil {
-			return nil, err
-		}
-	}
 	opts := guard.Options{
 		Params:     cfg.Params,
 		Ledger:     cfg.Ledger,
-		Dispatcher: &alert.Dispatcher{Receivers: receivers, Log: log},
-		Store:      a.store,
+		Dispatcher: &alert.Dispatcher{Log: log},
 		Receivers:  receivers,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N,
 			DigestAt: lifecycle.DefaultDigestAt},
-		DryRun: dryRun,
-		Log:    log,
+		Log: log,
 	}
-	if dryRun && a.store == nil {
-		// No database yet: decide in memory and print instead of sending.
-		opts.Dispatcher = &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "dry-run", Notifier: alert.NewWriter(stdout, alert.FormatText)}}}
+	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil {
+		if a.opened, err = store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration}); err != nil {
+			return nil, err
+		}
+		opts.State, opts.History = a.opened.Lifecycle(), a.opened
+	}
+	if dryRun {
+		opts.State = lifecycle.NewOverlay(opts.State)
+		opts.Receivers = []alert.Receiver{{Name: "dry-run", Notifier: alert.NewWriter(stdout, alert.FormatText)}}
+		opts.Policy.Immediate = true
+	} else {
+		a.store = a.opened
 	}
 	a.guard = guard.New(accounts, opts)
 	if err := a.guard.Load(ctx, now); err != nil {

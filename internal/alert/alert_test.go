@@ -188,41 +188,6 @@ func TestWriterJSONLines(t *testing.T) {
 	}
 }
 
-func TestRecordRoundTrip(t *testing.T) {
-	f := finding("recharge-burst", billing.SeverityCritical)
-	f.Evidence = []billing.Evidence{{What: "recharge", Ref: "cg_02", At: lt.T0, Amount: lt.USD("10.005"), Source: "openai:/x", AsOf: lt.T0.Add(time.Hour)}}
-	f.Recommendation, f.Folded = "Disable auto-recharge.", []string{"recharge-above-threshold: ..."}
-	f.State = billing.AccountState{Effective: lt.USD("33.05"), EffectiveKnown: true, Shown: lt.USD("69"), ShownKnown: true, ObservedAt: lt.T0,
-		Runway: billing.Runway{Known: true, BurnPerDay: lt.USD("6.00"), Window: 3 * time.Hour, Lasts: 132 * time.Hour, Until: lt.T0.Add(132 * time.Hour)}}
-	for _, n := range []alert.Notification{
-		{Status: alert.StatusFiring, Finding: f, At: lt.T0, Repeat: true},
-		{Status: alert.StatusResolved, Finding: f, At: lt.T0.Add(9 * time.Hour)},
-	} {
-		b, err := json.Marshal(alert.NewRecord(n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rec alert.Record
-		if err := json.Unmarshal(b, &rec); err != nil {
-			t.Fatal(err)
-		}
-		got, err := rec.Notification()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if alert.Text(got) != alert.Text(n) || got.Repeat != n.Repeat || !got.At.Equal(n.At) {
-			t.Errorf("round trip changed the notification:\ngot  %s\nwant %s", alert.Text(got), alert.Text(n))
-		}
-		if !got.Finding.Evidence[0].Amount.Amount().Equal(lt.USD("10.005").Amount()) {
-			t.Errorf("evidence amount: got %s, want exactly 10.005", got.Finding.Evidence[0].Amount.Exact())
-		}
-	}
-	bad := alert.Record{Status: "firing", Rule: "r", Severity: "loud"}
-	if _, err := bad.Notification(); err == nil || !strings.Contains(err.Error(), `unknown severity "loud"`) {
-		t.Errorf("bad severity: got %v", err)
-	}
-}
-
 func TestDeliverReturnsTheRef(t *testing.T) {
 	want := alert.Ref{Channel: "C0ALERTS", MessageID: "1700000000.000100"}
 	n := &fakeNotifier{SendFunc: func(c int, _ alert.Notification) (alert.Ref, bool, error) {

@@ -1,14 +1,16 @@
 package alert
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 )
 
-// Record is the JSON form of a notification (guardd replay --output json
-// prints one per line). Amounts are exact decimal strings with a currency.
+// Record is the JSON form of a notification that guardd replay --output
+// json prints, one per line. Amounts are exact decimal strings with a
+// currency. It is an output only: what guardd stores is the lifecycle's own
+// format (lifecycle.EncodePayload), so this one may change without touching
+// any database.
 type Record struct {
 	Status         Status           `json:"status"`
 	Repeat         bool             `json:"repeat,omitempty"`
@@ -112,80 +114,4 @@ func balanceRecord(s billing.AccountState) BalanceRecord {
 		}
 	}
 	return b
-}
-
-// Notification rebuilds the notification a record was made from, as the
-// outbox and the alert store keep them. Amounts come back exact; runway
-// durations to the hour.
-func (r Record) Notification() (Notification, error) {
-	if _, err := billing.ParseSeverity(string(r.Severity)); err != nil {
-		return Notification{}, fmt.Errorf("record: %w", err)
-	}
-	if r.Status != StatusFiring && r.Status != StatusResolved {
-		return Notification{}, fmt.Errorf("record: unknown status %q", r.Status)
-	}
-	f := billing.Finding{
-		Rule: r.Rule, Severity: r.Severity, Account: r.Account, Entity: r.Entity, At: r.FiredAt,
-		Summary: r.Summary, Recommendation: r.Recommendation, Folded: r.Folded,
-	}
-	if fp := f.Fingerprint(); r.Fingerprint != "" && r.Fingerprint != fp {
-		return Notification{}, fmt.Errorf("record: fingerprint %s does not match %s/%s/%s", r.Fingerprint, r.Rule, r.Account, r.Entity)
-	}
-	money := func(what, amount, cur string) (billing.Money, error) {
-		c, err := billing.ParseCurrency(cur)
-		if err != nil {
-			return billing.Money{}, fmt.Errorf("record: %s: %w", what, err)
-		}
-		m, err := billing.ParseMoney(amount, c)
-		if err != nil {
-			return billing.Money{}, fmt.Errorf("record: %s: %w", what, err)
-		}
-		return m, nil
-	}
-	for i, e := range r.Evidence {
-		ev := billing.Evidence{What: e.What, Ref: e.Ref, At: e.At, Note: e.Note, Source: e.Source}
-		if e.AsOf != nil {
-			ev.AsOf = *e.AsOf
-		}
-		if e.Amount != "" {
-			m, err := money(fmt.Sprintf("evidence[%d].amount", i), e.Amount, e.Currency)
-			if err != nil {
-				return Notification{}, err
-			}
-			ev.Amount = m
-		}
-		f.Evidence = append(f.Evidence, ev)
-	}
-	b := r.Balance
-	s := &f.State
-	s.ObservedAt = b.ObservedAt
-	var err error
-	if b.Effective != nil {
-		if s.Effective, err = money("balance.effective", *b.Effective, b.Currency); err != nil {
-			return Notification{}, err
-		}
-		s.EffectiveKnown = true
-	}
-	if b.Shown != nil {
-		if s.Shown, err = money("balance.shown", *b.Shown, b.Currency); err != nil {
-			return Notification{}, err
-		}
-		s.ShownKnown = true
-	}
-	if b.BurnPerDay != nil {
-		if s.Runway.BurnPerDay, err = money("balance.burn_per_day", *b.BurnPerDay, b.Currency); err != nil {
-			return Notification{}, err
-		}
-		s.Runway.Known = true
-		s.Runway.Window, _ = time.ParseDuration(b.BurnWindow)
-		s.Runway.Endless = b.RunwayEndless
-		if b.RunwayHours != nil && b.RunwayEnds != nil {
-			s.Runway.Lasts, s.Runway.Until = time.Duration(*b.RunwayHours)*time.Hour, *b.RunwayEnds
-		}
-	}
-	n := Notification{Status: r.Status, Finding: f, At: r.FiredAt, Repeat: r.Repeat}
-	if r.ResolvedAt != nil {
-		n.At = *r.ResolvedAt
-	}
-	return n, nil
 }

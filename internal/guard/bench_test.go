@@ -65,9 +65,9 @@ func BenchmarkYearEvaluate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		err := guard.Replay(context.Background(), f.Account, "year", f.Observations, guard.Options{
-			Params:     rules.DefaultParams(),
-			Ledger:     ledger.DefaultOptions(),
-			Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "count", Notifier: &countingNotifier{}}}},
+			Params:    rules.DefaultParams(),
+			Ledger:    ledger.DefaultOptions(),
+			Receivers: []alert.Receiver{{Name: "count", Notifier: &countingNotifier{}}},
 		}, func(int, guard.Report) error { return nil })
 		if err != nil {
 			b.Fatal(err)

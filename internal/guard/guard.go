@@ -1,10 +1,14 @@
 // Package guard runs guardd's cycle: poll every account, add what was read to
-// its ledger, evaluate the rules, and send the notifications due. The same
-// cycle serves replay, the one-shot check and the daemon.
+// its ledger, evaluate the rules, decide the alerts, queue the notifications
+// due in an outbox and drain it. The same cycle, on one path, serves replay,
+// the one-shot check, its dry run and the daemon; what differs is where the
+// lifecycle keeps its state (Options.State):
 //
-// Without a state store the alert lifecycle lives in memory (replay, tests).
-// With one, history, alerts and an outbox persist, so a CronJob's separate
-// runs behave like one long-running daemon.
+//   - the state store: history, alerts and the outbox persist, so a
+//     CronJob's separate runs behave like one long-running daemon;
+//   - memory, starting empty: replay and rule tests;
+//   - an overlay over the state store (lifecycle.NewOverlay): a dry run
+//     decides against the stored alerts and silences and writes nothing.
 package guard
 
 import (
@@ -36,19 +40,34 @@ type Options struct {
 	Params rules.Params
 	Ledger ledger.Options
 	Poller poller.Poller
-	// Dispatcher sends notifications right away when there is no Store;
-	// with a Store it does the in-run retries of the outbox.
-	Dispatcher *alert.Dispatcher
-	// Store, when set, keeps history, alerts and the outbox.
-	Store *store.Store
-	// Receivers are where the outbox delivers (with a Store).
+	// State keeps the alerts, silences, findings log and outbox: the state
+	// store's (store.Store.Lifecycle), an overlay over it, or, when nil, a
+	// new lifecycle.Memory.
+	State lifecycle.Store
+	// History, when set, is the state store that Load rebuilds the ledgers
+	// from. Each poll is recorded in it when State's transactions keep
+	// history (HistoryTx), in the transaction that decides its alerts.
+	History *store.Store
+	// Receivers are where the outbox delivers.
 	Receivers []alert.Receiver
-	Policy    lifecycle.Policy
-	// DryRun (with a Store) decides everything but writes and sends
-	// nothing: the report lists what would have been sent.
-	DryRun bool
-	Log    *zap.Logger
+	// Dispatcher does the in-run retries of each delivery.
+	Dispatcher *alert.Dispatcher
+	Policy     lifecycle.Policy
+	Log        *zap.Logger
 }
+
+// HistoryTx is implemented by transactions that also keep the accounts'
+// history: the state store's. The cycle records each poll, the observation
+// it read and the grants and charges it saw first in the transaction that
+// decides the account's alerts, so both are kept or neither is. Memory and
+// an overlay keep no history: the ledger in memory is all there is.
+type HistoryTx interface {
+	AppendObservation(account billing.Account, o billing.Observation) error
+	RecordPoll(p store.Poll) error
+	FirstSeen(account, kind, id string, at time.Time) (time.Time, error)
+}
+
+var _ HistoryTx = (*store.Tx)(nil)
 
 // Resumer is implemented by sources that replay recorded data (the file
 // source): told the last observation already stored, they continue after it.
@@ -81,17 +100,14 @@ type Guard struct {
 	params     rules.Params
 	lopts      ledger.Options
 	burnWindow time.Duration
-	memory     *lifecycle.Memory
-	dispatcher *alert.Dispatcher
-	store      *store.Store
+	state      lifecycle.Store
+	history    *store.Store
 	sender     *lifecycle.Sender
 	receivers  []alert.Receiver
 	policy     lifecycle.Policy
-	dryRun     bool
-	log        *zap.Logger
 }
 
-// New returns a guard over accounts. With a store, call Load before the
+// New returns a guard over accounts. With a History, call Load before the
 // first cycle.
 func New(accounts []Account, o Options) *Guard {
 	g := &Guard{
@@ -100,31 +116,28 @@ func New(accounts []Account, o Options) *Guard {
 		params:     o.Params,
 		lopts:      o.Ledger,
 		burnWindow: o.Params.BurnWindow.Duration,
-		memory:     lifecycle.NewMemory(),
-		dispatcher: o.Dispatcher,
-		store:      o.Store,
+		state:      o.State,
+		history:    o.History,
 		receivers:  o.Receivers,
 		policy:     o.Policy,
-		dryRun:     o.DryRun,
-		log:        o.Log,
 	}
-	if g.dispatcher == nil {
-		g.dispatcher = &alert.Dispatcher{Log: o.Log}
+	if g.state == nil {
+		g.state = lifecycle.NewMemory()
 	}
-	if g.log == nil {
-		g.log = zap.NewNop()
+	log := o.Log
+	if log == nil {
+		log = zap.NewNop()
 	}
-	if g.store != nil {
-		g.sender = &lifecycle.Sender{Store: g.store, Receivers: g.receivers, Dispatcher: g.dispatcher, Log: g.log}
+	dispatcher := o.Dispatcher
+	if dispatcher == nil {
+		dispatcher = &alert.Dispatcher{Log: log}
 	}
+	g.sender = &lifecycle.Sender{Store: g.state, Receivers: o.Receivers, Dispatcher: dispatcher, Policy: o.Policy, Log: log}
 	for _, a := range accounts {
 		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
 	}
 	return g
 }
-
-// DryRun reports whether the guard writes and sends nothing.
-func (g *Guard) DryRun() bool { return g.dryRun }
 
 // HistoryWindow is how much stored history a ledger is rebuilt from: what
 // the rules read (rules.Engine.History).
@@ -143,14 +156,15 @@ func (g *Guard) Load(ctx context.Context, now time.Time) error {
 }
 
 func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
-	if g.store == nil {
+	if g.history == nil {
+		w.stale = false // the ledger is all the history there is
 		return nil
 	}
 	var obs []billing.Observation
 	var polls []store.Poll
 	var last time.Time
 	var haveLast bool
-	err := g.store.View(ctx, func(tx *store.Tx) error {
+	err := g.history.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if last, haveLast, err = tx.LastObservationAt(w.account.Name); err != nil {
 			return err
@@ -231,10 +245,9 @@ type Report struct {
 	// Holding is, per account, every finding that held (identified, not
 	// explained), inhibited ones included.
 	Holding map[string][]billing.Finding
-	// Sent lists the notifications decided (with a store: written to the
-	// outbox; in a dry run: what would have been).
+	// Sent lists the notifications decided: what was written to the outbox.
 	Sent []alert.Notification
-	// Delivery says what draining the outbox did (with a store).
+	// Delivery says what draining the outbox did.
 	Delivery lifecycle.DrainResult
 	// States is each readable account's position after the cycle.
 	States map[string]billing.AccountState
@@ -253,8 +266,6 @@ type AccountReport struct {
 	// Missing lists the parts the poll could not read.
 	Missing []billing.Part
 }
-
-var errDryRun = errors.New("dry run: nothing written")
 
 // Cycle polls every account once at now, evaluates the rules and sends the
 // notifications due. Account failures are reported in the Report, not
@@ -314,15 +325,13 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		}
 		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
-		if g.store == nil {
-			ns, err := lifecycle.Decide(g.memory, w.account.Name, holding, explain, judged, state, at, g.policy)
-			if err != nil {
-				return rep, err
-			}
-			due = append(due, ns...)
-			continue
+		// Stored as the ledger keeps it: with the balance it derived, so a
+		// ledger rebuilt from the store continues it.
+		o := res.Observation
+		if cur, _ := w.ledger.Current(); err == nil && cur != nil {
+			o = *cur
 		}
-		ns, serr := g.persist(ctx, w, res.Observation, err, at, holding, explain, judged, state)
+		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state)
 		if serr != nil {
 			w.stale = true
 			errs = append(errs, fmt.Errorf("account %s: write state: %w", w.account.Name, serr))
@@ -331,66 +340,60 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		due = append(due, ns...)
 	}
 	rep.Sent = due
-	if g.store == nil {
-		if len(due) > 0 {
-			errs = append(errs, g.dispatcher.Dispatch(ctx, due))
-		}
-		return rep, errors.Join(errs...)
-	}
-	if !g.dryRun {
-		var err error
-		rep.Delivery, err = g.sender.Drain(ctx, now)
-		errs = append(errs, err)
-	}
+	var err error
+	rep.Delivery, err = g.sender.Drain(ctx, now)
+	errs = append(errs, err)
 	return rep, errors.Join(errs...)
 }
 
-// persist writes one account's poll and the lifecycle's decision in one
-// transaction, and queues the notifications due in the outbox.
+// persist records one account's poll (when the state keeps history) and
+// the lifecycle's decision in one transaction, and queues the
+// notifications due in the outbox.
 func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, pollErr error, at time.Time,
 	holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
 	state billing.AccountState) ([]alert.Notification, error) {
 	var due []alert.Notification
-	err := g.store.Update(ctx, func(tx *store.Tx) error {
-		p := store.Poll{Account: w.account.Name, At: at, OK: pollErr == nil}
-		if pollErr != nil {
-			p.Error = pollErr.Error()
-		} else {
-			if err := tx.AppendObservation(w.account, o); err != nil {
+	err := g.state.Update(ctx, func(tx lifecycle.Tx) error {
+		if h, ok := tx.(HistoryTx); ok {
+			if err := recordPoll(h, w.account, o, pollErr, at); err != nil {
 				return err
 			}
-			for _, part := range billing.Parts {
-				if st, ok := o.Parts[part]; ok && st.Unavailable != "" {
-					p.Missing = append(p.Missing, part)
-				}
-			}
-			if err := recordFirstSeen(tx, w.account.Name, o); err != nil {
-				return err
-			}
-		}
-		if err := tx.RecordPoll(p); err != nil {
-			return err
 		}
 		ns, err := lifecycle.Decide(tx, w.account.Name, holding, explain, judged, state, at, g.policy)
 		if err != nil {
 			return err
 		}
 		due = ns
-		if g.dryRun {
-			return errDryRun
-		}
 		return lifecycle.Enqueue(tx, ns, g.receivers, at, g.policy)
 	})
-	if errors.Is(err, errDryRun) {
-		err = nil
-		w.stale = true // the ledger saw an observation the store did not keep
-	}
 	return due, err
+}
+
+// recordPoll records one poll: the observation it read and what in it was
+// seen for the first time, or why it failed.
+func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, pollErr error, at time.Time) error {
+	p := store.Poll{Account: account.Name, At: at, OK: pollErr == nil}
+	if pollErr != nil {
+		p.Error = pollErr.Error()
+		return tx.RecordPoll(p)
+	}
+	if err := tx.AppendObservation(account, o); err != nil {
+		return err
+	}
+	for _, part := range billing.Parts {
+		if st, ok := o.Parts[part]; ok && st.Unavailable != "" {
+			p.Missing = append(p.Missing, part)
+		}
+	}
+	if err := recordFirstSeen(tx, account.Name, o); err != nil {
+		return err
+	}
+	return tx.RecordPoll(p)
 }
 
 // recordFirstSeen keeps when guardd first saw each grant and charge: a fact
 // of its own, since providers back-date grants.
-func recordFirstSeen(tx *store.Tx, account string, o billing.Observation) error {
+func recordFirstSeen(tx HistoryTx, account string, o billing.Observation) error {
 	if o.Has(billing.PartGrants) {
 		for _, gr := range o.Grants {
 			if _, err := tx.FirstSeen(account, store.KindGrant, gr.ID, o.At); err != nil {
@@ -470,15 +473,17 @@ type ObservationError struct {
 func (e *ObservationError) Error() string { return fmt.Sprintf("observations[%d]: %v", e.Index, e.Err) }
 func (e *ObservationError) Unwrap() error { return e.Err }
 
-// Replay plays the observations of one account through a new guard as if
-// polled live: one cycle per observation, at its time. A replay judges as
-// check and run do (hysteresis included) but never repeats an alert, so each
-// is sent once per episode. each is called with every cycle's report; an
-// observation that cannot be used stops the replay with an
-// *ObservationError. name identifies the history in errors.
+// Replay plays the observations of one account through a new guard, with
+// its state in memory, as if polled live: one cycle per observation, at its
+// time. A replay judges as check and run do (hysteresis included) but never
+// repeats an alert, so each is sent once per episode, and sends each
+// notification as it is decided (Policy.Immediate). each is called with
+// every cycle's report; an observation that cannot be used stops the replay
+// with an *ObservationError. name identifies the history in errors.
 func Replay(ctx context.Context, account billing.Account, name string, obs []billing.Observation, o Options,
 	each func(i int, rep Report) error) error {
-	o.Policy.Repeat = nil
+	o.State, o.History = nil, nil
+	o.Policy.Repeat, o.Policy.Immediate = nil, true
 	g := New([]Account{{Account: account, Source: file.New(name, obs)}}, o)
 	for i, ob := range obs {
 		rep, err := g.Cycle(ctx, ob.At)

@@ -70,9 +70,9 @@ func newGuard(rec *recorder, accounts ...guard.Account) *guard.Guard {
 	return guard.New(accounts, guard.Options{
 		Params: rules.DefaultParams(),
 		Ledger: ledger.DefaultOptions(),
-		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{
+		Receivers: []alert.Receiver{
 			{Name: "rec", MinSeverity: billing.SeverityInfo, Notifier: rec},
-		}},
+		},
 	})
 }
 
@@ -130,9 +130,9 @@ func TestSlowAccountDoesNotBlockOthers(t *testing.T) {
 	slow.Name, fast.Name = "slow", "fast"
 	rec := &recorder{}
 	g := guard.New([]guard.Account{{Account: slow, Source: hung}, {Account: fast, Source: ok}}, guard.Options{
-		Params:     rules.DefaultParams(),
-		Poller:     poller.Poller{Timeout: 50 * time.Millisecond},
-		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "rec", Notifier: rec}}},
+		Params:    rules.DefaultParams(),
+		Poller:    poller.Poller{Timeout: 50 * time.Millisecond},
+		Receivers: []alert.Receiver{{Name: "rec", Notifier: rec}},
 	})
 	rep, err := g.Cycle(context.Background(), lt.T0)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestLoadResumesCostCursor(t *testing.T) {
 	}
 	src := &costSource{fakeSource: fakeSource{FetchFunc: func(context.Context, time.Time) (billing.Observation, error) { return o, nil }}}
 	a := lt.Account("5", "10")
-	g := guard.New([]guard.Account{{Account: a, Source: src}}, guard.Options{Params: rules.DefaultParams(), Store: st})
+	g := guard.New([]guard.Account{{Account: a, Source: src}}, guard.Options{Params: rules.DefaultParams(), State: st.Lifecycle(), History: st})
 	if err := g.Load(ctx, o.At); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestLoadResumesCostCursor(t *testing.T) {
 	}
 	// A new process: the settled day is not read again.
 	src2 := &costSource{}
-	g2 := guard.New([]guard.Account{{Account: a, Source: src2}}, guard.Options{Params: rules.DefaultParams(), Store: st})
+	g2 := guard.New([]guard.Account{{Account: a, Source: src2}}, guard.Options{Params: rules.DefaultParams(), State: st.Lifecycle(), History: st})
 	if err := g2.Load(ctx, o.At.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}

@@ -6,20 +6,19 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/clock"
-	"github.com/guardd/guardd/internal/store"
 )
 
 // StoreActions records what people do from a chat message (the Slack
-// buttons) in the state store: acknowledging an alert stops its repeats;
-// silencing mutes its rule on its account for a while.
+// buttons) in a Store: acknowledging an alert stops its repeats; silencing
+// mutes its rule on its account for a while.
 type StoreActions struct {
-	Store *store.Store
+	Store Store
 	Clock clock.Clock
 }
 
 // Ack marks the alert acknowledged by by.
 func (a StoreActions) Ack(ctx context.Context, fingerprint, by string) error {
-	return a.Store.Update(ctx, func(tx *store.Tx) error {
+	return a.Store.Update(ctx, func(tx Tx) error {
 		al, ok, err := tx.Alert(fingerprint)
 		if err != nil {
 			return err
@@ -35,8 +34,8 @@ func (a StoreActions) Ack(ctx context.Context, fingerprint, by string) error {
 // Silence mutes rule on account for d from now.
 func (a StoreActions) Silence(ctx context.Context, rule, account string, d time.Duration, by, comment string) error {
 	now := a.Clock.Now()
-	return a.Store.Update(ctx, func(tx *store.Tx) error {
-		_, err := tx.AddSilence(store.Silence{Rule: rule, Account: account, Start: now, End: now.Add(d), Comment: comment, CreatedBy: by})
+	return a.Store.Update(ctx, func(tx Tx) error {
+		_, err := tx.AddSilence(Silence{Rule: rule, Account: account, Start: now, End: now.Add(d), Comment: comment, CreatedBy: by})
 		return err
 	})
 }

@@ -2,16 +2,17 @@
 // finding fires once, repeats after its severity's interval, resolves once
 // it has been absent for a few evaluations (so a flapping condition does not
 // resolve and fire again on every poll), and is silenced or inhibited
-// without being forgotten. With the state store, every notification goes
-// through an outbox: written in the same transaction as the alert's new
-// state, sent after, so a crash in between means it is sent after the
-// restart, never lost. Without one (replay, rule tests) the same decisions
-// are made against an in-memory Book.
+// without being forgotten. Every notification goes through an outbox:
+// written in the same transaction as the alert's new state, sent after, so
+// a crash in between means it is sent after the restart, never lost.
+//
+// The package owns its model (Alert, Silence, FindingRecord, OutboxItem)
+// and the ports it needs from storage (Book, Outbox, Tx, Store; see
+// ports.go). The state store implements them on SQLite; Memory in memory
+// for replay and rule tests; Overlay over another Store for a dry run.
 package lifecycle
 
 import (
-	"cmp"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/rules"
-	"github.com/guardd/guardd/internal/store"
 )
 
 // Policy tunes the lifecycle.
@@ -33,6 +33,10 @@ type Policy struct {
 	// DigestAt is the time of day (UTC, as an offset from midnight) at which
 	// info notifications go out together as one daily digest per receiver.
 	DigestAt time.Duration
+	// Immediate sends every notification as soon as it is decided, one
+	// message each, in the order decided: no daily digest, and no pacing.
+	// Replay, rule tests and dry runs print what was decided this way.
+	Immediate bool
 }
 
 // DefaultDigestAt is 09:00 UTC.
@@ -47,17 +51,6 @@ func (p Policy) NextDigest(now time.Time) time.Time {
 	}
 	return at
 }
-
-// Book is where alerts are kept: a state store transaction, or Memory.
-type Book interface {
-	Alert(fingerprint string) (store.Alert, bool, error)
-	Alerts(account, state string) ([]store.Alert, error)
-	PutAlert(a store.Alert) error
-	Silenced(rule, account string, at time.Time) (store.Silence, bool, error)
-	RecordFinding(r store.FindingRecord) error
-}
-
-var _ Book = (*store.Tx)(nil)
 
 // Decide applies one evaluation of an account to its alerts and returns the
 // notifications due, resolutions first. holding is every finding that held,
@@ -75,17 +68,23 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	}
 
 	// Which firing alerts stop now, and which keep firing (and inhibiting).
-	firingAlerts, err := b.Alerts(account, store.Firing)
+	firingAlerts, err := b.Alerts(account, Firing)
 	if err != nil {
 		return nil, err
 	}
 	after := max(p.ResolveAfter, 1)
 	firingRules := make(map[string]bool)
+	// stillFiring are the firing alerts whose finding holds: decideOne
+	// takes them from here rather than reading them again.
+	stillFiring := make(map[string]Alert)
 	var out []alert.Notification
-	var changed []store.Alert
+	var changed []Alert
 	for _, a := range firingAlerts {
 		if held[a.Fingerprint] || !judged(a.Rule) {
 			firingRules[a.Rule] = true
+			if held[a.Fingerprint] {
+				stillFiring[a.Fingerprint] = a
+			}
 			continue
 		}
 		a.MissCount++
@@ -94,13 +93,9 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 			changed = append(changed, a)
 			continue
 		}
-		a.State, a.ResolvedAt = store.Resolved, now
+		a.State, a.ResolvedAt = Resolved, now
 		changed = append(changed, a)
-		var rec alert.Record
-		if err := json.Unmarshal(a.Finding, &rec); err != nil {
-			return nil, fmt.Errorf("read stored finding %s: %w", a.Fingerprint, err)
-		}
-		n, err := rec.Notification()
+		n, err := DecodePayload(a.Finding)
 		if err != nil {
 			return nil, fmt.Errorf("read stored finding %s: %w", a.Fingerprint, err)
 		}
@@ -122,7 +117,7 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 		}
 	}
 	for _, f := range holding {
-		n, a, err := decideOne(b, f, explain, now, p)
+		n, a, err := decideOne(b, f, stillFiring, explain, now, p)
 		if err != nil {
 			return nil, err
 		}
@@ -143,35 +138,39 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 
 // decideOne handles one holding finding: it records it and returns the
 // notification due, if any, and the alert's new state (zero if none).
-func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.Finding, now time.Time, p Policy) (*alert.Notification, store.Alert, error) {
+// firing has the firing alerts of the holding findings, as read.
+func decideOne(b Book, f billing.Finding, firing map[string]Alert, explain func(billing.Finding) billing.Finding,
+	now time.Time, p Policy) (*alert.Notification, Alert, error) {
 	fp := f.Fingerprint()
 	_, silenced, err := b.Silenced(f.Rule, f.Account, now)
 	if err != nil {
-		return nil, store.Alert{}, err
+		return nil, Alert{}, err
 	}
-	a, ok, err := b.Alert(fp)
-	if err != nil {
-		return nil, store.Alert{}, err
+	a, ok := firing[fp]
+	if !ok {
+		if a, ok, err = b.Alert(fp); err != nil {
+			return nil, Alert{}, err
+		}
 	}
-	rec := store.FindingRecord{Account: f.Account, Rule: f.Rule, Entity: f.Entity, Fingerprint: fp,
+	rec := FindingRecord{Account: f.Account, Rule: f.Rule, Entity: f.Entity, Fingerprint: fp,
 		Severity: f.Severity, At: now, Silenced: silenced}
 	var n *alert.Notification
-	firing := ok && a.State == store.Firing
+	isFiring := ok && a.State == Firing
 	switch {
-	case !firing && (silenced || f.InhibitedBy != ""):
+	case !isFiring && (silenced || f.InhibitedBy != ""):
 		// Recorded, not sent; it fires when the silence or the inhibition
 		// ends, if it still holds.
-		a = store.Alert{}
-	case !firing:
+		a = Alert{}
+	case !isFiring:
 		ef := explain(f)
 		n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now}
-		body, err := json.Marshal(alert.NewRecord(*n))
+		body, err := EncodePayload(*n)
 		if err != nil {
-			return nil, store.Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
+			return nil, Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
 		}
 		rec.Summary = ef.Summary
-		a = store.Alert{Fingerprint: fp, Account: f.Account, Rule: f.Rule, Entity: f.Entity, Severity: f.Severity,
-			State: store.Firing, FiredAt: now, LastSentAt: now, LastSeenAt: now, Finding: body}
+		a = Alert{Fingerprint: fp, Account: f.Account, Rule: f.Rule, Entity: f.Entity, Severity: f.Severity,
+			State: Firing, FiredAt: now, LastSentAt: now, LastSeenAt: now, Finding: body}
 	default:
 		a.LastSeenAt, a.MissCount = now, 0
 		escalated := f.Severity.Rank() > a.Severity.Rank()
@@ -180,30 +179,30 @@ func decideOne(b Book, f billing.Finding, explain func(billing.Finding) billing.
 		if due && !silenced && f.InhibitedBy == "" && a.AckedBy == "" {
 			ef := explain(f)
 			n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now, Repeat: true}
-			body, err := json.Marshal(alert.NewRecord(*n))
+			body, err := EncodePayload(*n)
 			if err != nil {
-				return nil, store.Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
+				return nil, Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
 			}
 			rec.Summary = ef.Summary
 			a.Severity, a.LastSentAt, a.Finding = f.Severity, now, body
 		}
 	}
 	if err := b.RecordFinding(rec); err != nil {
-		return nil, store.Alert{}, err
+		return nil, Alert{}, err
 	}
 	return n, a, nil
 }
 
 // Enqueue writes one outbox item per notification and receiver that wants
 // it. Call it in the transaction that decided the notifications. Info
-// notifications wait for the next daily digest.
-func Enqueue(tx *store.Tx, ns []alert.Notification, receivers []alert.Receiver, now time.Time, p Policy) error {
+// notifications wait for the next daily digest, unless p is Immediate.
+func Enqueue(o Outbox, ns []alert.Notification, receivers []alert.Receiver, now time.Time, p Policy) error {
 	for _, n := range ns {
 		due := now
-		if n.Finding.Severity == billing.SeverityInfo {
+		if n.Finding.Severity == billing.SeverityInfo && !p.Immediate {
 			due = p.NextDigest(now)
 		}
-		body, err := json.Marshal(alert.NewRecord(n))
+		body, err := EncodePayload(n)
 		if err != nil {
 			return fmt.Errorf("encode notification: %w", err)
 		}
@@ -211,7 +210,7 @@ func Enqueue(tx *store.Tx, ns []alert.Notification, receivers []alert.Receiver, 
 			if !r.Wants(n) {
 				continue
 			}
-			if _, err := tx.Enqueue(store.OutboxItem{Receiver: r.Name, Fingerprint: n.Finding.Fingerprint(), Status: string(n.Status),
+			if _, err := o.Enqueue(OutboxItem{Receiver: r.Name, Fingerprint: n.Finding.Fingerprint(), Status: State(n.Status),
 				Payload: body, CreatedAt: now, NextAttemptAt: due}); err != nil {
 				return err
 			}
@@ -219,45 +218,3 @@ func Enqueue(tx *store.Tx, ns []alert.Notification, receivers []alert.Receiver, 
 	}
 	return nil
 }
-
-// Memory is a Book in memory, for guards without a state store: it forgets
-// everything when the process ends, and has no silences.
-type Memory struct {
-	alerts map[string]store.Alert
-}
-
-var _ Book = (*Memory)(nil)
-
-// NewMemory returns an empty Memory.
-func NewMemory() *Memory { return &Memory{alerts: make(map[string]store.Alert)} }
-
-// Alert implements Book.
-func (m *Memory) Alert(fp string) (store.Alert, bool, error) {
-	a, ok := m.alerts[fp]
-	return a, ok, nil
-}
-
-// Alerts implements Book, in fingerprint order.
-func (m *Memory) Alerts(account, state string) ([]store.Alert, error) {
-	var out []store.Alert
-	for _, a := range m.alerts {
-		if (account == "" || a.Account == account) && (state == "" || a.State == state) {
-			out = append(out, a)
-		}
-	}
-	slices.SortFunc(out, func(x, y store.Alert) int {
-		return cmp.Or(cmp.Compare(x.Rule, y.Rule), cmp.Compare(x.Entity, y.Entity))
-	})
-	return out, nil
-}
-
-// PutAlert implements Book.
-func (m *Memory) PutAlert(a store.Alert) error { m.alerts[a.Fingerprint] = a; return nil }
-
-// Silenced implements Book: Memory has no silences.
-func (m *Memory) Silenced(string, string, time.Time) (store.Silence, bool, error) {
-	return store.Silence{}, false, nil
-}
-
-// RecordFinding implements Book: Memory keeps no findings log.
-func (m *Memory) RecordFinding(store.FindingRecord) error { return nil }

@@ -30,37 +30,46 @@ func all(string) bool { return true }
 
 func clockAt(t time.Time) clock.Clock { return clock.Fixed(t) }
 
-// books runs a test against the store and against Memory: both keep the
-// same lifecycle.
-func books(t *testing.T, run func(t *testing.T, decide func(now time.Time, holding ...billing.Finding) []string)) {
+// stores runs a test against the state store and against Memory: both keep
+// the same lifecycle.
+func stores(t *testing.T, run func(t *testing.T, s lifecycle.Store)) {
 	t.Run("store", func(t *testing.T) {
 		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		run(t, func(now time.Time, holding ...billing.Finding) []string {
-			var ns []alert.Notification
-			if err := st.Update(context.Background(), func(tx *store.Tx) error {
-				var err error
-				ns, err = lifecycle.Decide(tx, "acme", holding, explain, all, billing.AccountState{}, now, policy)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return names(ns)
-		})
+		run(t, st.Lifecycle())
 	})
-	t.Run("memory", func(t *testing.T) {
-		m := lifecycle.NewMemory()
-		run(t, func(now time.Time, holding ...billing.Finding) []string {
-			ns, err := lifecycle.Decide(m, "acme", holding, explain, all, billing.AccountState{}, now, policy)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return names(ns)
-		})
-	})
+	t.Run("memory", func(t *testing.T) { run(t, lifecycle.NewMemory()) })
+}
+
+// decider returns a function deciding on account "acme" in s, judging every
+// rule, and naming the notifications due.
+func decider(t *testing.T, s lifecycle.Store) func(now time.Time, holding ...billing.Finding) []string {
+	return judging(t, s, all)
+}
+
+// judging is decider judging only the rules judged says.
+func judging(t *testing.T, s lifecycle.Store, judged func(string) bool) func(now time.Time, holding ...billing.Finding) []string {
+	return func(now time.Time, holding ...billing.Finding) []string {
+		t.Helper()
+		var ns []alert.Notification
+		if err := s.Update(context.Background(), func(tx lifecycle.Tx) error {
+			var err error
+			ns, err = lifecycle.Decide(tx, "acme", holding, explain, judged, billing.AccountState{}, now, policy)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return names(ns)
+	}
+}
+
+// books runs a test against the store and against Memory: both keep the
+// same lifecycle.
+func books(t *testing.T, run func(t *testing.T, decide func(now time.Time, holding ...billing.Finding) []string)) {
+	stores(t, func(t *testing.T, s lifecycle.Store) { run(t, decider(t, s)) })
 }
 
 func names(ns []alert.Notification) []string {
@@ -102,25 +111,13 @@ func TestFireRepeatResolve(t *testing.T) {
 	})
 }
 
-func TestSilenceAndAck(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+func TestSilenceAndAck(t *testing.T) { stores(t, testSilenceAndAck) }
+
+func testSilenceAndAck(t *testing.T, st lifecycle.Store) {
 	ctx := context.Background()
-	decide := func(now time.Time, holding ...billing.Finding) []string {
-		var ns []alert.Notification
-		if err := st.Update(ctx, func(tx *store.Tx) error {
-			ns, err = lifecycle.Decide(tx, "acme", holding, explain, all, billing.AccountState{}, now, policy)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return names(ns)
-	}
-	if err := st.Update(ctx, func(tx *store.Tx) error {
-		_, err := tx.AddSilence(store.Silence{Rule: "recharge-burst", Account: "acme", Start: lt.T0, End: lt.T0.Add(24 * time.Hour),
+	decide := decider(t, st)
+	if err := st.Update(ctx, func(tx lifecycle.Tx) error {
+		_, err := tx.AddSilence(lifecycle.Silence{Rule: "recharge-burst", Account: "acme", Start: lt.T0, End: lt.T0.Add(24 * time.Hour),
 			Comment: "support ticket open", CreatedBy: "ops"})
 		return err
 	}); err != nil {
@@ -129,7 +126,7 @@ func TestSilenceAndAck(t *testing.T) {
 	if got := decide(lt.T0, burst()); len(got) != 0 {
 		t.Errorf("silenced: got %v, want nothing sent", got)
 	}
-	st.View(ctx, func(tx *store.Tx) error {
+	st.View(ctx, func(tx lifecycle.Tx) error {
 		fs, err := tx.Findings("acme", time.Time{})
 		if err != nil || len(fs) != 1 || !fs[0].Silenced {
 			t.Errorf("findings log: got %+v (%v), want the finding recorded as silenced", fs, err)
@@ -141,7 +138,7 @@ func TestSilenceAndAck(t *testing.T) {
 		t.Errorf("after the silence: got %s, want it to fire", got)
 	}
 	// Acknowledged alerts are not repeated.
-	st.Update(ctx, func(tx *store.Tx) error {
+	st.Update(ctx, func(tx lifecycle.Tx) error {
 		a, _, err := tx.Alert(burst().Fingerprint())
 		if err != nil {
 			return err
@@ -157,13 +154,11 @@ func TestSilenceAndAck(t *testing.T) {
 func TestBlindPollResolvesNothing(t *testing.T) {
 	m := lifecycle.NewMemory()
 	onlySource := func(rule string) bool { return rule == "source-blind" }
-	if _, err := lifecycle.Decide(m, "acme", []billing.Finding{burst()}, explain, all, billing.AccountState{}, lt.T0, policy); err != nil {
-		t.Fatal(err)
-	}
+	decider(t, m)(lt.T0, burst())
+	blind := judging(t, m, onlySource)
 	for h := 1; h <= 5; h++ {
-		ns, err := lifecycle.Decide(m, "acme", nil, explain, onlySource, billing.AccountState{}, lt.T0.Add(time.Duration(h)*time.Hour), policy)
-		if err != nil || len(ns) != 0 {
-			t.Fatalf("blind poll %d: got %v (%v), want nothing resolved", h, names(ns), err)
+		if ns := blind(lt.T0.Add(time.Duration(h) * time.Hour)); len(ns) != 0 {
+			t.Fatalf("blind poll %d: got %v, want nothing resolved", h, ns)
 		}
 	}
 }
@@ -172,11 +167,7 @@ func TestInhibitedWhileInhibitorFires(t *testing.T) {
 	m := lifecycle.NewMemory()
 	symptom := billing.Finding{Rule: "credits-accumulating", Severity: billing.SeverityWarning, Account: "acme", Entity: "recharges"}
 	decide := func(h int, holding ...billing.Finding) string {
-		ns, err := lifecycle.Decide(m, "acme", holding, explain, all, billing.AccountState{}, lt.T0.Add(time.Duration(h)*time.Hour), policy)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fmt.Sprint(names(ns))
+		return fmt.Sprint(decider(t, m)(lt.T0.Add(time.Duration(h)*time.Hour), holding...))
 	}
 	if got := decide(0, burst()); got != "[firing recharge-burst]" {
 		t.Fatalf("got %s", got)
@@ -204,7 +195,7 @@ func TestStoreActions(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	a := lifecycle.StoreActions{Store: st, Clock: clockAt(lt.T0.Add(time.Hour))}
+	a := lifecycle.StoreActions{Store: st.Lifecycle(), Clock: clockAt(lt.T0.Add(time.Hour))}
 	if err := a.Ack(ctx, burst().Fingerprint(), "U123"); err != nil {
 		t.Fatal(err)
 	}

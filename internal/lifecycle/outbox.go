@@ -1,15 +1,15 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/store"
 	"go.uber.org/zap"
 )
 
@@ -19,9 +19,12 @@ const DefaultMaxAttempts = 8
 
 // Sender delivers the outbox.
 type Sender struct {
-	Store      *store.Store
+	Store      Store
 	Receivers  []alert.Receiver
 	Dispatcher *alert.Dispatcher // in-run retries and back-off
+	// Policy is the Policy the items were enqueued under; with Immediate,
+	// every due item is sent one by one, in the order enqueued.
+	Policy Policy
 	// MaxAttempts per item across drains; 0 means DefaultMaxAttempts.
 	MaxAttempts int
 	Log         *zap.Logger
@@ -40,13 +43,16 @@ type DrainResult struct {
 // up on and logged. The returned error joins the failures.
 func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) {
 	var res DrainResult
-	var due []store.OutboxItem
-	if err := s.Store.View(ctx, func(tx *store.Tx) error {
+	var due []OutboxItem
+	if err := s.Store.View(ctx, func(tx Tx) error {
 		var err error
 		due, err = tx.Due(now, 0)
 		return err
 	}); err != nil {
 		return res, fmt.Errorf("read outbox: %w", err)
+	}
+	if s.Policy.Immediate {
+		slices.SortFunc(due, func(x, y OutboxItem) int { return cmp.Compare(x.ID, y.ID) })
 	}
 	log := s.Log
 	if log == nil {
@@ -57,11 +63,11 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 		maxAttempts = DefaultMaxAttempts
 	}
 	var errs []error
-	fail := func(items []store.OutboxItem, err error) {
+	fail := func(items []OutboxItem, err error) {
 		for _, item := range items {
 			giveUp := item.Attempts+1 >= maxAttempts
 			next := now.Add(backoff(item.Attempts + 1))
-			if mErr := s.Store.Update(ctx, func(tx *store.Tx) error {
+			if mErr := s.Store.Update(ctx, func(tx Tx) error {
 				return tx.MarkFailed(item.ID, now, err.Error(), next, giveUp)
 			}); mErr != nil {
 				errs = append(errs, fmt.Errorf("record failed delivery %d: %w", item.ID, mErr))
@@ -82,7 +88,7 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 	// digest; new messages beyond a receiver's pacing go as one digest per
 	// drain. Threaded repeats and resolutions always go one by one.
 	type group struct {
-		items []store.OutboxItem
+		items []OutboxItem
 		ns    []alert.Notification
 	}
 	infos := make(map[string]*group)
@@ -95,7 +101,7 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 		}
 		n, err := decode(item)
 		if err != nil {
-			fail([]store.OutboxItem{item}, err)
+			fail([]OutboxItem{item}, err)
 			continue
 		}
 		if !seen[item.Receiver] {
@@ -104,11 +110,11 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 		}
 		into := news
 		switch {
-		case n.Finding.Severity == billing.SeverityInfo:
+		case n.Finding.Severity == billing.SeverityInfo && !s.Policy.Immediate:
 			into = infos
-		case n.Status != alert.StatusFiring || n.Repeat:
+		case n.Status != alert.StatusFiring || n.Repeat || s.Policy.Immediate:
 			if err := s.deliver(ctx, item, n, now); err != nil {
-				fail([]store.OutboxItem{item}, err)
+				fail([]OutboxItem{item}, err)
 			} else {
 				res.Sent++
 			}
@@ -126,7 +132,7 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 			allowed, summary := len(g.items), ""
 			if r, err := s.receiver(recv); err == nil && r.Pace.On() {
 				var sent int
-				if err := s.Store.View(ctx, func(tx *store.Tx) error {
+				if err := s.Store.View(ctx, func(tx Tx) error {
 					var err error
 					sent, err = tx.MessagesSentSince(recv, now.Add(-r.Pace.Per))
 					return err
@@ -142,7 +148,7 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 			}
 			for i := range allowed {
 				if err := s.deliver(ctx, g.items[i], g.ns[i], now); err != nil {
-					fail([]store.OutboxItem{g.items[i]}, err)
+					fail([]OutboxItem{g.items[i]}, err)
 					continue
 				}
 				res.Sent++
@@ -164,7 +170,7 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 }
 
 // add counts a digest's items as sent, or fails them all.
-func (r *DrainResult) add(err error, items []store.OutboxItem, fail func([]store.OutboxItem, error)) {
+func (r *DrainResult) add(err error, items []OutboxItem, fail func([]OutboxItem, error)) {
 	if err != nil {
 		fail(items, err)
 		return
@@ -173,12 +179,12 @@ func (r *DrainResult) add(err error, items []store.OutboxItem, fail func([]store
 }
 
 // decode reads the notification an outbox item holds.
-func decode(item store.OutboxItem) (alert.Notification, error) {
-	var rec alert.Record
-	if err := json.Unmarshal(item.Payload, &rec); err != nil {
+func decode(item OutboxItem) (alert.Notification, error) {
+	n, err := DecodePayload(item.Payload)
+	if err != nil {
 		return alert.Notification{}, fmt.Errorf("read outbox item: %w", err)
 	}
-	return rec.Notification()
+	return n, nil
 }
 
 func (s *Sender) receiver(name string) (*alert.Receiver, error) {
@@ -199,7 +205,7 @@ func (s *Sender) dispatcher() *alert.Dispatcher {
 
 // deliverDigest sends items as the one digest message d, and marks them all
 // sent at the same moment (so pacing counts them as one message).
-func (s *Sender) deliverDigest(ctx context.Context, recv string, items []store.OutboxItem, d alert.Notification, now time.Time) error {
+func (s *Sender) deliverDigest(ctx context.Context, recv string, items []OutboxItem, d alert.Notification, now time.Time) error {
 	r, err := s.receiver(recv)
 	if err != nil {
 		return err
@@ -209,7 +215,7 @@ func (s *Sender) deliverDigest(ctx context.Context, recv string, items []store.O
 	}
 	s.seq++
 	sentAt := now.Add(time.Duration(s.seq))
-	return s.Store.Update(ctx, func(tx *store.Tx) error {
+	return s.Store.Update(ctx, func(tx Tx) error {
 		for _, item := range items {
 			if err := tx.MarkSent(item.ID, sentAt); err != nil {
 				return err
@@ -221,12 +227,12 @@ func (s *Sender) deliverDigest(ctx context.Context, recv string, items []store.O
 
 // deliver sends one item and marks it sent, keeping the ref of the message
 // the receiver created so later notifications thread under it.
-func (s *Sender) deliver(ctx context.Context, item store.OutboxItem, n alert.Notification, now time.Time) error {
+func (s *Sender) deliver(ctx context.Context, item OutboxItem, n alert.Notification, now time.Time) error {
 	r, err := s.receiver(item.Receiver)
 	if err != nil {
 		return err
 	}
-	if err := s.Store.View(ctx, func(tx *store.Tx) error {
+	if err := s.Store.View(ctx, func(tx Tx) error {
 		a, ok, err := tx.Alert(item.Fingerprint)
 		if ok && a.Receivers != nil {
 			if ref, ok := a.Receivers[r.Name]; ok {
@@ -245,7 +251,7 @@ func (s *Sender) deliver(ctx context.Context, item store.OutboxItem, n alert.Not
 	// count messages: items folded into one digest share theirs.
 	s.seq++
 	sentAt := now.Add(time.Duration(s.seq))
-	return s.Store.Update(ctx, func(tx *store.Tx) error {
+	return s.Store.Update(ctx, func(tx Tx) error {
 		if err := tx.MarkSent(item.ID, sentAt); err != nil {
 			return err
 		}
@@ -257,9 +263,9 @@ func (s *Sender) deliver(ctx context.Context, item store.OutboxItem, n alert.Not
 			return err
 		}
 		if a.Receivers == nil {
-			a.Receivers = make(map[string]store.ReceiverRef)
+			a.Receivers = make(map[string]ReceiverRef)
 		}
-		a.Receivers[r.Name] = store.ReceiverRef{Channel: ref.Channel, MessageID: ref.MessageID}
+		a.Receivers[r.Name] = ReceiverRef{Channel: ref.Channel, MessageID: ref.MessageID}
 		return tx.PutAlert(a)
 	})
 }

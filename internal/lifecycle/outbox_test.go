@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store"
@@ -42,7 +43,7 @@ func TestOutboxGivesUpLoudly(t *testing.T) {
 		t.Fatal(err)
 	}
 	core, logs := observer.New(zap.WarnLevel)
-	s := &lifecycle.Sender{Store: st, Receivers: receivers, MaxAttempts: 3, Log: zap.New(core),
+	s := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers, MaxAttempts: 3, Log: zap.New(core),
 		Dispatcher: &alert.Dispatcher{Attempts: 1}}
 	now := lt.T0
 	var last lifecycle.DrainResult
@@ -107,7 +108,7 @@ func TestInfoGoesOutAsDailyDigest(t *testing.T) {
 	if err := st.Update(ctx, func(tx *store.Tx) error { return lifecycle.Enqueue(tx, ns, receivers, at, p) }); err != nil {
 		t.Fatal(err)
 	}
-	s := &lifecycle.Sender{Store: st, Receivers: receivers}
+	s := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers}
 	if res, err := s.Drain(ctx, at); err != nil || res.Sent != 1 || len(rec.got) != 1 || rec.got[0].Finding.Rule != "recharge-burst" {
 		t.Fatalf("at 10:00: got %+v, %d sent (%v), want only the critical one", res, len(rec.got), err)
 	}
@@ -134,7 +135,7 @@ func TestPacingFoldsABurstDurably(t *testing.T) {
 	defer st.Close()
 	rec := &recorder{}
 	receivers := []alert.Receiver{{Name: "slack", Notifier: rec, Pace: alert.Pacing{Max: 2, Per: time.Hour}}}
-	s := &lifecycle.Sender{Store: st, Receivers: receivers}
+	s := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers}
 	enqueue := func(at time.Time, rules ...string) {
 		var ns []alert.Notification
 		for _, r := range rules {
@@ -173,5 +174,44 @@ func TestPacingFoldsABurstDurably(t *testing.T) {
 	s.Drain(ctx, at.Add(2*time.Hour))
 	if n := len(rec.got); n != 7 || rec.got[5].Finding.Rule != "i" || rec.got[6].Finding.Rule != "j" {
 		t.Errorf("next hour: got %d messages, want i and j one by one", n)
+	}
+}
+
+// TestImmediateSendsAsDecided drains an outbox filled under an Immediate
+// policy, as replay and dry runs do: every notification goes out at once,
+// info ones included, one message each, in the order decided (not
+// resolutions first).
+func TestImmediateSendsAsDecided(t *testing.T) {
+	ctx := context.Background()
+	m := lifecycle.NewMemory()
+	rec := &recorder{}
+	receivers := []alert.Receiver{{Name: "stdout", Notifier: rec, Pace: alert.Pacing{Max: 1, Per: time.Hour}}}
+	p := lifecycle.Policy{DigestAt: 9 * time.Hour, Immediate: true}
+	at := lt.T0.Add(10 * time.Hour) // after today's digest
+	n := func(rule string, sev billing.Severity, status alert.Status) alert.Notification {
+		f := explain(burst())
+		f.Rule, f.Severity, f.At = rule, sev, at
+		return alert.Notification{Status: status, Finding: f, At: at}
+	}
+	ns := []alert.Notification{
+		n("a", billing.SeverityWarning, alert.StatusFiring),
+		n("b", billing.SeverityCritical, alert.StatusResolved),
+		n("c", billing.SeverityInfo, alert.StatusFiring),
+		n("d", billing.SeverityWarning, alert.StatusFiring),
+	}
+	if err := m.Update(ctx, func(tx lifecycle.Tx) error { return lifecycle.Enqueue(tx, ns, receivers, at, p) }); err != nil {
+		t.Fatal(err)
+	}
+	s := &lifecycle.Sender{Store: m, Receivers: receivers, Policy: p}
+	res, err := s.Drain(ctx, at)
+	if err != nil || res.Sent != 4 {
+		t.Fatalf("got %+v (%v), want all 4 sent at once", res, err)
+	}
+	var got []string
+	for _, n := range rec.got {
+		got = append(got, fmt.Sprintf("%s %s", n.Status, n.Finding.Rule))
+	}
+	if want := "[firing a resolved b firing c firing d]"; fmt.Sprint(got) != want {
+		t.Errorf("sent: got %v, want %s", got, want)
 	}
 }

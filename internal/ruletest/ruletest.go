@@ -203,7 +203,7 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	res := Result{Path: path}
 	err = guard.Replay(ctx, h.Account, history, h.Observations, guard.Options{
 		Params: params, Ledger: lopts, Policy: policy,
-		Dispatcher: &alert.Dispatcher{Receivers: []alert.Receiver{{Name: "test", Notifier: recorder{}}}},
+		Receivers: []alert.Receiver{{Name: "test", Notifier: recorder{}}},
 	}, func(i int, rep guard.Report) error {
 		at := h.Observations[i].At.UTC()
 		var sent []string

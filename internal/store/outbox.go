@@ -2,43 +2,15 @@ package store
 
 import (
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/guardd/guardd/internal/lifecycle"
 )
 
-// OutboxItem is one notification for one receiver. It is enqueued in the
-// same transaction that decides it and marked after it is sent, so a crash in
-// between sends it again after the restart: at least once, never lost.
-type OutboxItem struct {
-	// ID is assigned by Enqueue; ids are never reused.
-	ID          int64
-	Receiver    string
-	Fingerprint string
-	// Status is Firing or Resolved.
-	Status string
-	// Payload is the notification as JSON, opaque to the store.
-	Payload []byte
-	// CreatedAt is required. NextAttemptAt is when the item is next due;
-	// Enqueue sets it to CreatedAt when zero.
-	CreatedAt, NextAttemptAt time.Time
-	// Attempts counts delivery attempts; LastError and LastAttemptAt
-	// describe the last one. Enqueue requires them zero.
-	Attempts      int
-	LastError     string
-	LastAttemptAt time.Time
-}
-
-// Delivery states of an outbox item.
-const (
-	deliveryPending = "pending"
-	deliverySent    = "sent"
-	deliveryDead    = "dead"
-)
-
-// Enqueue stores a pending item and returns its id.
-func (tx *Tx) Enqueue(item OutboxItem) (int64, error) {
+// Enqueue implements lifecycle.Outbox.
+func (tx *Tx) Enqueue(item lifecycle.OutboxItem) (int64, error) {
 	id, err := tx.enqueue(item)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s notification of %s for receiver %q: %w",
@@ -47,23 +19,12 @@ func (tx *Tx) Enqueue(item OutboxItem) (int64, error) {
 	return id, nil
 }
 
-func (tx *Tx) enqueue(item OutboxItem) (int64, error) {
+func (tx *Tx) enqueue(item lifecycle.OutboxItem) (int64, error) {
 	if err := tx.writable(); err != nil {
 		return 0, err
 	}
-	switch {
-	case item.ID != 0:
-		return 0, fmt.Errorf("the item already has id %d", item.ID)
-	case item.Receiver == "":
-		return 0, errors.New("empty receiver")
-	case item.Fingerprint == "":
-		return 0, errors.New("empty fingerprint")
-	case item.Status != Firing && item.Status != Resolved:
-		return 0, fmt.Errorf("unknown status %q: want firing or resolved", item.Status)
-	case !json.Valid(item.Payload):
-		return 0, errors.New("the payload is not valid JSON")
-	case item.Attempts != 0 || item.LastError != "" || !item.LastAttemptAt.IsZero():
-		return 0, errors.New("a new item has no attempts")
+	if err := item.Check(); err != nil {
+		return 0, err
 	}
 	created, err := nanos(item.CreatedAt)
 	if err != nil {
@@ -77,7 +38,7 @@ func (tx *Tx) enqueue(item OutboxItem) (int64, error) {
 	}
 	r, err := tx.exec(`INSERT INTO outbox (receiver, fingerprint, status, payload, created_at,
 		next_attempt_at, attempts, last_error, delivery) VALUES (?, ?, ?, ?, ?, ?, 0, '', ?)`,
-		item.Receiver, item.Fingerprint, item.Status, string(item.Payload), created, next, deliveryPending)
+		item.Receiver, item.Fingerprint, string(item.Status), string(item.Payload), created, next, string(lifecycle.Pending))
 	if err != nil {
 		return 0, err
 	}
@@ -87,16 +48,14 @@ func (tx *Tx) enqueue(item OutboxItem) (int64, error) {
 const outboxColumns = `id, receiver, fingerprint, status, payload, created_at, next_attempt_at,
 	attempts, last_error, last_attempt_at`
 
-// Due returns up to limit pending items whose NextAttemptAt is at or before
-// now, oldest first; limit <= 0 means no limit. Due claims nothing: two
-// processes calling it at once get the same items.
-func (tx *Tx) Due(now time.Time, limit int) ([]OutboxItem, error) {
+// Due implements lifecycle.Outbox.
+func (tx *Tx) Due(now time.Time, limit int) ([]lifecycle.OutboxItem, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite's "no limit"
 	}
 	n, err := nanos(now)
 	if err == nil {
-		var items []OutboxItem
+		var items []lifecycle.OutboxItem
 		items, err = tx.outbox("SELECT "+outboxColumns+` FROM outbox
 			WHERE delivery = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?`, n, limit)
 		if err == nil {
@@ -106,8 +65,8 @@ func (tx *Tx) Due(now time.Time, limit int) ([]OutboxItem, error) {
 	return nil, fmt.Errorf("read due notifications: %w", err)
 }
 
-// Dead returns the items given up on, oldest first.
-func (tx *Tx) Dead() ([]OutboxItem, error) {
+// Dead implements lifecycle.Outbox.
+func (tx *Tx) Dead() ([]lifecycle.OutboxItem, error) {
 	items, err := tx.outbox("SELECT " + outboxColumns + " FROM outbox WHERE delivery = 'dead' ORDER BY created_at, id")
 	if err != nil {
 		return nil, fmt.Errorf("read dead notifications: %w", err)
@@ -124,9 +83,7 @@ func (tx *Tx) PendingCount() (int, error) {
 	return n, nil
 }
 
-// MarkSent records that pending item id was delivered at at; it is never
-// due again. An unknown id, or an item already sent or given up on, is an
-// error.
+// MarkSent implements lifecycle.Outbox.
 func (tx *Tx) MarkSent(id int64, at time.Time) error {
 	if err := tx.mark(id, at, func(n int64) error {
 		_, err := tx.exec(`UPDATE outbox SET delivery = 'sent', sent_at = ?, last_attempt_at = ?,
@@ -138,25 +95,22 @@ func (tx *Tx) MarkSent(id int64, at time.Time) error {
 	return nil
 }
 
-// MarkFailed records a failed attempt at at with its error text. The item is
-// due again at next, or, when giveUp is true, never again: it is dead and
-// listed by Dead. An unknown id, or an item already sent or given up on, is
-// an error.
+// MarkFailed implements lifecycle.Outbox.
 func (tx *Tx) MarkFailed(id int64, at time.Time, errText string, next time.Time, giveUp bool) error {
 	if err := tx.mark(id, at, func(n int64) error {
-		if errText == "" {
-			return errors.New("empty error text")
+		if err := lifecycle.CheckFailure(errText, next, giveUp); err != nil {
+			return err
 		}
-		delivery, nextN := deliveryDead, n
+		delivery, nextN := lifecycle.Dead, n
 		if !giveUp {
 			var err error
 			if nextN, err = nanos(next); err != nil {
 				return fmt.Errorf("next attempt: %w", err)
 			}
-			delivery = deliveryPending
+			delivery = lifecycle.Pending
 		}
 		_, err := tx.exec(`UPDATE outbox SET delivery = ?, last_error = ?, last_attempt_at = ?,
-			next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?`, delivery, errText, n, nextN, id)
+			next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?`, string(delivery), errText, n, nextN, id)
 		return err
 	}); err != nil {
 		return fmt.Errorf("mark notification %d failed: %w", id, err)
@@ -173,7 +127,7 @@ func (tx *Tx) mark(id int64, at time.Time, update func(at int64) error) error {
 	if err != nil {
 		return err
 	}
-	var delivery string
+	var delivery lifecycle.Delivery
 	var sent, last sql.NullInt64
 	err = tx.queryRow([]any{&delivery, &sent, &last}, "SELECT delivery, sent_at, last_attempt_at FROM outbox WHERE id = ?", id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -182,24 +136,21 @@ func (tx *Tx) mark(id int64, at time.Time, update func(at int64) error) error {
 	if err != nil {
 		return err
 	}
-	switch delivery {
-	case deliverySent:
-		return fmt.Errorf("it was already sent at %s", fmtTime(fromNull(sent)))
-	case deliveryDead:
-		return fmt.Errorf("it was given up on at %s", fmtTime(fromNull(last)))
+	if err := lifecycle.CheckPending(delivery, fromNull(sent), fromNull(last)); err != nil {
+		return err
 	}
 	return update(n)
 }
 
-func (tx *Tx) outbox(query string, args ...any) ([]OutboxItem, error) {
+func (tx *Tx) outbox(query string, args ...any) ([]lifecycle.OutboxItem, error) {
 	rows, err := tx.query(query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []OutboxItem
+	var items []lifecycle.OutboxItem
 	for rows.Next() {
-		var it OutboxItem
+		var it lifecycle.OutboxItem
 		var created, next int64
 		var last sql.NullInt64
 		var payload string
@@ -217,9 +168,7 @@ func (tx *Tx) outbox(query string, args ...any) ([]OutboxItem, error) {
 	return items, nil
 }
 
-// MessagesSentSince counts the messages delivered to receiver at or after
-// since, for pacing. Items sent together as one digest share their sent
-// time and count once.
+// MessagesSentSince implements lifecycle.Outbox.
 func (tx *Tx) MessagesSentSince(receiver string, since time.Time) (int, error) {
 	var n int
 	t, err := nanos(since)

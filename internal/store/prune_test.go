@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"testing"
 	"time"
 
@@ -22,21 +23,21 @@ func TestPrune(t *testing.T) {
 				errs = append(errs,
 					tx.AppendObservation(account(name), observation(name, at, 1)),
 					tx.RecordPoll(Poll{Account: name, At: at, OK: true}),
-					tx.RecordFinding(FindingRecord{Account: name, Rule: "r", Severity: billing.SeverityInfo, At: at}))
+					tx.RecordFinding(lifecycle.FindingRecord{Account: name, Rule: "r", Severity: billing.SeverityInfo, At: at}))
 			}
 		}
 		_, err := tx.FirstSeen("prod", KindGrant, "cg_00", now.Add(-60*day))
 		errs = append(errs, err)
-		alert := func(entity, state string, fired, resolved time.Time) error {
-			return tx.PutAlert(Alert{Account: "prod", Rule: "r", Entity: entity, Severity: billing.SeverityWarning,
+		alert := func(entity string, state lifecycle.State, fired, resolved time.Time) error {
+			return tx.PutAlert(lifecycle.Alert{Account: "prod", Rule: "r", Entity: entity, Severity: billing.SeverityWarning,
 				State: state, FiredAt: fired, ResolvedAt: resolved})
 		}
 		errs = append(errs,
-			alert("old resolved", Resolved, now.Add(-50*day), now.Add(-40*day)),
-			alert("recent resolved", Resolved, now.Add(-50*day), now.Add(-20*day)),
-			alert("old firing", Firing, now.Add(-50*day), time.Time{}))
+			alert("old resolved", lifecycle.Resolved, now.Add(-50*day), now.Add(-40*day)),
+			alert("recent resolved", lifecycle.Resolved, now.Add(-50*day), now.Add(-20*day)),
+			alert("old firing", lifecycle.Firing, now.Add(-50*day), time.Time{}))
 		silence := func(start, end, expired time.Time) {
-			id, err := tx.AddSilence(Silence{Start: start, End: end, Comment: "c"})
+			id, err := tx.AddSilence(lifecycle.Silence{Start: start, End: end, Comment: "c"})
 			errs = append(errs, err)
 			if !expired.IsZero() {
 				errs = append(errs, tx.ExpireSilence(id, expired))

@@ -14,7 +14,12 @@
 // when zero), which limits times to the years 1678 to 2262. Amounts are never
 // stored as numbers: an observation is stored as the JSON text of
 // history.EncodeObservation, and findings and notification payloads are
-// opaque JSON chosen by the caller.
+// opaque JSON in the lifecycle's stored format.
+//
+// The alerts, silences, findings log and outbox belong to the alert
+// lifecycle: their types and the ports they are kept through (Book, Outbox,
+// Tx, Store) are the lifecycle package's, and this package implements them
+// (see Store.Lifecycle).
 package store
 
 import (
@@ -30,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/guardd/guardd/internal/lifecycle"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -48,8 +54,8 @@ const sentRetention = 30 * 24 * time.Hour
 var ErrLocked = errors.New("state database is locked by another writer")
 
 // ErrNotFound is wrapped by errors about a silence or outbox item id that
-// does not exist.
-var ErrNotFound = errors.New("not found")
+// does not exist. It is lifecycle.ErrNotFound, as the ports promise.
+var ErrNotFound = lifecycle.ErrNotFound
 
 // Options tune a Store. The zero value is valid: every zero field takes its
 // default.
@@ -364,7 +370,7 @@ type Tx struct {
 // writable fails when a method that writes is called inside View.
 func (tx *Tx) writable() error {
 	if !tx.write {
-		return errors.New("called in a read-only transaction (use Store.Update)")
+		return fmt.Errorf("%w (use Store.Update)", lifecycle.ErrReadOnly)
 	}
 	return nil
 }

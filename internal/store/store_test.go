@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -270,7 +271,7 @@ func TestMigrateFromOlder(t *testing.T) {
 	update(t, old, func(tx *Tx) error { return tx.AppendObservation(account("a"), observation("a", t0, 3)) })
 	// The old schema has no outbox.
 	err = old.Update(ctx, func(tx *Tx) error {
-		_, err := tx.Enqueue(OutboxItem{Receiver: "r", Fingerprint: "f", Status: Firing, Payload: []byte("{}"), CreatedAt: t0})
+		_, err := tx.Enqueue(lifecycle.OutboxItem{Receiver: "r", Fingerprint: "f", Status: lifecycle.Firing, Payload: []byte("{}"), CreatedAt: t0})
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "no such table: outbox") {
@@ -290,7 +291,7 @@ func TestMigrateFromOlder(t *testing.T) {
 		return err
 	})
 	update(t, s, func(tx *Tx) error {
-		_, err := tx.Enqueue(OutboxItem{Receiver: "r", Fingerprint: "f", Status: Firing, Payload: []byte("{}"), CreatedAt: t0})
+		_, err := tx.Enqueue(lifecycle.OutboxItem{Receiver: "r", Fingerprint: "f", Status: lifecycle.Firing, Payload: []byte("{}"), CreatedAt: t0})
 		return err
 	})
 }

@@ -1,0 +1,398 @@
+package lifecycle
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+)
+
+// Memory is a Store in memory: replay and rule tests keep their alerts and
+// outbox in one, and an Overlay keeps its writes in one. It starts empty
+// and forgets everything when the process ends. It is safe for concurrent
+// use; writers take turns.
+type Memory struct {
+	mu       sync.RWMutex
+	alerts   map[string]Alert
+	findings []FindingRecord
+	silences []Silence // by id
+	outbox   []memItem // by id
+	// lastSilence and lastItem are the last ids assigned.
+	lastSilence, lastItem int64
+}
+
+// memItem is an outbox item and where its delivery is.
+type memItem struct {
+	OutboxItem
+	delivery Delivery
+	sentAt   time.Time
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory { return &Memory{alerts: make(map[string]Alert)} }
+
+// Update implements Store.
+func (m *Memory) Update(ctx context.Context, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("begin write transaction: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tx := &memTx{m: m, write: true}
+	done := false
+	defer func() {
+		if !done {
+			tx.rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	done = true
+	return nil
+}
+
+// View implements Store.
+func (m *Memory) View(ctx context.Context, fn func(Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("begin read transaction: %w", err)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return fn(&memTx{m: m})
+}
+
+// memTx is a transaction on a Memory. Writes apply at once and leave an
+// undo step; a transaction that fails runs them backwards.
+type memTx struct {
+	m     *Memory
+	write bool
+	undo  []func()
+}
+
+var _ Tx = (*memTx)(nil)
+
+func (tx *memTx) rollback() {
+	for i := len(tx.undo) - 1; i >= 0; i-- {
+		tx.undo[i]()
+	}
+	tx.undo = nil
+}
+
+func (tx *memTx) writable() error {
+	if !tx.write {
+		return fmt.Errorf("%w (use Update)", ErrReadOnly)
+	}
+	return nil
+}
+
+func cloneAlert(a Alert) Alert {
+	a.Finding = slices.Clone(a.Finding)
+	a.Receivers = maps.Clone(a.Receivers)
+	if len(a.Receivers) == 0 {
+		a.Receivers = nil
+	}
+	return a
+}
+
+// Alert implements Book.
+func (tx *memTx) Alert(fingerprint string) (Alert, bool, error) {
+	a, ok := tx.m.alerts[fingerprint]
+	return cloneAlert(a), ok, nil
+}
+
+// Alerts implements Book.
+func (tx *memTx) Alerts(account string, state State) ([]Alert, error) {
+	if state != "" && state != Firing && state != Resolved {
+		return nil, fmt.Errorf("read alerts of account %q: unknown state %q: want firing, resolved or empty", account, state)
+	}
+	var out []Alert
+	for _, a := range tx.m.alerts {
+		if (account == "" || a.Account == account) && (state == "" || a.State == state) {
+			out = append(out, cloneAlert(a))
+		}
+	}
+	sortAlerts(out)
+	return out, nil
+}
+
+// sortAlerts puts alerts in the order they fired, as Book.Alerts returns
+// them.
+func sortAlerts(as []Alert) {
+	slices.SortFunc(as, func(x, y Alert) int {
+		return cmp.Or(x.FiredAt.Compare(y.FiredAt), cmp.Compare(x.Fingerprint, y.Fingerprint))
+	})
+}
+
+// PutAlert implements Book.
+func (tx *memTx) PutAlert(a Alert) error {
+	fp := a.Fingerprint
+	if fp == "" {
+		fp = billing.Fingerprint(a.Rule, a.Account, a.Entity)
+	}
+	// The finding an alert already holds was checked and copied when it was
+	// put, and stored findings are only ever replaced, never changed: keep
+	// that copy instead of checking and copying it at every evaluation.
+	var kept []byte
+	if old, ok := tx.m.alerts[fp]; ok && a.Finding != nil && bytes.Equal(old.Finding, a.Finding) {
+		kept, a.Finding = old.Finding, nil
+	}
+	err := tx.writable()
+	if err == nil {
+		err = a.Check()
+	}
+	if err != nil {
+		return fmt.Errorf("store alert %s (%s of account %q): %w", fp, a.Rule, a.Account, err)
+	}
+	a = cloneAlert(a)
+	if kept != nil {
+		a.Finding = kept
+	}
+	a.FiredAt, a.LastSentAt, a.ResolvedAt, a.LastSeenAt, a.AckedAt = utc(a.FiredAt), utc(a.LastSentAt),
+		utc(a.ResolvedAt), utc(a.LastSeenAt), utc(a.AckedAt)
+	old, had := tx.m.alerts[a.Fingerprint]
+	tx.m.alerts[a.Fingerprint] = a
+	tx.undo = append(tx.undo, func() {
+		if had {
+			tx.m.alerts[a.Fingerprint] = old
+		} else {
+			delete(tx.m.alerts, a.Fingerprint)
+		}
+	})
+	return nil
+}
+
+// RecordFinding implements Book.
+func (tx *memTx) RecordFinding(r FindingRecord) error {
+	err := tx.writable()
+	if err == nil {
+		err = r.Check()
+	}
+	if err != nil {
+		return fmt.Errorf("record finding %s of account %q: %w", r.Rule, r.Account, err)
+	}
+	r.At = r.At.UTC()
+	n := len(tx.m.findings)
+	tx.m.findings = append(tx.m.findings, r)
+	tx.undo = append(tx.undo, func() { tx.m.findings = tx.m.findings[:n] })
+	return nil
+}
+
+// Findings implements Book.
+func (tx *memTx) Findings(account string, since time.Time) ([]FindingRecord, error) {
+	var out []FindingRecord
+	for _, r := range tx.m.findings {
+		if (account == "" || r.Account == account) && !r.At.Before(since) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y FindingRecord) int { return x.At.Compare(y.At) })
+	return out, nil
+}
+
+// AddSilence implements Book.
+func (tx *memTx) AddSilence(s Silence) (int64, error) {
+	err := tx.writable()
+	if err == nil {
+		err = s.Check()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("add silence of rule %q on account %q: %w", s.Rule, s.Account, err)
+	}
+	tx.m.lastSilence++
+	s.ID, s.Start, s.End = tx.m.lastSilence, s.Start.UTC(), s.End.UTC()
+	tx.putSilence(s)
+	return s.ID, nil
+}
+
+// putSilence adds s, or replaces the silence with its id.
+func (tx *memTx) putSilence(s Silence) {
+	i, found := slices.BinarySearchFunc(tx.m.silences, s.ID, func(x Silence, id int64) int { return cmp.Compare(x.ID, id) })
+	if found {
+		old := tx.m.silences[i]
+		tx.m.silences[i] = s
+		tx.undo = append(tx.undo, func() { tx.m.silences[i] = old })
+		return
+	}
+	tx.m.silences = slices.Insert(tx.m.silences, i, s)
+	tx.undo = append(tx.undo, func() { tx.m.silences = slices.Delete(tx.m.silences, i, i+1) })
+}
+
+// Silences implements Book.
+func (tx *memTx) Silences(activeAt time.Time) ([]Silence, error) {
+	return newestFirst(tx.m.silences, activeAt), nil
+}
+
+// newestFirst returns the silences of ss (in id order) active at activeAt,
+// or all of them when activeAt is zero, newest first.
+func newestFirst(ss []Silence, activeAt time.Time) []Silence {
+	var out []Silence
+	for i := len(ss) - 1; i >= 0; i-- {
+		if activeAt.IsZero() || ss[i].ActiveAt(activeAt) {
+			out = append(out, ss[i])
+		}
+	}
+	return out
+}
+
+// Silenced implements Book.
+func (tx *memTx) Silenced(rule, account string, at time.Time) (Silence, bool, error) {
+	s, ok := silencing(tx.m.silences, rule, account, at)
+	return s, ok, nil
+}
+
+// ExpireSilence implements Book.
+func (tx *memTx) ExpireSilence(id int64, at time.Time) error {
+	if err := tx.expireSilence(id, at); err != nil {
+		return fmt.Errorf("expire silence %d: %w", id, err)
+	}
+	return nil
+}
+
+func (tx *memTx) expireSilence(id int64, at time.Time) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(tx.m.silences, func(s Silence) bool { return s.ID == id })
+	if i < 0 {
+		return ErrNotFound
+	}
+	s, err := tx.m.silences[i].Expire(at.UTC())
+	if err != nil {
+		return err
+	}
+	tx.putSilence(s)
+	return nil
+}
+
+// Enqueue implements Outbox.
+func (tx *memTx) Enqueue(item OutboxItem) (int64, error) {
+	err := tx.writable()
+	if err == nil {
+		err = item.Check()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("enqueue %s notification of %s for receiver %q: %w", item.Status, item.Fingerprint, item.Receiver, err)
+	}
+	tx.m.lastItem++
+	item.ID, item.Payload, item.CreatedAt = tx.m.lastItem, slices.Clone(item.Payload), item.CreatedAt.UTC()
+	if item.NextAttemptAt.IsZero() {
+		item.NextAttemptAt = item.CreatedAt
+	}
+	item.NextAttemptAt = item.NextAttemptAt.UTC()
+	n := len(tx.m.outbox)
+	tx.m.outbox = append(tx.m.outbox, memItem{OutboxItem: item, delivery: Pending})
+	tx.undo = append(tx.undo, func() { tx.m.outbox = tx.m.outbox[:n] })
+	return item.ID, nil
+}
+
+// items returns the outbox items in delivery d that keep, by CreatedAt then
+// id.
+func (tx *memTx) items(d Delivery, keep func(OutboxItem) bool) []OutboxItem {
+	var out []OutboxItem
+	for _, it := range tx.m.outbox {
+		if it.delivery == d && keep(it.OutboxItem) {
+			it.Payload = slices.Clone(it.Payload)
+			out = append(out, it.OutboxItem)
+		}
+	}
+	slices.SortStableFunc(out, func(x, y OutboxItem) int { return x.CreatedAt.Compare(y.CreatedAt) })
+	return out
+}
+
+// Due implements Outbox.
+func (tx *memTx) Due(now time.Time, limit int) ([]OutboxItem, error) {
+	out := tx.items(Pending, func(it OutboxItem) bool { return !it.NextAttemptAt.After(now) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Dead implements Outbox.
+func (tx *memTx) Dead() ([]OutboxItem, error) {
+	return tx.items(Dead, func(OutboxItem) bool { return true }), nil
+}
+
+// MarkSent implements Outbox.
+func (tx *memTx) MarkSent(id int64, at time.Time) error {
+	if err := tx.mark(id, at, func(it *memItem) error {
+		it.delivery, it.sentAt = Sent, at.UTC()
+		return nil
+	}); err != nil {
+		return fmt.Errorf("mark notification %d sent: %w", id, err)
+	}
+	return nil
+}
+
+// MarkFailed implements Outbox.
+func (tx *memTx) MarkFailed(id int64, at time.Time, errText string, next time.Time, giveUp bool) error {
+	if err := tx.mark(id, at, func(it *memItem) error {
+		if err := CheckFailure(errText, next, giveUp); err != nil {
+			return err
+		}
+		it.LastError, it.delivery, it.NextAttemptAt = errText, Dead, at.UTC()
+		if !giveUp {
+			it.delivery, it.NextAttemptAt = Pending, next.UTC()
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("mark notification %d failed: %w", id, err)
+	}
+	return nil
+}
+
+// mark checks that item id is pending and applies update to it, counting
+// the attempt at at.
+func (tx *memTx) mark(id int64, at time.Time, update func(*memItem) error) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if at.IsZero() {
+		return errNoTime
+	}
+	i, found := slices.BinarySearchFunc(tx.m.outbox, id, func(x memItem, id int64) int { return cmp.Compare(x.ID, id) })
+	if !found {
+		return ErrNotFound
+	}
+	it := tx.m.outbox[i]
+	if err := CheckPending(it.delivery, it.sentAt, it.LastAttemptAt); err != nil {
+		return err
+	}
+	old := it
+	it.Attempts++
+	it.LastAttemptAt = at.UTC()
+	if err := update(&it); err != nil {
+		return err
+	}
+	tx.m.outbox[i] = it
+	tx.undo = append(tx.undo, func() { tx.m.outbox[i] = old })
+	return nil
+}
+
+// MessagesSentSince implements Outbox.
+func (tx *memTx) MessagesSentSince(receiver string, since time.Time) (int, error) {
+	times := make(map[int64]bool)
+	for _, it := range tx.m.outbox {
+		if it.Receiver == receiver && it.delivery == Sent && !it.sentAt.Before(since) {
+			times[it.sentAt.UnixNano()] = true
+		}
+	}
+	return len(times), nil
+}
+
+// utc returns t in UTC, keeping the zero time zero.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}

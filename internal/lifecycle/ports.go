@@ -1,0 +1,104 @@
+package lifecycle
+
+import (
+	"context"
+	"time"
+)
+
+// The ports are what the lifecycle needs from storage: Book, Outbox, Tx and
+// Store. The state store (internal/store) implements them on SQLite, Memory
+// in memory, and Overlay over another Store; lifecycletest holds the one
+// contract suite every implementation passes.
+
+// Book keeps alerts, silences and the log of findings: what Decide reads and
+// writes, and what people change (acknowledgements, silences).
+//
+// Error contract, for every method of Book and Outbox:
+//   - A method that writes, called in a View transaction, fails with an error
+//     wrapping ErrReadOnly, and writes nothing.
+//   - An unknown silence or outbox item id fails with an error wrapping
+//     ErrNotFound.
+//   - What Alert.Check, FindingRecord.Check, Silence.Check, Silence.Expire,
+//     OutboxItem.Check, CheckPending and CheckFailure reject fails with their
+//     error, wrapped with what was being done, and writes nothing.
+//   - Any other error is the backend's own (a lock held too long, a time the
+//     backend cannot hold, a broken file or connection). Looking something up
+//     that is not there is never an error, except by id.
+//
+// Times come back in UTC. Slices and maps handed to a method or returned by
+// one are never shared with the backend.
+type Book interface {
+	// Alert returns the alert with the given fingerprint, and false when
+	// there is none.
+	Alert(fingerprint string) (Alert, bool, error)
+	// Alerts returns the alerts of account (every account when account is
+	// empty) in state (Firing, Resolved, or "" for both), in the order they
+	// fired: by FiredAt, then Fingerprint. Another state is an error.
+	Alerts(account string, state State) ([]Alert, error)
+	// PutAlert inserts a, or replaces the alert with the same fingerprint,
+	// once a.Check accepts it.
+	PutAlert(a Alert) error
+
+	// RecordFinding appends r to the findings log, once r.Check accepts it.
+	RecordFinding(r FindingRecord) error
+	// Findings returns the findings logged for account (every account when
+	// account is empty) at or after since (all when since is zero), oldest
+	// first, and in the order they were recorded among equal times.
+	Findings(account string, since time.Time) ([]FindingRecord, error)
+
+	// AddSilence stores s, once s.Check accepts it, and returns its id.
+	AddSilence(s Silence) (int64, error)
+	// Silences returns the silences active at activeAt, or all of them when
+	// activeAt is zero, newest (highest id) first.
+	Silences(activeAt time.Time) ([]Silence, error)
+	// Silenced returns an active silence at at that matches rule and account
+	// (the one lasting longest when several do, the newest among those), and
+	// false when none does.
+	Silenced(rule, account string, at time.Time) (Silence, bool, error)
+	// ExpireSilence ends silence id at at, as Silence.Expire allows.
+	ExpireSilence(id int64, at time.Time) error
+}
+
+// Outbox keeps the notifications to deliver, one item per receiver. Its
+// methods keep Book's error contract.
+type Outbox interface {
+	// Enqueue stores a pending item, once item.Check accepts it, and
+	// returns its id.
+	Enqueue(item OutboxItem) (int64, error)
+	// Due returns up to limit pending items whose NextAttemptAt is at or
+	// before now, by CreatedAt then id; limit <= 0 means no limit. Due
+	// claims nothing: two processes calling it at once get the same items.
+	Due(now time.Time, limit int) ([]OutboxItem, error)
+	// MarkSent records that pending item id was delivered at at; it is
+	// never due again. An item no longer pending is an error (CheckPending).
+	MarkSent(id int64, at time.Time) error
+	// MarkFailed records a failed attempt at at with its error text. The
+	// item is due again at next or, when giveUp is true, never again: it is
+	// dead and listed by Dead. An item no longer pending is an error
+	// (CheckPending).
+	MarkFailed(id int64, at time.Time, errText string, next time.Time, giveUp bool) error
+	// Dead returns the items given up on, by CreatedAt then id.
+	Dead() ([]OutboxItem, error)
+	// MessagesSentSince counts the messages delivered to receiver at or
+	// after since, for pacing. Items marked sent at the same time (one
+	// digest) count once.
+	MessagesSentSince(receiver string, since time.Time) (int, error)
+}
+
+// Tx is one transaction over the book and the outbox: what Decide writes and
+// the notifications it decides are kept together or not at all.
+type Tx interface {
+	Book
+	Outbox
+}
+
+// Store runs transactions. Do not call Update or View from inside fn.
+type Store interface {
+	// Update runs fn in one write transaction. Everything fn wrote is kept
+	// when fn returns nil; nothing is when fn returns an error (which Update
+	// returns as is) or panics. Writers take turns.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read transaction: fn sees one consistent state, and
+	// methods that write fail with ErrReadOnly.
+	View(ctx context.Context, fn func(Tx) error) error
+}

@@ -1,0 +1,24 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/lifecycle/lifecycletest"
+	"github.com/guardd/guardd/internal/store"
+)
+
+// TestLifecycleContract runs the lifecycle's port contract against the
+// SQLite store.
+func TestLifecycleContract(t *testing.T) {
+	lifecycletest.Run(t, func(t *testing.T) lifecycle.Store {
+		st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st.Lifecycle()
+	})
+}
