@@ -89,7 +89,7 @@ var (
 	receiptNoOK   = regexp.MustCompile(`^\d{4}-\d{4}(?:-\d{4})?$`)
 	invoiceNoRE   = regexp.MustCompile(`(?i)\binvoice (?:number|no\.?)\s*:?\s*#?\s*([A-Z0-9]{4,16}-\d{3,6})\b`)
 	methodRE      = regexp.MustCompile(`(?i)\b(?:payment method|refunded to|paid with)\s*:?\s*(.{0,40})`)
-	methodCardRE  = regexp.MustCompile(`(?i)^(?:[a-z][a-z .]{0,24}?)?\s*(?:[-–—]|ending (?:in|with)|[•*·x]{2,}|\bcard)\s*(\d{4})(?:[^\d]|$)`)
+	methodCardRE  = regexp.MustCompile(`(?i)^(?:[a-z][a-z .]{0,24}?)?\s*(?:[-–—]|ending (?:in|with)|[•*·x]{2,}|\bcard)\s*(\d{4})(.{0,2})`)
 	methodLinkRE  = regexp.MustCompile(`(?i)^link\b`)
 	itemAnchorRE  = regexp.MustCompile(`(?i)(?:receipt\s*#\s*\d{4}-\d{4}(?:-\d{4})?|\[#\d{4}-\d{4}(?:-\d{4})?\]|payment method\s*:?\s*(?:link|[a-z ]{0,20}[-–]\s*\d{4})|refunded to\s*:?\s*(?:link|[a-z ]{0,20}[-–]\s*\d{4})|invoice number\s*\S+|receipt number\s*\S+|(?:date paid|paid|refunded on)\s+(?:` + dateP + `)|\bsummary\b)`)
 	periodRE      = regexp.MustCompile(`^` + monthP + `\.? \d{1,2}(?:, \d{4})?\s*[–—-]\s*` + monthP + `\.? \d{1,2}, \d{4}\s*`)
@@ -304,7 +304,7 @@ func paymentMethod(text string) (method, last4 string, p *problem) {
 		case methodLinkRE.MatchString(v):
 			meth = "link"
 		default:
-			if c := methodCardRE.FindStringSubmatch(v); c != nil {
+			if c := methodCardRE.FindStringSubmatch(v); c != nil && endsCardNumber(c[2]) {
 				meth, l4 = "card", c[1]
 			}
 		}
@@ -379,4 +379,17 @@ func business(text string) string {
 func isUpperPrefix(s string) bool {
 	_, ok := symbols[s+"$"]
 	return ok
+}
+
+// endsCardNumber reports whether the text after four digits ends the
+// number: "4242 Summary" does, "4242-4242..." or "4242 4242" does not, and
+// then the four digits are not the last four and are not kept.
+func endsCardNumber(after string) bool {
+	if after == "" {
+		return true
+	}
+	if isDigit(after[0]) {
+		return false
+	}
+	return !(len(after) > 1 && strings.IndexByte(" .-", after[0]) >= 0 && isDigit(after[1]))
 }

@@ -8,7 +8,7 @@ import (
 )
 
 var (
-	endingInRE   = regexp.MustCompile(`(?i)\bending (?:in|with)\s+(\d{4})(?:[^\d]|$)`)
+	endingInRE   = regexp.MustCompile(`(?i)\bending (?:in|with)\s+(\d{4})(.{0,2})`)
 	fundRE       = regexp.MustCompile(`(?i)\bto fund your openai api\b|\bcredit balance\b`)
 	orgRE        = regexp.MustCompile(`(?i)\borganization:\s*(\S(?:[^()]{0,78}\S)?)\s*\((org-[A-Za-z0-9]{4,64})\)`)
 	autoNoticeRE = regexp.MustCompile(`(?i)\bauto[- ]?(?:recharge|reload)|\bautomatic(?:ally)? (?:recharge|reload|top[- ]?up)|\bbalance (?:fell|dropped) below\b`)
@@ -38,6 +38,9 @@ func readFunded(text string) (reading, *problem) {
 	rd.tax = billing.NewMoney(decimal.Zero, amt.Currency())
 	rd.credit = amt
 	for _, m := range endingInRE.FindAllStringSubmatch(text, 4) {
+		if !endsCardNumber(m[2]) {
+			continue
+		}
 		if rd.last4 != "" && rd.last4 != m[1] {
 			return rd, conflict("two different cards")
 		}

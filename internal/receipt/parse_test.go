@@ -268,3 +268,28 @@ func TestMalformedAndCardNumbers(t *testing.T) {
 		t.Errorf("error leaks a card number: %v", err)
 	}
 }
+
+// Four digits that are not the end of a number are never taken for the
+// last four.
+func TestLast4OnlyFromTheEnd(t *testing.T) {
+	const head = `From: "Anthropic, PBC" <invoice+statements@mail.anthropic.com>
+Subject: Your receipt from Anthropic, PBC #2001-0001-0001
+Date: Sun, 16 Aug 2026 09:10:08 +0000
+
+Receipt from Anthropic, PBC $5.00 Paid August 16, 2026 Receipt number 2001-0001-0001 Payment method `
+	for method, want := range map[string]string{
+		"- 4242":                     "4242",
+		"Visa - 1881":                "1881",
+		"Mastercard ending in 1234.": "1234",
+		"- 4000-0000-0000-1881":      "",
+		"- 4000 0000 0000 1881":      "",
+		"4000000000001881":           "",
+		"Link":                       "",
+		"•••• 5556 Receipt #2001-0001-0001": "5556",
+	} {
+		r, err := parse(t, head+method+" Amount paid $5.00\n")
+		if err != nil || r.Last4 != want {
+			t.Errorf("payment method %q: got last4 %q (error %v), want %q", method, r.Last4, err, want)
+		}
+	}
+}
