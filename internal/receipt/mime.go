@@ -18,6 +18,7 @@ import (
 // kilobytes of text with a PDF or two; the PDFs are skipped unread.
 const (
 	maxTextBytes = 1 << 20 // of one text part, after decoding
+	maxAllText   = 4 << 20 // of all text parts of a message together
 	maxParts     = 200     // leaf parts in one message, nested ones included
 	maxNesting   = 3       // message/rfc822 inside message/rfc822 ...
 	maxMultipart = 16      // multipart inside multipart
@@ -45,7 +46,8 @@ type message struct {
 }
 
 type walker struct {
-	parts int
+	parts     int
+	textBytes int
 }
 
 // readMessage parses a whole message. Unknown charsets and transfer
@@ -116,7 +118,12 @@ func (w *walker) entity(e *gomessage.Entity, m *message, nesting, depth int) err
 	case strings.EqualFold(disp, "attachment"):
 		// A .txt or .html attachment is not the message's text.
 	case mediaType == "text/plain" || mediaType == "text/html":
-		b, err := io.ReadAll(io.LimitReader(e.Body, maxTextBytes))
+		budget := min(maxTextBytes, maxAllText-w.textBytes)
+		if budget <= 0 {
+			return nil // text beyond the budget is not read
+		}
+		b, err := io.ReadAll(io.LimitReader(e.Body, int64(budget)))
+		w.textBytes += len(b)
 		if err != nil {
 			m.undecodable++
 			return nil
