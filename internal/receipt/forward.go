@@ -52,8 +52,8 @@ func findForwards(text string) []inlineForward {
 			continue
 		}
 		var f inlineForward
-		f.env.from, f.env.fromName = parseLooseAddress(fields["from"])
-		f.env.to, _ = parseLooseAddress(fields["to"])
+		f.env.from = parseLooseAddress(fields["from"])
+		f.env.to = parseLooseAddress(fields["to"])
 		f.env.subject = oneLine(fields["subject"])
 		date := fields["date"]
 		if date == "" {

@@ -27,7 +27,6 @@ const (
 // envelope is the part of a message header the parser uses.
 type envelope struct {
 	from      string // address, lower-cased
-	fromName  string
 	to        string // first address, lower-cased
 	subject   string
 	date      time.Time
@@ -139,8 +138,8 @@ func (w *walker) entity(e *gomessage.Entity, m *message, nesting, depth int) err
 
 func readEnvelope(h gomail.Header) envelope {
 	var env envelope
-	env.from, env.fromName = firstAddress(h, "From")
-	env.to, _ = firstAddress(h, "To")
+	env.from = firstAddress(h, "From")
+	env.to = firstAddress(h, "To")
 	if s, err := h.Subject(); err == nil {
 		env.subject = s
 	} else {
@@ -160,31 +159,24 @@ func readEnvelope(h gomail.Header) envelope {
 
 var looseAddrRE = regexp.MustCompile(`[A-Za-z0-9._%+\-=]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
 
-// firstAddress returns the first address of a header field, lower-cased, and
-// its display name. A field net/mail rejects is searched for anything that
-// looks like an address.
-func firstAddress(h gomail.Header, key string) (addr, name string) {
+// firstAddress returns the first address of a header field, lower-cased. A
+// field net/mail rejects is searched for anything that looks like an
+// address.
+func firstAddress(h gomail.Header, key string) string {
 	if list, err := h.AddressList(key); err == nil && len(list) > 0 {
-		return strings.ToLower(list[0].Address), list[0].Name
+		return strings.ToLower(list[0].Address)
 	}
-	raw := h.Get(key)
-	return parseLooseAddress(raw)
+	return parseLooseAddress(h.Get(key))
 }
 
-// parseLooseAddress reads `"Name" <a@b.c>`, `Name <a@b.c>` or `a@b.c`.
-func parseLooseAddress(raw string) (addr, name string) {
-	raw = strings.TrimSpace(raw)
-	if a, err := mail.ParseAddress(raw); err == nil {
-		return strings.ToLower(a.Address), a.Name
+// parseLooseAddress reads the address of `"Name" <a@b.c>`, `Name, Inc
+// <a@b.c>` (a comma net/mail rejects, as Gmail prints it in forwards) or
+// `a@b.c`.
+func parseLooseAddress(raw string) string {
+	if a, err := mail.ParseAddress(strings.TrimSpace(raw)); err == nil {
+		return strings.ToLower(a.Address)
 	}
-	a := looseAddrRE.FindString(raw)
-	if a == "" {
-		return "", ""
-	}
-	if i := strings.Index(raw, "<"); i > 0 {
-		name = strings.Trim(strings.TrimSpace(raw[:i]), `"'`)
-	}
-	return strings.ToLower(a), name
+	return strings.ToLower(looseAddrRE.FindString(raw))
 }
 
 // oneLine folds white space runs (CR, LF, tabs) into single spaces.

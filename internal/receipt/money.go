@@ -70,7 +70,6 @@ func scanMoney(s string) []moneyTok {
 // readMoneyAt reads the amount whose symbol starts at byte i (size bytes long).
 func readMoneyAt(s string, i, size int) (moneyTok, bool) {
 	sym := s[i : i+size]
-	start := i
 	// Letters glued before the symbol: "A$", "CA$", or an unknown "R$".
 	j := i
 	for j > 0 && j > i-3 && s[j-1] >= 'A' && s[j-1] <= 'Z' {
@@ -82,7 +81,7 @@ func readMoneyAt(s string, i, size int) (moneyTok, bool) {
 			prefix = "?" + prefix // more letters than any known prefix
 		}
 	}
-	start = j
+	start := j
 	sym = prefix + sym
 
 	// A sign glued before the symbol: "-$1.50", "−$1.50". A dash with a
