@@ -23,22 +23,6 @@ import (
 // secret (the scheme GitHub's webhooks use).
 const SignatureHeader = "X-Guardd-Signature-256"
 
-// Version is the payload's schema version.
-const Version = 1
-
-// Payload is the body of one request: the schema version and the
-// notification as alert.Record (status, repeat, rule, severity, account,
-// fingerprint, summary, evidence, recommendation, balance), flattened.
-type Payload struct {
-	Version int `json:"version"`
-	alert.Record
-}
-
-// NewPayload returns the payload of n.
-func NewPayload(n alert.Notification) Payload {
-	return Payload{Version: Version, Record: alert.NewRecord(n)}
-}
-
 // Options configure a Receiver.
 type Options struct {
 	// URL is the endpoint. It is a credential (it often carries a token),

@@ -1,0 +1,109 @@
+package webhook
+
+import (
+	"time"
+
+	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/billing"
+)
+
+// Version is the payload's schema version. The payload is a public
+// contract (docs/receivers.md): it is its own type, so that neither the
+// replay output (alert.Record) nor the stored format (the lifecycle's) can
+// change it by changing themselves. A change to it is a new version.
+const Version = 1
+
+// Payload is the body of one request, schema version 1. Amounts are exact
+// decimal strings with their currency; a figure guardd does not know is
+// left out, never zero.
+type Payload struct {
+	Version        int               `json:"version"`
+	Status         string            `json:"status"`
+	Repeat         bool              `json:"repeat,omitempty"`
+	Rule           string            `json:"rule"`
+	Severity       string            `json:"severity"`
+	Account        string            `json:"account"`
+	Entity         string            `json:"entity"`
+	FiredAt        time.Time         `json:"fired_at"`
+	ResolvedAt     *time.Time        `json:"resolved_at,omitempty"`
+	Fingerprint    string            `json:"fingerprint"`
+	Summary        string            `json:"summary"`
+	Evidence       []PayloadEvidence `json:"evidence"`
+	Recommendation string            `json:"recommendation,omitempty"`
+	Folded         []string          `json:"folded,omitempty"`
+	Balance        PayloadBalance    `json:"balance"`
+}
+
+// PayloadEvidence is one piece of evidence, with where it came from.
+type PayloadEvidence struct {
+	What     string     `json:"what"`
+	Ref      string     `json:"ref,omitempty"`
+	At       time.Time  `json:"at"`
+	Amount   string     `json:"amount,omitempty"`
+	Currency string     `json:"currency,omitempty"`
+	Note     string     `json:"note,omitempty"`
+	Source   string     `json:"source,omitempty"`
+	AsOf     *time.Time `json:"as_of,omitempty"`
+}
+
+// PayloadBalance is the account's position when the notification was
+// decided.
+type PayloadBalance struct {
+	ObservedAt    time.Time  `json:"observed_at"`
+	Currency      string     `json:"currency,omitempty"`
+	Effective     *string    `json:"effective,omitempty"`
+	Shown         *string    `json:"shown,omitempty"`
+	BurnPerDay    *string    `json:"burn_per_day,omitempty"`
+	BurnWindow    string     `json:"burn_window,omitempty"`
+	RunwayHours   *int64     `json:"runway_hours,omitempty"`
+	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
+	RunwayEndless bool       `json:"runway_endless,omitempty"`
+}
+
+// NewPayload returns the payload of n.
+func NewPayload(n alert.Notification) Payload {
+	f := n.Finding
+	p := Payload{
+		Version: Version, Status: string(n.Status), Repeat: n.Repeat, Rule: f.Rule, Severity: string(f.Severity),
+		Account: f.Account, Entity: f.Entity, FiredAt: f.At.UTC(), Fingerprint: f.Fingerprint(), Summary: f.Summary,
+		Evidence: make([]PayloadEvidence, 0, len(f.Evidence)), Recommendation: f.Recommendation, Folded: f.Folded,
+		Balance: balance(f.State),
+	}
+	if n.Status == alert.StatusResolved {
+		p.ResolvedAt = utc(n.At)
+	}
+	for _, e := range f.Evidence {
+		pe := PayloadEvidence{What: e.What, Ref: e.Ref, At: e.At.UTC(), Note: e.Note, Source: e.Source}
+		if e.Amount.Currency() != "" {
+			pe.Amount, pe.Currency = e.Amount.Exact(), string(e.Amount.Currency())
+		}
+		if !e.AsOf.IsZero() {
+			pe.AsOf = utc(e.AsOf)
+		}
+		p.Evidence = append(p.Evidence, pe)
+	}
+	return p
+}
+
+func balance(s billing.AccountState) PayloadBalance {
+	b := PayloadBalance{ObservedAt: s.ObservedAt.UTC()}
+	exact := func(m billing.Money) *string { v := m.Exact(); return &v }
+	if s.EffectiveKnown {
+		b.Currency, b.Effective = string(s.Effective.Currency()), exact(s.Effective)
+	}
+	if s.ShownKnown {
+		b.Currency, b.Shown = string(s.Shown.Currency()), exact(s.Shown)
+	}
+	if rw := s.Runway; rw.Known {
+		b.BurnPerDay, b.BurnWindow = exact(rw.BurnPerDay.Round(2)), rw.Window.String()
+		if rw.Endless {
+			b.RunwayEndless = true
+		} else {
+			h := int64(rw.Lasts / time.Hour)
+			b.RunwayHours, b.RunwayEnds = &h, utc(rw.Until)
+		}
+	}
+	return b
+}
+
+func utc(t time.Time) *time.Time { t = t.UTC(); return &t }
