@@ -63,6 +63,10 @@ func commands() []command {
 			func(ctx context.Context, args []string, p proc) error {
 				return cmdTest(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
+		{"receipts", "scan FILE...", "print what guardd reads from receipt emails",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdReceipts(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
 		{"notify", "test --config FILE --receiver NAME", "send a test alert through one notifier",
 			func(ctx context.Context, args []string, p proc) error {
 				return cmdNotify(ctx, args, p.getenv, p.stdout, p.stderr)
