@@ -87,6 +87,9 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 					shown += fmt.Sprintf(" (%s more than can be spent)", billing.NewMoney(gap, s.Shown.Currency()).Display())
 				}
 			}
+			if d := s.DerivedFrom; d != nil {
+				shown = fmt.Sprintf("derived from the %s read off the console at %s, plus receipts since, minus costs since", d.Amount.Display(), alert.FormatTime(d.At))
+			}
 			fmt.Fprintf(&b, "  balance      %s effective; %s\n", s.Effective.Display(), shown)
 			fmt.Fprintf(&b, "  as of        %s (%s ago)\n", alert.FormatTime(s.ObservedAt), billing.Words(now.Sub(s.ObservedAt)))
 			fmt.Fprintf(&b, "  %s\n", strings.Replace(alert.RunwayText(s.Runway, s.Effective), "runway ", "runway       ", 1))

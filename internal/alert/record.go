@@ -52,6 +52,14 @@ type BalanceRecord struct {
 	RunwayHours   *int64     `json:"runway_hours,omitempty"`
 	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
 	RunwayEndless bool       `json:"runway_endless,omitempty"`
+	// DerivedFrom is set when effective is derived from a balance anchor.
+	DerivedFrom *AnchorRecord `json:"derived_from,omitempty"`
+}
+
+// AnchorRecord is a balance anchor in a Record.
+type AnchorRecord struct {
+	Amount string    `json:"amount"`
+	At     time.Time `json:"at"`
 }
 
 // NewRecord converts a notification to its JSON form.
@@ -100,6 +108,9 @@ func balanceRecord(s billing.AccountState) BalanceRecord {
 	if s.ShownKnown {
 		b.Currency = string(s.Shown.Currency())
 		b.Shown = str(s.Shown)
+	}
+	if d := s.DerivedFrom; d != nil {
+		b.DerivedFrom = &AnchorRecord{Amount: d.Amount.Exact(), At: d.At.UTC()}
 	}
 	if rw := s.Runway; rw.Known {
 		b.BurnPerDay = str(rw.BurnPerDay.Round(2))

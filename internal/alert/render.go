@@ -33,6 +33,10 @@ func BalanceLine(s billing.AccountState) string {
 	var b strings.Builder
 	b.WriteString("Balance: effective ")
 	b.WriteString(s.Effective.Display())
+	if d := s.DerivedFrom; d != nil {
+		fmt.Fprintf(&b, " (derived: the %s you read off the console at %s, plus receipts since, minus costs since; the provider shows none)",
+			d.Amount.Display(), FormatTime(d.At))
+	}
 	if s.ShownKnown {
 		if s.Shown.Amount().Equal(s.Effective.Amount()) {
 			b.WriteString(" (the provider shows the same)")

@@ -74,6 +74,10 @@ type Runway struct {
 type AccountState struct {
 	Effective      Money
 	EffectiveKnown bool
+	// DerivedFrom, when set, says the effective balance is guardd's own
+	// figure: derived from this anchor, plus receipts since, minus costs
+	// since. Wherever the balance is shown, it says so.
+	DerivedFrom *BalanceAnchor
 	Shown          Money
 	ShownKnown     bool
 	Runway         Runway

@@ -156,7 +156,7 @@ func (l *Ledger) State(now time.Time, burnWindow time.Duration) billing.AccountS
 		return billing.AccountState{}
 	}
 	cur := l.account.Currency
-	return billing.AccountState{
+	s := billing.AccountState{
 		Effective:      billing.NewMoney(pt.Effective, cur),
 		EffectiveKnown: pt.EffectiveKnown,
 		Shown:          billing.NewMoney(pt.Shown, cur),
@@ -164,6 +164,11 @@ func (l *Ledger) State(now time.Time, burnWindow time.Duration) billing.AccountS
 		Runway:         l.Runway(now, burnWindow),
 		ObservedAt:     pt.At,
 	}
+	if pt.EffectiveKnown && pt.EffectiveBasis == derivedBasis {
+		a := l.account.Anchor
+		s.DerivedFrom = &a
+	}
+	return s
 }
 
 // First returns the time of the first observation.

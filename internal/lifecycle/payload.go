@@ -68,6 +68,17 @@ type payloadBalance struct {
 	RunwayHours   *int64     `json:"runway_hours,omitempty"`
 	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
 	RunwayEndless bool       `json:"runway_endless,omitempty"`
+	// DerivedFrom is the anchor a derived effective balance comes from.
+	// It was added within version 1: a guardd that does not know it reads
+	// the balance without the word "derived", and nothing else changes.
+	DerivedFrom *payloadAnchor `json:"derived_from,omitempty"`
+}
+
+// payloadAnchor is a balance anchor: an exact amount, in the balance's
+// currency, and when it was seen.
+type payloadAnchor struct {
+	Amount string    `json:"amount"`
+	At     time.Time `json:"at"`
 }
 
 // EncodePayload returns n in the stored format, version PayloadVersion.
@@ -99,6 +110,9 @@ func EncodePayload(n alert.Notification) ([]byte, error) {
 	}
 	if s.ShownKnown {
 		b.Currency, b.Shown = string(s.Shown.Currency()), exact(s.Shown)
+	}
+	if d := s.DerivedFrom; d != nil {
+		b.DerivedFrom = &payloadAnchor{Amount: d.Amount.Exact(), At: d.At.UTC()}
 	}
 	if rw := s.Runway; rw.Known {
 		b.BurnPerDay, b.BurnWindow, b.RunwayEndless = exact(rw.BurnPerDay.Round(2)), rw.Window.String(), rw.Endless
@@ -180,6 +194,13 @@ func (p payload) notification() (alert.Notification, error) {
 			return alert.Notification{}, err
 		}
 		*m.into, *m.known = v, true
+	}
+	if d := b.DerivedFrom; d != nil {
+		a, err := money("balance.derived_from.amount", d.Amount, b.Currency)
+		if err != nil {
+			return alert.Notification{}, err
+		}
+		s.DerivedFrom = &billing.BalanceAnchor{Amount: a, At: d.At}
 	}
 	if s.Runway.Known {
 		s.Runway.Window, _ = time.ParseDuration(b.BurnWindow)

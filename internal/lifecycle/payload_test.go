@@ -112,3 +112,29 @@ func TestPayloadVersions(t *testing.T) {
 		t.Errorf("version written: got %d (%v), want %d", v.Version, err, lifecycle.PayloadVersion)
 	}
 }
+
+// TestPayloadDerivedBalance: a balance derived from an anchor says so in the
+// message, and still does after the outbox stored and read it back.
+func TestPayloadDerivedBalance(t *testing.T) {
+	f := storedFinding()
+	f.State.ShownKnown = false
+	f.State.DerivedFrom = &billing.BalanceAnchor{Amount: lt.USD("40.00"), At: lt.T0.Add(-24 * time.Hour)}
+	n := alert.Notification{Status: alert.StatusFiring, Finding: f, At: lt.T0}
+	if text := alert.Text(n); !strings.Contains(text, "(derived: the $40.00 you read off the console at ") {
+		t.Fatalf("the message does not say the balance is derived:\n%s", text)
+	}
+	b, err := lifecycle.EncodePayload(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"derived_from":{"amount":"40","at":"2026-09-30T00:00:00Z"}`) {
+		t.Errorf("stored payload lacks the anchor: %s", b)
+	}
+	got, err := lifecycle.DecodePayload(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alert.Text(got) != alert.Text(n) || got.Finding.State.DerivedFrom == nil {
+		t.Errorf("round trip lost the derived balance:\ngot  %s\nwant %s", alert.Text(got), alert.Text(n))
+	}
+}

@@ -58,6 +58,17 @@ type PayloadBalance struct {
 	RunwayHours   *int64     `json:"runway_hours,omitempty"`
 	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
 	RunwayEndless bool       `json:"runway_endless,omitempty"`
+	// DerivedFrom, when present, says effective is guardd's own figure:
+	// this anchor, plus receipts since, minus costs since (the provider
+	// shows no balance). Optional, so a version 1 reader may ignore it.
+	DerivedFrom *PayloadAnchor `json:"derived_from,omitempty"`
+}
+
+// PayloadAnchor is the balance a person read off the provider's console,
+// in the balance's currency, and when.
+type PayloadAnchor struct {
+	Amount string    `json:"amount"`
+	At     time.Time `json:"at"`
 }
 
 // NewPayload returns the payload of n.
@@ -93,6 +104,9 @@ func balance(s billing.AccountState) PayloadBalance {
 	}
 	if s.ShownKnown {
 		b.Currency, b.Shown = string(s.Shown.Currency()), exact(s.Shown)
+	}
+	if d := s.DerivedFrom; d != nil {
+		b.DerivedFrom = &PayloadAnchor{Amount: d.Amount.Exact(), At: d.At.UTC()}
 	}
 	if rw := s.Runway; rw.Known {
 		b.BurnPerDay, b.BurnWindow = exact(rw.BurnPerDay.Round(2)), rw.Window.String()
