@@ -78,9 +78,9 @@ type AccountState struct {
 	// figure: derived from this anchor, plus receipts since, minus costs
 	// since. Wherever the balance is shown, it says so.
 	DerivedFrom *BalanceAnchor
-	Shown          Money
-	ShownKnown     bool
-	Runway         Runway
+	Shown       Money
+	ShownKnown  bool
+	Runway      Runway
 	// ObservedAt is the time of the observation the state was taken from.
 	ObservedAt time.Time
 }
