@@ -10,7 +10,7 @@ import (
 )
 
 // xoauth2 is the SASL XOAUTH2 client that Gmail and Microsoft 365 take
-// (https://developers.google.com/gmail/imap/xoauth2-protocol): one initial
+// (https://developers.google.com/gmail/xoauth2_protocol): one initial
 // response "user=U^Aauth=Bearer T^A^A". go-sasl dropped it.
 type xoauth2 struct {
 	user  string
