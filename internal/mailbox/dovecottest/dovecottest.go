@@ -11,15 +11,9 @@ package dovecottest
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -31,6 +25,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/guardd/guardd/internal/testcert"
 )
 
 // Credentials of the one user.
@@ -186,59 +182,17 @@ func (s *Server) config(runAs, group string) string {
 // writeCert writes a certificate for the server and returns the pool
 // that trusts it.
 func (s *Server) writeCert(t testing.TB) *x509.CertPool {
-	certPEM, keyPEM, pool, err := selfSigned()
+	cert, pool, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := testcert.PEM(cert)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.write(t, "cert.pem", string(certPEM))
 	s.write(t, "key.pem", string(keyPEM))
 	return pool
-}
-
-// SelfSigned makes a certificate for 127.0.0.1 and localhost, for other
-// test servers, and the pool that trusts it.
-func SelfSigned() (tls.Certificate, *x509.CertPool, error) {
-	certPEM, keyPEM, pool, err := selfSigned()
-	if err != nil {
-		return tls.Certificate{}, nil, err
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	return cert, pool, err
-}
-
-func selfSigned() (certPEM, keyPEM []byte, pool *x509.CertPool, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "dovecottest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), pool, nil
 }
 
 // TLSConfig trusts the server's certificate.

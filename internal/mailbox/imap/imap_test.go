@@ -17,9 +17,9 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/guardd/guardd/internal/mailbox"
-	"github.com/guardd/guardd/internal/mailbox/dovecottest"
 	"github.com/guardd/guardd/internal/mailbox/imap"
 	"github.com/guardd/guardd/internal/secret"
+	"github.com/guardd/guardd/internal/testcert"
 )
 
 const (
@@ -447,11 +447,9 @@ func TestNewRefusesUnsafeOptions(t *testing.T) {
 	}
 }
 
-// selfSigned borrows dovecottest's certificate maker through a server-less
-// route: a certificate for 127.0.0.1 and the pool that trusts it.
 func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
-	cert, pool, err := dovecottest.SelfSigned()
+	cert, pool, err := testcert.New()
 	if err != nil {
 		t.Fatal(err)
 	}
