@@ -2,7 +2,6 @@ package imap
 
 import (
 	"fmt"
-	"net"
 	"slices"
 	"strings"
 	"time"
@@ -75,18 +74,8 @@ func (c *Config) Validate(p *setting.Problems) {
 		p.At(c.TLS.Pos, "unknown TLS mode %q (want tls, starttls or none)", c.TLS.S)
 		c.TLS.S = string(Implicit)
 	}
-	switch h := strings.TrimSpace(c.Host.S); {
-	case h == "":
-		p.Add("host", "is required: the IMAP server's host name, such as imap.gmail.com")
-	case strings.Contains(h, "://") || strings.ContainsAny(h, "/ @"):
-		p.At(c.Host.Pos, "invalid host %q: want a host name only, such as imap.gmail.com", c.Host.S)
-	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
-		p.At(c.Host.Pos, "invalid host %q: want a host name without a port (set port)", c.Host.S)
-	default:
-		c.Host.S = h
-		if TLS(c.TLS.S) == None && !setting.IsLoopback(h) {
-			p.At(c.TLS.Pos, "none would send the password and the receipts unencrypted; it is allowed only for a server on this machine (host localhost or 127.0.0.1)")
-		}
+	if c.Host.CheckHost(p, "host", "the IMAP server", "imap.gmail.com") && TLS(c.TLS.S) == None && !setting.IsLoopback(c.Host.S) {
+		p.At(c.TLS.Pos, "none would send the password and the receipts unencrypted; it is allowed only for a server on this machine (host localhost or 127.0.0.1)")
 	}
 	if !c.Port.IsSet() && TLS(c.TLS.S) != Implicit {
 		c.Port.N = 143
