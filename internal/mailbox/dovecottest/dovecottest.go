@@ -261,7 +261,10 @@ func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.
 // Dovecot takes as its arrival time) unless zero; it returns its file name.
 func (s *Server) Deliver(t testing.TB, raw []byte, received time.Time) string {
 	t.Helper()
-	name := fmt.Sprintf("%d.M%dP%d.dovecottest", time.Now().Unix(), s.seq.Add(1), os.Getpid())
+	// Dovecot gives new files their UIDs in the order of the time and
+	// microseconds (M) their names carry: the sequence keeps delivery
+	// order within a second.
+	name := fmt.Sprintf("%d.M%06dP%d.dovecottest", time.Now().Unix(), s.seq.Add(1), os.Getpid())
 	tmp := filepath.Join(s.Maildir, "tmp", name)
 	if err := os.WriteFile(tmp, raw, 0o644); err != nil {
 		t.Fatal(err)

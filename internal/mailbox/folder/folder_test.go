@@ -14,6 +14,7 @@ import (
 
 	"github.com/guardd/guardd/internal/mailbox"
 	"github.com/guardd/guardd/internal/mailbox/folder"
+	"github.com/guardd/guardd/internal/mailbox/mailboxtest"
 )
 
 var t0 = time.Date(2026, 8, 16, 9, 0, 0, 0, time.UTC)
@@ -57,14 +58,7 @@ func newReader(t *testing.T, o folder.Options) *folder.Reader {
 	return r
 }
 
-func read(t *testing.T, r mailbox.Reader, c mailbox.Cursor) ([]mailbox.Message, mailbox.Cursor) {
-	t.Helper()
-	msgs, next, err := r.Read(context.Background(), c)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return msgs, next
-}
+var read = mailboxtest.Read
 
 // ids lists the messages' IDs ("ID (skipped)" for a skipped one).
 func ids(msgs []mailbox.Message) string {
@@ -107,6 +101,38 @@ func snapshot(t *testing.T, root string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// dir is a Maildir or a folder of .eml files for the contract suite;
+// each delivery is a minute newer than the last.
+type dir struct {
+	root, sub, ext string
+	n              int
+}
+
+func (d *dir) Deliver(t *testing.T, raw []byte) {
+	d.n++
+	p := filepath.Join(d.root, d.sub, fmt.Sprintf("%d.M%d.test%s", 1000+d.n, d.n, d.ext))
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Duration(d.n) * time.Minute)
+	if err := os.Chtimes(p, at, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (d *dir) Reader(t *testing.T, l mailbox.Limits) mailbox.Reader {
+	return newReader(t, folder.Options{Path: d.root, Limits: l})
+}
+
+func TestContract(t *testing.T) {
+	t.Run("maildir", func(t *testing.T) {
+		mailboxtest.Run(t, func(t *testing.T) mailboxtest.Mailbox { return &dir{root: maildir(t), sub: "new"} })
+	})
+	t.Run("eml", func(t *testing.T) {
+		mailboxtest.Run(t, func(t *testing.T) mailboxtest.Mailbox { return &dir{root: t.TempDir(), ext: ".eml"} })
+	})
 }
 
 func TestMaildirReadsEachMessageOnceAndChangesNothing(t *testing.T) {
@@ -179,23 +205,6 @@ func TestEMLFolder(t *testing.T) {
 	msgs, _ = read(t, r, c)
 	if got, want := ids(msgs), "c.eml"; got != want {
 		t.Fatalf("settled file: got %q, want %q", got, want)
-	}
-}
-
-func TestOversizeIsSkipped(t *testing.T) {
-	dir := t.TempDir()
-	put(t, dir, "big.eml", t0, 8<<10)
-	put(t, dir, "small.eml", t0.Add(time.Second), 0)
-	r := newReader(t, folder.Options{Path: dir, Limits: mailbox.Limits{MessageBytes: 4 << 10}})
-	msgs, c := read(t, r, "")
-	if got, want := ids(msgs), "big.eml (skipped), small.eml"; got != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-	if m := msgs[0]; m.Raw != nil || m.Skipped != "8 KiB, larger than the 4 KiB limit for one message" {
-		t.Errorf("skipped: got %d bytes, reason %q", len(m.Raw), m.Skipped)
-	}
-	if msgs, _ := read(t, r, c); len(msgs) != 0 {
-		t.Errorf("next read: got %q, want nothing", ids(msgs))
 	}
 }
 

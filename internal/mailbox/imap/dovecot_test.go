@@ -13,6 +13,7 @@ import (
 	"github.com/guardd/guardd/internal/mailbox"
 	"github.com/guardd/guardd/internal/mailbox/dovecottest"
 	"github.com/guardd/guardd/internal/mailbox/imap"
+	"github.com/guardd/guardd/internal/mailbox/mailboxtest"
 )
 
 // These tests run a real Dovecot (dovecottest), which enforces EXAMINE
@@ -20,6 +21,19 @@ import (
 
 func dovecotReader(t *testing.T, port int, edit func(*imap.Options)) *imap.Reader {
 	return reader(t, "127.0.0.1", port, dovecottest.User, dovecottest.Password, edit)
+}
+
+// dovecotMailbox is a Dovecot's INBOX for the contract suite.
+type dovecotMailbox struct{ srv *dovecottest.Server }
+
+func (m dovecotMailbox) Deliver(t *testing.T, raw []byte) { m.srv.Deliver(t, raw, time.Time{}) }
+
+func (m dovecotMailbox) Reader(t *testing.T, l mailbox.Limits) mailbox.Reader {
+	return dovecotReader(t, m.srv.Port, func(o *imap.Options) { o.Limits = l })
+}
+
+func TestDovecotContract(t *testing.T) {
+	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Mailbox { return dovecotMailbox{dovecottest.Start(t)} })
 }
 
 func TestDovecotReadsEachMessageOnce(t *testing.T) {

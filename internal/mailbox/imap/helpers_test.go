@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -17,20 +16,12 @@ import (
 
 	"github.com/guardd/guardd/internal/mailbox"
 	"github.com/guardd/guardd/internal/mailbox/imap"
+	"github.com/guardd/guardd/internal/mailbox/mailboxtest"
 )
 
 // receipt composes a message from the sender, padded with body lines to
 // at least size bytes.
-func receipt(from, subject string, size int) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "From: %s\r\nTo: bot@example.com\r\nSubject: %s\r\nDate: Sun, 16 Aug 2026 09:10:08 +0000\r\n", from, subject)
-	fmt.Fprintf(&b, "Message-ID: <%s@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", strings.ReplaceAll(subject, " ", "."))
-	b.WriteString("Receipt from Example AI, PBC\r\nAmount paid $51.50\r\n")
-	for b.Len() < size {
-		b.WriteString("Powered by stripe. Padding to make the message larger than it needs to be.\r\n")
-	}
-	return b.Bytes()
-}
+var receipt = mailboxtest.MessageFrom
 
 // Senders used throughout: two allowed, and two that are not.
 const (
@@ -58,36 +49,10 @@ func reader(t *testing.T, host string, port int, user, password string, edit fun
 	return r
 }
 
-// read calls Read and fails the test on an error.
-func read(t *testing.T, r mailbox.Reader, c mailbox.Cursor) ([]mailbox.Message, mailbox.Cursor) {
-	t.Helper()
-	msgs, next, err := r.Read(context.Background(), c)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return msgs, next
-}
-
-// subjects lists the messages' subjects ("skipped" for a skipped one), to
-// compare reads in one line.
-func subjects(msgs []mailbox.Message) string {
-	var out []string
-	for _, m := range msgs {
-		if m.Skipped != "" {
-			out = append(out, "skipped")
-			continue
-		}
-		s := "?"
-		for _, line := range strings.Split(string(m.Raw), "\r\n") {
-			if v, ok := strings.CutPrefix(line, "Subject: "); ok {
-				s = v
-				break
-			}
-		}
-		out = append(out, s)
-	}
-	return strings.Join(out, ", ")
-}
+var (
+	read     = mailboxtest.Read
+	subjects = mailboxtest.Subjects
+)
 
 // wantUnavailable checks that a failed Read says the mailbox is
 // unavailable, returns nothing and keeps the cursor.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/guardd/guardd/internal/mailbox"
 	"github.com/guardd/guardd/internal/mailbox/imap"
+	"github.com/guardd/guardd/internal/mailbox/mailboxtest"
 	"github.com/guardd/guardd/internal/secret"
 	"github.com/guardd/guardd/internal/testcert"
 )
@@ -136,6 +137,19 @@ func (l literal) Size() int64 { return l.Reader.Size() }
 
 func memReader(t *testing.T, port int, edit func(*imap.Options)) *imap.Reader {
 	return reader(t, "127.0.0.1", port, memUser, memPassword, edit)
+}
+
+// memMailbox is the in-memory server's INBOX for the contract suite.
+type memMailbox struct{ srv *memServer }
+
+func (m memMailbox) Deliver(t *testing.T, raw []byte) { m.srv.deliver(t, "INBOX", raw, time.Time{}) }
+
+func (m memMailbox) Reader(t *testing.T, l mailbox.Limits) mailbox.Reader {
+	return memReader(t, m.srv.port, func(o *imap.Options) { o.Limits = l })
+}
+
+func TestContract(t *testing.T) {
+	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Mailbox { return memMailbox{startMem(t, memOptions{})} })
 }
 
 func TestReadsNewMessagesOnceAndPeeks(t *testing.T) {
@@ -306,19 +320,6 @@ func TestCursorOfAnotherQuestionStartsOver(t *testing.T) {
 			}
 		})
 	}
-	t.Run("folder cursor", func(t *testing.T) {
-		other := mailbox.EncodeCursor("folder", map[string]int{"floor": 1})
-		msgs, _ := read(t, memReader(t, srv.port, nil), other)
-		if got := subjects(msgs); got != "inbox" {
-			t.Errorf("got %q, want %q", got, "inbox")
-		}
-	})
-	t.Run("damaged", func(t *testing.T) {
-		msgs, next, err := memReader(t, srv.port, nil).Read(context.Background(), "{not json")
-		if !errors.Is(err, mailbox.ErrCursor) || msgs != nil || next != "{not json" {
-			t.Errorf("got %d messages, %q, %v; want none, the cursor back and ErrCursor", len(msgs), next, err)
-		}
-	})
 }
 
 func TestFailuresAreUnavailable(t *testing.T) {
@@ -355,11 +356,6 @@ func TestFailuresAreUnavailable(t *testing.T) {
 		p := newProxy(t, "127.0.0.1:"+itoa(srv.port))
 		p.on(`BODY\.PEEK`, "cut", nil)
 		wantUnavailable(t, memReader(t, p.port(), nil), ctx, c)
-	})
-	t.Run("cancelled", func(t *testing.T) {
-		cctx, cancel := context.WithCancel(ctx)
-		cancel()
-		wantUnavailable(t, memReader(t, srv.port, nil), cctx, c, context.Canceled)
 	})
 	t.Run("cancelled while waiting", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
