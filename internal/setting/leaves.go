@@ -177,6 +177,26 @@ func (v *Text) parse(text string, _ *Decoder, _ reflect.StructField) string {
 
 func (v *Text) format() (string, string, bool) { return v.S, "!!str", v.S != "" }
 
+// CheckHost checks a server's host name: required (what names the server
+// in the message: "the SMTP server"), a name or an IP address without a
+// scheme, path, user or port; example is a host such as smtp.example.com,
+// key the setting's key. It trims the value and reports whether it is
+// usable.
+func (v *Text) CheckHost(p *Problems, key, what, example string) bool {
+	switch h := strings.TrimSpace(v.S); {
+	case h == "":
+		p.Add(key, "is required: %s's host name, such as %s", what, example)
+	case strings.Contains(h, "://") || strings.ContainsAny(h, "/ @"):
+		p.At(v.Pos, "invalid host %q: want a host name only, such as %s", v.S, example)
+	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
+		p.At(v.Pos, "invalid host %q: want a host name without a port (set port)", v.S)
+	default:
+		v.S = h
+		return true
+	}
+	return false
+}
+
 // Path is a file's path: absolute as written, or joined to the directory
 // the configuration was loaded from. Name is the resolved path; Pos.Text
 // keeps what the user wrote, for messages.

@@ -269,3 +269,21 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckHost(t *testing.T) {
+	for _, tc := range []struct{ in, want, host string }{
+		{" smtp.example.com ", "", "smtp.example.com"},
+		{"::1", "", "::1"},
+		{"", "parts[0].host: is required: the SMTP server's host name, such as smtp.example.com", ""},
+		{"smtps://smtp.example.com", `parts[0].host: invalid host "smtps://smtp.example.com": want a host name only, such as smtp.example.com`, ""},
+		{"me@smtp.example.com", `parts[0].host: invalid host "me@smtp.example.com": want a host name only, such as smtp.example.com`, ""},
+		{"smtp.example.com:465", `parts[0].host: invalid host "smtp.example.com:465": want a host name without a port (set port)`, ""},
+	} {
+		p := setting.NewProblems("parts[0]")
+		h := setting.Text{S: tc.in, Pos: setting.Pos{Path: "parts[0].host"}}
+		ok := h.CheckHost(p, "host", "the SMTP server", "smtp.example.com")
+		if got := messages(p.List()); got != tc.want || ok != (tc.want == "") || (ok && h.S != tc.host) {
+			t.Errorf("CheckHost(%q): got %v, %q, %q; want %q", tc.in, ok, h.S, got, tc.want)
+		}
+	}
+}

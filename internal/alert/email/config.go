@@ -2,7 +2,6 @@ package email
 
 import (
 	"fmt"
-	"net"
 	"net/mail"
 	"slices"
 	"strings"
@@ -56,18 +55,8 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 		p.At(c.TLS.Pos, "unknown TLS mode %q (want starttls, tls or none)", c.TLS.S)
 		c.TLS.S = string(StartTLS)
 	}
-	switch h := strings.TrimSpace(c.Host.S); {
-	case h == "":
-		p.Add("host", "is required: the SMTP server's host name, such as smtp.example.com")
-	case strings.Contains(h, "://") || strings.ContainsAny(h, "/ @"):
-		p.At(c.Host.Pos, "invalid host %q: want a host name only, such as smtp.example.com", c.Host.S)
-	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
-		p.At(c.Host.Pos, "invalid host %q: want a host name without a port (set port)", c.Host.S)
-	default:
-		c.Host.S = h
-		if TLS(c.TLS.S) == None && !setting.IsLoopback(h) {
-			p.Add("tls", "none sends the password and the alerts unencrypted; it is allowed only for a relay on this machine (host localhost or 127.0.0.1)")
-		}
+	if c.Host.CheckHost(p, "host", "the SMTP server", "smtp.example.com") && TLS(c.TLS.S) == None && !setting.IsLoopback(c.Host.S) {
+		p.Add("tls", "none sends the password and the alerts unencrypted; it is allowed only for a relay on this machine (host localhost or 127.0.0.1)")
 	}
 	if !c.Port.IsSet() {
 		c.Port.N = DefaultPort
