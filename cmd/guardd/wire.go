@@ -98,6 +98,10 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return nil, err
 	}
+	in, err := cfg.Inbox()
+	if err != nil {
+		return nil, err
+	}
 	a := &app{cfg: cfg, log: log}
 	opts := guard.Options{
 		Params:     cfg.Params,
@@ -106,7 +110,8 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		Receivers:  receivers,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N,
 			DigestAt: lifecycle.DefaultDigestAt},
-		Log: log,
+		Inbox: in,
+		Log:   log,
 	}
 	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil {
 		if a.opened, err = store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration}); err != nil {

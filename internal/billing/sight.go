@@ -9,8 +9,9 @@ import "strings"
 type Sight struct {
 	// Costs: the provider's cost reports.
 	Costs bool
-	// Charges: charges as the provider or its receipts state them.
-	Charges bool
+	// Charges: charges as the provider or its receipts state them;
+	// Receipts: from receipt emails.
+	Charges, Receipts bool
 	// Recharges: recharges are visible, stated (Charges) or inferred from
 	// new credit (a grant list, a paid balance, credits bought).
 	Recharges bool
@@ -62,7 +63,10 @@ func (s Sight) String() string {
 	}
 	item("costs", s.Costs, "")
 	charges := ""
-	if !s.Charges && s.Recharges {
+	switch {
+	case s.Receipts:
+		charges = "✓ (receipts)"
+	case !s.Charges && s.Recharges:
 		charges = "inferred"
 	}
 	item("charges", s.Charges, charges)

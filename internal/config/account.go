@@ -16,6 +16,9 @@ import (
 type Account struct {
 	billing.Account
 	Source Source
+	// Receipts, when set, is the mailbox the account's receipts are read
+	// from.
+	Receipts *Receipts
 }
 
 // Source says where an account's observations come from: a source type
@@ -36,6 +39,8 @@ type accountFile struct {
 	// BalanceAnchor is what the provider's console showed, and when, for a
 	// provider whose API shows no balance.
 	BalanceAnchor *anchorFile `yaml:"balance_anchor"`
+	// Receipts ties the account to the receipts in a mailbox.
+	Receipts *receiptsFile `yaml:"receipts"`
 }
 
 type anchorFile struct {
@@ -145,6 +150,9 @@ func (c *Config) account(d *setting.Decoder, p *setting.Problems, n *yaml.Node, 
 			p.Add(fe.Path, "%s", fe.Msg)
 		}
 	}
+	if fa.Receipts != nil {
+		a.Receipts = c.receipts(p, fa.Receipts, &a.Account)
+	}
 	if sn := setting.Mapping(n, "source"); sn == nil {
 		add("source", "is required")
 	} else {
@@ -252,6 +260,9 @@ func (a Account) Sight() billing.Sight {
 		return billing.Sight{}
 	}
 	s := a.Source.Sight()
+	if a.Receipts != nil {
+		s.Charges, s.Receipts, s.Recharges = true, true, true
+	}
 	switch {
 	case s.Balance || s.Grants:
 	case a.HasAnchor && s.Costs:

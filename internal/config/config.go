@@ -62,6 +62,8 @@ type Config struct {
 	Accounts []Account
 	// Notifiers holds the alert receivers, with unique names, in file order.
 	Notifiers []Notifier
+	// Mailboxes are where receipts are read from, with unique names.
+	Mailboxes []Mailbox
 }
 
 // Global holds the sections every part of guardd shares.
@@ -177,11 +179,12 @@ func Load(r io.Reader, dir string, getenv func(string) (string, bool)) (*Config,
 	setting.CheckDuplicates(p, root)
 	c := &Config{Global: defaults(d), Params: rules.DefaultParams(), Ledger: ledger.DefaultOptions()}
 	if setting.Shape(p, "", root, yaml.MappingNode) {
-		d.Decode(p, root, &c.Global, setting.Options{Ignore: []string{"rules", "accounts", "notifiers"}})
+		d.Decode(p, root, &c.Global, setting.Options{Ignore: []string{"rules", "mailboxes", "accounts", "notifiers"}})
 	}
 	env.apply(d, &c.Global)
 	c.validateGlobal(p)
 	c.decodeRules(d, p, setting.Mapping(root, "rules"))
+	c.decodeMailboxes(d, p, setting.Mapping(root, "mailboxes"))
 	c.decodeAccounts(d, p, setting.Mapping(root, "accounts"))
 	c.decodeNotifiers(d, p, setting.Mapping(root, "notifiers"))
 	if ps := p.List(); len(ps) > 0 {

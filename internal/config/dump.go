@@ -22,6 +22,9 @@ func (c *Config) Dump(w io.Writer) error {
 		out.Content = append(out.Content, global.Content[i], global.Content[i+1])
 		if global.Content[i].Value == "log" {
 			out.Content = append(out.Content, key("rules"), c.dumpRules(), key("accounts"), c.dumpAccounts(), key("notifiers"), c.dumpNotifiers())
+			if len(c.Mailboxes) > 0 {
+				out.Content = append(out.Content, key("mailboxes"), c.dumpMailboxes())
+			}
 		}
 	}
 	enc := yaml.NewEncoder(w)
@@ -73,6 +76,10 @@ func (c *Config) dumpAccounts() *yaml.Node {
 		if a.HasMonthlyCap {
 			f.MonthlyCap = amount(a.MonthlyCap)
 		}
+		if r := a.Receipts; r != nil {
+			f.Receipts = &receiptsFile{Mailbox: setting.TextOf(r.Mailbox), Organization: setting.TextOf(r.Organization),
+				Recipient: setting.TextOf(r.Recipient)}
+		}
 		if a.HasAnchor {
 			f.BalanceAnchor = &anchorFile{amount(a.Anchor.Amount), setting.TextOf(a.Anchor.At.Format(time.RFC3339))}
 		}
@@ -80,6 +87,18 @@ func (c *Config) dumpAccounts() *yaml.Node {
 		src := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{key("type"), key(a.Source.Type)}}
 		src.Content = append(src.Content, setting.Encode(a.Source.Config).Content...)
 		n.Content = append(n.Content, key("source"), src)
+		list.Content = append(list.Content, n)
+	}
+	return list
+}
+
+func (c *Config) dumpMailboxes() *yaml.Node {
+	list := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, m := range c.Mailboxes {
+		n := setting.Encode(&mailboxFile{Name: setting.TextOf(m.Name), Type: setting.TextOf(m.Type)})
+		if m.Config != nil {
+			n.Content = append(n.Content, setting.Encode(m.Config).Content...)
+		}
 		list.Content = append(list.Content, n)
 	}
 	return list

@@ -9,6 +9,9 @@ import (
 	"github.com/guardd/guardd/internal/alert/pagerduty"
 	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/alert/webhook"
+	"github.com/guardd/guardd/internal/mailbox"
+	"github.com/guardd/guardd/internal/mailbox/folder"
+	"github.com/guardd/guardd/internal/mailbox/imap"
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/poller/anthropic"
 	"github.com/guardd/guardd/internal/poller/deepseek"
@@ -27,6 +30,7 @@ import (
 // rules.DefaultParams.
 var (
 	SourceKinds   = []poller.Kind{file.Kind, openai.Kind, anthropic.Kind, deepseek.Kind, openrouter.Kind}
+	MailboxKinds  = []mailbox.Kind{imap.Kind, folder.Kind}
 	ReceiverKinds = []alert.Kind{alert.StdoutKind, slack.Kind, webhook.Kind, email.Kind, pagerduty.Kind, alertmanager.Kind}
 )
 
@@ -99,6 +103,7 @@ func (t takers) add(typ string, cfg any) {
 var (
 	sourceTakers   = takers{}
 	receiverTakers = takers{}
+	mailboxTakers  = takers{}
 )
 
 func init() {
@@ -107,6 +112,9 @@ func init() {
 	}
 	for _, k := range ReceiverKinds {
 		receiverTakers.add(k.Name, k.Config())
+	}
+	for _, k := range MailboxKinds {
+		mailboxTakers.add(k.Name, k.Config())
 	}
 }
 

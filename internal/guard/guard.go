@@ -19,6 +19,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/inbox"
 	"github.com/guardd/guardd/internal/ledger"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/poller"
@@ -53,7 +54,10 @@ type Options struct {
 	// Dispatcher does the in-run retries of each delivery.
 	Dispatcher *alert.Dispatcher
 	Policy     lifecycle.Policy
-	Log        *zap.Logger
+	// Inbox, when set, reads the receipts in people's mailboxes: each
+	// account it routes to gets the charges of its receipts (see mail.go).
+	Inbox *inbox.Inbox
+	Log   *zap.Logger
 }
 
 // HistoryTx is implemented by transactions that also keep the accounts'
@@ -105,6 +109,8 @@ type Guard struct {
 	sender     *lifecycle.Sender
 	receivers  []alert.Receiver
 	policy     lifecycle.Policy
+	inbox      *inbox.Inbox
+	log        *zap.Logger
 }
 
 // New returns a guard over accounts. With a History, call Load before the
@@ -120,6 +126,7 @@ func New(accounts []Account, o Options) *Guard {
 		history:    o.History,
 		receivers:  o.Receivers,
 		policy:     o.Policy,
+		inbox:      o.Inbox,
 	}
 	if g.state == nil {
 		g.state = lifecycle.NewMemory()
@@ -128,6 +135,7 @@ func New(accounts []Account, o Options) *Guard {
 	if log == nil {
 		log = zap.NewNop()
 	}
+	g.log = log
 	dispatcher := o.Dispatcher
 	if dispatcher == nil {
 		dispatcher = &alert.Dispatcher{Log: log}
@@ -288,13 +296,24 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		Accounts: make(map[string]AccountReport)}
 	var due []alert.Notification
 	var errs []error
+	mail, merr := g.readMail(ctx, now)
+	if merr != nil {
+		errs = append(errs, merr)
+	}
 	for i, res := range g.poller.Poll(ctx, targets, now) {
 		w := g.accounts[i]
 		err := res.Err
+		var delivered []string
 		if err != nil {
 			err = fmt.Errorf("poll: %w", err)
-		} else if aerr := w.ledger.Append(res.Observation); aerr != nil {
-			err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
+		} else if m, ok := mail[w.account.Name]; ok {
+			delivered = m.attach(&res.Observation, now)
+		}
+		if err == nil {
+			if aerr := w.ledger.Append(res.Observation); aerr != nil {
+				err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
+				delivered = nil
+			}
 		}
 		at, holding, judged := res.Observation.At, []billing.Finding(nil), func(string) bool { return true }
 		if err != nil {
@@ -331,7 +350,7 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		if cur, _ := w.ledger.Current(); err == nil && cur != nil {
 			o = *cur
 		}
-		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state)
+		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state, delivered)
 		if serr != nil {
 			w.stale = true
 			errs = append(errs, fmt.Errorf("account %s: write state: %w", w.account.Name, serr))
@@ -351,11 +370,16 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 // notifications due in the outbox.
 func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, pollErr error, at time.Time,
 	holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
-	state billing.AccountState) ([]alert.Notification, error) {
+	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
 	var due []alert.Notification
 	err := g.state.Update(ctx, func(tx lifecycle.Tx) error {
 		if h, ok := tx.(HistoryTx); ok {
 			if err := recordPoll(h, w.account, o, pollErr, at); err != nil {
+				return err
+			}
+		}
+		if m, ok := tx.(MailTx); ok && len(receipts) > 0 {
+			if err := m.MarkReceiptsDelivered(w.account.Name, receipts, at); err != nil {
 				return err
 			}
 		}

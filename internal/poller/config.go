@@ -21,6 +21,10 @@ type Kind struct {
 	USD bool
 	// BillingPage is the provider's billing page, linked from messages.
 	BillingPage string
+	// Receipts says the provider's card payments come with receipt emails
+	// guardd can read (internal/receipt), so an account may take its
+	// charges from a mailbox.
+	Receipts bool
 	// Config returns a new configuration holding the type's defaults.
 	Config func() Config
 }

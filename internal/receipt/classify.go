@@ -362,9 +362,12 @@ func subjectBusiness(subject string) string {
 }
 
 // openAIKey is the ID of an OpenAI charge: OpenAI's notice has no receipt
-// number, so the UTC day, the amount and the card's last four stand in.
+// number, so the message's own time (to the second), the amount and the
+// card's last four stand in. Copies of one notice (a Gmail label and the
+// inbox, a forward) share its Date and merge; the top-ups of an hourly
+// auto-recharge loop, equal in amount and card, stay apart, as they must.
 func openAIKey(date time.Time, amount billing.Money, last4 string) string {
-	return "openai-funded:" + date.UTC().Format("2006-01-02") + ":" + amount.Amount().StringFixed(2) + ":" + last4
+	return "openai-funded:" + date.UTC().Format(time.RFC3339) + ":" + amount.Amount().StringFixed(2) + ":" + last4
 }
 
 // fundedNotice reads OpenAI's funded notice.

@@ -45,21 +45,26 @@ func TestDedupKeyMergesCopies(t *testing.T) {
 		t.Errorf("re-sent receipt: got paid on %q, want the printed 2026-08-16", resent.PaidOn)
 	}
 
-	notice, err := parse(t, `From: OpenAI <noreply@tm.openai.com>
-Subject: Your OpenAI API account has been funded
-Date: Fri, 14 Aug 2026 12:00:05 +0000
+	// OpenAI's notices carry no receipt number: a copy of one notice (same
+	// Date) merges, but the top-ups of an hourly loop, equal in amount and
+	// card, are each a charge.
+	notice := func(date string) receipt.Result {
+		t.Helper()
+		r, err := parse(t, "From: OpenAI <noreply@tm.openai.com>\nSubject: Your OpenAI API account has been funded\nDate: "+date+`
 
-Hi example, We charged $10.80 to your credit card ending in 4242 to fund your OpenAI API credit balance.
+Hi example, We charged $10.00 to your credit card ending in 4242 to fund your OpenAI API credit balance.
 `)
-	if err != nil {
-		t.Fatal(err)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
 	}
-	rcpt, err := receipt.ParseBytes(mustRead(t, "openai-stripe-receipt"))
-	if err != nil {
-		t.Fatal(err)
+	first, copyOfFirst, hourLater := notice("Fri, 14 Aug 2026 12:00:05 +0000"), notice("Fri, 14 Aug 2026 14:00:05 +0200"), notice("Fri, 14 Aug 2026 13:00:04 +0000")
+	if first.DedupKey() == "" || first.DedupKey() != copyOfFirst.DedupKey() {
+		t.Errorf("copies of one OpenAI notice: got keys %q and %q, want one", first.DedupKey(), copyOfFirst.DedupKey())
 	}
-	if notice.DedupKey() == "" || notice.DedupKey() != rcpt.DedupKey() {
-		t.Errorf("OpenAI notice and receipt of one top-up: got keys %q and %q, want one", notice.DedupKey(), rcpt.DedupKey())
+	if first.DedupKey() == hourLater.DedupKey() {
+		t.Errorf("two equal OpenAI top-ups an hour apart: got one key %q, want two", first.DedupKey())
 	}
 }
 
@@ -212,7 +217,7 @@ Date: Sun, 16 Aug 2026 09:10:08 +0000
 
 Your balance fell below $5.00, so auto recharge is on: we charged $20.00 to your credit card ending in 4242 to fund your OpenAI API credit balance.
 `)
-	if err != nil || r.Trigger != billing.TriggerAutoRecharge || r.ID != "openai-funded:2026-08-16:20.00:4242" {
+	if err != nil || r.Trigger != billing.TriggerAutoRecharge || r.ID != "openai-funded:2026-08-16T09:10:08Z:20.00:4242" {
 		t.Errorf("got trigger %s id %q error %v", r.Trigger, r.ID, err)
 	}
 }

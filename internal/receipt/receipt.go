@@ -133,8 +133,8 @@ type Result struct {
 	PaidOn      string
 
 	// ID identifies the charge at the provider: the receipt number; for
-	// OpenAI, which prints none, "openai-funded:DAY:AMOUNT:LAST4" (see
-	// DedupKey); for a refund "refund:RECEIPT:AMOUNT"; for a failed payment
+	// OpenAI, which prints none, "openai-funded:TIME:AMOUNT:LAST4" with
+	// the message's time to the second (see DedupKey); for a refund "refund:RECEIPT:AMOUNT"; for a failed payment
 	// "failed:INSTANT:AMOUNT".
 	ID            string
 	ReceiptNumber string
@@ -166,11 +166,12 @@ type Result struct {
 // DedupKey identifies the payment a message is about, so that the same
 // payment seen twice (a Gmail label and INBOX copy, a re-sent receipt, a
 // forwarded copy) counts once: "provider:ID". Stripe receipts key on
-// their receipt number. OpenAI charges key on (UTC day of Date, amount,
-// last four) whether they come as a funded notice or a receipt, so a notice
-// and a receipt for one top-up merge, and so do two equal top-ups on the
-// same day with the same card: the notice has nothing that tells them
-// apart. Empty for KindNotReceipt and KindUnreadable.
+// their receipt number. OpenAI charges key on (the message's Date to the
+// second, amount, last four): copies of one notice merge, and the equal
+// top-ups of an hourly auto-recharge loop stay apart. Were OpenAI to send a
+// Stripe receipt besides its notice for one top-up (none was seen), the two
+// would count twice: route one of the two senders only. Empty for
+// KindNotReceipt and KindUnreadable.
 func (r Result) DedupKey() string {
 	switch r.Kind {
 	case KindCharge, KindRefund, KindFailedPayment:

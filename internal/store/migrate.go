@@ -119,6 +119,29 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (next_attempt_at) WHERE delivery = 'pending';
 CREATE INDEX outbox_delivery ON outbox (delivery, id);
 `},
+	{"receipts read from mailboxes, and the mailboxes' cursors", `
+-- How far each mailbox has been read (mailbox.Cursor, opaque text).
+CREATE TABLE mailbox_cursors (
+	mailbox    TEXT    PRIMARY KEY,
+	cursor     TEXT    NOT NULL,
+	updated_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- Every receipt filed under an account, once per payment (key), with the
+-- cursor that read it: a charge until an observation of its account
+-- carries it (delivered_at), then kept so that a mailbox read again never
+-- counts it twice. Only the extracted charge is kept, never a message.
+CREATE TABLE receipts (
+	key          TEXT    PRIMARY KEY,
+	account      TEXT    NOT NULL,
+	mailbox      TEXT    NOT NULL,
+	charge       TEXT    NOT NULL, -- JSON: id, paid_at, amount, tax, currency, trigger; {} for a problem
+	problem      TEXT    NOT NULL,
+	read_at      INTEGER NOT NULL,
+	delivered_at INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX receipts_pending ON receipts (account, read_at) WHERE delivered_at IS NULL;
+`},
 }
 
 // migrate applies the steps the database lacks and returns its version. Each

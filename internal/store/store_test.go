@@ -6,13 +6,15 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
-	"github.com/guardd/guardd/internal/lifecycle"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/guardd/guardd/internal/lifecycle"
 )
 
 func TestOpenNew(t *testing.T) {
@@ -311,11 +313,11 @@ func TestOpenNewer(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-		}, migrations, "schema version 7 is newer than this guardd understands (3); upgrade guardd or point it at another file"},
+		}, migrations, fmt.Sprintf("schema version 7 is newer than this guardd understands (%d); upgrade guardd or point it at another file", len(migrations))},
 		{"an older guardd", func(t *testing.T, path string) {
 			s := openAt(t, path, Options{})
 			s.Close()
-		}, migrations[:1], "schema version 3 is newer than this guardd understands (1); upgrade guardd or point it at another file"},
+		}, migrations[:1], fmt.Sprintf("schema version %d is newer than this guardd understands (1); upgrade guardd or point it at another file", len(migrations))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 )
 
 // Kind is the anthropic source type.
-var Kind = poller.Kind{Name: "anthropic", Provider: "Anthropic", USD: true, BillingPage: BillingPage,
+var Kind = poller.Kind{Name: "anthropic", Provider: "Anthropic", USD: true, BillingPage: BillingPage, Receipts: true,
 	Config: func() poller.Config { return Defaults() }}
 
 // Config is an anthropic source's block of the configuration.

@@ -8,7 +8,7 @@ import (
 )
 
 // Kind is the openai source type.
-var Kind = poller.Kind{Name: "openai", Provider: "OpenAI", USD: true, BillingPage: BillingPage,
+var Kind = poller.Kind{Name: "openai", Provider: "OpenAI", USD: true, BillingPage: BillingPage, Receipts: true,
 	Config: func() poller.Config { return Defaults() }}
 
 // Config is an openai source's block of the configuration.

@@ -8,7 +8,7 @@ import (
 )
 
 // Kind is the openrouter source type.
-var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", USD: true, BillingPage: BillingPage,
+var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", USD: true, BillingPage: BillingPage, Receipts: true,
 	Config: func() poller.Config { return Defaults() }}
 
 // Config is an openrouter source's block of the configuration.
