@@ -75,7 +75,8 @@ func (l *Ledger) derive(o *billing.Observation, added []*Recharge) (eff, spent d
 // that ends before it; of the window the anchor falls in, what was reported
 // beyond its last report as of the anchor, or, when it was first reported
 // after the anchor, its cost then in proportion to the time after the
-// anchor, and all it grew by since.
+// anchor (of the part of the window it covers so far), and all it grew by
+// since.
 func (b *costBook) count(e *CostEntry) {
 	if !b.hasAnchor {
 		return
@@ -92,9 +93,14 @@ func (b *costBook) count(e *CostEntry) {
 		case !e.AsOf.After(t):
 			e.base, e.hasBase = amount, true
 		case !e.hasBase:
-			// First seen after the anchor: split it in proportion, and
-			// count all it grows by from now on.
-			after := decimal.NewFromInt(int64(c.End.Sub(t))).Div(decimal.NewFromInt(int64(c.End.Sub(c.Start)))).Mul(amount)
+			// First seen after the anchor: split what it reports so far in
+			// proportion to the time it covers before and after the
+			// anchor, and count all it grows by from now on.
+			until := c.End
+			if e.AsOf.Before(until) {
+				until = e.AsOf
+			}
+			after := decimal.NewFromInt(int64(until.Sub(t))).Div(decimal.NewFromInt(int64(until.Sub(c.Start)))).Mul(amount)
 			e.base, e.hasBase = amount.Sub(after), true
 		}
 		e.since = decimal.Max(amount.Sub(e.base), decimal.Zero)
