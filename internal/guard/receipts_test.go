@@ -14,6 +14,7 @@ import (
 	"github.com/guardd/guardd/internal/guard"
 	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/inbox"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/mailbox/folder"
 	"github.com/guardd/guardd/internal/poller"
@@ -23,7 +24,6 @@ import (
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/secret"
 	"github.com/guardd/guardd/internal/store"
-	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
 )
 
 // anthropicReceipt is Anthropic's receipt for an auto-recharge of $10.00,
