@@ -73,6 +73,7 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		}
 		a := as.Account
 		fmt.Fprintf(&b, "%s (%s, %s)\n", a.Name, a.Provider, a.Currency)
+		fmt.Fprintf(&b, "  sees         %s\n", sightLine(cfg, cfg.Accounts[i]))
 		s := as.State
 		switch {
 		case !as.HasPoll:

@@ -29,6 +29,7 @@ func TestStatusAndSilences(t *testing.T) {
 	}
 	for _, want := range []string{
 		"acme-openai (openai, USD)",
+		"  sees         costs ✓ charges inferred balance ✓ grants ✓ → live: recharge-burst,",
 		"  balance      $42.80 effective; the provider shows $42.80",
 		"  as of        2026-10-14 04:00 UTC (",
 		"  runway       7 days at $6.00/day (burn over the last 4 hours), until 2026-10-21",

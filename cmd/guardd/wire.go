@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
 
 	"github.com/guardd/guardd/internal/alert"
@@ -101,6 +102,11 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	in, err := cfg.Inbox()
 	if err != nil {
 		return nil, err
+	}
+	for _, ac := range cfg.Accounts {
+		live, off := rules.New(cfg.Params).Live(ac.Sight())
+		log.Info("account sees", zap.String("account", ac.Name), zap.String("sees", ac.Sight().String()),
+			zap.Strings("live", live), zap.Strings("off", off))
 	}
 	a := &app{cfg: cfg, log: log}
 	opts := guard.Options{
