@@ -139,3 +139,22 @@ func TestReadmeCountsNothingByHand(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryMailboxTypeDocumented(t *testing.T) {
+	doc := readDoc(t, "docs/receipts.md")
+	for _, k := range MailboxKinds {
+		if !strings.Contains(doc, "type: "+k.Name) {
+			t.Errorf("docs/receipts.md shows no %s mailbox", k.Name)
+		}
+		for _, key := range setting.Keys(reflectType(k.Config())) {
+			if !strings.Contains(doc, key) {
+				t.Errorf("docs/receipts.md never names %s's key %s", k.Name, key)
+			}
+		}
+	}
+	for _, key := range setting.Keys(reflectType(receiptsFile{})) {
+		if !strings.Contains(doc, "  "+key+": ") {
+			t.Errorf("docs/receipts.md does not show receipts.%s", key)
+		}
+	}
+}

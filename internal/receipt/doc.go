@@ -48,6 +48,6 @@
 // every layout (the fixtures' HTML is written from the text renderings), A$
 // and S$ symbols, forward headers of mail clients, and any auto-recharge
 // wording in the OpenAI notice. DeepSeek sends no receipt that anyone has
-// published: a receipt-like DeepSeek mail is KindUnreadable. LAYOUTS.md
+// published: a receipt-like DeepSeek mail is KindUnreadable. docs/receipts.md
 // lists each layout with its sources.
 package receipt
