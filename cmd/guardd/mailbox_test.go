@@ -15,23 +15,32 @@ import (
 	"github.com/guardd/guardd/internal/store"
 )
 
-// TestReceiptsFromDovecot runs guardd check, process after process, against
-// a real IMAP server (Dovecot on 127.0.0.1) while receipts arrive in its
-// mailbox: each receipt becomes one charge; the cursor survives every new
-// process; a rescan files nothing twice; no message is ever marked seen;
-// a refused login and a server that is gone make the charges unavailable,
-// with the reason, never "no charges".
-func TestReceiptsFromDovecot(t *testing.T) {
-	ctx := context.Background()
-	dc := dovecottest.Start(t)
-	an := pollertest.NewAnthropic(t)
-	now := time.Now().UTC()
-	an.SetCost(now, "500")
-	dir := t.TempDir()
-	db := filepath.Join(dir, "state.db")
-	writeConf := func(since string) string {
-		path := filepath.Join(dir, "guardd.yaml")
-		text := fmt.Sprintf(`log: {level: error, format: json}
+// rig is Dovecot with a mailbox, a fake Anthropic and a config that ties
+// an account to the mailbox's receipts.
+type rig struct {
+	t   *testing.T
+	dc  *dovecottest.Server
+	an  *pollertest.Anthropic
+	now time.Time
+	dir string
+	db  string
+	cfg string
+	env map[string]string
+}
+
+func newRig(t *testing.T, schedule string) *rig {
+	r := &rig{t: t, dc: dovecottest.Start(t), an: pollertest.NewAnthropic(t), now: time.Now().UTC(), dir: t.TempDir()}
+	r.an.SetCost(r.now, "500")
+	r.db = filepath.Join(r.dir, "state.db")
+	r.env = map[string]string{"IMAP_PASSWORD": dovecottest.Password, "ANTHROPIC_ADMIN_KEY": r.an.AdminKey}
+	r.writeConf(schedule, r.now.AddDate(0, 0, -7).Format("2006-01-02"))
+	return r
+}
+
+func (r *rig) writeConf(schedule, since string) {
+	r.cfg = filepath.Join(r.dir, "guardd.yaml")
+	text := fmt.Sprintf(`schedule: %q
+log: {level: info, format: json}
 state: {path: %q}
 http: {addr: "off"}
 mailboxes:
@@ -45,48 +54,69 @@ accounts:
     balance_anchor: {amount: "20.00", at: %q}
     receipts: {mailbox: billing}
     source: {type: anthropic, base_url: %q, admin_key_env: ANTHROPIC_ADMIN_KEY}
-`, db, dc.Port, dovecottest.User, since, now.Add(-6*time.Hour).Format(time.RFC3339), an.URL())
-		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
+`, schedule, r.db, r.dc.Port, dovecottest.User, since, r.now.Add(-6*time.Hour).Format(time.RFC3339), r.an.URL())
+	if err := os.WriteFile(r.cfg, []byte(text), 0o600); err != nil {
+		r.t.Fatal(err)
 	}
-	cfg := writeConf(now.AddDate(0, 0, -7).Format("2006-01-02"))
-	env := map[string]string{"IMAP_PASSWORD": dovecottest.Password, "ANTHROPIC_ADMIN_KEY": an.AdminKey}
-	check := func(env map[string]string) {
-		t.Helper()
-		if _, errOut, err := runCmd(t, env, "check", "--config", cfg); err != nil {
-			t.Fatalf("check: %v\n%s", err, errOut)
-		}
-	}
-	// What the store holds: the charges observations carried, and the last
-	// observation's charges part.
-	stored := func() (charges []string, last billing.PartStatus) {
-		t.Helper()
-		st, err := store.Open(ctx, db, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		a := billing.Account{Name: "acme", Provider: "anthropic", Currency: "USD", Drawdown: billing.DrawdownExpiringFirst}
-		if err := st.View(ctx, func(tx *store.Tx) error {
-			obs, err := tx.Observations(a, time.Time{})
-			for _, o := range obs {
-				for _, c := range o.Charges {
-					charges = append(charges, c.ID)
-				}
-				last = o.Parts[billing.PartCharges]
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return charges, last
-	}
-	deliver := func(n int) {
-		dc.Deliver(t, []byte(anthropicReceiptEML(n, now.Add(-time.Duration(4-n)*time.Hour))), time.Time{})
-	}
+}
 
+func (r *rig) check(env map[string]string) {
+	r.t.Helper()
+	if _, errOut, err := runCmd(r.t, env, "check", "--config", r.cfg); err != nil {
+		r.t.Fatalf("check: %v\n%s", err, errOut)
+	}
+}
+
+// stored returns the charges the account's stored observations carried,
+// and the last observation's charges part.
+func (r *rig) stored() (charges []string, last billing.PartStatus) {
+	r.t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, r.db, store.Options{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer st.Close()
+	a := billing.Account{Name: "acme", Provider: "anthropic", Currency: "USD", Drawdown: billing.DrawdownExpiringFirst}
+	if err := st.View(ctx, func(tx *store.Tx) error {
+		obs, err := tx.Observations(a, time.Time{})
+		for _, o := range obs {
+			for _, c := range o.Charges {
+				charges = append(charges, c.ID)
+			}
+			last = o.Parts[billing.PartCharges]
+		}
+		return err
+	}); err != nil {
+		r.t.Fatal(err)
+	}
+	return charges, last
+}
+
+// deliver puts the nth receipt into the mailbox.
+func (r *rig) deliver(n int) {
+	r.dc.Deliver(r.t, []byte(anthropicReceiptEML(n, r.now.Add(-time.Duration(4-n)*time.Hour))), time.Time{})
+}
+
+// noneSeen fails the test when a message in the mailbox is marked seen.
+func (r *rig) noneSeen() {
+	for _, f := range r.dc.Files(r.t) {
+		if i := strings.Index(f, ":2,"); i >= 0 && strings.Contains(f[i:], "S") {
+			r.t.Errorf("message %s is marked seen", f)
+		}
+	}
+}
+
+// TestReceiptsFromDovecot runs guardd check, process after process, against
+// a real IMAP server (Dovecot on 127.0.0.1) while receipts arrive in its
+// mailbox: each receipt becomes one charge; the cursor survives every new
+// process; a rescan files nothing twice; no message is ever marked seen;
+// a refused login and a server that is gone make the charges unavailable,
+// with the reason, never "no charges".
+func TestReceiptsFromDovecot(t *testing.T) {
+	r := newRig(t, "@hourly")
+	env, check, stored, deliver := r.env, r.check, r.stored, r.deliver
+	now, dc, an := r.now, r.dc, r.an
 	deliver(1)
 	check(env)
 	if got, last := stored(); strings.Join(got, " ") != "2001-0001-0001" || last.Unavailable != "" || last.Source != "receipts:billing" {
@@ -101,16 +131,12 @@ accounts:
 
 	// A changed since-date makes the reader start over: every receipt is
 	// read again, none is filed twice.
-	cfg = writeConf(now.AddDate(0, 0, -30).Format("2006-01-02"))
+	r.writeConf("@hourly", now.AddDate(0, 0, -30).Format("2006-01-02"))
 	check(env)
 	if got, last := stored(); strings.Join(got, " ") != "2001-0001-0001 2001-0001-0002" || last.Unavailable != "" {
 		t.Fatalf("after a rescan: got charges %v (part %+v), want no duplicate", got, last)
 	}
-	for _, f := range dc.Files(t) {
-		if i := strings.Index(f, ":2,"); i >= 0 && strings.Contains(f[i:], "S") {
-			t.Errorf("message %s is marked seen", f)
-		}
-	}
+	r.noneSeen()
 
 	// A refused login: the charges part is unavailable, with the reason.
 	bad := map[string]string{"IMAP_PASSWORD": "wrong", "ANTHROPIC_ADMIN_KEY": an.AdminKey}
@@ -148,4 +174,55 @@ Receipt from Anthropic, PBC $10.00 Paid %[4]s Receipt number %[1]s Invoice numbe
 
 Receipt #%[1]s Auto-recharge credits Qty 1 $10.00 Subtotal $10.00 Total excluding tax $10.00 Total $10.00 Amount paid $10.00
 `, no, paid.Format(time.RFC1123Z), n, paid.Format("January 2, 2006")), "\n", "\r\n")
+}
+
+// TestReceiptsWhileRunning delivers receipts into Dovecot while guardd run
+// polls every second: each is read once, as it arrives, and stays unread
+// in the mailbox.
+func TestReceiptsWhileRunning(t *testing.T) {
+	r := newRig(t, "@every 1s")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	getenv := func(k string) (string, bool) { v, ok := r.env[k]; return v, ok }
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--config", r.cfg}, proc{getenv: getenv, stdout: &out, stderr: &errOut})
+	}()
+	logLine(t, &errOut, "cycle done")
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got, _ := r.stored()
+			if strings.Join(got, " ") == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("charges: got %v, want %s\n%s", got, want, errOut.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		r.deliver(n)
+		var want []string
+		for i := 1; i <= n; i++ {
+			want = append(want, fmt.Sprintf("2001-0001-%04d", i))
+		}
+		waitFor(strings.Join(want, " "))
+	}
+	// More cycles read nothing again.
+	time.Sleep(2500 * time.Millisecond)
+	waitFor("2001-0001-0001 2001-0001-0002 2001-0001-0003")
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	r.noneSeen()
 }
