@@ -149,7 +149,8 @@ func TestReceiptsOnlyHourlyLoop(t *testing.T) {
 			}
 			text := out.String()
 			for _, want := range []string{"[CRITICAL] recharge-burst on acme-" + tc.provider, "3 recharges in 6 hours",
-				"Balance: effective $", "(derived: the $4.00 you read off the console at 2026-11-30 07:30 UTC", "runway "} {
+				"Balance: effective $", "(derived: the $4.00 you read off the console at 2026-11-30 07:30 UTC", "runway ",
+				"derived balance before it at least"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("message lacks %q:\n%s", want, text)
 				}

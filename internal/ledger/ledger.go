@@ -89,6 +89,9 @@ type Recharge struct {
 	// even this lower bound is above it. Known only when BeforeKnown.
 	BalanceBefore decimal.Decimal
 	BeforeKnown   bool
+	// BeforeDerived says BalanceBefore comes from a balance derived from
+	// the account's anchor, not one the provider showed.
+	BeforeDerived bool
 	// FreeCreditBefore is the unexpired non-purchased credit left just
 	// before the recharge. Known only when FreeBeforeKnown.
 	FreeCreditBefore decimal.Decimal

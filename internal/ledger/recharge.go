@@ -302,7 +302,7 @@ func (l *Ledger) place(r *Recharge) {
 		// poll: a recharge earlier in the same interval had already landed
 		// when this one was made.
 		r.BalanceBefore = after.Effective.Sub(l.creditIn(r.At.Add(-time.Nanosecond), after.At))
-		r.BeforeKnown = true
+		r.BeforeKnown, r.BeforeDerived = true, after.EffectiveBasis == derivedBasis
 	}
 	switch {
 	case ai == len(l.points)-1 && l.cur != nil && l.cur.Has(billing.PartGrants):

@@ -18,14 +18,14 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	effective, shown, runway, burn, expiring, recharges *prometheus.GaugeVec
-	lastPoll                                            *prometheus.GaugeVec
-	findings                                            *prometheus.GaugeVec
-	pollErrors                                          *prometheus.CounterVec
-	pollDuration                                        *prometheus.HistogramVec
-	partsMissing                                        *prometheus.GaugeVec
-	delivered, deliveryFailed, givenUp                  prometheus.Counter
-	cycles                                              prometheus.Counter
+	effective, derived, shown, runway, burn, expiring, recharges *prometheus.GaugeVec
+	lastPoll                                                     *prometheus.GaugeVec
+	findings                                                     *prometheus.GaugeVec
+	pollErrors                                                   *prometheus.CounterVec
+	pollDuration                                                 *prometheus.HistogramVec
+	partsMissing                                                 *prometheus.GaugeVec
+	delivered, deliveryFailed, givenUp                           prometheus.Counter
+	cycles                                                       prometheus.Counter
 }
 
 // New returns the metrics, with Go and process collectors.
@@ -39,7 +39,8 @@ func New() *Metrics {
 	}
 	m := &Metrics{
 		reg:          prometheus.NewRegistry(),
-		effective:    gauge("effective_balance", "Unexpired credit that can really be spent.", account...),
+		effective:    gauge("effective_balance", "Unexpired credit that can really be spent (derived: see effective_balance_derived).", account...),
+		derived:      gauge("effective_balance_derived", "1 when effective_balance is derived from the account's balance_anchor, plus receipts, minus costs; 0 when the provider shows it.", "account"),
 		shown:        gauge("shown_balance", "The balance the provider shows (may count expired grants).", account...),
 		runway:       gauge("runway_seconds", "How long the effective balance lasts at the recent burn; absent when unknown or endless.", "account"),
 		burn:         gauge("burn_per_day", "Average consumption per day over the burn window.", account...),
@@ -57,7 +58,7 @@ func New() *Metrics {
 		givenUp:        counter("notifications_given_up_total", "Notifications given up on after every attempt failed."),
 		cycles:         counter("cycles_total", "Poll and evaluation cycles run."),
 	}
-	m.reg.MustRegister(m.effective, m.shown, m.runway, m.burn, m.expiring, m.recharges, m.lastPoll, m.findings,
+	m.reg.MustRegister(m.effective, m.derived, m.shown, m.runway, m.burn, m.expiring, m.recharges, m.lastPoll, m.findings,
 		m.partsMissing, m.pollErrors, m.pollDuration, m.delivered, m.deliveryFailed, m.givenUp, m.cycles,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -92,8 +93,14 @@ func (m *Metrics) Observe(rep guard.Report) {
 		cur := string(s.Effective.Currency())
 		if s.EffectiveKnown {
 			m.effective.WithLabelValues(name, cur).Set(s.Effective.Amount().InexactFloat64())
+			derived := 0.0
+			if s.DerivedFrom != nil {
+				derived = 1
+			}
+			m.derived.WithLabelValues(name).Set(derived)
 		} else {
 			m.effective.DeletePartialMatch(prometheus.Labels{"account": name})
+			m.derived.DeleteLabelValues(name)
 		}
 		if s.ShownKnown {
 			m.shown.WithLabelValues(name, string(s.Shown.Currency())).Set(s.Shown.Amount().InexactFloat64())

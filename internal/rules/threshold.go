@@ -44,6 +44,9 @@ func (r RechargeAboveThreshold) before(ar billing.AutoRecharge, x *ledger.Rechar
 	c := ar.Threshold.Currency()
 	limit := ar.Threshold.Amount().Add(r.Tolerance.Decimal)
 	if x.BeforeKnown && x.BalanceBefore.GreaterThan(limit) {
+		if x.BeforeDerived {
+			return billing.NewMoney(x.BalanceBefore, c), "derived balance before it at least", true
+		}
 		return billing.NewMoney(x.BalanceBefore, c), "balance before it at least", true
 	}
 	if ar.Mode == billing.RechargeRestore {
