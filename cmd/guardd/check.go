@@ -68,6 +68,9 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, er
 	for _, f := range rep.Failed {
 		log.Error("account not read", zap.String("account", f.Account), zap.Error(f.Err))
 	}
+	for _, h := range rep.Held {
+		log.Warn("suspect reading held until the next poll", zap.String("account", h.Account), zap.String("why", h.Err.Error()))
+	}
 	for name, ar := range rep.Accounts {
 		for _, p := range ar.Missing {
 			log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)))

@@ -248,6 +248,9 @@ type Report struct {
 	// was rejected; only the source rule judged them (a blind poll resolves
 	// nothing).
 	Failed []*AccountError
+	// Held lists the accounts whose reading was held as suspect until the
+	// next poll (ledger.Ledger.Held), with why; no rule judged them.
+	Held []*AccountError
 	// Findings counts every finding that held, notified or not.
 	Findings int
 	// Holding is, per account, every finding that held (identified, not
@@ -324,6 +327,12 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			w.ledger.RecordFailure(at, err)
 			holding = g.engine.CheckSource(w.ledger, at)
 			judged = func(rule string) bool { return rule == rules.SourceRule }
+		} else if why, held := w.ledger.Held(); held {
+			// A suspect reading waits for the next poll: no rule judges
+			// on it, and nothing fires or resolves.
+			rep.Polled++
+			rep.Held = append(rep.Held, &AccountError{Account: w.account.Name, Err: errors.New(why)})
+			judged = func(string) bool { return false }
 		} else {
 			rep.Polled++
 			holding = g.engine.Check(w.ledger, at)
@@ -345,10 +354,13 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
 		// Stored as the ledger keeps it: with the balance it derived, so a
-		// ledger rebuilt from the store continues it.
+		// ledger rebuilt from the store continues it. A held reading is
+		// stored as read: a ledger rebuilt from the store holds it too.
 		o := res.Observation
-		if cur, _ := w.ledger.Current(); err == nil && cur != nil {
-			o = *cur
+		if _, held := w.ledger.Held(); !held && err == nil {
+			if cur, _ := w.ledger.Current(); cur != nil {
+				o = *cur
+			}
 		}
 		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state, delivered)
 		if serr != nil {

@@ -135,6 +135,8 @@ type Ledger struct {
 	costs   costBook
 	derived derivedState
 	split   splitIdle // granted balance idle while paid is drawn
+	// held is a suspect observation waiting for the next one to confirm it.
+	held *heldObs
 
 	prev, cur *billing.Observation
 }
@@ -163,11 +165,39 @@ func (l *Ledger) Len() int { return len(l.points) }
 // Append adds the next observation. Observations must come in strictly
 // increasing time and in the account's currency; anything else is an error
 // and leaves the ledger unchanged. Append fills in each grant's FirstSeen.
+//
+// A reading that departs implausibly from the last one (see suspect) is
+// held, not taken: Held reports it, and the next observation decides. If
+// it departs the same way, the held one was true and both are taken; if it
+// does not (a glitch: a balance of 0 for one poll), the held one is taken
+// without the parts that departed, which are marked unavailable with why.
 func (l *Ledger) Append(o billing.Observation) error {
 	if err := l.check(&o); err != nil {
 		return err
 	}
 	o.At = o.At.UTC()
+	h := l.held
+	if h != nil && !o.At.After(h.o.At) {
+		return fmt.Errorf("observation at %s is not after the held one at %s", o.At.Format(time.RFC3339), h.o.At.Format(time.RFC3339))
+	}
+	l.held = nil
+	if h != nil {
+		held := h.o
+		if l.suspect(&o).why == "" {
+			held = h.strip()
+		}
+		l.append(held)
+	}
+	if s := l.suspect(&o); s.why != "" {
+		l.held = &heldObs{o: o, suspicion: s}
+		return nil
+	}
+	l.append(o)
+	return nil
+}
+
+// append takes a checked observation.
+func (l *Ledger) append(o billing.Observation) {
 	first := len(l.points) == 0
 
 	l.recordCosts(&o)
@@ -296,7 +326,6 @@ func (l *Ledger) Append(o billing.Observation) error {
 	}
 	l.logPoll(&o, nil)
 	l.prev, l.cur = l.cur, &o
-	return nil
 }
 
 // check validates o against the ledger without changing anything.

@@ -1,6 +1,7 @@
 package ledger_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -364,7 +365,9 @@ func TestClassifyInferredRecharges(t *testing.T) {
 		{"add mode, other amount is manual", lt.Account("5", "10"), "4.00", "50.00", billing.TriggerManual},
 		{"restore mode, restored to the target", lt.RestoreAccount("10", "50"), "9.00", "41.00", billing.TriggerAutoRecharge},
 		{"restore mode, past the target is manual", lt.RestoreAccount("10", "50"), "30.00", "40.00", billing.TriggerManual},
-		{"auto-recharge off: unknown", billing.Account{Name: "acme", Currency: "USD"}, "4.00", "10.00", billing.TriggerUnknown},
+		// Never an auto-recharge when guardd is told auto-recharge is off
+		// (issue 12: no "disable auto-recharge" advice on such an account).
+		{"auto-recharge off: manual", billing.Account{Name: "acme", Currency: "USD"}, "4.00", "10.00", billing.TriggerManual},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -472,4 +475,47 @@ func TestDerivedBalance(t *testing.T) {
 		t.Fatal("rebuilt: no derived balance")
 	}
 	wantDec(t, "rebuilt 05:00 derived balance", pt2.Effective, "56")
+}
+
+// TestSuspectReadingsWait: a balance that falls to exactly zero is held
+// until the next poll: confirmed, it is taken (a poll late); contradicted,
+// it is taken without its balance, marked unavailable with why.
+func TestSuspectReadingsWait(t *testing.T) {
+	a := lt.Account("5", "10")
+	bal := func(n int, shown string) billing.Observation {
+		return lt.At(t0.Add(time.Duration(n) * h)).Shown(shown).Build()
+	}
+
+	l := build(t, a, bal(0, "40.00"), bal(1, "0"))
+	if why, held := l.Held(); !held || !strings.Contains(why, "the balance read $0.00 after $40.00") {
+		t.Fatalf("a drop to zero: got held %v (%q), want it held", held, why)
+	}
+	if pt, _ := l.Latest(t0.Add(time.Hour)); !pt.At.Equal(t0) {
+		t.Errorf("a held reading is not taken yet: latest point at %s, want %s", pt.At, t0)
+	}
+	if err := l.Append(bal(2, "0")); err != nil {
+		t.Fatal(err)
+	}
+	if _, held := l.Held(); held {
+		t.Errorf("confirmed: still held")
+	}
+	if pt, _ := l.Latest(t0.Add(time.Hour)); !pt.At.Equal(t0.Add(time.Hour)) || !pt.EffectiveKnown || !pt.Effective.IsZero() {
+		t.Errorf("confirmed: the held zero at 01:00 must be taken; got %+v", pt)
+	}
+
+	l = build(t, a, bal(0, "40.00"), bal(1, "0"), bal(2, "39.90"))
+	if _, held := l.Held(); held {
+		t.Errorf("contradicted: still held")
+	}
+	glitch, _ := l.Latest(t0.Add(time.Hour))
+	if !glitch.At.Equal(t0.Add(time.Hour)) || glitch.EffectiveKnown {
+		t.Errorf("contradicted: the 01:00 point must be there without a balance; got %+v", glitch)
+	}
+	polls := l.RecentPolls(3)
+	if len(polls) != 3 || !strings.Contains(fmt.Sprint(polls[1].Unavailable), "suspect reading, not confirmed by the next poll") {
+		t.Errorf("the glitch's poll must say why its balance was dropped; got %+v", polls)
+	}
+	if rs := l.Recharges(t0, t0.Add(3*h)); len(rs) != 0 {
+		t.Errorf("a round trip through zero is no recharge; got %+v", rs)
+	}
 }

@@ -330,6 +330,9 @@ func (l *Ledger) classify(r *Recharge) {
 	}
 	ar := l.account.AutoRecharge
 	if !ar.Enabled {
+		// Never an auto-recharge, nor answered with "disable auto-recharge",
+		// unless the provider says it was one.
+		r.Trigger, r.TriggerGuessed, r.TriggerWhy = billing.TriggerManual, true, "auto-recharge is off in guardd's settings for the account"
 		return
 	}
 	credit := billing.NewMoney(r.Credit, l.account.Currency)

@@ -18,6 +18,17 @@ const shortRunway = 72 * time.Hour
 // when the next grant expires, and, when it does not last, what to change
 // instead.
 func disableAdvice(h *ledger.Ledger, now time.Time, burnWindow time.Duration) string {
+	if !h.Account().AutoRecharge.Enabled {
+		// Only a recharge the provider itself called automatic gets here.
+		return "guardd's settings say auto-recharge is off for this account, but the provider recharged it automatically: " +
+			"auto-recharge is on at the provider. Check its billing page, then correct auto_recharge in guardd's config. " +
+			disableAdviceOn(h, now, burnWindow)
+	}
+	return disableAdviceOn(h, now, burnWindow)
+}
+
+// disableAdviceOn is disableAdvice for an account whose auto-recharge is on.
+func disableAdviceOn(h *ledger.Ledger, now time.Time, burnWindow time.Duration) string {
 	s := h.State(now, burnWindow)
 	rw := s.Runway
 	switch {
