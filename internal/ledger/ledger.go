@@ -119,10 +119,11 @@ type Ledger struct {
 	cumConsumed []decimal.Decimal
 	cumCovered  []time.Duration
 
-	// recharges are sorted by At.
-	recharges []*Recharge
-	grants    map[string]*grantState
-	charges   map[string]*Recharge
+	// recharges holds every recharge; uncharged the credits seen without
+	// their charge, uncredited the charges seen without their credit.
+	recharges, uncharged, uncredited byAt
+	grants                           map[string]*grantState
+	charges                          map[string]*Recharge
 
 	polls []PollRecord    // the most recent polls, oldest first
 	ids   map[string]bool // scratch for check: grant ids seen in one observation

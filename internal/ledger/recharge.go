@@ -13,24 +13,24 @@ func sameAmount(a, b decimal.Decimal) bool {
 	return a.Sub(b).Abs().Cmp(Cent) <= 0
 }
 
-// insert puts r into the recharges, keeping them sorted by At.
+// insert adds a new recharge; a half of a payment still unpaired (a
+// visible charge whose credit is not seen, a credit whose charge is not)
+// also goes into its pool.
 func (l *Ledger) insert(r *Recharge) {
-	i := sort.Search(len(l.recharges), func(i int) bool { return l.recharges[i].At.After(r.At) })
-	l.recharges = append(l.recharges, nil)
-	copy(l.recharges[i+1:], l.recharges[i:])
-	l.recharges[i] = r
+	l.recharges.add(r)
+	switch {
+	case r.Charge.Origin == billing.ChargeInferred && r.GrantID != "":
+		l.uncharged.add(r)
+	case r.Charge.Origin != billing.ChargeInferred && r.GrantID == "":
+		l.uncredited.add(r)
+	}
 }
 
 // move re-sorts r after its At changed.
 func (l *Ledger) move(r *Recharge, at time.Time) {
-	for i, x := range l.recharges {
-		if x == r {
-			l.recharges = append(l.recharges[:i], l.recharges[i+1:]...)
-			break
-		}
-	}
+	l.recharges.remove(r)
 	r.At = at
-	l.insert(r)
+	l.recharges.add(r)
 }
 
 // firstPollAfter returns the time of the first poll at or after t: a point,
@@ -58,13 +58,9 @@ func (l *Ledger) addCharge(c billing.Charge, o *billing.Observation) (*Recharge,
 	if first := l.firstPollAfter(c.PaidAt, o.At); first.After(hi) {
 		hi = first
 	}
-	var cands []*Recharge
-	for _, r := range l.window(c.PaidAt.Add(-l.opts.MatchWindow-time.Nanosecond), hi) {
-		if r.Charge.Origin == billing.ChargeInferred && r.GrantID != "" {
-			cands = append(cands, r)
-		}
-	}
+	cands := l.uncharged.span(c.PaidAt.Add(-l.opts.MatchWindow-time.Nanosecond), hi)
 	if r := pair(cands, credit, c.Amount.Amount(), func(r *Recharge) decimal.Decimal { return r.Credit }); r != nil {
+		l.uncharged.remove(r)
 		l.charges[c.ID] = r
 		exact := sameAmount(r.Credit, credit)
 		r.Charge = c
@@ -152,12 +148,7 @@ func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation, twins b
 	if prev.At.Before(lo) {
 		lo = prev.At
 	}
-	var cands []*Recharge
-	for _, r := range l.window(lo.Add(-time.Nanosecond), o.At.Add(l.opts.MatchWindow)) {
-		if r.GrantID == "" && r.Charge.Origin != billing.ChargeInferred {
-			cands = append(cands, r)
-		}
-	}
+	cands := l.uncredited.span(lo.Add(-time.Nanosecond), o.At.Add(l.opts.MatchWindow))
 	var r *Recharge
 	if twins {
 		r = pair(cands, amount, decimal.Zero, func(r *Recharge) decimal.Decimal { return r.Credit })
@@ -182,6 +173,7 @@ func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation, twins b
 		}
 	}
 	if r != nil {
+		l.uncredited.remove(r)
 		r.GrantID = g.ID
 		r.Basis += ", credited as grant " + g.ID
 		if !sameAmount(r.Credit, amount) {
@@ -270,11 +262,7 @@ func (l *Ledger) creditIn(from, to time.Time) decimal.Decimal {
 }
 
 // window returns the recharges with At in (from, to], sharing l's storage.
-func (l *Ledger) window(from, to time.Time) []*Recharge {
-	lo := sort.Search(len(l.recharges), func(i int) bool { return l.recharges[i].At.After(from) })
-	hi := sort.Search(len(l.recharges), func(i int) bool { return l.recharges[i].At.After(to) })
-	return l.recharges[lo:hi]
-}
+func (l *Ledger) window(from, to time.Time) []*Recharge { return l.recharges.span(from, to) }
 
 // near returns the recharges within the match window of t.
 func (l *Ledger) near(t time.Time) []*Recharge {
