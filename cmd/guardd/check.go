@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/guard"
 	"go.uber.org/zap"
@@ -72,8 +73,10 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, er
 		log.Warn("suspect reading held until the next poll", zap.String("account", h.Account), zap.String("why", h.Err.Error()))
 	}
 	for name, ar := range rep.Accounts {
-		for _, p := range ar.Missing {
-			log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)))
+		for _, p := range billing.Parts {
+			if why, ok := ar.Unavailable[p]; ok {
+				log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)), zap.String("why", why))
+			}
 		}
 	}
 	for name, s := range rep.States {

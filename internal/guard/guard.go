@@ -201,14 +201,7 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 	recs := make([]ledger.PollRecord, 0, len(polls))
 	for i := len(polls) - 1; i >= 0; i-- {
 		p := polls[i]
-		rec := ledger.PollRecord{At: p.At, Err: p.Error}
-		for _, part := range p.Missing {
-			if rec.Unavailable == nil {
-				rec.Unavailable = make(map[billing.Part]string)
-			}
-			rec.Unavailable[part] = "unavailable"
-		}
-		recs = append(recs, rec)
+		recs = append(recs, ledger.PollRecord{At: p.At, Err: p.Error, Unavailable: p.Unavailable})
 	}
 	l.ReplacePolls(recs)
 	w.ledger, w.stale = l, false
@@ -274,8 +267,9 @@ type AccountReport struct {
 	Recharges24h int
 	// ExpiringSoon is unused grant credit expiring within 14 days.
 	ExpiringSoon billing.Money
-	// Missing lists the parts the poll could not read.
-	Missing []billing.Part
+	// Unavailable holds the parts the poll could not read, each with the
+	// reason.
+	Unavailable map[billing.Part]string
 }
 
 // Cycle polls every account once at now, evaluates the rules and sends the
@@ -345,11 +339,7 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			rep.States[w.account.Name] = state
 			ar.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
 			ar.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
-			for _, p := range billing.Parts {
-				if st, ok := res.Observation.Parts[p]; ok && st.Unavailable != "" {
-					ar.Missing = append(ar.Missing, p)
-				}
-			}
+			ar.Unavailable = unavailable(res.Observation)
 		}
 		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
@@ -416,11 +406,7 @@ func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, po
 	if err := tx.AppendObservation(account, o); err != nil {
 		return err
 	}
-	for _, part := range billing.Parts {
-		if st, ok := o.Parts[part]; ok && st.Unavailable != "" {
-			p.Missing = append(p.Missing, part)
-		}
-	}
+	p.Unavailable = unavailable(o)
 	if err := recordFirstSeen(tx, account.Name, o); err != nil {
 		return err
 	}
@@ -534,4 +520,19 @@ func Replay(ctx context.Context, account billing.Account, name string, obs []bil
 		}
 	}
 	return nil
+}
+
+// unavailable returns the parts o could not read, each with the reason; nil
+// when every part attempted was read.
+func unavailable(o billing.Observation) map[billing.Part]string {
+	var out map[billing.Part]string
+	for p, st := range o.Parts {
+		if st.Unavailable != "" {
+			if out == nil {
+				out = make(map[billing.Part]string)
+			}
+			out[p] = st.Unavailable
+		}
+	}
+	return out
 }

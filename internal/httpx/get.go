@@ -161,6 +161,10 @@ type Request struct {
 	Path   string
 	Query  url.Values
 	Header http.Header
+	// Refused, when set, is what a 401 or 403 answer means and how to fix
+	// it ("the admin key (admin_key) was refused. Fix: …"): the request's
+	// key is named in the error, not just its status.
+	Refused string
 }
 
 // Get sends r, retrying what Retryable says may succeed (408, 429, 5xx)
@@ -283,7 +287,10 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 	default:
 		se := statusError(resp, c.errorMessage(body))
 		se.Endpoint = endpoint
-		if code == http.StatusUnauthorized {
+		switch {
+		case r.Refused != "" && (code == http.StatusUnauthorized || code == http.StatusForbidden):
+			se.Hint = r.Refused
+		case code == http.StatusUnauthorized:
 			se.Hint = "the key was refused: check that it is the right kind of key and still valid"
 		}
 		return nil, se.Wait, se

@@ -85,7 +85,7 @@ func (m *Metrics) Observe(rep guard.Report) {
 		m.recharges.WithLabelValues(name).Set(float64(ar.Recharges24h))
 		m.expiring.WithLabelValues(name, string(ar.ExpiringSoon.Currency())).Set(ar.ExpiringSoon.Amount().InexactFloat64())
 		m.partsMissing.DeletePartialMatch(prometheus.Labels{"account": name})
-		for _, p := range ar.Missing {
+		for p := range ar.Unavailable {
 			m.partsMissing.WithLabelValues(name, string(p)).Set(1)
 		}
 	}

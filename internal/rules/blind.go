@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,13 +76,50 @@ func (r SourceBlind) Explain(h *ledger.Ledger, now time.Time, f billing.Finding)
 	if f.Entity == "account" {
 		f.Summary = fmt.Sprintf("guardd could not read account %s in the last %d polls (since %s): the latest error was %q. Other findings are on hold until a poll succeeds.",
 			h.Account().Name, len(polls), since, polls[0].Err)
-		f.Recommendation = "Check the credentials and the provider's status page; `guardd validate` lists the credentials each account needs."
+		f.Recommendation = fixIn(polls[0].Err, "Check the credentials and the provider's status page; `guardd validate --online` tries each key.")
 		return f
 	}
-	f.Summary = fmt.Sprintf("guardd could not read the %s of account %s in the last %d polls (since %s); rules that need them cannot see.",
-		part, h.Account().Name, len(polls), since)
-	f.Recommendation = "See the reason in the evidence; a session key that expired or an endpoint that changed are the usual causes."
+	why := polls[0].Unavailable[part]
+	f.Summary = fmt.Sprintf("guardd could not read the %s of account %s in the last %d polls (since %s); rules that need them cannot see. The latest reason: %s",
+		part, h.Account().Name, len(polls), since, why)
+	f.Recommendation = fixIn(why, "See the reason in the evidence; a session key that expired or an endpoint that changed are the usual causes.")
 	return f
+}
+
+// fixIn returns the fixes a reason carries, or otherwise. A source says
+// its fix as "Fix: …" up to the parenthesis around it (or the end); a
+// reason joining several failures may carry several.
+func fixIn(reason, otherwise string) string {
+	var fixes []string
+	for rest := reason; ; {
+		i := strings.Index(rest, "Fix: ")
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		end, depth := len(rest), 0
+	scan:
+		for j, r := range rest {
+			switch r {
+			case '(':
+				depth++
+			case ')':
+				if depth == 0 {
+					end = j
+					break scan
+				}
+				depth--
+			}
+		}
+		if fix := strings.TrimSpace(rest[:end]); !slices.Contains(fixes, fix) {
+			fixes = append(fixes, fix)
+		}
+		rest = rest[end:]
+	}
+	if len(fixes) == 0 {
+		return otherwise
+	}
+	return strings.Join(fixes, " ")
 }
 
 // Sees implements Rule: always: it watches the source itself.

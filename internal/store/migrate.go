@@ -142,6 +142,11 @@ CREATE TABLE receipts (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX receipts_pending ON receipts (account, read_at) WHERE delivered_at IS NULL;
 `},
+	{"why each unavailable part of a poll could not be read", `
+-- JSON object from part to reason, for the parts listed in missing; polls
+-- stored before this step have '{}' and their reasons are lost.
+ALTER TABLE polls ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';
+`},
 }
 
 // migrate applies the steps the database lacks and returns its version. Each

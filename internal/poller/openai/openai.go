@@ -47,9 +47,9 @@ const (
 // configured session key because it is a secret (sk-…) key: a configuration
 // problem, not an outage. It wraps poller.ErrUnavailable.
 var ErrSessionKeyRequired = fmt.Errorf("%w: configuration problem: the credit grants endpoint only accepts a browser session key (sess-…), "+
-	"and the configured session key is an API key. Fix: sign in at platform.openai.com, copy the value after "+
+	"and the configured session key (session_key) is an API key (Fix: sign in at platform.openai.com, copy the value after "+
 	"\"Authorization: Bearer\" (it starts with sess-) from a request in the browser's network tab into the "+
-	"session key variable, or remove session_key_env/session_key_file to read costs only", poller.ErrUnavailable)
+	"session key variable or file, or remove session_key to read costs only)", poller.ErrUnavailable)
 
 // Options configure a Client.
 type Options struct {
@@ -137,13 +137,16 @@ func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]b
 		"limit":        {strconv.Itoa(min(max(days, 1), maxLimit))},
 	}
 	h := http.Header{"Authorization": {"Bearer " + c.admin.Reveal()}}
-	return c.window.ReadCosts(ctx, c.http, b, httpx.Request{Path: CostsPath, Query: q, Header: h}, start, now, decodeCosts)
+	r := httpx.Request{Path: CostsPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
+	return c.window.ReadCosts(ctx, c.http, b, r, start, now, decodeCosts)
 }
 
 // grants reads the credit grants and the balance OpenAI shows.
 func (c *Client) grants(ctx context.Context, b *httpx.Budget) (billing.Balance, []billing.Grant, error) {
 	h := http.Header{"Authorization": {"Bearer " + c.session.Reveal()}}
-	body, err := c.http.Get(ctx, b, httpx.Request{Path: GrantsPath, Header: h})
+	body, err := c.http.Get(ctx, b, httpx.Request{Path: GrantsPath, Header: h,
+		Refused: poller.Refused("session key", "session_key", sessionKeyWhat) +
+			"; a session key stops working when its browser session ends (signing out of platform.openai.com ends it)"})
 	if err != nil {
 		if se, ok := errors.AsType[*httpx.StatusError](err); ok && se.Code == http.StatusForbidden &&
 			strings.Contains(se.Detail, "session key") {
