@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,43 +42,39 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if *cfgPath == "" || *name == "" {
 		return usagef("notify test: --config and --receiver are required")
 	}
-	cfg, err := config.LoadFile(*cfgPath, getenv)
+	// Only the receiver under test needs its secrets.
+	cfg, err := config.LoadFile(*cfgPath, getenv, config.NoSecrets)
 	if err != nil {
 		return err
 	}
+	i := slices.IndexFunc(cfg.Notifiers, func(n config.Notifier) bool { return n.Name == *name })
+	if i < 0 {
+		if len(cfg.Notifiers) == 0 {
+			return usagef("notify test: unknown receiver %q: the config has no notifiers", *name)
+		}
+		names := make([]string, len(cfg.Notifiers))
+		for j, n := range cfg.Notifiers {
+			names[j] = n.Name
+		}
+		return usagef("notify test: unknown receiver %q (want one of %s)", *name, strings.Join(names, ", "))
+	}
+	if cfg, err = config.LoadFile(*cfgPath, getenv, config.SecretsUnder(fmt.Sprintf("notifiers[%d]", i))); err != nil {
+		return err
+	}
+	nc := cfg.Notifiers[i]
 	log, err := newLogger(cfg.Log.Format.S, cfg.Log.Level.S, stderr)
 	if err != nil {
 		return err
 	}
-	receivers, err := buildReceivers(cfg, stdout, log, false)
+	r, err := buildReceiver(cfg, i, stdout, log, false)
 	if err != nil {
 		return err
-	}
-	var r *alert.Receiver
-	var names []string
-	for i := range receivers {
-		names = append(names, receivers[i].Name)
-		if receivers[i].Name == *name {
-			r = &receivers[i]
-		}
-	}
-	if r == nil {
-		if len(names) == 0 {
-			return usagef("notify test: unknown receiver %q: the config has no notifiers", *name)
-		}
-		return usagef("notify test: unknown receiver %q (want one of %s)", *name, strings.Join(names, ", "))
-	}
-	var nc config.Notifier
-	for _, n := range cfg.Notifiers {
-		if n.Name == *name {
-			nc = n
-		}
 	}
 
 	n := testNotification(cfg, nc, time.Now().UTC())
 	// One attempt: the point is to see what the receiver answers.
 	d := &alert.Dispatcher{Attempts: 1, Log: log}
-	ref, err := d.Deliver(ctx, *r, n)
+	ref, err := d.Deliver(ctx, r, n)
 	if err != nil {
 		return fmt.Errorf("notify test: receiver %s (%s) failed: %w", r.Name, nc.Describe(), err)
 	}
@@ -91,7 +88,7 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	}
 	res := n
 	res.Status, res.At, res.Ref = alert.StatusResolved, time.Now().UTC(), ref
-	if _, err := d.Deliver(ctx, *r, res); err != nil {
+	if _, err := d.Deliver(ctx, r, res); err != nil {
 		return fmt.Errorf("notify test: receiver %s took the test alert but not its resolution: %w", r.Name, err)
 	}
 	fmt.Fprintf(stdout, "notify test: resolved the test alert at %s\n", r.Name)

@@ -39,7 +39,7 @@ func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if *cfgPath == "" || *outDir == "" {
 		return usagef("record: --config and --out are required")
 	}
-	cfg, err := config.LoadFile(*cfgPath, getenv)
+	cfg, err := config.LoadFile(*cfgPath, getenv, config.SecretsUnder("accounts"))
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
 	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter}
 	if *cfgPath != "" {
-		cfg, err := config.LoadFile(*cfgPath, getenv)
+		cfg, err := config.LoadFile(*cfgPath, getenv, config.NoSecrets)
 		if err != nil {
 			return err
 		}

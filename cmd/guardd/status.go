@@ -18,9 +18,11 @@ import (
 	"github.com/guardd/guardd/internal/store"
 )
 
-// openState loads the config and opens its existing state database.
+// openState loads the config, reading none of its secrets, and opens its
+// existing state database: commands that only read the state need no
+// credentials.
 func openState(ctx context.Context, cfgPath string, getenv getenvFunc) (*config.Config, *store.Store, error) {
-	cfg, err := config.LoadFile(cfgPath, getenv)
+	cfg, err := config.LoadFile(cfgPath, getenv, config.NoSecrets)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,6 +19,8 @@ func TestStatusAndSilences(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Commands that only read or mark the state need no secret.
+	env = map[string]string{"USER": "alice"}
 	out, _, err := runCmd(t, env, "silence", "add", "--config", cfg, "--rule", "recharge-burst", "--for", "24h", "--comment", "ticket 4711")
 	if err != nil || !strings.HasPrefix(out, "silence #1: recharge-burst on every account until ") {
 		t.Fatalf("silence add: got %q, %v", out, err)
@@ -64,5 +66,24 @@ func TestStatusAndSilences(t *testing.T) {
 		if _, _, err := runCmd(t, env, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got %v, want an error containing %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// Commands that only read need no secret: a config whose Slack URL
+// variable is unset still prints and replays; only validate, which checks
+// the secrets, names it.
+func TestReadOnlyCommandsNeedNoSecret(t *testing.T) {
+	cfg := stateConfig(t, t.TempDir(), "hourly-recharge.json")
+	none := map[string]string{}
+	out, _, err := runCmd(t, none, "validate", "--print", "--config", cfg)
+	if err != nil || !strings.Contains(out, "webhook_url_env: TEAM_SLACK_URL") {
+		t.Errorf("validate --print without the secret: got %v\n%s", err, out)
+	}
+	if _, _, err := runCmd(t, none, "validate", "--config", cfg); err == nil || !strings.Contains(err.Error(), "TEAM_SLACK_URL is not set") {
+		t.Errorf("validate without the secret: got %v, want it to name TEAM_SLACK_URL", err)
+	}
+	out, _, err = runCmd(t, none, "replay", "--config", cfg, "examples/hourly-recharge.json")
+	if err != nil || !strings.Contains(out, "recharge-burst") {
+		t.Errorf("replay --config without the secret: got %v\n%s", err, out)
 	}
 }

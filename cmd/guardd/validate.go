@@ -13,7 +13,7 @@ import (
 func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	cfgPath := configFlag(fs, getenv)
-	printCfg := fs.Bool("print", false, "print the effective config (secrets shown as <secret>)")
+	printCfg := fs.Bool("print", false, "print the effective config, with where each secret is kept; reads no secret")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd validate --config FILE [--print]\n\n"+
 			"Loads the config with its environment overrides and reports every problem at once.\n\n")
@@ -25,7 +25,11 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 	if *cfgPath == "" {
 		return usagef("validate: --config is required")
 	}
-	cfg, err := config.LoadFile(*cfgPath, getenv)
+	reads := config.AllSecrets
+	if *printCfg {
+		reads = config.NoSecrets // printing shows where secrets are kept, never their values
+	}
+	cfg, err := config.LoadFile(*cfgPath, getenv, reads)
 	if err != nil {
 		return err
 	}

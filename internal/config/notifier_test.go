@@ -96,7 +96,7 @@ func notifierEnv() map[string]string {
 
 func TestNotifierTypes(t *testing.T) {
 	dir := t.TempDir()
-	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()))
+	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()), AllSecrets)
 	if err != nil {
 		t.Fatalf("Load: got error\n%v\nwant none", err)
 	}
@@ -178,7 +178,7 @@ notifiers:
 
 func TestNotifierDump(t *testing.T) {
 	dir := t.TempDir()
-	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()))
+	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()), AllSecrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestNotifierSecretsNeverLeak(t *testing.T) {
 			}
 		}
 	}
-	c, err := Load(strings.NewReader(text), dir, mapEnv(notifierEnv()))
+	c, err := Load(strings.NewReader(text), dir, mapEnv(notifierEnv()), AllSecrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestNotifierSecretsNeverLeak(t *testing.T) {
 	}
 	for i, n := range bad {
 		text := minimal + "notifiers:\n  - " + n + "\n"
-		_, err := Load(strings.NewReader(text), dir, mapEnv(env))
+		_, err := Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 		if err == nil {
 			t.Errorf("case %d (%s): got no error, want one", i, n)
 			continue

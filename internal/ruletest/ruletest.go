@@ -184,7 +184,7 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
 	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter}
 	if f.Config != "" {
-		cfg, err := config.LoadFile(resolve(dir, f.Config), getenv)
+		cfg, err := config.LoadFile(resolve(dir, f.Config), getenv, config.NoSecrets)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: config: %w", path, err)
 		}

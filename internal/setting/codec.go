@@ -26,6 +26,11 @@ type Decoder struct {
 	Getenv func(string) (string, bool)
 	// Dir is the directory relative paths resolve against.
 	Dir string
+	// Reads, when set, reports whether the secret set at path
+	// ("accounts[0].admin_key_env") is read. One that is not keeps where
+	// it would be read from (not IsZero) without its value: commands that
+	// do not use a secret do not need it. Nil reads every secret.
+	Reads func(path string) bool
 }
 
 // Options tune one Decode.

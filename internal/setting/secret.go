@@ -42,8 +42,9 @@ type SecretSpec struct {
 	Check func(s string) string
 }
 
-// IsZero reports whether no secret was read.
-func (s Secret) IsZero() bool { return s.Value.IsZero() }
+// IsZero reports whether no secret was given. A secret given but not read
+// (Decoder.Reads) is not zero, though its Value is.
+func (s Secret) IsZero() bool { return s.Value.IsZero() && s.Env == "" && s.File == "" }
 
 // From says where the secret was read from: "$OPENAI_ADMIN_KEY" or "file
 // /etc/guardd/openai-admin-key".
@@ -94,6 +95,14 @@ func (s *Secret) read(name string, file bool, d *Decoder) string {
 	case file && pasted:
 		// Not quoted: it is most likely the secret itself.
 		return "must be the path of a file holding the " + noun + ", not the " + noun + " itself"
+	case d.Reads != nil && !d.Reads(s.Pos.Path):
+		// Not needed: where it is kept is all there is to say.
+		if file {
+			s.File = name
+		} else {
+			s.Env = name
+		}
+		return ""
 	case !file:
 		v, ok := d.Getenv(name)
 		if val = strings.TrimSpace(v); !ok || val == "" {

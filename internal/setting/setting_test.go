@@ -287,3 +287,36 @@ func TestCheckHost(t *testing.T) {
 		}
 	}
 }
+
+// A secret the decoder is told not to read keeps where it is kept and is
+// not zero, but holds no value, and its variable need not be set; a
+// pasted secret is still refused.
+func TestSecretNotRead(t *testing.T) {
+	for _, tt := range []struct{ text, want string }{
+		{"key_env: UNSET_KEY", ""},
+		{"key_file: /nowhere/key", ""},
+		{"key_env: sk-pasted-secret-123", "parts[0].key_env: is not an environment variable name"},
+	} {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(tt.text), &root); err != nil {
+			t.Fatal(err)
+		}
+		var asked []string
+		d := &setting.Decoder{Getenv: func(string) (string, bool) { return "x", true }, Dir: "/etc/guardd",
+			Reads: func(path string) bool { asked = append(asked, path); return false }}
+		p := setting.NewProblems("parts[0]")
+		b := defaults()
+		d.Decode(p, &root, b, setting.Options{})
+		got := messages(p.List())
+		if tt.want == "" {
+			if got != "" || b.Key.IsZero() || !b.Key.Value.IsZero() || b.Key.From() == "nowhere" {
+				t.Errorf("%s: problems %q, secret %+v: want it kept unread", tt.text, got, b.Key)
+			}
+		} else if !strings.Contains(got, tt.want) {
+			t.Errorf("%s: problems %q, want %q", tt.text, got, tt.want)
+		}
+		if tt.want == "" && (len(asked) != 1 || !strings.HasPrefix(asked[0], "parts[0].key_")) {
+			t.Errorf("%s: Reads asked about %q, want the secret's path", tt.text, asked)
+		}
+	}
+}
