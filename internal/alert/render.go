@@ -60,8 +60,12 @@ func RunwayText(r billing.Runway, effective billing.Money) string {
 	case !effective.IsPositive():
 		return "runway none: the effective balance is used up"
 	}
-	return fmt.Sprintf("runway %s at %s/day (burn over the last %s), until %s",
-		billing.Words(r.Lasts), r.BurnPerDay.Display(), billing.Words(r.Window), billing.Day(r.Until))
+	burn := "burn over the last " + billing.Words(r.Window)
+	if r.FromCosts {
+		burn = "burn from the provider's cost report over " + billing.Words(r.Window)
+	}
+	return fmt.Sprintf("runway %s at %s/day (%s), until %s",
+		billing.Words(r.Lasts), r.BurnPerDay.Display(), burn, billing.Day(r.Until))
 }
 
 // EvidenceLine renders one piece of evidence on one line.

@@ -61,6 +61,10 @@ type Runway struct {
 	// BurnPerDay is the average consumption per day over Window.
 	BurnPerDay Money
 	Window     time.Duration
+	// FromCosts is true when the burn comes from the provider's settled
+	// cost report, because guardd's own history is too short to measure
+	// one.
+	FromCosts bool
 	// Endless is true when nothing was consumed over the window.
 	Endless bool
 	// Lasts is how long the balance lasts, and Until when it runs out; both

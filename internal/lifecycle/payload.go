@@ -68,6 +68,9 @@ type payloadBalance struct {
 	RunwayHours   *int64     `json:"runway_hours,omitempty"`
 	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
 	RunwayEndless bool       `json:"runway_endless,omitempty"`
+	// BurnFromCosts says the burn was measured on the provider's cost
+	// report. Added within version 1, like DerivedFrom.
+	BurnFromCosts bool `json:"burn_from_costs,omitempty"`
 	// DerivedFrom is the anchor a derived effective balance comes from.
 	// It was added within version 1: a guardd that does not know it reads
 	// the balance without the word "derived", and nothing else changes.
@@ -116,6 +119,7 @@ func EncodePayload(n alert.Notification) ([]byte, error) {
 	}
 	if rw := s.Runway; rw.Known {
 		b.BurnPerDay, b.BurnWindow, b.RunwayEndless = exact(rw.BurnPerDay.Round(2)), rw.Window.String(), rw.Endless
+		b.BurnFromCosts = rw.FromCosts
 		if !rw.Endless {
 			hours := int64(rw.Lasts / time.Hour)
 			b.RunwayHours, b.RunwayEnds = &hours, utcPtr(rw.Until)
@@ -204,7 +208,7 @@ func (p payload) notification() (alert.Notification, error) {
 	}
 	if s.Runway.Known {
 		s.Runway.Window, _ = time.ParseDuration(b.BurnWindow)
-		s.Runway.Endless = b.RunwayEndless
+		s.Runway.Endless, s.Runway.FromCosts = b.RunwayEndless, b.BurnFromCosts
 		if b.RunwayHours != nil && b.RunwayEnds != nil {
 			s.Runway.Lasts, s.Runway.Until = time.Duration(*b.RunwayHours)*time.Hour, *b.RunwayEnds
 		}

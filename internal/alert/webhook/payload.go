@@ -58,6 +58,9 @@ type PayloadBalance struct {
 	RunwayHours   *int64     `json:"runway_hours,omitempty"`
 	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
 	RunwayEndless bool       `json:"runway_endless,omitempty"`
+	// BurnFromCosts, when true, says the burn was measured on the
+	// provider's cost report (guardd's own history being too short).
+	BurnFromCosts bool `json:"burn_from_costs,omitempty"`
 	// DerivedFrom, when present, says effective is guardd's own figure:
 	// this anchor, plus receipts since, minus costs since (the provider
 	// shows no balance). Optional, so a version 1 reader may ignore it.
@@ -109,7 +112,7 @@ func balance(s billing.AccountState) PayloadBalance {
 		b.DerivedFrom = &PayloadAnchor{Amount: d.Amount.Exact(), At: d.At.UTC()}
 	}
 	if rw := s.Runway; rw.Known {
-		b.BurnPerDay, b.BurnWindow = exact(rw.BurnPerDay.Round(2)), rw.Window.String()
+		b.BurnPerDay, b.BurnWindow, b.BurnFromCosts = exact(rw.BurnPerDay.Round(2)), rw.Window.String(), rw.FromCosts
 		if rw.Endless {
 			b.RunwayEndless = true
 		} else {
