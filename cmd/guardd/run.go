@@ -43,9 +43,13 @@ func commands() []command {
 			func(ctx context.Context, args []string, p proc) error {
 				return cmdRun(ctx, args, p.getenv, p.stdout, p.stderr, p.reload)
 			}},
-		{"status", "--config FILE", "the real balance, runway, last poll and alerts of each account",
+		{"status", "--config FILE [--account NAME] [--output text|json]", "the real balance, runway, last poll, alerts and deliveries, from the state",
 			func(ctx context.Context, args []string, p proc) error {
 				return cmdStatus(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{"balance", "--config FILE [--account NAME] [--output text|json]", "poll every account now and print its real balance and runway",
+			func(ctx context.Context, args []string, p proc) error {
+				return cmdBalance(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
 		{"silence", "add|list|expire", "mute a rule for a while (see guardd silence)",
 			func(ctx context.Context, args []string, p proc) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,17 @@ func TestStatusAndSilences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	lines := strings.Split(out, "\n")
+	if len(lines) < 4 || !strings.HasPrefix(lines[0], "ACCOUNT      REAL    SHOWN   RUNWAY  BURN       LAST POLL") ||
+		!strings.HasPrefix(lines[1], "acme-openai  $42.80  $42.80  7 days  $6.00/day  2026-10-14 04:00 UTC, ") ||
+		!strings.HasSuffix(lines[1], " ago, ok  recharge-burst (critical), recharge-above-threshold (warning)") ||
+		lines[3] != "delivery: every notification delivered (1 receiver)" {
+		t.Errorf("status: got\n%s", out)
+	}
+	out, _, err = runCmd(t, env, "status", "--config", cfg, "--account", "acme-openai")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{
 		"acme-openai (openai, USD)",
 		"  sees         costs ✓ charges inferred balance ✓ grants ✓ → live: recharge-burst,",
@@ -36,13 +48,41 @@ func TestStatusAndSilences(t *testing.T) {
 		"  as of        2026-10-14 04:00 UTC (",
 		"  runway       7 days at $6.00/day (burn over the last 4 hours), until 2026-10-21",
 		"  last poll    2026-10-14 04:00 UTC ok",
-		"  alert        [CRITICAL] recharge-burst recharges since 2026-10-14 03:00 UTC",
+		"  alert        [CRITICAL] recharge-burst recharges since 2026-10-14 03:00 UTC (notified 2026-10-14 03:00 UTC)",
 		"  alert        [WARNING] recharge-above-threshold recharges since 2026-10-14 02:00 UTC",
 		"by alice: ticket 4711",
 	} {
 		if !strings.Contains(out, want) {
-			t.Errorf("status lacks %q:\n%s", want, out)
+			t.Errorf("status --account lacks %q:\n%s", want, out)
 		}
+	}
+	out, _, err = runCmd(t, env, "status", "--config", cfg, "--output", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Accounts []struct {
+			Name    string
+			Balance struct {
+				Effective  string
+				BurnPerDay string `json:"burn_per_day"`
+			}
+			Alerts []struct{ Rule string }
+		}
+		Receivers []struct {
+			Name    string
+			Pending int
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("status --output json: %v\n%s", err, out)
+	}
+	if len(rep.Accounts) != 1 || rep.Accounts[0].Balance.Effective != "42.8" || rep.Accounts[0].Balance.BurnPerDay != "6" ||
+		len(rep.Accounts[0].Alerts) != 2 || len(rep.Receivers) != 1 || rep.Receivers[0].Name != "team-slack" {
+		t.Errorf("status --output json: got %+v from\n%s", rep, out)
+	}
+	if _, _, err := runCmd(t, env, "status", "--config", cfg, "--account", "nope"); err == nil || !strings.Contains(err.Error(), `account "nope" is not in`) {
+		t.Errorf("status --account nope: got %v", err)
 	}
 	if out, _, _ := runCmd(t, env, "silence", "list", "--config", cfg); !strings.Contains(out, "#1  recharge-burst on every account") || !strings.Contains(out, "active") {
 		t.Errorf("silence list: got %q", out)

@@ -278,3 +278,9 @@ func backoff(n int) time.Duration {
 	}
 	return min(d, 6*time.Hour)
 }
+
+// Owed returns every pending item of o, due now or later: what is
+// still owed to receivers.
+func Owed(o Outbox) ([]OutboxItem, error) {
+	return o.Due(time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+}

@@ -64,12 +64,21 @@ func (r SourceBlind) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 func (r SourceBlind) Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {
 	polls := h.RecentPolls(r.Polls.N)
 	part := billing.Part(strings.TrimPrefix(f.Entity, "part:"))
+	prev := ""
 	for i := len(polls) - 1; i >= 0; i-- {
 		p := polls[i]
-		note := p.Err
-		if note == "" {
-			note = fmt.Sprintf("%s unavailable: %s", part, p.Unavailable[part])
+		why := p.Err
+		if why == "" {
+			why = p.Unavailable[part]
 		}
+		note := why
+		if why == prev {
+			note = "the same reason"
+		}
+		if p.Err == "" {
+			note = fmt.Sprintf("%s unavailable: %s", part, note)
+		}
+		prev = why
 		f.Evidence = append(f.Evidence, billing.Evidence{What: "poll", At: p.At, Note: note})
 	}
 	since := polls[len(polls)-1].At.UTC().Format("2006-01-02 15:04 UTC")

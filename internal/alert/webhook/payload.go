@@ -81,7 +81,7 @@ func NewPayload(n alert.Notification) Payload {
 		Version: Version, Status: string(n.Status), Repeat: n.Repeat, Rule: f.Rule, Severity: string(f.Severity),
 		Account: f.Account, Entity: f.Entity, FiredAt: f.At.UTC(), Fingerprint: f.Fingerprint(), Summary: f.Summary,
 		Evidence: make([]PayloadEvidence, 0, len(f.Evidence)), Recommendation: f.Recommendation, Folded: f.Folded,
-		Balance: balance(f.State),
+		Balance: Balance(f.State),
 	}
 	if n.Status == alert.StatusResolved {
 		p.ResolvedAt = utc(n.At)
@@ -99,7 +99,9 @@ func NewPayload(n alert.Notification) Payload {
 	return p
 }
 
-func balance(s billing.AccountState) PayloadBalance {
+// Balance returns the payload's form of an account's position; guardd
+// status --output json shows balances in the same form.
+func Balance(s billing.AccountState) PayloadBalance {
 	b := PayloadBalance{ObservedAt: s.ObservedAt.UTC()}
 	exact := func(m billing.Money) *string { v := m.Exact(); return &v }
 	if s.EffectiveKnown {
