@@ -110,6 +110,9 @@ type Finding struct {
 	InhibitedBy string
 	// Folded summarises the symptoms folded into this finding.
 	Folded []string
+	// FiringSince, for a repeat of a firing alert, is when it started
+	// firing; zero otherwise.
+	FiringSince time.Time
 }
 
 // Fingerprint identifies the finding across polls and runs: the same rule,

@@ -177,6 +177,7 @@ func decideOne(b Book, f billing.Finding, firing map[string]Alert, explain func(
 		every := p.Repeat[f.Severity]
 		due := escalated || (every > 0 && now.Sub(a.LastSentAt) >= every)
 		if due && !silenced && f.InhibitedBy == "" && a.AckedBy == "" {
+			f.FiringSince = a.FiredAt
 			ef := explain(f)
 			n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now, Repeat: true}
 			body, err := EncodePayload(*n)

@@ -41,6 +41,9 @@ type payload struct {
 	Recommendation string            `json:"recommendation,omitempty"`
 	Folded         []string          `json:"folded,omitempty"`
 	Balance        payloadBalance    `json:"balance"`
+	// FiringSince is when a repeated alert started firing. Added within
+	// version 1, like balance.derived_from.
+	FiringSince *time.Time `json:"firing_since,omitempty"`
 }
 
 // payloadEvidence is one piece of evidence in a payload.
@@ -96,6 +99,9 @@ func EncodePayload(n alert.Notification) ([]byte, error) {
 	}
 	if n.Status == alert.StatusResolved {
 		p.ResolvedAt = utcPtr(n.At)
+	}
+	if !f.FiringSince.IsZero() {
+		p.FiringSince = utcPtr(f.FiringSince)
 	}
 	for i, e := range f.Evidence {
 		p.Evidence[i] = payloadEvidence{What: e.What, Ref: e.Ref, At: e.At.UTC(), Note: e.Note, Source: e.Source}
@@ -161,6 +167,9 @@ func (p payload) notification() (alert.Notification, error) {
 	}
 	f := billing.Finding{Rule: p.Rule, Severity: p.Severity, Account: p.Account, Entity: p.Entity, At: p.FiredAt,
 		Summary: p.Summary, Recommendation: p.Recommendation, Folded: p.Folded}
+	if p.FiringSince != nil {
+		f.FiringSince = *p.FiringSince
+	}
 	if fp := f.Fingerprint(); p.Fingerprint != "" && p.Fingerprint != fp {
 		return alert.Notification{}, fmt.Errorf("fingerprint %s does not match %s/%s/%s", p.Fingerprint, p.Rule, p.Account, p.Entity)
 	}

@@ -256,7 +256,7 @@ func TestRechargeWhileGrantCredit(t *testing.T) {
 			}
 			var grantEvidence bool
 			for _, e := range fs[0].Evidence {
-				if e.What == "grant" && e.Ref == "promo" && strings.Contains(e.Note, "expires") {
+				if e.What == "credit grant" && e.Ref == "promo" && strings.Contains(e.Note, "expires") {
 					grantEvidence = true
 				}
 			}

@@ -103,7 +103,7 @@ func NewAlert(n alert.Notification, resolveTimeout time.Duration, billingURL str
 			"balance":     alert.BalanceLine(f.State),
 			"description": alert.Text(n),
 		},
-		StartsAt:     f.At.UTC().Format(time.RFC3339),
+		StartsAt:     alert.FiredAt(f).UTC().Format(time.RFC3339),
 		EndsAt:       n.At.Add(resolveTimeout).UTC().Format(time.RFC3339),
 		GeneratorURL: billingURL,
 	}

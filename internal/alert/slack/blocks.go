@@ -84,7 +84,7 @@ func firingBlocks(n alert.Notification) []slack.Block {
 		field("Severity", string(f.Severity)),
 		field("Account", f.Account),
 		field("Rule", f.Rule),
-		field("Fired at", alert.FormatTime(f.At)),
+		field("Fired at", alert.FormatTime(alert.FiredAt(f))),
 	}
 	blocks := []slack.Block{
 		header(n),
@@ -109,7 +109,7 @@ func resolvedBlocks(n alert.Notification) []slack.Block {
 	return []slack.Block{
 		header(n),
 		section(fmt.Sprintf("*Resolved* at %s: %s no longer holds (it fired at %s: %s)",
-			alert.FormatTime(n.At), f.Rule, alert.FormatTime(f.At), f.Summary)),
+			alert.FormatTime(n.At), f.Rule, alert.FormatTime(alert.FiredAt(f)), f.Summary)),
 		section(alert.BalanceLine(f.State)),
 		footer(f),
 	}

@@ -79,7 +79,7 @@ func threadReply(n alert.Notification) *slack.WebhookMessage {
 	blocks = append(blocks, evidenceBlocks(f.Evidence)...)
 	blocks = append(blocks, footer(f))
 	return &slack.WebhookMessage{
-		Text:   mrkdwn(fmt.Sprintf("Still firing as of %s: %s", alert.FormatTime(n.At), alert.Title(n)), maxMessageText),
+		Text:   mrkdwn(fmt.Sprintf("Still firing as of %s: %s", alert.FormatTime(n.At), alert.Label(n)), maxMessageText),
 		Blocks: &slack.Blocks{BlockSet: blocks},
 	}
 }

@@ -31,7 +31,10 @@ type Payload struct {
 	Evidence       []PayloadEvidence `json:"evidence"`
 	Recommendation string            `json:"recommendation,omitempty"`
 	Folded         []string          `json:"folded,omitempty"`
-	Balance        PayloadBalance    `json:"balance"`
+	// FiringSince, on a repeat, is when the alert started firing. Optional,
+	// so a version 1 reader may ignore it.
+	FiringSince *time.Time     `json:"firing_since,omitempty"`
+	Balance     PayloadBalance `json:"balance"`
 }
 
 // PayloadEvidence is one piece of evidence, with where it came from.
@@ -85,6 +88,9 @@ func NewPayload(n alert.Notification) Payload {
 	}
 	if n.Status == alert.StatusResolved {
 		p.ResolvedAt = utc(n.At)
+	}
+	if !f.FiringSince.IsZero() {
+		p.FiringSince = utc(f.FiringSince)
 	}
 	for _, e := range f.Evidence {
 		pe := PayloadEvidence{What: e.What, Ref: e.Ref, At: e.At.UTC(), Note: e.Note, Source: e.Source}
