@@ -139,3 +139,23 @@ func FuzzDecodeBalance(f *testing.F) {
 		}
 	})
 }
+
+// TestFetchNotAvailable: is_available: false makes the balance part
+// unavailable with that reason (blind, never the figures listed beside it).
+func TestFetchNotAvailable(t *testing.T) {
+	f := pollertest.NewDeepSeek(t)
+	f.SetAvailable(false)
+	opts, _ := sourcetest.HTTP()
+	c, _ := New(Options{BaseURL: f.URL(), APIKey: secret.New(f.APIKey), Currency: "CNY", HTTP: opts})
+	o, err := c.Fetch(context.Background(), now)
+	if !errors.Is(err, poller.ErrUnavailable) || errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "balance: GET /user/balance: data unavailable: DeepSeek says the balance is not available for API calls (is_available: false)") {
+		t.Errorf("Fetch: got %v, want the balance unavailable because of is_available: false", err)
+	}
+	if len(o.Parts) != 0 {
+		t.Errorf("observation with the error: %+v", o)
+	}
+	f.SetAvailable(true)
+	if o, err := c.Fetch(context.Background(), now.Add(time.Hour)); err != nil || !o.Has(billing.PartBalance) {
+		t.Errorf("Fetch once available again: got %+v, %v; want the balance read", o, err)
+	}
+}
