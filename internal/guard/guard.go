@@ -142,6 +142,9 @@ func New(accounts []Account, o Options) *Guard {
 	}
 	g.sender = &lifecycle.Sender{Store: g.state, Receivers: o.Receivers, Dispatcher: dispatcher, Policy: o.Policy, Log: log}
 	for _, a := range accounts {
+		if s, ok := a.Source.(poller.LogSetter); ok {
+			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
+		}
 		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
 	}
 	return g
