@@ -62,7 +62,7 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if *cfgPath == "" {
 		return usagef("run: --config is required")
 	}
-	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New()}
+	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build())}
 	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, true, d.clk.Now())
 	if err != nil {
 		return err
