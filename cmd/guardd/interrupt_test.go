@@ -48,6 +48,9 @@ func TestReplayStopsWhenInterrupted(t *testing.T) {
 	if n := strings.Count(out.String(), "\n"); n != 1 {
 		t.Errorf("notifications printed: got %d, want only the one printed before the signal:\n%s", n, out.String())
 	}
+	if code := exitCode(err); code != 1 {
+		t.Errorf("exit code: got %d, want 1", code)
+	}
 }
 
 // TestRuleTestStopsWhenInterrupted: guardd test stops when its context
