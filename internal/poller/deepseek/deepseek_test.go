@@ -106,17 +106,26 @@ func TestFetch(t *testing.T) {
 	}
 }
 
-func TestFetchWrongCurrency(t *testing.T) {
-	f := pollertest.NewDeepSeek(t)
+// blindFetch fetches from f once as an account in currency and checks that
+// the poll read nothing and is unavailable (blind), not invalid, with want
+// in its error.
+func blindFetch(t *testing.T, f *pollertest.DeepSeek, currency billing.Currency, want string) *Client {
+	t.Helper()
 	opts, _ := sourcetest.HTTP()
-	c, _ := New(Options{BaseURL: f.URL(), APIKey: secret.New(f.APIKey), Currency: "USD", HTTP: opts})
+	c, _ := New(Options{BaseURL: f.URL(), APIKey: secret.New(f.APIKey), Currency: currency, HTTP: opts})
 	o, err := c.Fetch(context.Background(), now)
-	if !errors.Is(err, poller.ErrUnavailable) || errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "only in CNY") {
-		t.Errorf("Fetch: got %v, want an unavailable configuration problem naming CNY", err)
+	if !errors.Is(err, poller.ErrUnavailable) || errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), want) {
+		t.Errorf("Fetch: got %v, want an unavailable poll with %q", err, want)
 	}
 	if len(o.Parts) != 0 {
 		t.Errorf("observation with the error: %+v", o)
 	}
+	return c
+}
+
+func TestFetchWrongCurrency(t *testing.T) {
+	// An unavailable configuration problem naming CNY.
+	blindFetch(t, pollertest.NewDeepSeek(t), "USD", "only in CNY")
 }
 
 func FuzzDecodeBalance(f *testing.F) {
@@ -145,15 +154,7 @@ func FuzzDecodeBalance(f *testing.F) {
 func TestFetchNotAvailable(t *testing.T) {
 	f := pollertest.NewDeepSeek(t)
 	f.SetAvailable(false)
-	opts, _ := sourcetest.HTTP()
-	c, _ := New(Options{BaseURL: f.URL(), APIKey: secret.New(f.APIKey), Currency: "CNY", HTTP: opts})
-	o, err := c.Fetch(context.Background(), now)
-	if !errors.Is(err, poller.ErrUnavailable) || errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "balance: GET /user/balance: data unavailable: DeepSeek says the balance is not available for API calls (is_available: false)") {
-		t.Errorf("Fetch: got %v, want the balance unavailable because of is_available: false", err)
-	}
-	if len(o.Parts) != 0 {
-		t.Errorf("observation with the error: %+v", o)
-	}
+	c := blindFetch(t, f, "CNY", "balance: GET /user/balance: data unavailable: DeepSeek says the balance is not available for API calls (is_available: false)")
 	f.SetAvailable(true)
 	if o, err := c.Fetch(context.Background(), now.Add(time.Hour)); err != nil || !o.Has(billing.PartBalance) {
 		t.Errorf("Fetch once available again: got %+v, %v; want the balance read", o, err)
