@@ -41,7 +41,7 @@ func (e *currencyMissingError) Error() string {
 // errNotAvailable is a balance answer saying is_available: false. DeepSeek
 // then vouches for no figure, so the balance part is unavailable with this
 // reason, not read as whatever the answer lists.
-var errNotAvailable = errors.New("DeepSeek says the balance is not available for API calls (is_available: false)")
+var errNotAvailable = errors.New("is_available is false: DeepSeek says the account has no balance available for API calls")
 
 // decodeBalance reads the balance in currency cur: total, granted and
 // topped-up, all decimal strings. Another currency's entry is ignored once

@@ -154,7 +154,7 @@ func FuzzDecodeBalance(f *testing.F) {
 func TestFetchNotAvailable(t *testing.T) {
 	f := pollertest.NewDeepSeek(t)
 	f.SetAvailable(false)
-	c := blindFetch(t, f, "CNY", "balance: GET /user/balance: data unavailable: DeepSeek says the balance is not available for API calls (is_available: false)")
+	c := blindFetch(t, f, "CNY", "balance: GET /user/balance: data unavailable: is_available is false: DeepSeek says the account has no balance available for API calls")
 	f.SetAvailable(true)
 	if o, err := c.Fetch(context.Background(), now.Add(time.Hour)); err != nil || !o.Has(billing.PartBalance) {
 		t.Errorf("Fetch once available again: got %+v, %v; want the balance read", o, err)
