@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/setting"
 	"go.uber.org/zap"
 )
 
@@ -20,8 +23,7 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd check --config FILE [--dry-run]\n\n"+
 			"Polls every account once, evaluates the rules, sends the notifications due and exits:\n"+
-			"what a Kubernetes CronJob runs. Exits 1 when an account could not be read or a\n"+
-			"notification could not be delivered.\n\n")
+			"what a Kubernetes CronJob runs.\n\n"+checkExitCodes+"\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -37,11 +39,69 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 	}
 	defer a.Close()
 	defer a.log.Sync()
-	err = cycle(ctx, a, clk)
+	rep, err := cycleReport(ctx, a, clk)
 	if a.store != nil {
 		prune(ctx, a, clk.Now())
 	}
+	if err == nil {
+		err = partlyRead(rep)
+	}
 	return err
+}
+
+// checkExitCodes is guardd check's exit status, in its -h (docs/deploy.md
+// says the same).
+const checkExitCodes = `Exit status:
+  0  every account was read in full and every notification due was delivered
+  1  an account could not be read at all, a notification could not be delivered,
+     the state could not be written, check could not start (config, state) or
+     SIGINT or SIGTERM stopped it
+  2  the command line is wrong
+  3  every account was read, but a part of one was unavailable (the log's "part of
+     account not read" lines say which); nothing else failed
+`
+
+// exitPartlyRead is guardd check's exit status when every account was read
+// but some only in part.
+const exitPartlyRead = 3
+
+// partlyReadError says which accounts a cycle read only in part.
+type partlyReadError struct {
+	accounts []string // "acme (balance and grants unavailable)"
+	total    int
+}
+
+func (e *partlyReadError) Error() string {
+	return fmt.Sprintf("%d of %d accounts read only in part: %s", len(e.accounts), e.total, strings.Join(e.accounts, "; "))
+}
+
+// ExitCode gives main the exit status.
+func (e *partlyReadError) ExitCode() int { return exitPartlyRead }
+
+// partlyRead returns a *partlyReadError when a part of some account was
+// unavailable in rep, nil when every account was read in full.
+func partlyRead(rep guard.Report) error {
+	var names []string
+	for name, ar := range rep.Accounts {
+		if len(ar.Unavailable) > 0 {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	e := &partlyReadError{total: len(rep.Accounts)}
+	for _, name := range names {
+		var parts []string
+		for _, p := range billing.Parts {
+			if _, ok := rep.Accounts[name].Unavailable[p]; ok {
+				parts = append(parts, string(p))
+			}
+		}
+		e.accounts = append(e.accounts, fmt.Sprintf("%s (%s unavailable)", name, setting.AndList(parts)))
+	}
+	return e
 }
 
 // prune applies the retention; a failure is logged, not fatal.

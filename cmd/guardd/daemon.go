@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/clock"
+	"github.com/guardd/guardd/internal/guard"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/metrics"
 	"github.com/guardd/guardd/internal/sdnotify"
@@ -30,6 +32,12 @@ type daemon struct {
 	clk            clock.Clock
 	metrics        *metrics.Metrics
 	ready          atomic.Bool
+	// degraded, when set, is why /readyz answers not ready although a
+	// cycle completed: the last one read no account.
+	degraded atomic.Pointer[string]
+	// limits bound the metrics and health endpoint's clients; zero means
+	// defaultHTTPLimits.
+	limits httpLimits
 
 	mu  sync.Mutex // held by a cycle and by a reload
 	app *app
@@ -53,7 +61,8 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 			"Polls every account now and then on the configured cron schedule until SIGINT or SIGTERM,\n"+
 			"which let the cycle in progress finish (up to --shutdown-timeout). SIGHUP reloads the\n"+
 			"config; a config with problems is logged and the running one kept. Serves /metrics,\n"+
-			"/healthz and /readyz on http.addr.\n\n")
+			"/healthz and /readyz on http.addr; /readyz answers 503 until a cycle has completed and\n"+
+			"while the last cycle read no account.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -62,7 +71,7 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if *cfgPath == "" {
 		return usagef("run: --config is required")
 	}
-	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New()}
+	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build())}
 	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, true, d.clk.Now())
 	if err != nil {
 		return err
@@ -153,6 +162,7 @@ func (d *daemon) runCycle() {
 	if err != nil {
 		a.log.Warn("cycle incomplete", zap.Error(err))
 	}
+	d.degraded.Store(degradedReason(rep))
 	d.ready.Store(true)
 	if now := d.clk.Now(); now.Sub(d.lastPrune) >= 24*time.Hour {
 		prune(d.jobCtx, a, now)
@@ -220,6 +230,36 @@ func (d *daemon) startButtons(ctx context.Context) {
 	}
 }
 
+// degradedReason says why the daemon is not ready after the cycle rep
+// reported: every account failed (the cycle read none); nil otherwise.
+func degradedReason(rep guard.Report) *string {
+	if rep.Polled > 0 || len(rep.Failed) == 0 {
+		return nil
+	}
+	names := make([]string, len(rep.Failed))
+	for i, f := range rep.Failed {
+		names[i] = f.Account
+	}
+	why := fmt.Sprintf("degraded: the last cycle (%s) read none of the %d accounts (%s); the log's \"account not read\" lines say why",
+		rep.At.UTC().Format(time.RFC3339), len(rep.Failed), strings.Join(names, ", "))
+	return &why
+}
+
+// httpLimits bound what one client of the metrics and health endpoint may
+// hold: the time to send the request's headers and the whole request, to
+// take the answer, an idle keep-alive connection, and the headers' size.
+// The Deployment listens on 0.0.0.0.
+type httpLimits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	MaxHeaderBytes                int
+}
+
+// defaultHTTPLimits are generous for Prometheus and the kubelet, whose
+// requests are a few hundred bytes with no body, and whose scrapes take
+// milliseconds.
+var defaultHTTPLimits = httpLimits{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 20 * time.Second,
+	Idle: 30 * time.Second, MaxHeaderBytes: 8 << 10}
+
 // serve starts the metrics and health endpoint; "" means none.
 func (d *daemon) serve(addr string, log *zap.Logger) (*http.Server, error) {
 	if addr == "" {
@@ -233,13 +273,22 @@ func (d *daemon) serve(addr string, log *zap.Logger) (*http.Server, error) {
 			http.Error(w, "not ready: no cycle has completed yet", http.StatusServiceUnavailable)
 			return
 		}
+		if why := d.degraded.Load(); why != nil {
+			http.Error(w, *why, http.StatusServiceUnavailable)
+			return
+		}
 		io.WriteString(w, "ready\n")
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on http.addr %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	l := d.limits
+	if l == (httpLimits{}) {
+		l = defaultHTTPLimits
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: l.ReadHeader, ReadTimeout: l.Read, WriteTimeout: l.Write,
+		IdleTimeout: l.Idle, MaxHeaderBytes: l.MaxHeaderBytes}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http endpoint stopped", zap.Error(err))

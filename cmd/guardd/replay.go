@@ -24,7 +24,8 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd replay [--output text|json] [--config FILE] HISTORY.json\n\n"+
 			"Plays a history file through the rules as if it were polled live, evaluating after each\n"+
-			"observation, and prints each finding at the time it would have fired.\n\n")
+			"observation, and prints each finding at the time it would have fired. SIGINT or SIGTERM\n"+
+			"stops it before the next observation; it then exits 1, saying how far it got.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -65,6 +66,10 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	var oe *guard.ObservationError
 	if errors.As(err, &oe) {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	var se *guard.StoppedError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s: replay interrupted: %w", path, err)
 	}
 	if err != nil {
 		return err

@@ -119,6 +119,23 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
+// exitCode is the process's exit status for run's error: 0 for none, 2 for
+// a usage error, the status an error gives itself with an ExitCode method
+// (guardd check's 3: read only in part), 1 for any other.
+func exitCode(err error) int {
+	var u *usageError
+	var coded interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		return 2
+	case errors.As(err, &coded):
+		return coded.ExitCode()
+	}
+	return 1
+}
+
 // getenvFunc looks up an environment variable (os.LookupEnv in main).
 type getenvFunc func(string) (string, bool)
 

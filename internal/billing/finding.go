@@ -22,7 +22,7 @@ func ParseSeverity(s string) (Severity, error) {
 	case SeverityInfo, SeverityWarning, SeverityCritical:
 		return v, nil
 	}
-	return "", fmt.Errorf("unknown severity %q: want info, warning or critical", s)
+	return "", fmt.Errorf("unknown severity %s: want info, warning or critical", Quote(s))
 }
 
 // Rank orders severities: info 1, warning 2, critical 3 (0 if unknown).

@@ -21,7 +21,7 @@ func ParseGrantKind(s string) (GrantKind, error) {
 	case GrantPromotional, GrantPurchased, GrantUnknown:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown grant kind %q: want promotional, purchased or unknown", s)
+	return "", fmt.Errorf("unknown grant kind %s: want promotional, purchased or unknown", Quote(s))
 }
 
 // Grant is a credit grant: an amount of credit, part of it used, valid from
@@ -73,7 +73,7 @@ func ParseChargeOrigin(s string) (ChargeOrigin, error) {
 	case ChargeInvoice, ChargeReceipt, ChargeInferred:
 		return o, nil
 	}
-	return "", fmt.Errorf("unknown charge origin %q: want invoice, receipt or inferred", s)
+	return "", fmt.Errorf("unknown charge origin %s: want invoice, receipt or inferred", Quote(s))
 }
 
 // ChargeTrigger says what caused a charge.
@@ -91,7 +91,7 @@ func ParseChargeTrigger(s string) (ChargeTrigger, error) {
 	case TriggerAutoRecharge, TriggerManual, TriggerUnknown:
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown charge trigger %q: want auto-recharge, manual or unknown", s)
+	return "", fmt.Errorf("unknown charge trigger %s: want auto-recharge, manual or unknown", Quote(s))
 }
 
 // Charge is money taken from the card. Amount is what was paid, tax
@@ -148,7 +148,7 @@ func ParsePart(s string) (Part, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("unknown part %q: want balance, grants, charges or costs", s)
+	return "", fmt.Errorf("unknown part %s: want balance, grants, charges or costs", Quote(s))
 }
 
 // PartStatus says where one part of an observation came from, how fresh it

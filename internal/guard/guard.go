@@ -142,6 +142,9 @@ func New(accounts []Account, o Options) *Guard {
 	}
 	g.sender = &lifecycle.Sender{Store: g.state, Receivers: o.Receivers, Dispatcher: dispatcher, Policy: o.Policy, Log: log}
 	for _, a := range accounts {
+		if s, ok := a.Source.(poller.LogSetter); ok {
+			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
+		}
 		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
 	}
 	return g
@@ -495,20 +498,41 @@ type ObservationError struct {
 func (e *ObservationError) Error() string { return fmt.Sprintf("observations[%d]: %v", e.Index, e.Err) }
 func (e *ObservationError) Unwrap() error { return e.Err }
 
+// StoppedError is a replay stopped because its context ended (SIGINT or
+// SIGTERM): Done of Total observations were replayed.
+type StoppedError struct {
+	Done, Total int
+	Err         error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("stopped after %d of %d observations: %v", e.Done, e.Total, e.Err)
+}
+func (e *StoppedError) Unwrap() error { return e.Err }
+
 // Replay plays the observations of one account through a new guard, with
 // its state in memory, as if polled live: one cycle per observation, at its
 // time. A replay judges as check and run do (hysteresis included) but never
 // repeats an alert, so each is sent once per episode, and sends each
 // notification as it is decided (Policy.Immediate). each is called with
 // every cycle's report; an observation that cannot be used stops the replay
-// with an *ObservationError. name identifies the history in errors.
+// with an *ObservationError. When ctx ends the replay stops before the next
+// observation with a *StoppedError. name identifies the history in errors.
 func Replay(ctx context.Context, account billing.Account, name string, obs []billing.Observation, o Options,
 	each func(i int, rep Report) error) error {
 	o.State, o.History = nil, nil
 	o.Policy.Repeat, o.Policy.Immediate = nil, true
 	g := New([]Account{{Account: account, Source: file.New(name, obs)}}, o)
 	for i, ob := range obs {
+		if ctx.Err() != nil {
+			return &StoppedError{Done: i, Total: len(obs), Err: context.Cause(ctx)}
+		}
 		rep, err := g.Cycle(ctx, ob.At)
+		if ctx.Err() != nil {
+			// The cycle may have been cut short: observation i does not
+			// count as replayed.
+			return &StoppedError{Done: i, Total: len(obs), Err: context.Cause(ctx)}
+		}
 		if len(rep.Failed) > 0 {
 			return &ObservationError{Index: i, Err: rep.Failed[0].Err}
 		}

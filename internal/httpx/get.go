@@ -192,7 +192,7 @@ func (c *Client) Get(ctx context.Context, b *Budget, r Request) ([]byte, error) 
 		wait := c.backoff(attempt)
 		if retryAfter > 0 {
 			if retryAfter > c.opts.MaxRetryAfter {
-				return nil, c.fail(fmt.Errorf("%w (it asked to wait %s, longer than guardd waits in a poll)", err, retryAfter), nil)
+				return nil, c.fail(fmt.Errorf("%w (it asked to wait %s, longer than guardd waits in a poll)", err, waitWords(retryAfter)), nil)
 			}
 			wait = retryAfter
 		}
@@ -293,7 +293,9 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 		case code == http.StatusUnauthorized:
 			se.Hint = "the key was refused: check that it is the right kind of key and still valid"
 		}
-		return nil, se.Wait, se
+		// The wait asked for, however long: a longer one than the poll can
+		// give ends the attempt (Get), never a retry at once.
+		return nil, requestedWait(resp.Header.Get("Retry-After"), time.Now()), se
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"go.uber.org/zap"
 )
 
 // Errors a Source wraps so callers can tell blindness from bad data.
@@ -31,6 +32,13 @@ type Source interface {
 	// it wraps ErrUnavailable or ErrInvalid. A failed read is never turned
 	// into a zero balance.
 	Fetch(ctx context.Context, now time.Time) (billing.Observation, error)
+}
+
+// LogSetter is implemented by sources that log what a poll passes over
+// without failing a part (an OpenAI cost result without an amount). The
+// guard gives each its logger, naming the account, before the first poll.
+type LogSetter interface {
+	SetLogger(*zap.Logger)
 }
 
 // Target is one account to poll.

@@ -174,7 +174,8 @@ func Load(path string) (*File, error) {
 }
 
 // Run loads and runs the test file at path. getenv serves the config's
-// environment variables, if the test names a config.
+// environment variables, if the test names a config. When ctx ends the
+// replay stops and Run returns its *guard.StoppedError, naming path.
 func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (Result, error) {
 	f, err := Load(path)
 	if err != nil {
@@ -220,6 +221,10 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	var oe *guard.ObservationError
 	if errors.As(err, &oe) {
 		return Result{}, fmt.Errorf("%s: history %w", path, err)
+	}
+	var se *guard.StoppedError
+	if errors.As(err, &se) {
+		return Result{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if err != nil {
 		return Result{}, err

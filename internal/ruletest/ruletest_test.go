@@ -2,6 +2,7 @@ package ruletest_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,5 +117,17 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("error: got %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunStopsWhenCancelled: a rule test whose context has ended runs no
+// replay and says so, naming the file.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	path := filepath.Join("..", "..", "examples", "healthy.test.yaml")
+	_, err := ruletest.Run(ctx, path, nil)
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), path+": stopped after 0 of ") {
+		t.Errorf("Run: got %v, want it stopped before the first observation, naming %s", err, path)
 	}
 }

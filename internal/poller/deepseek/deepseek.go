@@ -89,7 +89,7 @@ func (c *Client) balance(ctx context.Context, b *httpx.Budget) (billing.Balance,
 		return billing.Balance{}, err
 	}
 	bal, err := decodeBalance(body, c.cur)
-	if _, ok := errors.AsType[*currencyMissingError](err); ok {
+	if _, ok := errors.AsType[*currencyMissingError](err); ok || errors.Is(err, errNotAvailable) {
 		return billing.Balance{}, fmt.Errorf("GET %s: %w: %w", BalancePath, poller.ErrUnavailable, err)
 	}
 	if err != nil {

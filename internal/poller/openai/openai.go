@@ -22,6 +22,7 @@ import (
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/guardd/guardd/internal/secret"
+	"go.uber.org/zap"
 )
 
 // Defaults and fixed settings.
@@ -65,6 +66,9 @@ type Options struct {
 	// Cursor remembers which cost days are settled; nil keeps it in memory.
 	Cursor provider.CostCursor
 	HTTP   httpx.Options
+	// Log records what a poll passes over (a cost result without an
+	// amount); nil logs nothing until SetLogger.
+	Log *zap.Logger
 }
 
 // Client reads one OpenAI organization.
@@ -73,9 +77,13 @@ type Client struct {
 	admin   secret.Value
 	session secret.Value
 	window  provider.CostWindow
+	log     *zap.Logger
 }
 
-var _ poller.Source = (*Client)(nil)
+var (
+	_ poller.Source    = (*Client)(nil)
+	_ poller.LogSetter = (*Client)(nil)
+)
 
 // New returns a client.
 func New(o Options) (*Client, error) {
@@ -89,13 +97,20 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
 	return &Client{
 		http:    hc,
 		admin:   o.AdminKey,
 		session: o.SessionKey,
 		window:  provider.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
+		log:     o.Log,
 	}, nil
 }
+
+// SetLogger implements poller.LogSetter.
+func (c *Client) SetLogger(l *zap.Logger) { c.log = l }
 
 // Fetch implements poller.Source. It reads the costs and, with a session
 // key, the grants and balance; a part that fails is marked Unavailable and
@@ -138,7 +153,16 @@ func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]b
 	}
 	h := http.Header{"Authorization": {"Bearer " + c.admin.Reveal()}}
 	r := httpx.Request{Path: CostsPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
-	return c.window.ReadCosts(ctx, c.http, b, r, start, now, decodeCosts)
+	return c.window.ReadCosts(ctx, c.http, b, r, start, now, c.decodeCosts)
+}
+
+// decodeCosts is decodeCosts, logging the results it skipped.
+func (c *Client) decodeCosts(body []byte) ([]billing.CostBucket, string, error) {
+	buckets, next, skipped, err := decodeCosts(body)
+	if err == nil && len(skipped) > 0 {
+		c.log.Warn("openai cost result without amount skipped", zap.Strings("results", skipped))
+	}
+	return buckets, next, err
 }
 
 // grants reads the credit grants and the balance OpenAI shows.
