@@ -2,7 +2,10 @@
 // printing, logging or marshalling them never shows their value.
 package secret
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Redacted is what a Value prints as.
 const Redacted = "<secret>"
@@ -72,3 +75,17 @@ type scrubbed struct {
 
 func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
+
+// MaxQuote bounds what Quote keeps of a value, in characters.
+const MaxQuote = 80
+
+// Quote renders a value for an error message, in Go quotes: the secrets
+// scrubbed out first, then cut to MaxQuote characters ending in "…", so
+// that no error carries a long value, or much of one it should not.
+func Quote(s string, secrets ...Value) string {
+	s = Scrub(s, secrets...)
+	if r := []rune(s); len(r) > MaxQuote {
+		s = string(r[:MaxQuote-1]) + "…"
+	}
+	return strconv.Quote(s)
+}

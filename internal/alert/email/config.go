@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/secret"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -28,6 +29,9 @@ type Config struct {
 	Password setting.Secret `yaml:"password"`
 	From     setting.Text   `yaml:"from"`
 	To       []setting.Text `yaml:"to"`
+	// MessageIDDomain ends the Message-ID of every message; empty means
+	// the domain of From.
+	MessageIDDomain setting.Text `yaml:"message_id_domain"`
 }
 
 // Defaults returns an email notifier's defaults.
@@ -84,6 +88,12 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	case len(c.To) == 0:
 		p.Add("to", "must name at least one recipient")
 	}
+	if d := &c.MessageIDDomain; d.IsSet() {
+		d.S = strings.TrimSpace(d.S)
+		if !isDomain(d.S) {
+			p.At(d.Pos, "invalid domain %s: want a domain name such as example.com, which ends every Message-ID (<…@example.com>)", secret.Quote(d.Text))
+		}
+	}
 	var to []setting.Text
 	for _, t := range c.To {
 		a, err := mail.ParseAddress(t.S)
@@ -102,6 +112,25 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	}
 }
 
+// isDomain reports whether s is a domain name: dot-separated labels of
+// letters, digits and inner hyphens, 253 characters at most.
+func isDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // New implements alert.Config.
 func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 	to := make([]string, len(c.To))
@@ -109,7 +138,7 @@ func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 		to[i] = t.S
 	}
 	return New(Options{Host: c.Host.S, Port: c.Port.N, TLS: TLS(c.TLS.S), Username: c.Username.S, Password: c.Password.Value,
-		From: c.From.S, To: to, Timeout: c.Timeout.Duration, Log: d.Log, Links: d.Links}), nil
+		From: c.From.S, To: to, MessageIDDomain: c.MessageIDDomain.S, Timeout: c.Timeout.Duration, Log: d.Log, Links: d.Links}), nil
 }
 
 // Describe implements alert.Config.
