@@ -71,6 +71,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 			"or bot_token_env or bot_token_file and channel (bot mode)")
 	}
 	if !bot {
+		c.WebhookURL.RequireTLS(p, "the alerts")
 		for _, k := range []setting.Pos{c.Channel.Pos, c.AppToken.Pos, c.APIURL.Pos} {
 			if k.IsSet() {
 				p.At(k, "only applies in bot mode (with bot_token_env or bot_token_file)")
