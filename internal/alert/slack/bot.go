@@ -247,7 +247,7 @@ func classifyAPI(method, channel string, err error, ans *answerTransport) (retry
 	if errors.As(err, &se) {
 		return apiError(method, channel, se)
 	}
-	if retry, herr := classifyHTTP(err, ans, method, "the API URL", "the API URL is wrong"); herr != nil {
+	if retry, herr := classifyHTTP(err, ans, method, "the API URL", apiAdvice); herr != nil {
 		return retry, herr
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
