@@ -7,6 +7,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/httpx"
+	"github.com/guardd/guardd/internal/secret"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -55,9 +56,9 @@ func (c *Config) Validate(p *setting.Problems, env alert.Env) {
 		case u.S == "":
 			// Reported by the leaf.
 		case strings.HasSuffix(u.S, "/api/v2/alerts"):
-			p.At(u.Pos, "must be Alertmanager's base URL, without /api/v2/alerts (got %q)", u.Text)
+			p.At(u.Pos, "must be Alertmanager's base URL, without /api/v2/alerts (got %s)", secret.QuoteURL(u.Text))
 		case slices.Contains(seen, u.S):
-			p.At(u.Pos, "duplicate URL %q", u.S)
+			p.At(u.Pos, "duplicate URL %s", secret.QuoteURL(u.S))
 		case !c.BearerToken.IsZero():
 			u.RequireTLS(p, "the bearer token")
 		}

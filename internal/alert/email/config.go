@@ -56,7 +56,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	case StartTLS, Implicit, None:
 		c.TLS.S = string(t)
 	default:
-		p.At(c.TLS.Pos, "unknown TLS mode %q (want starttls, tls or none)", c.TLS.S)
+		p.At(c.TLS.Pos, "unknown TLS mode %s (want starttls, tls or none)", secret.Quote(c.TLS.S))
 		c.TLS.S = string(StartTLS)
 	}
 	if c.Host.CheckHost(p, "host", "the SMTP server", "smtp.example.com") && TLS(c.TLS.S) == None && !setting.IsLoopback(c.Host.S) {
@@ -78,7 +78,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	if !c.From.IsSet() {
 		p.Add("from", "is required: the sender address, such as guardd@example.com")
 	} else if a, err := mail.ParseAddress(c.From.S); err != nil {
-		p.At(c.From.Pos, "invalid address %q", c.From.S)
+		p.At(c.From.Pos, "invalid address %s", secret.Quote(c.From.S))
 	} else {
 		c.From.S = a.String()
 	}
@@ -99,9 +99,9 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 		a, err := mail.ParseAddress(t.S)
 		switch {
 		case err != nil:
-			p.At(t.Pos, "invalid address %q", t.S)
+			p.At(t.Pos, "invalid address %s", secret.Quote(t.S))
 		case slices.ContainsFunc(to, func(x setting.Text) bool { return x.S == a.Address }):
-			p.At(t.Pos, "duplicate address %q", a.Address)
+			p.At(t.Pos, "duplicate address %s", secret.Quote(a.Address))
 		default:
 			t.S = a.Address
 			to = append(to, t)

@@ -224,7 +224,7 @@ func (r *Receiver) client(ctx context.Context) (*mail.Client, error) {
 	case None:
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
 	default:
-		return nil, fmt.Errorf("unknown TLS mode %q", r.o.TLS)
+		return nil, fmt.Errorf("unknown TLS mode %s", secret.Quote(string(r.o.TLS)))
 	}
 	if r.o.Username != "" {
 		auth := mail.SMTPAuthPlain
@@ -313,11 +313,11 @@ func classify(err error) (bool, error) {
 	switch {
 	case errors.As(err, &te):
 		temp := te.Code >= 400 && te.Code < 500
-		msg := fmt.Sprintf("the SMTP server answered %d %s", te.Code, strings.TrimSpace(te.Msg))
+		msg := fmt.Sprintf("the SMTP server answered %d %s", te.Code, excerpt(te.Msg))
 		return temp, &Error{msg: msg + advice(te.Code), Code: te.Code, err: err}
 	case errors.As(err, &se):
 		code := se.ErrorCode()
-		msg := "the SMTP server did not take the message (" + se.Error() + ")"
+		msg := "the SMTP server did not take the message (" + excerpt(se.Error()) + ")"
 		return se.IsTemp() || (code >= 400 && code < 500), &Error{msg: msg + advice(code), Code: code, err: err}
 	case errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie), errors.As(err, &cve):
 		return false, &Error{msg: "the SMTP server's certificate does not verify: " + err.Error(), err: err}
@@ -333,6 +333,14 @@ func classify(err error) (bool, error) {
 	}
 	return true, fmt.Errorf("smtp: %w", err)
 }
+
+// maxExcerpt bounds what an error quotes of the SMTP server's answer, in
+// characters.
+const maxExcerpt = 300
+
+// excerpt is what an error quotes of the server's text: at most maxExcerpt
+// characters of it.
+func excerpt(s string) string { return secret.Shorten(strings.TrimSpace(s), maxExcerpt) }
 
 // advice says what to fix after an SMTP reply code, if anything.
 func advice(code int) string {

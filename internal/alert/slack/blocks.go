@@ -9,6 +9,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/secret"
 )
 
 // Slack's limits, in characters (the fake in slacktest holds them with the
@@ -287,10 +288,4 @@ func mrkdwn(s string, limit int) string {
 
 // shorten cuts plain text to at most limit characters, ending in "…" when
 // cut.
-func shorten(s string, limit int) string {
-	if utf8.RuneCountInString(s) <= limit {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:limit-1]) + "…"
-}
+func shorten(s string, limit int) string { return secret.Shorten(s, limit) }
