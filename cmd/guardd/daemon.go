@@ -104,7 +104,8 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	first.Add(1)
 	go func() { defer first.Done(); d.job.Run() }()
 	d.cron.Start()
-	go d.resendLoop(ctx)
+	resending := make(chan struct{})
+	go func() { defer close(resending); d.resendLoop(ctx) }()
 	if err := sd.Send("READY=1"); err != nil {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
@@ -135,6 +136,7 @@ wait:
 		cancelJobs()
 		<-done
 	}
+	<-resending // ctx is done: it stops, at the latest once its resend gives up
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		srv.Shutdown(sctx)
