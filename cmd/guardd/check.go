@@ -12,6 +12,7 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/setting"
 	"go.uber.org/zap"
 )
@@ -41,6 +42,7 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 	defer a.log.Sync()
 	rep, err := cycleReport(ctx, a, clk)
 	if a.store != nil {
+		resend(ctx, a, clk.Now())
 		prune(ctx, a, clk.Now())
 	}
 	if err == nil {
@@ -102,6 +104,24 @@ func partlyRead(rep guard.Report) error {
 		e.accounts = append(e.accounts, fmt.Sprintf("%s (%s unavailable)", name, setting.AndList(parts)))
 	}
 	return e
+}
+
+// resend sends every alert firing now again to the receivers that forget
+// what they are not told again (alert.Resender: Alertmanager, which keeps
+// alerts in memory only), after each cycle of check and run and, in run,
+// between cycles (daemon.resendLoop). The lifecycle picks the alerts from
+// the state store (lifecycle.Resend); the cycle itself does not, so that
+// the guard and its replay stay as they are. A failure is logged, never
+// fatal: the next cycle or tick sends them all again, and the outbox still
+// delivers every first message and resolution with its own retries. A dry
+// run has no state store to read and resends nothing.
+func resend(ctx context.Context, a *app, now time.Time) {
+	if a.store == nil {
+		return
+	}
+	if err := lifecycle.Resend(ctx, a.store.Lifecycle(), a.receivers, now, a.policy); err != nil {
+		a.log.Warn("firing alerts not resent", zap.Error(err))
+	}
 }
 
 // prune applies the retention; a failure is logged, not fatal.

@@ -113,6 +113,8 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	first.Add(1)
 	go func() { defer first.Done(); d.job.Run() }()
 	d.cron.Start()
+	resending := make(chan struct{})
+	go func() { defer close(resending); d.resendLoop(ctx) }()
 	if err := sd.Send("READY=1"); err != nil {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
@@ -143,6 +145,7 @@ wait:
 		cancelJobs()
 		<-done
 	}
+	<-resending // ctx is done: it stops, at the latest once its resend gives up
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		srv.Shutdown(sctx)
@@ -164,9 +167,39 @@ func (d *daemon) runCycle() {
 	}
 	d.degraded.Store(degradedReason(rep))
 	d.ready.Store(true)
+	resend(d.jobCtx, a, d.clk.Now())
 	if now := d.clk.Now(); now.Sub(d.lastPrune) >= 24*time.Hour {
 		prune(d.jobCtx, a, now)
 		d.lastPrune = now
+	}
+}
+
+// resendLoop sends the firing alerts again between cycles, every
+// interval the receivers that need it ask for (lifecycle.ResendEvery;
+// Alertmanager's resend_interval, 1m by default), until ctx ends. Cycles
+// may be hours apart; an Alertmanager that restarted meanwhile would know
+// of no alert until the next one. It holds the lock a cycle and a reload
+// hold, so that it never reads the alerts while a cycle changes them (a
+// resend read before a resolution and sent after it would fire the alert
+// again), and it follows a reload's receivers and interval.
+func (d *daemon) resendLoop(ctx context.Context) {
+	for {
+		d.mu.Lock()
+		every := lifecycle.ResendEvery(d.app.receivers)
+		d.mu.Unlock()
+		if every <= 0 {
+			every = time.Minute // no receiver needs it; a reload may add one
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		resend(ctx, d.app, d.clk.Now())
+		d.mu.Unlock()
 	}
 }
 

@@ -80,7 +80,10 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	}
 	fmt.Fprintf(stdout, "notify test: sent a test alert to %s (%s)", r.Name, nc.Describe())
 	if !ref.IsZero() {
-		fmt.Fprintf(stdout, ": message %s in %s", ref.MessageID, ref.Channel)
+		fmt.Fprintf(stdout, ": message %s", ref.MessageID)
+		if ref.Channel != "" {
+			fmt.Fprintf(stdout, " in %s", ref.Channel)
+		}
 	}
 	fmt.Fprintln(stdout)
 	if !*resolve {

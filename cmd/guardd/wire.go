@@ -77,6 +77,9 @@ type app struct {
 	guard  *guard.Guard
 	store  *store.Store
 	opened *store.Store
+	// receivers and policy are the guard's, for resending (resend.go).
+	receivers []alert.Receiver
+	policy    lifecycle.Policy
 }
 
 // Close closes the state store.
@@ -142,6 +145,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	} else {
 		a.store = a.opened
 	}
+	a.receivers, a.policy = opts.Receivers, opts.Policy
 	a.guard = guard.New(accounts, opts)
 	if err := a.guard.Load(ctx, now); err != nil {
 		a.Close()

@@ -223,6 +223,7 @@ func TestNotifierDump(t *testing.T) {
     url: https://alertmanager.example.com:9093
     bearer_token_env: AM_TOKEN
     resolve_timeout: 25h
+    resend_interval: 1m
   - name: mail
     type: email
     min_severity: info

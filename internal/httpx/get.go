@@ -120,7 +120,7 @@ type Client struct {
 func New(provider, baseURL string, o Options, secrets ...secret.Value) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s base URL %q: want an absolute http(s) URL", provider, baseURL)
+		return nil, fmt.Errorf("%s base URL %s: want an absolute http(s) URL", provider, secret.QuoteURL(baseURL))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("%s base URL: must not hold credentials", provider)

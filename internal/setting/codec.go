@@ -84,8 +84,9 @@ func (d *Decoder) walk(p *Problems, path string, n *yaml.Node, v reflect.Value, 
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		// The items take the list's tags (a list of URLs its example).
 		for i, c := range n.Content {
-			d.walk(p, fmt.Sprintf("%s[%d]", path, i), c, s.Index(i), reflect.StructField{}, nil)
+			d.walk(p, fmt.Sprintf("%s[%d]", path, i), c, s.Index(i), f, nil)
 		}
 		v.Set(s)
 	case reflect.Struct:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/secret"
 	"github.com/shopspring/decimal"
 )
 
@@ -44,7 +45,7 @@ func (v *Duration) parse(text string, _ *Decoder, f reflect.StructField) string 
 		if example == "" {
 			example = "6h"
 		}
-		return "invalid duration " + strconv.Quote(text) + " (use Go syntax such as " + strconv.Quote(example) + ")"
+		return "invalid duration " + secret.Quote(text) + " (use Go syntax such as " + strconv.Quote(example) + ")"
 	case d <= 0:
 		return "must be greater than 0 (got " + text + ")"
 	}
@@ -115,7 +116,7 @@ func CountOf(n int) Count { return Count{N: n} }
 func (v *Count) parse(text string, _ *Decoder, f reflect.StructField) string {
 	n, err := strconv.Atoi(strings.TrimSpace(text))
 	if err != nil {
-		return "invalid whole number " + strconv.Quote(text)
+		return "invalid whole number " + secret.Quote(text)
 	}
 	lo, _ := strconv.Atoi(f.Tag.Get("min"))
 	hi, bounded := 0, false
@@ -154,7 +155,7 @@ func (v *Bool) parse(text string, _ *Decoder, _ reflect.StructField) string {
 	case strings.EqualFold(text, "false"):
 		v.B = false
 	default:
-		return "invalid boolean " + strconv.Quote(text) + " (want true or false)"
+		return "invalid boolean " + secret.Quote(text) + " (want true or false)"
 	}
 	return ""
 }
@@ -187,9 +188,9 @@ func (v *Text) CheckHost(p *Problems, key, what, example string) bool {
 	case h == "":
 		p.Add(key, "is required: %s's host name, such as %s", what, example)
 	case strings.Contains(h, "://") || strings.ContainsAny(h, "/ @"):
-		p.At(v.Pos, "invalid host %q: want a host name only, such as %s", v.S, example)
+		p.At(v.Pos, "invalid host %s: want a host name only, such as %s", secret.Quote(v.S), example)
 	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
-		p.At(v.Pos, "invalid host %q: want a host name without a port (set port)", v.S)
+		p.At(v.Pos, "invalid host %s: want a host name without a port (set port)", secret.Quote(v.S))
 	default:
 		v.S = h
 		return true
@@ -239,7 +240,7 @@ func (v *URL) parse(text string, _ *Decoder, f reflect.StructField) string {
 			// Not quoted: it may hold a password.
 			return "is not an absolute http(s) URL such as " + example
 		}
-		return "invalid URL " + strconv.Quote(text) + " (want an absolute http(s) URL such as " + example + ")"
+		return "invalid URL " + secret.QuoteURL(text) + " (want an absolute http(s) URL such as " + example + ")"
 	case u.User != nil:
 		hint := f.Tag.Get("creds")
 		if hint == "" {

@@ -3,6 +3,7 @@ package setting
 import (
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -160,6 +161,19 @@ func PathError(op, written string, err error) string {
 		return op + " " + written + ": " + pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// RequireTLS reports a secret URL (a webhook's) with plain http to another
+// machine: the URL itself, a credential, and what (such as "the alerts")
+// would cross the network unencrypted. The message names where the URL was
+// read from, never the URL.
+func (s *Secret) RequireTLS(p *Problems, what string) {
+	u, err := url.Parse(s.Value.Reveal())
+	if s.IsZero() || err != nil || u.Scheme != "http" || IsLoopback(u.Hostname()) {
+		return
+	}
+	p.At(s.Pos, "%s holds a plain http URL: it, a credential, and %s would cross the network unencrypted; "+
+		"use https (http is allowed only for this machine, such as http://127.0.0.1:8080)", s.From(), what)
 }
 
 // URLSpec describes a secret that is a URL (a webhook's URL is itself the

@@ -152,6 +152,15 @@ parts[0].key_env: is not an environment variable name (it names the variable hol
 		t.Errorf("a problem quotes a secret:\n%s", messages(ps))
 	}
 
+	// A URL that is not one is quoted without its query, and a long value
+	// only in part.
+	_, ps = decode(t, "url: api.example.com/v1#k=sk-SECRET\ntimeout: "+strings.Repeat("9", 500)+"\n", nil)
+	want = `parts[0].url: invalid URL "api.example.com/v1?…" (want an absolute http(s) URL such as https://api.example.com)
+parts[0].timeout: invalid duration "` + strings.Repeat("9", 79) + `…" (use Go syntax such as "30s")`
+	if got := messages(ps); got != want {
+		t.Errorf("problems:\ngot:\n%s\nwant:\n%s", got, want)
+	}
+
 	_, ps = decode(t, "key_env: UNSET\n", nil)
 	if got, want := messages(ps), "parts[0].key_env: environment variable UNSET is not set; it must hold the example key, which reads things"; got != want {
 		t.Errorf("unset variable: got %q, want %q", got, want)
