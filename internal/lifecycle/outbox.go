@@ -67,14 +67,16 @@ func (s *Sender) Owner() string {
 	return s.owner
 }
 
-// Drain sends every outbox item due at now, oldest first, receiver by
-// receiver; to each receiver the messages go in order. A sender first claims the
-// items of a receiver, and renews its claim before each message: an item
-// that another sender holds is left to it. A failure is recorded on the item
-// with the time of its next attempt (exponential, from one minute to six
-// hours) and, after MaxAttempts, the item is given up on and logged. The
-// returned error joins the failures; an item another sender has delivered or
-// taken over is not one.
+// Drain sends every outbox item due at now, oldest first. Each receiver
+// drains on its own, at the same time as the others, so a receiver that
+// hangs delays only its own messages; to each receiver the messages go in
+// order. A sender first claims the items of a receiver, and renews its
+// claim before each message: an item that another sender holds is left to
+// it. A failure is recorded on the item with the time of its next attempt
+// (exponential, from one minute to six hours) and, after MaxAttempts, the
+// item is given up on and logged. The returned error joins the failures,
+// receiver by receiver; an item another sender has delivered or taken over
+// is not one.
 func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) {
 	var res DrainResult
 	var due []OutboxItem
@@ -101,11 +103,13 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 	// that a lease lasts as long as it says whatever now is.
 	start := time.Now()
 	drains := make([]*drain, len(order))
+	var wg sync.WaitGroup
 	for i, recv := range order {
 		d := s.newDrain(ctx, recv, now, func() time.Time { return now.Add(time.Since(start)) })
 		drains[i] = d
-		d.run(byReceiver[recv])
+		wg.Go(func() { d.run(byReceiver[recv]) })
 	}
+	wg.Wait()
 	for _, d := range drains {
 		res.Sent += d.res.Sent
 		res.Failed += d.res.Failed

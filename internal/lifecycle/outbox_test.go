@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
@@ -407,4 +408,64 @@ func TestCrashedSendersItemsGoOutAgain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// timingOut is a receiver whose server never answers: each Send fails when
+// its timeout has passed. At each timeout it notes how many messages the
+// other receiver had got by then.
+type timingOut struct {
+	timeout time.Duration
+	other   *gated
+	seen    []int
+}
+
+var _ alert.Notifier = (*timingOut)(nil)
+
+func (r *timingOut) Send(ctx context.Context, _ alert.Notification) (alert.Ref, bool, error) {
+	select {
+	case <-time.After(r.timeout):
+	case <-ctx.Done():
+		return alert.Ref{}, true, ctx.Err()
+	}
+	n := 0
+	for _, c := range r.other.counts() {
+		n += c
+	}
+	r.seen = append(r.seen, n)
+	return alert.Ref{}, true, errors.New("context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+}
+
+// TestHangingReceiverDelaysOnlyItsOwn drains an outbox to a receiver that
+// hangs until its timeout, listed first, and one that answers at once: the
+// second gets all its messages before the first times out. (synctest's
+// clock: the timeouts take no real time.)
+func TestHangingReceiverDelaysOnlyItsOwn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		fast := newGated()
+		close(fast.release)
+		hanging := &timingOut{timeout: 30 * time.Second, other: fast}
+		receivers := []alert.Receiver{{Name: "hanging", Notifier: hanging}, {Name: "fast", Notifier: fast}}
+		var ns []alert.Notification
+		for _, rule := range []string{"a", "b", "c"} {
+			f := explain(burst())
+			f.Rule, f.At = rule, lt.T0
+			ns = append(ns, alert.Notification{Status: alert.StatusFiring, Finding: f, At: lt.T0})
+		}
+		m := lifecycle.NewMemory()
+		if err := m.Update(ctx, func(tx lifecycle.Tx) error { return lifecycle.Enqueue(tx, ns, receivers, lt.T0, lifecycle.Policy{}) }); err != nil {
+			t.Fatal(err)
+		}
+		s := &lifecycle.Sender{Store: m, Receivers: receivers, Dispatcher: &alert.Dispatcher{Attempts: 2}}
+		res, err := s.Drain(ctx, lt.T0)
+		if len(hanging.seen) == 0 || hanging.seen[0] != 3 {
+			t.Errorf("messages the fast receiver had when the hanging one first timed out: got %v, want 3", hanging.seen)
+		}
+		if got, want := fmt.Sprint(fast.counts()), "map[a:1 b:1 c:1]"; got != want {
+			t.Errorf("fast receiver: got %s, want %s", got, want)
+		}
+		if res != (lifecycle.DrainResult{Sent: 3, Failed: 3}) || err == nil {
+			t.Errorf("drain: got %+v (%v), want 3 sent and the hanging receiver's 3 failed", res, err)
+		}
+	})
 }
