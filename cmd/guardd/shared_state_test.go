@@ -1,10 +1,12 @@
 package main
 
 import (
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/guardd/guardd/internal/alert/slacktest"
 	"github.com/guardd/guardd/internal/store/storetest"
 )
 
@@ -41,5 +43,44 @@ func TestRefusedStateIsLeftAlone(t *testing.T) {
 				storetest.Unchanged(t, names, before)
 			})
 		}
+	}
+}
+
+// TestStateWriteFailureSaysSo makes the state database refuse the poll a
+// check records: check reports that the state could not be written, not
+// that notifications could not be delivered. A delivery failure still says
+// it is one.
+func TestStateWriteFailureSaysSo(t *testing.T) {
+	slack := slacktest.NewWebhook(t)
+	env := map[string]string{"TEAM_SLACK_URL": slack.URL()}
+	dir := t.TempDir()
+	cfg := stateConfig(t, dir, "hourly-recharge.json")
+	if _, _, err := runCmd(t, env, "check", "--config", cfg); err != nil {
+		t.Fatalf("first check: %v", err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER full BEFORE INSERT ON polls BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCmd(t, env, "check", "--config", cfg)
+	if want := "write state: account acme-openai: "; err == nil || !strings.HasPrefix(err.Error(), want) ||
+		!strings.Contains(err.Error(), "disk full") || strings.Contains(err.Error(), "deliver notifications") {
+		t.Errorf("got error %v, want %s… disk full, and no word of delivery", err, want)
+	}
+
+	if _, err := db.Exec(`DROP TRIGGER full`); err != nil {
+		t.Fatal(err)
+	}
+	slack.SetFault(slacktest.NoService) // not retried: a revoked webhook
+	if _, _, err := runCmd(t, env, "check", "--config", cfg); err != nil {
+		t.Fatalf("check at 01:00, nothing to send: %v", err)
+	}
+	_, _, err = runCmd(t, env, "check", "--config", cfg) // 02:00: recharge-above-threshold
+	if want := "deliver notifications: "; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got error %v, want %s…", err, want)
 	}
 }
