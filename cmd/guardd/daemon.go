@@ -17,6 +17,7 @@ import (
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/metrics"
 	"github.com/guardd/guardd/internal/sdnotify"
+	"github.com/guardd/guardd/internal/store"
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 )
@@ -53,7 +54,8 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 			"Polls every account now and then on the configured cron schedule until SIGINT or SIGTERM,\n"+
 			"which let the cycle in progress finish (up to --shutdown-timeout). SIGHUP reloads the\n"+
 			"config; a config with problems is logged and the running one kept. Serves /metrics,\n"+
-			"/healthz and /readyz on http.addr.\n\n")
+			"/healthz and /readyz on http.addr. A second run on the same state refuses to start;\n"+
+			"guardd check may run beside it.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -67,6 +69,15 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return err
 	}
+	// One daemon per state: a second run refuses to start, naming the
+	// first. Checks need no lock: the outbox's claims keep them from
+	// sending what the daemon sends.
+	lock, err := store.LockDaemon(a.cfg.State.Path.Name, d.clk.Now())
+	if err != nil {
+		a.Close()
+		return err
+	}
+	defer lock.Unlock()
 	d.app = a
 	d.startButtons(ctx)
 	defer func() { d.stopButtons(); d.app.Close() }()
