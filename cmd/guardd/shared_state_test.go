@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,4 +182,134 @@ func started(t *testing.T, buf *syncBuffer) <-chan struct{} {
 		close(c)
 	}()
 	return c
+}
+
+// holdingSlack is a slow Slack: it passes messages on to slacktest
+// webhooks (by the first part of the path: /team/… to team, /ops/… to
+// ops), but the first message of each round waits until the round lets it
+// go. A message whose sender stopped waiting is dropped, as a Slack that
+// never answered would drop it.
+type holdingSlack struct {
+	srv       *httptest.Server
+	team, ops *slacktest.Server
+
+	mu      sync.Mutex
+	held    bool
+	arrived chan struct{} // closed when the round's first message arrives
+	release chan struct{} // closed to let it go
+	once    *sync.Once
+}
+
+func newHoldingSlack(t *testing.T) *holdingSlack {
+	h := &holdingSlack{team: slacktest.NewWebhook(t), ops: slacktest.NewWebhook(t)}
+	h.arm()
+	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
+	t.Cleanup(func() { h.letGo(); h.srv.Close() })
+	return h
+}
+
+// arm starts a round: its first message will wait.
+func (h *holdingSlack) arm() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.held, h.arrived, h.release, h.once = false, make(chan struct{}), make(chan struct{}), &sync.Once{}
+}
+
+// letGo lets the round's held message go on.
+func (h *holdingSlack) letGo() {
+	h.mu.Lock()
+	release, once := h.release, h.once
+	h.mu.Unlock()
+	once.Do(func() { close(release) })
+}
+
+func (h *holdingSlack) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	first, arrived, release := !h.held, h.arrived, h.release
+	h.held = true
+	h.mu.Unlock()
+	if first {
+		close(arrived)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}
+	if r.Context().Err() != nil {
+		return
+	}
+	to := h.team
+	if strings.HasPrefix(r.URL.Path, "/ops/") {
+		to = h.ops
+	}
+	resp, err := http.Post(to.URL(), r.Header.Get("Content-Type"), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	w.WriteHeader(resp.StatusCode)
+	io.Copy(w, resp.Body)
+}
+
+// TestConcurrentChecksSendOnce runs twenty rounds of two guardd check
+// processes on one state file, as a CronJob's check and one run by hand:
+// the second starts while the first is sending its first message, which
+// Slack holds until the second has finished. Every message goes out once,
+// to each of two receivers, and both processes exit 0.
+func TestConcurrentChecksSendOnce(t *testing.T) {
+	slack := newHoldingSlack(t)
+	env := map[string]string{
+		"TEAM_SLACK_URL": slack.srv.URL + "/team/services/T0/B0/secret",
+		"OPS_SLACK_URL":  slack.srv.URL + "/ops/services/T0/B1/secret",
+	}
+	const rounds = 20
+	for round := 1; round <= rounds; round++ {
+		dir := t.TempDir()
+		cfg := stateConfig(t, dir, "expired-grants-counted.json")
+		body, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := string(body) + "  - name: ops-slack\n    type: slack\n    webhook_url_env: OPS_SLACK_URL\n"
+		if err := os.WriteFile(cfg, []byte(ops), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		slack.arm()
+
+		first := guarddProc(t, env, "check", "--config", cfg)
+		var firstOut syncBuffer
+		first.Stdout, first.Stderr = &firstOut, &firstOut
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- first.Wait() }()
+		select {
+		case <-slack.arrived:
+		case err := <-done:
+			t.Fatalf("round %d: the first check ended (%v) before sending anything:\n%s", round, err, firstOut.String())
+		}
+		out, err := guarddProc(t, env, "check", "--config", cfg).CombinedOutput()
+		if err != nil {
+			t.Errorf("round %d: the second check: %v\n%s", round, err, out)
+		}
+		slack.letGo()
+		if err := <-done; err != nil {
+			t.Errorf("round %d: the first check: %v\n%s", round, err, firstOut.String())
+		}
+		for _, s := range []*slacktest.Server{slack.team, slack.ops} {
+			if got := len(s.Messages()); got != round {
+				t.Fatalf("round %d: got %d messages in all at a receiver, want %d: one per round", round, got, round)
+			}
+		}
+	}
+	for _, s := range []*slacktest.Server{slack.team, slack.ops} {
+		for i, m := range s.Messages() {
+			if title, _, _ := strings.Cut(m.Text, "  "); title != "[WARNING] phantom-balance on acme-openai" {
+				t.Errorf("message %d: got %q, want the phantom balance", i, title)
+			}
+		}
+	}
 }
