@@ -8,7 +8,9 @@
 // 15 minutes, a daemon, a person running guardd silence): the database runs
 // in WAL mode, so readers never wait, and writers take the write lock up
 // front (BEGIN IMMEDIATE) and queue for at most Options.BusyTimeout before
-// failing with ErrLocked. Keep write transactions short.
+// failing with ErrLocked. Keep write transactions short. The outbox's claims
+// (lifecycle.Outbox) keep them from sending a notification twice, and
+// LockDaemon keeps a second daemon off the file.
 //
 // Every time is stored as Unix nanoseconds in UTC (an INTEGER column, NULL
 // when zero), which limits times to the years 1678 to 2262. Amounts are never
