@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/proc"
+	"github.com/guardd/guardd/internal/proc/proctest"
 	"github.com/guardd/guardd/internal/store"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -284,6 +283,23 @@ func openStore(t *testing.T) *store.Store {
 	return st
 }
 
+// drained is what a Drain returned.
+type drained struct {
+	res lifecycle.DrainResult
+	err error
+}
+
+// drainLater drains s in a goroutine of its own and hands over what it
+// returned.
+func drainLater(ctx context.Context, s *lifecycle.Sender, now time.Time) <-chan drained {
+	done := make(chan drained, 1)
+	go func() {
+		res, err := s.Drain(ctx, now)
+		done <- drained{res, err}
+	}()
+	return done
+}
+
 // TestTwoSendersSendOnce has a second sender drain the outbox while the
 // first is still sending, as a check run by hand beside a CronJob's would:
 // every notification goes out once, and neither reports a failure.
@@ -296,15 +312,7 @@ func TestTwoSendersSendOnce(t *testing.T) {
 	first := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers}
 	second := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers}
 
-	type drained struct {
-		res lifecycle.DrainResult
-		err error
-	}
-	done := make(chan drained, 1)
-	go func() {
-		res, err := first.Drain(ctx, lt.T0)
-		done <- drained{res, err}
-	}()
+	done := drainLater(ctx, first, lt.T0)
 	<-slow.arrived // the first sender is sending its first message
 	res2, err2 := second.Drain(ctx, lt.T0)
 	close(slow.release)
@@ -333,15 +341,7 @@ func TestLeaseRunsOutMidSend(t *testing.T) {
 	first := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers, Lease: time.Minute, Log: zap.New(core)}
 	second := &lifecycle.Sender{Store: st.Lifecycle(), Receivers: receivers}
 
-	type drained struct {
-		res lifecycle.DrainResult
-		err error
-	}
-	done := make(chan drained, 1)
-	go func() {
-		res, err := first.Drain(ctx, lt.T0)
-		done <- drained{res, err}
-	}()
+	done := drainLater(ctx, first, lt.T0)
 	<-slow.arrived
 	if res, err := second.Drain(ctx, lt.T0.Add(2*time.Minute)); err != nil || res.Sent != 1 {
 		t.Errorf("second sender after the lease: got %+v (%v), want the item sent", res, err)
@@ -363,17 +363,8 @@ func TestLeaseRunsOutMidSend(t *testing.T) {
 // and one on this host whose process has ended, whose items go out at once.
 func TestCrashedSendersItemsGoOutAgain(t *testing.T) {
 	ctx := context.Background()
-	self := proc.Self()
-	if self.NS == "" {
-		t.Skip("no PID namespace to tell a process on this host by")
-	}
-	ended := exec.Command(os.Args[0], "-test.run=^$")
-	if err := ended.Run(); err != nil {
-		t.Fatal(err)
-	}
-	gone := self
-	gone.PID = ended.ProcessState.Pid()
-	elsewhere := proc.Process{Host: self.Host + "-other", NS: self.NS, PID: gone.PID}
+	gone := proctest.Ended(t)
+	elsewhere := proc.Process{Host: gone.Host + "-other", NS: gone.NS, PID: gone.PID}
 
 	for _, tt := range []struct {
 		name      string
