@@ -707,6 +707,7 @@ func testOutboxErrors(t *testing.T, s lifecycle.Store) {
 		{"bad status", enqueue(func(it *lifecycle.OutboxItem) { it.Status = "sent" }), `unknown status "sent": want firing or resolved`},
 		{"no receiver", enqueue(func(it *lifecycle.OutboxItem) { it.Receiver = "" }), "empty receiver"},
 		{"attempted", enqueue(func(it *lifecycle.OutboxItem) { it.Attempts = 1 }), "a new item has no attempts"},
+		{"claimed", enqueue(func(it *lifecycle.OutboxItem) { it.ClaimedBy = owner }), "a new item is not claimed"},
 		{"no creation time", enqueue(func(it *lifecycle.OutboxItem) { it.CreatedAt = time.Time{} }), "created at: time is not set"},
 	} {
 		t.Run(tt.name, func(t *testing.T) { wantErr(t, s.Update(context.Background(), tt.fn), tt.want) })
