@@ -136,7 +136,8 @@ func prune(ctx context.Context, a *app, now time.Time) {
 }
 
 // cycle runs one guard cycle and logs what it did. It returns an error when
-// an account could not be read or a notification was not delivered.
+// an account could not be read, state could not be written or a
+// notification was not delivered.
 func cycle(ctx context.Context, a *app, clk clock.Clock) error {
 	_, err := cycleReport(ctx, a, clk)
 	return err
@@ -169,7 +170,7 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, er
 		zap.Int("delivered", rep.Delivery.Sent), zap.Int("delivery_failed", rep.Delivery.Failed), zap.Int("given_up", rep.Delivery.GaveUp))
 	switch {
 	case err != nil:
-		return rep, fmt.Errorf("deliver notifications: %w", err)
+		return rep, err // what failed, as the cycle says: writing state, reading mail, delivering
 	case len(rep.Failed) > 0:
 		return rep, fmt.Errorf("%d of %d accounts could not be read", len(rep.Failed), len(rep.Failed)+rep.Polled)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/metrics"
 	"github.com/guardd/guardd/internal/sdnotify"
+	"github.com/guardd/guardd/internal/store"
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 )
@@ -62,7 +63,8 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 			"which let the cycle in progress finish (up to --shutdown-timeout). SIGHUP reloads the\n"+
 			"config; a config with problems is logged and the running one kept. Serves /metrics,\n"+
 			"/healthz and /readyz on http.addr; /readyz answers 503 until a cycle has completed and\n"+
-			"while the last cycle read no account.\n\n")
+			"while the last cycle read no account. A second run on the same state refuses to start;\n"+
+			"guardd check may run beside it.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -76,6 +78,15 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return err
 	}
+	// One daemon per state: a second run refuses to start, naming the
+	// first. Checks need no lock: the outbox's claims keep them from
+	// sending what the daemon sends.
+	lock, err := store.LockDaemon(a.cfg.State.Path.Name, d.clk.Now())
+	if err != nil {
+		a.Close()
+		return err
+	}
+	defer lock.Unlock()
 	d.app = a
 	d.startButtons(ctx)
 	defer func() { d.stopButtons(); d.app.Close() }()

@@ -277,8 +277,10 @@ type AccountReport struct {
 
 // Cycle polls every account once at now, evaluates the rules and sends the
 // notifications due. Account failures are reported in the Report, not
-// returned; the error is for notifications that could not be delivered and
-// state that could not be written.
+// returned; the error is for state that could not be written ("write state:
+// account …: …"; the account's poll and decisions were not kept), mail that
+// could not be read or kept, and notifications that could not be delivered
+// ("deliver notifications: …"), joined.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
 	for _, w := range g.accounts {
@@ -358,15 +360,16 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state, delivered)
 		if serr != nil {
 			w.stale = true
-			errs = append(errs, fmt.Errorf("account %s: write state: %w", w.account.Name, serr))
+			errs = append(errs, fmt.Errorf("write state: account %s: %w", w.account.Name, serr))
 			continue
 		}
 		due = append(due, ns...)
 	}
 	rep.Sent = due
 	var err error
-	rep.Delivery, err = g.sender.Drain(ctx, now)
-	errs = append(errs, err)
+	if rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("deliver notifications: %w", err))
+	}
 	return rep, errors.Join(errs...)
 }
 

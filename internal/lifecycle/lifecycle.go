@@ -4,7 +4,9 @@
 // resolve and fire again on every poll), and is silenced or inhibited
 // without being forgotten. Every notification goes through an outbox:
 // written in the same transaction as the alert's new state, sent after, so
-// a crash in between means it is sent after the restart, never lost.
+// a crash in between means it is sent after the restart, never lost; and
+// claimed by one sender before it is sent, so processes sharing the state
+// send it once.
 //
 // The package owns its model (Alert, Silence, FindingRecord, OutboxItem)
 // and the ports it needs from storage (Book, Outbox, Tx, Store; see
