@@ -320,3 +320,25 @@ func TestSecretNotRead(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownKeySuggests checks that an unknown key names the key it most
+// likely means among those taken where it was written: the block's own,
+// those it leaves to others, a nested block's, a secret's two forms.
+func TestUnknownKeySuggests(t *testing.T) {
+	for _, c := range []struct{ name, yaml, want string }{
+		{"field", "timout: 5s", `line 1: unknown key "timout" (did you mean "timeout"?)`},
+		{"ignored key", "typ: x", `line 1: unknown key "typ" (did you mean "type"?)`},
+		{"inline field", "bse: https://x.example", `line 1: unknown key "bse" (did you mean "base"?)`},
+		{"nested block", "nested: {pr: 1h}", `line 1: unknown key "pr" (did you mean "per"?)`},
+		{"secret", "key_evn: K", `line 1: unknown key "key_evn" (did you mean "key_env"?)`},
+		{"nested key not offered at the top", "per: 1h", `line 1: unknown key "per"`},
+		{"nothing close", "colour: red", `line 1: unknown key "colour"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, ps := decode(t, c.yaml, nil)
+			if got := messages(ps); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
