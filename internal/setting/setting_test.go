@@ -126,7 +126,7 @@ base: http://127.0.0.1:8080
 
 func TestDecodeProblems(t *testing.T) {
 	_, ps := decode(t, `
-timeout: 7d
+timeout: 7 days
 limit: -1
 count: 1
 polls: 0
@@ -136,7 +136,7 @@ url: https://user:pw@api.example.com
 base: https://api.example.com/?token=sk-SECRET
 key_env: sk-PASTED
 `, nil)
-	want := `parts[0].timeout: invalid duration "7d" (use Go syntax such as "30s")
+	want := `parts[0].timeout: invalid duration "7 days" (want a number and a unit, s, m, h or d, such as "30s")
 parts[0].limit: must not be negative (got -1)
 parts[0].count: must be between 2 and 9 (got 1)
 parts[0].polls: must be at least 1 (got 0)
@@ -340,5 +340,59 @@ func TestUnknownKeySuggests(t *testing.T) {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// TestParseDuration checks the one duration syntax of the config and the
+// command line: Go's, plus days of 24 hours.
+func TestParseDuration(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want time.Duration
+		err  string // "" when it parses
+	}{
+		{"30s", 30 * time.Second, ""},
+		{"1h30m", 90 * time.Minute, ""},
+		{"168h", 7 * 24 * time.Hour, ""},
+		{"2d", 48 * time.Hour, ""},
+		{"1d12h", 36 * time.Hour, ""},
+		{"12h1d", 36 * time.Hour, ""},
+		{"1.5d", 36 * time.Hour, ""},
+		{"1d30m15s", 24*time.Hour + 30*time.Minute + 15*time.Second, ""},
+		{" 7d ", 7 * 24 * time.Hour, ""},
+		{"-1d", -24 * time.Hour, ""},
+		{"+2d", 48 * time.Hour, ""},
+		{"0d", 0, ""},
+		{"7 days", 0, `invalid duration "7 days" (want a number and a unit, s, m, h or d, such as "6h")`},
+		{"d", 0, `invalid duration "d"`},
+		{"5", 0, `invalid duration "5"`},
+		{"1dd", 0, `invalid duration "1dd"`},
+		{"1d-2h", 0, `invalid duration "1d-2h"`},
+		{"1.2.3d", 0, `invalid duration "1.2.3d"`},
+		{"200000d", 0, `invalid duration "200000d"`},
+		{"100000d100000d", 0, `invalid duration "100000d100000d"`},
+		{"", 0, `invalid duration ""`},
+	} {
+		t.Run(c.text, func(t *testing.T) {
+			got, err := setting.ParseDuration(c.text, "")
+			switch {
+			case c.err == "" && err != nil:
+				t.Fatalf("got error %v, want %s", err, c.want)
+			case c.err != "" && (err == nil || !strings.HasPrefix(err.Error(), c.err)):
+				t.Fatalf("got %s, %v; want error %q", got, err, c.err)
+			case got != c.want:
+				t.Errorf("got %s, want %s", got, c.want)
+			}
+		})
+	}
+	if _, err := setting.ParseDuration("soon", "24h"); err == nil || !strings.Contains(err.Error(), `such as "24h"`) {
+		t.Errorf("got %v, want the example given", err)
+	}
+}
+
+func TestDecodeDays(t *testing.T) {
+	b, ps := decode(t, "timeout: 1d12h\nnested: {per: 7d}", nil)
+	if len(ps) > 0 || b.Timeout.Duration != 36*time.Hour || b.Nested.Per.Duration != 7*24*time.Hour {
+		t.Errorf("got %v and %v, %s; want 36h and 168h", b.Timeout.Duration, b.Nested.Per.Duration, messages(ps))
 	}
 }
