@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -93,5 +95,62 @@ func TestDidYouMeanCommand(t *testing.T) {
 				t.Errorf("stderr: got %q, want the usage", errOut)
 			}
 		})
+	}
+}
+
+// TestFlagsAfterArguments checks that flags may follow positional
+// arguments, that "--" ends the flags, and that values and booleans are
+// told apart by the flag package's rules.
+func TestFlagsAfterArguments(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string // "config=… output=… all=… args=[…]", or the error
+	}{
+		{"flags first", []string{"--config", "c.yaml", "x.json"}, "config=c.yaml output=text all=false args=[x.json]"},
+		{"flags after", []string{"x.json", "--output", "json", "--config=c.yaml"}, "config=c.yaml output=json all=false args=[x.json]"},
+		{"flags between", []string{"a", "-all", "b", "--output=json", "c"}, "config= output=json all=true args=[a b c]"},
+		{"boolean with a value", []string{"a", "--all=false"}, "config= output=text all=false args=[a]"},
+		{"a boolean takes no value", []string{"--all", "a"}, "config= output=text all=true args=[a]"},
+		{"a value may start with a dash", []string{"--config", "-c.yaml", "a"}, "config=-c.yaml output=text all=false args=[a]"},
+		{"double dash ends the flags", []string{"a", "--", "--output", "json"}, "config= output=text all=false args=[a --output json]"},
+		{"a lone dash is an argument", []string{"-", "--all"}, "config= output=text all=true args=[-]"},
+		{"no arguments", nil, "config= output=text all=false args=[]"},
+		{"unknown flag after an argument", []string{"a", "--nope"}, "t: flag provided but not defined: -nope"},
+		{"missing value at the end", []string{"a", "--output"}, "t: flag needs an argument: -output"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			config := fs.String("config", "", "")
+			output := fs.String("output", "text", "")
+			all := fs.Bool("all", false, "")
+			var got string
+			if ok, err := parseFlags(fs, c.args, io.Discard); err != nil {
+				got = err.Error()
+			} else if ok {
+				got = fmt.Sprintf("config=%s output=%s all=%t args=%v", *config, *output, *all, fs.Args())
+			}
+			if got != c.want {
+				t.Errorf("got  %s\nwant %s", got, c.want)
+			}
+		})
+	}
+	for _, h := range []string{"-h", "--help", "-help"} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		if ok, err := parseFlags(fs, []string{"a", h}, io.Discard); ok || err != nil {
+			t.Errorf("%s after an argument: got %v, %v; want the help and no error", h, ok, err)
+		}
+	}
+}
+
+// TestReplayFlagAfterHistory runs the README's kind of command with the
+// flag last, as people type it.
+func TestReplayFlagAfterHistory(t *testing.T) {
+	out, _, err := runCmd(t, nil, "replay", "examples/hourly-recharge.json", "--output", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "{") || strings.Contains(out, "replayed ") {
+		t.Errorf("got %.200q, want JSON lines only", out)
 	}
 }

@@ -223,15 +223,58 @@ func newFlagSet(name string, define func(*flag.FlagSet, getenvFunc), getenv gete
 	return fs
 }
 
-// parseFlags parses a subcommand's flags, turning flag errors into usage
-// errors and -h into a clean exit.
+// parseFlags parses a command's flags, turning flag errors into usage
+// errors and -h into a clean exit. Flags may come before, between or after
+// the positional arguments (guardd replay x.json --output json); "--" ends
+// the flags. fs.Args() returns the positional arguments, in order.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (bool, error) {
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	flags, positional, complete := splitArgs(fs, args)
+	if complete {
+		// Parse stops at "--" and leaves the positional arguments in fs.Args().
+		flags = append(append(flags, "--"), positional...)
+	}
+	if err := fs.Parse(flags); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return false, nil
 		}
 		return false, usagef("%s: %v", fs.Name(), strings.TrimSpace(err.Error()))
 	}
 	return true, nil
+}
+
+// splitArgs separates the flags of args (each with its value) from the
+// positional arguments, by the flag package's rules: a word starting with
+// "-" (but not "-" alone) is a flag; a flag that is not boolean and has no
+// "=value" takes the next word as its value; "--" ends the flags. An
+// unknown flag is kept with the flags, for fs.Parse to report; complete is
+// false when the last flag lacks its value.
+func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string, complete bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return flags, append(positional, args[i+1:]...), true
+		case len(a) < 2 || a[0] != '-':
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		f := fs.Lookup(name)
+		if hasValue || f == nil || isBool(f) {
+			continue
+		}
+		if i+1 == len(args) {
+			return flags, positional, false
+		}
+		i++
+		flags = append(flags, args[i])
+	}
+	return flags, positional, true
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
