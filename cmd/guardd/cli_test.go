@@ -5,10 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/user"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/alert"
 )
 
 // leaves walks the table of commands: every command that runs (a
@@ -152,5 +156,89 @@ func TestReplayFlagAfterHistory(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, "{") || strings.Contains(out, "replayed ") {
 		t.Errorf("got %.200q, want JSON lines only", out)
+	}
+}
+
+// TestSilenceTheWayPeopleType adds silences as people type them: --for in
+// days, flags after the ID, a mistyped rule, and no --by.
+func TestSilenceTheWayPeopleType(t *testing.T) {
+	slack := newRecordingSlack(t)
+	cfg := stateConfig(t, t.TempDir(), "healthy.json")
+	env := map[string]string{"TEAM_SLACK_URL": slack.srv.URL + "/services/T0/B0/secret", "LOGNAME": "bob"}
+	if _, _, err := runCmd(t, env, "check", "--config", cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string // the output's start, or the error's
+	}{
+		{"days", []string{"add", "--rule", "runway-low", "--for", "2d", "--comment", "ticket 1", "--config", cfg}, "silence #1: runway-low on every account until "},
+		{"days and hours, flags in any order", []string{"add", "--config=" + cfg, "--comment", "ticket 2", "--for=1d12h", "--rule", "source-blind"}, "silence #2: source-blind on every account until "},
+		{"bad duration", []string{"add", "--config", cfg, "--rule", "runway-low", "--comment", "x", "--for", "2 days"}, `silence add: invalid value "2 days" for flag -for: invalid duration "2 days" (want a number and a unit, s, m, h or d, such as "6h")`},
+		{"mistyped rule", []string{"add", "--config", cfg, "--rule", "runway_low", "--for", "1h", "--comment", "x"}, `silence add: unknown rule "runway_low" (did you mean "runway-low"?)`},
+		{"unknown rule", []string{"add", "--config", cfg, "--rule", "frobnicate", "--for", "1h", "--comment", "x"}, `silence add: unknown rule "frobnicate" (want one of recharge-burst, `},
+		{"expire with the flag after the ID", []string{"expire", "2", "--config", cfg}, "silence #2 expired"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, _, err := runCmd(t, env, append([]string{"silence"}, c.args...)...)
+			if err != nil {
+				out = err.Error()
+			}
+			if !strings.HasPrefix(out, c.want) {
+				t.Errorf("got  %s\nwant %s…", out, c.want)
+			}
+		})
+	}
+	out, _, err := runCmd(t, env, "silence", "list", "--all", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "#1  runway-low on every account  START to END  active  by bob: ticket 1"
+	lineRE := regexp.MustCompile(`(?m)^#(\d)  \S+ on every account  (.{20}) to (.{20})  .*  by (\S+): `)
+	spans := map[string]time.Duration{}
+	for _, m := range lineRE.FindAllStringSubmatch(out, -1) {
+		start, err1 := time.Parse(alert.TimeLayout, m[2])
+		end, err2 := time.Parse(alert.TimeLayout, m[3])
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatal(err)
+		}
+		spans[m[1]] = end.Sub(start)
+		if m[4] != "bob" {
+			t.Errorf("silence #%s by %s, want bob ($LOGNAME, as $USER is unset)", m[1], m[4])
+		}
+	}
+	if spans["1"] != 48*time.Hour || spans["2"] != 36*time.Hour {
+		t.Errorf("silences last %v, want #1 48h and #2 36h:\n%s", spans, out)
+	}
+}
+
+func TestWhoAmI(t *testing.T) {
+	named := func(name string) func() (*user.User, error) {
+		return func() (*user.User, error) { return &user.User{Username: name}, nil }
+	}
+	unknown := func() (*user.User, error) { return nil, errors.New("user: unknown userid 4242") }
+	for _, c := range []struct {
+		name    string
+		env     map[string]string
+		current func() (*user.User, error)
+		want    string // "" for an error
+	}{
+		{"USER first", map[string]string{"USER": "alice", "LOGNAME": "bob"}, named("carol"), "alice"},
+		{"then LOGNAME", map[string]string{"LOGNAME": "bob"}, named("carol"), "bob"},
+		{"an empty USER does not count", map[string]string{"USER": "", "LOGNAME": "bob"}, named("carol"), "bob"},
+		{"then the account", nil, named("carol"), "carol"},
+		{"an account without a name", nil, named(""), ""},
+		{"no account", nil, unknown, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := whoAmI(func(k string) (string, bool) { v, ok := c.env[k]; return v, ok }, c.current)
+			switch {
+			case c.want == "" && (err == nil || !strings.Contains(err.Error(), "give --by NAME")):
+				t.Errorf("got %q, %v; want an error asking for --by", got, err)
+			case c.want != "" && (err != nil || got != c.want):
+				t.Errorf("got %q, %v; want %q", got, err, c.want)
+			}
+		})
 	}
 }

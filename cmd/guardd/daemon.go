@@ -51,7 +51,7 @@ type runFlags struct {
 
 func (f *runFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
 	f.config = configFlag(fs, getenv)
-	f.grace = fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long the cycle in progress may take to finish")
+	f.grace = durationFlag(fs, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long (a `DURATION`) the cycle in progress may take to finish")
 }
 
 // cmdRun is guardd run: reload delivers main's SIGHUP (nil: none).

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/user"
 	"slices"
 	"strconv"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/suggest"
 )
 
 // silenceNote ends each silence subcommand's help.
@@ -66,9 +68,9 @@ func (f *silenceAddFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
 	f.config = configFlag(fs, getenv)
 	f.rule = fs.String("rule", "", "`RULE` to silence (required)")
 	f.account = fs.String("account", "", "account to silence it on, by `NAME` (default: every account)")
-	f.dur = fs.Duration("for", 0, "how long, a `DURATION` such as 24h (required)")
+	f.dur = durationFlag(fs, "for", 0, "how long, a `DURATION` such as 24h, 2d or 1d12h (required)")
 	f.comment = fs.String("comment", "", "why, as `TEXT` (required)")
-	f.by = fs.String("by", "", "who, by `NAME` (default: $USER)")
+	f.by = fs.String("by", "", "who silences it, by `NAME` ("+byDefault+")")
 }
 
 func cmdSilenceAdd(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
@@ -81,13 +83,14 @@ func cmdSilenceAdd(ctx context.Context, args []string, getenv getenvFunc, stdout
 		return usagef("silence add: --config, --rule, --for (above 0) and --comment are required")
 	}
 	if names := rules.New(rules.DefaultParams()).Names(); !slices.Contains(names, *f.rule) {
-		return usagef("silence add: unknown rule %q (want one of %v)", *f.rule, names)
+		return usagef("silence add: %s", suggest.Unknown("rule", *f.rule, names))
 	}
 	if *f.by == "" {
-		*f.by, _ = getenv("USER")
-		if *f.by == "" {
-			*f.by = "guardd silence"
+		by, err := whoAmI(getenv, user.Current)
+		if err != nil {
+			return usagef("silence add: %v", err)
 		}
+		*f.by = by
 	}
 	cfg, st, err := openState(ctx, *f.config, getenv)
 	if err != nil {

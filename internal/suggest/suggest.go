@@ -87,3 +87,13 @@ func distance(a, b string) int {
 	}
 	return prev[len(t)]
 }
+
+// Unknown says that word is not one of known, what they are ("rule"):
+// `unknown rule "x" (did you mean "y"?)` when one is close, else
+// `unknown rule "x" (want one of a, b, c)`.
+func Unknown(what, word string, known []string) string {
+	if c, ok := Closest(word, known); ok {
+		return "unknown " + what + " " + strconv.Quote(word) + " (did you mean " + strconv.Quote(c) + "?)"
+	}
+	return "unknown " + what + " " + strconv.Quote(word) + " (want one of " + strings.Join(known, ", ") + ")"
+}

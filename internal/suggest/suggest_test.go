@@ -67,3 +67,15 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknown(t *testing.T) {
+	known := []string{"recharge-burst", "phantom-balance"}
+	for _, c := range []struct{ word, want string }{
+		{"recharge-brust", `unknown rule "recharge-brust" (did you mean "recharge-burst"?)`},
+		{"nope", `unknown rule "nope" (want one of recharge-burst, phantom-balance)`},
+	} {
+		if got := Unknown("rule", c.word, known); got != c.want {
+			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+	}
+}
