@@ -22,7 +22,7 @@ type proc struct {
 }
 
 // command is one subcommand. The table below is the one list of them:
-// dispatch and the help text come from it.
+// dispatch, the help text, shell completion and the man page come from it.
 type command struct {
 	name string
 	// synopsis follows the name in the help ("--config FILE [--dry-run]").
@@ -30,8 +30,8 @@ type command struct {
 	// summary says what it does, in a line.
 	summary string
 	// flags declares the command's flags on fs; nil when it takes none.
-	// The command's run declares them through it too (newFlagSet), so the
-	// table knows a command's flags without running it.
+	// The command's run declares them through it too (newFlagSet), so
+	// completion and the man page list exactly the flags it parses.
 	flags func(fs *flag.FlagSet, getenv getenvFunc)
 	// run runs the command with the arguments after its name; nil for a
 	// command of subcommands.
@@ -95,6 +95,10 @@ func commands() []command {
 				run: func(ctx context.Context, args []string, p proc) error {
 					return cmdNotifyTest(ctx, args, p.getenv, p.stdout, p.stderr)
 				}}}},
+		{name: "completion", synopsis: "bash|zsh|fish", summary: "print the shell completion script",
+			run: func(_ context.Context, args []string, p proc) error { return cmdCompletion(args, p.stdout, p.stderr) }},
+		{name: "man", summary: "print the man page (roff)",
+			run: func(_ context.Context, args []string, p proc) error { return cmdMan(args, p.stdout, p.stderr) }},
 		{name: "version", summary: "print the version",
 			run: func(_ context.Context, _ []string, p proc) error { return cmdVersion(p.stdout) }},
 		{name: "help", summary: "print this help",
