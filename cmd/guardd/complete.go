@@ -132,34 +132,49 @@ func all(cmds []cliCommand) []cliCommand {
 	return out
 }
 
+// shell is a shell guardd writes a completion script for.
+type shell struct {
+	name   string
+	script func([]cliCommand) string
+	// install says where the script goes.
+	install string
+}
+
+var shells = []shell{
+	{"bash", bashCompletion, "guardd completion bash > ~/.local/share/bash-completion/completions/guardd"},
+	{"zsh", zshCompletion, "guardd completion zsh > ~/.zfunc/_guardd   (with fpath=(~/.zfunc $fpath) before compinit)"},
+	{"fish", fishCompletion, "guardd completion fish > ~/.config/fish/completions/guardd.fish"},
+}
+
+func shellNames() []string {
+	out := make([]string, len(shells))
+	for i, sh := range shells {
+		out[i] = sh.name
+	}
+	return out
+}
+
 func cmdCompletion(args []string, stdout, stderr io.Writer) error {
-	shells := []string{"bash", "zsh", "fish"}
-	const usageText = "Usage: guardd completion bash|zsh|fish\n\n" +
-		"Prints the shell completion script for guardd's commands, subcommands and flags:\n" +
-		"  bash: guardd completion bash > ~/.local/share/bash-completion/completions/guardd\n" +
-		"  zsh:  guardd completion zsh > ~/.zfunc/_guardd   (with fpath=(~/.zfunc $fpath) before compinit)\n" +
-		"  fish: guardd completion fish > ~/.config/fish/completions/guardd.fish\n"
 	fs := newFlagSet("completion", nil, nil)
-	fs.Usage = func() { io.WriteString(fs.Output(), usageText) }
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: guardd completion %s\n\n", strings.Join(shellNames(), "|"))
+		fmt.Fprintln(fs.Output(), "Prints the shell completion script for guardd's commands, subcommands and flags:")
+		for _, sh := range shells {
+			fmt.Fprintf(fs.Output(), "  %-5s %s\n", sh.name+":", sh.install)
+		}
+	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return usagef("completion: want one shell: %s", setting.OrList(shells))
+		return usagef("completion: want one shell: %s", setting.OrList(shellNames()))
 	}
-	var script string
-	switch fs.Arg(0) {
-	case "bash":
-		script = bashCompletion(cli())
-	case "zsh":
-		script = zshCompletion(cli())
-	case "fish":
-		script = fishCompletion(cli())
-	default:
-		return usagef("completion: unknown shell %q (want %s)", fs.Arg(0), setting.OrList(shells))
+	i := slices.IndexFunc(shells, func(sh shell) bool { return sh.name == fs.Arg(0) })
+	if i < 0 {
+		return usagef("completion: unknown shell %q (want %s)", fs.Arg(0), setting.OrList(shellNames()))
 	}
-	_, err := io.WriteString(stdout, script)
+	_, err := io.WriteString(stdout, shells[i].script(cli()))
 	return err
 }
 

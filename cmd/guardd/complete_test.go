@@ -58,9 +58,9 @@ func script(t *testing.T, shell string) string {
 	return path
 }
 
-// shell runs a shell's program and returns its output, one line per probe;
+// runShell runs a shell's program and returns its output, one line per probe;
 // anything on stderr fails the test.
-func shell(t *testing.T, name string, args ...string) []string {
+func runShell(t *testing.T, name string, args ...string) []string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	var stderr bytes.Buffer
@@ -103,7 +103,7 @@ func compare(t *testing.T, ps []probe, got []string) {
 func TestBashCompletion(t *testing.T) {
 	needShell(t, "bash")
 	path := script(t, "bash")
-	shell(t, "bash", "-n", path)
+	runShell(t, "bash", "-n", path)
 	ps := probes(t, true)
 	ps[0].want = append(ps[0].want, "--help", "--version")
 	var b strings.Builder
@@ -112,7 +112,7 @@ func TestBashCompletion(t *testing.T) {
 	for _, p := range ps {
 		fmt.Fprintf(&b, "reply %s\n", quoteAll(p.words))
 	}
-	compare(t, ps, shell(t, "bash", "--norc", "--noprofile", "-c", b.String()))
+	compare(t, ps, runShell(t, "bash", "--norc", "--noprofile", "-c", b.String()))
 }
 
 // TestZshCompletion checks that zsh accepts the script and, with the
@@ -122,7 +122,7 @@ func TestBashCompletion(t *testing.T) {
 func TestZshCompletion(t *testing.T) {
 	needShell(t, "zsh")
 	path := script(t, "zsh")
-	shell(t, "zsh", "-n", path)
+	runShell(t, "zsh", "-n", path)
 	ps := probes(t, true)
 	var b strings.Builder
 	b.WriteString("compdef() { :; }\n")
@@ -132,7 +132,7 @@ func TestZshCompletion(t *testing.T) {
 	for _, p := range ps {
 		fmt.Fprintf(&b, "words=(guardd %s); CURRENT=%d; _guardd\n", quoteAll(p.words), len(p.words)+1)
 	}
-	compare(t, ps, shell(t, "zsh", "-f", "-c", b.String()))
+	compare(t, ps, runShell(t, "zsh", "-f", "-c", b.String()))
 }
 
 // TestFishCompletion checks that fish accepts the script and that its
@@ -141,14 +141,14 @@ func TestZshCompletion(t *testing.T) {
 func TestFishCompletion(t *testing.T) {
 	needShell(t, "fish")
 	path := script(t, "fish")
-	shell(t, "fish", "--no-execute", path)
+	runShell(t, "fish", "--no-execute", path)
 	ps := probes(t, false)
 	var b strings.Builder
 	fmt.Fprintf(&b, "source %s\n", fishQuote(path))
 	for _, p := range ps {
 		fmt.Fprintf(&b, "echo (complete -C %s | string replace -r '\\t.*' '')\n", fishQuote("guardd "+strings.Join(p.words, " ")))
 	}
-	compare(t, ps, shell(t, "fish", "--no-config", "-c", b.String()))
+	compare(t, ps, runShell(t, "fish", "--no-config", "-c", b.String()))
 }
 
 func quoteAll(words []string) string {

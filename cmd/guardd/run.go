@@ -95,7 +95,7 @@ func commands() []command {
 				run: func(ctx context.Context, args []string, p proc) error {
 					return cmdNotifyTest(ctx, args, p.getenv, p.stdout, p.stderr)
 				}}}},
-		{name: "completion", synopsis: "bash|zsh|fish", summary: "print the shell completion script",
+		{name: "completion", synopsis: strings.Join(shellNames(), "|"), summary: "print the shell completion script",
 			run: func(_ context.Context, args []string, p proc) error { return cmdCompletion(args, p.stdout, p.stderr) }},
 		{name: "man", summary: "print the man page (roff)",
 			run: func(_ context.Context, args []string, p proc) error { return cmdMan(args, p.stdout, p.stderr) }},
