@@ -15,15 +15,24 @@ import (
 	"github.com/guardd/guardd/internal/guard"
 )
 
+// balanceFlags are guardd balance's flags.
+type balanceFlags struct {
+	config, account, output *string
+}
+
+func (f *balanceFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.account = fs.String("account", "", "poll only this account, by `NAME`, and show it in detail")
+	f.output = fs.String("output", "text", "output format: `text|json`")
+}
+
 // cmdBalance polls every account once and prints what guardd sees of it
 // now: the real balance, the runway and why a part could not be read. It
 // keeps nothing, notifies no one and needs only the accounts' secrets: the
 // quick look for someone who does not trust the dashboard.
 func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("balance", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	account := fs.String("account", "", "poll only this account, and show it in detail")
-	output := fs.String("output", "text", "text or json")
+	var f balanceFlags
+	fs := newFlagSet("balance", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd balance --config FILE [--account NAME] [--output text|json]\n\n"+
 			"Polls every account now and prints its real balance next to the one the provider shows, the\n"+
@@ -35,19 +44,19 @@ func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 		return err
 	}
 	switch {
-	case *cfgPath == "":
+	case *f.config == "":
 		return usagef("balance: --config is required")
-	case *output != "text" && *output != "json":
-		return usagef("balance: --output %q: want text or json", *output)
+	case *f.output != "text" && *f.output != "json":
+		return usagef("balance: --output %q: want text or json", *f.output)
 	}
-	cfg, err := config.LoadFile(*cfgPath, getenv, config.SecretsUnder("accounts"))
+	cfg, err := config.LoadFile(*f.config, getenv, config.SecretsUnder("accounts"))
 	if err != nil {
 		return err
 	}
-	if *account != "" {
-		i := slices.IndexFunc(cfg.Accounts, func(a config.Account) bool { return a.Name == *account })
+	if *f.account != "" {
+		i := slices.IndexFunc(cfg.Accounts, func(a config.Account) bool { return a.Name == *f.account })
 		if i < 0 {
-			return usagef("balance: account %q is not in %s (want one of %s)", *account, *cfgPath, accountNames(cfg))
+			return usagef("balance: account %q is not in %s (want one of %s)", *f.account, *f.config, accountNames(cfg))
 		}
 		cfg.Accounts = cfg.Accounts[i : i+1]
 	}
@@ -64,7 +73,7 @@ func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 	for i, as := range g.Status(now) {
 		out.Accounts = append(out.Accounts, accountView(cfg, cfg.Accounts[i], as))
 	}
-	if *output == "json" {
+	if *f.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
@@ -72,7 +81,7 @@ func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 		}
 	} else {
 		var b strings.Builder
-		if *account != "" {
+		if *f.account != "" {
 			writeAccountDetail(&b, out.Accounts[0], now, false)
 		} else {
 			writeAccountLines(&b, out.Accounts, now, false)

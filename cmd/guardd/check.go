@@ -17,10 +17,20 @@ import (
 	"go.uber.org/zap"
 )
 
+// checkFlags are guardd check's flags.
+type checkFlags struct {
+	config *string
+	dryRun *bool
+}
+
+func (f *checkFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.dryRun = fs.Bool("dry-run", false, "print the notifications instead of sending them")
+}
+
 func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	dryRun := fs.Bool("dry-run", false, "print the notifications instead of sending them")
+	var f checkFlags
+	fs := newFlagSet("check", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd check --config FILE [--dry-run]\n\n"+
 			"Polls every account once, evaluates the rules, sends the notifications due and exits:\n"+
@@ -30,11 +40,11 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" {
+	if *f.config == "" {
 		return usagef("check: --config is required")
 	}
 	clk := clock.Clock{}
-	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, *dryRun, false, clk.Now())
+	a, err := setup(ctx, *f.config, getenv, stdout, stderr, *f.dryRun, false, clk.Now())
 	if err != nil {
 		return err
 	}

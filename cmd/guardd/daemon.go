@@ -52,11 +52,21 @@ type daemon struct {
 	jobCtx      context.Context
 }
 
+// runFlags are guardd run's flags.
+type runFlags struct {
+	config *string
+	grace  *time.Duration
+}
+
+func (f *runFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.grace = durationFlag(fs, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long (a `DURATION`) the cycle in progress may take to finish")
+}
+
 // cmdRun is guardd run: reload delivers main's SIGHUP (nil: none).
 func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer, reload <-chan struct{}) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	grace := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long the cycle in progress may take to finish")
+	var f runFlags
+	fs := newFlagSet("run", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd run --config FILE\n\n"+
 			"Polls every account now and then on the configured cron schedule until SIGINT or SIGTERM,\n"+
@@ -70,11 +80,11 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" {
+	if *f.config == "" {
 		return usagef("run: --config is required")
 	}
-	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build())}
-	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, true, d.clk.Now())
+	d := &daemon{cfgPath: *f.config, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build())}
+	a, err := setup(ctx, *f.config, getenv, stdout, stderr, false, true, d.clk.Now())
 	if err != nil {
 		return err
 	}
@@ -145,13 +155,13 @@ wait:
 	if err := sd.Send("STOPPING=1"); err != nil {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
-	log.Info("stopping: waiting for the cycle in progress", zap.Duration("timeout", *grace))
+	log.Info("stopping: waiting for the cycle in progress", zap.Duration("timeout", *f.grace))
 	d.ready.Store(false)
 	done := make(chan struct{})
 	go func() { <-d.cron.Stop().Done(); first.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(*grace):
+	case <-time.After(*f.grace):
 		log.Warn("cycle did not finish in time; cancelling it")
 		cancelJobs()
 		<-done

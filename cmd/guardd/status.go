@@ -41,14 +41,23 @@ func openState(ctx context.Context, cfgPath string, getenv getenvFunc) (*config.
 	return cfg, st, nil
 }
 
+// statusFlags are guardd status's flags.
+type statusFlags struct {
+	config, account, output *string
+}
+
+func (f *statusFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.account = fs.String("account", "", "show this account, by `NAME`, in detail: what guardd sees, why a part is unavailable, each alert's delivery")
+	f.output = fs.String("output", "text", "output format: `text|json`")
+}
+
 // cmdStatus prints what guardd knows now, from the state database: one
 // line per account and the delivery state of each receiver, or one
 // account in detail, as text or JSON.
 func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	account := fs.String("account", "", "show this account in detail: what guardd sees, why a part is unavailable, each alert's delivery")
-	output := fs.String("output", "text", "text or json")
+	var f statusFlags
+	fs := newFlagSet("status", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd status --config FILE [--account NAME] [--output text|json]\n\n"+
 			"Shows, from the state database, one line per account (the real balance next to the one the\n"+
@@ -60,30 +69,30 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		return err
 	}
 	switch {
-	case *cfgPath == "":
+	case *f.config == "":
 		return usagef("status: --config is required")
-	case *output != "text" && *output != "json":
-		return usagef("status: --output %q: want text or json", *output)
+	case *f.output != "text" && *f.output != "json":
+		return usagef("status: --output %q: want text or json", *f.output)
 	}
-	cfg, st, err := openState(ctx, *cfgPath, getenv)
+	cfg, st, err := openState(ctx, *f.config, getenv)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if *account != "" && !slices.ContainsFunc(cfg.Accounts, func(a config.Account) bool { return a.Name == *account }) {
-		return usagef("status: account %q is not in %s (want one of %s)", *account, *cfgPath, accountNames(cfg))
+	if *f.account != "" && !slices.ContainsFunc(cfg.Accounts, func(a config.Account) bool { return a.Name == *f.account }) {
+		return usagef("status: account %q is not in %s (want one of %s)", *f.account, *f.config, accountNames(cfg))
 	}
-	rep, err := gatherStatus(ctx, cfg, st, clock.Clock{}.Now(), *account)
+	rep, err := gatherStatus(ctx, cfg, st, clock.Clock{}.Now(), *f.account)
 	if err != nil {
 		return err
 	}
-	if *output == "json" {
+	if *f.output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
 	var b strings.Builder
-	if *account != "" {
+	if *f.account != "" {
 		writeAccountDetail(&b, rep.Accounts[0], rep.At, true)
 	} else {
 		writeAccountLines(&b, rep.Accounts, rep.At, true)

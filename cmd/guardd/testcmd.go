@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -11,7 +10,7 @@ import (
 
 // cmdTest runs rule test files and prints a diff for each that fails.
 func cmdTest(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs := newFlagSet("test", nil, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd test TEST.yaml...\n\n"+
 			"Plays each test's history through the rules and checks the findings expected at the\n"+
