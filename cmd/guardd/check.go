@@ -165,8 +165,9 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, er
 	}
 	for name, ar := range rep.Accounts {
 		for _, p := range billing.Parts {
-			if why, ok := ar.Unavailable[p]; ok {
-				log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)), zap.String("why", why))
+			if st, ok := ar.Unavailable[p]; ok {
+				log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)),
+					zap.String("cause", string(st.Cause)), zap.String("why", st.Unavailable))
 			}
 		}
 	}

@@ -270,9 +270,9 @@ type AccountReport struct {
 	Recharges24h int
 	// ExpiringSoon is unused grant credit expiring within 14 days.
 	ExpiringSoon billing.Money
-	// Unavailable holds the parts the poll could not read, each with the
-	// reason.
-	Unavailable map[billing.Part]string
+	// Unavailable holds the parts the poll could not read, each with its
+	// status: why, and the kind of cause.
+	Unavailable map[billing.Part]billing.PartStatus
 }
 
 // Cycle polls every account once at now, evaluates the rules and sends the
@@ -344,7 +344,7 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			rep.States[w.account.Name] = state
 			ar.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
 			ar.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
-			ar.Unavailable = unavailable(res.Observation)
+			ar.Unavailable = unavailableParts(res.Observation)
 		}
 		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
@@ -412,7 +412,12 @@ func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, po
 	if err := tx.AppendObservation(account, o); err != nil {
 		return err
 	}
-	p.Unavailable = unavailable(o)
+	for part, st := range unavailableParts(o) {
+		if p.Unavailable == nil {
+			p.Unavailable = make(map[billing.Part]string)
+		}
+		p.Unavailable[part] = st.Unavailable
+	}
 	if err := recordFirstSeen(tx, account.Name, o); err != nil {
 		return err
 	}
@@ -549,16 +554,16 @@ func Replay(ctx context.Context, account billing.Account, name string, obs []bil
 	return nil
 }
 
-// unavailable returns the parts o could not read, each with the reason; nil
-// when every part attempted was read.
-func unavailable(o billing.Observation) map[billing.Part]string {
-	var out map[billing.Part]string
+// unavailableParts returns the parts o could not read, each with its
+// status; nil when every part attempted was read.
+func unavailableParts(o billing.Observation) map[billing.Part]billing.PartStatus {
+	var out map[billing.Part]billing.PartStatus
 	for p, st := range o.Parts {
 		if st.Unavailable != "" {
 			if out == nil {
-				out = make(map[billing.Part]string)
+				out = make(map[billing.Part]billing.PartStatus)
 			}
-			out[p] = st.Unavailable
+			out[p] = st
 		}
 	}
 	return out

@@ -46,11 +46,12 @@ const (
 
 // ErrSessionKeyRequired is the credit grants endpoint refusing the
 // configured session key because it is a secret (sk-…) key: a configuration
-// problem, not an outage. It wraps poller.ErrUnavailable.
-var ErrSessionKeyRequired = fmt.Errorf("%w: configuration problem: the credit grants endpoint only accepts a browser session key (sess-…), "+
-	"and the configured session key (session_key) is an API key (Fix: sign in at platform.openai.com, copy the value after "+
-	"\"Authorization: Bearer\" (it starts with sess-) from a request in the browser's network tab into the "+
-	"session key variable or file, or remove session_key to read costs only)", poller.ErrUnavailable)
+// problem, not an outage. It wraps poller.ErrUnavailable and
+// poller.ErrKeyRefused.
+var ErrSessionKeyRequired = poller.KeyRefused("configuration problem: the credit grants endpoint only accepts a browser session key (sess-…), " +
+	"and the configured session key (session_key) is an API key (Fix: sign in at platform.openai.com, copy the value after " +
+	"\"Authorization: Bearer\" (it starts with sess-) from a request in the browser's network tab into the " +
+	"session key variable or file, or remove session_key to read costs only)")
 
 // Options configure a Client.
 type Options struct {
