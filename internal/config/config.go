@@ -14,7 +14,6 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -162,7 +161,7 @@ func Load(r io.Reader, dir string, getenv func(string) (string, bool), reads Sec
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	root, problems := parseTree(data)
+	root, problems := setting.Parse(data)
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
@@ -309,29 +308,4 @@ func (c *Config) decodeRules(d *setting.Decoder, p *setting.Problems, n *yaml.No
 			}
 		}
 	}
-}
-
-// parseTree parses data into a document tree. Syntax errors and a second
-// document are problems.
-func parseTree(data []byte) (*yaml.Node, []*Problem) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, []*Problem{yamlProblem(err)}
-	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case errors.Is(err, io.EOF):
-		return &root, nil
-	case err != nil:
-		return nil, []*Problem{yamlProblem(err)}
-	}
-	line := next.Line
-	if len(next.Content) > 0 {
-		line = next.Content[0].Line
-	}
-	return nil, []*Problem{{Line: line, Msg: "found a second YAML document (the config must be a single document)"}}
 }
