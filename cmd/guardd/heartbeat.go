@@ -17,6 +17,6 @@ import (
 // receivers, without the switch flapping on each flaky poll.
 func pingCycle(ctx context.Context, a *app, rep guard.Report, err error) {
 	a.beat.Done(ctx, heartbeat.Cycle{Err: err, Partial: partlyRead(rep),
-		Summary: fmt.Sprintf("%d of %d accounts read, %d findings, %d notifications delivered",
+		Summary: fmt.Sprintf("%d of %d accounts read; findings: %d; notifications delivered: %d",
 			rep.Polled, rep.Polled+len(rep.Failed), rep.Findings, rep.Delivery.Sent)})
 }

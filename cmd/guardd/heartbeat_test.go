@@ -69,7 +69,7 @@ func TestCheckPingsOnce(t *testing.T) {
 		body          string   // in the last ping's body
 	}{
 		{name: "read in full", section: "{url_env: HB_URL}", env: session, code: 0,
-			want: []string{"success"}, body: "1 of 1 accounts read, "},
+			want: []string{"success"}, body: "1 of 1 accounts read; findings: "},
 		{name: "account not read", section: "{url_env: HB_URL}", env: session, fault: pollertest.Unauthorized, code: 1,
 			want: []string{"fail"}, body: "cycle failed: 1 of 1 accounts could not be read"},
 		{name: "read in part counts as ok", section: "{url_env: HB_URL}", env: partial, code: 3,

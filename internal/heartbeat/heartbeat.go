@@ -87,7 +87,7 @@ type Cycle struct {
 	// account was read in full.
 	Partial error
 	// Summary says what the cycle did, for the success ping's body:
-	// "3 accounts read, 1 finding, 1 notification delivered".
+	// "2 of 2 accounts read; findings: 1; notifications delivered: 1".
 	Summary string
 }
 
