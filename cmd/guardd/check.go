@@ -154,9 +154,11 @@ func cycle(ctx context.Context, a *app, clk clock.Clock) error {
 }
 
 // cycleReport is cycle, also returning the cycle's report.
-func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, error) {
+func cycleReport(ctx context.Context, a *app, clk clock.Clock) (rep guard.Report, err error) {
 	log := a.log
-	rep, err := a.guard.Cycle(ctx, clk.Now())
+	a.beat.Start(ctx)
+	defer func() { pingCycle(ctx, a, rep, err) }()
+	rep, err = a.guard.Cycle(ctx, clk.Now())
 	for _, f := range rep.Failed {
 		log.Error("account not read", zap.String("account", f.Account), zap.Error(f.Err))
 	}

@@ -62,6 +62,9 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 	for _, n := range cfg.Notifiers {
 		fmt.Fprintf(stdout, "  notifier %s: %s, severity %s and above\n", n.Name, n.Type, n.MinSeverity)
 	}
+	if !cfg.Heartbeat.URL.IsZero() {
+		fmt.Fprintf(stdout, "  heartbeat: %s\n", cfg.Heartbeat.Describe())
+	}
 	if *f.print {
 		return cfg.Dump(stdout)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/heartbeat"
 	"go.uber.org/zap"
 )
 
@@ -80,6 +81,9 @@ type app struct {
 	// receivers and policy are the guard's, for resending (resend.go).
 	receivers []alert.Receiver
 	policy    lifecycle.Policy
+	// beat pings the dead-man's switch after each cycle; nil when none is
+	// configured, and in a dry run.
+	beat *heartbeat.Pinger
 }
 
 // Close closes the state store.
@@ -143,7 +147,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		opts.Receivers = []alert.Receiver{{Name: "dry-run", Notifier: alert.NewWriter(stdout, alert.FormatText)}}
 		opts.Policy.Immediate = true
 	} else {
-		a.store = a.opened
+		a.store, a.beat = a.opened, cfg.Heartbeat.New(log)
 	}
 	a.receivers, a.policy = opts.Receivers, opts.Policy
 	a.guard = guard.New(accounts, opts)
