@@ -25,8 +25,18 @@ import (
 // Tests run from the repository root (TestMain), as README's commands do.
 
 // userDocs lists the documents a user reads: README.md and docs/*.md.
+//
+// It first changes to the directory TestMain already changed to: that
+// change came before the test log started, so without a logged one "go test"
+// would look for the documents beside this file, never see them change, and
+// replay a cached pass after a document broke.
 func userDocs(t *testing.T) []string {
 	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(wd)
 	docs, err := filepath.Glob(filepath.Join("docs", "*.md"))
 	if err != nil || len(docs) == 0 {
 		t.Fatalf("no docs/*.md (%v)", err)
