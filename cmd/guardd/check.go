@@ -5,42 +5,133 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/setting"
 	"go.uber.org/zap"
 )
 
+// checkFlags are guardd check's flags.
+type checkFlags struct {
+	config *string
+	dryRun *bool
+}
+
+func (f *checkFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.dryRun = fs.Bool("dry-run", false, "print the notifications instead of sending them")
+}
+
 func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	dryRun := fs.Bool("dry-run", false, "print the notifications instead of sending them")
+	var f checkFlags
+	fs := newFlagSet("check", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd check --config FILE [--dry-run]\n\n"+
 			"Polls every account once, evaluates the rules, sends the notifications due and exits:\n"+
-			"what a Kubernetes CronJob runs. Exits 1 when an account could not be read or a\n"+
-			"notification could not be delivered.\n\n")
+			"what a Kubernetes CronJob runs.\n\n"+checkExitCodes+"\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" {
+	if *f.config == "" {
 		return usagef("check: --config is required")
 	}
 	clk := clock.Clock{}
-	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, *dryRun, false, clk.Now())
+	a, err := setup(ctx, *f.config, getenv, stdout, stderr, *f.dryRun, false, clk.Now())
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	defer a.log.Sync()
-	err = cycle(ctx, a, clk)
+	rep, err := cycleReport(ctx, a, clk)
 	if a.store != nil {
+		resend(ctx, a, clk.Now())
 		prune(ctx, a, clk.Now())
 	}
+	if err == nil {
+		err = partlyRead(rep)
+	}
 	return err
+}
+
+// checkExitCodes is guardd check's exit status, in its -h (docs/deploy.md
+// says the same).
+const checkExitCodes = `Exit status:
+  0  every account was read in full and every notification due was delivered
+  1  an account could not be read at all, a notification could not be delivered,
+     the state could not be written, check could not start (config, state) or
+     SIGINT or SIGTERM stopped it
+  2  the command line is wrong
+  3  every account was read, but a part of one was unavailable (the log's "part of
+     account not read" lines say which); nothing else failed
+`
+
+// exitPartlyRead is guardd check's exit status when every account was read
+// but some only in part.
+const exitPartlyRead = 3
+
+// partlyReadError says which accounts a cycle read only in part.
+type partlyReadError struct {
+	accounts []string // "acme (balance and grants unavailable)"
+	total    int
+}
+
+func (e *partlyReadError) Error() string {
+	return fmt.Sprintf("%d of %d accounts read only in part: %s", len(e.accounts), e.total, strings.Join(e.accounts, "; "))
+}
+
+// ExitCode gives main the exit status.
+func (e *partlyReadError) ExitCode() int { return exitPartlyRead }
+
+// partlyRead returns a *partlyReadError when a part of some account was
+// unavailable in rep, nil when every account was read in full.
+func partlyRead(rep guard.Report) error {
+	var names []string
+	for name, ar := range rep.Accounts {
+		if len(ar.Unavailable) > 0 {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	e := &partlyReadError{total: len(rep.Accounts)}
+	for _, name := range names {
+		var parts []string
+		for _, p := range billing.Parts {
+			if _, ok := rep.Accounts[name].Unavailable[p]; ok {
+				parts = append(parts, string(p))
+			}
+		}
+		e.accounts = append(e.accounts, fmt.Sprintf("%s (%s unavailable)", name, setting.AndList(parts)))
+	}
+	return e
+}
+
+// resend sends every alert firing now again to the receivers that forget
+// what they are not told again (alert.Resender: Alertmanager, which keeps
+// alerts in memory only), after each cycle of check and run and, in run,
+// between cycles (daemon.resendLoop). The lifecycle picks the alerts from
+// the state store (lifecycle.Resend); the cycle itself does not, so that
+// the guard and its replay stay as they are. A failure is logged, never
+// fatal: the next cycle or tick sends them all again, and the outbox still
+// delivers every first message and resolution with its own retries. A dry
+// run has no state store to read and resends nothing.
+func resend(ctx context.Context, a *app, now time.Time) {
+	if a.store == nil {
+		return
+	}
+	if err := lifecycle.Resend(ctx, a.store.Lifecycle(), a.receivers, now, a.policy); err != nil {
+		a.log.Warn("firing alerts not resent", zap.Error(err))
+	}
 }
 
 // prune applies the retention; a failure is logged, not fatal.
@@ -55,7 +146,8 @@ func prune(ctx context.Context, a *app, now time.Time) {
 }
 
 // cycle runs one guard cycle and logs what it did. It returns an error when
-// an account could not be read or a notification was not delivered.
+// an account could not be read, state could not be written or a
+// notification was not delivered.
 func cycle(ctx context.Context, a *app, clk clock.Clock) error {
 	_, err := cycleReport(ctx, a, clk)
 	return err
@@ -72,8 +164,11 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, er
 		log.Warn("suspect reading held until the next poll", zap.String("account", h.Account), zap.String("why", h.Err.Error()))
 	}
 	for name, ar := range rep.Accounts {
-		for _, p := range ar.Missing {
-			log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)))
+		for _, p := range billing.Parts {
+			if st, ok := ar.Unavailable[p]; ok {
+				log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)),
+					zap.String("cause", string(st.Cause)), zap.String("why", st.Unavailable))
+			}
 		}
 	}
 	for name, s := range rep.States {
@@ -86,7 +181,7 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, er
 		zap.Int("delivered", rep.Delivery.Sent), zap.Int("delivery_failed", rep.Delivery.Failed), zap.Int("given_up", rep.Delivery.GaveUp))
 	switch {
 	case err != nil:
-		return rep, fmt.Errorf("deliver notifications: %w", err)
+		return rep, err // what failed, as the cycle says: writing state, reading mail, delivering
 	case len(rep.Failed) > 0:
 		return rep, fmt.Errorf("%d of %d accounts could not be read", len(rep.Failed), len(rep.Failed)+rep.Polled)
 	}

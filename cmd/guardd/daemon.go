@@ -8,15 +8,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert/slack"
 	"github.com/guardd/guardd/internal/clock"
+	"github.com/guardd/guardd/internal/guard"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/metrics"
 	"github.com/guardd/guardd/internal/sdnotify"
+	"github.com/guardd/guardd/internal/store"
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 )
@@ -30,6 +33,12 @@ type daemon struct {
 	clk            clock.Clock
 	metrics        *metrics.Metrics
 	ready          atomic.Bool
+	// degraded, when set, is why /readyz answers not ready although a
+	// cycle completed: the last one read no account.
+	degraded atomic.Pointer[string]
+	// limits bound the metrics and health endpoint's clients; zero means
+	// defaultHTTPLimits.
+	limits httpLimits
 
 	mu  sync.Mutex // held by a cycle and by a reload
 	app *app
@@ -43,30 +52,51 @@ type daemon struct {
 	jobCtx      context.Context
 }
 
+// runFlags are guardd run's flags.
+type runFlags struct {
+	config *string
+	grace  *time.Duration
+}
+
+func (f *runFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.grace = durationFlag(fs, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long (a `DURATION`) the cycle in progress may take to finish")
+}
+
 // cmdRun is guardd run: reload delivers main's SIGHUP (nil: none).
 func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer, reload <-chan struct{}) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	grace := fs.Duration("shutdown-timeout", 30*time.Second, "on SIGTERM, how long the cycle in progress may take to finish")
+	var f runFlags
+	fs := newFlagSet("run", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd run --config FILE\n\n"+
 			"Polls every account now and then on the configured cron schedule until SIGINT or SIGTERM,\n"+
 			"which let the cycle in progress finish (up to --shutdown-timeout). SIGHUP reloads the\n"+
 			"config; a config with problems is logged and the running one kept. Serves /metrics,\n"+
-			"/healthz and /readyz on http.addr.\n\n")
+			"/healthz and /readyz on http.addr; /readyz answers 503 until a cycle has completed and\n"+
+			"while the last cycle read no account. A second run on the same state refuses to start;\n"+
+			"guardd check may run beside it.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" {
+	if *f.config == "" {
 		return usagef("run: --config is required")
 	}
-	d := &daemon{cfgPath: *cfgPath, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New()}
-	a, err := setup(ctx, *cfgPath, getenv, stdout, stderr, false, true, d.clk.Now())
+	d := &daemon{cfgPath: *f.config, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build())}
+	a, err := setup(ctx, *f.config, getenv, stdout, stderr, false, true, d.clk.Now())
 	if err != nil {
 		return err
 	}
+	// One daemon per state: a second run refuses to start, naming the
+	// first. Checks need no lock: the outbox's claims keep them from
+	// sending what the daemon sends.
+	lock, err := store.LockDaemon(a.cfg.State.Path.Name, d.clk.Now())
+	if err != nil {
+		a.Close()
+		return err
+	}
+	defer lock.Unlock()
 	d.app = a
 	d.startButtons(ctx)
 	defer func() { d.stopButtons(); d.app.Close() }()
@@ -104,6 +134,8 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	first.Add(1)
 	go func() { defer first.Done(); d.job.Run() }()
 	d.cron.Start()
+	resending := make(chan struct{})
+	go func() { defer close(resending); d.resendLoop(ctx) }()
 	if err := sd.Send("READY=1"); err != nil {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
@@ -123,17 +155,18 @@ wait:
 	if err := sd.Send("STOPPING=1"); err != nil {
 		log.Warn("systemd notify failed", zap.Error(err))
 	}
-	log.Info("stopping: waiting for the cycle in progress", zap.Duration("timeout", *grace))
+	log.Info("stopping: waiting for the cycle in progress", zap.Duration("timeout", *f.grace))
 	d.ready.Store(false)
 	done := make(chan struct{})
 	go func() { <-d.cron.Stop().Done(); first.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(*grace):
+	case <-time.After(*f.grace):
 		log.Warn("cycle did not finish in time; cancelling it")
 		cancelJobs()
 		<-done
 	}
+	<-resending // ctx is done: it stops, at the latest once its resend gives up
 	if srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		srv.Shutdown(sctx)
@@ -153,10 +186,41 @@ func (d *daemon) runCycle() {
 	if err != nil {
 		a.log.Warn("cycle incomplete", zap.Error(err))
 	}
+	d.degraded.Store(degradedReason(rep))
 	d.ready.Store(true)
+	resend(d.jobCtx, a, d.clk.Now())
 	if now := d.clk.Now(); now.Sub(d.lastPrune) >= 24*time.Hour {
 		prune(d.jobCtx, a, now)
 		d.lastPrune = now
+	}
+}
+
+// resendLoop sends the firing alerts again between cycles, every
+// interval the receivers that need it ask for (lifecycle.ResendEvery;
+// Alertmanager's resend_interval, 1m by default), until ctx ends. Cycles
+// may be hours apart; an Alertmanager that restarted meanwhile would know
+// of no alert until the next one. It holds the lock a cycle and a reload
+// hold, so that it never reads the alerts while a cycle changes them (a
+// resend read before a resolution and sent after it would fire the alert
+// again), and it follows a reload's receivers and interval.
+func (d *daemon) resendLoop(ctx context.Context) {
+	for {
+		d.mu.Lock()
+		every := lifecycle.ResendEvery(d.app.receivers)
+		d.mu.Unlock()
+		if every <= 0 {
+			every = time.Minute // no receiver needs it; a reload may add one
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		resend(ctx, d.app, d.clk.Now())
+		d.mu.Unlock()
 	}
 }
 
@@ -220,6 +284,36 @@ func (d *daemon) startButtons(ctx context.Context) {
 	}
 }
 
+// degradedReason says why the daemon is not ready after the cycle rep
+// reported: every account failed (the cycle read none); nil otherwise.
+func degradedReason(rep guard.Report) *string {
+	if rep.Polled > 0 || len(rep.Failed) == 0 {
+		return nil
+	}
+	names := make([]string, len(rep.Failed))
+	for i, f := range rep.Failed {
+		names[i] = f.Account
+	}
+	why := fmt.Sprintf("degraded: the last cycle (%s) read none of the %d accounts (%s); the log's \"account not read\" lines say why",
+		rep.At.UTC().Format(time.RFC3339), len(rep.Failed), strings.Join(names, ", "))
+	return &why
+}
+
+// httpLimits bound what one client of the metrics and health endpoint may
+// hold: the time to send the request's headers and the whole request, to
+// take the answer, an idle keep-alive connection, and the headers' size.
+// The Deployment listens on 0.0.0.0.
+type httpLimits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	MaxHeaderBytes                int
+}
+
+// defaultHTTPLimits are generous for Prometheus and the kubelet, whose
+// requests are a few hundred bytes with no body, and whose scrapes take
+// milliseconds.
+var defaultHTTPLimits = httpLimits{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 20 * time.Second,
+	Idle: 30 * time.Second, MaxHeaderBytes: 8 << 10}
+
 // serve starts the metrics and health endpoint; "" means none.
 func (d *daemon) serve(addr string, log *zap.Logger) (*http.Server, error) {
 	if addr == "" {
@@ -233,13 +327,22 @@ func (d *daemon) serve(addr string, log *zap.Logger) (*http.Server, error) {
 			http.Error(w, "not ready: no cycle has completed yet", http.StatusServiceUnavailable)
 			return
 		}
+		if why := d.degraded.Load(); why != nil {
+			http.Error(w, *why, http.StatusServiceUnavailable)
+			return
+		}
 		io.WriteString(w, "ready\n")
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on http.addr %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	l := d.limits
+	if l == (httpLimits{}) {
+		l = defaultHTTPLimits
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: l.ReadHeader, ReadTimeout: l.Read, WriteTimeout: l.Write,
+		IdleTimeout: l.Idle, MaxHeaderBytes: l.MaxHeaderBytes}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http endpoint stopped", zap.Error(err))

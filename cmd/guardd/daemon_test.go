@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,7 @@ func TestDaemonMetricsHealthAndReload(t *testing.T) {
 		`guardd_findings{account="acme-openai",rule="phantom-balance",severity="warning"} 1`,
 		`guardd_notifications_delivered_total 1`,
 		`guardd_cycles_total 1`,
+		`guardd_build_info{goversion="` + runtime.Version() + `",revision=`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -67,6 +67,15 @@ func (r *rig) check(env map[string]string) {
 	}
 }
 
+// checkPartly runs guardd check once, expecting a part of the account
+// unavailable: exit status 3.
+func (r *rig) checkPartly(env map[string]string) {
+	r.t.Helper()
+	if _, errOut, err := runCmd(r.t, env, "check", "--config", r.cfg); exitCode(err) != exitPartlyRead {
+		r.t.Fatalf("check: got %v, want a part unavailable (exit status 3)\n%s", err, errOut)
+	}
+}
+
 // stored returns the charges the account's stored observations carried,
 // and the last observation's charges part.
 func (r *rig) stored() (charges []string, last billing.PartStatus) {
@@ -140,7 +149,7 @@ func TestReceiptsFromDovecot(t *testing.T) {
 
 	// A refused login: the charges part is unavailable, with the reason.
 	bad := map[string]string{"IMAP_PASSWORD": "wrong", "ANTHROPIC_ADMIN_KEY": an.AdminKey}
-	check(bad)
+	r.checkPartly(bad)
 	if _, last := stored(); !strings.Contains(last.Unavailable, "mailbox billing:") {
 		t.Errorf("with a refused login: got part %+v, want it unavailable with the mailbox's reason", last)
 	}
@@ -153,7 +162,7 @@ func TestReceiptsFromDovecot(t *testing.T) {
 	}
 	// The server gone: unavailable, never "no charges".
 	dc.Kill()
-	check(env)
+	r.checkPartly(env)
 	if _, last := stored(); !strings.Contains(last.Unavailable, "mailbox billing:") {
 		t.Errorf("with the server gone: got part %+v, want it unavailable", last)
 	}

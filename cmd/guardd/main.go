@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -30,10 +29,6 @@ func main() {
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "guardd: %v\n", err)
-		var u *usageError
-		if errors.As(err, &u) {
-			os.Exit(2)
-		}
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

@@ -198,6 +198,7 @@ func writeConfig(t *testing.T, example, slackKey string) string {
 	}
 	cfg := fmt.Sprintf(`schedule: "@every 1h"
 log: {level: debug, format: json}
+http: {addr: off}
 accounts:
   - name: acme-research
     provider: openai

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,18 +17,21 @@ import (
 // testRule is the rule name of the test alerts guardd notify test sends.
 const testRule = "notify-test"
 
-func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "test" {
-		fmt.Fprint(stderr, "Usage: guardd notify test --config FILE --receiver NAME [--resolve=false]\n")
-		if len(args) == 0 {
-			return usagef("notify: want a subcommand: test")
-		}
-		return usagef("notify: unknown subcommand %q (want test)", args[0])
-	}
-	fs := flag.NewFlagSet("notify test", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	name := fs.String("receiver", "", "the notifier to test, by name (required)")
-	resolve := fs.Bool("resolve", true, "resolve the test alert right after, so that none stays open")
+// notifyTestFlags are guardd notify test's flags.
+type notifyTestFlags struct {
+	config, receiver *string
+	resolve          *bool
+}
+
+func (f *notifyTestFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.receiver = fs.String("receiver", "", "the notifier to test, by `NAME` (required)")
+	f.resolve = fs.Bool("resolve", true, "resolve the test alert right after, so that none stays open")
+}
+
+func cmdNotifyTest(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+	var f notifyTestFlags
+	fs := newFlagSet("notify test", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd notify test --config FILE --receiver NAME [--resolve=false]\n\n"+
 			"Sends a test alert, clearly marked as one, through one configured notifier, then its\n"+
@@ -35,63 +39,62 @@ func cmdNotify(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 			"min_severity and accounts, and keeps no state.\n\n")
 		fs.PrintDefaults()
 	}
-	if ok, err := parseFlags(fs, args[1:], stderr); !ok {
+	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" || *name == "" {
+	if *f.config == "" || *f.receiver == "" {
 		return usagef("notify test: --config and --receiver are required")
 	}
-	cfg, err := config.LoadFile(*cfgPath, getenv)
+	// Only the receiver under test needs its secrets.
+	cfg, err := config.LoadFile(*f.config, getenv, config.NoSecrets)
 	if err != nil {
 		return err
 	}
+	i := slices.IndexFunc(cfg.Notifiers, func(n config.Notifier) bool { return n.Name == *f.receiver })
+	if i < 0 {
+		if len(cfg.Notifiers) == 0 {
+			return usagef("notify test: unknown receiver %q: the config has no notifiers", *f.receiver)
+		}
+		names := make([]string, len(cfg.Notifiers))
+		for j, n := range cfg.Notifiers {
+			names[j] = n.Name
+		}
+		return usagef("notify test: unknown receiver %q (want one of %s)", *f.receiver, strings.Join(names, ", "))
+	}
+	if cfg, err = config.LoadFile(*f.config, getenv, config.SecretsUnder(fmt.Sprintf("notifiers[%d]", i))); err != nil {
+		return err
+	}
+	nc := cfg.Notifiers[i]
 	log, err := newLogger(cfg.Log.Format.S, cfg.Log.Level.S, stderr)
 	if err != nil {
 		return err
 	}
-	receivers, err := buildReceivers(cfg, stdout, log, false)
+	r, err := buildReceiver(cfg, i, stdout, log, false)
 	if err != nil {
 		return err
-	}
-	var r *alert.Receiver
-	var names []string
-	for i := range receivers {
-		names = append(names, receivers[i].Name)
-		if receivers[i].Name == *name {
-			r = &receivers[i]
-		}
-	}
-	if r == nil {
-		if len(names) == 0 {
-			return usagef("notify test: unknown receiver %q: the config has no notifiers", *name)
-		}
-		return usagef("notify test: unknown receiver %q (want one of %s)", *name, strings.Join(names, ", "))
-	}
-	var nc config.Notifier
-	for _, n := range cfg.Notifiers {
-		if n.Name == *name {
-			nc = n
-		}
 	}
 
 	n := testNotification(cfg, nc, time.Now().UTC())
 	// One attempt: the point is to see what the receiver answers.
 	d := &alert.Dispatcher{Attempts: 1, Log: log}
-	ref, err := d.Deliver(ctx, *r, n)
+	ref, err := d.Deliver(ctx, r, n)
 	if err != nil {
 		return fmt.Errorf("notify test: receiver %s (%s) failed: %w", r.Name, nc.Describe(), err)
 	}
 	fmt.Fprintf(stdout, "notify test: sent a test alert to %s (%s)", r.Name, nc.Describe())
 	if !ref.IsZero() {
-		fmt.Fprintf(stdout, ": message %s in %s", ref.MessageID, ref.Channel)
+		fmt.Fprintf(stdout, ": message %s", ref.MessageID)
+		if ref.Channel != "" {
+			fmt.Fprintf(stdout, " in %s", ref.Channel)
+		}
 	}
 	fmt.Fprintln(stdout)
-	if !*resolve {
+	if !*f.resolve {
 		return nil
 	}
 	res := n
 	res.Status, res.At, res.Ref = alert.StatusResolved, time.Now().UTC(), ref
-	if _, err := d.Deliver(ctx, *r, res); err != nil {
+	if _, err := d.Deliver(ctx, r, res); err != nil {
 		return fmt.Errorf("notify test: receiver %s took the test alert but not its resolution: %w", r.Name, err)
 	}
 	fmt.Fprintf(stdout, "notify test: resolved the test alert at %s\n", r.Name)

@@ -132,7 +132,7 @@ var providers = []func(*testing.T) provider{openAIProvider, anthropicProvider, d
 // stdout, polling every second when run as a daemon.
 func providerConfig(t *testing.T, accounts ...string) string {
 	t.Helper()
-	cfg := "schedule: \"@every 1s\"\nlog: {level: debug, format: json}\naccounts:\n" + strings.Join(accounts, "") +
+	cfg := "schedule: \"@every 1s\"\nlog: {level: debug, format: json}\nhttp: {addr: off}\naccounts:\n" + strings.Join(accounts, "") +
 		"notifiers:\n  - {name: console, type: stdout}\n"
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

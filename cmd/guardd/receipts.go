@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,14 +11,11 @@ import (
 	"github.com/guardd/guardd/internal/receipt"
 )
 
-// cmdReceipts is guardd receipts scan: it prints what guardd reads from
+// cmdReceiptsScan is guardd receipts scan: it prints what guardd reads from
 // each message, so a user can check the parser on their own receipts before
 // trusting it. It reads files only; nothing is stored or sent.
-func cmdReceipts(_ context.Context, args []string, _ getenvFunc, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "scan" {
-		return usagef("receipts: want a subcommand: scan FILE...")
-	}
-	fs := flag.NewFlagSet("receipts scan", flag.ContinueOnError)
+func cmdReceiptsScan(_ context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+	fs := newFlagSet("receipts scan", nil, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd receipts scan FILE...\n\n"+
 			"Prints what guardd reads from each email message (.eml or a Maildir file): the kind, the\n"+
@@ -27,7 +23,7 @@ func cmdReceipts(_ context.Context, args []string, _ getenvFunc, stdout, stderr 
 			"or why it cannot read it. Exits 1 when a message looks like a receipt but cannot be read.\n\n")
 		fs.PrintDefaults()
 	}
-	if ok, err := parseFlags(fs, args[1:], stderr); !ok {
+	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
 	if fs.NArg() == 0 {

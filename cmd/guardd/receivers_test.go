@@ -97,7 +97,7 @@ func TestBuildReceivers(t *testing.T) {
   - {name: pd, type: pagerduty, min_severity: critical, routing_key_env: KEY}
   - {name: am, type: alertmanager, url: "http://127.0.0.1:9093"}
 `)
-	cfg, err := config.LoadFile(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := config.LoadFile(path, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, config.AllSecrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,8 +158,14 @@ func TestNotifyTest(t *testing.T) {
   - {name: mail, type: email, host: 127.0.0.1, port: %d, tls: none, from: guardd@localhost, to: [ops@localhost], accounts: [acme-other]}
 `, api.URL(), pd.srv.URL, am.srv.URL, mail.Port()))
 
+	// Each test sees only its own receiver's secrets: the others' need not be set.
+	own := map[string][]string{"bot": {"BOT"}, "incoming": {"INCOMING"}, "json": {"JSON_URL", "HMAC"}, "pd": {"PD_KEY"}}
 	for _, name := range []string{"bot", "incoming", "json", "pd", "am", "mail"} {
-		out, errOut, err := runCmd(t, env, "notify", "test", "--config", path, "--receiver", name)
+		only := map[string]string{}
+		for _, k := range own[name] {
+			only[k] = env[k]
+		}
+		out, errOut, err := runCmd(t, only, "notify", "test", "--config", path, "--receiver", name)
 		if err != nil {
 			t.Fatalf("notify test %s: %v\n%s", name, err, errOut)
 		}

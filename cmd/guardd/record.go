@@ -21,10 +21,19 @@ import (
 	"go.uber.org/zap"
 )
 
+// recordFlags are guardd record's flags.
+type recordFlags struct {
+	config, out *string
+}
+
+func (f *recordFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.out = fs.String("out", "", "write the history files, one per account, to `DIR` (required; created if missing)")
+}
+
 func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("record", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	outDir := fs.String("out", "", "directory of the history files, one per account (required; created if missing)")
+	var f recordFlags
+	fs := newFlagSet("record", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd record --config FILE --out DIR\n\n"+
 			"Polls every account once and appends what it read to DIR/ACCOUNT.json, a history file that\n"+
@@ -36,10 +45,10 @@ func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" || *outDir == "" {
+	if *f.config == "" || *f.out == "" {
 		return usagef("record: --config and --out are required")
 	}
-	cfg, err := config.LoadFile(*cfgPath, getenv)
+	cfg, err := config.LoadFile(*f.config, getenv, config.SecretsUnder("accounts"))
 	if err != nil {
 		return err
 	}
@@ -57,7 +66,7 @@ func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+	if err := os.MkdirAll(*f.out, 0o755); err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
 
@@ -73,7 +82,7 @@ func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 			log.Error("account not read", zap.String("account", a.Name), zap.Error(res.Err))
 			continue
 		}
-		path := filepath.Join(*outDir, a.Name+".json")
+		path := filepath.Join(*f.out, a.Name+".json")
 		n, err := appendHistory(path, a, res.Observation)
 		if err != nil {
 			failed++

@@ -17,14 +17,24 @@ import (
 	"github.com/guardd/guardd/internal/rules"
 )
 
+// replayFlags are guardd replay's flags.
+type replayFlags struct {
+	output, config *string
+}
+
+func (f *replayFlags) define(fs *flag.FlagSet, _ getenvFunc) {
+	f.output = fs.String("output", "text", "output format: `text|json` (json: one JSON object per line)")
+	f.config = fs.String("config", "", "take rule parameters from this config `FILE` (default: built-in defaults)")
+}
+
 func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	output := fs.String("output", "text", "output format: text or json (one JSON object per line)")
-	cfgPath := fs.String("config", "", "take rule parameters from this config file (default: built-in defaults)")
+	var f replayFlags
+	fs := newFlagSet("replay", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd replay [--output text|json] [--config FILE] HISTORY.json\n\n"+
 			"Plays a history file through the rules as if it were polled live, evaluating after each\n"+
-			"observation, and prints each finding at the time it would have fired.\n\n")
+			"observation, and prints each finding at the time it would have fired. SIGINT or SIGTERM\n"+
+			"stops it before the next observation; it then exits 1, saying how far it got.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -34,14 +44,14 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 		fs.Usage()
 		return usagef("replay: want exactly one history file, got %d arguments", fs.NArg())
 	}
-	format := alert.Format(*output)
+	format := alert.Format(*f.output)
 	if format != alert.FormatText && format != alert.FormatJSON {
-		return usagef("replay: --output %q: want text or json", *output)
+		return usagef("replay: --output %q: want text or json", *f.output)
 	}
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
 	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter}
-	if *cfgPath != "" {
-		cfg, err := config.LoadFile(*cfgPath, getenv)
+	if *f.config != "" {
+		cfg, err := config.LoadFile(*f.config, getenv, config.NoSecrets)
 		if err != nil {
 			return err
 		}
@@ -65,6 +75,10 @@ func cmdReplay(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	var oe *guard.ObservationError
 	if errors.As(err, &oe) {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	var se *guard.StoppedError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s: replay interrupted: %w", path, err)
 	}
 	if err != nil {
 		return err

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/guardd/guardd/internal/setting"
+	"github.com/guardd/guardd/internal/suggest"
 )
 
 // proc is what a command gets from the process around it: the environment,
@@ -19,62 +22,87 @@ type proc struct {
 }
 
 // command is one subcommand. The table below is the one list of them:
-// dispatch and the help text both come from it.
+// dispatch, the help text, shell completion and the man page come from it.
 type command struct {
 	name string
 	// synopsis follows the name in the help ("--config FILE [--dry-run]").
 	synopsis string
 	// summary says what it does, in a line.
 	summary string
-	run     func(ctx context.Context, args []string, p proc) error
+	// flags declares the command's flags on fs; nil when it takes none.
+	// The command's run declares them through it too (newFlagSet), so
+	// completion and the man page list exactly the flags it parses.
+	flags func(fs *flag.FlagSet, getenv getenvFunc)
+	// run runs the command with the arguments after its name; nil for a
+	// command of subcommands.
+	run func(ctx context.Context, args []string, p proc) error
+	// subs are the subcommands (guardd silence add), each with its own
+	// synopsis, flags and run.
+	subs []command
 }
 
 func commands() []command {
 	return []command{
-		{"replay", "[--output text|json] [--config FILE] HISTORY.json", "play a recorded history through the rules",
-			func(ctx context.Context, args []string, p proc) error {
+		{name: "replay", synopsis: "[--output text|json] [--config FILE] HISTORY.json", summary: "play a recorded history through the rules",
+			flags: new(replayFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdReplay(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
-		{"check", "--config FILE [--dry-run]", "poll every account once, evaluate, notify, exit",
-			func(ctx context.Context, args []string, p proc) error {
+		{name: "check", synopsis: "--config FILE [--dry-run]", summary: "poll every account once, evaluate, notify, exit",
+			flags: new(checkFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdCheck(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
-		{"run", "--config FILE", "poll on the configured schedule until stopped",
-			func(ctx context.Context, args []string, p proc) error {
+		{name: "run", synopsis: "--config FILE", summary: "poll on the configured schedule until stopped",
+			flags: new(runFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdRun(ctx, args, p.getenv, p.stdout, p.stderr, p.reload)
 			}},
-		{"status", "--config FILE", "the real balance, runway, last poll and alerts of each account",
-			func(ctx context.Context, args []string, p proc) error {
+		{name: "status", synopsis: "--config FILE [--account NAME] [--output text|json]", summary: "the real balance, runway, last poll, alerts and deliveries, from the state",
+			flags: new(statusFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdStatus(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
-		{"silence", "add|list|expire", "mute a rule for a while (see guardd silence)",
-			func(ctx context.Context, args []string, p proc) error {
-				return cmdSilence(ctx, args, p.getenv, p.stdout, p.stderr)
+		{name: "balance", synopsis: "--config FILE [--account NAME] [--output text|json]", summary: "poll every account now and print its real balance and runway",
+			flags: new(balanceFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
+				return cmdBalance(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
-		{"record", "--config FILE --out DIR", "poll every account once, append to DIR/ACCOUNT.json",
-			func(ctx context.Context, args []string, p proc) error {
+		{name: "silence", synopsis: "add|list|expire", summary: "mute a rule for a while (see guardd silence)",
+			subs: silenceCommands()},
+		{name: "record", synopsis: "--config FILE --out DIR", summary: "poll every account once, append to DIR/ACCOUNT.json",
+			flags: new(recordFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdRecord(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
-		{"validate", "--config FILE [--print]", "check a config file and report every problem",
-			func(_ context.Context, args []string, p proc) error {
+		{name: "validate", synopsis: "--config FILE [--print]", summary: "check a config file and report every problem",
+			flags: new(validateFlags).define,
+			run: func(_ context.Context, args []string, p proc) error {
 				return cmdValidate(args, p.getenv, p.stdout, p.stderr)
 			}},
-		{"test", "TEST.yaml...", "check the findings expected from a history",
-			func(ctx context.Context, args []string, p proc) error {
+		{name: "test", synopsis: "TEST.yaml...", summary: "check the findings expected from a history",
+			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdTest(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
-		{"receipts", "scan FILE...", "print what guardd reads from receipt emails",
-			func(ctx context.Context, args []string, p proc) error {
-				return cmdReceipts(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
-		{"notify", "test --config FILE --receiver NAME", "send a test alert through one notifier",
-			func(ctx context.Context, args []string, p proc) error {
-				return cmdNotify(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
-		{"version", "", "print the version",
-			func(_ context.Context, _ []string, p proc) error { return cmdVersion(p.stdout) }},
-		{"help", "", "print this help",
-			func(_ context.Context, _ []string, p proc) error {
+		{name: "receipts", synopsis: "scan FILE...", summary: "print what guardd reads from receipt emails",
+			subs: []command{{name: "scan", synopsis: "FILE...", summary: "print what guardd reads from each message",
+				run: func(ctx context.Context, args []string, p proc) error {
+					return cmdReceiptsScan(ctx, args, p.getenv, p.stdout, p.stderr)
+				}}}},
+		{name: "notify", synopsis: "test --config FILE --receiver NAME", summary: "send a test alert through one notifier",
+			subs: []command{{name: "test", synopsis: "--config FILE --receiver NAME [--resolve=false]", summary: "send a test alert and its resolution",
+				flags: new(notifyTestFlags).define,
+				run: func(ctx context.Context, args []string, p proc) error {
+					return cmdNotifyTest(ctx, args, p.getenv, p.stdout, p.stderr)
+				}}}},
+		{name: "completion", synopsis: strings.Join(shellNames(), "|"), summary: "print the shell completion script",
+			run: func(_ context.Context, args []string, p proc) error { return cmdCompletion(args, p.stdout, p.stderr) }},
+		{name: "man", summary: "print the man page (roff)",
+			run: func(_ context.Context, args []string, p proc) error { return cmdMan(args, p.stdout, p.stderr) }},
+		{name: "version", summary: "print the version",
+			run: func(_ context.Context, _ []string, p proc) error { return cmdVersion(p.stdout) }},
+		{name: "help", summary: "print this help",
+			run: func(_ context.Context, _ []string, p proc) error {
 				_, err := io.WriteString(p.stdout, usage())
 				return err
 			}},
@@ -105,7 +133,7 @@ const configEnv = "GUARDD_CONFIG"
 // $GUARDD_CONFIG.
 func configFlag(fs *flag.FlagSet, getenv getenvFunc) *string {
 	def, _ := getenv(configEnv)
-	return fs.String("config", def, "config file (required; default $"+configEnv+")")
+	return fs.String("config", def, "read the config from `FILE` (required; default $"+configEnv+")")
 }
 
 // usageError is a mistake on the command line; main exits 2 for it.
@@ -114,6 +142,23 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// exitCode is the process's exit status for run's error: 0 for none, 2 for
+// a usage error, the status an error gives itself with an ExitCode method
+// (guardd check's 3: read only in part), 1 for any other.
+func exitCode(err error) int {
+	var u *usageError
+	var coded interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		return 2
+	case errors.As(err, &coded):
+		return coded.ExitCode()
+	}
+	return 1
+}
 
 // getenvFunc looks up an environment variable (os.LookupEnv in main).
 type getenvFunc func(string) (string, bool)
@@ -124,31 +169,133 @@ func run(ctx context.Context, args []string, p proc) error {
 		io.WriteString(p.stderr, usage())
 		return usagef("no command given")
 	}
-	name, rest := args[0], args[1:]
+	name := args[0]
 	switch name {
 	case "--version":
 		name = "version"
 	case "-h", "--help":
 		name = "help"
 	}
-	for _, c := range commands() {
-		if c.name == name {
-			return c.run(ctx, rest, p)
-		}
+	cmds := commands()
+	c, ok := find(cmds, name)
+	if !ok {
+		io.WriteString(p.stderr, usage())
+		return usagef("unknown command %q%s", name, suggest.DidYouMean(name, names(cmds)))
 	}
-	io.WriteString(p.stderr, usage())
-	return usagef("unknown command %q", name)
+	if c.subs == nil {
+		return c.run(ctx, args[1:], p)
+	}
+	// A command of subcommands: its first argument picks one.
+	args = args[1:]
+	subs := names(c.subs)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		io.WriteString(p.stderr, subUsage(c))
+		if len(args) == 0 {
+			return usagef("%s: want a subcommand: %s", c.name, setting.OrList(subs))
+		}
+		return nil
+	}
+	sub, ok := find(c.subs, args[0])
+	if !ok {
+		io.WriteString(p.stderr, subUsage(c))
+		if s := suggest.DidYouMean(args[0], subs); s != "" {
+			return usagef("%s: unknown subcommand %q%s", c.name, args[0], s)
+		}
+		return usagef("%s: unknown subcommand %q (want %s)", c.name, args[0], setting.OrList(subs))
+	}
+	return sub.run(ctx, args[1:], p)
 }
 
-// parseFlags parses a subcommand's flags, turning flag errors into usage
-// errors and -h into a clean exit.
+func find(cmds []command, name string) (command, bool) {
+	for _, c := range cmds {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func names(cmds []command) []string {
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		out[i] = c.name
+	}
+	return out
+}
+
+// subUsage is the help of a command of subcommands.
+func subUsage(c command) string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	for _, s := range c.subs {
+		fmt.Fprintf(&b, "  %s\n", strings.TrimSpace("guardd "+c.name+" "+s.name+" "+s.synopsis))
+	}
+	fmt.Fprintf(&b, "\nRun \"guardd %s SUBCOMMAND -h\" for a subcommand's flags.\n", c.name)
+	return b.String()
+}
+
+// newFlagSet returns the flag set of the command called name (such as
+// "silence add") with the flags define declares; define may be nil.
+func newFlagSet(name string, define func(*flag.FlagSet, getenvFunc), getenv getenvFunc) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if define != nil {
+		define(fs, getenv)
+	}
+	return fs
+}
+
+// parseFlags parses a command's flags, turning flag errors into usage
+// errors and -h into a clean exit. Flags may come before, between or after
+// the positional arguments (guardd replay x.json --output json); "--" ends
+// the flags. fs.Args() returns the positional arguments, in order.
 func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (bool, error) {
 	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	flags, positional, complete := splitArgs(fs, args)
+	if complete {
+		// Parse stops at "--" and leaves the positional arguments in fs.Args().
+		flags = append(append(flags, "--"), positional...)
+	}
+	if err := fs.Parse(flags); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return false, nil
 		}
 		return false, usagef("%s: %v", fs.Name(), strings.TrimSpace(err.Error()))
 	}
 	return true, nil
+}
+
+// splitArgs separates the flags of args (each with its value) from the
+// positional arguments, by the flag package's rules: a word starting with
+// "-" (but not "-" alone) is a flag; a flag that is not boolean and has no
+// "=value" takes the next word as its value; "--" ends the flags. An
+// unknown flag is kept with the flags, for fs.Parse to report; complete is
+// false when the last flag lacks its value.
+func splitArgs(fs *flag.FlagSet, args []string) (flags, positional []string, complete bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return flags, append(positional, args[i+1:]...), true
+		case len(a) < 2 || a[0] != '-':
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		f := fs.Lookup(name)
+		if hasValue || f == nil || isBool(f) {
+			continue
+		}
+		if i+1 == len(args) {
+			return flags, positional, false
+		}
+		i++
+		flags = append(flags, args[i])
+	}
+	return flags, positional, true
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

@@ -120,12 +120,12 @@ func TestTenCheckProcessesShareOneDatabase(t *testing.T) {
 		}
 	}
 	want := []string{
-		"[WARNING] recharge-above-threshold on acme-openai", // 02:00
-		"[CRITICAL] recharge-burst on acme-openai",          // 03:00
-		"[CRITICAL] recharge-burst on acme-openai",          // 07:00: repeated after 4 hours
-		"[CRITICAL] recharge-burst on acme-openai",          // 11:00: and again
-		"[RESOLVED] recharge-burst on acme-openai",          // 13:00: absent at 12:00 and 13:00
-		"[WARNING] credits-accumulating on acme-openai",     // 13:00: no longer folded into the burst
+		"[WARNING] recharge-above-threshold on acme-openai",                                  // 02:00
+		"[CRITICAL] recharge-burst on acme-openai",                                           // 03:00
+		"[CRITICAL] recharge-burst on acme-openai (still firing since 2026-10-14 03:00 UTC)", // 07:00: repeated after 4 hours
+		"[CRITICAL] recharge-burst on acme-openai (still firing since 2026-10-14 03:00 UTC)", // 11:00: and again
+		"[RESOLVED] recharge-burst on acme-openai",                                           // 13:00: absent at 12:00 and 13:00
+		"[WARNING] credits-accumulating on acme-openai",                                      // 13:00: no longer folded into the burst
 	}
 	if got := slack.got(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("slack messages over 14 processes:\ngot  %q\nwant %q", got, want)

@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/alert/webhook"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/config"
@@ -18,9 +23,11 @@ import (
 	"github.com/guardd/guardd/internal/store"
 )
 
-// openState loads the config and opens its existing state database.
+// openState loads the config, reading none of its secrets, and opens its
+// existing state database: commands that only read the state need no
+// credentials.
 func openState(ctx context.Context, cfgPath string, getenv getenvFunc) (*config.Config, *store.Store, error) {
-	cfg, err := config.LoadFile(cfgPath, getenv)
+	cfg, err := config.LoadFile(cfgPath, getenv, config.NoSecrets)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -34,29 +41,155 @@ func openState(ctx context.Context, cfgPath string, getenv getenvFunc) (*config.
 	return cfg, st, nil
 }
 
-// cmdStatus prints, per account, the balance guardd trusts, the runway, the
-// last poll and its freshness, and the active alerts and silences.
+// statusFlags are guardd status's flags.
+type statusFlags struct {
+	config, account, output *string
+}
+
+func (f *statusFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.account = fs.String("account", "", "show this account, by `NAME`, in detail: what guardd sees, why a part is unavailable, each alert's delivery")
+	f.output = fs.String("output", "text", "output format: `text|json`")
+}
+
+// cmdStatus prints what guardd knows now, from the state database: one
+// line per account and the delivery state of each receiver, or one
+// account in detail, as text or JSON.
 func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
+	var f statusFlags
+	fs := newFlagSet("status", f.define, getenv)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: guardd status --config FILE\n\n"+
-			"Shows, per account, the effective balance next to the one the provider shows, the runway,\n"+
-			"the last poll and how fresh it is, and the active alerts and silences, from the state database.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: guardd status --config FILE [--account NAME] [--output text|json]\n\n"+
+			"Shows, from the state database, one line per account (the real balance next to the one the\n"+
+			"provider shows, the runway and burn, the last poll and its age, the firing alerts) and the\n"+
+			"notifications each receiver has not delivered. Reads no secret.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" {
+	switch {
+	case *f.config == "":
 		return usagef("status: --config is required")
+	case *f.output != "text" && *f.output != "json":
+		return usagef("status: --output %q: want text or json", *f.output)
 	}
-	cfg, st, err := openState(ctx, *cfgPath, getenv)
+	cfg, st, err := openState(ctx, *f.config, getenv)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	now := clock.Clock{}.Now()
+	if *f.account != "" && !slices.ContainsFunc(cfg.Accounts, func(a config.Account) bool { return a.Name == *f.account }) {
+		return usagef("status: account %q is not in %s (want one of %s)", *f.account, *f.config, accountNames(cfg))
+	}
+	rep, err := gatherStatus(ctx, cfg, st, clock.Clock{}.Now(), *f.account)
+	if err != nil {
+		return err
+	}
+	if *f.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	var b strings.Builder
+	if *f.account != "" {
+		writeAccountDetail(&b, rep.Accounts[0], rep.At, true)
+	} else {
+		writeAccountLines(&b, rep.Accounts, rep.At, true)
+		writeDelivery(&b, rep.Receivers)
+	}
+	_, err = io.WriteString(stdout, b.String())
+	return err
+}
+
+func accountNames(cfg *config.Config) string {
+	names := make([]string, len(cfg.Accounts))
+	for i, a := range cfg.Accounts {
+		names[i] = a.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// statusReport is what status shows, in the form --output json prints.
+type statusReport struct {
+	At        time.Time        `json:"at"`
+	Accounts  []accountReport  `json:"accounts"`
+	Receivers []receiverReport `json:"receivers,omitempty"`
+}
+
+// accountReport is one account's position, polls and alerts. Balance is
+// in the form of the webhook payload's (docs/receivers.md); it is absent
+// until a poll read one.
+type accountReport struct {
+	Name     string                  `json:"name"`
+	Provider string                  `json:"provider"`
+	Currency string                  `json:"currency"`
+	Sees     string                  `json:"sees"`
+	Balance  *webhook.PayloadBalance `json:"balance,omitempty"`
+	// LastPoll is absent until the first poll.
+	LastPoll *pollReport `json:"last_poll,omitempty"`
+	// FailedPolls counts the failed polls in a row up to the last one.
+	FailedPolls int             `json:"failed_polls"`
+	Alerts      []alertReport   `json:"alerts"`
+	Silences    []silenceReport `json:"silences,omitempty"`
+	state       billing.AccountState
+}
+
+type pollReport struct {
+	At time.Time `json:"at"`
+	OK bool      `json:"ok"`
+	// Error says why a failed poll read nothing.
+	Error string `json:"error,omitempty"`
+	// Unavailable says why each part a poll could not read was not read.
+	Unavailable map[billing.Part]string `json:"unavailable,omitempty"`
+}
+
+// alertReport is a firing alert and where its notifications stand.
+type alertReport struct {
+	Rule     string           `json:"rule"`
+	Entity   string           `json:"entity"`
+	Severity billing.Severity `json:"severity"`
+	FiredAt  time.Time        `json:"fired_at"`
+	// NotifiedAt is when its latest notification was decided; whether it
+	// was delivered is in Undelivered.
+	NotifiedAt *time.Time `json:"notified_at,omitempty"`
+	AckedBy    string     `json:"acked_by,omitempty"`
+	// Undelivered lists the receivers that still owe its notifications.
+	Undelivered []undelivered `json:"undelivered,omitempty"`
+}
+
+type undelivered struct {
+	Receiver string `json:"receiver"`
+	// GivenUp is true when guardd stopped retrying.
+	GivenUp   bool   `json:"given_up"`
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+type silenceReport struct {
+	ID      int64     `json:"id"`
+	Rule    string    `json:"rule,omitempty"`
+	End     time.Time `json:"end"`
+	By      string    `json:"by"`
+	Comment string    `json:"comment"`
+}
+
+// receiverReport is the delivery state of one receiver: the notifications
+// waiting for a retry and those given up on.
+type receiverReport struct {
+	Name    string `json:"name"`
+	Pending int    `json:"pending"`
+	GivenUp int    `json:"given_up"`
+	// Oldest is when the oldest undelivered notification was queued;
+	// NextAttempt when the next retry is due.
+	Oldest      *time.Time `json:"oldest,omitempty"`
+	NextAttempt *time.Time `json:"next_attempt,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+// gatherStatus reads the state database: every account's ledger, alerts
+// and silences (only the named one when account is set), and the outbox.
+func gatherStatus(ctx context.Context, cfg *config.Config, st *store.Store, now time.Time, account string) (statusReport, error) {
 	accounts := make([]guard.Account, len(cfg.Accounts))
 	for i, a := range cfg.Accounts {
 		accounts[i] = guard.Account{Account: a.Account}
@@ -64,80 +197,315 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, History: st,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N}})
 	if err := g.Load(ctx, now); err != nil {
-		return err
+		return statusReport{}, err
 	}
-	var b strings.Builder
-	for i, as := range g.Status(now) {
-		if i > 0 {
-			b.WriteString("\n")
+	rep := statusReport{At: now}
+	var pending, dead []lifecycle.OutboxItem
+	var silences []lifecycle.Silence
+	firing := make(map[string][]lifecycle.Alert)
+	err := st.Lifecycle().View(ctx, func(tx lifecycle.Tx) error {
+		var err error
+		if pending, err = lifecycle.Owed(tx); err != nil {
+			return err
 		}
-		a := as.Account
-		fmt.Fprintf(&b, "%s (%s, %s)\n", a.Name, a.Provider, a.Currency)
-		fmt.Fprintf(&b, "  sees         %s\n", sightLine(cfg, cfg.Accounts[i]))
-		s := as.State
-		switch {
-		case !as.HasPoll:
-			b.WriteString("  never polled\n")
-		case !s.EffectiveKnown:
-			b.WriteString("  balance      unknown: no balance or grants read yet\n")
-		default:
-			shown := "not shown by the provider"
-			if s.ShownKnown {
-				shown = "the provider shows " + s.Shown.Display()
-				if gap := s.Shown.Amount().Sub(s.Effective.Amount()); gap.IsPositive() {
-					shown += fmt.Sprintf(" (%s more than can be spent)", billing.NewMoney(gap, s.Shown.Currency()).Display())
-				}
-			}
-			if d := s.DerivedFrom; d != nil {
-				shown = fmt.Sprintf("derived from the %s read off the console at %s, plus receipts since, minus costs since", d.Amount.Display(), alert.FormatTime(d.At))
-			}
-			fmt.Fprintf(&b, "  balance      %s effective; %s\n", s.Effective.Display(), shown)
-			fmt.Fprintf(&b, "  as of        %s (%s ago)\n", alert.FormatTime(s.ObservedAt), billing.Words(now.Sub(s.ObservedAt)))
-			fmt.Fprintf(&b, "  %s\n", strings.Replace(alert.RunwayText(s.Runway, s.Effective), "runway ", "runway       ", 1))
+		if dead, err = tx.Dead(); err != nil {
+			return err
 		}
-		if as.HasPoll {
-			p := as.LastPoll
-			if p.Err == "" {
-				fmt.Fprintf(&b, "  last poll    %s ok (%s ago)\n", alert.FormatTime(p.At), billing.Words(now.Sub(p.At)))
-			} else {
-				fmt.Fprintf(&b, "  last poll    %s FAILED (%d in a row): %s\n", alert.FormatTime(p.At), as.FailedPolls, p.Err)
-			}
-			for part, why := range p.Unavailable {
-				fmt.Fprintf(&b, "  unavailable  %s: %s\n", part, why)
-			}
+		if silences, err = tx.Silences(now); err != nil {
+			return err
 		}
-		var alerts []lifecycle.Alert
-		var silences []lifecycle.Silence
-		if err := st.Lifecycle().View(ctx, func(tx lifecycle.Tx) error {
-			var err error
-			if alerts, err = tx.Alerts(a.Name, lifecycle.Firing); err != nil {
+		for _, a := range cfg.Accounts {
+			if firing[a.Name], err = tx.Alerts(a.Name, lifecycle.Firing); err != nil {
 				return err
 			}
-			silences, err = tx.Silences(now)
-			return err
-		}); err != nil {
-			return err
 		}
-		if len(alerts) == 0 {
-			b.WriteString("  alerts       none firing\n")
+		return nil
+	})
+	if err != nil {
+		return statusReport{}, err
+	}
+	owed := make(map[string][]undelivered) // by fingerprint
+	for _, it := range pending {
+		owed[it.Fingerprint] = append(owed[it.Fingerprint], undelivered{Receiver: it.Receiver, Attempts: it.Attempts, LastError: it.LastError})
+	}
+	for _, it := range dead {
+		owed[it.Fingerprint] = append(owed[it.Fingerprint], undelivered{Receiver: it.Receiver, GivenUp: true, Attempts: it.Attempts, LastError: it.LastError})
+	}
+	for i, as := range g.Status(now) {
+		a := cfg.Accounts[i]
+		if account != "" && a.Name != account {
+			continue
 		}
-		for _, al := range alerts {
-			ack := ""
-			if al.AckedBy != "" {
-				ack = ", acknowledged by " + al.AckedBy
+		ar := accountView(cfg, a, as)
+		for _, al := range firing[a.Name] {
+			r := alertReport{Rule: al.Rule, Entity: al.Entity, Severity: al.Severity, FiredAt: al.FiredAt, AckedBy: al.AckedBy,
+				Undelivered: owed[al.Fingerprint]}
+			if !al.LastSentAt.IsZero() {
+				r.NotifiedAt = &al.LastSentAt
 			}
-			fmt.Fprintf(&b, "  alert        [%s] %s %s since %s (last sent %s%s)\n", strings.ToUpper(string(al.Severity)), al.Rule,
-				al.Entity, alert.FormatTime(al.FiredAt), alert.FormatTime(al.LastSentAt), ack)
+			ar.Alerts = append(ar.Alerts, r)
 		}
 		for _, sl := range silences {
-			if sl.Account != "" && sl.Account != a.Name {
+			if sl.Account == "" || sl.Account == a.Name {
+				ar.Silences = append(ar.Silences, silenceReport{ID: sl.ID, Rule: sl.Rule, End: sl.End, By: sl.CreatedBy, Comment: sl.Comment})
+			}
+		}
+		rep.Accounts = append(rep.Accounts, ar)
+	}
+	if account == "" {
+		rep.Receivers = receiverReports(cfg, pending, dead)
+	}
+	return rep, nil
+}
+
+// accountView is an account's position and last poll, as guardd knows it.
+func accountView(cfg *config.Config, a config.Account, as guard.AccountStatus) accountReport {
+	ar := accountReport{Name: a.Name, Provider: a.Provider, Currency: string(a.Currency), Sees: sightLine(cfg, a),
+		FailedPolls: as.FailedPolls, Alerts: []alertReport{}, state: as.State}
+	if s := as.State; s.EffectiveKnown || s.ShownKnown {
+		b := webhook.Balance(s)
+		ar.Balance = &b
+	}
+	if as.HasPoll {
+		p := as.LastPoll
+		ar.LastPoll = &pollReport{At: p.At, OK: p.Err == "", Error: p.Err, Unavailable: p.Unavailable}
+	}
+	return ar
+}
+
+// receiverReports sums the undelivered notifications by receiver, in the
+// config's order.
+func receiverReports(cfg *config.Config, pending, dead []lifecycle.OutboxItem) []receiverReport {
+	out := make([]receiverReport, len(cfg.Notifiers))
+	for i, n := range cfg.Notifiers {
+		r := receiverReport{Name: n.Name}
+		var lastAttempt time.Time
+		for _, it := range pending {
+			if it.Receiver != n.Name {
 				continue
 			}
-			fmt.Fprintf(&b, "  silence      #%d %s until %s by %s: %s\n", sl.ID, orAny(sl.Rule), alert.FormatTime(sl.End), sl.CreatedBy, sl.Comment)
+			r.Pending++
+			if r.Oldest == nil || it.CreatedAt.Before(*r.Oldest) {
+				r.Oldest = &it.CreatedAt
+			}
+			if r.NextAttempt == nil || it.NextAttemptAt.Before(*r.NextAttempt) {
+				r.NextAttempt = &it.NextAttemptAt
+			}
+			if it.LastError != "" && !it.LastAttemptAt.Before(lastAttempt) {
+				r.LastError, lastAttempt = it.LastError, it.LastAttemptAt
+			}
+		}
+		for _, it := range dead {
+			if it.Receiver != n.Name {
+				continue
+			}
+			r.GivenUp++
+			if r.Oldest == nil || it.CreatedAt.Before(*r.Oldest) {
+				r.Oldest = &it.CreatedAt
+			}
+			if it.LastError != "" && !it.LastAttemptAt.Before(lastAttempt) {
+				r.LastError, lastAttempt = it.LastError, it.LastAttemptAt
+			}
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// writeAccountLines writes one line per account, with its firing alerts
+// when withAlerts.
+func writeAccountLines(b *strings.Builder, accounts []accountReport, now time.Time, withAlerts bool) {
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	head := "ACCOUNT\tREAL\tSHOWN\tRUNWAY\tBURN\tLAST POLL"
+	if withAlerts {
+		head += "\tALERTS"
+	}
+	fmt.Fprintln(tw, head)
+	for _, a := range accounts {
+		s := a.state
+		real, shown := "unknown", "-"
+		if s.EffectiveKnown {
+			real = s.Effective.Display()
+			if s.DerivedFrom != nil {
+				real += " derived"
+			}
+		}
+		if s.ShownKnown {
+			shown = s.Shown.Display()
+		}
+		runway, burn := runwayCells(s)
+		line := strings.Join([]string{a.Name, real, shown, runway, burn, pollCell(a, now)}, "\t")
+		if withAlerts {
+			line += "\t" + alertsCell(a.Alerts)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+}
+
+// runwayCells gives the runway and burn columns: "7 days", "$6.00/day".
+func runwayCells(s billing.AccountState) (runway, burn string) {
+	rw := s.Runway
+	switch {
+	case !s.EffectiveKnown || !rw.Known:
+		return "unknown", "-"
+	case rw.FromCosts:
+		burn = rw.BurnPerDay.Display() + "/day (costs)"
+	default:
+		burn = rw.BurnPerDay.Display() + "/day"
+	}
+	switch {
+	case rw.Endless:
+		return "open-ended", burn
+	case !s.Effective.IsPositive():
+		return "none", burn
+	}
+	return billing.Words(rw.Lasts), burn
+}
+
+// pollCell gives the last poll column: "04:00 UTC, 3 minutes ago, ok".
+func pollCell(a accountReport, now time.Time) string {
+	p := a.LastPoll
+	if p == nil {
+		return "never"
+	}
+	at := alert.FormatTime(p.At) + ", " + billing.Words(now.Sub(p.At)) + " ago"
+	switch {
+	case !p.OK:
+		return fmt.Sprintf("%s, FAILED (%d in a row)", at, a.FailedPolls)
+	case len(p.Unavailable) > 0:
+		return fmt.Sprintf("%s, %s unavailable", at, partList(p.Unavailable))
+	}
+	return at + ", ok"
+}
+
+func partList(m map[billing.Part]string) string {
+	var parts []string
+	for _, p := range billing.Parts {
+		if _, ok := m[p]; ok {
+			parts = append(parts, string(p))
 		}
 	}
-	_, err = io.WriteString(stdout, b.String())
-	return err
+	return strings.Join(parts, ", ")
+}
+
+// alertsCell gives the alerts column: "none" or the rules firing, the most
+// severe first, marking those not delivered.
+func alertsCell(as []alertReport) string {
+	if len(as) == 0 {
+		return "none"
+	}
+	sorted := slices.Clone(as)
+	slices.SortStableFunc(sorted, func(x, y alertReport) int { return y.Severity.Rank() - x.Severity.Rank() })
+	var out []string
+	for _, a := range sorted {
+		s := fmt.Sprintf("%s (%s)", a.Rule, a.Severity)
+		if len(a.Undelivered) > 0 {
+			s += " NOT DELIVERED"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// writeDelivery writes the receivers that owe notifications, or that all
+// is delivered.
+func writeDelivery(b *strings.Builder, rs []receiverReport) {
+	var owing []receiverReport
+	for _, r := range rs {
+		if r.Pending+r.GivenUp > 0 {
+			owing = append(owing, r)
+		}
+	}
+	if len(rs) > 0 && len(owing) == 0 {
+		fmt.Fprintf(b, "\ndelivery: every notification delivered (%s)\n", billing.Count(len(rs), "receiver"))
+		return
+	}
+	for _, r := range owing {
+		fmt.Fprintf(b, "\nreceiver %s: ", r.Name)
+		var parts []string
+		if r.Pending > 0 {
+			parts = append(parts, fmt.Sprintf("%d not delivered yet, next attempt %s", r.Pending, alert.FormatTime(*r.NextAttempt)))
+		}
+		if r.GivenUp > 0 {
+			parts = append(parts, fmt.Sprintf("%d given up on (see guardd's log)", r.GivenUp))
+		}
+		fmt.Fprintf(b, "%s; oldest queued %s\n", strings.Join(parts, "; "), alert.FormatTime(*r.Oldest))
+		if r.LastError != "" {
+			fmt.Fprintf(b, "  last error: %s\n", r.LastError)
+		}
+	}
+}
+
+// writeAccountDetail writes one account in detail, with its alerts and
+// silences when withAlerts.
+func writeAccountDetail(b *strings.Builder, a accountReport, now time.Time, withAlerts bool) {
+	fmt.Fprintf(b, "%s (%s, %s)\n", a.Name, a.Provider, a.Currency)
+	fmt.Fprintf(b, "  sees         %s\n", a.Sees)
+	s := a.state
+	switch {
+	case a.LastPoll == nil:
+		b.WriteString("  never polled\n")
+	case !s.EffectiveKnown:
+		b.WriteString("  balance      unknown: no balance or grants read yet\n")
+	default:
+		shown := "not shown by the provider"
+		if s.ShownKnown {
+			shown = "the provider shows " + s.Shown.Display()
+			if gap := s.Shown.Amount().Sub(s.Effective.Amount()); gap.IsPositive() {
+				shown += fmt.Sprintf(" (%s more than can be spent)", billing.NewMoney(gap, s.Shown.Currency()).Display())
+			}
+		}
+		if d := s.DerivedFrom; d != nil {
+			shown = fmt.Sprintf("derived from the %s read off the console at %s, plus receipts since, minus costs since", d.Amount.Display(), alert.FormatTime(d.At))
+		}
+		fmt.Fprintf(b, "  balance      %s effective; %s\n", s.Effective.Display(), shown)
+		fmt.Fprintf(b, "  as of        %s (%s ago)\n", alert.FormatTime(s.ObservedAt), billing.Words(now.Sub(s.ObservedAt)))
+		fmt.Fprintf(b, "  %s\n", strings.Replace(alert.RunwayText(s.Runway, s.Effective), "runway ", "runway       ", 1))
+	}
+	if p := a.LastPoll; p != nil {
+		if p.OK {
+			fmt.Fprintf(b, "  last poll    %s ok (%s ago)\n", alert.FormatTime(p.At), billing.Words(now.Sub(p.At)))
+		} else {
+			fmt.Fprintf(b, "  last poll    %s FAILED (%d in a row): %s\n", alert.FormatTime(p.At), a.FailedPolls, p.Error)
+		}
+		for _, part := range billing.Parts {
+			if why, ok := p.Unavailable[part]; ok {
+				fmt.Fprintf(b, "  unavailable  %s: %s\n", part, why)
+			}
+		}
+	}
+	if !withAlerts {
+		return
+	}
+	if len(a.Alerts) == 0 {
+		b.WriteString("  alerts       none firing\n")
+	}
+	for _, al := range a.Alerts {
+		ack := ""
+		if al.AckedBy != "" {
+			ack = ", acknowledged by " + al.AckedBy
+		}
+		notified := "not notified"
+		if al.NotifiedAt != nil {
+			notified = "notified " + alert.FormatTime(*al.NotifiedAt)
+		}
+		fmt.Fprintf(b, "  alert        [%s] %s %s since %s (%s%s)\n", strings.ToUpper(string(al.Severity)), al.Rule,
+			al.Entity, alert.FormatTime(al.FiredAt), notified, ack)
+		for _, u := range al.Undelivered {
+			state := fmt.Sprintf("not delivered to %s yet (%d attempts)", u.Receiver, u.Attempts)
+			if u.GivenUp {
+				state = fmt.Sprintf("never delivered to %s: given up after %d attempts", u.Receiver, u.Attempts)
+			}
+			if u.LastError != "" {
+				state += ": " + u.LastError
+			}
+			fmt.Fprintf(b, "               %s\n", state)
+		}
+	}
+	for _, sl := range a.Silences {
+		fmt.Fprintf(b, "  silence      #%d %s until %s by %s: %s\n", sl.ID, orAny(sl.Rule), alert.FormatTime(sl.End), sl.By, sl.Comment)
+	}
 }
 
 func orAny(s string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 
@@ -11,11 +10,12 @@ import (
 
 // cmdTest runs rule test files and prints a diff for each that fails.
 func cmdTest(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs := newFlagSet("test", nil, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd test TEST.yaml...\n\n"+
 			"Plays each test's history through the rules and checks the findings expected at the\n"+
-			"given times (see docs/rules.md, \"Testing rules\"). Exits 1 if any test fails.\n")
+			"given times (see docs/rules.md, \"Testing rules\"). Exits 1 if any test fails, or when\n"+
+			"SIGINT or SIGTERM stops it.\n")
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
@@ -25,8 +25,11 @@ func cmdTest(ctx context.Context, args []string, getenv getenvFunc, stdout, stde
 		return usagef("test: want at least one test file")
 	}
 	failed := 0
-	for _, path := range fs.Args() {
+	for i, path := range fs.Args() {
 		res, err := ruletest.Run(ctx, path, getenv)
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("test interrupted (%d of %d files run): %w", i, fs.NArg(), err)
+		}
 		if err != nil {
 			return err
 		}

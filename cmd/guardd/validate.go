@@ -10,10 +10,20 @@ import (
 	"github.com/guardd/guardd/internal/rules"
 )
 
+// validateFlags are guardd validate's flags.
+type validateFlags struct {
+	config *string
+	print  *bool
+}
+
+func (f *validateFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+	f.config = configFlag(fs, getenv)
+	f.print = fs.Bool("print", false, "print the effective config, with where each secret is kept; reads no secret")
+}
+
 func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	cfgPath := configFlag(fs, getenv)
-	printCfg := fs.Bool("print", false, "print the effective config (secrets shown as <secret>)")
+	var f validateFlags
+	fs := newFlagSet("validate", f.define, getenv)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: guardd validate --config FILE [--print]\n\n"+
 			"Loads the config with its environment overrides and reports every problem at once.\n\n")
@@ -22,14 +32,18 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	if *cfgPath == "" {
+	if *f.config == "" {
 		return usagef("validate: --config is required")
 	}
-	cfg, err := config.LoadFile(*cfgPath, getenv)
+	reads := config.AllSecrets
+	if *f.print {
+		reads = config.NoSecrets // printing shows where secrets are kept, never their values
+	}
+	cfg, err := config.LoadFile(*f.config, getenv, reads)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: OK, %d accounts, %d notifiers, schedule %q\n", *cfgPath, len(cfg.Accounts), len(cfg.Notifiers), cfg.Schedule.S)
+	fmt.Fprintf(stdout, "%s: OK, %d accounts, %d notifiers, schedule %q\n", *f.config, len(cfg.Accounts), len(cfg.Notifiers), cfg.Schedule.S)
 	fmt.Fprintf(stdout, "  state %s (retention %s), http %s\n", cfg.State.Path.Name, cfg.State.Retention.Duration, cfg.HTTP.Addr.S)
 	for _, a := range cfg.Accounts {
 		ar := "auto-recharge off"
@@ -48,7 +62,7 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 	for _, n := range cfg.Notifiers {
 		fmt.Fprintf(stdout, "  notifier %s: %s, severity %s and above\n", n.Name, n.Type, n.MinSeverity)
 	}
-	if *printCfg {
+	if *f.print {
 		return cfg.Dump(stdout)
 	}
 	return nil

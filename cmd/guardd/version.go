@@ -4,21 +4,34 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+
+	"github.com/guardd/guardd/internal/metrics"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-func cmdVersion(stdout io.Writer) error {
-	rev, goVersion := "", ""
+// build identifies this binary: its version, and the VCS revision and Go
+// version it was built from.
+func build() metrics.Build {
+	b := metrics.Build{Version: version}
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		goVersion = bi.GoVersion
+		b.GoVersion = bi.GoVersion
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {
-				rev = " " + s.Value
+				b.Revision = s.Value
 			}
 		}
 	}
-	_, err := fmt.Fprintf(stdout, "guardd %s%s (%s)\n", version, rev, goVersion)
+	return b
+}
+
+func cmdVersion(stdout io.Writer) error {
+	b := build()
+	rev := ""
+	if b.Revision != "" {
+		rev = " " + b.Revision
+	}
+	_, err := fmt.Fprintf(stdout, "guardd %s%s (%s)\n", b.Version, rev, b.GoVersion)
 	return err
 }

@@ -40,6 +40,19 @@ func buildAccounts(cfg *config.Config) ([]guard.Account, error) {
 // guardd run, the one mode that answers the Slack buttons (Socket Mode);
 // messages from check carry none.
 func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, interactive bool) ([]alert.Receiver, error) {
+	out := make([]alert.Receiver, len(cfg.Notifiers))
+	for i := range cfg.Notifiers {
+		r, err := buildReceiver(cfg, i, stdout, log, interactive)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// buildReceiver builds the config's notifier i.
+func buildReceiver(cfg *config.Config, i int, stdout io.Writer, log *zap.Logger, interactive bool) (alert.Receiver, error) {
 	// Each account's billing page, linked from its messages.
 	links := make(map[string]string)
 	for _, a := range cfg.Accounts {
@@ -47,15 +60,12 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, inter
 			links[a.Name] = u
 		}
 	}
-	var out []alert.Receiver
-	for i, n := range cfg.Notifiers {
-		nt, err := n.New(alert.Deps{Stdout: stdout, Log: log.With(zap.String("receiver", n.Name)), Links: links, Interactive: interactive})
-		if err != nil {
-			return nil, fmt.Errorf("notifiers[%d] (%s): %w", i, n.Name, err)
-		}
-		out = append(out, alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Accounts: n.Accounts, Notifier: nt, Pace: n.Pace()})
+	n := cfg.Notifiers[i]
+	nt, err := n.New(alert.Deps{Stdout: stdout, Log: log.With(zap.String("receiver", n.Name)), Links: links, Interactive: interactive})
+	if err != nil {
+		return alert.Receiver{}, fmt.Errorf("notifiers[%d] (%s): %w", i, n.Name, err)
 	}
-	return out, nil
+	return alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Accounts: n.Accounts, Notifier: nt, Pace: n.Pace()}, nil
 }
 
 // app is what check and run work with: the config, the logger, the guard and
@@ -67,6 +77,9 @@ type app struct {
 	guard  *guard.Guard
 	store  *store.Store
 	opened *store.Store
+	// receivers and policy are the guard's, for resending (resend.go).
+	receivers []alert.Receiver
+	policy    lifecycle.Policy
 }
 
 // Close closes the state store.
@@ -83,7 +96,7 @@ func (a *app) Close() error {
 // keeps every write in memory, and prints what would be sent instead of
 // sending it.
 func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun, interactive bool, now time.Time) (*app, error) {
-	cfg, err := config.LoadFile(cfgPath, getenv)
+	cfg, err := config.LoadFile(cfgPath, getenv, config.AllSecrets)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +145,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	} else {
 		a.store = a.opened
 	}
+	a.receivers, a.policy = opts.Receivers, opts.Policy
 	a.guard = guard.New(accounts, opts)
 	if err := a.guard.Load(ctx, now); err != nil {
 		a.Close()

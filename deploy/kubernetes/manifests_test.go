@@ -495,7 +495,7 @@ func TestConfigLoads(t *testing.T) {
 			v, ok := env[k]
 			return v, ok
 		}
-		if _, err := config.Load(strings.NewReader(cm.Data["config.yaml"]), dir, getenv); err != nil {
+		if _, err := config.Load(strings.NewReader(cm.Data["config.yaml"]), dir, getenv, config.AllSecrets); err != nil {
 			t.Errorf("ConfigMap %s config.yaml does not load with the %s's environment:\n%v", cm.Name, owner, err)
 		}
 	}
@@ -503,7 +503,7 @@ func TestConfigLoads(t *testing.T) {
 		v, ok := secret.StringData[k]
 		return v, ok
 	}
-	c, err := config.Load(strings.NewReader(cm.Data["config.yaml"]), dir, getenv)
+	c, err := config.Load(strings.NewReader(cm.Data["config.yaml"]), dir, getenv, config.AllSecrets)
 	if err != nil {
 		t.Fatalf("ConfigMap %s config.yaml does not load:\n%v", cm.Name, err)
 	}
@@ -521,7 +521,7 @@ func TestConfigLoads(t *testing.T) {
 	}
 
 	// Without the Secret the config must not load: the Secret is needed.
-	if _, err := config.Load(strings.NewReader(cm.Data["config.yaml"]), dir, func(string) (string, bool) { return "", false }); err == nil {
+	if _, err := config.Load(strings.NewReader(cm.Data["config.yaml"]), dir, func(string) (string, bool) { return "", false }, config.AllSecrets); err == nil {
 		t.Errorf("config.yaml loads without the Secret's variables: want it to need them")
 	}
 

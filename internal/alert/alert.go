@@ -70,3 +70,21 @@ func (r Ref) IsZero() bool { return r.Channel == "" && r.MessageID == "" }
 type Notifier interface {
 	Send(ctx context.Context, n Notification) (ref Ref, retry bool, err error)
 }
+
+// Resender is implemented by notifiers whose service forgets an alert
+// unless it hears of it again, such as Alertmanager, which keeps alerts in
+// memory only and expects its clients to send the active ones every minute
+// or so: after a restart it knows of none until they come again.
+//
+// Resend sends firing, the alerts firing now as each was last notified
+// (every one the receiver wants), so that the service holds them. It
+// decides nothing, neither what fires nor what is new: the lifecycle
+// chose them (lifecycle.Resend), and calls it after every cycle and, in
+// guardd run, every ResendEvery between cycles. A failure is only logged:
+// the next call sends them all again. Errors never contain secrets.
+type Resender interface {
+	Notifier
+	Resend(ctx context.Context, firing []Notification) error
+	// ResendEvery is how often guardd run calls Resend between cycles.
+	ResendEvery() time.Duration
+}

@@ -14,9 +14,28 @@ const TimeLayout = "2006-01-02 15:04 UTC"
 // FormatTime renders t in UTC for people.
 func FormatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
-// Title is the one-line headline of a notification, such as
-// "[CRITICAL] recharge-burst on acme-openai" or "[RESOLVED] ...".
+// Title is the one-line headline of a notification: its Label and, for a
+// repeat, since when it fires: "[CRITICAL] recharge-burst on acme-openai
+// (still firing since 2026-10-14 03:00 UTC)".
 func Title(n Notification) string {
+	if since := n.Finding.FiringSince; n.Status == StatusFiring && !since.IsZero() {
+		return Label(n) + " (still firing since " + FormatTime(since) + ")"
+	}
+	return Label(n)
+}
+
+// FiredAt is when f's alert started firing: when it was found, or, for a
+// repeat, FiringSince.
+func FiredAt(f billing.Finding) time.Time {
+	if !f.FiringSince.IsZero() {
+		return f.FiringSince
+	}
+	return f.At
+}
+
+// Label names a notification: "[CRITICAL] recharge-burst on acme-openai"
+// or "[RESOLVED] ...".
+func Label(n Notification) string {
 	tag := strings.ToUpper(string(n.Finding.Severity))
 	if n.Status == StatusResolved {
 		tag = "RESOLVED"
@@ -60,8 +79,12 @@ func RunwayText(r billing.Runway, effective billing.Money) string {
 	case !effective.IsPositive():
 		return "runway none: the effective balance is used up"
 	}
-	return fmt.Sprintf("runway %s at %s/day (burn over the last %s), until %s",
-		billing.Words(r.Lasts), r.BurnPerDay.Display(), billing.Words(r.Window), billing.Day(r.Until))
+	burn := "burn over the last " + billing.Words(r.Window)
+	if r.FromCosts {
+		burn = "burn from the provider's cost report over " + billing.Words(r.Window)
+	}
+	return fmt.Sprintf("runway %s at %s/day (%s), until %s",
+		billing.Words(r.Lasts), r.BurnPerDay.Display(), burn, billing.Day(r.Until))
 }
 
 // EvidenceLine renders one piece of evidence on one line.
@@ -101,7 +124,7 @@ func Text(n Notification) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %s\n", Title(n), FormatTime(n.At))
 	if n.Status == StatusResolved {
-		fmt.Fprintf(&b, "Resolved: %s no longer holds (it fired at %s: %s)\n", f.Rule, FormatTime(f.At), f.Summary)
+		fmt.Fprintf(&b, "Resolved: %s no longer holds (it fired at %s: %s)\n", f.Rule, FormatTime(FiredAt(f)), f.Summary)
 		b.WriteString(BalanceLine(f.State))
 		fmt.Fprintf(&b, "\nFingerprint: %s\n", f.Fingerprint())
 		return b.String()

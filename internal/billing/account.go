@@ -22,7 +22,7 @@ func ParseRechargeMode(s string) (RechargeMode, error) {
 	case RechargeAdd, RechargeRestore:
 		return m, nil
 	}
-	return "", fmt.Errorf("unknown auto-recharge mode %q: want add or restore", s)
+	return "", fmt.Errorf("unknown auto-recharge mode %s: want add or restore", Quote(s))
 }
 
 // DrawdownPolicy is the order in which the provider says credit is consumed.
@@ -43,7 +43,7 @@ func ParseDrawdownPolicy(s string) (DrawdownPolicy, error) {
 	case DrawdownExpiringFirst, DrawdownGrantsFirst:
 		return p, nil
 	}
-	return "", fmt.Errorf("unknown drawdown policy %q: want expiring-first or grants-first", s)
+	return "", fmt.Errorf("unknown drawdown policy %s: want expiring-first or grants-first", Quote(s))
 }
 
 // AutoRecharge is the account's auto-recharge setting as the user configured
@@ -119,7 +119,7 @@ func (a Account) Validate() []*FieldError {
 		add("provider", "must not be empty")
 	}
 	if c, err := ParseCurrency(string(a.Currency)); err != nil || c != a.Currency {
-		add("currency", "invalid currency %q: want a three-letter ISO 4217 code", a.Currency)
+		add("currency", "invalid currency %s: want a three-letter ISO 4217 code", Quote(a.Currency))
 	}
 	if _, err := ParseDrawdownPolicy(string(a.Drawdown)); err != nil {
 		add("drawdown", "%v", err)
@@ -154,7 +154,7 @@ func (a Account) Validate() []*FieldError {
 			add("auto_recharge.amount", "only applies in add mode (got %s with mode restore)", ar.Amount.Exact())
 		}
 	default:
-		add("auto_recharge.mode", "unknown auto-recharge mode %q: want add or restore", ar.Mode)
+		add("auto_recharge.mode", "unknown auto-recharge mode %s: want add or restore", Quote(ar.Mode))
 	}
 	if ar.HasMonthlyLimit && !ar.MonthlyLimit.IsPositive() {
 		add("auto_recharge.monthly_limit", "must be greater than 0 (got %s)", ar.MonthlyLimit.Exact())

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,35 @@ func TestFingerprintIsStable(t *testing.T) {
 	// The separator keeps "ab"+"c" apart from "a"+"bc".
 	if billing.Fingerprint("ab", "c", "") == billing.Fingerprint("a", "bc", "") {
 		t.Error("fingerprints of different fields collide")
+	}
+}
+
+func TestQuote(t *testing.T) {
+	long := strings.Repeat("é", 100) // 2 bytes each: the cut is at a rune
+	for _, tc := range []struct{ in, want string }{
+		{"", `""`},
+		{"usd", `"usd"`},
+		{"a\"b\n", `"a\"b\n"`},
+		{strings.Repeat("x", billing.MaxQuoted), `"` + strings.Repeat("x", billing.MaxQuoted) + `"`},
+		{strings.Repeat("x", billing.MaxQuoted+1), `"` + strings.Repeat("x", billing.MaxQuoted) + `"… (81 bytes)`},
+		{long, `"` + strings.Repeat("é", billing.MaxQuoted) + `"… (200 bytes)`},
+	} {
+		if got := billing.Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%.20q…): got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestParseAmountBoundsItsText: a number of a million digits is refused at
+// once, its text cut in the error (parsing it would take time quadratic in
+// its length).
+func TestParseAmountBoundsItsText(t *testing.T) {
+	huge := strings.Repeat("9", 1<<20)
+	_, err := billing.ParseAmount(huge)
+	if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "… (1048576 bytes): longer than 100 characters") {
+		t.Errorf("ParseAmount of a million digits: got %.300v, want a short error", err)
+	}
+	if _, err := billing.ParseAmount("0." + strings.Repeat("1", 98)); err != nil {
+		t.Errorf("ParseAmount of 100 characters: %v", err)
 	}
 }

@@ -22,7 +22,7 @@ func ParseSeverity(s string) (Severity, error) {
 	case SeverityInfo, SeverityWarning, SeverityCritical:
 		return v, nil
 	}
-	return "", fmt.Errorf("unknown severity %q: want info, warning or critical", s)
+	return "", fmt.Errorf("unknown severity %s: want info, warning or critical", Quote(s))
 }
 
 // Rank orders severities: info 1, warning 2, critical 3 (0 if unknown).
@@ -61,6 +61,10 @@ type Runway struct {
 	// BurnPerDay is the average consumption per day over Window.
 	BurnPerDay Money
 	Window     time.Duration
+	// FromCosts is true when the burn comes from the provider's settled
+	// cost report, because guardd's own history is too short to measure
+	// one.
+	FromCosts bool
 	// Endless is true when nothing was consumed over the window.
 	Endless bool
 	// Lasts is how long the balance lasts, and Until when it runs out; both
@@ -106,6 +110,9 @@ type Finding struct {
 	InhibitedBy string
 	// Folded summarises the symptoms folded into this finding.
 	Folded []string
+	// FiringSince, for a repeat of a firing alert, is when it started
+	// firing; zero otherwise.
+	FiringSince time.Time
 }
 
 // Fingerprint identifies the finding across polls and runs: the same rule,

@@ -23,7 +23,7 @@ var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
 func ParseCurrency(s string) (Currency, error) {
 	c := Currency(strings.ToUpper(strings.TrimSpace(s)))
 	if !currencyRE.MatchString(string(c)) {
-		return "", fmt.Errorf("invalid currency %q: want a three-letter ISO 4217 code", s)
+		return "", fmt.Errorf("invalid currency %s: want a three-letter ISO 4217 code", Quote(s))
 	}
 	return c, nil
 }
@@ -54,6 +54,11 @@ func ParseMoney(s string, c Currency) (Money, error) {
 	return Money{amount: d, currency: c}, nil
 }
 
+// maxAmountText bounds the text of an amount: far more digits than any
+// real amount has, and short enough that parsing stays cheap (the parse
+// takes time quadratic in the number of digits).
+const maxAmountText = 100
+
 // ParseAmount parses a decimal amount from its text. Provider JSON numbers are
 // handed in as their literal text, so no precision is lost to float64.
 func ParseAmount(s string) (decimal.Decimal, error) {
@@ -61,9 +66,12 @@ func ParseAmount(s string) (decimal.Decimal, error) {
 	if t == "" {
 		return decimal.Decimal{}, errors.New("empty amount")
 	}
+	if len(t) > maxAmountText {
+		return decimal.Decimal{}, fmt.Errorf("invalid amount %s: longer than %d characters", Quote(s), maxAmountText)
+	}
 	d, err := decimal.NewFromString(t)
 	if err != nil {
-		return decimal.Decimal{}, fmt.Errorf("invalid amount %q", s)
+		return decimal.Decimal{}, fmt.Errorf("invalid amount %s", Quote(s))
 	}
 	return d, nil
 }

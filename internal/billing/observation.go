@@ -21,7 +21,7 @@ func ParseGrantKind(s string) (GrantKind, error) {
 	case GrantPromotional, GrantPurchased, GrantUnknown:
 		return k, nil
 	}
-	return "", fmt.Errorf("unknown grant kind %q: want promotional, purchased or unknown", s)
+	return "", fmt.Errorf("unknown grant kind %s: want promotional, purchased or unknown", Quote(s))
 }
 
 // Grant is a credit grant: an amount of credit, part of it used, valid from
@@ -73,7 +73,7 @@ func ParseChargeOrigin(s string) (ChargeOrigin, error) {
 	case ChargeInvoice, ChargeReceipt, ChargeInferred:
 		return o, nil
 	}
-	return "", fmt.Errorf("unknown charge origin %q: want invoice, receipt or inferred", s)
+	return "", fmt.Errorf("unknown charge origin %s: want invoice, receipt or inferred", Quote(s))
 }
 
 // ChargeTrigger says what caused a charge.
@@ -91,7 +91,7 @@ func ParseChargeTrigger(s string) (ChargeTrigger, error) {
 	case TriggerAutoRecharge, TriggerManual, TriggerUnknown:
 		return t, nil
 	}
-	return "", fmt.Errorf("unknown charge trigger %q: want auto-recharge, manual or unknown", s)
+	return "", fmt.Errorf("unknown charge trigger %s: want auto-recharge, manual or unknown", Quote(s))
 }
 
 // Charge is money taken from the card. Amount is what was paid, tax
@@ -148,7 +148,7 @@ func ParsePart(s string) (Part, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("unknown part %q: want balance, grants, charges or costs", s)
+	return "", fmt.Errorf("unknown part %s: want balance, grants, charges or costs", Quote(s))
 }
 
 // PartStatus says where one part of an observation came from, how fresh it
@@ -161,7 +161,23 @@ type PartStatus struct {
 	// Unavailable, when not empty, says why the part could not be read. An
 	// unavailable part is never zero: its fields must be ignored.
 	Unavailable string
+	// Cause sorts an unavailable part's reason into one of a few kinds (a
+	// metric label); empty when the source did not say.
+	Cause Cause
 }
+
+// Cause is the kind of reason a part could not be read.
+type Cause string
+
+// The causes.
+const (
+	CauseKeyRefused    Cause = "key_refused"      // 401 or 403: the key is wrong, expired or of the wrong kind
+	CauseRateLimited   Cause = "rate_limited"     // 429
+	CauseProviderError Cause = "provider_error"   // another answer than 2xx: 5xx, 404, a redirect
+	CauseUnreachable   Cause = "unreachable"      // no answer: network, timeout, cancelled
+	CauseInvalid       Cause = "invalid_response" // an answer guardd cannot trust
+	CauseMailbox       Cause = "mailbox"          // the receipts' mailbox could not be read
+)
 
 // Observation is one poll of one account: what was read, from where, when,
 // and which parts were unavailable. A part absent from Parts was not read at

@@ -11,16 +11,17 @@ import (
 func Words(d time.Duration) string {
 	switch {
 	case d >= 48*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day")
+		return Count(int(d/(24*time.Hour)), "day")
 	case d >= 2*time.Hour:
-		return plural(int(d/time.Hour), "hour")
+		return Count(int(d/time.Hour), "hour")
 	case d >= 2*time.Minute:
-		return plural(int(d/time.Minute), "minute")
+		return Count(int(d/time.Minute), "minute")
 	}
 	return d.Round(time.Second).String()
 }
 
-func plural(n int, unit string) string {
+// Count renders n of unit for people: "1 receiver", "3 receivers".
+func Count(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}

@@ -213,7 +213,7 @@ func source(d *setting.Decoder, ap *setting.Problems, n *yaml.Node, a *billing.A
 	var head struct {
 		Type setting.Text `yaml:"type"`
 	}
-	d.Decode(p, n, &head, setting.Options{Unknown: func(*setting.Problems, *yaml.Node) {}})
+	d.Decode(p, n, &head, setting.Options{Unknown: func(*setting.Problems, *yaml.Node, []string) {}})
 	want := "want " + setting.OrList(sourceNames())
 	kind, ok := sourceKind(head.Type.S)
 	switch {

@@ -33,7 +33,7 @@ func TestBadConfigs(t *testing.T) {
 			}
 			defer f.Close()
 
-			c, err := Load(f, "testdata", mapEnv(env))
+			c, err := Load(f, "testdata", mapEnv(env), AllSecrets)
 			if err == nil {
 				t.Fatalf("Load(%s) = %+v, nil; want an error", file, c)
 			}

@@ -154,7 +154,7 @@ func defaults(d *setting.Decoder) Global {
 //
 // A config that does not load gives an *Error listing every problem; other
 // errors (r failing) are returned as they are.
-func Load(r io.Reader, dir string, getenv func(string) (string, bool)) (*Config, error) {
+func Load(r io.Reader, dir string, getenv func(string) (string, bool), reads Secrets) (*Config, error) {
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
@@ -174,7 +174,7 @@ func Load(r io.Reader, dir string, getenv func(string) (string, bool)) (*Config,
 		return nil, fmt.Errorf("read environment overrides: %w", err)
 	}
 
-	d := &setting.Decoder{Getenv: getenv, Dir: dir}
+	d := &setting.Decoder{Getenv: getenv, Dir: dir, Reads: reads}
 	p := setting.NewProblems("")
 	setting.CheckDuplicates(p, root)
 	c := &Config{Global: defaults(d), Params: rules.DefaultParams(), Ledger: ledger.DefaultOptions()}
@@ -193,16 +193,34 @@ func Load(r io.Reader, dir string, getenv func(string) (string, bool)) (*Config,
 	return c, nil
 }
 
+// Secrets says which secrets a load reads, by the path of their setting
+// ("notifiers[1].webhook_url_env"). One not read keeps only where it is
+// kept: a command reads the secrets it uses, so that one that only reads
+// the state needs none set.
+type Secrets func(path string) bool
+
+// AllSecrets reads every secret; NoSecrets none.
+var (
+	AllSecrets Secrets
+	NoSecrets  Secrets = func(string) bool { return false }
+)
+
+// SecretsUnder reads the secrets set in the block at path ("accounts",
+// "notifiers[1]") only.
+func SecretsUnder(path string) Secrets {
+	return func(p string) bool { return strings.HasPrefix(p, path+".") || strings.HasPrefix(p, path+"[") }
+}
+
 // LoadFile loads the config file at path, resolving relative paths in it
 // against the file's directory. If the file loads but is invalid, the *Error
 // returned carries path in its File field.
-func LoadFile(path string, getenv func(string) (string, bool)) (*Config, error) {
+func LoadFile(path string, getenv func(string) (string, bool), reads Secrets) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load config: %w", err)
 	}
 	defer f.Close()
-	c, err := Load(f, filepath.Dir(path), getenv)
+	c, err := Load(f, filepath.Dir(path), getenv, reads)
 	if e, ok := errors.AsType[*Error](err); ok {
 		e.File = path
 	} else if err != nil {

@@ -38,7 +38,7 @@ accounts:
 // load loads text with relative paths resolved against testdata.
 func load(t *testing.T, text string, env map[string]string) (*Config, error) {
 	t.Helper()
-	return Load(strings.NewReader(text), "testdata", mapEnv(env))
+	return Load(strings.NewReader(text), "testdata", mapEnv(env), AllSecrets)
 }
 
 func mustLoad(t *testing.T, text string, env map[string]string) *Config {
@@ -197,7 +197,7 @@ notifiers:
     min_severity: critical
     webhook_url_file: slack-webhook
 `
-	c, err := Load(strings.NewReader(text), dir, mapEnv(map[string]string{"MY_SLACK": " " + envURL + "\n"}))
+	c, err := Load(strings.NewReader(text), dir, mapEnv(map[string]string{"MY_SLACK": " " + envURL + "\n"}), AllSecrets)
 	if err != nil {
 		t.Fatalf("Load: got error\n%v\nwant none", err)
 	}
@@ -360,7 +360,7 @@ func TestAmountsExact(t *testing.T) {
 func TestLoadFile(t *testing.T) {
 	t.Run("missing file names the path", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "nope.yaml")
-		_, err := LoadFile(path, mapEnv(nil))
+		_, err := LoadFile(path, mapEnv(nil), AllSecrets)
 		if err == nil || !strings.Contains(err.Error(), path) || !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("LoadFile(%s): got %v, want an error naming the path that is os.ErrNotExist", path, err)
 		}
@@ -374,7 +374,7 @@ func TestLoadFile(t *testing.T) {
 		if err := os.WriteFile(path, []byte(minimal), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		c, err := LoadFile(path, mapEnv(nil))
+		c, err := LoadFile(path, mapEnv(nil), AllSecrets)
 		if err != nil {
 			t.Fatalf("LoadFile: got error %v, want none", err)
 		}
@@ -387,7 +387,7 @@ func TestLoadFile(t *testing.T) {
 		if err := os.WriteFile(path, []byte("log: {level: loud}\nfoo: 1\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := LoadFile(path, mapEnv(nil))
+		_, err := LoadFile(path, mapEnv(nil), AllSecrets)
 		want := path + `: line 2: unknown key "foo"`
 		if err == nil || err.Error() != want {
 			t.Errorf("LoadFile: got %v, want %s", err, want)
@@ -408,7 +408,7 @@ func TestExample(t *testing.T) {
 	if _, err := os.Stat(src); err != nil {
 		t.Fatalf("config.example.yaml uses %s: %v", src, err)
 	}
-	c, err := LoadFile(path, mapEnv(nil))
+	c, err := LoadFile(path, mapEnv(nil), AllSecrets)
 	if err != nil {
 		t.Fatalf("LoadFile(%s): got error\n%v\nwant none", path, err)
 	}
@@ -515,7 +515,7 @@ func TestExampleNotifierBlocks(t *testing.T) {
 				t.Fatalf("config.example.yaml: found no commented-out notifier %s to uncomment", tt.name)
 			}
 			text = strings.Replace(text, "path: examples/hourly-recharge.json", "path: hourly-recharge.json", 1)
-			c, err := Load(strings.NewReader(text), dir, mapEnv(env))
+			c, err := Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 			if err != nil {
 				t.Fatalf("uncommented %s: got error\n%v\nwant none", tt.name, err)
 			}
@@ -713,7 +713,7 @@ accounts:
 	}
 	for i, n := range bad {
 		text := account + "notifiers:\n  - " + n + "\n"
-		_, err := Load(strings.NewReader(text), dir, mapEnv(env))
+		_, err := Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 		if err == nil {
 			t.Errorf("case %d (%s): got no error, want one", i, n)
 			continue
@@ -724,7 +724,7 @@ accounts:
 	}
 	// All at once, with the unknown key taken out so validation runs.
 	all := strings.Replace(notifiers.String(), ", colour: red", "", 1)
-	_, err := Load(strings.NewReader(account+"notifiers:\n"+all), dir, mapEnv(env))
+	_, err := Load(strings.NewReader(account+"notifiers:\n"+all), dir, mapEnv(env), AllSecrets)
 	if err == nil {
 		t.Fatalf("all bad notifiers: got no error, want one")
 	}
@@ -739,7 +739,7 @@ notifiers:
   - {name: from-env, type: slack, webhook_url_env: GOOD}
   - {name: from-file, type: slack, webhook_url_file: good-hook}
 `
-	c, err := Load(strings.NewReader(text), dir, mapEnv(env))
+	c, err := Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 	if err != nil {
 		t.Fatalf("Load: got error %v, want none", err)
 	}

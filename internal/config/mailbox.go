@@ -50,7 +50,7 @@ func (c *Config) decodeMailboxes(d *setting.Decoder, p *setting.Problems, n *yam
 	for i, item := range setting.Items(n) {
 		p := p.In(fmt.Sprintf("mailboxes[%d]", i))
 		var fm mailboxFile
-		d.Decode(p, item, &fm, setting.Options{Unknown: func(*setting.Problems, *yaml.Node) {}})
+		d.Decode(p, item, &fm, setting.Options{Unknown: func(*setting.Problems, *yaml.Node, []string) {}})
 		m := Mailbox{Name: fm.Name.S, Type: fm.Type.S}
 		switch {
 		case !fm.Name.IsSet():

@@ -55,7 +55,7 @@ func (c *Config) decodeNotifiers(d *setting.Decoder, p *setting.Problems, n *yam
 
 func notifier(d *setting.Decoder, p *setting.Problems, n *yaml.Node, seen map[string]bool, accounts []string, env alert.Env) Notifier {
 	var fn notifierFile
-	d.Decode(p, n, &fn, setting.Options{Unknown: func(*setting.Problems, *yaml.Node) {}})
+	d.Decode(p, n, &fn, setting.Options{Unknown: func(*setting.Problems, *yaml.Node, []string) {}})
 	nt := Notifier{Name: fn.Name.S, Type: fn.Type.S, MinSeverity: billing.SeverityInfo}
 	switch {
 	case !fn.Name.IsSet():

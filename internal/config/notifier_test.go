@@ -96,7 +96,7 @@ func notifierEnv() map[string]string {
 
 func TestNotifierTypes(t *testing.T) {
 	dir := t.TempDir()
-	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()))
+	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()), AllSecrets)
 	if err != nil {
 		t.Fatalf("Load: got error\n%v\nwant none", err)
 	}
@@ -178,7 +178,7 @@ notifiers:
 
 func TestNotifierDump(t *testing.T) {
 	dir := t.TempDir()
-	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()))
+	c, err := Load(strings.NewReader(notifiersText(t, dir)), dir, mapEnv(notifierEnv()), AllSecrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,6 +223,7 @@ func TestNotifierDump(t *testing.T) {
     url: https://alertmanager.example.com:9093
     bearer_token_env: AM_TOKEN
     resolve_timeout: 25h
+    resend_interval: 1m
   - name: mail
     type: email
     min_severity: info
@@ -273,7 +274,7 @@ func TestNotifierSecretsNeverLeak(t *testing.T) {
 			}
 		}
 	}
-	c, err := Load(strings.NewReader(text), dir, mapEnv(notifierEnv()))
+	c, err := Load(strings.NewReader(text), dir, mapEnv(notifierEnv()), AllSecrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +316,7 @@ func TestNotifierSecretsNeverLeak(t *testing.T) {
 	}
 	for i, n := range bad {
 		text := minimal + "notifiers:\n  - " + n + "\n"
-		_, err := Load(strings.NewReader(text), dir, mapEnv(env))
+		_, err := Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 		if err == nil {
 			t.Errorf("case %d (%s): got no error, want one", i, n)
 			continue

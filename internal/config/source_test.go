@@ -53,7 +53,7 @@ accounts:
     source: {type: openrouter, management_key_file: or-key}
 `
 	env := map[string]string{"OA_ADMIN": "sk-admin-1", "OA_SESS": " sess-2\n", "AN_ADMIN": "sk-ant-admin01-3", "DS_KEY": "sk-4"}
-	c, err := Load(strings.NewReader(text), dir, mapEnv(env))
+	c, err := Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -90,7 +90,7 @@ accounts:
 	}
 	delete(env, "OA_SESS")
 	text = strings.Replace(text, ", session_key_env: OA_SESS", "", 1)
-	c, err = Load(strings.NewReader(text), dir, mapEnv(env))
+	c, err = Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestSourceProblemsHideKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = Load(f, "testdata", mapEnv(readEnvFile(t, filepath.Join("testdata", "bad", "source-key-values.env"))))
+	_, err = Load(f, "testdata", mapEnv(readEnvFile(t, filepath.Join("testdata", "bad", "source-key-values.env"))), AllSecrets)
 	if err == nil {
 		t.Fatal("Load: no error")
 	}
@@ -163,7 +163,7 @@ func TestExampleProviderAccounts(t *testing.T) {
 	}
 	text := strings.Replace(strings.Join(out, "\n"), "path: examples/hourly-recharge.json", "path: hourly-recharge.json", 1)
 
-	_, err = Load(strings.NewReader(text), dir, mapEnv(nil))
+	_, err = Load(strings.NewReader(text), dir, mapEnv(nil), AllSecrets)
 	if err == nil {
 		t.Fatal("Load without keys: no error")
 	}
@@ -186,7 +186,7 @@ func TestExampleProviderAccounts(t *testing.T) {
 		"OPENAI_ADMIN_KEY": "sk-admin-x", "OPENAI_SESSION_KEY": "sess-x", "ANTHROPIC_ADMIN_KEY": "sk-ant-admin01-x",
 		"DEEPSEEK_API_KEY": "sk-x", "OPENROUTER_MANAGEMENT_KEY": "sk-or-v1-x",
 	}
-	c, err := Load(strings.NewReader(text), dir, mapEnv(env))
+	c, err := Load(strings.NewReader(text), dir, mapEnv(env), AllSecrets)
 	if err != nil {
 		t.Fatalf("Load with keys: %v", err)
 	}

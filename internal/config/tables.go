@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/guardd/guardd/internal/alert"
@@ -121,13 +122,13 @@ func init() {
 // unknownKey returns the reporter of a key the block's type does not take:
 // a key no type takes is unknown; one that others take is reported by
 // misplaced with the types that take it.
-func (t takers) unknownKey(misplaced func(p *setting.Problems, key string, types []string)) func(*setting.Problems, *yaml.Node) {
-	return func(p *setting.Problems, key *yaml.Node) {
+func (t takers) unknownKey(misplaced func(p *setting.Problems, key string, types []string)) func(*setting.Problems, *yaml.Node, []string) {
+	return func(p *setting.Problems, key *yaml.Node, known []string) {
 		if types, ok := t[key.Value]; ok {
 			misplaced(p, key.Value, types)
 			return
 		}
-		p.Unknown(key)
+		p.Unknown(key, known)
 	}
 }
 
@@ -136,7 +137,7 @@ func (t takers) unknownKey(misplaced func(p *setting.Problems, key string, types
 func (t takers) checkKeys(p *setting.Problems, n *yaml.Node, own []string) {
 	for _, kv := range setting.Pairs(n) {
 		if _, ok := t[kv[0].Value]; !ok && !slices.Contains(own, kv[0].Value) {
-			p.Unknown(kv[0])
+			p.Unknown(kv[0], append(slices.Clone(own), slices.Sorted(maps.Keys(t))...))
 		}
 	}
 }

@@ -142,6 +142,9 @@ func New(accounts []Account, o Options) *Guard {
 	}
 	g.sender = &lifecycle.Sender{Store: g.state, Receivers: o.Receivers, Dispatcher: dispatcher, Policy: o.Policy, Log: log}
 	for _, a := range accounts {
+		if s, ok := a.Source.(poller.LogSetter); ok {
+			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
+		}
 		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
 	}
 	return g
@@ -201,14 +204,7 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 	recs := make([]ledger.PollRecord, 0, len(polls))
 	for i := len(polls) - 1; i >= 0; i-- {
 		p := polls[i]
-		rec := ledger.PollRecord{At: p.At, Err: p.Error}
-		for _, part := range p.Missing {
-			if rec.Unavailable == nil {
-				rec.Unavailable = make(map[billing.Part]string)
-			}
-			rec.Unavailable[part] = "unavailable"
-		}
-		recs = append(recs, rec)
+		recs = append(recs, ledger.PollRecord{At: p.At, Err: p.Error, Unavailable: p.Unavailable})
 	}
 	l.ReplacePolls(recs)
 	w.ledger, w.stale = l, false
@@ -274,14 +270,17 @@ type AccountReport struct {
 	Recharges24h int
 	// ExpiringSoon is unused grant credit expiring within 14 days.
 	ExpiringSoon billing.Money
-	// Missing lists the parts the poll could not read.
-	Missing []billing.Part
+	// Unavailable holds the parts the poll could not read, each with its
+	// status: why, and the kind of cause.
+	Unavailable map[billing.Part]billing.PartStatus
 }
 
 // Cycle polls every account once at now, evaluates the rules and sends the
 // notifications due. Account failures are reported in the Report, not
-// returned; the error is for notifications that could not be delivered and
-// state that could not be written.
+// returned; the error is for state that could not be written ("write state:
+// account …: …"; the account's poll and decisions were not kept), mail that
+// could not be read or kept, and notifications that could not be delivered
+// ("deliver notifications: …"), joined.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
 	for _, w := range g.accounts {
@@ -345,11 +344,7 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			rep.States[w.account.Name] = state
 			ar.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
 			ar.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
-			for _, p := range billing.Parts {
-				if st, ok := res.Observation.Parts[p]; ok && st.Unavailable != "" {
-					ar.Missing = append(ar.Missing, p)
-				}
-			}
+			ar.Unavailable = unavailableParts(res.Observation)
 		}
 		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
@@ -365,15 +360,16 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state, delivered)
 		if serr != nil {
 			w.stale = true
-			errs = append(errs, fmt.Errorf("account %s: write state: %w", w.account.Name, serr))
+			errs = append(errs, fmt.Errorf("write state: account %s: %w", w.account.Name, serr))
 			continue
 		}
 		due = append(due, ns...)
 	}
 	rep.Sent = due
 	var err error
-	rep.Delivery, err = g.sender.Drain(ctx, now)
-	errs = append(errs, err)
+	if rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
+		errs = append(errs, fmt.Errorf("deliver notifications: %w", err))
+	}
 	return rep, errors.Join(errs...)
 }
 
@@ -416,10 +412,11 @@ func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, po
 	if err := tx.AppendObservation(account, o); err != nil {
 		return err
 	}
-	for _, part := range billing.Parts {
-		if st, ok := o.Parts[part]; ok && st.Unavailable != "" {
-			p.Missing = append(p.Missing, part)
+	for part, st := range unavailableParts(o) {
+		if p.Unavailable == nil {
+			p.Unavailable = make(map[billing.Part]string)
 		}
+		p.Unavailable[part] = st.Unavailable
 	}
 	if err := recordFirstSeen(tx, account.Name, o); err != nil {
 		return err
@@ -509,20 +506,41 @@ type ObservationError struct {
 func (e *ObservationError) Error() string { return fmt.Sprintf("observations[%d]: %v", e.Index, e.Err) }
 func (e *ObservationError) Unwrap() error { return e.Err }
 
+// StoppedError is a replay stopped because its context ended (SIGINT or
+// SIGTERM): Done of Total observations were replayed.
+type StoppedError struct {
+	Done, Total int
+	Err         error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("stopped after %d of %d observations: %v", e.Done, e.Total, e.Err)
+}
+func (e *StoppedError) Unwrap() error { return e.Err }
+
 // Replay plays the observations of one account through a new guard, with
 // its state in memory, as if polled live: one cycle per observation, at its
 // time. A replay judges as check and run do (hysteresis included) but never
 // repeats an alert, so each is sent once per episode, and sends each
 // notification as it is decided (Policy.Immediate). each is called with
 // every cycle's report; an observation that cannot be used stops the replay
-// with an *ObservationError. name identifies the history in errors.
+// with an *ObservationError. When ctx ends the replay stops before the next
+// observation with a *StoppedError. name identifies the history in errors.
 func Replay(ctx context.Context, account billing.Account, name string, obs []billing.Observation, o Options,
 	each func(i int, rep Report) error) error {
 	o.State, o.History = nil, nil
 	o.Policy.Repeat, o.Policy.Immediate = nil, true
 	g := New([]Account{{Account: account, Source: file.New(name, obs)}}, o)
 	for i, ob := range obs {
+		if ctx.Err() != nil {
+			return &StoppedError{Done: i, Total: len(obs), Err: context.Cause(ctx)}
+		}
 		rep, err := g.Cycle(ctx, ob.At)
+		if ctx.Err() != nil {
+			// The cycle may have been cut short: observation i does not
+			// count as replayed.
+			return &StoppedError{Done: i, Total: len(obs), Err: context.Cause(ctx)}
+		}
 		if len(rep.Failed) > 0 {
 			return &ObservationError{Index: i, Err: rep.Failed[0].Err}
 		}
@@ -534,4 +552,19 @@ func Replay(ctx context.Context, account billing.Account, name string, obs []bil
 		}
 	}
 	return nil
+}
+
+// unavailableParts returns the parts o could not read, each with its
+// status; nil when every part attempted was read.
+func unavailableParts(o billing.Observation) map[billing.Part]billing.PartStatus {
+	var out map[billing.Part]billing.PartStatus
+	for p, st := range o.Parts {
+		if st.Unavailable != "" {
+			if out == nil {
+				out = make(map[billing.Part]billing.PartStatus)
+			}
+			out[p] = st
+		}
+	}
+	return out
 }

@@ -3,9 +3,11 @@ package guard_test
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/guard"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
@@ -53,5 +55,66 @@ func TestLoadResumesCostCursor(t *testing.T) {
 	}
 	if want := day.Add(24 * time.Hour); !src2.resumed.Equal(want) {
 		t.Errorf("cost cursor resumed at %s, want %s (the end of the last settled day)", src2.resumed, want)
+	}
+}
+
+// Like guardd check, each poll is a new process that rebuilds the ledger
+// from the store: the reason a part could not be read survives it, into
+// the source-blind alert.
+func TestUnavailableReasonSurvivesTheStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const why = "GET /dashboard/billing/credit_grants: http 401 Unauthorized: invalid session " +
+		"(the session key (session_key) was refused. Fix: give a browser session key (sess-…))"
+	a := lt.Account("5", "10")
+	rec := &recorder{}
+	for i := range 4 {
+		at := lt.T0.Add(time.Duration(i) * time.Hour)
+		src := &fakeSource{FetchFunc: func(context.Context, time.Time) (billing.Observation, error) {
+			o := lt.At(at).Shown("10.00").Build()
+			o.Parts[billing.PartGrants] = billing.PartStatus{Source: "openai:GET /dashboard/billing/credit_grants", AsOf: at, Unavailable: why}
+			return o, nil
+		}}
+		g := guard.New([]guard.Account{{Account: a, Source: src}}, guard.Options{Params: rules.DefaultParams(), State: st.Lifecycle(), History: st,
+			Receivers: []alert.Receiver{{Name: "rec", MinSeverity: billing.SeverityInfo, Notifier: rec}}})
+		if err := g.Load(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := g.Cycle(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rep.Accounts[a.Name].Unavailable[billing.PartGrants].Unavailable; got != why {
+			t.Fatalf("poll %d: report says grants unavailable because %q, want %q", i, got, why)
+		}
+	}
+	var blind []alert.Notification
+	for _, n := range rec.got {
+		if n.Finding.Rule == "source-blind" {
+			blind = append(blind, n)
+		}
+	}
+	if len(blind) != 1 {
+		t.Fatalf("got %d source-blind notifications (%v), want 1", len(blind), rec.events())
+	}
+	f := blind[0].Finding
+	for i, e := range f.Evidence {
+		want := "grants unavailable: the same reason"
+		if i == 0 {
+			want = "grants unavailable: " + why
+		}
+		if e.Note != want {
+			t.Errorf("source-blind evidence of the poll at %s: %q, want %q", e.At, e.Note, want)
+		}
+	}
+	if !strings.Contains(f.Summary, why) {
+		t.Errorf("source-blind summary %q: want it to carry the reason", f.Summary)
+	}
+	if want := "Fix: give a browser session key (sess-…)"; f.Recommendation != want {
+		t.Errorf("source-blind recommendation %q, want %q", f.Recommendation, want)
 	}
 }

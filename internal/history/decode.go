@@ -175,6 +175,16 @@ func (d *decoder) errorf(field, format string, args ...any) {
 
 func fmtTime(t time.Time) string { return t.Format(time.RFC3339Nano) }
 
+// literal renders a JSON literal (a number) for an error as it is written,
+// or quoted and bounded (billing.Quote) when it is longer than a value
+// quoted in an error may be.
+func literal(b []byte) string {
+	if len(b) > billing.MaxQuoted {
+		return billing.Quote(b)
+	}
+	return string(b)
+}
+
 // Object members.
 
 // fields is a set of an object's known keys, one bit each.
@@ -200,7 +210,7 @@ func (d *decoder) require(seen, f fields, key string) {
 }
 
 func (d *decoder) unknown(key []byte) {
-	d.errorf("", "unknown field %q", key)
+	d.errorf("", "unknown field %s", billing.Quote(key))
 	d.s.skip()
 }
 
@@ -308,7 +318,7 @@ func (d *decoder) amount(field string) (decimal.Decimal, bool) {
 	}
 	v, err := billing.ParseAmount(string(b))
 	if err != nil {
-		d.errorf(field, "invalid amount %q", b)
+		d.errorf(field, "invalid amount %s", billing.Quote(b))
 		return decimal.Decimal{}, false
 	}
 	if len(d.amounts) < maxCache {
@@ -334,13 +344,13 @@ func (d *decoder) time(field string, cache bool) (time.Time, bool) {
 	}
 	t, err := time.Parse(time.RFC3339, string(b))
 	if err != nil {
-		d.errorf(field, "invalid time %q: want RFC 3339 such as 2026-10-01T00:00:00Z", b)
+		d.errorf(field, "invalid time %s: want RFC 3339 such as 2026-10-01T00:00:00Z", billing.Quote(b))
 		return time.Time{}, false
 	}
 	t = t.UTC()
 	if y := t.Year(); y < 0 || y > 9999 {
 		// Such a time could not be written back in RFC 3339.
-		d.errorf(field, "invalid time %q: year out of range in UTC", b)
+		d.errorf(field, "invalid time %s: year out of range in UTC", billing.Quote(b))
 		return time.Time{}, false
 	}
 	if cache && len(d.times) < maxCache {
@@ -448,7 +458,7 @@ func (d *decoder) file() (*File, error) {
 func (d *decoder) format() bool {
 	v, ok := d.str("format")
 	if ok && v != Format {
-		d.errorf("format", "%q is not a guardd history file (want %q)", v, Format)
+		d.errorf("format", "%s is not a guardd history file (want %q)", billing.Quote(v), Format)
 		return false
 	}
 	return ok
@@ -462,7 +472,7 @@ func (d *decoder) version() bool {
 	}
 	lit := d.s.number()
 	if v, err := billing.ParseAmount(string(lit)); err != nil || !v.Equal(decimal.NewFromInt(Version)) {
-		d.errorf("version", "unsupported version %s (supported: %d)", lit, Version)
+		d.errorf("version", "unsupported version %s (supported: %d)", literal(lit), Version)
 		return false
 	}
 	return true

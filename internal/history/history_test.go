@@ -758,3 +758,59 @@ func TestBalanceAnchorAndDerived(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeValuesBoundedInErrors: whatever value a file holds where a
+// problem is, the error quotes at most billing.MaxQuoted characters of it,
+// then an ellipsis and its length; a 50 MB unknown key is not quoted whole.
+func TestHugeValuesBoundedInErrors(t *testing.T) {
+	base, err := os.ReadFile("testdata/good/minimal.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.TrimSpace(string(base))
+	obs := `{"at":"2026-01-01T00:00:00Z","source":"s","unavailable":{"balance":"no key"}}`
+	// The issue's 50 MB key once; 1 MB values elsewhere keep the test quick.
+	for _, tc := range []struct {
+		name, old, new string
+		size           int
+	}{
+		{"unknown top-level key of 50 MB", `{"format"`, `{"%s":1,"format"`, 50 << 20},
+		{"unknown top-level key", `{"format"`, `{"%s":1,"format"`, 1 << 20},
+		{"unknown observation key", obs, `{"%s":1,` + obs[1:], 1 << 20},
+		{"unknown part", `"unavailable":{"balance"`, `"unavailable":{"%s":"x","balance"`, 1 << 20},
+		{"format", `"guardd-history"`, `"%s"`, 1 << 20},
+		{"version", `"version":1`, `"version":1%s`, 1 << 20},
+		{"currency", `"EUR"`, `"%s"`, 1 << 20},
+		{"drawdown", `"expiring-first"`, `"%s"`, 1 << 20},
+		{"time", `"2026-01-01T00:00:00Z"`, `"%s"`, 1 << 20},
+		{"amount", `"unavailable":{"balance":"no key"}`, `"balance":{"shown":1%s}`, 1 << 20},
+		{"reason of a part also read", `"unavailable":{"balance":"no key"}`, `"balance":{"shown":"1"},"unavailable":{"balance":"%s"}`, 1 << 20},
+		{"duplicate grant id", `"unavailable":{"balance":"no key"}`,
+			`"grants":[{"id":"%[1]s","amount":"1","used":"0","effective_at":"2026-01-01T00:00:00Z"},{"id":"%[1]s","amount":"1","used":"0","effective_at":"2026-01-01T00:00:00Z"}]`, 1 << 20},
+		{"charge currency", `"unavailable":{"balance":"no key"}`,
+			`"charges":[{"id":"c","paid_at":"2026-01-01T00:00:00Z","amount":"1","currency":"%s"}]`, 1 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(doc, tc.old) {
+				t.Fatalf("%q is not in minimal.json", tc.old)
+			}
+			// Digits, so that the value is a valid number where one is
+			// wanted and only its size is wrong.
+			value := strings.Repeat("9", tc.size)
+			if strings.HasPrefix(tc.new, `"version":1`) || strings.Contains(tc.new, `"shown":1`) {
+				value = value[1:] // the 1 before it
+			}
+			_, err := Decode(strings.NewReader(strings.Replace(doc, tc.old, fmt.Sprintf(tc.new, value), 1)))
+			if err == nil {
+				t.Fatal("got no error, want one")
+			}
+			msg := err.Error()
+			if len(msg) > 1000 {
+				t.Fatalf("error of %d bytes, want a short one; it starts %.200q", len(msg), msg)
+			}
+			if want := fmt.Sprintf("… (%d bytes)", tc.size); !strings.Contains(msg, want) {
+				t.Errorf("error %q: want the value cut, with %q", msg, want)
+			}
+		})
+	}
+}

@@ -134,7 +134,7 @@ func (d *decoder) observation(o *billing.Observation) bool {
 		reason, ov := unavailable[i], overrides[i]
 		switch {
 		case read[i] && reason != "":
-			d.errorf(string(p), "must be absent or null when listed in unavailable (%q)", reason)
+			d.errorf(string(p), "must be absent or null when listed in unavailable (%s)", billing.Quote(reason))
 		case !read[i] && reason == "":
 			if ov.set {
 				d.errorf("sources."+string(p), "%s was neither read nor listed in unavailable", p)
@@ -506,7 +506,7 @@ func (d *decoder) charge(c *billing.Charge) {
 					case err != nil:
 						d.errorf("currency", "%v", err)
 					case cur != d.cur:
-						d.errorf("currency", "%q differs from the account currency %q", s, d.cur)
+						d.errorf("currency", "%s differs from the account currency %q", billing.Quote(s), d.cur)
 					}
 				}
 			}
@@ -611,7 +611,7 @@ func (d *decoder) cost(b *billing.CostBucket) {
 func (d *decoder) duplicateIDs(name string, n int, id func(int) string) {
 	report := func(i, j int) {
 		d.pushIndex(i)
-		d.errorf("id", "duplicate id %q (also %s[%d])", id(i), name, j)
+		d.errorf("id", "duplicate id %s (also %s[%d])", billing.Quote(id(i)), name, j)
 		d.pop()
 	}
 	if n <= 32 {

@@ -120,7 +120,7 @@ type Client struct {
 func New(provider, baseURL string, o Options, secrets ...secret.Value) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s base URL %q: want an absolute http(s) URL", provider, baseURL)
+		return nil, fmt.Errorf("%s base URL %s: want an absolute http(s) URL", provider, secret.QuoteURL(baseURL))
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("%s base URL: must not hold credentials", provider)
@@ -161,6 +161,10 @@ type Request struct {
 	Path   string
 	Query  url.Values
 	Header http.Header
+	// Refused, when set, is what a 401 or 403 answer means and how to fix
+	// it ("the admin key (admin_key) was refused. Fix: …"): the request's
+	// key is named in the error, not just its status.
+	Refused string
 }
 
 // Get sends r, retrying what Retryable says may succeed (408, 429, 5xx)
@@ -188,7 +192,7 @@ func (c *Client) Get(ctx context.Context, b *Budget, r Request) ([]byte, error) 
 		wait := c.backoff(attempt)
 		if retryAfter > 0 {
 			if retryAfter > c.opts.MaxRetryAfter {
-				return nil, c.fail(fmt.Errorf("%w (it asked to wait %s, longer than guardd waits in a poll)", err, retryAfter), nil)
+				return nil, c.fail(fmt.Errorf("%w (it asked to wait %s, longer than guardd waits in a poll)", err, waitWords(retryAfter)), nil)
 			}
 			wait = retryAfter
 		}
@@ -283,10 +287,15 @@ func (c *Client) once(ctx context.Context, endpoint string, r Request) (body []b
 	default:
 		se := statusError(resp, c.errorMessage(body))
 		se.Endpoint = endpoint
-		if code == http.StatusUnauthorized {
+		switch {
+		case r.Refused != "" && (code == http.StatusUnauthorized || code == http.StatusForbidden):
+			se.Hint = r.Refused
+		case code == http.StatusUnauthorized:
 			se.Hint = "the key was refused: check that it is the right kind of key and still valid"
 		}
-		return nil, se.Wait, se
+		// The wait asked for, however long: a longer one than the poll can
+		// give ends the attempt (Get), never a retry at once.
+		return nil, requestedWait(resp.Header.Get("Retry-After"), time.Now()), se
 	}
 }
 

@@ -101,6 +101,33 @@ func TestRetryAfterTooLongGivesUp(t *testing.T) {
 	}
 }
 
+// TestRetryAfterAnySizeOrFormGivesUp: a wait asked for that is longer than
+// the poll gives ends the attempt whether it is a number of seconds over a
+// day, one too large for a time.Duration or an HTTP date; none is taken
+// for "no wait" and retried at once.
+func TestRetryAfterAnySizeOrFormGivesUp(t *testing.T) {
+	for _, tc := range []struct{ name, header, want string }{
+		{"two hours", "7200", "asked to wait 2h0m0s"},
+		{"a day and a second", "86401", "asked to wait 24h0m1s"},
+		{"a hundred years", "3153600000", "asked to wait 876000h0m0s"},
+		{"more than a duration holds", "99999999999999999999999", "asked to wait over 292 years"},
+		{"a date in two hours", time.Now().Add(2*time.Hour + 30*time.Second).UTC().Format(http.TimeFormat), "asked to wait 2h0m"},
+		{"a date in year 9999", "Fri, 31 Dec 9999 23:59:59 GMT", "asked to wait over 292 years"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, n := scripted(t, status(429, map[string]string{"Retry-After": tc.header}, `{}`), ok)
+			c, rec := newClient(t, srv.URL, Options{MaxRetryAfter: time.Minute})
+			_, err := c.Get(context.Background(), c.Budget(), Request{Path: "/x"})
+			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Get error: got %v, want an unavailable error with %q", err, tc.want)
+			}
+			if len(rec.waits) != 0 || *n != 1 {
+				t.Errorf("got waits %v and %d requests, want none and 1", rec.waits, *n)
+			}
+		})
+	}
+}
+
 func TestRetryAfterBeyondDeadlineGivesUp(t *testing.T) {
 	srv, _ := scripted(t, status(503, map[string]string{"Retry-After": "30"}, `{}`), ok)
 	c, rec := newClient(t, srv.URL, Options{})

@@ -26,6 +26,7 @@ package httpx
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -128,28 +129,65 @@ func statusError(resp *http.Response, detail string) *StatusError {
 	}
 }
 
-// maxRetryAfter is the longest Retry-After in seconds taken at its word: a
-// longer one is no usable answer (and would overflow a time.Duration).
+// maxRetryAfter is the longest Retry-After in seconds ParseRetryAfter takes
+// at its word.
 const maxRetryAfter = 24 * 60 * 60
 
 // ParseRetryAfter reads a Retry-After header: whole seconds (1 to a day) or
 // an HTTP date, relative to now and rounded to the second. It returns zero
-// for anything else, for no wait, and for a time in the past.
+// for anything else, for no wait, and for a time in the past. It is what a
+// receiver's caller is told (RetryAfter); a source's Get judges the wait
+// asked for itself (requestedWait), however long.
 func ParseRetryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
+	d, seconds := parseRetryAfter(h, now)
+	if seconds && d > maxRetryAfter*time.Second {
 		return 0
 	}
-	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
-		if n <= 0 || n > maxRetryAfter {
-			return 0
+	return d
+}
+
+// forever is the wait requestedWait gives for a number of seconds too large
+// for a time.Duration.
+const forever = time.Duration(math.MaxInt64)
+
+// requestedWait is the wait a Retry-After header asks for, whatever its
+// size or form: whole seconds, any number of them (too many for a
+// time.Duration is forever), or an HTTP date, relative to now and rounded to
+// the second. It is zero for no wait, a time in the past or a header that is
+// neither.
+func requestedWait(h string, now time.Time) time.Duration {
+	d, _ := parseRetryAfter(h, now)
+	return d
+}
+
+// parseRetryAfter reads a Retry-After header, saying whether it was given
+// in seconds.
+func parseRetryAfter(h string, now time.Time) (d time.Duration, seconds bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case n <= 0: // ErrRange: MinInt64
+			return 0, true
+		case n > int64(forever/time.Second): // ErrRange: MaxInt64
+			return forever, true
 		}
-		return time.Duration(n) * time.Second
+		return time.Duration(n) * time.Second, true
 	}
 	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
+		return t.Sub(now).Round(time.Second), false
 	}
-	return 0
+	return 0, false
+}
+
+// waitWords renders a requested wait for an error.
+func waitWords(d time.Duration) string {
+	if d == forever {
+		return "over 292 years"
+	}
+	return d.String()
 }
 
 // NoRedirects returns a copy of c (nil: a zero client) that never follows a

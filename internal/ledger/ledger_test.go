@@ -519,3 +519,32 @@ func TestSuspectReadingsWait(t *testing.T) {
 		t.Errorf("a round trip through zero is no recharge; got %+v", rs)
 	}
 }
+
+// Right after the first poll, guardd's own history measures no burn; the
+// settled cost days the provider reported do, and the runway says so.
+func TestRunwayFromCostsWhenHistoryIsShort(t *testing.T) {
+	day := 24 * h
+	build := func(settled bool, days int) billing.Runway {
+		o := lt.At(t0).Shown("30.00").Build()
+		o.Parts[billing.PartCosts] = billing.PartStatus{Source: "test:costs", AsOf: t0}
+		for i := range days {
+			start := t0.Truncate(day).Add(-time.Duration(days-i) * day)
+			o.Costs = append(o.Costs, billing.CostBucket{Start: start, End: start.Add(day), Amount: lt.USD("2.50"), Settled: settled})
+		}
+		l := ledger.New(lt.Account("5", "10"), ledger.DefaultOptions())
+		if err := l.Append(o); err != nil {
+			t.Fatal(err)
+		}
+		return l.Runway(t0, 7*day)
+	}
+	rw := build(true, 7)
+	if !rw.Known || !rw.FromCosts || rw.BurnPerDay.Display() != "$2.50" || rw.Window != 7*day || rw.Lasts != 12*day {
+		t.Errorf("seven settled cost days: got %+v, want a burn of $2.50/day from costs over 7 days, lasting 12 days", rw)
+	}
+	if rw := build(false, 7); rw.Known {
+		t.Errorf("unsettled cost days: got %+v, want the runway unknown", rw)
+	}
+	if rw := build(true, 0); rw.Known {
+		t.Errorf("no cost days: got %+v, want the runway unknown", rw)
+	}
+}

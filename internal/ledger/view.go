@@ -12,6 +12,10 @@ import (
 // less, the runway is reported as unknown rather than guessed.
 const MinBurnCoverage = time.Hour
 
+// MinCostCoverage is the least span of settled cost windows a burn is
+// measured over when guardd's own history is too short: a whole day.
+const MinCostCoverage = 24 * time.Hour
+
 // Latest returns the position at the newest observation at or before now.
 func (l *Ledger) Latest(now time.Time) (Point, bool) {
 	i := l.before(now)
@@ -118,8 +122,14 @@ func (l *Ledger) runway(now time.Time, window time.Duration) billing.Runway {
 		return billing.Runway{}
 	}
 	spent, covered := l.Consumption(now.Add(-window), now)
+	fromCosts := false
 	if covered < MinBurnCoverage {
-		return billing.Runway{}
+		// Too little of guardd's own history: the provider's settled
+		// cost days, read back on the first poll, measure the burn.
+		if spent, covered = l.settledCosts(now.Add(-window), now); covered < MinCostCoverage {
+			return billing.Runway{}
+		}
+		fromCosts = true
 	}
 	day := decimal.NewFromInt(int64(24 * time.Hour))
 	perDay := spent.Mul(day).Div(decimal.NewFromInt(int64(covered)))
@@ -127,6 +137,7 @@ func (l *Ledger) runway(now time.Time, window time.Duration) billing.Runway {
 		Known:      true,
 		BurnPerDay: billing.NewMoney(perDay, l.account.Currency),
 		Window:     covered,
+		FromCosts:  fromCosts,
 	}
 	switch {
 	case !pt.Effective.IsPositive():
@@ -144,6 +155,24 @@ func (l *Ledger) runway(now time.Time, window time.Duration) billing.Runway {
 		rw.Until = pt.At.Add(rw.Lasts)
 	}
 	return rw
+}
+
+// settledCosts sums the settled cost windows inside [from, to] and the time
+// they cover.
+func (l *Ledger) settledCosts(from, to time.Time) (decimal.Decimal, time.Duration) {
+	es := l.costs.entries
+	lo := sort.Search(len(es), func(i int) bool { return !es[i].Bucket.Start.Before(from) })
+	spent, covered := decimal.Zero, time.Duration(0)
+	for _, e := range es[lo:] {
+		b := e.Bucket
+		if b.End.After(to) {
+			break
+		}
+		if b.Settled {
+			spent, covered = spent.Add(b.Amount.Amount()), covered+b.End.Sub(b.Start)
+		}
+	}
+	return spent, covered
 }
 
 // maxSeconds caps a runway at a century; beyond that it is endless.

@@ -4,7 +4,9 @@
 // resolve and fire again on every poll), and is silenced or inhibited
 // without being forgotten. Every notification goes through an outbox:
 // written in the same transaction as the alert's new state, sent after, so
-// a crash in between means it is sent after the restart, never lost.
+// a crash in between means it is sent after the restart, never lost; and
+// claimed by one sender before it is sent, so processes sharing the state
+// send it once.
 //
 // The package owns its model (Alert, Silence, FindingRecord, OutboxItem)
 // and the ports it needs from storage (Book, Outbox, Tx, Store; see
@@ -177,6 +179,7 @@ func decideOne(b Book, f billing.Finding, firing map[string]Alert, explain func(
 		every := p.Repeat[f.Severity]
 		due := escalated || (every > 0 && now.Sub(a.LastSentAt) >= every)
 		if due && !silenced && f.InhibitedBy == "" && a.AckedBy == "" {
+			f.FiringSince = a.FiredAt
 			ef := explain(f)
 			n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now, Repeat: true}
 			body, err := EncodePayload(*n)

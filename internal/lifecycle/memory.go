@@ -322,9 +322,73 @@ func (tx *memTx) Dead() ([]OutboxItem, error) {
 	return tx.items(Dead, func(OutboxItem) bool { return true }), nil
 }
 
+// Claim implements Outbox.
+func (tx *memTx) Claim(owner string, ids []int64, now, until time.Time) ([]int64, error) {
+	got, err := tx.claim(owner, ids, now, until)
+	if err != nil {
+		return nil, fmt.Errorf("claim %d notifications for %s: %w", len(ids), owner, err)
+	}
+	return got, nil
+}
+
+func (tx *memTx) claim(owner string, ids []int64, now, until time.Time) ([]int64, error) {
+	if err := tx.writable(); err != nil {
+		return nil, err
+	}
+	if err := CheckLease(owner, now, until); err != nil {
+		return nil, err
+	}
+	at := make([]int, len(ids))
+	for i, id := range ids {
+		var found bool
+		if at[i], found = tx.find(id); !found {
+			return nil, fmt.Errorf("notification %d: %w", id, ErrNotFound)
+		}
+	}
+	var got []int64
+	for i, id := range ids {
+		it := tx.m.outbox[at[i]]
+		if it.delivery != Pending || !Claimable(owner, it.OutboxItem, now) {
+			continue
+		}
+		it.ClaimedBy, it.ClaimedUntil = owner, until.UTC()
+		tx.put(at[i], it)
+		got = append(got, id)
+	}
+	return got, nil
+}
+
+// Release implements Outbox.
+func (tx *memTx) Release(owner string) (int, error) {
+	if err := tx.writable(); err != nil {
+		return 0, fmt.Errorf("release the claims of %s: %w", owner, err)
+	}
+	n := 0
+	for i, it := range tx.m.outbox {
+		if it.delivery == Pending && it.ClaimedBy == owner {
+			it.ClaimedBy, it.ClaimedUntil = "", time.Time{}
+			tx.put(i, it)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// find returns where item id is in the outbox.
+func (tx *memTx) find(id int64) (int, bool) {
+	return slices.BinarySearchFunc(tx.m.outbox, id, func(x memItem, id int64) int { return cmp.Compare(x.ID, id) })
+}
+
+// put replaces the item at i, leaving an undo step.
+func (tx *memTx) put(i int, it memItem) {
+	old := tx.m.outbox[i]
+	tx.m.outbox[i] = it
+	tx.undo = append(tx.undo, func() { tx.m.outbox[i] = old })
+}
+
 // MarkSent implements Outbox.
-func (tx *memTx) MarkSent(id int64, at time.Time) error {
-	if err := tx.mark(id, at, func(it *memItem) error {
+func (tx *memTx) MarkSent(id int64, owner string, at time.Time) error {
+	if err := tx.mark(id, owner, at, func(it *memItem) error {
 		it.delivery, it.sentAt = Sent, at.UTC()
 		return nil
 	}); err != nil {
@@ -334,8 +398,8 @@ func (tx *memTx) MarkSent(id int64, at time.Time) error {
 }
 
 // MarkFailed implements Outbox.
-func (tx *memTx) MarkFailed(id int64, at time.Time, errText string, next time.Time, giveUp bool) error {
-	if err := tx.mark(id, at, func(it *memItem) error {
+func (tx *memTx) MarkFailed(id int64, owner string, at time.Time, errText string, next time.Time, giveUp bool) error {
+	if err := tx.mark(id, owner, at, func(it *memItem) error {
 		if err := CheckFailure(errText, next, giveUp); err != nil {
 			return err
 		}
@@ -350,16 +414,16 @@ func (tx *memTx) MarkFailed(id int64, at time.Time, errText string, next time.Ti
 	return nil
 }
 
-// mark checks that item id is pending and applies update to it, counting
-// the attempt at at.
-func (tx *memTx) mark(id int64, at time.Time, update func(*memItem) error) error {
+// mark checks that item id is pending and claimed by owner, and applies
+// update to it, counting the attempt at at and ending the claim.
+func (tx *memTx) mark(id int64, owner string, at time.Time, update func(*memItem) error) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
 	if at.IsZero() {
 		return errNoTime
 	}
-	i, found := slices.BinarySearchFunc(tx.m.outbox, id, func(x memItem, id int64) int { return cmp.Compare(x.ID, id) })
+	i, found := tx.find(id)
 	if !found {
 		return ErrNotFound
 	}
@@ -367,14 +431,16 @@ func (tx *memTx) mark(id int64, at time.Time, update func(*memItem) error) error
 	if err := CheckPending(it.delivery, it.sentAt, it.LastAttemptAt); err != nil {
 		return err
 	}
-	old := it
+	if err := CheckClaim(owner, it.ClaimedBy, it.ClaimedUntil); err != nil {
+		return err
+	}
 	it.Attempts++
 	it.LastAttemptAt = at.UTC()
+	it.ClaimedBy, it.ClaimedUntil = "", time.Time{}
 	if err := update(&it); err != nil {
 		return err
 	}
-	tx.m.outbox[i] = it
-	tx.undo = append(tx.undo, func() { tx.m.outbox[i] = old })
+	tx.put(i, it)
 	return nil
 }
 

@@ -221,8 +221,10 @@ func silencing(ss []Silence, rule, account string, at time.Time) (Silence, bool)
 }
 
 // OutboxItem is one notification for one receiver. It is enqueued in the
-// same transaction that decides it and marked after it is sent, so a crash in
-// between sends it again after the restart: at least once, never lost.
+// same transaction that decides it, claimed by one sender before it is sent
+// and marked after, so a crash in between sends it again once the claim's
+// lease has run out: at least once, never lost, and never by two senders
+// at once.
 type OutboxItem struct {
 	// ID is assigned by Enqueue; ids grow in the order items are enqueued
 	// and are never reused.
@@ -242,6 +244,12 @@ type OutboxItem struct {
 	Attempts      int
 	LastError     string
 	LastAttemptAt time.Time
+	// ClaimedBy names the sender that claimed the item to send it (see
+	// Outbox.Claim) and ClaimedUntil is when its lease ends; empty and
+	// zero when nobody has. Marking the item sent or failed ends the
+	// claim. Enqueue requires them empty.
+	ClaimedBy    string
+	ClaimedUntil time.Time
 }
 
 // Check validates a new item as every Outbox does before enqueueing it.
@@ -259,6 +267,8 @@ func (it OutboxItem) Check() error {
 		return errors.New("the payload is not valid JSON")
 	case it.Attempts != 0 || it.LastError != "" || !it.LastAttemptAt.IsZero():
 		return errors.New("a new item has no attempts")
+	case it.ClaimedBy != "" || !it.ClaimedUntil.IsZero():
+		return errors.New("a new item is not claimed")
 	case it.CreatedAt.IsZero():
 		return fmt.Errorf("created at: %w", errNoTime)
 	}
@@ -281,9 +291,41 @@ const (
 func CheckPending(d Delivery, sentAt, lastAttempt time.Time) error {
 	switch d {
 	case Sent:
-		return fmt.Errorf("it was already sent at %s", fmtTime(sentAt))
+		return fmt.Errorf("%w at %s", ErrAlreadySent, fmtTime(sentAt))
 	case Dead:
 		return fmt.Errorf("it was given up on at %s", fmtTime(lastAttempt))
+	}
+	return nil
+}
+
+// CheckLease validates a claim: an owner, and a lease that ends after now.
+func CheckLease(owner string, now, until time.Time) error {
+	switch {
+	case owner == "":
+		return errors.New("empty owner")
+	case now.IsZero():
+		return fmt.Errorf("now: %w", errNoTime)
+	case !until.After(now):
+		return fmt.Errorf("the lease ends at %s, not after %s", fmtTime(until), fmtTime(now))
+	}
+	return nil
+}
+
+// Claimable reports whether owner may claim a pending item at now: it is
+// due, and nobody else holds a claim on it whose lease lasts past now.
+func Claimable(owner string, it OutboxItem, now time.Time) bool {
+	return !it.NextAttemptAt.After(now) && (it.ClaimedBy == "" || it.ClaimedBy == owner || !it.ClaimedUntil.After(now))
+}
+
+// CheckClaim says why owner may not mark an item claimed by claimedBy
+// until until: only the sender that holds the claim may. A claim whose
+// lease ran out is still held until another sender claims the item.
+func CheckClaim(owner, claimedBy string, until time.Time) error {
+	switch {
+	case claimedBy == "":
+		return fmt.Errorf("%w: nobody claimed it", ErrNotClaimed)
+	case claimedBy != owner:
+		return fmt.Errorf("%w: %s claimed it until %s", ErrNotClaimed, claimedBy, fmtTime(until))
 	}
 	return nil
 }
@@ -303,6 +345,14 @@ func CheckFailure(errText string, next time.Time, giveUp bool) error {
 // ErrNotFound is wrapped by every error about a silence or outbox item id
 // that does not exist.
 var ErrNotFound = errors.New("not found")
+
+// ErrAlreadySent is wrapped by the error of marking an item that was
+// already sent: another sender delivered it, which to a sender means done.
+var ErrAlreadySent = errors.New("it was already sent")
+
+// ErrNotClaimed is wrapped by the error of marking an item that the caller
+// has not claimed, or whose claim another sender has taken over.
+var ErrNotClaimed = errors.New("the caller does not hold its claim")
 
 // ErrReadOnly is wrapped by every error of a method that writes called in a
 // View transaction.

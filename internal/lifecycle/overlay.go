@@ -176,12 +176,22 @@ func (tx *overlayTx) Due(now time.Time, limit int) ([]OutboxItem, error) {
 	return tx.top.Due(now, limit)
 }
 
+// Claim implements Outbox.
+func (tx *overlayTx) Claim(owner string, ids []int64, now, until time.Time) ([]int64, error) {
+	return tx.top.Claim(owner, ids, now, until)
+}
+
+// Release implements Outbox.
+func (tx *overlayTx) Release(owner string) (int, error) { return tx.top.Release(owner) }
+
 // MarkSent implements Outbox.
-func (tx *overlayTx) MarkSent(id int64, at time.Time) error { return tx.top.MarkSent(id, at) }
+func (tx *overlayTx) MarkSent(id int64, owner string, at time.Time) error {
+	return tx.top.MarkSent(id, owner, at)
+}
 
 // MarkFailed implements Outbox.
-func (tx *overlayTx) MarkFailed(id int64, at time.Time, errText string, next time.Time, giveUp bool) error {
-	return tx.top.MarkFailed(id, at, errText, next, giveUp)
+func (tx *overlayTx) MarkFailed(id int64, owner string, at time.Time, errText string, next time.Time, giveUp bool) error {
+	return tx.top.MarkFailed(id, owner, at, errText, next, giveUp)
 }
 
 // Dead implements Outbox.

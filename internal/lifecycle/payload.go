@@ -41,6 +41,9 @@ type payload struct {
 	Recommendation string            `json:"recommendation,omitempty"`
 	Folded         []string          `json:"folded,omitempty"`
 	Balance        payloadBalance    `json:"balance"`
+	// FiringSince is when a repeated alert started firing. Added within
+	// version 1, like balance.derived_from.
+	FiringSince *time.Time `json:"firing_since,omitempty"`
 }
 
 // payloadEvidence is one piece of evidence in a payload.
@@ -68,6 +71,9 @@ type payloadBalance struct {
 	RunwayHours   *int64     `json:"runway_hours,omitempty"`
 	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
 	RunwayEndless bool       `json:"runway_endless,omitempty"`
+	// BurnFromCosts says the burn was measured on the provider's cost
+	// report. Added within version 1, like DerivedFrom.
+	BurnFromCosts bool `json:"burn_from_costs,omitempty"`
 	// DerivedFrom is the anchor a derived effective balance comes from.
 	// It was added within version 1: a guardd that does not know it reads
 	// the balance without the word "derived", and nothing else changes.
@@ -94,6 +100,9 @@ func EncodePayload(n alert.Notification) ([]byte, error) {
 	if n.Status == alert.StatusResolved {
 		p.ResolvedAt = utcPtr(n.At)
 	}
+	if !f.FiringSince.IsZero() {
+		p.FiringSince = utcPtr(f.FiringSince)
+	}
 	for i, e := range f.Evidence {
 		p.Evidence[i] = payloadEvidence{What: e.What, Ref: e.Ref, At: e.At.UTC(), Note: e.Note, Source: e.Source}
 		if c := e.Amount.Currency(); c != "" {
@@ -116,6 +125,7 @@ func EncodePayload(n alert.Notification) ([]byte, error) {
 	}
 	if rw := s.Runway; rw.Known {
 		b.BurnPerDay, b.BurnWindow, b.RunwayEndless = exact(rw.BurnPerDay.Round(2)), rw.Window.String(), rw.Endless
+		b.BurnFromCosts = rw.FromCosts
 		if !rw.Endless {
 			hours := int64(rw.Lasts / time.Hour)
 			b.RunwayHours, b.RunwayEnds = &hours, utcPtr(rw.Until)
@@ -157,6 +167,9 @@ func (p payload) notification() (alert.Notification, error) {
 	}
 	f := billing.Finding{Rule: p.Rule, Severity: p.Severity, Account: p.Account, Entity: p.Entity, At: p.FiredAt,
 		Summary: p.Summary, Recommendation: p.Recommendation, Folded: p.Folded}
+	if p.FiringSince != nil {
+		f.FiringSince = *p.FiringSince
+	}
 	if fp := f.Fingerprint(); p.Fingerprint != "" && p.Fingerprint != fp {
 		return alert.Notification{}, fmt.Errorf("fingerprint %s does not match %s/%s/%s", p.Fingerprint, p.Rule, p.Account, p.Entity)
 	}
@@ -204,7 +217,7 @@ func (p payload) notification() (alert.Notification, error) {
 	}
 	if s.Runway.Known {
 		s.Runway.Window, _ = time.ParseDuration(b.BurnWindow)
-		s.Runway.Endless = b.RunwayEndless
+		s.Runway.Endless, s.Runway.FromCosts = b.RunwayEndless, b.BurnFromCosts
 		if b.RunwayHours != nil && b.RunwayEnds != nil {
 			s.Runway.Lasts, s.Runway.Until = time.Duration(*b.RunwayHours)*time.Hour, *b.RunwayEnds
 		}

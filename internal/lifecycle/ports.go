@@ -19,8 +19,9 @@ import (
 //   - An unknown silence or outbox item id fails with an error wrapping
 //     ErrNotFound.
 //   - What Alert.Check, FindingRecord.Check, Silence.Check, Silence.Expire,
-//     OutboxItem.Check, CheckPending and CheckFailure reject fails with their
-//     error, wrapped with what was being done, and writes nothing.
+//     OutboxItem.Check, CheckPending, CheckClaim, CheckLease and
+//     CheckFailure reject fails with their error, wrapped with what was
+//     being done, and writes nothing.
 //   - Any other error is the backend's own (a lock held too long, a time the
 //     backend cannot hold, a broken file or connection). Looking something up
 //     that is not there is never an error, except by id.
@@ -61,22 +62,45 @@ type Book interface {
 
 // Outbox keeps the notifications to deliver, one item per receiver. Its
 // methods keep Book's error contract.
+//
+// Several processes may drain one outbox at once (a CronJob's check beside a
+// daemon, a check run by hand): a sender claims items in a write
+// transaction before it sends them, for a lease, and only the sender that
+// holds an item's claim marks it. Another sender leaves the item alone until
+// it is marked or the lease runs out; a sender that crashed mid-send leaves
+// its claims to run out (or to be released by a sender that can tell it is
+// gone), and the items are sent again: at least once, never lost.
 type Outbox interface {
 	// Enqueue stores a pending item, once item.Check accepts it, and
 	// returns its id.
 	Enqueue(item OutboxItem) (int64, error)
 	// Due returns up to limit pending items whose NextAttemptAt is at or
 	// before now, by CreatedAt then id; limit <= 0 means no limit. Due
-	// claims nothing: two processes calling it at once get the same items.
+	// claims nothing and returns claimed items too, with their claim
+	// (ClaimedBy, ClaimedUntil): Claim says which a sender may send.
 	Due(now time.Time, limit int) ([]OutboxItem, error)
-	// MarkSent records that pending item id was delivered at at; it is
-	// never due again. An item no longer pending is an error (CheckPending).
-	MarkSent(id int64, at time.Time) error
-	// MarkFailed records a failed attempt at at with its error text. The
-	// item is due again at next or, when giveUp is true, never again: it is
-	// dead and listed by Dead. An item no longer pending is an error
-	// (CheckPending).
-	MarkFailed(id int64, at time.Time, errText string, next time.Time, giveUp bool) error
+	// Claim claims for owner, until until, those of the items ids that
+	// Claimable allows at now (pending, due, and not held by another owner
+	// under a lease lasting past now), and returns their ids in the order
+	// given; the others are left out, which is no error. Claiming an item
+	// owner already holds extends its lease. An unknown id fails with
+	// ErrNotFound, and what CheckLease rejects fails; neither claims
+	// anything.
+	Claim(owner string, ids []int64, now, until time.Time) ([]int64, error)
+	// Release ends every claim owner holds on a pending item, at once, and
+	// returns how many it ended: for a sender known to be gone.
+	Release(owner string) (int, error)
+	// MarkSent records that pending item id, claimed by owner, was
+	// delivered at at, and ends the claim; it is never due again. An item
+	// already sent fails with an error wrapping ErrAlreadySent, a dead one
+	// as CheckPending says, and one that owner does not hold (CheckClaim)
+	// with an error wrapping ErrNotClaimed.
+	MarkSent(id int64, owner string, at time.Time) error
+	// MarkFailed records a failed attempt at at with its error text, and
+	// ends owner's claim. The item is due again at next or, when giveUp is
+	// true, never again: it is dead and listed by Dead. It fails as
+	// MarkSent does for an item no longer pending or not owner's.
+	MarkFailed(id int64, owner string, at time.Time, errText string, next time.Time, giveUp bool) error
 	// Dead returns the items given up on, by CreatedAt then id.
 	Dead() ([]OutboxItem, error)
 	// MessagesSentSince counts the messages delivered to receiver at or

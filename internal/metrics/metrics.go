@@ -1,65 +1,87 @@
 // Package metrics exposes what guardd sees in the Prometheus text format,
 // for teams that already alert from Prometheus: balances, runway, grants
-// expiring, recharges, findings, poll errors and durations, deliveries.
-// Amounts are exported as floats: they are for graphs and thresholds, never
-// for arithmetic.
+// expiring, recharges, findings, poll errors and durations, deliveries, and
+// the build.
+//
+// Units: times are in seconds. Money is in whole units of the currency its
+// `currency` label names (USD: dollars, CNY: yuan; never cents), so every
+// series that carries money carries that label, and series in different
+// currencies are never one series. Amounts are exported as floats: they are
+// for graphs and thresholds, never for arithmetic.
 package metrics
 
 import (
 	"net/http"
 
+	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/guard"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/shopspring/decimal"
 )
+
+// Build identifies the running binary, for guardd_build_info.
+type Build struct {
+	// Version is the release ("v1.2.3", "dev"); Revision the VCS
+	// revision, empty when unknown; GoVersion the toolchain ("go1.26.0").
+	Version, Revision, GoVersion string
+}
 
 // Metrics holds guardd's collectors in a registry of its own.
 type Metrics struct {
 	reg *prometheus.Registry
 
-	effective, derived, shown, runway, burn, expiring, recharges *prometheus.GaugeVec
-	lastPoll                                                     *prometheus.GaugeVec
-	findings                                                     *prometheus.GaugeVec
-	pollErrors                                                   *prometheus.CounterVec
-	pollDuration                                                 *prometheus.HistogramVec
-	partsMissing                                                 *prometheus.GaugeVec
-	delivered, deliveryFailed, givenUp                           prometheus.Counter
-	cycles                                                       prometheus.Counter
+	effective, shown, burn, expiring     *prometheus.GaugeVec // money: account, currency
+	derived, runway, recharges, lastPoll *prometheus.GaugeVec
+	findings                             *prometheus.GaugeVec
+	pollErrors                           *prometheus.CounterVec
+	pollDuration                         *prometheus.HistogramVec
+	partsMissing                         *prometheus.GaugeVec
+	delivered, deliveryFailed, givenUp   prometheus.Counter
+	cycles                               prometheus.Counter
 }
 
-// New returns the metrics, with Go and process collectors.
-func New() *Metrics {
-	account := []string{"account", "currency"}
+// moneyUnit ends the help of a gauge of money.
+const moneyUnit = " In whole units of the currency label (USD: dollars)."
+
+// New returns the metrics of the binary b, with Go and process collectors.
+func New(b Build) *Metrics {
 	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "guardd", Name: name, Help: help}, labels)
+	}
+	moneyGauge := func(name, help string) *prometheus.GaugeVec {
+		return gauge(name, help+moneyUnit, "account", "currency")
 	}
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "guardd", Name: name, Help: help})
 	}
 	m := &Metrics{
-		reg:          prometheus.NewRegistry(),
-		effective:    gauge("effective_balance", "Unexpired credit that can really be spent (derived: see effective_balance_derived).", account...),
-		derived:      gauge("effective_balance_derived", "1 when effective_balance is derived from the account's balance_anchor, plus receipts, minus costs; 0 when the provider shows it.", "account"),
-		shown:        gauge("shown_balance", "The balance the provider shows (may count expired grants).", account...),
-		runway:       gauge("runway_seconds", "How long the effective balance lasts at the recent burn; absent when unknown or endless.", "account"),
-		burn:         gauge("burn_per_day", "Average consumption per day over the burn window.", account...),
-		expiring:     gauge("grant_credit_expiring_14d", "Unused grant credit expiring within 14 days.", account...),
-		recharges:    gauge("recharges_24h", "Recharges (charges or inferred purchases) in the last 24 hours.", "account"),
-		lastPoll:     gauge("last_successful_poll_timestamp_seconds", "Time of the last poll that read the account.", "account"),
-		findings:     gauge("findings", "Findings holding at the last evaluation, notified or not.", "account", "rule", "severity"),
-		partsMissing: gauge("parts_unavailable", "1 when the last poll could not read this part of the account.", "account", "part"),
+		reg:       prometheus.NewRegistry(),
+		effective: moneyGauge("effective_balance", "Unexpired credit that can really be spent (derived: see effective_balance_derived)."),
+		derived:   gauge("effective_balance_derived", "1 when effective_balance is derived from the account's balance_anchor, plus receipts, minus costs; 0 when the provider shows it.", "account"),
+		shown:     moneyGauge("shown_balance", "The balance the provider shows (may count expired grants)."),
+		runway:    gauge("runway_seconds", "Seconds the effective balance lasts at the recent burn; absent when unknown or endless.", "account"),
+		burn:      moneyGauge("burn_per_second", "Average consumption per second over the burn window."),
+		expiring:  moneyGauge("grant_credit_expiring_soon", "Unused grant credit expiring within the next 1209600 seconds (14 days)."),
+		recharges: gauge("recent_recharges", "Recharges (charges or inferred purchases) in the last 86400 seconds (24 hours).", "account"),
+		lastPoll:  gauge("last_successful_poll_timestamp_seconds", "Unix time in seconds of the last poll that read the account.", "account"),
+		findings:  gauge("findings", "Findings holding at the last evaluation, notified or not.", "account", "rule", "severity"),
+		partsMissing: gauge("parts_unavailable", "1 when the last poll could not read this part of the account, by the kind of cause "+
+			"(key_refused, rate_limited, provider_error, unreachable, invalid_response, mailbox; empty when unknown).", "account", "part", "cause"),
 		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "guardd", Name: "poll_errors_total",
 			Help: "Polls that read nothing usable."}, []string{"account"}),
 		pollDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "guardd", Name: "poll_duration_seconds",
-			Help: "How long a poll of one account took.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 10)}, []string{"account"}),
+			Help: "Seconds a poll of one account took.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 10)}, []string{"account"}),
 		delivered:      counter("notifications_delivered_total", "Notifications a receiver accepted."),
 		deliveryFailed: counter("notifications_failed_total", "Delivery attempts that failed and will be retried."),
 		givenUp:        counter("notifications_given_up_total", "Notifications given up on after every attempt failed."),
 		cycles:         counter("cycles_total", "Poll and evaluation cycles run."),
 	}
+	build := gauge("build_info", "Always 1; the labels say which guardd is running.", "version", "revision", "goversion")
+	build.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
 	m.reg.MustRegister(m.effective, m.derived, m.shown, m.runway, m.burn, m.expiring, m.recharges, m.lastPoll, m.findings,
-		m.partsMissing, m.pollErrors, m.pollDuration, m.delivered, m.deliveryFailed, m.givenUp, m.cycles,
+		m.partsMissing, m.pollErrors, m.pollDuration, m.delivered, m.deliveryFailed, m.givenUp, m.cycles, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -67,6 +89,16 @@ func New() *Metrics {
 // Handler serves the metrics page.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// secondsPerDay converts a burn per day to one per second.
+var secondsPerDay = decimal.NewFromInt(24 * 60 * 60)
+
+// setMoney sets account's series of g to v, in v's currency only: a series
+// left in another currency (the account's currency changed) is dropped.
+func setMoney(g *prometheus.GaugeVec, account string, v billing.Money) {
+	g.DeletePartialMatch(prometheus.Labels{"account": account})
+	g.WithLabelValues(account, string(v.Currency())).Set(v.Amount().InexactFloat64())
 }
 
 // Observe records what one cycle did.
@@ -83,16 +115,15 @@ func (m *Metrics) Observe(rep guard.Report) {
 		}
 		m.lastPoll.WithLabelValues(name).Set(float64(rep.At.Unix()))
 		m.recharges.WithLabelValues(name).Set(float64(ar.Recharges24h))
-		m.expiring.WithLabelValues(name, string(ar.ExpiringSoon.Currency())).Set(ar.ExpiringSoon.Amount().InexactFloat64())
+		setMoney(m.expiring, name, ar.ExpiringSoon)
 		m.partsMissing.DeletePartialMatch(prometheus.Labels{"account": name})
-		for _, p := range ar.Missing {
-			m.partsMissing.WithLabelValues(name, string(p)).Set(1)
+		for p, st := range ar.Unavailable {
+			m.partsMissing.WithLabelValues(name, string(p), string(st.Cause)).Set(1)
 		}
 	}
 	for name, s := range rep.States {
-		cur := string(s.Effective.Currency())
 		if s.EffectiveKnown {
-			m.effective.WithLabelValues(name, cur).Set(s.Effective.Amount().InexactFloat64())
+			setMoney(m.effective, name, s.Effective)
 			derived := 0.0
 			if s.DerivedFrom != nil {
 				derived = 1
@@ -103,13 +134,16 @@ func (m *Metrics) Observe(rep guard.Report) {
 			m.derived.DeleteLabelValues(name)
 		}
 		if s.ShownKnown {
-			m.shown.WithLabelValues(name, string(s.Shown.Currency())).Set(s.Shown.Amount().InexactFloat64())
+			setMoney(m.shown, name, s.Shown)
 		} else {
 			m.shown.DeletePartialMatch(prometheus.Labels{"account": name})
 		}
 		rw := s.Runway
 		if rw.Known {
-			m.burn.WithLabelValues(name, string(rw.BurnPerDay.Currency())).Set(rw.BurnPerDay.Amount().InexactFloat64())
+			perDay := rw.BurnPerDay
+			setMoney(m.burn, name, billing.NewMoney(perDay.Amount().Div(secondsPerDay), perDay.Currency()))
+		} else {
+			m.burn.DeletePartialMatch(prometheus.Labels{"account": name})
 		}
 		if rw.Known && !rw.Endless {
 			m.runway.WithLabelValues(name).Set(rw.Lasts.Seconds())

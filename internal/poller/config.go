@@ -75,6 +75,12 @@ func NewAPI(baseURL string) API {
 // Validate checks that the key does not cross a network in clear text.
 func (a *API) Validate(p *setting.Problems) { a.BaseURL.RequireTLS(p, "the key") }
 
+// Refused is the hint for a key the provider refused: which key (its name
+// and config field) and, from what, the key it must be and where to get it.
+func Refused(name, field, what string) string {
+	return "the " + name + " (" + field + ") was refused. Fix: give " + what
+}
+
 // KeySpec describes a provider's key: what says what it is, what it reads
 // and where to get it.
 func KeySpec(what string) *setting.SecretSpec {

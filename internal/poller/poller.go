@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"go.uber.org/zap"
 )
 
 // Errors a Source wraps so callers can tell blindness from bad data.
@@ -21,7 +22,19 @@ var (
 	// ErrInvalid: the provider answered with something guardd cannot trust
 	// (an HTML page, truncated JSON, a negative or NaN amount).
 	ErrInvalid = errors.New("invalid response")
+	// ErrKeyRefused: the provider refused the key (wrong, expired or of the
+	// wrong kind). It comes with ErrUnavailable (see KeyRefused).
+	ErrKeyRefused = errors.New("key refused")
 )
+
+// KeyRefused is an error that reads "data unavailable: " and msg, and is
+// both ErrUnavailable and ErrKeyRefused.
+func KeyRefused(msg string) error { return &keyRefused{msg: msg} }
+
+type keyRefused struct{ msg string }
+
+func (e *keyRefused) Error() string   { return ErrUnavailable.Error() + ": " + e.msg }
+func (e *keyRefused) Unwrap() []error { return []error{ErrUnavailable, ErrKeyRefused} }
 
 // Source reads one account.
 type Source interface {
@@ -31,6 +44,13 @@ type Source interface {
 	// it wraps ErrUnavailable or ErrInvalid. A failed read is never turned
 	// into a zero balance.
 	Fetch(ctx context.Context, now time.Time) (billing.Observation, error)
+}
+
+// LogSetter is implemented by sources that log what a poll passes over
+// without failing a part (an OpenAI cost result without an amount). The
+// guard gives each its logger, naming the account, before the first poll.
+type LogSetter interface {
+	SetLogger(*zap.Logger)
 }
 
 // Target is one account to poll.

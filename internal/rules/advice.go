@@ -100,9 +100,10 @@ func countsAsAutoRecharge(r *ledger.Recharge) bool {
 
 // rechargeEvidence describes one recharge as evidence.
 func rechargeEvidence(r ledger.Recharge) billing.Evidence {
-	ref := r.Charge.ID
+	what, ref := "recharge", r.Charge.ID
 	if r.Charge.Origin == billing.ChargeInferred && r.GrantID != "" {
-		ref = r.GrantID
+		// Provider jargon, said in full: the id is the grant's.
+		what, ref = "recharge landed as credit grant", r.GrantID
 	}
 	trigger := string(r.Trigger)
 	switch {
@@ -112,7 +113,7 @@ func rechargeEvidence(r ledger.Recharge) billing.Evidence {
 		trigger = "trigger unknown"
 	}
 	return billing.Evidence{
-		What:   "recharge",
+		What:   what,
 		Ref:    ref,
 		At:     r.At,
 		Amount: r.Charge.Amount,

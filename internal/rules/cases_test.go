@@ -38,6 +38,8 @@ var caseHistories = map[string]func() *hf.File{
 	"runway-ok-auto-recharge-on":     func() *hf.File { return runway(true, "5.00") },
 	"runway-negative-after-cutoff":   func() *hf.File { return runway(false, "-0.40") },
 	"source-blind-grants-missing":    grantsMissing,
+	"source-blind-one-endpoint":      func() *hf.File { return endpointsFailing(false) },
+	"source-blind-two-endpoints":     func() *hf.File { return endpointsFailing(true) },
 	"match-sparse-polls":             matchSparsePolls,
 	"match-second-charge-above":      matchSecondChargeAbove,
 	"match-one-payment-counted-once": matchOnePaymentOnce,
@@ -279,6 +281,40 @@ func grantsMissing() *hf.File {
 			b.Grants(g("g0", paid, "20.00", "8.00", yearOut))
 		}
 		obs = append(obs, b.Build())
+	}
+	return file(lt.Account("5", "10"), obs...)
+}
+
+// An OpenAI account read through two endpoints, costs from the Costs API
+// and the balance and grants from the credit grants endpoint; the credit
+// grants endpoint fails three polls running (the session key expired) and,
+// when costsToo, so does the Costs API. One source-blind per endpoint that
+// fails, not one per part it serves.
+func endpointsFailing(costsToo bool) *hf.File {
+	const grantsSrc, costsSrc = "openai:GET /dashboard/billing/credit_grants", "openai:GET /v1/organization/costs"
+	var obs []billing.Observation
+	for n := 0; n <= 3; n++ {
+		b := lt.At(hour(n))
+		if n == 0 {
+			b.Shown("12.00").Grants(g("g0", paid, "20.00", "8.00", yearOut))
+		} else {
+			why := "GET /dashboard/billing/credit_grants: http 403 Forbidden: must be made with a session key"
+			b.Unavailable(billing.PartBalance, why).Unavailable(billing.PartGrants, why)
+		}
+		if n > 0 && costsToo {
+			b.Unavailable(billing.PartCosts, "GET /v1/organization/costs: http 503 Service Unavailable")
+		} else {
+			b.Costs(billing.CostBucket{Start: cases0, End: cases0.AddDate(0, 0, 1), Amount: lt.USD("0.50")})
+		}
+		o := b.Build()
+		for p, st := range o.Parts {
+			st.Source = grantsSrc
+			if p == billing.PartCosts {
+				st.Source = costsSrc
+			}
+			o.Parts[p] = st
+		}
+		obs = append(obs, o)
 	}
 	return file(lt.Account("5", "10"), obs...)
 }

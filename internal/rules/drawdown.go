@@ -86,9 +86,9 @@ func (r DrawdownOrder) Explain(h *ledger.Ledger, now time.Time, f billing.Findin
 	var ev []billing.Evidence
 	if c.GrantID != "" {
 		g := c.Grant
-		what := fmt.Sprintf("%s grant %s", g.Kind, g.ID)
+		what := fmt.Sprintf("%s credit grant %s", g.Kind, g.ID)
 		if g.KindGuess != "" {
-			what = fmt.Sprintf("grant %s (%s, guessed)", g.ID, g.Kind)
+			what = fmt.Sprintf("credit grant %s (%s, guessed)", g.ID, g.Kind)
 		}
 		expiry := "never expires"
 		if !g.ExpiresAt.IsZero() {

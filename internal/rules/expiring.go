@@ -126,7 +126,7 @@ func (r GrantExpiringUnused) Explain(h *ledger.Ledger, now time.Time, f billing.
 		f.Summary = fmt.Sprintf("Grant %s expires on %s with %s left; at %s about %s of it will expire unused.",
 			g.ID, billing.Day(g.ExpiresAt), g.Remaining().Display(), burn, lost.Display())
 		st := obs.Parts[billing.PartGrants]
-		f.Evidence = []billing.Evidence{{What: "grant", Ref: g.ID, At: g.ExpiresAt, Amount: g.Remaining(),
+		f.Evidence = []billing.Evidence{{What: "credit grant", Ref: g.ID, At: g.ExpiresAt, Amount: g.Remaining(),
 			Note:   fmt.Sprintf("%s grant of %s, %s left, expires %s, projected loss %s", g.Kind, g.Amount.Display(), g.Remaining().Display(), billing.Day(g.ExpiresAt), lost.Display()),
 			Source: st.Source, AsOf: st.AsOf}}
 		f.Recommendation = fmt.Sprintf("Use the grant before %s (move usage onto this account), or ask the provider whether it can be extended; providers rarely extend grants.",

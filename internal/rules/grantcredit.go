@@ -91,7 +91,7 @@ func freeCreditEvidence(h *ledger.Ledger, now time.Time) []billing.Evidence {
 			if !g.ExpiresAt.IsZero() {
 				note += ", expires " + billing.Day(g.ExpiresAt)
 			}
-			ev = append(ev, billing.Evidence{What: "grant", Ref: g.ID, At: g.FirstSeen, Amount: g.Remaining(),
+			ev = append(ev, billing.Evidence{What: "credit grant", Ref: g.ID, At: g.FirstSeen, Amount: g.Remaining(),
 				Note: note, Source: st.Source, AsOf: st.AsOf})
 		}
 		return ev

@@ -54,7 +54,7 @@ func (r PhantomBalance) Explain(h *ledger.Ledger, now time.Time, f billing.Findi
 		gst := obs.Parts[billing.PartGrants]
 		for _, g := range obs.Grants {
 			if g.ExpiredAt(pt.At) && g.Remaining().IsPositive() {
-				ev = append(ev, billing.Evidence{What: "expired grant", Ref: g.ID, At: g.ExpiresAt, Amount: g.Remaining(),
+				ev = append(ev, billing.Evidence{What: "expired credit grant", Ref: g.ID, At: g.ExpiresAt, Amount: g.Remaining(),
 					Note: fmt.Sprintf("expired %s with %s of %s unused, still counted in the total",
 						billing.Day(g.ExpiresAt), g.Remaining().Display(), g.Amount.Display()),
 					Source: gst.Source, AsOf: gst.AsOf})

@@ -4,6 +4,7 @@
 package rules
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/ledger"
 	"github.com/guardd/guardd/internal/setting"
+	"github.com/shopspring/decimal"
 )
 
 // Rule finds one kind of anomaly. Finding it and explaining it are separate
@@ -213,7 +215,30 @@ func (e *Engine) Explain(h *ledger.Ledger, now time.Time, f billing.Finding, hol
 		}
 	}
 	f.State = h.State(now, e.burnWindow)
+	if since := f.FiringSince; !since.IsZero() {
+		f.Summary += runningTotals(h, since, now)
+	}
 	return f
+}
+
+// runningTotals says what auto-recharge charged while an alert kept
+// firing: " Since it started firing at 03:00 UTC: 7 recharges, $70.00
+// charged." Empty when nothing was.
+func runningTotals(h *ledger.Ledger, since, now time.Time) string {
+	atLeast := false
+	charged, n := h.SumRecharges(since, now, func(r *ledger.Recharge) (decimal.Decimal, bool) {
+		atLeast = atLeast || r.AtLeast
+		return r.Charge.Amount.Amount(), true
+	})
+	if n == 0 {
+		return ""
+	}
+	amount := billing.NewMoney(charged, h.Account().Currency).Display()
+	if atLeast {
+		amount = "at least " + amount
+	}
+	return fmt.Sprintf(" Since it started firing at %s: %s, %s charged.",
+		since.UTC().Format("2006-01-02 15:04 UTC"), billing.Count(n, "recharge"), amount)
 }
 
 func (e *Engine) explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {

@@ -256,7 +256,7 @@ func TestRechargeWhileGrantCredit(t *testing.T) {
 			}
 			var grantEvidence bool
 			for _, e := range fs[0].Evidence {
-				if e.What == "grant" && e.Ref == "promo" && strings.Contains(e.Note, "expires") {
+				if e.What == "credit grant" && e.Ref == "promo" && strings.Contains(e.Note, "expires") {
 					grantEvidence = true
 				}
 			}
@@ -357,5 +357,34 @@ func TestEngineFillsIdentityAndState(t *testing.T) {
 		if again[i].Fingerprint() != fs[i].Fingerprint() || again[i].Summary != fs[i].Summary {
 			t.Errorf("finding %d changed between evaluations", i)
 		}
+	}
+}
+
+// TestSourceBlindExplainsTheEndpoint: the finding for an endpoint that
+// serves two parts names both, the endpoint, and each poll's reason once.
+func TestSourceBlindExplainsTheEndpoint(t *testing.T) {
+	f := endpointsFailing(false)
+	l := ledger.New(f.Account, ledger.DefaultOptions())
+	for i, o := range f.Observations {
+		if err := l.Append(o); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	r := rule(t, "source-blind")
+	at := f.Observations[len(f.Observations)-1].At
+	fs := r.Check(l, at)
+	if len(fs) != 1 {
+		t.Fatalf("findings: got %+v, want one", fs)
+	}
+	got := r.Explain(l, at, fs[0])
+	if want := "guardd could not read the balance and grants of account acme from openai:GET /dashboard/billing/credit_grants in the last 3 polls (since 2026-10-14 01:00 UTC); rules that need them cannot see. " +
+		"The latest: balance and grants unavailable: GET /dashboard/billing/credit_grants: http 403 Forbidden: must be made with a session key"; got.Summary != want {
+		t.Errorf("summary: got %q, want %q", got.Summary, want)
+	}
+	if len(got.Evidence) != 3 {
+		t.Fatalf("evidence: got %+v, want the three polls", got.Evidence)
+	}
+	if want := "balance and grants unavailable: GET /dashboard/billing/credit_grants: http 403 Forbidden: must be made with a session key"; got.Evidence[0].Note != want {
+		t.Errorf("evidence note: got %q, want %q", got.Evidence[0].Note, want)
 	}
 }

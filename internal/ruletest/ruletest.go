@@ -44,6 +44,7 @@ import (
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/poller/file"
 	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/suggest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -128,6 +129,12 @@ func Load(path string) (*File, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var problems []string
+	names := rules.New(rules.DefaultParams()).Names()
+	checkRule := func(path, rule string) {
+		if !slices.Contains(names, rule) {
+			problems = append(problems, path+": "+suggest.Unknown("rule", rule, names))
+		}
+	}
 	if f.History == "" {
 		problems = append(problems, "history: required")
 	}
@@ -142,6 +149,8 @@ func Load(path string) (*File, error) {
 			for j, a := range *active {
 				if a.Rule == "" {
 					problems = append(problems, fmt.Sprintf("%s.active[%d].rule: required", path, j))
+				} else {
+					checkRule(fmt.Sprintf("%s.active[%d].rule", path, j), a.Rule)
 				}
 				if a.Severity != "" {
 					if _, err := billing.ParseSeverity(a.Severity); err != nil {
@@ -152,8 +161,10 @@ func Load(path string) (*File, error) {
 		}
 		if notified != nil {
 			for j, n := range *notified {
-				if st, _, ok := strings.Cut(n, " "); !ok || (st != string(alert.StatusFiring) && st != string(alert.StatusResolved)) {
+				if st, rule, ok := strings.Cut(n, " "); !ok || (st != string(alert.StatusFiring) && st != string(alert.StatusResolved)) {
 					problems = append(problems, fmt.Sprintf("%s.notified[%d]: %q: want \"firing RULE\" or \"resolved RULE\"", path, j, n))
+				} else {
+					checkRule(fmt.Sprintf("%s.notified[%d]", path, j), rule)
 				}
 			}
 		}
@@ -174,7 +185,8 @@ func Load(path string) (*File, error) {
 }
 
 // Run loads and runs the test file at path. getenv serves the config's
-// environment variables, if the test names a config.
+// environment variables, if the test names a config. When ctx ends the
+// replay stops and Run returns its *guard.StoppedError, naming path.
 func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (Result, error) {
 	f, err := Load(path)
 	if err != nil {
@@ -184,7 +196,7 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	params, lopts := rules.DefaultParams(), ledger.DefaultOptions()
 	policy := lifecycle.Policy{ResolveAfter: config.DefaultResolveAfter}
 	if f.Config != "" {
-		cfg, err := config.LoadFile(resolve(dir, f.Config), getenv)
+		cfg, err := config.LoadFile(resolve(dir, f.Config), getenv, config.NoSecrets)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: config: %w", path, err)
 		}
@@ -220,6 +232,10 @@ func Run(ctx context.Context, path string, getenv func(string) (string, bool)) (
 	var oe *guard.ObservationError
 	if errors.As(err, &oe) {
 		return Result{}, fmt.Errorf("%s: history %w", path, err)
+	}
+	var se *guard.StoppedError
+	if errors.As(err, &se) {
+		return Result{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if err != nil {
 		return Result{}, err

@@ -2,6 +2,7 @@ package ruletest_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,6 +109,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad severity", "history: h.json\nevaluations: [{at: 2026-10-14T03:00:00Z, active: [{rule: x, severity: loud}]}]\n",
 			`evaluations[0].active[0].severity: unknown severity "loud"`},
 		{"unknown key", "history: h.json\nevaluation: []\n", "field evaluation not found"},
+		{"mistyped rule", "history: h.json\nevaluations: [{at: 2026-10-14T03:00:00Z, active: [{rule: recharge-brust}]}]\n",
+			`evaluations[0].active[0].rule: unknown rule "recharge-brust" (did you mean "recharge-burst"?)`},
+		{"mistyped rule notified", "history: h.json\nthroughout: {notified: [firing phantom_balance]}\n",
+			`throughout.notified[0]: unknown rule "phantom_balance" (did you mean "phantom-balance"?)`},
+		{"unknown rule", "history: h.json\nevaluations: [{at: 2026-10-14T03:00:00Z, active: [{rule: frobnicate}]}]\n",
+			`evaluations[0].active[0].rule: unknown rule "frobnicate" (want one of recharge-burst, `},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,5 +123,17 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("error: got %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRunStopsWhenCancelled: a rule test whose context has ended runs no
+// replay and says so, naming the file.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	path := filepath.Join("..", "..", "examples", "healthy.test.yaml")
+	_, err := ruletest.Run(ctx, path, nil)
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), path+": stopped after 0 of ") {
+		t.Errorf("Run: got %v, want it stopped before the first observation, naming %s", err, path)
 	}
 }

@@ -3,10 +3,12 @@ package setting
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/guardd/guardd/internal/suggest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -26,6 +28,11 @@ type Decoder struct {
 	Getenv func(string) (string, bool)
 	// Dir is the directory relative paths resolve against.
 	Dir string
+	// Reads, when set, reports whether the secret set at path
+	// ("accounts[0].admin_key_env") is read. One that is not keeps where
+	// it would be read from (not IsZero) without its value: commands that
+	// do not use a secret do not need it. Nil reads every secret.
+	Reads func(path string) bool
 }
 
 // Options tune one Decode.
@@ -33,10 +40,11 @@ type Options struct {
 	// Ignore lists keys of the block that belong to someone else (such as
 	// a source's type).
 	Ignore []string
-	// Unknown reports a key of the block that no field takes; nil records
-	// `unknown key "k"` at the key's line. Keys of nested blocks are always
-	// reported that way.
-	Unknown func(p *Problems, key *yaml.Node)
+	// Unknown reports a key of the block that no field takes; known lists
+	// the keys the block does take (with Ignore's). nil records `unknown
+	// key "k"` at the key's line, with the known key it most likely means.
+	// Keys of nested blocks are always reported that way.
+	Unknown func(p *Problems, key *yaml.Node, known []string)
 }
 
 // Decode fills v (a pointer to a struct) from the mapping n, the block at
@@ -79,8 +87,9 @@ func (d *Decoder) walk(p *Problems, path string, n *yaml.Node, v reflect.Value, 
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		// The items take the list's tags (a list of URLs its example).
 		for i, c := range n.Content {
-			d.walk(p, fmt.Sprintf("%s[%d]", path, i), c, s.Index(i), reflect.StructField{}, nil)
+			d.walk(p, fmt.Sprintf("%s[%d]", path, i), c, s.Index(i), f, nil)
 		}
 		v.Set(s)
 	case reflect.Struct:
@@ -108,9 +117,9 @@ func (d *Decoder) mapping(p *Problems, path string, n *yaml.Node, v reflect.Valu
 		fi, ok := fields.byKey[k]
 		switch {
 		case !ok && top != nil && top.Unknown != nil:
-			top.Unknown(p, kv[0])
+			top.Unknown(p, kv[0], known(fields, top))
 		case !ok:
-			p.Unknown(kv[0])
+			p.Unknown(kv[0], known(fields, top))
 		case fi.secret != "":
 			if _, seen := secrets[fi.secret]; !seen {
 				secretOrder = append(secretOrder, fi.secret)
@@ -140,6 +149,15 @@ func (d *Decoder) mapping(p *Problems, path string, n *yaml.Node, v reflect.Valu
 			p.At(s.Pos, "%s", msg)
 		}
 	}
+}
+
+// known lists the keys a block takes: its fields' and those it leaves to
+// someone else.
+func known(fields *fieldSet, top *Options) []string {
+	if top == nil {
+		return fields.keys
+	}
+	return append(slices.Clone(fields.keys), top.Ignore...)
 }
 
 // CheckDuplicates reports every key written twice in one mapping of the
@@ -307,8 +325,10 @@ func Mapping(n *yaml.Node, key string) *yaml.Node {
 }
 
 // Unknown records that no one takes key: a problem with the YAML's shape.
-func (p *Problems) Unknown(key *yaml.Node) {
-	p.shape("", key.Line, key.Column, "unknown key %q", key.Value)
+// known lists the keys taken where it was written; the message suggests the
+// one it most likely means.
+func (p *Problems) Unknown(key *yaml.Node, known []string) {
+	p.shape("", key.Line, key.Column, "unknown key %q%s", key.Value, suggest.DidYouMean(key.Value, known))
 }
 
 // Pairs returns the key and value nodes of the mapping n (none for

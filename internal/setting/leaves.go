@@ -1,6 +1,8 @@
 package setting
 
 import (
+	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/secret"
 	"github.com/shopspring/decimal"
 )
 
@@ -24,7 +27,8 @@ type leaf interface {
 	format() (value, tag string, ok bool)
 }
 
-// Duration is a Go duration above zero ("30s", "168h").
+// Duration is a duration above zero, written as ParseDuration reads it
+// ("30s", "168h", "7d").
 type Duration struct {
 	time.Duration
 	Pos
@@ -34,22 +38,84 @@ type Duration struct {
 func DurationOf(d time.Duration) Duration { return Duration{Duration: d} }
 
 func (v *Duration) parse(text string, _ *Decoder, f reflect.StructField) string {
-	d, err := time.ParseDuration(strings.TrimSpace(text))
+	example := f.Tag.Get("example")
+	if example == "" && v.Duration > 0 {
+		example = FormatDuration(v.Duration)
+	}
+	d, err := ParseDuration(text, example)
 	switch {
 	case err != nil:
-		example := f.Tag.Get("example")
-		if example == "" && v.Duration > 0 {
-			example = FormatDuration(v.Duration)
-		}
-		if example == "" {
-			example = "6h"
-		}
-		return "invalid duration " + strconv.Quote(text) + " (use Go syntax such as " + strconv.Quote(example) + ")"
+		return err.Error()
 	case d <= 0:
 		return "must be greater than 0 (got " + text + ")"
 	}
 	v.Duration = d
 	return ""
+}
+
+// ParseDuration reads a duration the way people write one, in the config
+// and on the command line: Go's syntax ("90s", "15m", "6h", "1h30m") plus
+// days, of 24 hours ("2d", "1d12h", "1.5d"). Its error names the text and
+// gives example (default "6h") as one that works.
+func ParseDuration(text, example string) (time.Duration, error) {
+	s := strings.TrimSpace(text)
+	d, ok := parseDays(s)
+	if !ok {
+		if example == "" {
+			example = "6h"
+		}
+		return 0, fmt.Errorf("invalid duration %s (want a number and a unit, s, m, h or d, such as %q)", secret.Quote(text), example)
+	}
+	return d, nil
+}
+
+// parseDays parses s, a Go duration in which any number may also have the
+// unit d.
+func parseDays(s string) (time.Duration, bool) {
+	sign, rest := time.Duration(1), s
+	if r, ok := strings.CutPrefix(rest, "-"); ok {
+		sign, rest = -1, r
+	} else {
+		rest = strings.TrimPrefix(rest, "+")
+	}
+	if !strings.Contains(rest, "d") {
+		d, err := time.ParseDuration(s)
+		return d, err == nil
+	}
+	// Each "<number>d" becomes 24 times "<number>h"; the rest is Go's.
+	var total time.Duration
+	var goPart strings.Builder
+	for rest != "" {
+		i := strings.IndexFunc(rest, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		if i <= 0 {
+			return 0, false // a unit without a number, or a number without a unit
+		}
+		j := i + strings.IndexFunc(rest[i:], func(r rune) bool { return (r >= '0' && r <= '9') || r == '.' })
+		if j < i {
+			j = len(rest)
+		}
+		num, unit := rest[:i], rest[i:j]
+		rest = rest[j:]
+		if unit != "d" {
+			goPart.WriteString(num + unit)
+			continue
+		}
+		h, err := time.ParseDuration(num + "h")
+		if err != nil || h > math.MaxInt64/24 {
+			return 0, false
+		}
+		if total += 24 * h; total < 0 {
+			return 0, false
+		}
+	}
+	if goPart.Len() > 0 {
+		d, err := time.ParseDuration(goPart.String())
+		if err != nil || total+d < total {
+			return 0, false
+		}
+		total += d
+	}
+	return sign * total, true
 }
 
 func (v *Duration) format() (string, string, bool) {
@@ -115,7 +181,7 @@ func CountOf(n int) Count { return Count{N: n} }
 func (v *Count) parse(text string, _ *Decoder, f reflect.StructField) string {
 	n, err := strconv.Atoi(strings.TrimSpace(text))
 	if err != nil {
-		return "invalid whole number " + strconv.Quote(text)
+		return "invalid whole number " + secret.Quote(text)
 	}
 	lo, _ := strconv.Atoi(f.Tag.Get("min"))
 	hi, bounded := 0, false
@@ -154,7 +220,7 @@ func (v *Bool) parse(text string, _ *Decoder, _ reflect.StructField) string {
 	case strings.EqualFold(text, "false"):
 		v.B = false
 	default:
-		return "invalid boolean " + strconv.Quote(text) + " (want true or false)"
+		return "invalid boolean " + secret.Quote(text) + " (want true or false)"
 	}
 	return ""
 }
@@ -187,9 +253,9 @@ func (v *Text) CheckHost(p *Problems, key, what, example string) bool {
 	case h == "":
 		p.Add(key, "is required: %s's host name, such as %s", what, example)
 	case strings.Contains(h, "://") || strings.ContainsAny(h, "/ @"):
-		p.At(v.Pos, "invalid host %q: want a host name only, such as %s", v.S, example)
+		p.At(v.Pos, "invalid host %s: want a host name only, such as %s", secret.Quote(v.S), example)
 	case strings.Contains(h, ":") && net.ParseIP(h) == nil:
-		p.At(v.Pos, "invalid host %q: want a host name without a port (set port)", v.S)
+		p.At(v.Pos, "invalid host %s: want a host name without a port (set port)", secret.Quote(v.S))
 	default:
 		v.S = h
 		return true
@@ -239,7 +305,7 @@ func (v *URL) parse(text string, _ *Decoder, f reflect.StructField) string {
 			// Not quoted: it may hold a password.
 			return "is not an absolute http(s) URL such as " + example
 		}
-		return "invalid URL " + strconv.Quote(text) + " (want an absolute http(s) URL such as " + example + ")"
+		return "invalid URL " + secret.QuoteURL(text) + " (want an absolute http(s) URL such as " + example + ")"
 	case u.User != nil:
 		hint := f.Tag.Get("creds")
 		if hint == "" {

@@ -3,6 +3,7 @@ package setting
 import (
 	"errors"
 	"io/fs"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -42,8 +43,9 @@ type SecretSpec struct {
 	Check func(s string) string
 }
 
-// IsZero reports whether no secret was read.
-func (s Secret) IsZero() bool { return s.Value.IsZero() }
+// IsZero reports whether no secret was given. A secret given but not read
+// (Decoder.Reads) is not zero, though its Value is.
+func (s Secret) IsZero() bool { return s.Value.IsZero() && s.Env == "" && s.File == "" }
 
 // From says where the secret was read from: "$OPENAI_ADMIN_KEY" or "file
 // /etc/guardd/openai-admin-key".
@@ -94,6 +96,14 @@ func (s *Secret) read(name string, file bool, d *Decoder) string {
 	case file && pasted:
 		// Not quoted: it is most likely the secret itself.
 		return "must be the path of a file holding the " + noun + ", not the " + noun + " itself"
+	case d.Reads != nil && !d.Reads(s.Pos.Path):
+		// Not needed: where it is kept is all there is to say.
+		if file {
+			s.File = name
+		} else {
+			s.Env = name
+		}
+		return ""
 	case !file:
 		v, ok := d.Getenv(name)
 		if val = strings.TrimSpace(v); !ok || val == "" {
@@ -151,6 +161,19 @@ func PathError(op, written string, err error) string {
 		return op + " " + written + ": " + pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// RequireTLS reports a secret URL (a webhook's) with plain http to another
+// machine: the URL itself, a credential, and what (such as "the alerts")
+// would cross the network unencrypted. The message names where the URL was
+// read from, never the URL.
+func (s *Secret) RequireTLS(p *Problems, what string) {
+	u, err := url.Parse(s.Value.Reveal())
+	if s.IsZero() || err != nil || u.Scheme != "http" || IsLoopback(u.Hostname()) {
+		return
+	}
+	p.At(s.Pos, "%s holds a plain http URL: it, a credential, and %s would cross the network unencrypted; "+
+		"use https (http is allowed only for this machine, such as http://127.0.0.1:8080)", s.From(), what)
 }
 
 // URLSpec describes a secret that is a URL (a webhook's URL is itself the

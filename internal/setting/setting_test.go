@@ -126,7 +126,7 @@ base: http://127.0.0.1:8080
 
 func TestDecodeProblems(t *testing.T) {
 	_, ps := decode(t, `
-timeout: 7d
+timeout: 7 days
 limit: -1
 count: 1
 polls: 0
@@ -136,7 +136,7 @@ url: https://user:pw@api.example.com
 base: https://api.example.com/?token=sk-SECRET
 key_env: sk-PASTED
 `, nil)
-	want := `parts[0].timeout: invalid duration "7d" (use Go syntax such as "30s")
+	want := `parts[0].timeout: invalid duration "7 days" (want a number and a unit, s, m, h or d, such as "30s")
 parts[0].limit: must not be negative (got -1)
 parts[0].count: must be between 2 and 9 (got 1)
 parts[0].polls: must be at least 1 (got 0)
@@ -150,6 +150,15 @@ parts[0].key_env: is not an environment variable name (it names the variable hol
 	}
 	if strings.Contains(messages(ps), "SECRET") || strings.Contains(messages(ps), "PASTED") || strings.Contains(messages(ps), "pw@") {
 		t.Errorf("a problem quotes a secret:\n%s", messages(ps))
+	}
+
+	// A URL that is not one is quoted without its query, and a long value
+	// only in part.
+	_, ps = decode(t, "url: api.example.com/v1#k=sk-SECRET\ntimeout: "+strings.Repeat("9", 500)+"\n", nil)
+	want = `parts[0].url: invalid URL "api.example.com/v1?…" (want an absolute http(s) URL such as https://api.example.com)
+parts[0].timeout: invalid duration "` + strings.Repeat("9", 79) + `…" (want a number and a unit, s, m, h or d, such as "30s")`
+	if got := messages(ps); got != want {
+		t.Errorf("problems:\ngot:\n%s\nwant:\n%s", got, want)
 	}
 
 	_, ps = decode(t, "key_env: UNSET\n", nil)
@@ -285,5 +294,114 @@ func TestCheckHost(t *testing.T) {
 		if got := messages(p.List()); got != tc.want || ok != (tc.want == "") || (ok && h.S != tc.host) {
 			t.Errorf("CheckHost(%q): got %v, %q, %q; want %q", tc.in, ok, h.S, got, tc.want)
 		}
+	}
+}
+
+// A secret the decoder is told not to read keeps where it is kept and is
+// not zero, but holds no value, and its variable need not be set; a
+// pasted secret is still refused.
+func TestSecretNotRead(t *testing.T) {
+	for _, tt := range []struct{ text, want string }{
+		{"key_env: UNSET_KEY", ""},
+		{"key_file: /nowhere/key", ""},
+		{"key_env: sk-pasted-secret-123", "parts[0].key_env: is not an environment variable name"},
+	} {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(tt.text), &root); err != nil {
+			t.Fatal(err)
+		}
+		var asked []string
+		d := &setting.Decoder{Getenv: func(string) (string, bool) { return "x", true }, Dir: "/etc/guardd",
+			Reads: func(path string) bool { asked = append(asked, path); return false }}
+		p := setting.NewProblems("parts[0]")
+		b := defaults()
+		d.Decode(p, &root, b, setting.Options{})
+		got := messages(p.List())
+		if tt.want == "" {
+			if got != "" || b.Key.IsZero() || !b.Key.Value.IsZero() || b.Key.From() == "nowhere" {
+				t.Errorf("%s: problems %q, secret %+v: want it kept unread", tt.text, got, b.Key)
+			}
+		} else if !strings.Contains(got, tt.want) {
+			t.Errorf("%s: problems %q, want %q", tt.text, got, tt.want)
+		}
+		if tt.want == "" && (len(asked) != 1 || !strings.HasPrefix(asked[0], "parts[0].key_")) {
+			t.Errorf("%s: Reads asked about %q, want the secret's path", tt.text, asked)
+		}
+	}
+}
+
+// TestUnknownKeySuggests checks that an unknown key names the key it most
+// likely means among those taken where it was written: the block's own,
+// those it leaves to others, a nested block's, a secret's two forms.
+func TestUnknownKeySuggests(t *testing.T) {
+	for _, c := range []struct{ name, yaml, want string }{
+		{"field", "timout: 5s", `line 1: unknown key "timout" (did you mean "timeout"?)`},
+		{"ignored key", "typ: x", `line 1: unknown key "typ" (did you mean "type"?)`},
+		{"inline field", "bse: https://x.example", `line 1: unknown key "bse" (did you mean "base"?)`},
+		{"nested block", "nested: {pr: 1h}", `line 1: unknown key "pr" (did you mean "per"?)`},
+		{"secret", "key_evn: K", `line 1: unknown key "key_evn" (did you mean "key_env"?)`},
+		{"nested key not offered at the top", "per: 1h", `line 1: unknown key "per"`},
+		{"nothing close", "colour: red", `line 1: unknown key "colour"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, ps := decode(t, c.yaml, nil)
+			if got := messages(ps); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestParseDuration checks the one duration syntax of the config and the
+// command line: Go's, plus days of 24 hours.
+func TestParseDuration(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want time.Duration
+		err  string // "" when it parses
+	}{
+		{"30s", 30 * time.Second, ""},
+		{"1h30m", 90 * time.Minute, ""},
+		{"168h", 7 * 24 * time.Hour, ""},
+		{"2d", 48 * time.Hour, ""},
+		{"1d12h", 36 * time.Hour, ""},
+		{"12h1d", 36 * time.Hour, ""},
+		{"1.5d", 36 * time.Hour, ""},
+		{"1d30m15s", 24*time.Hour + 30*time.Minute + 15*time.Second, ""},
+		{" 7d ", 7 * 24 * time.Hour, ""},
+		{"-1d", -24 * time.Hour, ""},
+		{"+2d", 48 * time.Hour, ""},
+		{"0d", 0, ""},
+		{"7 days", 0, `invalid duration "7 days" (want a number and a unit, s, m, h or d, such as "6h")`},
+		{"d", 0, `invalid duration "d"`},
+		{"5", 0, `invalid duration "5"`},
+		{"1dd", 0, `invalid duration "1dd"`},
+		{"1d-2h", 0, `invalid duration "1d-2h"`},
+		{"1.2.3d", 0, `invalid duration "1.2.3d"`},
+		{"200000d", 0, `invalid duration "200000d"`},
+		{"100000d100000d", 0, `invalid duration "100000d100000d"`},
+		{"", 0, `invalid duration ""`},
+	} {
+		t.Run(c.text, func(t *testing.T) {
+			got, err := setting.ParseDuration(c.text, "")
+			switch {
+			case c.err == "" && err != nil:
+				t.Fatalf("got error %v, want %s", err, c.want)
+			case c.err != "" && (err == nil || !strings.HasPrefix(err.Error(), c.err)):
+				t.Fatalf("got %s, %v; want error %q", got, err, c.err)
+			case got != c.want:
+				t.Errorf("got %s, want %s", got, c.want)
+			}
+		})
+	}
+	if _, err := setting.ParseDuration("soon", "24h"); err == nil || !strings.Contains(err.Error(), `such as "24h"`) {
+		t.Errorf("got %v, want the example given", err)
+	}
+}
+
+func TestDecodeDays(t *testing.T) {
+	b, ps := decode(t, "timeout: 1d12h\nnested: {per: 7d}", nil)
+	if len(ps) > 0 || b.Timeout.Duration != 36*time.Hour || b.Nested.Per.Duration != 7*24*time.Hour {
+		t.Errorf("got %v and %v, %s; want 36h and 168h", b.Timeout.Duration, b.Nested.Per.Duration, messages(ps))
 	}
 }

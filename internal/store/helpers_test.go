@@ -51,6 +51,18 @@ func observation(account string, at time.Time, grants int) billing.Observation {
 	return o
 }
 
+// testOwner is the sender the tests claim outbox items for.
+const testOwner = "pid 1 on test () sender 1"
+
+// claimed claims outbox item id for testOwner at now, for an hour.
+func claimed(tx *Tx, id int64, now time.Time) error {
+	got, err := tx.Claim(testOwner, []int64{id}, now, now.Add(time.Hour))
+	if err == nil && len(got) != 1 {
+		err = fmt.Errorf("outbox item %d could not be claimed", id)
+	}
+	return err
+}
+
 // openTest opens a new database in a temporary directory.
 func openTest(t testing.TB, opts Options) *Store {
 	t.Helper()

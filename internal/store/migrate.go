@@ -142,6 +142,17 @@ CREATE TABLE receipts (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX receipts_pending ON receipts (account, read_at) WHERE delivered_at IS NULL;
 `},
+	{"why each unavailable part of a poll could not be read", `
+-- JSON object from part to reason, for the parts listed in missing; polls
+-- stored before this step have '{}' and their reasons are lost.
+ALTER TABLE polls ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';
+`},
+	{"claims on outbox items", `
+-- The sender that claimed a pending item to send it, until when: another
+-- process leaves the item alone meanwhile. '' and NULL: not claimed.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
+`},
 }
 
 // migrate applies the steps the database lacks and returns its version. Each

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -224,11 +225,15 @@ type Poll struct {
 	At      time.Time
 	// OK is false when the poll read nothing usable; Error then says why
 	// (and must be set). A poll that read some parts is OK, with the parts
-	// it could not read in Missing.
-	OK      bool
-	Error   string
-	Missing []billing.Part
+	// it could not read in Unavailable, each with the reason.
+	OK          bool
+	Error       string
+	Unavailable map[billing.Part]string
 }
+
+// lostReason stands for the reason of an unavailable part recorded before
+// the store kept reasons.
+const lostReason = "unavailable (the reason was not kept by an older guardd)"
 
 // RecordPoll stores one poll attempt.
 func (tx *Tx) RecordPoll(p Poll) error {
@@ -254,15 +259,28 @@ func (tx *Tx) recordPoll(p Poll) error {
 	if err != nil {
 		return err
 	}
-	missing := make([]string, len(p.Missing))
-	for i, part := range p.Missing {
+	var missing []string
+	reasons := make(map[string]string, len(p.Unavailable))
+	for _, part := range billing.Parts {
+		if why, ok := p.Unavailable[part]; ok {
+			missing = append(missing, string(part))
+			reasons[string(part)] = why
+		}
+	}
+	for part, why := range p.Unavailable {
 		if _, err := billing.ParsePart(string(part)); err != nil {
 			return err
 		}
-		missing[i] = string(part)
+		if why == "" {
+			return fmt.Errorf("part %s is unavailable without a reason", part)
+		}
 	}
-	_, err = tx.exec("INSERT INTO polls (account, at, ok, error, missing) VALUES (?, ?, ?, ?, ?)",
-		p.Account, at, p.OK, p.Error, strings.Join(missing, ","))
+	js, err := json.Marshal(reasons)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec("INSERT INTO polls (account, at, ok, error, missing, reasons) VALUES (?, ?, ?, ?, ?, ?)",
+		p.Account, at, p.OK, p.Error, strings.Join(missing, ","), string(js))
 	return err
 }
 
@@ -279,7 +297,7 @@ func (tx *Tx) recentPolls(account string, n int) ([]Poll, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("the number of polls must be positive (got %d)", n)
 	}
-	rows, err := tx.query(`SELECT at, ok, error, missing FROM polls WHERE account = ?
+	rows, err := tx.query(`SELECT at, ok, error, missing, reasons FROM polls WHERE account = ?
 		ORDER BY at DESC, id DESC LIMIT ?`, account, n)
 	if err != nil {
 		return nil, err
@@ -289,15 +307,13 @@ func (tx *Tx) recentPolls(account string, n int) ([]Poll, error) {
 	for rows.Next() {
 		p := Poll{Account: account}
 		var at int64
-		var missing string
-		if err := rows.Scan(&at, &p.OK, &p.Error, &missing); err != nil {
+		var missing, reasons string
+		if err := rows.Scan(&at, &p.OK, &p.Error, &missing, &reasons); err != nil {
 			return nil, tx.s.classify(err)
 		}
 		p.At = fromNanos(at)
-		if missing != "" {
-			for _, s := range strings.Split(missing, ",") {
-				p.Missing = append(p.Missing, billing.Part(s))
-			}
+		if p.Unavailable, err = pollReasons(missing, reasons); err != nil {
+			return nil, fmt.Errorf("poll at %s: %w", p.At.Format(time.RFC3339), err)
 		}
 		ps = append(ps, p)
 	}
@@ -305,4 +321,28 @@ func (tx *Tx) recentPolls(account string, n int) ([]Poll, error) {
 		return nil, tx.s.classify(err)
 	}
 	return ps, nil
+}
+
+// pollReasons reads a stored poll's unavailable parts: the missing list
+// and the reasons kept for them (none for polls stored before reasons were).
+func pollReasons(missing, reasons string) (map[billing.Part]string, error) {
+	if missing == "" {
+		return nil, nil
+	}
+	var why map[string]string
+	if err := json.Unmarshal([]byte(reasons), &why); err != nil {
+		return nil, fmt.Errorf("stored reasons %.80q: %w", reasons, err)
+	}
+	out := make(map[billing.Part]string)
+	for _, s := range strings.Split(missing, ",") {
+		part, err := billing.ParsePart(s)
+		if err != nil {
+			return nil, err
+		}
+		out[part] = why[s]
+		if out[part] == "" {
+			out[part] = lostReason
+		}
+	}
+	return out, nil
 }

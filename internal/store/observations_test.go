@@ -2,7 +2,7 @@ package store
 
 import (
 	"bytes"
-	"slices"
+	"maps"
 	"testing"
 	"time"
 
@@ -201,7 +201,8 @@ func TestPolls(t *testing.T) {
 	s := openTest(t, Options{})
 	polls := []Poll{
 		{Account: "prod", At: t0, OK: true},
-		{Account: "prod", At: t0.Add(15 * time.Minute), OK: true, Missing: []billing.Part{billing.PartCharges, billing.PartCosts}},
+		{Account: "prod", At: t0.Add(15 * time.Minute), OK: true, Unavailable: map[billing.Part]string{
+			billing.PartCharges: "GET /v1/invoices: HTTP 403: the admin key was refused", billing.PartCosts: "GET /v1/costs: HTTP 503"}},
 		{Account: "dev", At: t0.Add(20 * time.Minute), OK: true},
 		{Account: "prod", At: t0.Add(30 * time.Minute), OK: false, Error: "fetch credit grants: data unavailable: HTTP 503"},
 	}
@@ -234,7 +235,7 @@ func TestPolls(t *testing.T) {
 			}
 			for i := range got {
 				g, w := got[i], tt.want[i]
-				if g.Account != w.Account || !g.At.Equal(w.At) || g.OK != w.OK || g.Error != w.Error || !slices.Equal(g.Missing, w.Missing) {
+				if g.Account != w.Account || !g.At.Equal(w.At) || g.OK != w.OK || g.Error != w.Error || !maps.Equal(g.Unavailable, w.Unavailable) {
 					t.Errorf("%s, %d: poll %d: got %+v, want %+v", tt.account, tt.n, i, g, w)
 				}
 			}
@@ -247,9 +248,32 @@ func TestPolls(t *testing.T) {
 	}{
 		{Poll{Account: "prod", At: t0}, `record poll of account "prod": a failed poll needs an error`},
 		{Poll{Account: "prod", At: t0, OK: true, Error: "x"}, `record poll of account "prod": a successful poll has no error (got "x")`},
-		{Poll{Account: "prod", At: t0, OK: true, Missing: []billing.Part{"invoices"}},
+		{Poll{Account: "prod", At: t0, OK: true, Unavailable: map[billing.Part]string{"invoices": "HTTP 404"}},
 			`record poll of account "prod": unknown part "invoices": want balance, grants, charges or costs`},
+		{Poll{Account: "prod", At: t0, OK: true, Unavailable: map[billing.Part]string{billing.PartCosts: ""}},
+			`record poll of account "prod": part costs is unavailable without a reason`},
 	} {
 		wantErr(t, s.Update(t.Context(), func(tx *Tx) error { return tx.RecordPoll(tt.p) }), tt.want)
 	}
+}
+
+// A poll stored before the store kept reasons still says which parts were
+// unavailable, and that their reason is lost, never an empty one.
+func TestPollsStoredWithoutReasons(t *testing.T) {
+	s := openTest(t, Options{})
+	update(t, s, func(tx *Tx) error {
+		_, err := tx.exec("INSERT INTO polls (account, at, ok, error, missing) VALUES ('prod', 1, 1, '', 'grants,balance')")
+		return err
+	})
+	view(t, s, func(tx *Tx) error {
+		got, err := tx.RecentPolls("prod", 1)
+		if err != nil {
+			return err
+		}
+		want := map[billing.Part]string{billing.PartGrants: lostReason, billing.PartBalance: lostReason}
+		if len(got) != 1 || !maps.Equal(got[0].Unavailable, want) {
+			t.Errorf("got %+v, want one poll with %v", got, want)
+		}
+		return nil
+	})
 }

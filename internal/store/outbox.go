@@ -46,7 +46,7 @@ func (tx *Tx) enqueue(item lifecycle.OutboxItem) (int64, error) {
 }
 
 const outboxColumns = `id, receiver, fingerprint, status, payload, created_at, next_attempt_at,
-	attempts, last_error, last_attempt_at`
+	attempts, last_error, last_attempt_at, claimed_by, claimed_until`
 
 // Due implements lifecycle.Outbox.
 func (tx *Tx) Due(now time.Time, limit int) ([]lifecycle.OutboxItem, error) {
@@ -83,11 +83,85 @@ func (tx *Tx) PendingCount() (int, error) {
 	return n, nil
 }
 
+// Claim implements lifecycle.Outbox.
+func (tx *Tx) Claim(owner string, ids []int64, now, until time.Time) ([]int64, error) {
+	got, err := tx.claim(owner, ids, now, until)
+	if err != nil {
+		return nil, fmt.Errorf("claim %d notifications for %s: %w", len(ids), owner, err)
+	}
+	return got, nil
+}
+
+func (tx *Tx) claim(owner string, ids []int64, now, until time.Time) ([]int64, error) {
+	if err := tx.writable(); err != nil {
+		return nil, err
+	}
+	if err := lifecycle.CheckLease(owner, now, until); err != nil {
+		return nil, err
+	}
+	n, err := nanos(now)
+	if err != nil {
+		return nil, fmt.Errorf("now: %w", err)
+	}
+	u, err := nanos(until)
+	if err != nil {
+		return nil, fmt.Errorf("lease: %w", err)
+	}
+	for _, id := range ids {
+		var one int
+		err := tx.queryRow([]any{&one}, "SELECT 1 FROM outbox WHERE id = ?", id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("notification %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	// What lifecycle.Claimable allows, for pending items.
+	var got []int64
+	for _, id := range ids {
+		r, err := tx.exec(`UPDATE outbox SET claimed_by = ?1, claimed_until = ?2
+			WHERE id = ?3 AND delivery = 'pending' AND next_attempt_at <= ?4
+			AND (claimed_by IN ('', ?1) OR claimed_until IS NULL OR claimed_until <= ?4)`, owner, u, id, n)
+		if err != nil {
+			return nil, err
+		}
+		if k, err := r.RowsAffected(); err != nil {
+			return nil, err
+		} else if k == 1 {
+			got = append(got, id)
+		}
+	}
+	return got, nil
+}
+
+// Release implements lifecycle.Outbox.
+func (tx *Tx) Release(owner string) (int, error) {
+	n, err := tx.release(owner)
+	if err != nil {
+		return 0, fmt.Errorf("release the claims of %s: %w", owner, err)
+	}
+	return n, nil
+}
+
+func (tx *Tx) release(owner string) (int, error) {
+	if err := tx.writable(); err != nil {
+		return 0, err
+	}
+	r, err := tx.exec(`UPDATE outbox SET claimed_by = '', claimed_until = NULL
+		WHERE delivery = 'pending' AND claimed_by = ?`, owner)
+	if err != nil {
+		return 0, err
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
 // MarkSent implements lifecycle.Outbox.
-func (tx *Tx) MarkSent(id int64, at time.Time) error {
-	if err := tx.mark(id, at, func(n int64) error {
+func (tx *Tx) MarkSent(id int64, owner string, at time.Time) error {
+	if err := tx.mark(id, owner, at, func(n int64) error {
 		_, err := tx.exec(`UPDATE outbox SET delivery = 'sent', sent_at = ?, last_attempt_at = ?,
-			attempts = attempts + 1 WHERE id = ?`, n, n, id)
+			attempts = attempts + 1, claimed_by = '', claimed_until = NULL WHERE id = ?`, n, n, id)
 		return err
 	}); err != nil {
 		return fmt.Errorf("mark notification %d sent: %w", id, err)
@@ -96,8 +170,8 @@ func (tx *Tx) MarkSent(id int64, at time.Time) error {
 }
 
 // MarkFailed implements lifecycle.Outbox.
-func (tx *Tx) MarkFailed(id int64, at time.Time, errText string, next time.Time, giveUp bool) error {
-	if err := tx.mark(id, at, func(n int64) error {
+func (tx *Tx) MarkFailed(id int64, owner string, at time.Time, errText string, next time.Time, giveUp bool) error {
+	if err := tx.mark(id, owner, at, func(n int64) error {
 		if err := lifecycle.CheckFailure(errText, next, giveUp); err != nil {
 			return err
 		}
@@ -110,7 +184,8 @@ func (tx *Tx) MarkFailed(id int64, at time.Time, errText string, next time.Time,
 			delivery = lifecycle.Pending
 		}
 		_, err := tx.exec(`UPDATE outbox SET delivery = ?, last_error = ?, last_attempt_at = ?,
-			next_attempt_at = ?, attempts = attempts + 1 WHERE id = ?`, string(delivery), errText, n, nextN, id)
+			next_attempt_at = ?, attempts = attempts + 1, claimed_by = '', claimed_until = NULL
+			WHERE id = ?`, string(delivery), errText, n, nextN, id)
 		return err
 	}); err != nil {
 		return fmt.Errorf("mark notification %d failed: %w", id, err)
@@ -118,8 +193,9 @@ func (tx *Tx) MarkFailed(id int64, at time.Time, errText string, next time.Time,
 	return nil
 }
 
-// mark checks that item id is pending and runs update with at in nanoseconds.
-func (tx *Tx) mark(id int64, at time.Time, update func(at int64) error) error {
+// mark checks that item id is pending and claimed by owner, and runs
+// update with at in nanoseconds.
+func (tx *Tx) mark(id int64, owner string, at time.Time, update func(at int64) error) error {
 	if err := tx.writable(); err != nil {
 		return err
 	}
@@ -128,8 +204,10 @@ func (tx *Tx) mark(id int64, at time.Time, update func(at int64) error) error {
 		return err
 	}
 	var delivery lifecycle.Delivery
-	var sent, last sql.NullInt64
-	err = tx.queryRow([]any{&delivery, &sent, &last}, "SELECT delivery, sent_at, last_attempt_at FROM outbox WHERE id = ?", id)
+	var sent, last, until sql.NullInt64
+	var claimedBy string
+	err = tx.queryRow([]any{&delivery, &sent, &last, &claimedBy, &until},
+		"SELECT delivery, sent_at, last_attempt_at, claimed_by, claimed_until FROM outbox WHERE id = ?", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -137,6 +215,9 @@ func (tx *Tx) mark(id int64, at time.Time, update func(at int64) error) error {
 		return err
 	}
 	if err := lifecycle.CheckPending(delivery, fromNull(sent), fromNull(last)); err != nil {
+		return err
+	}
+	if err := lifecycle.CheckClaim(owner, claimedBy, fromNull(until)); err != nil {
 		return err
 	}
 	return update(n)
@@ -152,14 +233,15 @@ func (tx *Tx) outbox(query string, args ...any) ([]lifecycle.OutboxItem, error) 
 	for rows.Next() {
 		var it lifecycle.OutboxItem
 		var created, next int64
-		var last sql.NullInt64
+		var last, until sql.NullInt64
 		var payload string
 		if err := rows.Scan(&it.ID, &it.Receiver, &it.Fingerprint, &it.Status, &payload, &created, &next,
-			&it.Attempts, &it.LastError, &last); err != nil {
+			&it.Attempts, &it.LastError, &last, &it.ClaimedBy, &until); err != nil {
 			return nil, tx.s.classify(err)
 		}
 		it.Payload = []byte(payload)
 		it.CreatedAt, it.NextAttemptAt, it.LastAttemptAt = fromNanos(created), fromNanos(next), fromNull(last)
+		it.ClaimedUntil = fromNull(until)
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {

@@ -57,9 +57,10 @@ func TestOutbox(t *testing.T) {
 	// 1 is sent; 2 fails and is retried later; 3 fails for good.
 	update(t, s, func(tx *Tx) error {
 		return errors.Join(
-			tx.MarkSent(1, t0.Add(2*time.Second)),
-			tx.MarkFailed(2, t0.Add(2*time.Second), "HTTP 429", t0.Add(10*time.Minute), false),
-			tx.MarkFailed(3, t0.Add(2*time.Hour), "channel_not_found", time.Time{}, true),
+			claimed(tx, 1, t0), claimed(tx, 2, t0), claimed(tx, 3, t0.Add(time.Hour)),
+			tx.MarkSent(1, testOwner, t0.Add(2*time.Second)),
+			tx.MarkFailed(2, testOwner, t0.Add(2*time.Second), "HTTP 429", t0.Add(10*time.Minute), false),
+			tx.MarkFailed(3, testOwner, t0.Add(2*time.Hour), "channel_not_found", time.Time{}, true),
 		)
 	})
 	view(t, s, func(tx *Tx) error {
@@ -75,13 +76,15 @@ func TestOutbox(t *testing.T) {
 		fn   func(tx *Tx) error
 		want string
 	}{
-		{"sent twice", func(tx *Tx) error { return tx.MarkSent(1, t0) },
+		{"sent twice", func(tx *Tx) error { return tx.MarkSent(1, testOwner, t0) },
 			"mark notification 1 sent: it was already sent at 2026-03-01T12:00:02Z"},
-		{"dead then sent", func(tx *Tx) error { return tx.MarkSent(3, t0) },
+		{"dead then sent", func(tx *Tx) error { return tx.MarkSent(3, testOwner, t0) },
 			"mark notification 3 sent: it was given up on at 2026-03-01T14:00:00Z"},
-		{"unknown id", func(tx *Tx) error { return tx.MarkFailed(99, t0, "x", t0, false) },
+		{"unknown id", func(tx *Tx) error { return tx.MarkFailed(99, testOwner, t0, "x", t0, false) },
 			"mark notification 99 failed: not found"},
-		{"no next attempt", func(tx *Tx) error { return tx.MarkFailed(2, t0, "x", time.Time{}, false) },
+		{"no next attempt", func(tx *Tx) error {
+			return errors.Join(claimed(tx, 2, t0.Add(10*time.Minute)), tx.MarkFailed(2, testOwner, t0, "x", time.Time{}, false))
+		},
 			"mark notification 2 failed: next attempt: time is not set"},
 		{"bad payload", func(tx *Tx) error {
 			it := item("slack", t0)
@@ -148,7 +151,9 @@ func TestOutboxCrash(t *testing.T) {
 	if got, want := dueIDs(t, s, t0, 0), []int64{1}; !slices.Equal(got, want) {
 		t.Fatalf("due after the crash: got %v, want %v (the committed item once, nothing half-written)", got, want)
 	}
-	update(t, s, func(tx *Tx) error { return tx.MarkSent(1, t0.Add(time.Second)) })
+	update(t, s, func(tx *Tx) error {
+		return errors.Join(claimed(tx, 1, t0), tx.MarkSent(1, testOwner, t0.Add(time.Second)))
+	})
 	if got := dueIDs(t, s, t0.Add(time.Hour), 0); len(got) != 0 {
 		t.Errorf("due after MarkSent: got %v, want none", got)
 	}

@@ -51,14 +51,14 @@ func TestPrune(t *testing.T) {
 			created time.Time
 			mark    func(id int64) error
 		}{
-			{now.Add(-45 * day), func(id int64) error { return tx.MarkSent(id, now.Add(-40*day)) }},                           // goes: sent > 30 days ago
-			{now.Add(-25 * day), func(id int64) error { return tx.MarkSent(id, now.Add(-20*day)) }},                           // kept
-			{now.Add(-90 * day), func(id int64) error { return nil }},                                                         // pending: kept
-			{now.Add(-45 * day), func(id int64) error { return tx.MarkFailed(id, now.Add(-40*day), "x", time.Time{}, true) }}, // goes
-			{now.Add(-45 * day), func(id int64) error { return tx.MarkFailed(id, now.Add(-20*day), "x", time.Time{}, true) }}, // kept
+			{now.Add(-45 * day), func(id int64) error { return tx.MarkSent(id, testOwner, now.Add(-40*day)) }},                           // goes: sent > 30 days ago
+			{now.Add(-25 * day), func(id int64) error { return tx.MarkSent(id, testOwner, now.Add(-20*day)) }},                           // kept
+			{now.Add(-90 * day), func(id int64) error { return nil }},                                                                    // pending: kept
+			{now.Add(-45 * day), func(id int64) error { return tx.MarkFailed(id, testOwner, now.Add(-40*day), "x", time.Time{}, true) }}, // goes
+			{now.Add(-45 * day), func(id int64) error { return tx.MarkFailed(id, testOwner, now.Add(-20*day), "x", time.Time{}, true) }}, // kept
 		} {
 			id, err := tx.Enqueue(item("slack", o.created))
-			errs = append(errs, err, o.mark(id))
+			errs = append(errs, err, claimed(tx, id, now), o.mark(id))
 		}
 		return errors.Join(errs...)
 	})

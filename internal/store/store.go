@@ -8,7 +8,9 @@
 // 15 minutes, a daemon, a person running guardd silence): the database runs
 // in WAL mode, so readers never wait, and writers take the write lock up
 // front (BEGIN IMMEDIATE) and queue for at most Options.BusyTimeout before
-// failing with ErrLocked. Keep write transactions short.
+// failing with ErrLocked. Keep write transactions short. The outbox's claims
+// (lifecycle.Outbox) keep them from sending a notification twice, and
+// LockDaemon keeps a second daemon off the file.
 //
 // Every time is stored as Unix nanoseconds in UTC (an INTEGER column, NULL
 // when zero), which limits times to the years 1678 to 2262. Amounts are never
@@ -97,7 +99,10 @@ type Store struct {
 // does not exist, checks it with PRAGMA quick_check and brings its schema up
 // to date, one transaction per migration. It never writes to a file that is
 // not a guardd state database, that is corrupt, or whose schema is newer than
-// this guardd understands; each of these is an error naming path. The parent
+// this guardd understands; each of these is an error naming path. The checks
+// read the file read-only, so a file refused is left byte for byte as it
+// was, its -wal and -shm files included (but for a -wal left without its
+// -shm, beside which SQLite must create one to read the -wal). The parent
 // directory must exist.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return open(ctx, path, opts, migrations)
@@ -126,6 +131,9 @@ func openDB(ctx context.Context, path string, opts Options, migs []migration) (*
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
+		return nil, err
+	}
+	if err := check(ctx, abs, opts, len(migs)); err != nil {
 		return nil, err
 	}
 	db, err := sql.Open("sqlite", dsn(abs, opts.BusyTimeout))
@@ -182,29 +190,109 @@ func createFile(path string) error {
 // '?' or '#' intact; the pragmas apply to every connection in the pool, and
 // _txlock makes every read-write transaction BEGIN IMMEDIATE.
 func dsn(abs string, busy time.Duration) string {
-	ms := max(busy.Milliseconds(), 1)
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", ms))
+	q.Add("_pragma", busyTimeout(busy))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
+	return fileURI(abs, q)
+}
+
+func busyTimeout(busy time.Duration) string {
+	return fmt.Sprintf("busy_timeout(%d)", max(busy.Milliseconds(), 1))
+}
+
+func fileURI(abs string, q url.Values) string {
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
 	return u.String()
 }
 
-// init checks the file, then switches it to WAL and migrates it. Nothing is
-// written before the checks pass.
-func (s *Store) init(ctx context.Context, migs []migration) error {
-	if err := s.quickCheck(ctx); err != nil {
-		return err
+// readOnlyDSN builds the connection string the checks read the file with,
+// writing nothing, not even to the -shm file: SQLite's mode=ro alone would
+// still write read marks to the -shm, and run WAL recovery into it.
+//   - With a -shm file (a process has the database open, or crashed with
+//     it open), readonly_shm=1 maps it read-only; the -wal is read as well.
+//   - With a -wal but no -shm, the -wal has to be read and SQLite cannot
+//     without a -shm: mode=ro lets it create one.
+//   - With neither, nothing is using the database and the file is all of
+//     it: immutable=1 reads it without locking (check reads again if the
+//     file changes meanwhile).
+func readOnlyDSN(abs string, busy time.Duration) string {
+	q := url.Values{}
+	q.Add("_pragma", busyTimeout(busy))
+	q.Set("mode", "ro")
+	switch {
+	case exists(abs + "-shm"):
+		q.Set("readonly_shm", "1")
+	case nonEmpty(abs + "-wal"):
+	default:
+		q.Del("mode")
+		q.Set("immutable", "1")
 	}
-	v, err := s.readVersion(ctx)
+	return fileURI(abs, q)
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+func nonEmpty(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() > 0
+}
+
+// check checks the database at abs before anything opens it for writing:
+// PRAGMA quick_check, and that it is a guardd state database of a schema
+// version this guardd knows (up to known). It opens the file read-only, so
+// a file it refuses is left as it was. When the refusal may come from
+// reading the file while another process changed it (immutable reads take
+// no lock), it reads again.
+func check(ctx context.Context, abs string, opts Options, known int) error {
+	for try := 1; ; try++ {
+		before := stamp(abs)
+		err := checkOnce(ctx, abs, opts, known)
+		if err == nil || try == 3 || stamp(abs) == before {
+			return err
+		}
+	}
+}
+
+// stamp is what tells that the database files changed.
+func stamp(abs string) string {
+	var b strings.Builder
+	for _, name := range []string{abs, abs + "-wal", abs + "-shm"} {
+		if fi, err := os.Stat(name); err == nil {
+			fmt.Fprintf(&b, "%d %d;", fi.Size(), fi.ModTime().UnixNano())
+		} else {
+			b.WriteString("-;")
+		}
+	}
+	return b.String()
+}
+
+func checkOnce(ctx context.Context, abs string, opts Options, known int) error {
+	db, err := sql.Open("sqlite", readOnlyDSN(abs, opts.BusyTimeout))
 	if err != nil {
 		return err
 	}
-	if v > len(migs) {
-		return newerError(v, len(migs))
+	defer db.Close()
+	c := &Store{db: db, opts: opts}
+	if err := c.quickCheck(ctx); err != nil {
+		return err
 	}
+	v, err := c.readVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v > known {
+		return newerError(v, known)
+	}
+	return nil
+}
+
+// init switches the checked file to WAL and migrates it.
+func (s *Store) init(ctx context.Context, migs []migration) error {
 	var mode string
 	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
 		return s.classify(fmt.Errorf("switch to WAL journal mode: %w", err))
@@ -212,6 +300,7 @@ func (s *Store) init(ctx context.Context, migs []migration) error {
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("switch to WAL journal mode: the file system kept journal mode %q", mode)
 	}
+	var err error
 	s.version, err = s.migrate(ctx, migs)
 	return err
 }

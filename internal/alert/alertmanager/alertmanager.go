@@ -2,24 +2,32 @@
 // Alertmanager through its v2 API (POST /api/v2/alerts), for teams that
 // already route, group, silence and page from there.
 //
-// Alertmanager resolves an alert by itself when its endsAt passes. guardd
-// sends a firing alert once (and again on each repeat), so a firing alert's
-// endsAt is set ResolveTimeout ahead: keep it longer than the repeat
-// interval, or Alertmanager resolves the alert before guardd repeats it. A
-// resolution sends the alert again with endsAt at the time it resolved.
+// Alertmanager keeps alerts in memory only, and resolves an alert by itself
+// when its endsAt passes. So guardd pushes a firing alert when it fires and
+// repeats, and also sends every firing alert again (Resend) after each cycle
+// and, in guardd run, every ResendInterval: an Alertmanager that restarted
+// knows of them again within one interval. A firing alert's endsAt is
+// ResolveTimeout after the moment it is sent, by the wall clock, never after
+// the time of the observation that made it, which a replayed history sets
+// in the past. A resolution sends the alert again with endsAt at the time it
+// resolved. Each alert goes to every URL: every replica of an Alertmanager
+// cluster, as Alertmanager asks of its clients.
 package alertmanager
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
 )
@@ -29,17 +37,29 @@ import (
 // repeat interval (24 h).
 const DefaultResolveTimeout = 25 * time.Hour
 
+// DefaultResendInterval is how often guardd run sends the firing alerts
+// again when Options.ResendInterval is zero: Prometheus's default, within
+// the 30 s to 3 min Alertmanager expects of its clients.
+const DefaultResendInterval = time.Minute
+
 // Options configure a Receiver.
 type Options struct {
-	// URL is Alertmanager's base URL, such as http://alertmanager:9093;
-	// alerts go to URL + "/api/v2/alerts".
-	URL string
+	// URLs are the base URLs of Alertmanager, such as
+	// http://alertmanager:9093, one per replica of a cluster; alerts go to
+	// each URL + "/api/v2/alerts". At least one.
+	URLs []string
 	// BearerToken, when set, is sent as "Authorization: Bearer …" (for an
 	// Alertmanager behind an authenticating proxy).
 	BearerToken secret.Value
 	// ResolveTimeout sets a firing alert's endsAt (see the package doc);
 	// zero means DefaultResolveTimeout.
 	ResolveTimeout time.Duration
+	// ResendInterval is how often guardd run sends the firing alerts
+	// again (ResendEvery); zero means DefaultResendInterval.
+	ResendInterval time.Duration
+	// Clock tells the time endsAt counts from; the zero value is the real
+	// clock.
+	Clock clock.Clock
 	// Client makes the requests; nil means one with an
 	// httpx.DefaultPostTimeout timeout. Redirects are never followed.
 	Client *http.Client
@@ -56,13 +76,20 @@ type Receiver struct {
 	log *zap.Logger
 }
 
-var _ alert.Notifier = (*Receiver)(nil)
+var _ alert.Resender = (*Receiver)(nil)
 
 // New returns a Receiver.
 func New(o Options) *Receiver {
-	o.URL = strings.TrimSuffix(o.URL, "/")
+	urls := make([]string, len(o.URLs))
+	for i, u := range o.URLs {
+		urls[i] = strings.TrimSuffix(u, "/")
+	}
+	o.URLs = urls
 	if o.ResolveTimeout <= 0 {
 		o.ResolveTimeout = DefaultResolveTimeout
+	}
+	if o.ResendInterval <= 0 {
+		o.ResendInterval = DefaultResendInterval
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: httpx.DefaultPostTimeout}
@@ -83,13 +110,16 @@ type Alert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
-// NewAlert returns the alert for n. Its labels are alertname (the rule),
-// account, severity and fingerprint (guardd's, so that findings of one rule
-// on different entities stay apart); its annotations summary,
+// NewAlert returns the alert for n, sent at now. Its labels are alertname
+// (the rule), account, severity and fingerprint (guardd's, so that findings
+// of one rule on different entities stay apart); its annotations summary,
 // recommendation (when there is one), balance and description (the full
-// text). startsAt is when the finding fired; endsAt is now +
-// resolveTimeout while it fires, and when it resolved.
-func NewAlert(n alert.Notification, resolveTimeout time.Duration, billingURL string) Alert {
+// text). startsAt is when the finding fired. While it fires, endsAt is
+// resolveTimeout after now (or after startsAt, should that be later):
+// the wall clock's, so that an alert decided over a replayed history does
+// not arrive already over. Resolved, endsAt is when it resolved (now at the
+// latest, startsAt at the earliest).
+func NewAlert(n alert.Notification, now time.Time, resolveTimeout time.Duration, billingURL string) Alert {
 	f := n.Finding
 	a := Alert{
 		Labels: map[string]string{
@@ -103,27 +133,73 @@ func NewAlert(n alert.Notification, resolveTimeout time.Duration, billingURL str
 			"balance":     alert.BalanceLine(f.State),
 			"description": alert.Text(n),
 		},
-		StartsAt:     f.At.UTC().Format(time.RFC3339),
-		EndsAt:       n.At.Add(resolveTimeout).UTC().Format(time.RFC3339),
+		StartsAt:     alert.FiredAt(f).UTC().Format(time.RFC3339),
 		GeneratorURL: billingURL,
 	}
 	if f.Recommendation != "" {
 		a.Annotations["recommendation"] = f.Recommendation
 	}
-	if n.Status == alert.StatusResolved {
-		a.EndsAt = n.At.UTC().Format(time.RFC3339)
+	end := now.Add(resolveTimeout)
+	if f.At.After(now) {
+		end = f.At.Add(resolveTimeout)
 	}
+	if n.Status == alert.StatusResolved {
+		end = n.At
+		if now.Before(end) {
+			end = now
+		}
+		if end.Before(f.At) {
+			end = f.At
+		}
+	}
+	a.EndsAt = end.UTC().Format(time.RFC3339)
 	return a
 }
 
-// Send posts n as one alert. retry is true for 429, 5xx and network
-// errors; false for other answers, whose error says what to check.
-// Alertmanager groups alerts by their labels, not by a message guardd could
-// thread under, so the ref is always zero.
+// Send posts n as one alert to every URL, at once. retry is true when a
+// URL failed with a 429, a 5xx or a network error; false when every
+// failure is another answer, whose error says what to check. Alertmanager
+// groups alerts by their labels, not by a message guardd could thread
+// under, so the ref is always zero.
 func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
-	body, err := json.Marshal([]Alert{NewAlert(n, r.o.ResolveTimeout, r.o.Links[n.Finding.Account])})
+	retry, err := r.push(ctx, []alert.Notification{n})
 	if err != nil {
-		return alert.Ref{}, false, fmt.Errorf("encode alertmanager alert: %w", err)
+		return alert.Ref{}, retry, fmt.Errorf("push alert to alertmanager (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
+	}
+	r.log.Debug("alertmanager alert pushed", n.LogFields()...)
+	return alert.Ref{}, false, nil
+}
+
+// Resend implements alert.Resender: it posts every firing alert again, in
+// one request per URL, with endsAt counted from now.
+func (r *Receiver) Resend(ctx context.Context, firing []alert.Notification) error {
+	if len(firing) == 0 {
+		return nil
+	}
+	if _, err := r.push(ctx, firing); err != nil {
+		return fmt.Errorf("resend %d firing alerts to alertmanager: %w", len(firing), err)
+	}
+	r.log.Debug("alertmanager alerts resent", zap.Int("alerts", len(firing)), zap.Int("urls", len(r.o.URLs)))
+	return nil
+}
+
+// ResendEvery implements alert.Resender.
+func (r *Receiver) ResendEvery() time.Duration { return r.o.ResendInterval }
+
+// push posts ns as alerts to every URL at once and joins the failures;
+// retry is true when any failure may pass on a retry.
+func (r *Receiver) push(ctx context.Context, ns []alert.Notification) (bool, error) {
+	if len(r.o.URLs) == 0 {
+		return false, errors.New("no Alertmanager URL configured")
+	}
+	now := r.o.Clock.Now()
+	as := make([]Alert, len(ns))
+	for i, n := range ns {
+		as[i] = NewAlert(n, now, r.o.ResolveTimeout, r.o.Links[n.Finding.Account])
+	}
+	body, err := json.Marshal(as)
+	if err != nil {
+		return false, fmt.Errorf("encode alertmanager alerts: %w", err)
 	}
 	h := http.Header{}
 	var hide []secret.Value
@@ -131,19 +207,33 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 		h.Set("Authorization", "Bearer "+r.o.BearerToken.Reveal())
 		hide = append(hide, r.o.BearerToken)
 	}
-	_, retry, err := httpx.PostJSON(ctx, r.o.Client, httpx.JSONRequest{
-		Service: "Alertmanager",
-		URL:     r.o.URL + "/api/v2/alerts",
-		Header:  h,
-		Body:    body,
-		Hide:    hide,
-		Hint:    hint,
-	})
-	if err != nil {
-		return alert.Ref{}, retry, fmt.Errorf("push alert to alertmanager (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
+	retries := make([]bool, len(r.o.URLs))
+	errs := make([]error, len(r.o.URLs))
+	var wg sync.WaitGroup
+	for i, u := range r.o.URLs {
+		service := "Alertmanager"
+		if len(r.o.URLs) > 1 {
+			// The URL is no secret: it holds no credentials or query
+			// (Config.Validate).
+			service = "Alertmanager at " + u
+		}
+		wg.Go(func() {
+			_, retries[i], errs[i] = httpx.PostJSON(ctx, r.o.Client, httpx.JSONRequest{
+				Service: service,
+				URL:     u + "/api/v2/alerts",
+				Header:  h.Clone(),
+				Body:    body,
+				Hide:    hide,
+				Hint:    hint,
+			})
+		})
 	}
-	r.log.Debug("alertmanager alert pushed", n.LogFields()...)
-	return alert.Ref{}, false, nil
+	wg.Wait()
+	retry := false
+	for i, err := range errs {
+		retry = retry || (err != nil && retries[i])
+	}
+	return retry, errors.Join(errs...)
 }
 
 func hint(code int) string {

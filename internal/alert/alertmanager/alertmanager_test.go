@@ -18,6 +18,7 @@ import (
 	"github.com/guardd/guardd/internal/alert/alertmanager"
 	"github.com/guardd/guardd/internal/alert/receivertest"
 	"github.com/guardd/guardd/internal/alert/webhooktest"
+	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/secret"
 )
 
@@ -75,7 +76,7 @@ func fake(t *testing.T, mode receivertest.Mode, wantToken string) *webhooktest.S
 func TestContract(t *testing.T) {
 	receivertest.Run(t, func(t *testing.T, mode receivertest.Mode, log *zap.Logger) receivertest.Target {
 		srv := fake(t, mode, token)
-		r := alertmanager.New(alertmanager.Options{URL: srv.Base(), BearerToken: secret.New(token),
+		r := alertmanager.New(alertmanager.Options{URLs: []string{srv.Base()}, BearerToken: secret.New(token),
 			Client: &http.Client{Timeout: 5 * time.Second}, Log: log})
 		return receivertest.Target{
 			Notifier:   r,
@@ -89,9 +90,12 @@ func TestContract(t *testing.T) {
 
 func TestFiringThenResolved(t *testing.T) {
 	srv := fake(t, receivertest.OK, "")
-	r := alertmanager.New(alertmanager.Options{URL: srv.Base() + "/", ResolveTimeout: 30 * time.Hour,
-		Links: map[string]string{"acme-openai": "https://platform.openai.com/settings/organization/billing/overview"}})
 	n := receivertest.ByRule("recharge-burst")
+	// The wall clock reads the time each notification was decided.
+	sent := []time.Time{n.At, receivertest.Repeat(n).At, receivertest.Resolved(n).At}
+	r := alertmanager.New(alertmanager.Options{URLs: []string{srv.Base() + "/"}, ResolveTimeout: 30 * time.Hour,
+		Links: map[string]string{"acme-openai": "https://platform.openai.com/settings/organization/billing/overview"},
+		Clock: clock.Clock{NowFunc: func() time.Time { t := sent[0]; sent = sent[1:]; return t }}})
 	if _, _, err := receivertest.SendAll(t.Context(), r, n, receivertest.Repeat(n), receivertest.Resolved(n)); err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +135,12 @@ func TestFiringThenResolved(t *testing.T) {
 
 func TestAlertsForEveryRule(t *testing.T) {
 	srv := fake(t, receivertest.OK, "")
-	r := alertmanager.New(alertmanager.Options{URL: srv.Base()})
+	r := alertmanager.New(alertmanager.Options{URLs: []string{srv.Base()}})
 	if _, _, err := receivertest.SendAll(t.Context(), r, receivertest.Findings()...); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range receivertest.Findings() {
-		a := alertmanager.NewAlert(n, 0, "")
+		a := alertmanager.NewAlert(n, n.At, 0, "")
 		if _, ok := a.Annotations["recommendation"]; ok != (n.Finding.Recommendation != "") {
 			t.Errorf("%s: got recommendation annotation %t, want %t", n.Finding.Rule, ok, n.Finding.Recommendation != "")
 		}
@@ -145,7 +149,7 @@ func TestAlertsForEveryRule(t *testing.T) {
 
 func TestRejectedURL(t *testing.T) {
 	srv := fake(t, receivertest.OK, "")
-	r := alertmanager.New(alertmanager.Options{URL: srv.Base() + "/alertmanager"})
+	r := alertmanager.New(alertmanager.Options{URLs: []string{srv.Base() + "/alertmanager"}})
 	_, retry, err := r.Send(t.Context(), receivertest.ByRule("runway-low"))
 	if retry || err == nil || !strings.Contains(err.Error(), "Alertmanager answered 404 Not Found (404 page not found): check the URL") {
 		t.Errorf("got retry %t, error %v; want false and an error about the URL", retry, err)
@@ -155,7 +159,7 @@ func TestRejectedURL(t *testing.T) {
 func TestAlertGolden(t *testing.T) {
 	n := receivertest.ByRule("recharge-burst")
 	for name, n := range map[string]alert.Notification{"firing": n, "resolved": receivertest.Resolved(n)} {
-		got, err := json.MarshalIndent([]alertmanager.Alert{alertmanager.NewAlert(n, 0, "https://platform.openai.com/settings/organization/billing/overview")}, "", "  ")
+		got, err := json.MarshalIndent([]alertmanager.Alert{alertmanager.NewAlert(n, n.At, 0, "https://platform.openai.com/settings/organization/billing/overview")}, "", "  ")
 		if err != nil {
 			t.Fatal(err)
 		}

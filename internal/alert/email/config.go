@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/guardd/guardd/internal/alert"
+	"github.com/guardd/guardd/internal/secret"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -28,6 +29,9 @@ type Config struct {
 	Password setting.Secret `yaml:"password"`
 	From     setting.Text   `yaml:"from"`
 	To       []setting.Text `yaml:"to"`
+	// MessageIDDomain ends the Message-ID of every message; empty means
+	// the domain of From.
+	MessageIDDomain setting.Text `yaml:"message_id_domain"`
 }
 
 // Defaults returns an email notifier's defaults.
@@ -52,7 +56,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	case StartTLS, Implicit, None:
 		c.TLS.S = string(t)
 	default:
-		p.At(c.TLS.Pos, "unknown TLS mode %q (want starttls, tls or none)", c.TLS.S)
+		p.At(c.TLS.Pos, "unknown TLS mode %s (want starttls, tls or none)", secret.Quote(c.TLS.S))
 		c.TLS.S = string(StartTLS)
 	}
 	if c.Host.CheckHost(p, "host", "the SMTP server", "smtp.example.com") && TLS(c.TLS.S) == None && !setting.IsLoopback(c.Host.S) {
@@ -74,7 +78,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	if !c.From.IsSet() {
 		p.Add("from", "is required: the sender address, such as guardd@example.com")
 	} else if a, err := mail.ParseAddress(c.From.S); err != nil {
-		p.At(c.From.Pos, "invalid address %q", c.From.S)
+		p.At(c.From.Pos, "invalid address %s", secret.Quote(c.From.S))
 	} else {
 		c.From.S = a.String()
 	}
@@ -84,14 +88,20 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	case len(c.To) == 0:
 		p.Add("to", "must name at least one recipient")
 	}
+	if d := &c.MessageIDDomain; d.IsSet() {
+		d.S = strings.TrimSpace(d.S)
+		if !isDomain(d.S) {
+			p.At(d.Pos, "invalid domain %s: want a domain name such as example.com, which ends every Message-ID (<…@example.com>)", secret.Quote(d.Text))
+		}
+	}
 	var to []setting.Text
 	for _, t := range c.To {
 		a, err := mail.ParseAddress(t.S)
 		switch {
 		case err != nil:
-			p.At(t.Pos, "invalid address %q", t.S)
+			p.At(t.Pos, "invalid address %s", secret.Quote(t.S))
 		case slices.ContainsFunc(to, func(x setting.Text) bool { return x.S == a.Address }):
-			p.At(t.Pos, "duplicate address %q", a.Address)
+			p.At(t.Pos, "duplicate address %s", secret.Quote(a.Address))
 		default:
 			t.S = a.Address
 			to = append(to, t)
@@ -102,6 +112,25 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	}
 }
 
+// isDomain reports whether s is a domain name: dot-separated labels of
+// letters, digits and inner hyphens, 253 characters at most.
+func isDomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // New implements alert.Config.
 func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 	to := make([]string, len(c.To))
@@ -109,7 +138,7 @@ func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 		to[i] = t.S
 	}
 	return New(Options{Host: c.Host.S, Port: c.Port.N, TLS: TLS(c.TLS.S), Username: c.Username.S, Password: c.Password.Value,
-		From: c.From.S, To: to, Timeout: c.Timeout.Duration, Log: d.Log, Links: d.Links}), nil
+		From: c.From.S, To: to, MessageIDDomain: c.MessageIDDomain.S, Timeout: c.Timeout.Duration, Log: d.Log, Links: d.Links}), nil
 }
 
 // Describe implements alert.Config.

@@ -1,20 +1,28 @@
 // Package email sends guardd's notifications as plain-text email over SMTP
 // (github.com/wneessen/go-mail), with STARTTLS required by default.
 //
-// Each notification is one message, its subject the notification's title.
-// Every message about a finding carries References: <fingerprint@guardd>,
-// so mail clients that thread by reference keep an alert's first message,
-// its repeats and its resolution together.
+// Each notification is one message. Every message about one alert has the
+// same subject ("[guardd] recharge-burst on acme-openai") and, after the
+// first, In-Reply-To and References naming the first message (whose
+// Message-ID Send returns as the alert's ref), so that mail clients, Gmail
+// included, which wants both a reference and an equal subject, keep an
+// alert's first message, its repeats and its resolution in one thread.
+// Every message also carries References: <fingerprint@guardd>, the thread
+// of alerts sent before refs were kept, and Auto-Submitted:
+// auto-generated (RFC 3834), so that no vacation reply answers it.
 package email
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/textproto"
 	"strconv"
 	"strings"
@@ -60,6 +68,9 @@ type Options struct {
 	// From is the sender address; To the recipients (at least one).
 	From string
 	To   []string
+	// MessageIDDomain ends every Message-ID (<…@domain>); empty means the
+	// domain of From.
+	MessageIDDomain string
 	// Timeout bounds one message's whole exchange; 0 means
 	// DefaultTimeout.
 	Timeout time.Duration
@@ -92,6 +103,9 @@ func New(o Options) *Receiver {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
+	if o.MessageIDDomain == "" {
+		o.MessageIDDomain = Domain(o.From)
+	}
 	log := o.Log
 	if log == nil {
 		log = zap.NewNop()
@@ -104,27 +118,53 @@ func New(o Options) *Receiver {
 	return &Receiver{o: o, log: log, hide: hide}
 }
 
-// Send sends n as one message, over a connection of its own. retry is true
-// for network errors, timeouts and the server's temporary (4xx) answers;
-// false for permanent (5xx) answers such as a refused login or recipient,
-// for a certificate that does not verify and for a server without
-// STARTTLS, whose errors say what to fix. Mail threads by References, not
-// by a message guardd could thread under, so the ref is always zero.
+// Send sends n as one message, over a connection of its own. A firing
+// notification without n.Ref (an alert's first message, or its first since
+// one folded into a digest) returns the message's Message-ID as its ref:
+// later messages about the alert reply to it (In-Reply-To, References).
+// Others return a zero ref. retry is true for network errors, timeouts and
+// the server's temporary (4xx) answers; false for permanent (5xx) answers
+// such as a refused login or recipient, for a certificate that does not
+// verify and for a server without STARTTLS, whose errors say what to fix.
 // Errors never contain the password.
 func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
-	if retry, err := r.send(ctx, n); err != nil {
+	id := r.messageID(n)
+	if retry, err := r.send(ctx, n, id); err != nil {
 		err = fmt.Errorf("send email (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 		return alert.Ref{}, retry, secret.ScrubError(err, r.hide...)
 	}
-	r.log.Debug("email sent", n.LogFields(zap.Int("recipients", len(r.o.To)))...)
-	return alert.Ref{}, false, nil
+	r.log.Debug("email sent", n.LogFields(zap.Int("recipients", len(r.o.To)), zap.String("message_id", id))...)
+	if n.Status != alert.StatusFiring || !n.Ref.IsZero() || n.Finding.Rule == alert.DigestRule {
+		return alert.Ref{}, false, nil
+	}
+	return alert.Ref{MessageID: id}, false, nil
 }
 
-func (r *Receiver) send(ctx context.Context, n alert.Notification) (bool, error) {
+// messageID makes a new message's Message-ID, angle brackets included:
+// random, with the alert's fingerprint, at the configured domain.
+func (r *Receiver) messageID(n alert.Notification) string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return "<" + hex.EncodeToString(b) + "." + n.Finding.Fingerprint() + "@" + r.o.MessageIDDomain + ">"
+}
+
+// Domain returns the domain of an address such as "guardd
+// <guardd@example.com>", or "localhost" when it has none.
+func Domain(address string) string {
+	if a, err := netmail.ParseAddress(address); err == nil {
+		address = a.Address
+	}
+	if i := strings.LastIndexByte(address, '@'); i >= 0 && i < len(address)-1 {
+		return address[i+1:]
+	}
+	return "localhost"
+}
+
+func (r *Receiver) send(ctx context.Context, n alert.Notification, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return true, err
 	}
-	msg, err := r.message(n)
+	msg, err := r.message(n, id)
 	if err != nil {
 		return false, err
 	}
@@ -184,7 +224,7 @@ func (r *Receiver) client(ctx context.Context) (*mail.Client, error) {
 	case None:
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
 	default:
-		return nil, fmt.Errorf("unknown TLS mode %q", r.o.TLS)
+		return nil, fmt.Errorf("unknown TLS mode %s", secret.Quote(string(r.o.TLS)))
 	}
 	if r.o.Username != "" {
 		auth := mail.SMTPAuthPlain
@@ -200,38 +240,57 @@ func (r *Receiver) client(ctx context.Context) (*mail.Client, error) {
 	return c, nil
 }
 
-// message builds the email for n.
-func (r *Receiver) message(n alert.Notification) (*mail.Msg, error) {
+// message builds the email for n, whose Message-ID is id.
+func (r *Receiver) message(n alert.Notification, id string) (*mail.Msg, error) {
 	m := mail.NewMsg()
 	if err := m.From(r.o.From); err != nil {
-		return nil, fmt.Errorf("sender address %q: %w", r.o.From, err)
+		return nil, fmt.Errorf("sender address %s: %w", secret.Quote(r.o.From), err)
 	}
 	if err := m.To(r.o.To...); err != nil {
 		return nil, fmt.Errorf("recipient addresses: %w", err)
 	}
 	m.Subject(Subject(n))
 	m.SetDate()
-	m.SetMessageID()
-	m.SetGenHeader(mail.HeaderReferences, "<"+n.Finding.Fingerprint()+"@guardd>")
+	m.SetGenHeader(mail.HeaderMessageID, id)
+	refs := "<" + n.Finding.Fingerprint() + "@guardd>"
+	if first := n.Ref.MessageID; isMessageID(first) {
+		m.SetGenHeader(mail.HeaderInReplyTo, first)
+		refs += " " + first
+	}
+	m.SetGenHeader(mail.HeaderReferences, refs)
+	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
 	m.SetGenHeader(mail.Header("X-Guardd-Fingerprint"), n.Finding.Fingerprint())
 	m.SetGenHeader(mail.Header("X-Guardd-Status"), string(n.Status))
 	m.SetBodyString(mail.TypeTextPlain, Body(n, r.o.Links[n.Finding.Account]))
 	return m, nil
 }
 
-// Subject is a message's subject: the notification's title, marked when it
-// is a repeat.
-func Subject(n alert.Notification) string {
-	s := alert.Title(n)
-	if n.Repeat && n.Status == alert.StatusFiring {
-		s += " (still firing)"
-	}
-	return s
+// isMessageID reports whether s is a Message-ID this receiver made: one
+// <…@…> token, nothing that could break a header.
+func isMessageID(s string) bool {
+	return len(s) > 4 && len(s) <= 250 && strings.HasPrefix(s, "<") && strings.HasSuffix(s, ">") &&
+		strings.Count(s, "@") == 1 && !strings.ContainsAny(s, " \t\r\n,")
 }
 
-// Body is a message's text: alert.Text and the billing page.
+// Subject is a message's subject. It is the same for every message about
+// one alert (its first, its repeats, its resolution), so that mail clients
+// thread them: "[guardd] recharge-burst on acme-openai"; the severity and
+// the status open the body. A digest, which stands for no one alert, keeps
+// its title.
+func Subject(n alert.Notification) string {
+	if n.Finding.Rule == alert.DigestRule {
+		return alert.Title(n)
+	}
+	return fmt.Sprintf("[guardd] %s on %s", n.Finding.Rule, n.Finding.Account)
+}
+
+// Body is a message's text: alert.Text and the billing page, after a line
+// saying so when the alert is still firing (a repeat).
 func Body(n alert.Notification, billingURL string) string {
 	var b strings.Builder
+	if n.Repeat && n.Status == alert.StatusFiring {
+		fmt.Fprintf(&b, "Still firing as of %s.\n\n", alert.FormatTime(n.At))
+	}
 	b.WriteString(alert.Text(n))
 	if billingURL != "" {
 		b.WriteString("Billing page: ")
@@ -254,11 +313,11 @@ func classify(err error) (bool, error) {
 	switch {
 	case errors.As(err, &te):
 		temp := te.Code >= 400 && te.Code < 500
-		msg := fmt.Sprintf("the SMTP server answered %d %s", te.Code, strings.TrimSpace(te.Msg))
+		msg := fmt.Sprintf("the SMTP server answered %d %s", te.Code, excerpt(te.Msg))
 		return temp, &Error{msg: msg + advice(te.Code), Code: te.Code, err: err}
 	case errors.As(err, &se):
 		code := se.ErrorCode()
-		msg := "the SMTP server did not take the message (" + se.Error() + ")"
+		msg := "the SMTP server did not take the message (" + excerpt(se.Error()) + ")"
 		return se.IsTemp() || (code >= 400 && code < 500), &Error{msg: msg + advice(code), Code: code, err: err}
 	case errors.As(err, &uae), errors.As(err, &hne), errors.As(err, &cie), errors.As(err, &cve):
 		return false, &Error{msg: "the SMTP server's certificate does not verify: " + err.Error(), err: err}
@@ -274,6 +333,14 @@ func classify(err error) (bool, error) {
 	}
 	return true, fmt.Errorf("smtp: %w", err)
 }
+
+// maxExcerpt bounds what an error quotes of the SMTP server's answer, in
+// characters.
+const maxExcerpt = 300
+
+// excerpt is what an error quotes of the server's text: at most maxExcerpt
+// characters of it.
+func excerpt(s string) string { return secret.Shorten(strings.TrimSpace(s), maxExcerpt) }
 
 // advice says what to fix after an SMTP reply code, if anything.
 func advice(code int) string {

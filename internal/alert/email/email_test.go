@@ -57,6 +57,7 @@ func TestContract(t *testing.T) {
 			Secrets:    []string{password, password + "-old"},
 			Delivered:  func() int { return len(srv.Messages()) },
 			RejectHint: "check the username and password",
+			Refs:       true,
 		}
 	})
 }
@@ -65,20 +66,26 @@ func TestMessage(t *testing.T) {
 	srv := smtptest.New(t, smtptest.Options{Username: user, Password: password})
 	o := options(srv)
 	o.Links = map[string]string{"acme-openai": "https://platform.openai.com/settings/organization/billing/overview"}
+	r := email.New(o)
 	n := receivertest.ByRule("recharge-burst")
+	// As the outbox sends them: the first message's ref rides with the
+	// repeat and the resolution.
+	ref, _, err := r.Send(t.Context(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ns := []alert.Notification{n, receivertest.Repeat(n), receivertest.Resolved(n)}
-	if _, retry, err := receivertest.SendAll(t.Context(), email.New(o), ns...); err != nil {
-		t.Fatalf("got retry %t, error %v", retry, err)
+	ns[1].Ref, ns[2].Ref = ref, ref
+	for _, x := range ns[1:] {
+		if got, _, err := r.Send(t.Context(), x); err != nil || !got.IsZero() {
+			t.Fatalf("got ref %+v, error %v; want no ref (it threads under the first), nil", got, err)
+		}
 	}
 	msgs := srv.Messages()
 	if len(msgs) != 3 {
 		t.Fatalf("got %d messages, want 3", len(msgs))
 	}
-	wantSubjects := []string{
-		"[CRITICAL] recharge-burst on acme-openai",
-		"[CRITICAL] recharge-burst on acme-openai (still firing)",
-		"[RESOLVED] recharge-burst on acme-openai",
-	}
+	first := ""
 	for i, m := range msgs {
 		if !m.TLS || m.User != user {
 			t.Errorf("message %d: got TLS %t, user %q; want it sent after STARTTLS and login", i, m.TLS, m.User)
@@ -90,15 +97,33 @@ func TestMessage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("message %d: %v", i, err)
 		}
+		// One subject for the whole alert: Gmail threads only messages
+		// whose subjects match.
 		subject, err := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject"))
-		if err != nil || subject != wantSubjects[i] {
-			t.Errorf("message %d: got subject %q (%v), want %q", i, subject, err, wantSubjects[i])
+		if want := "[guardd] recharge-burst on acme-openai"; err != nil || subject != want {
+			t.Errorf("message %d: got subject %q (%v), want %q", i, subject, err, want)
 		}
-		if got, want := pm.Header.Get("References"), "<"+n.Finding.Fingerprint()+"@guardd>"; got != want {
-			t.Errorf("message %d: got References %q, want %q", i, got, want)
+		id := pm.Header.Get("Message-ID")
+		if !strings.HasPrefix(id, "<") || !strings.HasSuffix(id, "."+n.Finding.Fingerprint()+"@example.com>") || pm.Header.Get("Date") == "" {
+			t.Errorf("message %d: got Message-ID %q and Date %q, want an id at the domain of from", i, id, pm.Header.Get("Date"))
 		}
-		if pm.Header.Get("Message-ID") == "" || pm.Header.Get("Date") == "" {
-			t.Errorf("message %d: got no Message-ID or Date", i)
+		wantRefs, wantReply := "<"+n.Finding.Fingerprint()+"@guardd>", ""
+		if i == 0 {
+			first = id
+			if ref.MessageID != id {
+				t.Errorf("got ref %q, want the first message's Message-ID %q", ref.MessageID, id)
+			}
+		} else {
+			wantRefs, wantReply = wantRefs+" "+first, first
+		}
+		if got := pm.Header.Get("References"); got != wantRefs {
+			t.Errorf("message %d: got References %q, want %q", i, got, wantRefs)
+		}
+		if got := pm.Header.Get("In-Reply-To"); got != wantReply {
+			t.Errorf("message %d: got In-Reply-To %q, want %q", i, got, wantReply)
+		}
+		if got := pm.Header.Get("Auto-Submitted"); got != "auto-generated" {
+			t.Errorf("message %d: got Auto-Submitted %q, want auto-generated", i, got)
 		}
 		body := decodeBody(t, pm.Header.Get("Content-Transfer-Encoding"), pm.Body)
 		if want := email.Body(ns[i], o.Links["acme-openai"]); body != strings.ReplaceAll(want, "\n", "\r\n") && body != want {
@@ -107,6 +132,29 @@ func TestMessage(t *testing.T) {
 		if !strings.HasPrefix(pm.Header.Get("Content-Type"), "text/plain") {
 			t.Errorf("message %d: got Content-Type %q, want text/plain", i, pm.Header.Get("Content-Type"))
 		}
+	}
+	for i, want := range []string{"[CRITICAL] recharge-burst", "Still firing as of 2026-10-14 07:00 UTC.\n\n[CRITICAL] recharge-burst", "[RESOLVED] recharge-burst"} {
+		if body := email.Body(ns[i], ""); !strings.HasPrefix(body, want) {
+			t.Errorf("message %d: got body %q, want it to start %q", i, body, want)
+		}
+	}
+}
+
+// TestMessageIDDomain: message_id_domain, when set, ends every Message-ID.
+func TestMessageIDDomain(t *testing.T) {
+	srv := smtptest.New(t, smtptest.Options{Username: user, Password: password})
+	o := options(srv)
+	o.MessageIDDomain = "alerts.example.org"
+	ref, _, err := email.New(o).Send(t.Context(), receivertest.ByRule("runway-low"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := srv.Messages()[0].Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := pm.Header.Get("Message-ID"); !strings.HasSuffix(id, "@alerts.example.org>") || id != ref.MessageID {
+		t.Errorf("got Message-ID %q and ref %q, want the same id at alerts.example.org", id, ref.MessageID)
 	}
 }
 

@@ -247,7 +247,7 @@ func classifyAPI(method, channel string, err error, ans *answerTransport) (retry
 	if errors.As(err, &se) {
 		return apiError(method, channel, se)
 	}
-	if retry, herr := classifyHTTP(err, ans, method, "the API URL", "the API URL is wrong"); herr != nil {
+	if retry, herr := classifyHTTP(err, ans, method, "the API URL", apiAdvice); herr != nil {
 		return retry, herr
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -281,11 +281,11 @@ func apiError(method, channel string, se slack.SlackErrorResponse) (bool, error)
 		}
 		e.msg = fmt.Sprintf("slack refused %s (missing_scope): add the %s scope to the app's bot token and reinstall the app", method, need)
 	case "channel_not_found":
-		e.msg = fmt.Sprintf("slack has no channel %q that the bot can see (channel_not_found): use the channel's ID (C…, in the channel details) and invite the bot to a private channel", channel)
+		e.msg = fmt.Sprintf("slack has no channel %s that the bot can see (channel_not_found): use the channel's ID (C…, in the channel details) and invite the bot to a private channel", secret.Quote(channel))
 	case "not_in_channel":
-		e.msg = fmt.Sprintf("the bot is not a member of channel %q (not_in_channel): invite it with /invite @app-name in that channel", channel)
+		e.msg = fmt.Sprintf("the bot is not a member of channel %s (not_in_channel): invite it with /invite @app-name in that channel", secret.Quote(channel))
 	case "is_archived":
-		e.msg = fmt.Sprintf("channel %q is archived (is_archived): unarchive it or configure another channel", channel)
+		e.msg = fmt.Sprintf("channel %s is archived (is_archived): unarchive it or configure another channel", secret.Quote(channel))
 	case "ratelimited", "rate_limited":
 		return true, &RateLimitError{Method: method}
 	case "internal_error", "fatal_error", "service_unavailable", "request_timeout":

@@ -75,7 +75,7 @@ func TestBotContract(t *testing.T) {
 		case receivertest.ServerError:
 			api.SetFault("chat.postMessage", slacktest.ServerError)
 		case receivertest.Rejected:
-			o.Token = secret.New("xoxb-revoked-0000000000")
+			o.Token = secret.New("xoxb-revoked-7e3f9a1c5d")
 		case receivertest.Hang:
 			o.APIURL = hang(t)
 		case receivertest.Down:
@@ -83,7 +83,7 @@ func TestBotContract(t *testing.T) {
 		}
 		return receivertest.Target{
 			Notifier:   NewBot(o),
-			Secrets:    []string{api.BotToken(), "xoxb-revoked-0000000000"},
+			Secrets:    []string{api.BotToken(), "xoxb-revoked-7e3f9a1c5d"},
 			Delivered:  func() int { return len(api.Messages(slacktest.AlertsChannel)) },
 			RetryAfter: true,
 			RejectHint: "put its bot token (xoxb-…) in the config",

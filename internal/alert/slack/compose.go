@@ -30,9 +30,6 @@ type ActionValue struct {
 	Account     string `json:"account"`
 }
 
-// maxButtonValue is Slack's limit on a button's value, in characters.
-const maxButtonValue = 2000
-
 func buttons(f billing.Finding) *slack.ActionBlock {
 	v := ActionValue{Fingerprint: f.Fingerprint(), Rule: f.Rule, Account: f.Account}
 	b, _ := json.Marshal(v) // strings only: cannot fail
@@ -43,27 +40,31 @@ func buttons(f billing.Finding) *slack.ActionBlock {
 		b, _ = json.Marshal(ActionValue{Fingerprint: v.Fingerprint})
 		value = string(b)
 	}
-	ack := slack.NewButtonBlockElement(ActionAck, value,
-		slack.NewTextBlockObject(slack.PlainTextType, "Acknowledge", false, false)).WithStyle(slack.StylePrimary)
-	silence := slack.NewButtonBlockElement(ActionSilence, value,
-		slack.NewTextBlockObject(slack.PlainTextType, "Silence 24 h", false, false)).
+	ack := slack.NewButtonBlockElement(ActionAck, value, plain("Acknowledge", 75)).WithStyle(slack.StylePrimary)
+	silence := slack.NewButtonBlockElement(ActionSilence, value, plain("Silence 24 h", 75)).
 		WithConfirm(slack.NewConfirmationBlockObject(
-			slack.NewTextBlockObject(slack.PlainTextType, "Silence for 24 hours?", false, false),
-			text(mrkdwn(fmt.Sprintf("guardd will not notify %s on %s for 24 hours.", f.Rule, f.Account), maxFieldText)),
-			slack.NewTextBlockObject(slack.PlainTextType, "Silence", false, false),
-			slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false)))
+			plain("Silence for 24 hours?", 100),
+			// The rule and the account, as long as they may be, share
+			// what the dialog's text can hold.
+			text(mrkdwn(fmt.Sprintf("guardd will not notify %s on %s for 24 hours.", shorten(f.Rule, 100), shorten(f.Account, 100)),
+				maxConfirmText)),
+			plain("Silence", 30),
+			plain("Cancel", 30)))
 	return slack.NewActionBlock(ActionsBlockID, ack, silence)
 }
 
 // linkBlock links the billing page, showing where the link goes.
 func linkBlock(u string) *slack.ContextBlock {
+	const label = "Billing page: "
 	shown := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
 	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || strings.ContainsAny(u, "|<> ") {
-		// Not a link Slack can carry: show it as text.
-		return slack.NewContextBlock("", text(mrkdwn("Billing page: "+u, maxContextText)))
+	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || strings.ContainsAny(u, "|<> ") ||
+		len(label)+2*len(u)+3 > maxContextText {
+		// Not a link Slack can carry, or one too long for the line: show
+		// it as text.
+		return slack.NewContextBlock("", text(mrkdwn(label+u, maxContextText)))
 	}
-	return slack.NewContextBlock("", text(mrkdwn("Billing page: ", maxContextText)+"<"+u+"|"+mrkdwn(shown, 500)+">"))
+	return slack.NewContextBlock("", text(label+"<"+u+"|"+mrkdwn(shown, maxContextText)+">"))
 }
 
 // threadReply is the message posted in the thread of a finding's first
@@ -75,13 +76,9 @@ func threadReply(n alert.Notification) *slack.WebhookMessage {
 	if f.Summary != "" {
 		head += ": " + f.Summary
 	}
-	blocks := []slack.Block{section(head), section(alert.BalanceLine(f.State))}
-	blocks = append(blocks, evidenceBlocks(f.Evidence)...)
-	blocks = append(blocks, footer(f))
-	return &slack.WebhookMessage{
-		Text:   mrkdwn(fmt.Sprintf("Still firing as of %s: %s", alert.FormatTime(n.At), alert.Title(n)), maxMessageText),
-		Blocks: &slack.Blocks{BlockSet: blocks},
-	}
+	return message(mrkdwn(fmt.Sprintf("Still firing as of %s: %s", alert.FormatTime(n.At), alert.Label(n)), maxMessageText),
+		[]slack.Block{section(head, maxSectionText), section(alert.BalanceLine(f.State), maxBalanceText)}, f.Evidence,
+		[]slack.Block{footer(f)})
 }
 
 // resolvedReply is the short message posted in the thread when the original
@@ -90,6 +87,6 @@ func resolvedReply(n alert.Notification) *slack.WebhookMessage {
 	line := fmt.Sprintf("*Resolved* at %s: %s no longer holds.", alert.FormatTime(n.At), n.Finding.Rule)
 	return &slack.WebhookMessage{
 		Text:   mrkdwn(fmt.Sprintf("Resolved at %s: %s no longer holds.", alert.FormatTime(n.At), n.Finding.Rule), maxMessageText),
-		Blocks: &slack.Blocks{BlockSet: []slack.Block{section(line), section(alert.BalanceLine(n.Finding.State))}},
+		Blocks: &slack.Blocks{BlockSet: []slack.Block{section(line, maxSectionText), section(alert.BalanceLine(n.Finding.State), maxBalanceText)}},
 	}
 }

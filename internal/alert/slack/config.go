@@ -5,6 +5,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/httpx"
+	"github.com/guardd/guardd/internal/secret"
 	"github.com/guardd/guardd/internal/setting"
 )
 
@@ -71,6 +72,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 			"or bot_token_env or bot_token_file and channel (bot mode)")
 	}
 	if !bot {
+		c.WebhookURL.RequireTLS(p, "the alerts")
 		for _, k := range []setting.Pos{c.Channel.Pos, c.AppToken.Pos, c.APIURL.Pos} {
 			if k.IsSet() {
 				p.At(k, "only applies in bot mode (with bot_token_env or bot_token_file)")
@@ -82,7 +84,7 @@ func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
 	case !c.Channel.IsSet():
 		p.Add("channel", "is required in bot mode: the channel's ID (C…, in the channel details) or #name")
 	case ch == "" || strings.ContainsAny(ch, " \t,"):
-		p.At(c.Channel.Pos, "invalid channel %q: want the channel's ID (C…) or #name", c.Channel.S)
+		p.At(c.Channel.Pos, "invalid channel %s: want the channel's ID (C…) or #name", secret.Quote(c.Channel.S))
 	default:
 		c.Channel.S = ch
 	}

@@ -143,8 +143,7 @@ func (w *Webhook) post(ctx context.Context, msg *slack.WebhookMessage) (retry bo
 // classify maps slack-go's error to the Notifier contract. The errors it
 // returns wrap nothing that quotes the URL.
 func (w *Webhook) classify(err error, ans *answerTransport) (retry bool, _ error) {
-	if retry, herr := classifyHTTP(err, ans, "", "the webhook URL",
-		"the webhook URL is wrong or has been revoked; create a new incoming webhook and update the config"); herr != nil {
+	if retry, herr := classifyHTTP(err, ans, "", "the webhook URL", webhookAdvice); herr != nil {
 		return retry, herr
 	}
 	var ue *url.Error
@@ -155,12 +154,39 @@ func (w *Webhook) classify(err error, ans *answerTransport) (retry bool, _ error
 	return false, errors.New(secret.Scrub(err.Error(), w.hide...))
 }
 
+// webhookAdvice says what to do about an incoming webhook's answer that
+// will keep failing, by its status and Slack's error word
+// (https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks).
+func webhookAdvice(code int, reason string) string {
+	switch {
+	case code == http.StatusGone || reason == "channel_is_archived":
+		return "the webhook's channel is archived; unarchive it, or create an incoming webhook for another channel and update the config"
+	case reason == "channel_not_found":
+		return "the webhook's channel no longer exists; create an incoming webhook for another channel and update the config"
+	case reason == "action_prohibited":
+		return "a workspace admin restricted what the webhook may post; ask them, or create another incoming webhook"
+	case code == http.StatusNotFound:
+		return "the webhook URL is wrong or has been revoked; create a new incoming webhook and update the config"
+	}
+	return ""
+}
+
+// apiAdvice says what to do about a Web API answer that will keep failing.
+func apiAdvice(code int, _ string) string {
+	if code == http.StatusNotFound {
+		return "the API URL is wrong"
+	}
+	return ""
+}
+
 // classifyHTTP maps slack-go's error about Slack's HTTP answer to the
 // Notifier contract, whether a retry may help as httpx.Retryable says, and
 // returns a nil error for any other error. method is the Web API method
 // called (empty for the incoming webhook), urlName the URL it went to ("the
-// API URL"), and notFound what a 404 from it means.
-func classifyHTTP(err error, ans *answerTransport, method, urlName, notFound string) (retry bool, _ error) {
+// API URL"), and advise what to do about an answer that will keep failing,
+// given its status code and Slack's error word ("" when it knows nothing
+// to say).
+func classifyHTTP(err error, ans *answerTransport, method, urlName string, advise func(code int, reason string) string) (retry bool, _ error) {
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		return true, &RateLimitError{Wait: rl.RetryAfter, Method: method}
@@ -190,11 +216,14 @@ func classifyHTTP(err error, ans *answerTransport, method, urlName, notFound str
 	case sc.Code >= 300 && sc.Code < 400:
 		msg = "slack answered " + answer + to + ": a redirect, not followed; check " + urlName
 	case sc.Code == http.StatusNotFound:
-		msg = "slack answered " + answer + to + ": " + notFound
+		msg = "slack answered " + answer + to + ": " + advise(sc.Code, ans.reason)
 	case retry:
 		msg = "slack answered " + answer + to
 	default:
 		msg = "slack rejected " + what + ": " + answer
+		if a := advise(sc.Code, ans.reason); a != "" {
+			msg += ": " + a
+		}
 	}
 	return retry, &statusError{msg: msg, err: sc}
 }

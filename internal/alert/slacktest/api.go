@@ -311,16 +311,15 @@ func (a *API) channel(ref string, byName bool) *Channel {
 func content(form url.Values) (string, slack.Blocks, string) {
 	text := form.Get("text")
 	var blocks slack.Blocks
-	if raw := form.Get("blocks"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &blocks); err != nil || !validBlocks(&blocks) {
+	var raw json.RawMessage
+	if b := form.Get("blocks"); b != "" {
+		raw = json.RawMessage(b)
+		if err := json.Unmarshal(raw, &blocks); err != nil {
 			return "", slack.Blocks{}, "invalid_blocks"
 		}
 	}
-	if text == "" && len(blocks.BlockSet) == 0 {
-		return "", slack.Blocks{}, "no_text"
-	}
-	if len([]rune(text)) > 40000 {
-		return "", slack.Blocks{}, "msg_too_long"
+	if code := checkMessage(text, raw); code != "" {
+		return "", slack.Blocks{}, code
 	}
 	return text, blocks, ""
 }

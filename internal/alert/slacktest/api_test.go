@@ -96,6 +96,10 @@ func TestAPIPostAndUpdate(t *testing.T) {
 		{"archived", "chat.postMessage", form("channel", OldChannel, "text", "x"), "is_archived"},
 		{"no text", "chat.postMessage", form("channel", AlertsChannel), "no_text"},
 		{"bad blocks", "chat.postMessage", form("channel", AlertsChannel, "blocks", `[{"type":"header","text":{"type":"plain_text","text":""}}]`), "invalid_blocks"},
+		{"text too long", "chat.postMessage", form("channel", AlertsChannel, "text", strings.Repeat("t", 40001)), "msg_too_long"},
+		{"blocks too long together", "chat.update", form("channel", AlertsChannel, "ts", first.ts, "blocks",
+			"["+strings.Repeat(`{"type":"section","text":{"type":"mrkdwn","text":"`+strings.Repeat("s", 2500)+`"}},`, 5)+
+				`{"type":"header","text":{"type":"plain_text","text":"`+strings.Repeat("h", 150)+`"}}]`), "msg_blocks_too_long"},
 		{"update by name", "chat.update", form("channel", "#alerts", "ts", first.ts, "text", "x"), "channel_not_found"},
 		{"update unknown", "chat.update", form("channel", AlertsChannel, "ts", "9.9", "text", "x"), "message_not_found"},
 	}

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +16,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 )
@@ -35,7 +33,9 @@ type Fault struct {
 	Location string
 }
 
-// The error answers of real Slack incoming webhooks.
+// The error answers of real Slack incoming webhooks, with Slack's HTTP
+// statuses and bodies
+// (https://api.slack.com/changelog/2016-05-17-changes-to-errors-for-incoming-webhooks).
 var (
 	// NoService is the answer to a wrong or revoked webhook URL.
 	NoService = Fault{Status: http.StatusNotFound, Body: "no_service"}
@@ -44,6 +44,12 @@ var (
 	// ActionProhibited is the answer when a workspace admin restricted the
 	// webhook.
 	ActionProhibited = Fault{Status: http.StatusForbidden, Body: "action_prohibited"}
+	// ChannelDeleted is the answer when the webhook's channel no longer
+	// exists (HTTP 404 channel_not_found).
+	ChannelDeleted = Fault{Status: http.StatusNotFound, Body: "channel_not_found"}
+	// ChannelArchived is the answer when the webhook's channel was
+	// archived (HTTP 410 Gone, channel_is_archived).
+	ChannelArchived = Fault{Status: http.StatusGone, Body: "channel_is_archived"}
 	// ServerError is an outage on Slack's side.
 	ServerError = Fault{Status: http.StatusInternalServerError, Body: "internal_error"}
 )
@@ -62,15 +68,8 @@ func Redirect(url string) Fault {
 	return Fault{Status: http.StatusTemporaryRedirect, Location: url}
 }
 
-// Slack's Block Kit limits, in characters.
-const (
-	maxBlocks      = 50
-	maxHeaderText  = 150
-	maxSectionText = 3000
-	maxFieldText   = 2000
-	maxFields      = 10
-	maxBodyBytes   = 1 << 20
-)
+// maxBodyBytes bounds the request bodies the fakes read.
+const maxBodyBytes = 1 << 20
 
 // Server is a fake Slack incoming webhook. It is safe for concurrent use.
 type Server struct {
@@ -195,12 +194,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var msg slack.WebhookMessage
-	if err := json.Unmarshal(body, &msg); err != nil || !validBlocks(msg.Blocks) {
+	if err := json.Unmarshal(body, &msg); err != nil {
 		answer(w, InvalidBlocks)
 		return
 	}
-	if msg.Text == "" && (msg.Blocks == nil || len(msg.Blocks.BlockSet) == 0) {
-		answer(w, Fault{Status: http.StatusBadRequest, Body: "no_text"})
+	if code := checkMessage(msg.Text, obj["blocks"]); code != "" {
+		answer(w, Fault{Status: http.StatusBadRequest, Body: code})
 		return
 	}
 
@@ -222,89 +221,4 @@ func answer(w http.ResponseWriter, f Fault) {
 	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(f.Status)
 	_, _ = io.WriteString(w, f.Body)
-}
-
-// validBlocks checks the Block Kit limits Slack enforces on the block types
-// guardd sends.
-func validBlocks(b *slack.Blocks) bool {
-	if b == nil {
-		return true
-	}
-	if len(b.BlockSet) > maxBlocks {
-		return false
-	}
-	for _, blk := range b.BlockSet {
-		if err := checkBlock(blk); err != nil {
-			return false
-		}
-	}
-	return true
-}
-
-func checkBlock(blk slack.Block) error {
-	switch b := blk.(type) {
-	case *slack.HeaderBlock:
-		if b.Text == nil || b.Text.Type != slack.PlainTextType {
-			return fmt.Errorf("header: want plain_text")
-		}
-		return checkText(b.Text, maxHeaderText)
-	case *slack.SectionBlock:
-		if b.Text == nil && len(b.Fields) == 0 {
-			return fmt.Errorf("section: no text and no fields")
-		}
-		if b.Text != nil {
-			if err := checkText(b.Text, maxSectionText); err != nil {
-				return err
-			}
-		}
-		if len(b.Fields) > maxFields {
-			return fmt.Errorf("section: %d fields", len(b.Fields))
-		}
-		for _, f := range b.Fields {
-			if err := checkText(f, maxFieldText); err != nil {
-				return err
-			}
-		}
-	case *slack.ActionBlock:
-		if b.Elements == nil || len(b.Elements.ElementSet) == 0 || len(b.Elements.ElementSet) > 25 {
-			return fmt.Errorf("actions: want 1 to 25 elements")
-		}
-		for _, e := range b.Elements.ElementSet {
-			be, ok := e.(*slack.ButtonBlockElement)
-			if !ok {
-				continue
-			}
-			if err := checkText(be.Text, 75); err != nil || be.Text.Type != slack.PlainTextType {
-				return fmt.Errorf("button: want plain_text of 1 to 75 characters")
-			}
-			if n := utf8.RuneCountInString(be.ActionID); n == 0 || n > 255 {
-				return fmt.Errorf("button: action_id of %d characters", n)
-			}
-			if n := utf8.RuneCountInString(be.Value); n > 2000 {
-				return fmt.Errorf("button: value of %d characters", n)
-			}
-		}
-	case *slack.ContextBlock:
-		if n := len(b.ContextElements.Elements); n == 0 || n > 10 {
-			return fmt.Errorf("context: %d elements", n)
-		}
-		for _, e := range b.ContextElements.Elements {
-			if t, ok := e.(*slack.TextBlockObject); ok {
-				if err := checkText(t, maxSectionText); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func checkText(t *slack.TextBlockObject, limit int) error {
-	if t.Type != slack.PlainTextType && t.Type != slack.MarkdownType {
-		return fmt.Errorf("text type %q", t.Type)
-	}
-	if n := utf8.RuneCountInString(t.Text); n == 0 || n > limit {
-		return fmt.Errorf("text of %d characters, want 1 to %d", n, limit)
-	}
-	return nil
 }

@@ -39,6 +39,14 @@ func do(t *testing.T, method, u, body string) answerWant {
 	return answerWant{code: resp.StatusCode, body: string(b), retryAfter: resp.Header.Get("Retry-After")}
 }
 
+// buttonMessage is a message with a button labelled label whose confirm
+// dialog says confirm.
+func buttonMessage(label, confirm string) string {
+	return `{"text":"x","blocks":[{"type":"actions","elements":[{"type":"button","action_id":"a","value":"v",` +
+		`"text":{"type":"plain_text","text":"` + label + `"},"confirm":{"title":{"type":"plain_text","text":"Sure?"},` +
+		`"text":{"type":"mrkdwn","text":"` + confirm + `"},"confirm":{"type":"plain_text","text":"Yes"},"deny":{"type":"plain_text","text":"No"}}}]}]}`
+}
+
 func TestServer(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -70,7 +78,35 @@ func TestServer(t *testing.T) {
 			body: `{"text":"x","blocks":[` + strings.Repeat(`{"type":"divider"},`, 50) + `{"type":"divider"}]}`,
 			want: answerWant{code: 400, body: "invalid_blocks"},
 		},
+		{
+			name: "field too long",
+			body: `{"text":"x","blocks":[{"type":"section","fields":[{"type":"mrkdwn","text":"` + strings.Repeat("f", 2001) + `"}]}]}`,
+			want: answerWant{code: 400, body: "invalid_blocks"},
+		},
+		{
+			name: "context text too long",
+			body: `{"text":"x","blocks":[{"type":"context","elements":[{"type":"mrkdwn","text":"` + strings.Repeat("c", 3001) + `"}]}]}`,
+			want: answerWant{code: 400, body: "invalid_blocks"},
+		},
+		{
+			name: "block_id too long",
+			body: `{"text":"x","blocks":[{"type":"divider","block_id":"` + strings.Repeat("b", 256) + `"}]}`,
+			want: answerWant{code: 400, body: "invalid_blocks"},
+		},
+		{name: "button text too long", body: buttonMessage(strings.Repeat("b", 76), "fine"), want: answerWant{code: 400, body: "invalid_blocks"}},
+		{name: "confirm text too long", body: buttonMessage("Silence", strings.Repeat("c", 301)), want: answerWant{code: 400, body: "invalid_blocks"}},
+		{name: "button and confirm at their limits", body: buttonMessage(strings.Repeat("b", 75), strings.Repeat("c", 300)),
+			want: answerWant{code: 200, body: "ok"}, posted: 1},
+		{
+			name: "blocks too long together",
+			body: `{"text":"x","blocks":[` + strings.Repeat(`{"type":"section","text":{"type":"mrkdwn","text":"`+strings.Repeat("s", 3000)+`"}},`, 4) +
+				`{"type":"section","text":{"type":"mrkdwn","text":"s"}}]}`,
+			want: answerWant{code: 400, body: "msg_blocks_too_long"},
+		},
+		{name: "text too long", body: `{"text":"` + strings.Repeat("t", 40001) + `"}`, want: answerWant{code: 400, body: "msg_too_long"}},
 		{name: "no_service", setup: func(s *Server) { s.SetFault(NoService) }, body: okMessage, want: answerWant{code: 404, body: "no_service"}},
+		{name: "channel deleted", setup: func(s *Server) { s.SetFault(ChannelDeleted) }, body: okMessage, want: answerWant{code: 404, body: "channel_not_found"}},
+		{name: "channel archived", setup: func(s *Server) { s.SetFault(ChannelArchived) }, body: okMessage, want: answerWant{code: 410, body: "channel_is_archived"}},
 		{name: "invalid_blocks", setup: func(s *Server) { s.SetFault(InvalidBlocks) }, body: okMessage, want: answerWant{code: 400, body: "invalid_blocks"}},
 		{name: "action_prohibited", setup: func(s *Server) { s.SetFault(ActionProhibited) }, body: okMessage, want: answerWant{code: 403, body: "action_prohibited"}},
 		{

@@ -34,7 +34,10 @@ func Defaults() *Config {
 }
 
 // Validate implements alert.Config.
-func (c *Config) Validate(p *setting.Problems, _ alert.Env) { c.URL.Need(p, "", "url") }
+func (c *Config) Validate(p *setting.Problems, _ alert.Env) {
+	c.URL.Need(p, "", "url")
+	c.URL.RequireTLS(p, "the alerts")
+}
 
 // New implements alert.Config.
 func (c *Config) New(d alert.Deps) (alert.Notifier, error) {

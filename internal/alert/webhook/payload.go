@@ -31,7 +31,10 @@ type Payload struct {
 	Evidence       []PayloadEvidence `json:"evidence"`
 	Recommendation string            `json:"recommendation,omitempty"`
 	Folded         []string          `json:"folded,omitempty"`
-	Balance        PayloadBalance    `json:"balance"`
+	// FiringSince, on a repeat, is when the alert started firing. Optional,
+	// so a version 1 reader may ignore it.
+	FiringSince *time.Time     `json:"firing_since,omitempty"`
+	Balance     PayloadBalance `json:"balance"`
 }
 
 // PayloadEvidence is one piece of evidence, with where it came from.
@@ -58,6 +61,9 @@ type PayloadBalance struct {
 	RunwayHours   *int64     `json:"runway_hours,omitempty"`
 	RunwayEnds    *time.Time `json:"runway_ends,omitempty"`
 	RunwayEndless bool       `json:"runway_endless,omitempty"`
+	// BurnFromCosts, when true, says the burn was measured on the
+	// provider's cost report (guardd's own history being too short).
+	BurnFromCosts bool `json:"burn_from_costs,omitempty"`
 	// DerivedFrom, when present, says effective is guardd's own figure:
 	// this anchor, plus receipts since, minus costs since (the provider
 	// shows no balance). Optional, so a version 1 reader may ignore it.
@@ -78,10 +84,13 @@ func NewPayload(n alert.Notification) Payload {
 		Version: Version, Status: string(n.Status), Repeat: n.Repeat, Rule: f.Rule, Severity: string(f.Severity),
 		Account: f.Account, Entity: f.Entity, FiredAt: f.At.UTC(), Fingerprint: f.Fingerprint(), Summary: f.Summary,
 		Evidence: make([]PayloadEvidence, 0, len(f.Evidence)), Recommendation: f.Recommendation, Folded: f.Folded,
-		Balance: balance(f.State),
+		Balance: Balance(f.State),
 	}
 	if n.Status == alert.StatusResolved {
 		p.ResolvedAt = utc(n.At)
+	}
+	if !f.FiringSince.IsZero() {
+		p.FiringSince = utc(f.FiringSince)
 	}
 	for _, e := range f.Evidence {
 		pe := PayloadEvidence{What: e.What, Ref: e.Ref, At: e.At.UTC(), Note: e.Note, Source: e.Source}
@@ -96,7 +105,9 @@ func NewPayload(n alert.Notification) Payload {
 	return p
 }
 
-func balance(s billing.AccountState) PayloadBalance {
+// Balance returns the payload's form of an account's position; guardd
+// status --output json shows balances in the same form.
+func Balance(s billing.AccountState) PayloadBalance {
 	b := PayloadBalance{ObservedAt: s.ObservedAt.UTC()}
 	exact := func(m billing.Money) *string { v := m.Exact(); return &v }
 	if s.EffectiveKnown {
@@ -109,7 +120,7 @@ func balance(s billing.AccountState) PayloadBalance {
 		b.DerivedFrom = &PayloadAnchor{Amount: d.Amount.Exact(), At: d.At.UTC()}
 	}
 	if rw := s.Runway; rw.Known {
-		b.BurnPerDay, b.BurnWindow = exact(rw.BurnPerDay.Round(2)), rw.Window.String()
+		b.BurnPerDay, b.BurnWindow, b.BurnFromCosts = exact(rw.BurnPerDay.Round(2)), rw.Window.String(), rw.FromCosts
 		if rw.Endless {
 			b.RunwayEndless = true
 		} else {

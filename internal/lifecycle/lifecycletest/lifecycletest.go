@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) lifecycle.Store) {
 		{"silence errors", testSilenceErrors},
 		{"outbox", testOutbox},
 		{"outbox errors", testOutboxErrors},
+		{"claims", testClaims},
 		{"messages sent", testMessagesSent},
 		{"update is all or nothing", testAtomic},
 		{"view is read-only", testReadOnly},
@@ -540,6 +541,52 @@ func due(t *testing.T, s lifecycle.Store, now time.Time, limit int) []int64 {
 	return ids
 }
 
+// owner is the sender the suite claims items for.
+const owner = "pid 1 on suite () sender 1"
+
+// claim claims ids for owner at now, for an hour, and fails unless it
+// claimed them all.
+func claim(t *testing.T, s lifecycle.Store, now time.Time, ids ...int64) {
+	t.Helper()
+	if got := claimFor(t, s, owner, now, now.Add(time.Hour), ids...); !slices.Equal(got, ids) {
+		t.Fatalf("claim %v: got %v, want them all", ids, got)
+	}
+}
+
+// claimFor claims ids for who at now until until and returns those it got.
+func claimFor(t *testing.T, s lifecycle.Store, who string, now, until time.Time, ids ...int64) []int64 {
+	t.Helper()
+	var got []int64
+	update(t, s, func(tx lifecycle.Tx) error {
+		var err error
+		got, err = tx.Claim(who, ids, now, until)
+		return err
+	})
+	return got
+}
+
+// claimOf returns the pending item id as Due lists it far in the future.
+func claimOf(t *testing.T, s lifecycle.Store, id int64) lifecycle.OutboxItem {
+	t.Helper()
+	var it lifecycle.OutboxItem
+	view(t, s, func(tx lifecycle.Tx) error {
+		items, err := tx.Due(T0.AddDate(1, 0, 0), 0)
+		for _, x := range items {
+			if x.ID == id {
+				it = x
+			}
+		}
+		return err
+	})
+	return it
+}
+
+// claimedBy returns who claimed pending item id.
+func claimedBy(t *testing.T, s lifecycle.Store, id int64) string {
+	t.Helper()
+	return claimOf(t, s, id).ClaimedBy
+}
+
 func testOutbox(t *testing.T, s lifecycle.Store) {
 	later := item("slack", T0)
 	later.NextAttemptAt = T0.Add(time.Hour)
@@ -585,11 +632,12 @@ func testOutbox(t *testing.T, s lifecycle.Store) {
 	}
 
 	// One is sent; one fails and is retried later; one fails for good.
+	claim(t, s, T0.Add(time.Hour), in[0].ID, in[1].ID, in[2].ID)
 	update(t, s, func(tx lifecycle.Tx) error {
 		return errors.Join(
-			tx.MarkSent(in[0].ID, T0.Add(2*time.Second)),
-			tx.MarkFailed(in[1].ID, T0.Add(2*time.Second), "HTTP 429", T0.Add(10*time.Minute), false),
-			tx.MarkFailed(in[2].ID, T0.Add(2*time.Hour), "channel_not_found", time.Time{}, true),
+			tx.MarkSent(in[0].ID, owner, T0.Add(2*time.Second)),
+			tx.MarkFailed(in[1].ID, owner, T0.Add(2*time.Second), "HTTP 429", T0.Add(10*time.Minute), false),
+			tx.MarkFailed(in[2].ID, owner, T0.Add(2*time.Hour), "channel_not_found", time.Time{}, true),
 		)
 	})
 	if got, want := due(t, s, T0.Add(5*time.Minute), 0), []int64{in[3].ID}; !slices.Equal(got, want) {
@@ -632,8 +680,9 @@ func testOutboxErrors(t *testing.T, s lifecycle.Store) {
 		sent, errs[0] = tx.Enqueue(item("slack", T0))
 		dead, errs[1] = tx.Enqueue(item("slack", T0))
 		pending, errs[2] = tx.Enqueue(item("slack", T0))
-		return errors.Join(errs[0], errs[1], errs[2], tx.MarkSent(sent, T0.Add(2*time.Second)),
-			tx.MarkFailed(dead, T0.Add(2*time.Hour), "gone", time.Time{}, true))
+		_, err := tx.Claim(owner, []int64{sent, dead, pending}, T0, T0.Add(time.Hour))
+		return errors.Join(errs[0], errs[1], errs[2], err, tx.MarkSent(sent, owner, T0.Add(2*time.Second)),
+			tx.MarkFailed(dead, owner, T0.Add(2*time.Hour), "gone", time.Time{}, true))
 	})
 	enqueue := func(edit func(*lifecycle.OutboxItem)) func(tx lifecycle.Tx) error {
 		return func(tx lifecycle.Tx) error {
@@ -648,21 +697,22 @@ func testOutboxErrors(t *testing.T, s lifecycle.Store) {
 		fn   func(tx lifecycle.Tx) error
 		want string
 	}{
-		{"sent twice", func(tx lifecycle.Tx) error { return tx.MarkSent(sent, T0) }, "it was already sent at 2026-03-01T12:00:02Z"},
-		{"dead then sent", func(tx lifecycle.Tx) error { return tx.MarkSent(dead, T0) }, "it was given up on at 2026-03-01T14:00:00Z"},
-		{"unknown id", func(tx lifecycle.Tx) error { return tx.MarkFailed(pending+1000, T0, "x", T0, false) }, "not found"},
-		{"no next attempt", func(tx lifecycle.Tx) error { return tx.MarkFailed(pending, T0, "x", time.Time{}, false) },
+		{"sent twice", func(tx lifecycle.Tx) error { return tx.MarkSent(sent, owner, T0) }, "it was already sent at 2026-03-01T12:00:02Z"},
+		{"dead then sent", func(tx lifecycle.Tx) error { return tx.MarkSent(dead, owner, T0) }, "it was given up on at 2026-03-01T14:00:00Z"},
+		{"unknown id", func(tx lifecycle.Tx) error { return tx.MarkFailed(pending+1000, owner, T0, "x", T0, false) }, "not found"},
+		{"no next attempt", func(tx lifecycle.Tx) error { return tx.MarkFailed(pending, owner, T0, "x", time.Time{}, false) },
 			"next attempt: time is not set"},
-		{"no error text", func(tx lifecycle.Tx) error { return tx.MarkFailed(pending, T0, "", T0, false) }, "empty error text"},
+		{"no error text", func(tx lifecycle.Tx) error { return tx.MarkFailed(pending, owner, T0, "", T0, false) }, "empty error text"},
 		{"bad payload", enqueue(func(it *lifecycle.OutboxItem) { it.Payload = []byte("not json") }), "the payload is not valid JSON"},
 		{"bad status", enqueue(func(it *lifecycle.OutboxItem) { it.Status = "sent" }), `unknown status "sent": want firing or resolved`},
 		{"no receiver", enqueue(func(it *lifecycle.OutboxItem) { it.Receiver = "" }), "empty receiver"},
 		{"attempted", enqueue(func(it *lifecycle.OutboxItem) { it.Attempts = 1 }), "a new item has no attempts"},
+		{"claimed", enqueue(func(it *lifecycle.OutboxItem) { it.ClaimedBy = owner }), "a new item is not claimed"},
 		{"no creation time", enqueue(func(it *lifecycle.OutboxItem) { it.CreatedAt = time.Time{} }), "created at: time is not set"},
 	} {
 		t.Run(tt.name, func(t *testing.T) { wantErr(t, s.Update(context.Background(), tt.fn), tt.want) })
 	}
-	err := s.Update(context.Background(), func(tx lifecycle.Tx) error { return tx.MarkSent(pending+1000, T0) })
+	err := s.Update(context.Background(), func(tx lifecycle.Tx) error { return tx.MarkSent(pending+1000, owner, T0) })
 	if !errors.Is(err, lifecycle.ErrNotFound) {
 		t.Errorf("unknown id: got %v, want it to wrap ErrNotFound", err)
 	}
@@ -683,10 +733,11 @@ func testMessagesSent(t *testing.T, s lifecycle.Store) {
 			}
 			ids = append(ids, id)
 		}
+		_, err := tx.Claim(owner, ids, t0, t0.Add(time.Hour))
 		// One message alone, then three items as one digest, an hour later.
-		errs := []error{tx.MarkSent(ids[0], t0)}
+		errs := []error{err, tx.MarkSent(ids[0], owner, t0)}
 		for _, id := range ids[1:] {
-			errs = append(errs, tx.MarkSent(id, t0.Add(time.Hour)))
+			errs = append(errs, tx.MarkSent(id, owner, t0.Add(time.Hour)))
 		}
 		return errors.Join(errs...)
 	})
@@ -762,13 +813,19 @@ func testAtomic(t *testing.T, s lifecycle.Store) {
 	// A failed mark leaves the item as it was.
 	id := enqueue(t, s, item("slack", T0))
 	s.Update(ctx, func(tx lifecycle.Tx) error {
-		if err := tx.MarkSent(id, T0); err != nil {
+		if _, err := tx.Claim(owner, []int64{id}, T0, T0.Add(time.Hour)); err != nil {
+			return err
+		}
+		if err := tx.MarkSent(id, owner, T0); err != nil {
 			return err
 		}
 		return failed
 	})
 	if got := due(t, s, T0, 0); !slices.Equal(got, []int64{id}) {
 		t.Errorf("due after a rolled-back MarkSent: got %v, want [%d]", got, id)
+	}
+	if got := claimedBy(t, s, id); got != "" {
+		t.Errorf("claim after a rolled-back Claim: got %q, want none", got)
 	}
 
 	// A finished Update is seen by the next View.
@@ -781,7 +838,10 @@ func testAtomic(t *testing.T, s lifecycle.Store) {
 func testReadOnly(t *testing.T, s lifecycle.Store) {
 	id := enqueue(t, s, item("slack", T0))
 	view(t, s, func(tx lifecycle.Tx) error {
-		errs := append(writes(tx), tx.ExpireSilence(1, T0), tx.MarkSent(id, T0), tx.MarkFailed(id, T0, "x", T0, false))
+		_, claimErr := tx.Claim(owner, []int64{id}, T0, T0.Add(time.Hour))
+		_, releaseErr := tx.Release(owner)
+		errs := append(writes(tx), tx.ExpireSilence(1, T0), tx.MarkSent(id, owner, T0), tx.MarkFailed(id, owner, T0, "x", T0, false),
+			claimErr, releaseErr)
 		for i, err := range errs {
 			if !errors.Is(err, lifecycle.ErrReadOnly) {
 				t.Errorf("write %d in View: got %v, want ErrReadOnly", i, err)
@@ -792,7 +852,114 @@ func testReadOnly(t *testing.T, s lifecycle.Store) {
 	if got := due(t, s, T0, 0); !slices.Equal(got, []int64{id}) {
 		t.Errorf("due after writes in View: got %v, want [%d]", got, id)
 	}
+	if got := claimedBy(t, s, id); got != "" {
+		t.Errorf("claim after a Claim in View: got %q, want none", got)
+	}
 	if n := countAlerts(t, s); n != 0 {
 		t.Errorf("got %d alerts written in View, want none", n)
+	}
+}
+
+// testClaims has two senders, a and b, share an outbox.
+func testClaims(t *testing.T, s lifecycle.Store) {
+	const a, b = "pid 1 on host-a () sender a", "pid 2 on host-b () sender b"
+	later := item("slack", T0)
+	later.NextAttemptAt = T0.Add(time.Hour)
+	one, two, three := enqueue(t, s, item("slack", T0)), enqueue(t, s, item("webhook", T0)), enqueue(t, s, later)
+
+	// a claims what is due, in the order asked; the later item is not due.
+	if got, want := claimFor(t, s, a, T0, T0.Add(10*time.Minute).In(elsewhere), two, one, three), []int64{two, one}; !slices.Equal(got, want) {
+		t.Fatalf("a claims: got %v, want %v", got, want)
+	}
+	for _, id := range []int64{one, two} {
+		it := claimOf(t, s, id)
+		if it.ClaimedBy != a {
+			t.Errorf("item %d: got claimed by %q, want %q", id, it.ClaimedBy, a)
+		}
+		sameTime(t, "claimed until", it.ClaimedUntil, T0.Add(10*time.Minute))
+	}
+	// Due lists claimed items too: Claim is what leaves them alone.
+	if got, want := due(t, s, T0, 0), []int64{one, two}; !slices.Equal(got, want) {
+		t.Errorf("due while claimed: got %v, want %v", got, want)
+	}
+	// b gets none of them while a's lease lasts, to its last instant.
+	if got := claimFor(t, s, b, T0.Add(10*time.Minute-time.Nanosecond), T0.Add(time.Hour), one, two); len(got) != 0 {
+		t.Errorf("b claims during a's lease: got %v, want none", got)
+	}
+	// a renews one; b takes two over once a's lease has run out.
+	if got := claimFor(t, s, a, T0.Add(5*time.Minute), T0.Add(20*time.Minute), one); !slices.Equal(got, []int64{one}) {
+		t.Errorf("a renews: got %v, want [%d]", got, one)
+	}
+	if got := claimFor(t, s, b, T0.Add(10*time.Minute), T0.Add(30*time.Minute), one, two); !slices.Equal(got, []int64{two}) {
+		t.Errorf("b claims after a's first lease: got %v, want [%d] (one was renewed)", got, two)
+	}
+
+	// Only the holder marks an item; a mark ends the claim.
+	mark := func(fn func(tx lifecycle.Tx) error) error { return s.Update(context.Background(), fn) }
+	for _, tt := range []struct {
+		name string
+		err  error
+		is   error
+		want string
+	}{
+		{"a marks what b took over", mark(func(tx lifecycle.Tx) error { return tx.MarkSent(two, a, T0.Add(11*time.Minute)) }),
+			lifecycle.ErrNotClaimed, "pid 2 on host-b () sender b claimed it until 2026-03-01T12:30:00Z"},
+		{"b marks what a holds", mark(func(tx lifecycle.Tx) error {
+			return tx.MarkFailed(one, b, T0.Add(11*time.Minute), "x", T0.Add(time.Hour), false)
+		}), lifecycle.ErrNotClaimed, "pid 1 on host-a () sender a claimed it until 2026-03-01T12:20:00Z"},
+		{"nobody claimed it", mark(func(tx lifecycle.Tx) error { return tx.MarkSent(three, a, T0.Add(time.Hour)) }),
+			lifecycle.ErrNotClaimed, "nobody claimed it"},
+		{"b marks two sent", mark(func(tx lifecycle.Tx) error { return tx.MarkSent(two, b, T0.Add(11*time.Minute)) }), nil, ""},
+		{"a marks it sent too", mark(func(tx lifecycle.Tx) error { return tx.MarkSent(two, a, T0.Add(12*time.Minute)) }),
+			lifecycle.ErrAlreadySent, "it was already sent at 2026-03-01T12:11:00Z"},
+		{"a fails one", mark(func(tx lifecycle.Tx) error {
+			return tx.MarkFailed(one, a, T0.Add(12*time.Minute), "HTTP 503", T0.Add(15*time.Minute), false)
+		}), nil, ""},
+	} {
+		switch {
+		case tt.is == nil && tt.err != nil:
+			t.Errorf("%s: got %v, want no error", tt.name, tt.err)
+		case tt.is != nil && !errors.Is(tt.err, tt.is):
+			t.Errorf("%s: got %v, want an error wrapping %q", tt.name, tt.err, tt.is)
+		case tt.is != nil:
+			wantErr(t, tt.err, tt.want)
+		}
+	}
+	if it := claimOf(t, s, one); it.ClaimedBy != "" || !it.ClaimedUntil.IsZero() || it.Attempts != 1 || !it.NextAttemptAt.Equal(T0.Add(15*time.Minute)) {
+		t.Errorf("after a failed attempt: got %+v, want it unclaimed, due again at +15m", it)
+	}
+	// Once due again, anyone may claim it; a sent item nobody can.
+	if got := claimFor(t, s, b, T0.Add(15*time.Minute), T0.Add(time.Hour), two, one); !slices.Equal(got, []int64{one}) {
+		t.Errorf("claims after the marks: got %v, want [%d]", got, one)
+	}
+
+	// Release ends the claims of a sender that is gone, at once.
+	var n int
+	update(t, s, func(tx lifecycle.Tx) error {
+		var err error
+		n, err = tx.Release(b)
+		return err
+	})
+	if n != 1 || claimedBy(t, s, one) != "" {
+		t.Errorf("release b: got %d released, one claimed by %q, want 1 and nobody", n, claimedBy(t, s, one))
+	}
+	if got := claimFor(t, s, a, T0.Add(16*time.Minute), T0.Add(time.Hour), one); !slices.Equal(got, []int64{one}) {
+		t.Errorf("a claims after the release: got %v, want [%d]", got, one)
+	}
+
+	// Errors claim nothing.
+	ctx := context.Background()
+	claimErr := func(who string, now, until time.Time, ids ...int64) error {
+		return s.Update(ctx, func(tx lifecycle.Tx) error { _, err := tx.Claim(who, ids, now, until); return err })
+	}
+	err := claimErr(b, T0.Add(time.Hour), T0.Add(2*time.Hour), three, three+1000)
+	if !errors.Is(err, lifecycle.ErrNotFound) {
+		t.Errorf("unknown id: got %v, want it to wrap ErrNotFound", err)
+	}
+	wantErr(t, claimErr("", T0.Add(time.Hour), T0.Add(2*time.Hour), three), "empty owner")
+	wantErr(t, claimErr(b, T0.Add(time.Hour), T0.Add(time.Hour), three),
+		"the lease ends at 2026-03-01T13:00:00Z, not after 2026-03-01T13:00:00Z")
+	if got := claimedBy(t, s, three); got != "" {
+		t.Errorf("after the failed claims: got three claimed by %q, want nobody", got)
 	}
 }

@@ -108,7 +108,8 @@ func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]b
 		"limit":        {strconv.Itoa(min(max(days, 1), maxLimit))},
 	}
 	h := http.Header{"X-Api-Key": {c.admin.Reveal()}, "Anthropic-Version": {Version}}
-	return c.window.ReadCosts(ctx, c.http, b, httpx.Request{Path: CostReportPath, Query: q, Header: h}, start, now, decodeCostReport)
+	r := httpx.Request{Path: CostReportPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
+	return c.window.ReadCosts(ctx, c.http, b, r, start, now, decodeCostReport)
 }
 
 // ResumeCosts tells the client that every cost day up to t was read settled

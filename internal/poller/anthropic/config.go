@@ -20,12 +20,15 @@ type Config struct {
 	CostLookback setting.Duration `yaml:"cost_lookback"`
 }
 
+// adminKeyWhat says what the admin key must be, and where to get it.
+const adminKeyWhat = "an Anthropic Admin API key (sk-ant-admin…), which reads the cost report; " +
+	"an organization admin creates one in the Console under Settings, Admin keys"
+
 // Defaults returns an anthropic source's defaults.
 func Defaults() *Config {
 	return &Config{
-		API: poller.NewAPI(DefaultBaseURL),
-		AdminKey: setting.Secret{Spec: poller.KeySpec("an Anthropic Admin API key (sk-ant-admin…), which reads the cost report; " +
-			"an organization admin creates one in the Console under Settings, Admin keys")},
+		API:          poller.NewAPI(DefaultBaseURL),
+		AdminKey:     setting.Secret{Spec: poller.KeySpec(adminKeyWhat)},
 		CostLookback: setting.DurationOf(poller.DefaultCostLookback),
 	}
 }

@@ -19,12 +19,14 @@ type Config struct {
 	APIKey setting.Secret `yaml:"api_key"`
 }
 
+// apiKeyWhat says what the API key must be, and where to get it.
+const apiKeyWhat = "a DeepSeek API key (sk-…), which reads the balance; create one on platform.deepseek.com under API keys"
+
 // Defaults returns a deepseek source's defaults.
 func Defaults() *Config {
 	return &Config{
-		API: poller.NewAPI(DefaultBaseURL),
-		APIKey: setting.Secret{Spec: poller.KeySpec("a DeepSeek API key (sk-…), which reads the balance; " +
-			"create one on platform.deepseek.com under API keys")},
+		API:    poller.NewAPI(DefaultBaseURL),
+		APIKey: setting.Secret{Spec: poller.KeySpec(apiKeyWhat)},
 	}
 }
 

@@ -12,6 +12,9 @@ import (
 
 // balanceDoc is GET /user/balance. Unknown fields are ignored.
 type balanceDoc struct {
+	// IsAvailable is whether the account has balance available for API
+	// calls; absent is taken for true.
+	IsAvailable  *bool `json:"is_available"`
 	BalanceInfos *[]struct {
 		Currency        *string         `json:"currency"`
 		TotalBalance    provider.Number `json:"total_balance"`
@@ -35,9 +38,15 @@ func (e *currencyMissingError) Error() string {
 		e.want, strings.Join(e.seen, ", "))
 }
 
+// errNotAvailable is a balance answer saying is_available: false. DeepSeek
+// then vouches for no figure, so the balance part is unavailable with this
+// reason, not read as whatever the answer lists.
+var errNotAvailable = errors.New("is_available is false: DeepSeek says the account has no balance available for API calls")
+
 // decodeBalance reads the balance in currency cur: total, granted and
 // topped-up, all decimal strings. Another currency's entry is ignored once
-// its currency code is valid.
+// its currency code is valid. An answer without the account's currency is a
+// *currencyMissingError, one saying is_available: false errNotAvailable.
 func decodeBalance(body []byte, cur billing.Currency) (billing.Balance, error) {
 	var d balanceDoc
 	if err := provider.DecodeJSON(body, &d); err != nil {
@@ -68,6 +77,9 @@ func decodeBalance(body []byte, cur billing.Currency) (billing.Balance, error) {
 	}
 	if found < 0 {
 		return billing.Balance{}, &currencyMissingError{want: cur, seen: seen}
+	}
+	if d.IsAvailable != nil && !*d.IsAvailable {
+		return billing.Balance{}, errNotAvailable
 	}
 	b := (*d.BalanceInfos)[found]
 	at := fmt.Sprintf("balance_infos[%d]", found)

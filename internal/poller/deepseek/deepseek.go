@@ -84,12 +84,12 @@ func (c *Client) Fetch(ctx context.Context, now time.Time) (billing.Observation,
 
 func (c *Client) balance(ctx context.Context, b *httpx.Budget) (billing.Balance, error) {
 	h := http.Header{"Authorization": {"Bearer " + c.key.Reveal()}}
-	body, err := c.http.Get(ctx, b, httpx.Request{Path: BalancePath, Header: h})
+	body, err := c.http.Get(ctx, b, httpx.Request{Path: BalancePath, Header: h, Refused: poller.Refused("API key", "api_key", apiKeyWhat)})
 	if err != nil {
 		return billing.Balance{}, err
 	}
 	bal, err := decodeBalance(body, c.cur)
-	if _, ok := errors.AsType[*currencyMissingError](err); ok {
+	if _, ok := errors.AsType[*currencyMissingError](err); ok || errors.Is(err, errNotAvailable) {
 		return billing.Balance{}, fmt.Errorf("GET %s: %w: %w", BalancePath, poller.ErrUnavailable, err)
 	}
 	if err != nil {

@@ -106,17 +106,26 @@ func TestFetch(t *testing.T) {
 	}
 }
 
-func TestFetchWrongCurrency(t *testing.T) {
-	f := pollertest.NewDeepSeek(t)
+// blindFetch fetches from f once as an account in currency and checks that
+// the poll read nothing and is unavailable (blind), not invalid, with want
+// in its error.
+func blindFetch(t *testing.T, f *pollertest.DeepSeek, currency billing.Currency, want string) *Client {
+	t.Helper()
 	opts, _ := sourcetest.HTTP()
-	c, _ := New(Options{BaseURL: f.URL(), APIKey: secret.New(f.APIKey), Currency: "USD", HTTP: opts})
+	c, _ := New(Options{BaseURL: f.URL(), APIKey: secret.New(f.APIKey), Currency: currency, HTTP: opts})
 	o, err := c.Fetch(context.Background(), now)
-	if !errors.Is(err, poller.ErrUnavailable) || errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), "only in CNY") {
-		t.Errorf("Fetch: got %v, want an unavailable configuration problem naming CNY", err)
+	if !errors.Is(err, poller.ErrUnavailable) || errors.Is(err, poller.ErrInvalid) || !strings.Contains(err.Error(), want) {
+		t.Errorf("Fetch: got %v, want an unavailable poll with %q", err, want)
 	}
 	if len(o.Parts) != 0 {
 		t.Errorf("observation with the error: %+v", o)
 	}
+	return c
+}
+
+func TestFetchWrongCurrency(t *testing.T) {
+	// An unavailable configuration problem naming CNY.
+	blindFetch(t, pollertest.NewDeepSeek(t), "USD", "only in CNY")
 }
 
 func FuzzDecodeBalance(f *testing.F) {
@@ -138,4 +147,16 @@ func FuzzDecodeBalance(f *testing.F) {
 			t.Fatalf("bad balance accepted: %+v", b)
 		}
 	})
+}
+
+// TestFetchNotAvailable: is_available: false makes the balance part
+// unavailable with that reason (blind, never the figures listed beside it).
+func TestFetchNotAvailable(t *testing.T) {
+	f := pollertest.NewDeepSeek(t)
+	f.SetAvailable(false)
+	c := blindFetch(t, f, "CNY", "balance: GET /user/balance: data unavailable: is_available is false: DeepSeek says the account has no balance available for API calls")
+	f.SetAvailable(true)
+	if o, err := c.Fetch(context.Background(), now.Add(time.Hour)); err != nil || !o.Has(billing.PartBalance) {
+		t.Errorf("Fetch once available again: got %+v, %v; want the balance read", o, err)
+	}
 }

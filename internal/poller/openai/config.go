@@ -22,14 +22,20 @@ type Config struct {
 	CostLookback setting.Duration `yaml:"cost_lookback"`
 }
 
+// What each key must be, and where to get it.
+const (
+	adminKeyWhat = "an OpenAI admin key (sk-admin-…), which reads the Costs API; " +
+		"an organization owner creates one in the organization settings under Admin keys"
+	sessionKeyWhat = "a browser session key (sess-…), which reads the credit grants and the balance; " +
+		"copy it from the Authorization header of a request to api.openai.com in the browser's network tab while signed in to platform.openai.com"
+)
+
 // Defaults returns an openai source's defaults.
 func Defaults() *Config {
 	return &Config{
-		API: poller.NewAPI(DefaultBaseURL),
-		AdminKey: setting.Secret{Spec: poller.KeySpec("an OpenAI admin key (sk-admin-…), which reads the Costs API; " +
-			"an organization owner creates one in the organization settings under Admin keys")},
-		SessionKey: setting.Secret{Spec: poller.KeySpec("a browser session key (sess-…), which reads the credit grants and the balance; " +
-			"copy it from the Authorization header of a request to api.openai.com in the browser's network tab while signed in to platform.openai.com")},
+		API:          poller.NewAPI(DefaultBaseURL),
+		AdminKey:     setting.Secret{Spec: poller.KeySpec(adminKeyWhat)},
+		SessionKey:   setting.Secret{Spec: poller.KeySpec(sessionKeyWhat)},
 		CostLookback: setting.DurationOf(poller.DefaultCostLookback),
 	}
 }

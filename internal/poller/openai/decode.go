@@ -32,43 +32,46 @@ type costsPage struct {
 
 // decodeCosts reads one costs page: the buckets in it (Settled not yet
 // set), with the results of each bucket summed, and the next page's cursor
-// ("" on the last page). Amounts are dollars read from their JSON text.
-func decodeCosts(body []byte) (buckets []billing.CostBucket, next string, err error) {
+// ("" on the last page). Amounts are dollars read from their JSON text. A
+// result without an amount (absent or null: the spec allows it) adds
+// nothing and is listed in skipped, by its path, for the caller to log.
+func decodeCosts(body []byte) (buckets []billing.CostBucket, next string, skipped []string, err error) {
 	var p costsPage
 	if err := provider.DecodeJSON(body, &p); err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if p.Data == nil {
-		return nil, "", errors.New(`field "data" is missing`)
+		return nil, "", nil, errors.New(`field "data" is missing`)
 	}
 	for i, b := range *p.Data {
 		at := fmt.Sprintf("data[%d]", i)
 		start, err := b.StartTime.UnixTime(at + ".start_time")
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		end, err := b.EndTime.UnixTime(at + ".end_time")
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if !end.After(start) {
-			return nil, "", fmt.Errorf("%s: end_time %d is not after start_time %d", at, end.Unix(), start.Unix())
+			return nil, "", nil, fmt.Errorf("%s: end_time %d is not after start_time %d", at, end.Unix(), start.Unix())
 		}
 		if b.Results == nil {
-			return nil, "", fmt.Errorf("%s.results is missing", at)
+			return nil, "", nil, fmt.Errorf("%s.results is missing", at)
 		}
 		sum := decimal.Zero
 		for j, r := range *b.Results {
 			rat := fmt.Sprintf("%s.results[%d].amount", at, j)
 			if r.Amount == nil {
-				return nil, "", fmt.Errorf("%s is missing", rat)
+				skipped = append(skipped, fmt.Sprintf("%s.results[%d]", at, j))
+				continue
 			}
 			if err := checkCurrency(r.Amount.Currency, rat+".currency"); err != nil {
-				return nil, "", err
+				return nil, "", nil, err
 			}
 			v, err := r.Amount.Value.NonNegative(rat + ".value")
 			if err != nil {
-				return nil, "", err
+				return nil, "", nil, err
 			}
 			sum = sum.Add(v)
 		}
@@ -76,11 +79,11 @@ func decodeCosts(body []byte) (buckets []billing.CostBucket, next string, err er
 	}
 	if p.HasMore {
 		if p.NextPage == nil || *p.NextPage == "" {
-			return nil, "", errors.New(`has_more is true but next_page is missing`)
+			return nil, "", nil, errors.New(`has_more is true but next_page is missing`)
 		}
 		next = *p.NextPage
 	}
-	return buckets, next, nil
+	return buckets, next, skipped, nil
 }
 
 // checkCurrency accepts a currency that is USD in any case.

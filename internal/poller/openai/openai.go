@@ -22,6 +22,7 @@ import (
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/poller/provider"
 	"github.com/guardd/guardd/internal/secret"
+	"go.uber.org/zap"
 )
 
 // Defaults and fixed settings.
@@ -45,11 +46,12 @@ const (
 
 // ErrSessionKeyRequired is the credit grants endpoint refusing the
 // configured session key because it is a secret (sk-…) key: a configuration
-// problem, not an outage. It wraps poller.ErrUnavailable.
-var ErrSessionKeyRequired = fmt.Errorf("%w: configuration problem: the credit grants endpoint only accepts a browser session key (sess-…), "+
-	"and the configured session key is an API key. Fix: sign in at platform.openai.com, copy the value after "+
-	"\"Authorization: Bearer\" (it starts with sess-) from a request in the browser's network tab into the "+
-	"session key variable, or remove session_key_env/session_key_file to read costs only", poller.ErrUnavailable)
+// problem, not an outage. It wraps poller.ErrUnavailable and
+// poller.ErrKeyRefused.
+var ErrSessionKeyRequired = poller.KeyRefused("configuration problem: the credit grants endpoint only accepts a browser session key (sess-…), " +
+	"and the configured session key (session_key) is an API key (Fix: sign in at platform.openai.com, copy the value after " +
+	"\"Authorization: Bearer\" (it starts with sess-) from a request in the browser's network tab into the " +
+	"session key variable or file, or remove session_key to read costs only)")
 
 // Options configure a Client.
 type Options struct {
@@ -65,6 +67,9 @@ type Options struct {
 	// Cursor remembers which cost days are settled; nil keeps it in memory.
 	Cursor provider.CostCursor
 	HTTP   httpx.Options
+	// Log records what a poll passes over (a cost result without an
+	// amount); nil logs nothing until SetLogger.
+	Log *zap.Logger
 }
 
 // Client reads one OpenAI organization.
@@ -73,9 +78,13 @@ type Client struct {
 	admin   secret.Value
 	session secret.Value
 	window  provider.CostWindow
+	log     *zap.Logger
 }
 
-var _ poller.Source = (*Client)(nil)
+var (
+	_ poller.Source    = (*Client)(nil)
+	_ poller.LogSetter = (*Client)(nil)
+)
 
 // New returns a client.
 func New(o Options) (*Client, error) {
@@ -89,13 +98,20 @@ func New(o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
 	return &Client{
 		http:    hc,
 		admin:   o.AdminKey,
 		session: o.SessionKey,
 		window:  provider.NewCostWindow(o.Cursor, o.Lookback, SettleLag),
+		log:     o.Log,
 	}, nil
 }
+
+// SetLogger implements poller.LogSetter.
+func (c *Client) SetLogger(l *zap.Logger) { c.log = l }
 
 // Fetch implements poller.Source. It reads the costs and, with a session
 // key, the grants and balance; a part that fails is marked Unavailable and
@@ -137,13 +153,25 @@ func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]b
 		"limit":        {strconv.Itoa(min(max(days, 1), maxLimit))},
 	}
 	h := http.Header{"Authorization": {"Bearer " + c.admin.Reveal()}}
-	return c.window.ReadCosts(ctx, c.http, b, httpx.Request{Path: CostsPath, Query: q, Header: h}, start, now, decodeCosts)
+	r := httpx.Request{Path: CostsPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
+	return c.window.ReadCosts(ctx, c.http, b, r, start, now, c.decodeCosts)
+}
+
+// decodeCosts is decodeCosts, logging the results it skipped.
+func (c *Client) decodeCosts(body []byte) ([]billing.CostBucket, string, error) {
+	buckets, next, skipped, err := decodeCosts(body)
+	if err == nil && len(skipped) > 0 {
+		c.log.Warn("openai cost result without amount skipped", zap.Strings("results", skipped))
+	}
+	return buckets, next, err
 }
 
 // grants reads the credit grants and the balance OpenAI shows.
 func (c *Client) grants(ctx context.Context, b *httpx.Budget) (billing.Balance, []billing.Grant, error) {
 	h := http.Header{"Authorization": {"Bearer " + c.session.Reveal()}}
-	body, err := c.http.Get(ctx, b, httpx.Request{Path: GrantsPath, Header: h})
+	body, err := c.http.Get(ctx, b, httpx.Request{Path: GrantsPath, Header: h,
+		Refused: poller.Refused("session key", "session_key", sessionKeyWhat) +
+			"; a session key stops working when its browser session ends (signing out of platform.openai.com ends it)"})
 	if err != nil {
 		if se, ok := errors.AsType[*httpx.StatusError](err); ok && se.Code == http.StatusForbidden &&
 			strings.Contains(se.Detail, "session key") {

@@ -3,6 +3,8 @@ package openai
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +16,8 @@ import (
 	"github.com/guardd/guardd/internal/poller/sourcetest"
 	"github.com/guardd/guardd/internal/secret"
 	"github.com/shopspring/decimal"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // The examples in providers.md §1.2 and §2.2, verbatim.
@@ -81,7 +85,7 @@ const (
 )
 
 func TestDecodeCostsExamples(t *testing.T) {
-	bs, next, err := decodeCosts([]byte(specCosts))
+	bs, next, _, err := decodeCosts([]byte(specCosts))
 	if err != nil || next != "" || len(bs) != 1 {
 		t.Fatalf("decodeCosts(spec): got %+v, %q, %v; want one bucket, last page", bs, next, err)
 	}
@@ -90,7 +94,7 @@ func TestDecodeCostsExamples(t *testing.T) {
 		t.Errorf("bucket: got %+v, want 2024-11-01 0.06 USD", b)
 	}
 
-	bs, next, err = decodeCosts([]byte(groupedCosts))
+	bs, next, _, err = decodeCosts([]byte(groupedCosts))
 	if err != nil || next != "page_AAAAAGdGxdEiJdKOAAAAAGcqsYA=" || len(bs) != 2 {
 		t.Fatalf("decodeCosts(grouped): got %+v, %q, %v", bs, next, err)
 	}
@@ -115,7 +119,6 @@ func TestDecodeCostsBad(t *testing.T) {
 		{"no currency", bucket(`{"amount": {"value": 1}}`), "currency is missing"},
 		{"other currency", bucket(`{"amount": {"value": 1, "currency": "eur"}}`), "unexpected currency EUR"},
 		{"bad currency", bucket(`{"amount": {"value": 1, "currency": "dollars"}}`), "invalid currency"},
-		{"no amount", bucket(`{"line_item": null}`), "amount is missing"},
 		{"no value", bucket(`{"amount": {"currency": "usd"}}`), "value is missing"},
 		{"value object", bucket(`{"amount": {"value": {}, "currency": "usd"}}`), "want a number"},
 		{"end before start", `{"data": [{"start_time": 1730505600, "end_time": 1730419200, "results": []}]}`, "is not after start_time"},
@@ -124,15 +127,36 @@ func TestDecodeCostsBad(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := decodeCosts([]byte(tc.body))
+			_, _, _, err := decodeCosts([]byte(tc.body))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("decodeCosts: got %v, want an error containing %q", err, tc.want)
 			}
 		})
 	}
 	// Upper-case currency and unknown fields are fine.
-	if _, _, err := decodeCosts([]byte(bucket(`{"amount": {"value": 1, "currency": "USD", "new_field": [1]}, "another": {}}`))); err != nil {
+	if _, _, _, err := decodeCosts([]byte(bucket(`{"amount": {"value": 1, "currency": "USD", "new_field": [1]}, "another": {}}`))); err != nil {
 		t.Errorf("decodeCosts with USD and unknown fields: %v", err)
+	}
+}
+
+// TestDecodeCostsSkipsResultWithoutAmount: a result without an amount
+// (absent or null; the spec allows it) adds nothing and is listed, and the
+// rest of the bucket is still summed.
+func TestDecodeCostsSkipsResultWithoutAmount(t *testing.T) {
+	body := strings.Replace(groupedCosts, `"results": [
+        {`, `"results": [
+        { "object": "organization.costs.result", "line_item": "gpt-4o-2024-08-06, cached", "quantity": 10, "quantity_unit": "tokens" },
+        { "object": "organization.costs.result", "amount": null },
+        {`, 1)
+	if body == groupedCosts {
+		t.Fatal("replacement not found")
+	}
+	bs, _, skipped, err := decodeCosts([]byte(body))
+	if err != nil || len(bs) != 2 || bs[0].Amount.Exact() != "3.9492" {
+		t.Fatalf("decodeCosts: got %+v, %v; want the bucket of 3.9492 without the two results", bs, err)
+	}
+	if want := []string{"data[0].results[0]", "data[0].results[1]"}; !slices.Equal(skipped, want) {
+		t.Errorf("skipped: got %q, want %q", skipped, want)
 	}
 }
 
@@ -467,6 +491,32 @@ func TestRechargeLoop(t *testing.T) {
 	}
 }
 
+// TestFetchSkipsCostResultWithoutAmount: a cost result without an amount is
+// logged and skipped; the costs part is still read.
+func TestFetchSkipsCostResultWithoutAmount(t *testing.T) {
+	f := pollertest.NewOpenAI(t)
+	f.SetClock(func() time.Time { return now })
+	f.SetCost(now, "1.50")
+	f.SetResultsWithoutAmount(now, 1)
+	core, logs := observer.New(zap.DebugLevel)
+	c := newClient(t, f, false, 0)
+	c.SetLogger(zap.New(core))
+	o, err := c.Fetch(context.Background(), now)
+	if err != nil || !o.Has(billing.PartCosts) {
+		t.Fatalf("Fetch: got %+v, %v; want the costs read", o.Parts, err)
+	}
+	if last := o.Costs[len(o.Costs)-1]; !last.Start.Equal(day(14)) || last.Amount.Exact() != "1.5" {
+		t.Errorf("today's bucket: got %+v, want 1.50 USD", last)
+	}
+	skipped := logs.FilterMessage("openai cost result without amount skipped").All()
+	if len(skipped) != 1 || skipped[0].Level != zap.WarnLevel {
+		t.Fatalf("log: got %v, want one warning", logs.All())
+	}
+	if got := skipped[0].ContextMap()["results"]; !reflect.DeepEqual(got, []any{"data[7].results[1]"}) {
+		t.Errorf("skipped results logged: got %v, want today's second result", got)
+	}
+}
+
 func TestNew(t *testing.T) {
 	if _, err := New(Options{}); err == nil {
 		t.Error("New without an admin key: no error")
@@ -486,9 +536,9 @@ func FuzzDecodeCosts(f *testing.F) {
 	f.Add([]byte(`{"data": [{"start_time": 1730419200.5, "end_time": 1730505600, "results": [{"amount": {"value": "1e3", "currency": "USD"}}]}]}`))
 	f.Add([]byte(`<html>`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		bs, next, err := decodeCosts(body)
+		bs, next, skipped, err := decodeCosts(body)
 		if err != nil {
-			if bs != nil || next != "" {
+			if bs != nil || next != "" || skipped != nil {
 				t.Fatalf("error %v with results %+v %q", err, bs, next)
 			}
 			return

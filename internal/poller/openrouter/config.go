@@ -18,12 +18,16 @@ type Config struct {
 	ManagementKey setting.Secret `yaml:"management_key"`
 }
 
+// managementKeyWhat says what the management key must be, and where to get
+// it.
+const managementKeyWhat = "an OpenRouter management key (sk-or-v1-…), which reads the credits; " +
+	"create one in OpenRouter's settings under Management keys"
+
 // Defaults returns an openrouter source's defaults.
 func Defaults() *Config {
 	return &Config{
-		API: poller.NewAPI(DefaultBaseURL),
-		ManagementKey: setting.Secret{Spec: poller.KeySpec("an OpenRouter management key (sk-or-v1-…), which reads the credits; " +
-			"create one in OpenRouter's settings under Management keys")},
+		API:           poller.NewAPI(DefaultBaseURL),
+		ManagementKey: setting.Secret{Spec: poller.KeySpec(managementKeyWhat)},
 	}
 }
 

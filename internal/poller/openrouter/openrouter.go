@@ -130,7 +130,8 @@ func (c *Client) infer(total decimal.Decimal, now time.Time) []billing.Charge {
 
 func (c *Client) credits(ctx context.Context, b *httpx.Budget) (total, usage decimal.Decimal, err error) {
 	h := http.Header{"Authorization": {"Bearer " + c.key.Reveal()}}
-	body, err := c.http.Get(ctx, b, httpx.Request{Path: CreditsPath, Header: h})
+	body, err := c.http.Get(ctx, b, httpx.Request{Path: CreditsPath, Header: h,
+		Refused: poller.Refused("management key", "management_key", managementKeyWhat)})
 	if err != nil {
 		return total, usage, err
 	}

@@ -74,6 +74,14 @@ func (f *DeepSeek) SetBalances(bs ...DeepSeekBalance) {
 	f.infos = append([]DeepSeekBalance(nil), bs...)
 }
 
+// SetAvailable sets is_available: false is what DeepSeek answers for an
+// account with no balance available for API calls.
+func (f *DeepSeek) SetAvailable(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.available = on
+}
+
 // TopUp adds amount to currency's topped-up balance (and its total).
 func (f *DeepSeek) TopUp(currency, amount string) {
 	f.mu.Lock()

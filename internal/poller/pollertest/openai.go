@@ -35,6 +35,7 @@ type OpenAI struct {
 
 	mu             sync.Mutex
 	costs          map[time.Time]string
+	noAmount       map[time.Time]int
 	grants         []OpenAIGrant
 	totalAvailable string
 	floatTimes     bool
@@ -65,6 +66,7 @@ func NewOpenAI(t testing.TB) *OpenAI {
 		AdminKey:   newKey("sk-admin-"),
 		SessionKey: newKey("sess-"),
 		costs:      make(map[time.Time]string),
+		noAmount:   make(map[time.Time]int),
 	}
 	f.server = newServer(t, openAIError,
 		route{path: OpenAICostsPath, auth: f.adminAuth, answer: f.answerCosts},
@@ -119,6 +121,14 @@ func (f *OpenAI) SetCost(day0 time.Time, dollars string) {
 		return
 	}
 	f.costs[day(day0)] = dollars
+}
+
+// SetResultsWithoutAmount lists n more results on the UTC day holding day
+// with no amount (a line item and quantity only), as the spec allows.
+func (f *OpenAI) SetResultsWithoutAmount(day0 time.Time, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.noAmount[day(day0)] = n
 }
 
 // SetGrants replaces the grants.
@@ -210,9 +220,14 @@ func (f *OpenAI) answerCosts(r *http.Request) (int, string) {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, `{"object": "bucket", "start_time": %d, "end_time": %d, "results": [`, d.Unix(), d.Add(24*time.Hour).Unix())
+		var results []string
 		if amt, ok := f.costs[d]; ok {
-			fmt.Fprintf(&b, `{"object": "organization.costs.result", "amount": {"value": %s, "currency": "usd"}, "line_item": null, "project_id": null, "api_key_id": null, "quantity": null, "quantity_unit": null}`, amt)
+			results = append(results, fmt.Sprintf(`{"object": "organization.costs.result", "amount": {"value": %s, "currency": "usd"}, "line_item": null, "project_id": null, "api_key_id": null, "quantity": null, "quantity_unit": null}`, amt))
 		}
+		for range f.noAmount[d] {
+			results = append(results, `{"object": "organization.costs.result", "line_item": "gpt-4o-2024-08-06, input", "project_id": null, "api_key_id": null, "quantity": 1000, "quantity_unit": "tokens"}`)
+		}
+		b.WriteString(strings.Join(results, ", "))
 		b.WriteString("]}")
 	}
 	if next == "" {

@@ -9,6 +9,7 @@
 //   - each fault maps to ErrUnavailable (401, 403, 429, 500, slow) or
 //     ErrInvalid (HTML, garbage, truncated JSON, an endless body), and a
 //     failed poll returns no observation, so never a zero balance;
+//   - a 401 or 403 names the key refused, its config field and the fix;
 //   - a 429 is retried after the Retry-After the fake asked for, and a
 //     transient 500 is retried, within the same poll;
 //   - no credential appears in any error or observation.
@@ -143,6 +144,10 @@ func Run(t *testing.T, newSubject Factory) {
 			s.Fault(tc.fault, 0)
 			o, err := s.Source.Fetch(context.Background(), s.Now)
 			checkFailed(t, s, o, err, tc.want)
+			if refused := tc.fault == pollertest.Unauthorized || tc.fault == pollertest.Forbidden; refused &&
+				(!strings.Contains(err.Error(), "was refused. Fix: give ") || !strings.Contains(err.Error(), "_key)")) {
+				t.Errorf("Fetch error %q: want it to name the refused key, its config field and the fix", err)
+			}
 			if tc.fault == pollertest.RateLimited && s.Waits != nil {
 				waits := s.Waits()
 				if len(waits) == 0 {
