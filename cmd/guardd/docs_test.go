@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -247,6 +248,10 @@ type docCommand struct {
 	where string   // file:line
 	line  string   // as written
 	args  []string // what follows guardd, as written
+	// inline is true for a code span in prose, which may name a flag
+	// without its value ("guardd status --account") or a command of
+	// subcommands alone; a line of a code block must be complete.
+	inline bool
 }
 
 // shellLangs are the code blocks whose lines are shell commands; in a
@@ -267,7 +272,7 @@ func docCommands(t *testing.T, doc string) []docCommand {
 				s := strings.TrimSpace(strings.Trim(span, "`"))
 				if strings.HasPrefix(s, "guardd ") || strings.HasPrefix(s, "go run ./cmd/guardd ") {
 					for _, args := range guarddInvocations(s) {
-						out = append(out, docCommand{fmt.Sprintf("%s:%d", doc, l.num), s, args})
+						out = append(out, docCommand{fmt.Sprintf("%s:%d", doc, l.num), s, args, true})
 					}
 				}
 			}
@@ -288,7 +293,7 @@ func docCommands(t *testing.T, doc string) []docCommand {
 			text = strings.TrimSuffix(text, `\`) + " " + strings.TrimSpace(lines[i].text)
 		}
 		for _, args := range guarddInvocations(text) {
-			out = append(out, docCommand{fmt.Sprintf("%s:%d", doc, start), text, args})
+			out = append(out, docCommand{fmt.Sprintf("%s:%d", doc, start), text, args, false})
 		}
 	}
 	return out
@@ -337,11 +342,35 @@ func guarddInvocations(line string) [][]string {
 // assignmentRE matches a shell variable assignment before a command.
 var assignmentRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
 
+// redirectRE matches a redirection word: ">", "2>", ">>file", "</dev/null".
+var redirectRE = regexp.MustCompile(`^[0-9]*(>>?|<)(&[0-9]+)?(.*)$`)
+
 // shellCommands splits a shell line into simple commands (at ;, &, &&, |,
-// ||) and each into words, with quotes removed and comments dropped. It
-// knows no more shell than the documents use: an "a|b" written without
-// spaces is one word (a synopsis's alternatives), not a pipe.
+// ||) and each into words, with quotes removed, comments and redirections
+// dropped. It knows no more shell than the documents use: an "a|b" written
+// without spaces is one word (a synopsis's alternatives), not a pipe.
 func shellCommands(line string) [][]string {
+	var out [][]string
+	for _, cmd := range shellWords(line) {
+		var words []string
+		for i := 0; i < len(cmd); i++ {
+			m := redirectRE.FindStringSubmatch(cmd[i])
+			switch {
+			case m == nil:
+				words = append(words, cmd[i])
+			case m[2] == "" && m[3] == "":
+				i++ // "> file": the target is the next word
+			}
+		}
+		if len(words) > 0 {
+			out = append(out, words)
+		}
+	}
+	return out
+}
+
+// shellWords splits a shell line into simple commands and words.
+func shellWords(line string) [][]string {
 	var cmds [][]string
 	var cmd []string
 	var word strings.Builder
@@ -442,29 +471,23 @@ func runHelp(args []string) error {
 }
 
 // TestDocCommands: every guardd command line in README.md and docs/*.md
-// names a command of the table, and the command accepts its flags: run with
-// the line's flags and --help, it prints its help instead of failing. The
-// files the line names exist.
+// names a command (and subcommand) of the table and only flags that command
+// declares, each with its value, and the command's own parser accepts the
+// line: run with its flags and --help, it prints its help instead of
+// failing. The files the line names exist.
 //
-// Which words are flag values and which are positional arguments is asked
-// of the parser itself: "--flag=notabool --help" fails as "invalid boolean
-// value" only for a flag that takes none. The line is run as its command,
-// its subcommand (when the command's synopsis starts with one), its flags,
-// --help, then its positional arguments, so that --help is reached before
-// anything could run.
+// The table says which flags a command has and which of them take a value,
+// so which words are positional arguments. The line is run as its command
+// and subcommand, its flags, --help, then its positional arguments, so that
+// --help is reached before anything could run.
 func TestDocCommands(t *testing.T) {
-	subcommands := map[string]bool{}
-	for _, c := range commands() {
-		first, _, _ := strings.Cut(c.synopsis, " ")
-		subcommands[c.name] = regexp.MustCompile(`^[a-z]+(\|[a-z]+)*$`).MatchString(first)
-	}
 	found := 0
 	for _, doc := range userDocs(t) {
 		for _, dc := range docCommands(t, doc) {
 			for _, args := range expandSynopsis(dc.args) {
 				found++
-				t.Logf("%s: guardd %s", dc.where, strings.Join(args, " "))
-				if msg := checkDocCommand(args, subcommands); msg != "" {
+				t.Logf("checked %s: guardd %s", dc.where, strings.Join(args, " "))
+				if msg := checkDocCommand(args, dc.inline); msg != "" {
 					t.Errorf("%s: %s\n\tin: %s", dc.where, msg, dc.line)
 				}
 			}
@@ -475,45 +498,59 @@ func TestDocCommands(t *testing.T) {
 	}
 }
 
-// checkDocCommand runs one command line's flags with --help and says what
-// is wrong with it, or "".
-func checkDocCommand(args []string, subcommands map[string]bool) string {
-	if len(args) == 0 {
-		return "no command"
+// checkDocCommand says what is wrong with one command line, or "".
+func checkDocCommand(args []string, inline bool) string {
+	noenv := func(string) (string, bool) { return "", false }
+	prefix, rest := args[:1], args[1:]
+	var define func(*flag.FlagSet, getenvFunc)
+	switch c, ok := find(commands(), args[0]); {
+	case args[0] == "--version" || args[0] == "-h" || args[0] == "--help":
+	case !ok:
+		return fmt.Sprintf("no command %q in the table (cmd/guardd/run.go)", args[0])
+	case c.subs != nil:
+		if len(rest) == 0 {
+			if inline {
+				return "" // "guardd silence" names the group
+			}
+			return fmt.Sprintf("guardd %s wants a subcommand: %s", c.name, strings.Join(names(c.subs), ", "))
+		}
+		sub, ok := find(c.subs, rest[0])
+		if !ok {
+			return fmt.Sprintf("no subcommand %q of guardd %s (want %s)", rest[0], c.name, strings.Join(names(c.subs), ", "))
+		}
+		prefix, rest, define = args[:2], rest[1:], sub.flags
+	default:
+		define = c.flags
 	}
-	prefix := args[:1]
-	if subcommands[args[0]] && len(args) > 1 {
-		prefix = args[:2]
-	}
-	rest := args[len(prefix):]
+	fs := newFlagSet(strings.Join(prefix, " "), define, noenv)
 	var flags, positional, files []string
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
-		switch {
-		case !strings.HasPrefix(a, "-") || a == "-":
+		if len(a) < 2 || a[0] != '-' {
 			positional = append(positional, a)
 			files = append(files, a)
 			continue
-		case strings.Contains(a, "="):
-			flags = append(flags, a)
-			_, v, _ := strings.Cut(a, "=")
-			files = append(files, v)
-			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		switch {
+		case name == "h" || name == "help":
+			continue // --help is added below
+		case f == nil:
+			return fmt.Sprintf("guardd %s has no flag %s", strings.Join(prefix, " "), a)
+		case hasValue:
+			files = append(files, value)
+		case isBool(f):
+		case i+1 < len(rest) && !strings.HasPrefix(rest[i+1], "-"):
+			i++
+			a += "=" + rest[i]
+			files = append(files, rest[i])
+		case inline:
+			a += "=" + "X" // the prose names the flag, not a value
+		default:
+			return fmt.Sprintf("flag %s needs a value", a)
 		}
 		flags = append(flags, a)
-		if i+1 == len(rest) || strings.HasPrefix(rest[i+1], "-") {
-			continue
-		}
-		err := runHelp(slices.Concat(prefix, []string{a + "=notabool", "--help"}))
-		switch {
-		case err != nil && strings.Contains(err.Error(), "invalid boolean value"):
-			continue // a boolean flag: the next word is an argument
-		case err != nil && strings.Contains(err.Error(), "not defined"):
-			return fmt.Sprintf("not accepted (%v)", err)
-		}
-		i++
-		flags = append(flags, rest[i])
-		files = append(files, rest[i])
 	}
 	line := slices.Concat(prefix, flags, []string{"--help"}, positional)
 	if err := runHelp(line); err != nil {
@@ -570,6 +607,8 @@ func TestGuarddInvocations(t *testing.T) {
 		{"kubectl -n guardd create job --from=cronjob/guardd guardd-first-run", nil},
 		{"systemctl status guardd; journalctl -u guardd -f", nil},
 		{"go build -o guardd ./cmd/guardd", nil},
+		{"guardd completion bash > ~/.local/share/guardd 2>/dev/null", [][]string{{"completion", "bash"}}},
+		{"guardd man 2>&1 >/dev/null | sudo tee x", [][]string{{"man"}}},
 	} {
 		if got := guarddInvocations(tc.line); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s:\ngot  %q\nwant %q", tc.line, got, tc.want)
