@@ -8,7 +8,7 @@ import (
 )
 
 // Kind is the openrouter source type.
-var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", USD: true, BillingPage: BillingPage, Receipts: true,
+var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", Currencies: []billing.Currency{"USD"}, BillingPage: BillingPage, Receipts: true,
 	Config: func() poller.Config { return Defaults() }}
 
 // Config is an openrouter source's block of the configuration.
@@ -27,7 +27,7 @@ const managementKeyWhat = "an OpenRouter management key (sk-or-v1-…), which re
 func Defaults() *Config {
 	return &Config{
 		API:           poller.NewAPI(DefaultBaseURL),
-		ManagementKey: setting.Secret{Spec: poller.KeySpec(managementKeyWhat)},
+		ManagementKey: setting.Secret{Spec: poller.KeySpec(managementKeyWhat, nil)},
 	}
 }
 
