@@ -260,7 +260,8 @@ func TestCheckPostsToSlack(t *testing.T) {
 }
 
 // TestSecretsNeverLeak proves the webhook URL from the config never appears
-// in a log line, an error or printed output, whatever Slack answers.
+// in a log line, an error or printed output (validate --online's included),
+// whatever Slack answers.
 func TestSecretsNeverLeak(t *testing.T) {
 	faults := map[string]func(*slacktest.Server){
 		"ok":           func(*slacktest.Server) {},
@@ -287,6 +288,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 				for _, args := range [][]string{
 					{"check", "--config", cfg},
 					{"validate", "--print", "--config", cfg},
+					{"validate", "--online", "--config", cfg},
 				} {
 					out, errOut, err := runCmd(t, env, args...)
 					fmt.Fprintf(&seen, "%s\n%s\n%v\n", out, errOut, err)

@@ -38,8 +38,13 @@ func (c *Config) Validate(p *setting.Problems) {
 
 // Open implements poller.Config.
 func (c *Config) Open(a billing.Account) (poller.Source, error) {
-	return New(Options{BaseURL: c.BaseURL.S, APIKey: c.APIKey.Value, Currency: a.Currency,
-		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+	return poller.Opened(c.client(a, httpx.Options{}))
+}
+
+// client makes account a's client with o, completed by the settings.
+func (c *Config) client(a billing.Account, o httpx.Options) (*Client, error) {
+	o.Timeout, o.MaxRequests = c.Timeout.Duration, c.MaxRequests.N
+	return New(Options{BaseURL: c.BaseURL.S, APIKey: c.APIKey.Value, Currency: a.Currency, HTTP: o})
 }
 
 // Describe implements poller.Config.

@@ -84,8 +84,13 @@ func (c *Config) Validate(p *setting.Problems) {
 
 // Open implements poller.Config.
 func (c *Config) Open(billing.Account) (poller.Source, error) {
-	return New(Options{BaseURL: c.BaseURL.S, AdminKey: c.AdminKey.Value, SessionKey: c.SessionKey.Value, Lookback: c.CostLookback.Duration,
-		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+	return poller.Opened(c.client(httpx.Options{}))
+}
+
+// client makes the source's client with o, completed by the settings.
+func (c *Config) client(o httpx.Options) (*Client, error) {
+	o.Timeout, o.MaxRequests = c.Timeout.Duration, c.MaxRequests.N
+	return New(Options{BaseURL: c.BaseURL.S, AdminKey: c.AdminKey.Value, SessionKey: c.SessionKey.Value, Lookback: c.CostLookback.Duration, HTTP: o})
 }
 
 // Describe implements poller.Config.
