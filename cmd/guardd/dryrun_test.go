@@ -20,6 +20,7 @@ import (
 // the burst resolves and credits-accumulating fires).
 // Nothing is sent or stored: a second dry run prints the same.
 func TestCheckDryRunWithState(t *testing.T) {
+	t.Parallel()
 	slack := newRecordingSlack(t)
 	env := map[string]string{"TEAM_SLACK_URL": slack.srv.URL + "/services/T0/B0/secret"}
 	for _, tc := range []struct {
