@@ -30,6 +30,7 @@ func openAIAccount(f *pollertest.OpenAI) string {
 // account read only in part (3), an account not read or a notification not
 // delivered (1) and a wrong command line (2) apart.
 func TestCheckExitCodes(t *testing.T) {
+	t.Parallel()
 	f := pollertest.NewOpenAI(t)
 	f.SetGrants(pollertest.PurchaseGrant("cg_0", "10.00", t0.AddDate(0, -1, 0)))
 	cfg := providerConfig(t, openAIAccount(f))
