@@ -125,6 +125,7 @@ func echoServer(t *testing.T) *httptest.Server {
 // characters of any secret beyond its public prefix may appear in an error,
 // a log line or the output.
 func TestNoSecretLeavesThroughErrors(t *testing.T) {
+	t.Parallel()
 	echo := echoServer(t)
 	smtp := smtptest.New(t, smtptest.Options{Username: "guardd", Password: leakSMTPPassword.String(), NoStartTLS: true, AuthBeforeTLS: true})
 	smtp.SetFault(smtptest.Fault{Stage: smtptest.Auth, Code: 535, Text: "5.7.8 Authentication failed: " + echoOf(leakSMTPPassword)})

@@ -69,6 +69,13 @@ func buildReceiver(cfg *config.Config, i int, stdout io.Writer, log *zap.Logger,
 	return alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Accounts: n.Accounts, Notifier: nt, Pace: n.Pace()}, nil
 }
 
+// deliveryBackoff, when not zero, is the first and the longest wait
+// between in-run delivery attempts (Retry-After included), instead of the
+// dispatcher's defaults. The tests that run guardd in-process set it short:
+// what they check of a retried delivery does not depend on how long it
+// waited.
+var deliveryBackoff time.Duration
+
 // app is what check and run work with: the config, the logger, the guard and
 // the state store it writes to (nil in a dry run, which only reads the one
 // it opened, if there is one).
@@ -129,7 +136,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	opts := guard.Options{
 		Params:     cfg.Params,
 		Ledger:     cfg.Ledger,
-		Dispatcher: &alert.Dispatcher{Log: log},
+		Dispatcher: &alert.Dispatcher{Backoff: deliveryBackoff, MaxWait: deliveryBackoff, Log: log},
 		Receivers:  receivers,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N,
 			DigestAt: lifecycle.DefaultDigestAt},
