@@ -125,7 +125,7 @@ func stateSnapshot(t *testing.T, path string) string {
 // Either way it writes nothing, and a second dry run prints the same.
 func TestCheckDryRunPlaysRecordedHistory(t *testing.T) {
 	cfg, _ := demoDir(t, "config.example.yaml")
-	healthy := strings.Replace(readFile(t, cfg), "examples/hourly-recharge.json", "healthy.json", 1)
+	healthy := strings.Replace(readFile(t, cfg), "path: examples/hourly-recharge.json", "path: healthy.json", 1)
 	healthyCfg := filepath.Join(filepath.Dir(cfg), "healthy.yaml")
 	if err := os.WriteFile(healthyCfg, []byte(healthy), 0o600); err != nil {
 		t.Fatal(err)

@@ -56,9 +56,9 @@ func TestCheckPingsOnce(t *testing.T) {
 	f := pollertest.NewOpenAI(t)
 	f.SetGrants(pollertest.PurchaseGrant("cg_0", "10.00", t0.AddDate(0, -1, 0)))
 	session := map[string]string{"OPENAI_ADMIN_KEY": f.AdminKey, "OPENAI_SESSION_KEY": f.SessionKey}
-	// The credit grants endpoint refuses a secret key: balance and grants
+	// The credit grants endpoint refuses a session key it does not know (an expired one): balance and grants
 	// are unavailable, the costs read.
-	partial := map[string]string{"OPENAI_ADMIN_KEY": f.AdminKey, "OPENAI_SESSION_KEY": f.AdminKey}
+	partial := map[string]string{"OPENAI_ADMIN_KEY": f.AdminKey, "OPENAI_SESSION_KEY": "sess-expired0000000000000000000000"}
 	for _, tc := range []struct {
 		name, section string
 		env           map[string]string
