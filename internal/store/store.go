@@ -89,10 +89,16 @@ func (o Options) withDefaults() (Options, error) {
 
 // Store is an open state database. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
-	path    string
-	opts    Options
-	version int
+	db *sql.DB
+	d  *dialect
+	// path is the SQLite file's path; name what errors call the database
+	// (the path, or a PostgreSQL database's name and host, never its
+	// password).
+	path, name string
+	opts       Options
+	version    int
+	// lock is the PostgreSQL advisory lock writers take turns with.
+	lock int64
 }
 
 // Open opens the state database at path, creating the file (mode 0600) if it
@@ -140,7 +146,7 @@ func openDB(ctx context.Context, path string, opts Options, migs []migration) (*
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, opts: opts}
+	s := &Store{db: db, d: sqliteDialect, path: path, name: path, opts: opts}
 	if err := s.init(ctx, migs); err != nil {
 		db.Close()
 		return nil, err
@@ -277,7 +283,7 @@ func checkOnce(ctx context.Context, abs string, opts Options, known int) error {
 		return err
 	}
 	defer db.Close()
-	c := &Store{db: db, opts: opts}
+	c := &Store{db: db, d: sqliteDialect, opts: opts}
 	if err := c.quickCheck(ctx); err != nil {
 		return err
 	}
@@ -286,7 +292,7 @@ func checkOnce(ctx context.Context, abs string, opts Options, known int) error {
 		return err
 	}
 	if v > known {
-		return newerError(v, known)
+		return c.newerError(v, known)
 	}
 	return nil
 }
@@ -305,9 +311,13 @@ func (s *Store) init(ctx context.Context, migs []migration) error {
 	return err
 }
 
-func newerError(v, known int) error {
+func (s *Store) newerError(v, known int) error {
+	other := "file"
+	if s.d.dollar {
+		other = "database"
+	}
 	return fmt.Errorf("schema version %d is newer than this guardd understands (%d); "+
-		"upgrade guardd or point it at another file", v, known)
+		"upgrade guardd or point it at another %s", v, known, other)
 }
 
 // quickCheck runs PRAGMA quick_check, which also reads the header: a file
@@ -341,12 +351,13 @@ func (s *Store) quickCheck(ctx context.Context) error {
 // readVersion returns the schema version, 0 for a new database. A database
 // with tables but no schema_version table belongs to something else.
 func (s *Store) readVersion(ctx context.Context) (int, error) {
+	return s.versionIn(ctx, s.db)
+}
+
+// versionIn is readVersion through q (the database, or a transaction).
+func (s *Store) versionIn(ctx context.Context, q querier) (int, error) {
 	var has, others int
-	err := s.db.QueryRowContext(ctx, `SELECT
-		count(*) FILTER (WHERE name = 'schema_version'),
-		count(*) FILTER (WHERE name <> 'schema_version' AND name NOT LIKE 'sqlite\_%' ESCAPE '\')
-		FROM sqlite_schema WHERE type = 'table'`).Scan(&has, &others)
-	if err != nil {
+	if err := q.QueryRowContext(ctx, s.d.tables).Scan(&has, &others); err != nil {
 		return 0, s.classify(fmt.Errorf("read schema version: %w", err))
 	}
 	if has == 0 {
@@ -356,7 +367,7 @@ func (s *Store) readVersion(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	var v int
-	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v); err != nil {
+	if err := q.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v); err != nil {
 		return 0, s.classify(fmt.Errorf("read schema version: %w", err))
 	}
 	return v, nil
@@ -364,10 +375,13 @@ func (s *Store) readVersion(ctx context.Context) (int, error) {
 
 const notDatabase = "it is not a guardd state database (file is not a database)"
 
-// classify turns SQLite's result codes into the errors this package
+// classify turns the driver's errors into the errors this package
 // promises: a file that is not a database, a corrupt one, or a lock held too
 // long.
-func (s *Store) classify(err error) error {
+func (s *Store) classify(err error) error { return s.d.classify(s, err) }
+
+// classifySQLite classifies SQLite's result codes.
+func classifySQLite(s *Store, err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return err
@@ -387,7 +401,7 @@ func (s *Store) classify(err error) error {
 // returned.
 func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close state database %s: %w", s.path, err)
+		return fmt.Errorf("close state database %s: %w", s.name, err)
 	}
 	return nil
 }
@@ -396,8 +410,15 @@ func (s *Store) Close() error {
 // the newest this guardd knows.
 func (s *Store) SchemaVersion() int { return s.version }
 
-// Path returns the path the database was opened with.
+// Path returns the path the database was opened with ("" on PostgreSQL).
 func (s *Store) Path() string { return s.path }
+
+// Name says which database this is: the SQLite file's path, or the
+// PostgreSQL database's name and host (never its password).
+func (s *Store) Name() string { return s.name }
+
+// Driver returns DriverSQLite or DriverPostgres.
+func (s *Store) Driver() string { return s.d.name }
 
 // Update runs fn in one write transaction, begun with BEGIN IMMEDIATE so that
 // it waits up to Options.BusyTimeout for other writers up front and then
@@ -419,7 +440,11 @@ func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
 	if write {
 		kind = "write"
 	}
-	t, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: !write})
+	opts := &sql.TxOptions{ReadOnly: !write}
+	if !write {
+		opts.Isolation = s.d.view
+	}
+	t, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
 	}
@@ -429,6 +454,11 @@ func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
 			t.Rollback()
 		}
 	}()
+	if write {
+		if err := s.d.lockWrite(ctx, t, s); err != nil {
+			return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
+		}
+	}
 	if err := fn(&Tx{ctx: ctx, tx: t, s: s, write: write}); err != nil {
 		return err
 	}
@@ -465,7 +495,7 @@ func (tx *Tx) writable() error {
 }
 
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
-	r, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	r, err := tx.tx.ExecContext(tx.ctx, tx.s.d.rebind(query), args...)
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -473,7 +503,7 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
+	rows, err := tx.tx.QueryContext(tx.ctx, tx.s.d.rebind(query), args...)
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -481,7 +511,7 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 }
 
 func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
-	if err := tx.tx.QueryRowContext(tx.ctx, query, args...).Scan(dest...); err != nil {
+	if err := tx.tx.QueryRowContext(tx.ctx, tx.s.d.rebind(query), args...).Scan(dest...); err != nil {
 		return tx.s.classify(err)
 	}
 	return nil
