@@ -88,15 +88,18 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return err
 	}
-	// One daemon per state: a second run refuses to start, naming the
-	// first. Checks need no lock: the outbox's claims keep them from
-	// sending what the daemon sends.
-	lock, err := store.LockDaemon(a.cfg.State.Path.Name, d.clk.Now())
-	if err != nil {
-		a.Close()
-		return err
+	// One daemon per SQLite file: a second run refuses to start, naming
+	// the first. Checks need no lock: the outbox's claims keep them from
+	// sending what the daemon sends. On PostgreSQL replicas share the
+	// state: each account's poll is leased to one of them.
+	if !a.cfg.State.Postgres() {
+		lock, err := store.LockDaemon(a.cfg.State.Path.Name, d.clk.Now())
+		if err != nil {
+			a.Close()
+			return err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	d.app = a
 	d.startButtons(ctx)
 	defer func() { d.stopButtons(); d.app.Close() }()
@@ -128,7 +131,7 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		return err
 	}
 	log.Info("guardd started", zap.String("schedule", a.cfg.Schedule.S), zap.Int("accounts", len(a.cfg.Accounts)),
-		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Path.Name),
+		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Describe()),
 		zap.String("http", a.cfg.HTTP.Listen()), zap.Bool("systemd", sd.Enabled()))
 	var first sync.WaitGroup
 	first.Add(1)

@@ -101,6 +101,16 @@ func (a *app) Close() error {
 	return a.opened.Close()
 }
 
+// openStore opens the state the config's state section names: the SQLite
+// file, or the PostgreSQL database.
+func openStore(ctx context.Context, st config.State) (*store.Store, error) {
+	opts := store.Options{Retention: st.Retention.Duration}
+	if st.Postgres() {
+		return store.OpenPostgres(ctx, st.DSN.Value.Reveal(), opts)
+	}
+	return store.Open(ctx, st.Path.Name, opts)
+}
+
 // setup loads the config and builds the logger, opens the state store and
 // builds the guard with the history it holds. A dry run changes nothing: it
 // decides against the database's alerts and silences, if there is one,
@@ -143,8 +153,8 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		Inbox: in,
 		Log:   log,
 	}
-	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil {
-		if a.opened, err = store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration}); err != nil {
+	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil || cfg.State.Postgres() {
+		if a.opened, err = openStore(ctx, cfg.State); err != nil {
 			return nil, err
 		}
 		opts.State, opts.History = a.opened.Lifecycle(), a.opened

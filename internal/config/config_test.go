@@ -612,6 +612,7 @@ notifiers:
       per: 1h
     webhook_url_env: HOOK
 state:
+  driver: sqlite
   path: testdata/guardd-state.db
   retention: 9600h
 http:

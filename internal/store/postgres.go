@@ -62,12 +62,22 @@ func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error)
 	return openPostgres(ctx, dsn, opts, migrations)
 }
 
+// CheckDSN says what is wrong with a PostgreSQL connection string, without
+// quoting it, or returns "".
+func CheckDSN(dsn string) string {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return "not a PostgreSQL connection string: " + badDSN
+	}
+	return ""
+}
+
+// badDSN never says more: pgx's error quotes the string, password and all.
+const badDSN = "it does not parse as a libpq key=value string or a postgres:// URL (it is not shown: it holds a password)"
+
 func openPostgres(ctx context.Context, dsn string, opts Options, migs []migration) (*Store, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgx quotes the string it could not parse, password and all.
-		return nil, errors.New("open state database on PostgreSQL: the connection string (state.dsn_env or state.dsn_file) " +
-			"does not parse as a libpq key=value string or a postgres:// URL; it is not shown, as it holds a password")
+		return nil, errors.New("open state database on PostgreSQL: the connection string is not one: " + badDSN)
 	}
 	name := fmt.Sprintf("PostgreSQL database %q on %s:%d", cfg.Database, cfg.Host, cfg.Port)
 	s, err := openPostgresConfig(ctx, cfg, name, opts, migs)
