@@ -120,6 +120,9 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", a.cfg.Schedule.S, err)
 	}
+	if err := replicate(ctx, a, sched, d.clk.Now()); err != nil {
+		return err
+	}
 	d.entry = d.cron.Schedule(sched, d.job)
 
 	srv, err := d.serve(a.cfg.HTTP.Listen(), log)
@@ -243,6 +246,9 @@ func (d *daemon) reload(ctx context.Context) {
 		return
 	}
 	sched, err := cron.ParseStandard(next.cfg.Schedule.S)
+	if err == nil {
+		err = replicate(ctx, next, sched, d.clk.Now())
+	}
 	if err != nil {
 		next.Close()
 		old.log.Error("config reload failed; keeping the running config", zap.Error(err))

@@ -10,6 +10,7 @@ import (
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
+	"github.com/robfig/cron/v3"
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/config"
@@ -91,14 +92,38 @@ type app struct {
 	// beat pings the dead-man's switch after each cycle; nil when none is
 	// configured, and in a dry run.
 	beat *heartbeat.Pinger
+	// claims share the accounts with the other replicas of guardd run on
+	// PostgreSQL; nil otherwise.
+	claims *store.Claimer
 }
 
 // Close closes the state store.
 func (a *app) Close() error {
+	if a.claims != nil {
+		a.claims.Close()
+	}
 	if a.opened == nil {
 		return nil
 	}
 	return a.opened.Close()
+}
+
+// replicate makes a's guard one replica among the guardd run processes on
+// its PostgreSQL state: each cycle polls the accounts it claims, until
+// every account was polled in the tick. On SQLite it does nothing: one
+// daemon holds the file.
+func replicate(ctx context.Context, a *app, sched cron.Schedule, now time.Time) error {
+	if !a.cfg.State.Postgres() {
+		return nil
+	}
+	cl, err := a.opened.NewClaimer(ctx)
+	if err != nil {
+		return err
+	}
+	a.claims = cl
+	next := sched.Next(now)
+	a.guard.Share(cl, sched.Next(next).Sub(next))
+	return nil
 }
 
 // openStore opens the state the config's state section names: the SQLite

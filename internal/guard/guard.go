@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
@@ -58,7 +60,22 @@ type Options struct {
 	// account it routes to gets the charges of its receipts (see mail.go).
 	Inbox *inbox.Inbox
 	Log   *zap.Logger
+	// Claims, when set, share the accounts with other replicas on one
+	// database (see Replicas): a cycle polls only the accounts it claims,
+	// until every account has been polled since the tick began.
+	Claims Claimer
+	// Interval is the time between two schedule ticks: with Claims, an
+	// account polled within half of it was polled in this tick.
+	Interval time.Duration
 }
+
+// Claimer shares the accounts among replicas (store.Claimer).
+type Claimer interface {
+	Claim(ctx context.Context, accounts []string, since time.Time, limit int) ([]store.Claimed, []string, error)
+	Release(ctx context.Context, accounts []string) error
+}
+
+var _ Claimer = (*store.Claimer)(nil)
 
 // HistoryTx is implemented by transactions that also keep the accounts'
 // history: the state store's. The cycle records each poll, the observation
@@ -101,6 +118,9 @@ type watched struct {
 	// stale is set when the ledger holds something the store does not (a
 	// failed write); it is rebuilt from the store before the next cycle.
 	stale bool
+	// lastPoll is the last poll the ledger holds, to tell when another
+	// replica polled the account since (Options.Claims).
+	lastPoll time.Time
 }
 
 // Guard watches a set of accounts. It is not safe for concurrent cycles; the
@@ -119,6 +139,11 @@ type Guard struct {
 	policy     lifecycle.Policy
 	inbox      *inbox.Inbox
 	log        *zap.Logger
+	claims     Claimer
+	interval   time.Duration
+	// claimWait is how long a cycle waits before asking again for accounts
+	// another replica holds.
+	claimWait time.Duration
 }
 
 // New returns a guard over accounts. With a History, call Load before the
@@ -135,6 +160,9 @@ func New(accounts []Account, o Options) *Guard {
 		receivers:  o.Receivers,
 		policy:     o.Policy,
 		inbox:      o.Inbox,
+		claims:     o.Claims,
+		interval:   o.Interval,
+		claimWait:  250 * time.Millisecond,
 	}
 	if g.state == nil {
 		g.state = lifecycle.NewMemory()
@@ -157,6 +185,10 @@ func New(accounts []Account, o Options) *Guard {
 	}
 	return g
 }
+
+// Share makes g one replica of several on one database: its cycles poll
+// the accounts c hands it (Options.Claims, Options.Interval).
+func (g *Guard) Share(c Claimer, interval time.Duration) { g.claims, g.interval = c, interval }
 
 // HistoryWindow is how much stored history a ledger is rebuilt from: what
 // the rules read (rules.Engine.History).
@@ -218,6 +250,10 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 	}
 	l.ReplacePolls(recs)
 	w.ledger, w.stale = l, false
+	w.lastPoll = time.Time{}
+	if len(polls) > 0 {
+		w.lastPoll = polls[0].At
+	}
 	if r, ok := w.source.(Resumer); ok && haveLast {
 		r.Resume(last)
 	}
@@ -314,27 +350,140 @@ type AccountReport struct {
 // ("deliver notifications: …"), joined.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
-	for _, w := range g.accounts {
-		if w.stale {
-			if err := g.load(ctx, w, now); err != nil {
-				return Report{At: now}, err
+	if g.claims == nil {
+		for _, w := range g.accounts {
+			if w.stale {
+				if err := g.load(ctx, w, now); err != nil {
+					return Report{At: now}, err
+				}
 			}
 		}
 	}
-	targets := make([]poller.Target, len(g.accounts))
-	for i, w := range g.accounts {
-		targets[i] = poller.Target{Account: w.account.Name, Source: w.source}
-	}
-	rep := Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding),
-		Accounts: make(map[string]AccountReport)}
-	var due []alert.Notification
-	var errs []error
+	c := &cycle{rep: Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding),
+		Accounts: make(map[string]AccountReport)}}
 	mail, merr := g.readMail(ctx, now)
 	if merr != nil {
-		errs = append(errs, merr)
+		c.errs = append(c.errs, merr)
+	}
+	c.mail = mail
+	if g.claims == nil {
+		g.pollEach(ctx, c, g.accounts, now)
+	} else {
+		g.pollClaimed(ctx, c, now)
+	}
+	c.rep.Sent = c.due
+	var err error
+	if c.rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
+		c.errs = append(c.errs, fmt.Errorf("deliver notifications: %w", err))
+	}
+	return c.rep, errors.Join(c.errs...)
+}
+
+// cycle is what a cycle gathers as it polls.
+type cycle struct {
+	rep  Report
+	mail map[string]*mailFor
+	due  []alert.Notification
+	errs []error
+}
+
+// pollClaimed polls the accounts this replica claims, batch by batch,
+// until every account was polled since the tick began (by this replica or
+// another), or half the interval has passed waiting for accounts another
+// replica holds.
+func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
+	since := now.Add(-g.interval / 2)
+	byName := make(map[string]*watched, len(g.accounts))
+	pending := make([]string, 0, len(g.accounts))
+	// The accounts this replica polled last go first, so that each
+	// replica keeps its ledgers; the others from a place of its own, so
+	// that replicas do not all ask for the same ones.
+	var mine, others []string
+	for _, w := range g.accounts {
+		byName[w.account.Name] = w
+		if !w.lastPoll.IsZero() && !w.stale {
+			mine = append(mine, w.account.Name)
+		} else {
+			others = append(others, w.account.Name)
+		}
+	}
+	if len(others) > 0 {
+		k := rand.IntN(len(others))
+		others = append(others[k:], others[:k]...)
+	}
+	pending = append(append(pending, mine...), others...)
+	limit := g.poller.Concurrency
+	if limit <= 0 {
+		limit = 4
+	}
+	waited := time.Duration(0)
+	for len(pending) > 0 {
+		claimed, done, err := g.claims.Claim(ctx, pending, since, limit)
+		if err != nil {
+			c.errs = append(c.errs, err)
+			return
+		}
+		gone := make(map[string]bool, len(done)+len(claimed))
+		for _, a := range done {
+			gone[a] = true
+		}
+		var ws []*watched
+		var names []string
+		for _, cl := range claimed {
+			gone[cl.Account] = true
+			w := byName[cl.Account]
+			if w.stale || !w.lastPoll.Equal(cl.LastPoll) {
+				// Another replica polled it since this one did.
+				if err := g.load(ctx, w, now); err != nil {
+					c.errs = append(c.errs, err)
+					g.claims.Release(ctx, []string{cl.Account})
+					continue
+				}
+			}
+			ws = append(ws, w)
+			names = append(names, cl.Account)
+		}
+		pending = slices.DeleteFunc(pending, func(a string) bool { return gone[a] })
+		if len(ws) > 0 {
+			g.pollEach(ctx, c, ws, now)
+			if err := g.claims.Release(ctx, names); err != nil {
+				c.errs = append(c.errs, err)
+				return
+			}
+			continue
+		}
+		if len(claimed) > 0 || len(pending) == 0 {
+			continue
+		}
+		// The rest are held by other replicas: wait for them to finish,
+		// or to be gone.
+		if waited >= g.interval/2 {
+			c.errs = append(c.errs, fmt.Errorf("%d accounts still held by other replicas after %s, such as %s",
+				len(pending), waited, pending[0]))
+			return
+		}
+		t := time.NewTimer(g.claimWait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			c.errs = append(c.errs, ctx.Err())
+			return
+		case <-t.C:
+		}
+		waited += g.claimWait
+	}
+}
+
+// pollEach polls ws at now, evaluates and persists each, and gathers what
+// it did into c.
+func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time) {
+	rep, mail := &c.rep, c.mail
+	targets := make([]poller.Target, len(ws))
+	for i, w := range ws {
+		targets[i] = poller.Target{Account: w.account.Name, Source: w.source}
 	}
 	for i, res := range g.poller.Poll(ctx, targets, now) {
-		w := g.accounts[i]
+		w := ws[i]
 		err := res.Err
 		var delivered []string
 		if err != nil {
@@ -391,17 +540,12 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state, delivered)
 		if serr != nil {
 			w.stale = true
-			errs = append(errs, fmt.Errorf("write state: account %s: %w", w.account.Name, serr))
+			c.errs = append(c.errs, fmt.Errorf("write state: account %s: %w", w.account.Name, serr))
 			continue
 		}
-		due = append(due, ns...)
+		w.lastPoll = at
+		c.due = append(c.due, ns...)
 	}
-	rep.Sent = due
-	var err error
-	if rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
-		errs = append(errs, fmt.Errorf("deliver notifications: %w", err))
-	}
-	return rep, errors.Join(errs...)
 }
 
 // persist records one account's poll (when the state keeps history) and
