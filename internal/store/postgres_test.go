@@ -171,3 +171,13 @@ func TestRebind(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryMigrationHasBoth: a migration added for SQLite alone fails here
+// (and in TestCopyTablesCoverSchema): write its PostgreSQL twin.
+func TestEveryMigrationHasBoth(t *testing.T) {
+	for i, m := range migrations {
+		if strings.TrimSpace(m.sql) == "" || strings.TrimSpace(m.pg) == "" {
+			t.Errorf("migration %d (%s): want both its SQLite and its PostgreSQL step", i+1, m.name)
+		}
+	}
+}
