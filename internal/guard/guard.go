@@ -15,8 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
@@ -359,13 +361,11 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			}
 		}
 	}
-	c := &cycle{rep: Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding),
-		Accounts: make(map[string]AccountReport)}}
 	mail, merr := g.readMail(ctx, now)
+	c := newCycle(now, mail)
 	if merr != nil {
 		c.errs = append(c.errs, merr)
 	}
-	c.mail = mail
 	if g.claims == nil {
 		g.pollEach(ctx, c, g.accounts, now)
 	} else {
@@ -385,7 +385,40 @@ type cycle struct {
 	mail map[string]*mailFor
 	due  []alert.Notification
 	errs []error
+	// mu guards merges of batches polled at once (pollClaimed).
+	mu sync.Mutex
 }
+
+func newCycle(now time.Time, mail map[string]*mailFor) *cycle {
+	return &cycle{mail: mail, rep: Report{At: now, States: make(map[string]billing.AccountState),
+		Holding: make(map[string][]billing.Finding), Accounts: make(map[string]AccountReport)}}
+}
+
+// merge adds what batch gathered to c.
+func (c *cycle) merge(batch *cycle) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, b := &c.rep, &batch.rep
+	r.Polled += b.Polled
+	r.Findings += b.Findings
+	r.Failed = append(r.Failed, b.Failed...)
+	r.Held = append(r.Held, b.Held...)
+	maps.Copy(r.Holding, b.Holding)
+	maps.Copy(r.States, b.States)
+	maps.Copy(r.Accounts, b.Accounts)
+	c.due = append(c.due, batch.due...)
+	c.errs = append(c.errs, batch.errs...)
+}
+
+func (c *cycle) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = append(c.errs, err)
+}
+
+// claimDepth is how many claimed batches a replica polls and writes at
+// once: while one batch's polls are written, the next is read.
+const claimDepth = 4
 
 // pollClaimed polls the accounts this replica claims, batch by batch,
 // until every account was polled since the tick began (by this replica or
@@ -412,15 +445,19 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		others = append(others[k:], others[:k]...)
 	}
 	pending = append(append(pending, mine...), others...)
-	limit := g.poller.Concurrency
-	if limit <= 0 {
-		limit = 4
+	conc := g.poller.Concurrency
+	if conc <= 0 {
+		conc = 4
 	}
+	limit := max(conc/claimDepth, 1)
+	var inFlight sync.WaitGroup
+	defer inFlight.Wait()
+	slots := make(chan struct{}, claimDepth)
 	waited := time.Duration(0)
 	for len(pending) > 0 {
 		claimed, done, err := g.claims.Claim(ctx, pending, since, limit)
 		if err != nil {
-			c.errs = append(c.errs, err)
+			c.fail(err)
 			return
 		}
 		gone := make(map[string]bool, len(done)+len(claimed))
@@ -435,7 +472,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 			if w.stale || !w.lastPoll.Equal(cl.LastPoll) {
 				// Another replica polled it since this one did.
 				if err := g.load(ctx, w, now); err != nil {
-					c.errs = append(c.errs, err)
+					c.fail(err)
 					g.claims.Release(ctx, []string{cl.Account})
 					continue
 				}
@@ -445,11 +482,16 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		}
 		pending = slices.DeleteFunc(pending, func(a string) bool { return gone[a] })
 		if len(ws) > 0 {
-			g.pollEach(ctx, c, ws, now)
-			if err := g.claims.Release(ctx, names); err != nil {
-				c.errs = append(c.errs, err)
-				return
-			}
+			slots <- struct{}{}
+			inFlight.Go(func() {
+				defer func() { <-slots }()
+				batch := newCycle(now, c.mail)
+				g.pollEach(ctx, batch, ws, now)
+				if err := g.claims.Release(ctx, names); err != nil {
+					batch.errs = append(batch.errs, err)
+				}
+				c.merge(batch)
+			})
 			continue
 		}
 		if len(claimed) > 0 || len(pending) == 0 {
@@ -458,7 +500,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		// The rest are held by other replicas: wait for them to finish,
 		// or to be gone.
 		if waited >= g.interval/2 {
-			c.errs = append(c.errs, fmt.Errorf("%d accounts still held by other replicas after %s, such as %s",
+			c.fail(fmt.Errorf("%d accounts still held by other replicas after %s, such as %s",
 				len(pending), waited, pending[0]))
 			return
 		}
@@ -466,7 +508,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			c.errs = append(c.errs, ctx.Err())
+			c.fail(ctx.Err())
 			return
 		case <-t.C:
 		}
@@ -548,6 +590,12 @@ func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.
 	}
 }
 
+// accountUpdater is a lifecycle.Store whose transactions of one account's
+// poll may run beside those of others (store.Store's on PostgreSQL).
+type accountUpdater interface {
+	UpdateAccount(ctx context.Context, account string, fn func(lifecycle.Tx) error) error
+}
+
 // persist records one account's poll (when the state keeps history) and
 // the lifecycle's decision in one transaction, and queues the
 // notifications due in the outbox.
@@ -555,7 +603,13 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 	holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
 	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
 	var due []alert.Notification
-	err := g.state.Update(ctx, func(tx lifecycle.Tx) error {
+	update := g.state.Update
+	if u, ok := g.state.(accountUpdater); ok {
+		update = func(ctx context.Context, fn func(lifecycle.Tx) error) error {
+			return u.UpdateAccount(ctx, w.account.Name, fn)
+		}
+	}
+	err := update(ctx, func(tx lifecycle.Tx) error {
 		if h, ok := tx.(HistoryTx); ok {
 			if err := recordPoll(h, w.account, o, pollErr, at); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -30,6 +31,7 @@ import (
 // connection's life already says who is alive.
 type Claimer struct {
 	s    *Store
+	mu   sync.Mutex // one query at a time on conn
 	conn *sql.Conn
 	// ns keeps the account locks apart from other advisory locks: the
 	// first half of the two-key form.
@@ -64,6 +66,8 @@ func (s *Store) NewClaimer(ctx context.Context) (*Claimer, error) {
 
 // Close releases every claim and the connection.
 func (c *Claimer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock_all()")
 	return c.conn.Close()
 }
@@ -83,6 +87,8 @@ func (c *Claimer) Claim(ctx context.Context, accounts []string, since time.Time,
 }
 
 func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time, limit int) ([]Claimed, []string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if len(accounts) == 0 || limit <= 0 {
 		return nil, nil, nil
 	}
@@ -136,7 +142,7 @@ func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time,
 	// above and the lock: read again, now that the lock is ours.
 	last, err := c.lastPolls(ctx, locked)
 	if err != nil {
-		c.Release(ctx, locked)
+		c.release(ctx, locked)
 		return nil, nil, err
 	}
 	var out []Claimed
@@ -153,7 +159,7 @@ func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time,
 		}
 		out = append(out, cl)
 	}
-	if err := c.Release(ctx, late); err != nil {
+	if err := c.release(ctx, late); err != nil {
 		return nil, nil, err
 	}
 	return out, doneList, nil
@@ -197,6 +203,12 @@ func (c *Claimer) lastPolls(ctx context.Context, accounts []string) (map[string]
 // Release gives up the claims on accounts: call it once their polls are
 // recorded (or given up on).
 func (c *Claimer) Release(ctx context.Context, accounts []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.release(ctx, accounts)
+}
+
+func (c *Claimer) release(ctx context.Context, accounts []string) error {
 	if len(accounts) == 0 {
 		return nil
 	}

@@ -31,8 +31,9 @@ type dialect struct {
 	// view is the isolation a read transaction takes to see one snapshot.
 	view sql.IsolationLevel
 	// lockWrite runs first in every write transaction: it makes writers
-	// take turns, as SQLite's BEGIN IMMEDIATE does.
-	lockWrite func(ctx context.Context, tx *sql.Tx, s *Store) error
+	// take turns, as SQLite's BEGIN IMMEDIATE does; writers of one account
+	// only (account set) may run beside those of another.
+	lockWrite func(ctx context.Context, tx *sql.Tx, s *Store, account string) error
 	// classify turns the driver's errors into this package's.
 	classify func(s *Store, err error) error
 }
@@ -45,7 +46,7 @@ var sqliteDialect = &dialect{
 		count(*) FILTER (WHERE name <> 'schema_version' AND name NOT LIKE 'sqlite\_%' ESCAPE '\')
 		FROM sqlite_schema WHERE type = 'table'`,
 	view:      sql.LevelDefault,
-	lockWrite: func(context.Context, *sql.Tx, *Store) error { return nil }, // _txlock=immediate
+	lockWrite: func(context.Context, *sql.Tx, *Store, string) error { return nil }, // _txlock=immediate
 	classify:  classifySQLite,
 }
 

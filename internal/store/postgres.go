@@ -19,8 +19,11 @@ import (
 //     transaction-scoped advisory lock, waiting at most Options.BusyTimeout
 //     (lock_timeout) before failing with ErrLocked, as SQLite's BEGIN
 //     IMMEDIATE does. Each query's reasoning (read, then write what was
-//     read) therefore holds on both databases unchanged. Reads never wait:
-//     a read transaction is a REPEATABLE READ snapshot.
+//     read) therefore holds on both databases unchanged. The one exception
+//     is UpdateAccount, for the poll of one account: it shares that lock
+//     with other accounts' and takes one of its account, so replicas
+//     write their accounts' polls at once. Reads never wait: a read
+//     transaction is a REPEATABLE READ snapshot.
 //   - A database whose schema is newer than this guardd knows, or that
 //     has tables but no schema_version table (someone else's), is refused
 //     before anything is written.
@@ -41,12 +44,19 @@ var postgresDialect = &dialect{
 		count(*) FILTER (WHERE table_name <> 'schema_version')
 		FROM information_schema.tables WHERE table_schema = current_schema()`,
 	view: sql.LevelRepeatableRead,
-	lockWrite: func(ctx context.Context, tx *sql.Tx, s *Store) error {
+	lockWrite: func(ctx context.Context, tx *sql.Tx, s *Store, account string) error {
 		ms := max(s.opts.BusyTimeout.Milliseconds(), 1)
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", ms)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lock)
+		if account == "" {
+			_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lock)
+			return err
+		}
+		// Shared with other accounts' writers, exclusive of Update's; and
+		// the account's own, apart from the claims' (claims.go).
+		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2::int, hashtext($3))",
+			s.lock, int32(s.lock>>32), account)
 		return err
 	},
 	classify: classifyPostgres,

@@ -181,3 +181,38 @@ func TestEveryMigrationHasBoth(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresUpdateAccount: while one account's poll is being written,
+// another account's may be, but not the same account's, nor an Update.
+func TestPostgresUpdateAccount(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{BusyTimeout: 100 * time.Millisecond})
+	other := postgresBackend.at(t, dsn, Options{BusyTimeout: 100 * time.Millisecond})
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+			close(holding)
+			<-release
+			return tx.AppendObservation(account("a"), observation("a", t0, 1))
+		})
+	}()
+	<-holding
+	if err := other.UpdateAccount(ctx, "b", func(tx *Tx) error {
+		return tx.AppendObservation(account("b"), observation("b", t0, 1))
+	}); err != nil {
+		t.Errorf("another account meanwhile: got %v, want it written", err)
+	}
+	for name, err := range map[string]error{
+		"the same account": other.UpdateAccount(ctx, "a", func(*Tx) error { return nil }),
+		"an update":        other.Update(ctx, func(*Tx) error { return nil }),
+	} {
+		if !errors.Is(err, ErrLocked) {
+			t.Errorf("%s meanwhile: got %v, want ErrLocked", name, err)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

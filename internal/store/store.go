@@ -426,16 +426,29 @@ func (s *Store) Driver() string { return s.d.name }
 // rolls back when fn returns an error (which Update returns as is) or panics.
 // Do not call Update or View from inside fn.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, true, fn)
+	return s.run(ctx, true, "", fn)
 }
 
 // View runs fn in a read transaction: fn sees one consistent snapshot and
 // never waits for writers. Methods that write fail inside View.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, false, fn)
+	return s.run(ctx, false, "", fn)
 }
 
-func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
+// UpdateAccount is Update for a transaction that writes only what belongs
+// to account (its poll, observation, findings, alerts, receipts, and
+// outbox items it adds) and reads nothing another account's transaction
+// writes. On PostgreSQL such transactions of different accounts run at
+// once: each waits only for one of the same account and for an Update. On
+// SQLite it is Update.
+func (s *Store) UpdateAccount(ctx context.Context, account string, fn func(*Tx) error) error {
+	if account == "" {
+		return errors.New("update account: empty account")
+	}
+	return s.run(ctx, true, account, fn)
+}
+
+func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx) error) error {
 	kind := "read"
 	if write {
 		kind = "write"
@@ -455,7 +468,7 @@ func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
 		}
 	}()
 	if write {
-		if err := s.d.lockWrite(ctx, t, s); err != nil {
+		if err := s.d.lockWrite(ctx, t, s, account); err != nil {
 			return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
 		}
 	}
