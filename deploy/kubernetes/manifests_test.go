@@ -186,8 +186,12 @@ func find[T any](t *testing.T, objs []object, kind string, n int) []T {
 	return out
 }
 
-func TestCronJob(t *testing.T) {
-	objs := manifests(t)
+func TestCronJob(t *testing.T) { checkCronJob(t, manifests(t), false) }
+
+// checkCronJob checks the one CronJob of objs; pg: its state is on
+// PostgreSQL.
+func checkCronJob(t *testing.T, objs []object, pg bool) {
+	t.Helper()
 	cj := find[batchv1.CronJob](t, objs, "CronJob", 1)[0]
 	s := cj.Spec
 
@@ -222,7 +226,7 @@ func TestCronJob(t *testing.T) {
 	if pod.RestartPolicy != corev1.RestartPolicyNever && pod.RestartPolicy != corev1.RestartPolicyOnFailure {
 		t.Errorf("restartPolicy: got %q, want Never or OnFailure", pod.RestartPolicy)
 	}
-	checkPod(t, objs, "CronJob", pod, "check", false)
+	checkPod(t, objs, "CronJob", pod, "check", pg)
 }
 
 func TestDeployment(t *testing.T) {

@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/guardd/guardd/internal/config"
-	"github.com/robfig/cron/v3"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -88,24 +86,8 @@ func TestPostgresReplicas(t *testing.T) {
 
 func TestPostgresCronJob(t *testing.T) {
 	objs := entryObjects(t, "postgres/check")
-	cj := find[batchv1.CronJob](t, objs, "CronJob", 1)[0]
-	s := cj.Spec
-	sched, err := cron.ParseStandard(s.Schedule)
-	if err != nil {
-		t.Fatalf("schedule %q: %v", s.Schedule, err)
-	}
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if next := sched.Next(t0); next.Sub(t0) != 15*time.Minute {
-		t.Errorf("schedule %q: want every 15 minutes", s.Schedule)
-	}
-	if s.ConcurrencyPolicy != batchv1.ForbidConcurrent {
-		t.Errorf("concurrencyPolicy: got %q, want Forbid", s.ConcurrencyPolicy)
-	}
-	if d := s.JobTemplate.Spec.ActiveDeadlineSeconds; d == nil || *d <= 0 || *d >= 15*60 {
-		t.Errorf("jobTemplate.activeDeadlineSeconds: got %v, want set and shorter than the schedule", d)
-	}
-	pod := s.JobTemplate.Spec.Template.Spec
-	checkPod(t, objs, "CronJob", pod, "check", true)
+	checkCronJob(t, objs, true)
+	pod := find[batchv1.CronJob](t, objs, "CronJob", 1)[0].Spec.JobTemplate.Spec.Template.Spec
 	for _, v := range pod.Volumes {
 		if v.ConfigMap == nil && v.EmptyDir == nil {
 			t.Errorf("volume %s: want only the config and scratch space (the state is on PostgreSQL)", v.Name)

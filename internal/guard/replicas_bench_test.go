@@ -30,16 +30,7 @@ func BenchmarkReplicaCycle(b *testing.B) {
 			dsn := pgtest.DSN(b)
 			gs := make([]*guard.Guard, replicas)
 			for i := range gs {
-				st, err := store.OpenPostgres(context.Background(), dsn, store.Options{BusyTimeout: time.Minute})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { st.Close() })
-				claims, err := st.NewClaimer(context.Background())
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(func() { claims.Close() })
+				st, claims := openReplica(b, dsn, store.Options{BusyTimeout: time.Minute})
 				as := make([]guard.Account, accounts)
 				for a := range as {
 					acct := lt.Account("5", "10")

@@ -49,6 +49,23 @@ type replica struct {
 	kill   context.CancelFunc
 }
 
+// openReplica opens the state at dsn and claims on connections of their
+// own, as one guardd run process does; both close when tb ends.
+func openReplica(tb testing.TB, dsn string, opts store.Options) (*store.Store, *store.Claimer) {
+	tb.Helper()
+	st, err := store.OpenPostgres(context.Background(), dsn, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	claims, err := st.NewClaimer(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { claims.Close() })
+	return st, claims
+}
+
 // TestReplicas runs three replicas over 90 accounts on one PostgreSQL,
 // hourly ticks from 00:00 to 08:00, and kills one in the middle of the
 // 04:00 cycle with polls in flight (its connection closes, as a killed
@@ -64,16 +81,7 @@ func TestReplicas(t *testing.T) {
 	blocked := make(chan struct{}, accounts)
 	rs := make([]*replica, replicas)
 	for i := range rs {
-		st, err := store.OpenPostgres(context.Background(), dsn, store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		claims, err := st.NewClaimer(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { claims.Close() })
+		st, claims := openReplica(t, dsn, store.Options{})
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
 		var as []guard.Account
