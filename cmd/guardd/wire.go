@@ -136,6 +136,10 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		if a.opened, err = store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration}); err != nil {
 			return nil, err
 		}
+		if left := a.opened.LeftOpen(); len(left) > 0 {
+			log.Warn("state database left open by a process that ended without closing it; checked whole: no damage found",
+				zap.String("state", cfg.State.Path.Name), zap.Strings("left_open_by", left))
+		}
 		opts.State, opts.History = a.opened.Lifecycle(), a.opened
 	}
 	if dryRun {

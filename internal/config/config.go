@@ -43,6 +43,9 @@ const (
 	DefaultRetention    = 400 * 24 * time.Hour
 	DefaultHTTPAddr     = "127.0.0.1:9464"
 	DefaultResolveAfter = 2
+	// DefaultIntegrityCheck is how often guardd run checks the whole state
+	// database (state.integrity_check).
+	DefaultIntegrityCheck = 24 * time.Hour
 )
 
 // EnvPrefix prefixes every environment variable that overrides a setting:
@@ -91,6 +94,11 @@ type State struct {
 	// systemd, else guardd-state.db beside the config file.
 	Path      setting.Path     `yaml:"path"`
 	Retention setting.Duration `yaml:"retention"`
+	// IntegrityCheck is how often guardd run checks the whole database for
+	// damage (PRAGMA quick_check); 0 never. Every command also checks it
+	// when it opens a database a process left open (killed, crashed, the
+	// power lost), and guardd state check does on demand.
+	IntegrityCheck setting.Interval `yaml:"integrity_check"`
 }
 
 // HTTP is the metrics and health endpoint of guardd run.
@@ -140,8 +148,9 @@ func defaults(d *setting.Decoder) Global {
 	return Global{
 		Schedule: setting.TextOf(DefaultSchedule),
 		Log:      Log{Level: setting.TextOf(DefaultLogLevel), Format: setting.TextOf(DefaultLogFormat)},
-		State:    State{Path: setting.Path{Name: state}, Retention: setting.DurationOf(DefaultRetention)},
-		HTTP:     HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
+		State: State{Path: setting.Path{Name: state}, Retention: setting.DurationOf(DefaultRetention),
+			IntegrityCheck: setting.IntervalOf(DefaultIntegrityCheck)},
+		HTTP: HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
 		Alerting: Alerting{RepeatCritical: setting.DurationOf(4 * time.Hour), RepeatWarning: setting.DurationOf(24 * time.Hour),
 			RepeatInfo: setting.DurationOf(24 * time.Hour), ResolveAfter: setting.CountOf(DefaultResolveAfter)},
 	}

@@ -423,6 +423,9 @@ func TestExample(t *testing.T) {
 	if got, want := c.Ledger, ledger.DefaultOptions(); got != want {
 		t.Errorf("Ledger: got %+v, want the default %+v", got, want)
 	}
+	if got := c.State.IntegrityCheck.Duration; got != DefaultIntegrityCheck {
+		t.Errorf("state.integrity_check: got %s, want the default %s", got, DefaultIntegrityCheck)
+	}
 	checkParams(t, c.Params, rules.DefaultParams())
 
 	if got, want := len(c.Accounts), 1; got != want {
@@ -613,6 +616,7 @@ notifiers:
 state:
   path: testdata/guardd-state.db
   retention: 9600h
+  integrity_check: 24h
 http:
   addr: 127.0.0.1:9464
 alerting:

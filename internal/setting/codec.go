@@ -19,10 +19,10 @@ import (
 // its path and line.
 //
 // A struct's fields are its exported fields with a yaml tag: a leaf
-// (Duration, Amount, Count, Text, Path, URL), a Secret (written as
-// <key>_env or <key>_file), a struct or pointer to one (a nested mapping),
-// a slice of those (a list), or a struct tagged ",inline" whose keys sit
-// beside the others.
+// (Duration, Interval, Amount, Count, Text, Path, URL), a Secret (written
+// as <key>_env or <key>_file), a struct or pointer to one (a nested
+// mapping), a slice of those (a list), or a struct tagged ",inline" whose
+// keys sit beside the others.
 type Decoder struct {
 	// Getenv looks up the environment variables secrets name.
 	Getenv func(string) (string, bool)
