@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
 
@@ -28,9 +29,15 @@ func buildAccounts(cfg *config.Config) ([]guard.Account, error) {
 		if err != nil {
 			return nil, fmt.Errorf("accounts[%d] (%s): %w", i, a.Name, err)
 		}
-		out = append(out, guard.Account{Account: a.Account, Source: src})
+		out = append(out, guard.Account{Account: a.Account, Source: src, Group: a.Source.Type})
 	}
 	return out, nil
+}
+
+// pollerOf is the poller the config's poll section bounds: every account's
+// poll, and each provider's (its source type).
+func pollerOf(cfg *config.Config) poller.Poller {
+	return poller.Poller{Concurrency: cfg.Poll.Concurrency.N, PerGroup: cfg.Poll.PerSource()}
 }
 
 // buildReceivers makes each configured receiver's notifier, as its type's
@@ -125,6 +132,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	opts := guard.Options{
 		Params:     cfg.Params,
 		Ledger:     cfg.Ledger,
+		Poller:     pollerOf(cfg),
 		Dispatcher: &alert.Dispatcher{Log: log},
 		Receivers:  receivers,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N,

@@ -445,3 +445,45 @@ func TestInterval(t *testing.T) {
 		}
 	}
 }
+
+// caps is a map of leaves, the names its keys checked by the caller.
+type caps struct {
+	Caps map[string]setting.Count `yaml:"caps" min:"1" max:"8"`
+}
+
+func TestMap(t *testing.T) {
+	decodeCaps := func(text string) (caps, string) {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+			t.Fatal(err)
+		}
+		var v caps
+		p := setting.NewProblems("poll")
+		(&setting.Decoder{}).Decode(p, &root, &v, setting.Options{})
+		return v, messages(p.List())
+	}
+	v, problems := decodeCaps("caps: {openai: 3, deepseek: 8}\n")
+	if problems != "" || len(v.Caps) != 2 || v.Caps["openai"].N != 3 || v.Caps["deepseek"].Path != "poll.caps.deepseek" ||
+		v.Caps["deepseek"].Line != 1 {
+		t.Errorf("got %+v (%s), want openai 3 and deepseek 8 at their paths", v, problems)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"caps: {openai: 0, x: 9}\n", "poll.caps.openai: must be between 1 and 8 (got 0)\npoll.caps.x: must be between 1 and 8 (got 9)"},
+		{"caps: [openai]\n", "poll.caps: got a list, want a mapping"},
+		{"caps: {openai: [1]}\n", "poll.caps.openai: got a list, want a single value"},
+	} {
+		if _, got := decodeCaps(tt.yaml); got != tt.want {
+			t.Errorf("%q: got problems\n%s\nwant\n%s", tt.yaml, got, tt.want)
+		}
+	}
+	out, err := yaml.Marshal(setting.Encode(&v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "caps:\n    deepseek: 8\n    openai: 3\n"; string(out) != want {
+		t.Errorf("encoded:\n%s\nwant\n%s", out, want)
+	}
+	if out, _ := yaml.Marshal(setting.Encode(&caps{})); string(out) != "{}\n" {
+		t.Errorf("encoded empty: got %q, want it left out", out)
+	}
+}
