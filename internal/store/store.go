@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -103,6 +104,10 @@ type Store struct {
 	// damaged is set when the Store meets damage: Close then leaves the
 	// marker, so that the next Open checks and refuses the file.
 	damaged atomic.Bool
+	// stmts are the queries of Tx's methods, each prepared once per
+	// connection (see Tx.stmt).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Open opens the state database at path, creating the file (mode 0600) if it
@@ -433,6 +438,12 @@ func (s *Store) classify(err error) error {
 // does, so that the next Open checks the whole file. Call it once every
 // Update and View has returned.
 func (s *Store) Close() error {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	err := s.db.Close()
 	if m := s.marker; m != nil {
 		switch {
@@ -520,8 +531,14 @@ func (tx *Tx) writable() error {
 	return nil
 }
 
+// exec, query and queryRow run one SQL statement (never several joined by
+// ";": only the first would run) prepared by stmt.
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
-	r, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	st, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	r, err := st.ExecContext(tx.ctx, args...)
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -529,7 +546,11 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
+	st, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(tx.ctx, args...)
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -537,8 +558,43 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 }
 
 func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
-	if err := tx.tx.QueryRowContext(tx.ctx, query, args...).Scan(dest...); err != nil {
+	st, err := tx.stmt(query)
+	if err != nil {
+		return err
+	}
+	if err := st.QueryRowContext(tx.ctx, args...).Scan(dest...); err != nil {
 		return tx.s.classify(err)
 	}
 	return nil
+}
+
+// stmt returns query prepared on the transaction's connection. SQLite's
+// parser costs more than running most of these queries does (a third of
+// the CPU of a cycle's writes), so each query is prepared once per
+// connection and kept until Close; the statement returned ends with the
+// transaction.
+func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
+	s := tx.s
+	s.stmtMu.Lock()
+	st := s.stmts[query]
+	s.stmtMu.Unlock()
+	if st == nil {
+		// Prepared on a connection of the pool, not necessarily the
+		// transaction's: StmtContext prepares it there once.
+		fresh, err := s.db.PrepareContext(tx.ctx, query)
+		if err != nil {
+			return nil, s.classify(err)
+		}
+		s.stmtMu.Lock()
+		if st = s.stmts[query]; st != nil {
+			fresh.Close() // another transaction prepared it first
+		} else {
+			if s.stmts == nil {
+				s.stmts = make(map[string]*sql.Stmt)
+			}
+			s.stmts[query], st = fresh, fresh
+		}
+		s.stmtMu.Unlock()
+	}
+	return tx.tx.StmtContext(tx.ctx, st), nil
 }

@@ -612,3 +612,58 @@ func TestLockedByAnotherConnection(t *testing.T) {
 		return err
 	})
 }
+
+// TestStatementsKept: a query is prepared once and kept, used by
+// transactions on other connections too (an Update and a View at once),
+// and let go by Close.
+func TestStatementsKept(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "state.db"), Options{})
+	a := account("a")
+	count := func(tx *Tx) int {
+		n, err := tx.ObservationCount("a")
+		if err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	for i := range 3 {
+		update(t, s, func(tx *Tx) error {
+			return tx.AppendObservation(a, observation("a", t0.Add(time.Duration(i)*time.Hour), 2))
+		})
+	}
+	kept := len(s.stmts)
+	if kept == 0 {
+		t.Fatal("no statement kept after three writes")
+	}
+	// The View runs on a second connection while the Update holds the
+	// first, both with the statements kept.
+	update(t, s, func(tx *Tx) error {
+		if err := tx.AppendObservation(a, observation("a", t0.Add(3*time.Hour), 2)); err != nil {
+			return err
+		}
+		done := make(chan int)
+		go func() {
+			n := 0
+			if err := s.View(context.Background(), func(tx *Tx) error { n = count(tx); return nil }); err != nil {
+				t.Error(err)
+			}
+			done <- n
+		}()
+		if got, inView := count(tx), <-done; got != 4 || inView != 3 {
+			t.Errorf("observations: got %d in the write and %d beside it, want 4 and 3", got, inView)
+		}
+		return nil
+	})
+	if s.db.Stats().OpenConnections < 2 {
+		t.Errorf("got %d connections, want the View on its own", s.db.Stats().OpenConnections)
+	}
+	if got := len(s.stmts); got != kept+1 {
+		t.Errorf("statements kept: got %d, want the %d of the writes and the count's", got, kept)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.stmts != nil {
+		t.Errorf("after Close: %d statements kept, want none", len(s.stmts))
+	}
+}
