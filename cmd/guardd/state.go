@@ -2,22 +2,24 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/store"
+	"go.uber.org/zap"
 )
 
-// stateCommands are guardd state's subcommands, which move the state
-// between databases.
+// stateCommands are guardd state's subcommands, which look after the state
+// database itself and move it between databases.
 func stateCommands() []command {
 	return []command{
+		{name: "check", synopsis: "--config FILE", summary: "check the whole state database for damage (PRAGMA quick_check)",
+			flags: new(stateCheckFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
+				return cmdStateCheck(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
 		{name: "copy", synopsis: "--from FILE --to postgres (--config FILE | --dsn-env NAME)",
 			summary: "copy a SQLite state into a new PostgreSQL database and verify the copy",
 			flags:   new(stateCopyFlags).define,
@@ -27,97 +29,72 @@ func stateCommands() []command {
 	}
 }
 
-// stateCopyFlags are guardd state copy's flags.
-type stateCopyFlags struct {
-	config, from, to, dsnEnv *string
-}
+// stateCheckFlags are guardd state check's flags.
+type stateCheckFlags struct{ config *string }
 
-func (f *stateCopyFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
+func (f *stateCheckFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
 	f.config = configFlag(fs, getenv)
-	f.from = fs.String("from", "", "the SQLite state database to copy, a `FILE` (required; it is brought to this guardd's schema, then only read)")
-	f.to = fs.String("to", "", "where to copy it: `postgres` (required), the database in the config's state section (driver: postgres), or in $NAME with --dsn-env")
-	f.dsnEnv = fs.String("dsn-env", "", "the environment variable, by `NAME`, holding the PostgreSQL connection string (instead of --config)")
 }
 
-// cmdStateCopy copies the SQLite state at --from into the PostgreSQL
-// database, which must hold no state yet, and verifies each table's count
-// and checksum.
-func cmdStateCopy(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
-	var f stateCopyFlags
-	fs := newFlagSet("state copy", f.define, getenv)
-	c, _ := find(stateCommands(), "copy")
+// cmdStateCheck checks the state database the config names, read-only,
+// and says what it checked; damage is an error (exit status 1).
+func cmdStateCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+	var f stateCheckFlags
+	fs := newFlagSet("state check", f.define, getenv)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: guardd state copy %s\n\n%s\n", c.synopsis,
-			"Copies history, alerts, silences, outbox, mailbox cursors and receipts into a PostgreSQL database\n"+
-				"that holds no guardd state yet, then compares each table's row count and checksum.")
+		fmt.Fprintf(fs.Output(), "Usage: guardd state check --config FILE\n\n"+
+			"Checks every page of the state database (state.path) and its -wal with PRAGMA quick_check,\n"+
+			"read-only, while guardd check and guardd run may use it, and says which processes have it\n"+
+			"open or left it open. Exits 1 on damage, with the refusal guardd gives at open.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
 		return err
 	}
-	switch {
-	case *f.from == "" || *f.to == "":
-		return usagef("state copy: --from and --to are required")
-	case *f.to != store.DriverPostgres:
-		return usagef("state copy: --to %q: want postgres", *f.to)
-	case *f.dsnEnv == "" && *f.config == "":
-		return usagef("state copy: --config (whose state section has driver: postgres) or --dsn-env is required")
-	case fs.NArg() > 0:
-		return usagef("state copy: unexpected argument %q", fs.Arg(0))
+	if *f.config == "" {
+		return usagef("state check: --config is required")
 	}
-	dsn, where, err := copyTarget(f, getenv)
+	cfg, err := config.LoadFile(*f.config, getenv, config.NoSecrets)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(*f.from); err != nil {
-		return fmt.Errorf("state copy: %w", err)
+	if cfg.State.Postgres() {
+		return usagef("state check: the state of %s is on PostgreSQL, which checks its own pages: this checks a SQLite file", *f.config)
 	}
-	src, err := store.Open(ctx, *f.from, store.Options{})
+	r, err := store.Check(ctx, cfg.State.Path.Name, store.Options{})
+	for _, who := range r.LeftOpen {
+		fmt.Fprintf(stdout, "left open by %s, which ended without closing it\n", who)
+	}
+	for _, who := range r.OpenBy {
+		fmt.Fprintf(stdout, "open now by %s\n", who)
+	}
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	dst, err := store.OpenPostgres(ctx, dsn, store.Options{})
-	if err != nil {
-		return err
+	version := fmt.Sprintf("schema version %d", r.Version)
+	if r.Version > r.Known {
+		version += fmt.Sprintf(", newer than this guardd knows (%d)", r.Known)
 	}
-	defer dst.Close()
-	tables, err := store.Copy(ctx, dst, src)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "TABLE\tROWS\tSHA-256\t")
-	var rows int64
-	for _, t := range tables {
-		fmt.Fprintf(tw, "%s\t%d\t%.16s\t\n", t.Table, t.Rows, t.Checksum)
-		rows += t.Rows
-	}
-	tw.Flush()
-	fmt.Fprintf(stdout, "copied %s to %s (%s): %d rows in %d tables, each table's count and checksum verified\n",
-		*f.from, dst.Name(), where, rows, len(tables))
+	fmt.Fprintf(stdout, "%s: no damage found (PRAGMA quick_check of every page, %d bytes and the -wal; %s)\n",
+		r.Path, r.Bytes, version)
 	return nil
 }
 
-// copyTarget reads the connection string from $--dsn-env or the config's
-// state section, and says where it came from.
-func copyTarget(f stateCopyFlags, getenv getenvFunc) (dsn, where string, err error) {
-	if *f.dsnEnv != "" {
-		v, ok := getenv(*f.dsnEnv)
-		if v = strings.TrimSpace(v); !ok || v == "" {
-			return "", "", usagef("state copy: --dsn-env: environment variable %s is not set", *f.dsnEnv)
+// checkIntegrity runs guardd run's scheduled check of the whole state
+// database; it returns the damage found (the store then leaves its open
+// marker, so that the next open refuses the file).
+func checkIntegrity(ctx context.Context, a *app) error {
+	if a.store == nil {
+		return nil
+	}
+	a.log.Info("checking the state database (PRAGMA quick_check)", zap.String("state", a.store.Path()))
+	if err := a.store.IntegrityCheck(ctx); err != nil {
+		if ctx.Err() != nil {
+			a.log.Warn("state database check stopped", zap.Error(err))
+			return nil
 		}
-		if msg := store.CheckDSN(v); msg != "" {
-			return "", "", usagef("state copy: --dsn-env: the value of %s is %s", *f.dsnEnv, msg)
-		}
-		return v, "connection string in $" + *f.dsnEnv, nil
+		return err
 	}
-	cfg, err := config.LoadFile(*f.config, getenv, config.SecretsUnder("state"))
-	if err != nil {
-		return "", "", err
-	}
-	if !cfg.State.Postgres() {
-		return "", "", errors.New("state copy: the state section of " + *f.config + " is not on PostgreSQL: set driver: postgres and dsn_env or dsn_file, or pass --dsn-env")
-	}
-	return cfg.State.DSN.Value.Reveal(), "connection string in " + cfg.State.DSN.From(), nil
+	a.log.Info("state database checked: no damage found", zap.String("state", a.store.Path()))
+	return nil
 }

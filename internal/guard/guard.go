@@ -38,6 +38,9 @@ import (
 type Account struct {
 	Account billing.Account
 	Source  poller.Source
+	// Group names the accounts polled under one bound
+	// (Options.Poller.PerGroup): the source type.
+	Group string
 }
 
 // Options configure a Guard.
@@ -63,8 +66,8 @@ type Options struct {
 	Inbox *inbox.Inbox
 	Log   *zap.Logger
 	// Claims, when set, share the accounts with other replicas on one
-	// database (see Replicas): a cycle polls only the accounts it claims,
-	// until every account has been polled since the tick began.
+	// database: a cycle polls only the accounts it claims, until every
+	// account has been polled since the tick began.
 	Claims Claimer
 	// Interval is the time between two schedule ticks: with Claims, an
 	// account polled within half of it was polled in this tick.
@@ -116,6 +119,7 @@ type CostResumer interface {
 type watched struct {
 	account billing.Account
 	source  poller.Source
+	group   string
 	ledger  *ledger.Ledger
 	// stale is set when the ledger holds something the store does not (a
 	// failed write); it is rebuilt from the store before the next cycle.
@@ -183,7 +187,7 @@ func New(accounts []Account, o Options) *Guard {
 		if s, ok := a.Source.(poller.LogSetter); ok {
 			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
 		}
-		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
+		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group, ledger: ledger.New(a.Account, o.Ledger)})
 	}
 	return g
 }
@@ -345,11 +349,15 @@ type AccountReport struct {
 }
 
 // Cycle polls every account once at now, evaluates the rules and sends the
-// notifications due. Account failures are reported in the Report, not
-// returned; the error is for state that could not be written ("write state:
-// account …: …"; the account's poll and decisions were not kept), mail that
-// could not be read or kept, and notifications that could not be delivered
-// ("deliver notifications: …"), joined.
+// notifications due. Each account is judged and its poll and decisions
+// written as soon as its poll returns, while the others are still in
+// flight: one account at a time, one write transaction each. Account
+// failures are reported in the Report, not returned; the error is for state
+// that could not be written ("write state: account …: …"; the account's
+// poll and decisions were not kept), mail that could not be read or kept,
+// and notifications that could not be delivered ("deliver notifications:
+// …"), joined. The Report lists accounts in the guard's order, whatever
+// order their polls ended in.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
 	if g.claims == nil {
@@ -371,7 +379,6 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	} else {
 		g.pollClaimed(ctx, c, now)
 	}
-	c.rep.Sent = c.due
 	var err error
 	if c.rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
 		c.errs = append(c.errs, fmt.Errorf("deliver notifications: %w", err))
@@ -383,7 +390,6 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 type cycle struct {
 	rep  Report
 	mail map[string]*mailFor
-	due  []alert.Notification
 	errs []error
 	// mu guards merges of batches polled at once (pollClaimed).
 	mu sync.Mutex
@@ -403,10 +409,10 @@ func (c *cycle) merge(batch *cycle) {
 	r.Findings += b.Findings
 	r.Failed = append(r.Failed, b.Failed...)
 	r.Held = append(r.Held, b.Held...)
+	r.Sent = append(r.Sent, b.Sent...)
 	maps.Copy(r.Holding, b.Holding)
 	maps.Copy(r.States, b.States)
 	maps.Copy(r.Accounts, b.Accounts)
-	c.due = append(c.due, batch.due...)
 	c.errs = append(c.errs, batch.errs...)
 }
 
@@ -419,6 +425,42 @@ func (c *cycle) fail(err error) {
 // claimDepth is how many claimed batches a replica polls and writes at
 // once: while one batch's polls are written, the next is read.
 const claimDepth = 4
+
+// pollEach polls ws at now, judging each account as its poll returns,
+// and adds what it made of them to c.
+func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time) {
+	targets := make([]poller.Target, len(ws))
+	for i, w := range ws {
+		targets[i] = poller.Target{Account: w.account.Name, Source: w.source, Group: w.group}
+	}
+	judged := make([]judgement, len(ws))
+	g.poller.Each(ctx, targets, now, func(i int, res poller.Result) {
+		judged[i] = g.judge(ctx, ws[i], res, c.mail, now)
+	})
+	rep := &c.rep
+	for i, j := range judged {
+		name := ws[i].account.Name
+		switch {
+		case j.failed != nil:
+			rep.Failed = append(rep.Failed, j.failed)
+		case j.held != nil:
+			rep.Polled++
+			rep.Held = append(rep.Held, j.held)
+		default:
+			rep.Polled++
+		}
+		rep.Findings += len(j.holding)
+		rep.Holding[name] = j.holding
+		if j.failed == nil {
+			rep.States[name] = j.state
+		}
+		rep.Accounts[name] = j.report
+		if j.writeErr != nil {
+			c.errs = append(c.errs, fmt.Errorf("write state: account %s: %w", name, j.writeErr))
+		}
+		rep.Sent = append(rep.Sent, j.due...)
+	}
+}
 
 // pollClaimed polls the accounts this replica claims, batch by batch,
 // until every account was polled since the tick began (by this replica or
@@ -516,78 +558,80 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 	}
 }
 
-// pollEach polls ws at now, evaluates and persists each, and gathers what
-// it did into c.
-func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time) {
-	rep, mail := &c.rep, c.mail
-	targets := make([]poller.Target, len(ws))
-	for i, w := range ws {
-		targets[i] = poller.Target{Account: w.account.Name, Source: w.source}
+// judgement is what a cycle made of one account's poll.
+type judgement struct {
+	// failed is set when the poll read nothing usable; held when its
+	// reading is held as suspect until the next poll.
+	failed, held *AccountError
+	holding      []billing.Finding
+	state        billing.AccountState
+	report       AccountReport
+	// due are the notifications written to the outbox; writeErr why the
+	// poll and decisions could not be written.
+	due      []alert.Notification
+	writeErr error
+}
+
+// judge adds one account's poll to its ledger, evaluates the rules, and
+// writes the poll and the lifecycle's decisions in one transaction.
+func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail map[string]*mailFor, now time.Time) judgement {
+	var j judgement
+	err := res.Err
+	var delivered []string
+	if err != nil {
+		err = fmt.Errorf("poll: %w", err)
+	} else if m, ok := mail[w.account.Name]; ok {
+		delivered = m.attach(&res.Observation, now)
 	}
-	for i, res := range g.poller.Poll(ctx, targets, now) {
-		w := ws[i]
-		err := res.Err
-		var delivered []string
-		if err != nil {
-			err = fmt.Errorf("poll: %w", err)
-		} else if m, ok := mail[w.account.Name]; ok {
-			delivered = m.attach(&res.Observation, now)
+	if err == nil {
+		if aerr := w.ledger.Append(res.Observation); aerr != nil {
+			err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
+			delivered = nil
 		}
-		if err == nil {
-			if aerr := w.ledger.Append(res.Observation); aerr != nil {
-				err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
-				delivered = nil
-			}
+	}
+	at, judgedBy := res.Observation.At, func(string) bool { return true }
+	if err != nil {
+		// A blind poll is evaluated only by the rule that watches the
+		// source; nothing else may fire or resolve on stale data.
+		j.failed = &AccountError{Account: w.account.Name, Err: err}
+		at = now
+		w.ledger.RecordFailure(at, err)
+		j.holding = g.engine.CheckSource(w.ledger, at)
+		judgedBy = func(rule string) bool { return rule == rules.SourceRule }
+	} else if why, held := w.ledger.Held(); held {
+		// A suspect reading waits for the next poll: no rule judges
+		// on it, and nothing fires or resolves.
+		j.held = &AccountError{Account: w.account.Name, Err: errors.New(why)}
+		judgedBy = func(string) bool { return false }
+	} else {
+		j.holding = g.engine.Check(w.ledger, at)
+	}
+	j.state = w.ledger.State(at, g.burnWindow)
+	j.report = AccountReport{Took: res.Took, OK: err == nil}
+	if err == nil {
+		j.report.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
+		j.report.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
+		j.report.Unavailable = unavailableParts(res.Observation)
+	}
+	holding := j.holding
+	explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
+	// Stored as the ledger keeps it: with the balance it derived, so a
+	// ledger rebuilt from the store continues it. A held reading is
+	// stored as read: a ledger rebuilt from the store holds it too.
+	o := res.Observation
+	if _, held := w.ledger.Held(); !held && err == nil {
+		if cur, _ := w.ledger.Current(); cur != nil {
+			o = *cur
 		}
-		at, holding, judged := res.Observation.At, []billing.Finding(nil), func(string) bool { return true }
-		if err != nil {
-			// A blind poll is evaluated only by the rule that watches the
-			// source; nothing else may fire or resolve on stale data.
-			rep.Failed = append(rep.Failed, &AccountError{Account: w.account.Name, Err: err})
-			at = now
-			w.ledger.RecordFailure(at, err)
-			holding = g.engine.CheckSource(w.ledger, at)
-			judged = func(rule string) bool { return rule == rules.SourceRule }
-		} else if why, held := w.ledger.Held(); held {
-			// A suspect reading waits for the next poll: no rule judges
-			// on it, and nothing fires or resolves.
-			rep.Polled++
-			rep.Held = append(rep.Held, &AccountError{Account: w.account.Name, Err: errors.New(why)})
-			judged = func(string) bool { return false }
-		} else {
-			rep.Polled++
-			holding = g.engine.Check(w.ledger, at)
-		}
-		rep.Findings += len(holding)
-		rep.Holding[w.account.Name] = holding
-		state := w.ledger.State(at, g.burnWindow)
-		ar := AccountReport{Took: res.Took, OK: err == nil}
-		if err == nil {
-			rep.States[w.account.Name] = state
-			ar.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
-			ar.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
-			ar.Unavailable = unavailableParts(res.Observation)
-		}
-		rep.Accounts[w.account.Name] = ar
-		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
-		// Stored as the ledger keeps it: with the balance it derived, so a
-		// ledger rebuilt from the store continues it. A held reading is
-		// stored as read: a ledger rebuilt from the store holds it too.
-		o := res.Observation
-		if _, held := w.ledger.Held(); !held && err == nil {
-			if cur, _ := w.ledger.Current(); cur != nil {
-				o = *cur
-			}
-		}
-		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state, delivered)
-		if serr != nil {
-			w.stale = true
-			c.errs = append(c.errs, fmt.Errorf("write state: account %s: %w", w.account.Name, serr))
-			continue
-		}
+	}
+	j.due, j.writeErr = g.persist(ctx, w, o, err, at, holding, explain, judgedBy, j.state, delivered)
+	if j.writeErr != nil {
+		w.stale = true
+		j.due = nil
+	} else {
 		w.lastPoll = at
-		c.due = append(c.due, ns...)
 	}
+	return j
 }
 
 // accountUpdater is a lifecycle.Store whose transactions of one account's
