@@ -496,8 +496,13 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 	defer inFlight.Wait()
 	slots := make(chan struct{}, claimDepth)
 	waited := time.Duration(0)
+	// Each claim asks about a window of the pending accounts, not all of
+	// them: 10,000 names a claim would make a tick quadratic.
+	window, scanned := limit*8, 0
 	for len(pending) > 0 {
-		claimed, done, err := g.claims.Claim(ctx, pending, since, limit)
+		win := pending[:min(len(pending), window)]
+		scanned += len(win)
+		claimed, done, err := g.claims.Claim(ctx, win, since, limit)
 		if err != nil {
 			c.fail(err)
 			return
@@ -524,6 +529,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		}
 		pending = slices.DeleteFunc(pending, func(a string) bool { return gone[a] })
 		if len(ws) > 0 {
+			scanned = 0
 			slots <- struct{}{}
 			inFlight.Go(func() {
 				defer func() { <-slots }()
@@ -539,6 +545,13 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		if len(claimed) > 0 || len(pending) == 0 {
 			continue
 		}
+		if scanned < len(pending) {
+			// None free in this window: ask about the next.
+			k := min(window, len(pending))
+			pending = slices.Concat(pending[k:], pending[:k])
+			continue
+		}
+		scanned = 0
 		// The rest are held by other replicas: wait for them to finish,
 		// or to be gone.
 		if waited >= g.interval/2 {
