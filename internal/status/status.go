@@ -42,8 +42,13 @@ type Account struct {
 	FailedPolls int       `json:"failed_polls"`
 	Alerts      []Alert   `json:"alerts"`
 	Silences    []Silence `json:"silences,omitempty"`
-	// State is the position the ledger gives, for text and pages.
-	State billing.AccountState `json:"-"`
+	// State is the position the ledger gives, for text and pages; Basis
+	// says how its effective balance was worked out, Source where it was
+	// read and AsOf how fresh it is.
+	State  billing.AccountState `json:"-"`
+	Basis  string               `json:"-"`
+	Source string               `json:"-"`
+	AsOf   time.Time            `json:"-"`
 }
 
 // Poll is the outcome of one poll.
@@ -184,6 +189,9 @@ func Owed(pending, dead []lifecycle.OutboxItem) map[string][]Undelivered {
 func View(cfg *config.Config, a config.Account, as guard.AccountStatus) Account {
 	ar := Account{Name: a.Name, Provider: a.Provider, Currency: string(a.Currency), Sees: SightLine(cfg, a),
 		FailedPolls: as.FailedPolls, Alerts: []Alert{}, State: as.State}
+	if as.HasLatest {
+		ar.Basis, ar.Source, ar.AsOf = as.Latest.EffectiveBasis, as.Latest.Source, as.Latest.AsOf
+	}
 	if s := as.State; s.EffectiveKnown || s.ShownKnown {
 		b := alert.NewPayloadBalance(s)
 		ar.Balance = &b
