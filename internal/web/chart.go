@@ -215,9 +215,13 @@ func (c *chart) axes(top decimal.Decimal) {
 	}
 	fmt.Fprintf(b, `<path d="M%d %dV%d"/>`, plotLeft, plotTop, c.costsY+costsH)
 	for _, tk := range timeTicks(c.t.From, c.t.To) {
-		x := num(c.x(tk.at))
-		fmt.Fprintf(b, `<path class="grid" d="M%s %dV%d"/><text x="%s" y="%d" text-anchor="middle">%s</text>`,
-			x, plotTop, c.costsY+costsH, x, c.costsY+costsH+16, esc(tk.label))
+		x := c.x(tk.at)
+		anchor := "middle"
+		if x > plotLeft+plotW-40 {
+			anchor = "end" // the last label stays inside
+		}
+		fmt.Fprintf(b, `<path class="grid" d="M%s %dV%d"/><text x="%s" y="%d" text-anchor="%s">%s</text>`,
+			num(x), plotTop, c.costsY+costsH, num(x), c.costsY+costsH+16, anchor, esc(tk.label))
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="end">recharges</text>`, plotLeft-6, rowRecharge+12)
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="end">findings</text>`, plotLeft-6, rowFindings+11)
@@ -539,8 +543,10 @@ func (c *chart) grants() {
 		title := fmt.Sprintf("Grant %s (%s): %s, %s used as of %s; effective %s, %s; first seen %s; source %s",
 			gr.ID, gr.Kind, gr.Amount.Display(), gr.Used.Display(), fmtTime(g.LastSeen), billing.Day(gr.EffectiveAt),
 			expiry(gr), fmtTime(gr.FirstSeen), g.Source)
+		// A grant that ended before the period (expired, and perhaps still
+		// counted in the shown balance) is a stub at its start.
 		fmt.Fprintf(c.b, `<rect class="%s" x="%s" y="%d" width="%s" height="%d"><title>%s</title></rect>`,
-			esc(class), num(x0), grantsTop+lane*h, num(math.Max(1, x1-x0)), max(1, h-1), esc(title))
+			esc(class), num(x0), grantsTop+lane*h, num(math.Max(4, x1-x0)), max(1, h-1), esc(title))
 	}
 }
 
