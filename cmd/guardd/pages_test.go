@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -232,4 +235,42 @@ func startDaemon(t *testing.T, cfg string, getenv getenvFunc) string {
 	addr := logLine(t, &errOut, "serving metrics and health")["addr"].(string)
 	logLine(t, &errOut, "cycle done")
 	return "http://" + addr
+}
+
+// With http.external_url set, Slack messages link the account's page.
+func TestMessagesLinkTheAccountPage(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := stateConfig(t, dir, "hourly-recharge.json")
+	text, _ := os.ReadFile(cfg)
+	withURL := strings.Replace(string(text), "http: {addr: off}", `http: {addr: off, external_url: "https://guardd.example.com"}`, 1)
+	if err := os.WriteFile(cfg, []byte(withURL), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"TEAM_SLACK_URL": srv.URL + "/services/T0/B0/secret"}
+	for range 3 { // the second recharge, at 02:00, fires recharge-above-threshold
+		if _, _, err := runCmd(t, env, "check", "--config", cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) == 0 {
+		t.Fatal("no Slack message sent")
+	}
+	want := "https://guardd.example.com/accounts/acme-openai"
+	for _, b := range bodies {
+		if !strings.Contains(b, want) {
+			t.Errorf("a Slack message does not link %s:\n%s", want, b)
+		}
+	}
 }
