@@ -227,9 +227,13 @@ func source(d *setting.Decoder, ap *setting.Problems, n *yaml.Node, a *billing.A
 			p.At(head.Type.Pos, "%s %s source reads %s's API, but the account's provider is %q (only a file source may serve another provider)",
 				article(kind.Name), kind.Name, kind.Provider, a.Provider)
 		}
-		if kind.USD && a.Currency != "" && a.Currency != "USD" {
-			ap.Add("currency", "%s reports amounts in USD, so an account with %s %s source must be in USD (got %s)",
-				kind.Provider, article(kind.Name), kind.Name, a.Currency)
+		if len(kind.Currencies) > 0 && a.Currency != "" && !slices.Contains(kind.Currencies, a.Currency) {
+			want := make([]string, len(kind.Currencies))
+			for i, c := range kind.Currencies {
+				want[i] = string(c)
+			}
+			ap.Add("currency", "%s reports amounts in %s, so an account with %s %s source must be in %s (got %s)",
+				kind.Provider, setting.OrList(want), article(kind.Name), kind.Name, setting.OrList(want), a.Currency)
 		}
 	}
 	return Source{Type: kind.Name, Config: cfg}

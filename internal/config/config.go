@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/heartbeat"
 	"github.com/guardd/guardd/internal/ledger"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/setting"
@@ -75,6 +76,9 @@ type Global struct {
 	State    State        `yaml:"state"`
 	HTTP     HTTP         `yaml:"http"`
 	Alerting Alerting     `yaml:"alerting"`
+	// Heartbeat is the dead-man's switch pinged after each cycle; off
+	// without a URL.
+	Heartbeat heartbeat.Config `yaml:"heartbeat"`
 }
 
 // Log configures logging.
@@ -156,6 +160,7 @@ func defaults(d *setting.Decoder) Global {
 		HTTP:     HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
 		Alerting: Alerting{RepeatCritical: setting.DurationOf(4 * time.Hour), RepeatWarning: setting.DurationOf(24 * time.Hour),
 			RepeatInfo: setting.DurationOf(24 * time.Hour), ResolveAfter: setting.CountOf(DefaultResolveAfter)},
+		Heartbeat: heartbeat.Defaults(),
 	}
 }
 
@@ -296,6 +301,7 @@ func (c *Config) validateGlobal(p *setting.Problems) {
 		}
 		g.HTTP.Addr.S = a
 	}
+	g.Heartbeat.Validate(p.In("heartbeat"))
 }
 
 // decodeRules reads the rules section: the shared windows, then each rule's

@@ -79,6 +79,14 @@ type Resumer interface {
 	Resume(after time.Time)
 }
 
+// Recorded is implemented by sources that replay recorded data (the file
+// source) and know how much of it is left: Left is how many observations
+// come before the recording ends, or starts again.
+type Recorded interface {
+	Resumer
+	Left() int
+}
+
 // CostResumer is implemented by sources that read cost windows
 // incrementally: told where the stored history's settled windows end, a new
 // process does not read them again.
@@ -181,9 +189,11 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 			return err
 		}
 		// The window ends at the newest observation, not at now: after a
-		// long outage the rules still need the history before it.
+		// long outage the rules still need the history before it, and a
+		// history served ahead of the clock (a looping file source) must
+		// not load every observation after now.
 		end := now
-		if haveLast && last.Before(now) {
+		if haveLast {
 			end = last
 		}
 		if obs, err = tx.Observations(w.account, end.Add(-HistoryWindow(g.params))); err != nil {
@@ -225,6 +235,27 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// Ahead says how many more cycles could run on recorded data alone: the
+// fewest observations any account's source has left (Recorded), or 0 when
+// an account reads a live source or mail is read (neither can be played
+// ahead). A dry run plays ahead when the next poll would send nothing.
+func (g *Guard) Ahead() int {
+	if g.inbox != nil || len(g.accounts) == 0 {
+		return 0
+	}
+	n := -1
+	for _, w := range g.accounts {
+		r, ok := w.source.(Recorded)
+		if !ok {
+			return 0
+		}
+		if left := r.Left(); n < 0 || left < n {
+			n = left
+		}
+	}
+	return n
 }
 
 // AccountError is a failure to read or use one account's observation.
