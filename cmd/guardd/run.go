@@ -68,6 +68,12 @@ func commands() []command {
 			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdReport(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
+		{name: "evidence", synopsis: "--config FILE --account NAME --since TIME [--until TIME] [--format md|csv] [--all]",
+			summary: "the charges findings cite, with receipts, credit and totals, for a refund request",
+			flags:   new(evidenceFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
+				return cmdEvidence(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
 		{name: "balance", synopsis: "--config FILE [--account NAME] [--output text|json]", summary: "poll every account now and print its real balance and runway",
 			flags: new(balanceFlags).define,
 			run: func(ctx context.Context, args []string, p proc) error {
