@@ -157,7 +157,8 @@ func (tb *tab) load(t *testing.T, url, file string) string {
 // Every page loads in Chromium without a console error, light and dark,
 // and reads the same with JavaScript off; the hourly-recharge account's
 // timeline marks each recharge once; the keyboard reaches the skip link
-// first. A screenshot of each page is kept. One browser serves it all.
+// first. guardd report's file opens from disk alone. A screenshot of each
+// page is kept. One browser serves it all.
 func TestPagesInBrowser(t *testing.T) {
 	t.Parallel()
 	path := chromiumPath(t)
@@ -250,6 +251,27 @@ func TestPagesInBrowser(t *testing.T) {
 		if errs := tb.errs(); len(errs) > 0 {
 			t.Errorf("browser errors%s:\n%s", mode.suffix, strings.Join(errs, "\n"))
 		}
+	}
+	// guardd report's file opens from disk with no server: the same
+	// markers, no error (the page would report anything it could not
+	// fetch).
+	report := filepath.Join(shots, "report-acme-openai.html")
+	if _, _, err := runCmd(t, nil, "report", "--config", cfg, "--account", "acme-openai", "--out", report); err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	tb := newTab(t, b.ctx, false, false)
+	file := filepath.Join(shots, "report-acme-openai.png")
+	t.Logf("guardd report, opened from disk: %s", file)
+	tb.load(t, "file://"+report, file)
+	n, err := chromedp.Run(tb.ctx, chromedp.Nodes(chromedp.CSSAll("svg a.rc[href]"), chromedp.AtLeast(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(n) != wantMarkers {
+		t.Errorf("report: the timeline marks %d recharges, want %d", len(n), wantMarkers)
+	}
+	if errs := tb.errs(); len(errs) > 0 {
+		t.Errorf("browser errors in the report:\n%s", strings.Join(errs, "\n"))
 	}
 	if background[""] == "" || background[""] == background["-dark"] {
 		t.Errorf("the page's background is %q in light and %q in dark; want two colours", background[""], background["-dark"])
