@@ -41,7 +41,7 @@ func chromiumPath(t *testing.T) string {
 // startBrowser starts one headless Chromium, with its profile in dir, and
 // returns its context and what ends it.
 func startBrowser(path, dir string) (context.Context, func(), error) {
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1280, 900),
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1280, 1200),
 		chromedp.UserDataDir(dir), chromedp.Flag("disable-gpu", true))
 	if os.Geteuid() == 0 {
 		// Chromium refuses to run as root with its sandbox; the pages are
@@ -129,8 +129,10 @@ func (tb *tab) errs() []string {
 
 // load opens url in the tab, waits for the page and reads its HTML
 // through the DOM (no script runs for it); given a file, it writes a
-// full-page screenshot (PNG) to it.
-func (tb *tab) load(t *testing.T, url, file string) string {
+// screenshot (PNG) to it: of the whole page when full, else of the window
+// (1280×1200, the header, the figures and the timeline), since a whole
+// page takes several times as long.
+func (tb *tab) load(t *testing.T, url, file string, full bool) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
 	defer cancel()
@@ -144,7 +146,11 @@ func (tb *tab) load(t *testing.T, url, file string) string {
 	if file == "" {
 		return html
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	shot := chromedp.CaptureScreenshot()
+	if full {
+		shot = chromedp.FullScreenshot(100)
+	}
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", url, err)
 	}
@@ -205,8 +211,9 @@ func TestPagesInBrowser(t *testing.T) {
 		for _, p := range pages {
 			// Every page, light and without JavaScript; in dark the
 			// overview and the hourly account. A screenshot of every
-			// light page, and of the hourly account in the other modes:
-			// screenshots take most of the test's time.
+			// light page (the hourly account's whole), and of the hourly
+			// account in the other modes: screenshots take most of the
+			// test's time.
 			if mode.dark && p.path != "/" && p.path != hourly {
 				continue
 			}
@@ -215,7 +222,11 @@ func TestPagesInBrowser(t *testing.T) {
 				file = filepath.Join(shots, p.name+mode.suffix+".png")
 				t.Logf("%s%s: %s", p.path, mode.suffix, file)
 			}
-			html := tb.load(t, base+p.path, file)
+			html := tb.load(t, base+p.path, file, p.path == hourly && mode.suffix == "")
+			if mode.suffix == "" {
+				_, body := get(t, base+p.path)
+				t.Logf("%s: %d bytes served", p.path, len(body))
+			}
 			if !strings.Contains(html, "<h1") || !strings.Contains(html, "</table>") {
 				t.Errorf("%s%s: the page shows no heading or table:\n%.1500s", p.path, mode.suffix, html)
 			}
@@ -262,7 +273,7 @@ func TestPagesInBrowser(t *testing.T) {
 	tb := newTab(t, b.ctx, false, false)
 	file := filepath.Join(shots, "report-acme-openai.png")
 	t.Logf("guardd report, opened from disk: %s", file)
-	tb.load(t, "file://"+report, file)
+	tb.load(t, "file://"+report, file, false)
 	n, err := chromedp.Run(tb.ctx, chromedp.Nodes(chromedp.CSSAll("svg a.rc[href]"), chromedp.AtLeast(0)))
 	if err != nil {
 		t.Fatal(err)
