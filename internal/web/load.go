@@ -241,39 +241,41 @@ func receiversOf(a lifecycle.Alert) []string {
 // keeps them.
 func episodes(records []lifecycle.FindingRecord, pts []ledger.Point, end time.Time) []Mark {
 	// The evaluations: every poll and every time a finding was logged.
-	evals := make([]time.Time, 0, len(pts)+len(records)/2)
+	evals := make([]time.Time, 0, len(pts)+len(records))
 	for _, p := range pts {
 		evals = append(evals, p.At)
 	}
-	byFP := make(map[string][]lifecycle.FindingRecord)
+	// Each finding's records, by index: a year of them is thousands.
+	byFP := make(map[string][]int32)
 	var order []string
-	for _, r := range records {
+	for i, r := range records {
 		if r.At.After(end) {
 			continue
 		}
 		if _, ok := byFP[r.Fingerprint]; !ok {
 			order = append(order, r.Fingerprint)
 		}
-		byFP[r.Fingerprint] = append(byFP[r.Fingerprint], r)
+		byFP[r.Fingerprint] = append(byFP[r.Fingerprint], int32(i))
 		evals = append(evals, r.At)
 	}
 	slices.SortFunc(evals, func(a, b time.Time) int { return a.Compare(b) })
 	evals = slices.CompactFunc(evals, func(a, b time.Time) bool { return a.Equal(b) })
 	var out []Mark
 	for _, fp := range order {
-		rs := byFP[fp]
+		idx := byFP[fp]
+		rec := func(i int) *lifecycle.FindingRecord { return &records[idx[i]] }
 		// Walk the evaluations and this finding's records together: a
 		// stretch ends at the first evaluation without a record.
 		e := 0
-		for i := 0; i < len(rs); {
-			m := Mark{At: rs[i].At, Rule: rs[i].Rule, Severity: rs[i].Severity, Summary: rs[i].Summary}
-			for e < len(evals) && evals[e].Before(rs[i].At) {
+		for i := 0; i < len(idx); {
+			m := Mark{At: rec(i).At, Rule: rec(i).Rule, Severity: rec(i).Severity, Summary: rec(i).Summary}
+			for e < len(evals) && evals[e].Before(rec(i).At) {
 				e++
 			}
-			for i < len(rs) && e < len(evals) && evals[e].Equal(rs[i].At) {
-				m.Summary = rs[i].Summary
+			for i < len(idx) && e < len(evals) && evals[e].Equal(rec(i).At) {
+				m.Summary = rec(i).Summary
 				i, e = i+1, e+1
-				for i < len(rs) && rs[i].At.Equal(rs[i-1].At) {
+				for i < len(idx) && rec(i).At.Equal(rec(i-1).At) {
 					i++ // logged twice at one evaluation
 				}
 			}
