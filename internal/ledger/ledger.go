@@ -106,6 +106,8 @@ type grantState struct {
 	lastUsed decimal.Decimal
 	lastObs  int
 	idle     idleGrant
+	// seen is the grant's history as GrantHistory returns it.
+	seen GrantHistory
 }
 
 // Ledger is an account's derived history.
@@ -240,6 +242,7 @@ func (l *Ledger) append(o billing.Observation) {
 				grantUse = grantUse.Add(d)
 			}
 			st.lastUsed, st.lastObs = used, idx
+			st.saw(*g, o.At, o.Parts[billing.PartGrants].Source)
 		}
 	} else {
 		grantUseKnown = false

@@ -22,13 +22,7 @@ var (
 
 func build(t *testing.T, a billing.Account, obs ...billing.Observation) *ledger.Ledger {
 	t.Helper()
-	l := ledger.New(a, ledger.DefaultOptions())
-	for i, o := range obs {
-		if err := l.Append(o); err != nil {
-			t.Fatalf("append observation %d: %v", i, err)
-		}
-	}
-	return l
+	return lt.Build(t, a, obs...)
 }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }

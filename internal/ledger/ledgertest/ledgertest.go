@@ -3,9 +3,11 @@
 package ledgertest
 
 import (
+	"testing"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
 	"github.com/shopspring/decimal"
 )
 
@@ -106,4 +108,17 @@ func (b *Obs) Build() billing.Observation { return b.o }
 // Invoice builds an invoice charge paying amount (tax included).
 func Invoice(id string, paidAt time.Time, amount, tax string, trigger billing.ChargeTrigger) billing.Charge {
 	return billing.Charge{ID: id, PaidAt: paidAt, Amount: USD(amount), Tax: USD(tax), Origin: billing.ChargeInvoice, Trigger: trigger}
+}
+
+// Build appends obs to a new ledger for a, failing the test at the first
+// observation the ledger refuses.
+func Build(t testing.TB, a billing.Account, obs ...billing.Observation) *ledger.Ledger {
+	t.Helper()
+	l := ledger.New(a, ledger.DefaultOptions())
+	for i, o := range obs {
+		if err := l.Append(o); err != nil {
+			t.Fatalf("append observation %d: %v", i, err)
+		}
+	}
+	return l
 }
