@@ -232,3 +232,37 @@ func TestCopyTablesCoverSchema(t *testing.T) {
 		})
 	}
 }
+
+// TestCopyYear copies a year of hourly observations (20 grants each) with
+// their polls, the size of a state a year in use, and verifies it.
+func TestCopyYear(t *testing.T) {
+	ctx := context.Background()
+	src := sqliteBackend.open(t, Options{})
+	acct := account("year")
+	update(t, src, func(tx *Tx) error {
+		for _, o := range year("year") {
+			if err := tx.AppendObservation(acct, o); err != nil {
+				return err
+			}
+			if err := tx.RecordPoll(Poll{Account: "year", At: o.At, OK: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	dst := postgresBackend.open(t, Options{})
+	got, err := Copy(ctx, dst, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Table != "observations" || got[0].Rows != hoursPerYear || got[2].Table != "polls" || got[2].Rows != hoursPerYear {
+		t.Errorf("copied %v, want %d observations and polls", got, hoursPerYear)
+	}
+	view(t, dst, func(tx *Tx) error {
+		obs, err := tx.Observations(acct, time.Time{})
+		if err == nil && (len(obs) != hoursPerYear || len(obs[0].Grants) != 20) {
+			t.Errorf("read back %d observations, want %d with 20 grants each", len(obs), hoursPerYear)
+		}
+		return err
+	})
+}
