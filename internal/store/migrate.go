@@ -153,6 +153,21 @@ ALTER TABLE polls ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
 `},
+	{"observations stored as deltas against a base", `
+-- The full text of an observation (history.EncodeObservation) that later
+-- observations of the account are stored as deltas against (compact.go).
+-- Prune deletes a base once no observation refers to it.
+CREATE TABLE observation_bases (
+	id      INTEGER PRIMARY KEY,
+	account TEXT    NOT NULL,
+	data    TEXT    NOT NULL
+) STRICT;
+
+-- NULL: data is the observation's full text, as in every row written before
+-- this step; set: data is a delta against that base.
+ALTER TABLE observations ADD COLUMN base INTEGER REFERENCES observation_bases (id);
+CREATE INDEX observations_base ON observations (base) WHERE base IS NOT NULL;
+`},
 }
 
 // migrate applies the steps the database lacks and returns its version. Each
