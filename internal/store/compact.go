@@ -64,10 +64,8 @@ func (tx *Tx) lastRow(account string) (storedRow, error) {
 }
 
 // compact returns what to store of an observation whose full text is full,
-// the newest stored one being last: a delta against the account's current
-// base when it is at most half of full; a delta against full itself, kept
-// as a new base, when full is that close to the previous observation; the
-// full text otherwise (see compact.go). A delta is used only when it
+// the newest stored one being last (see the policy above): a delta and the
+// base it is against, or full and no base. A delta is used only when it
 // rebuilds full byte for byte.
 func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.NullInt64, error) {
 	none := sql.NullInt64{}
@@ -88,7 +86,7 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 			// rows that refer to it reports it.
 			return full, none, nil
 		}
-		onBase, _ = delta(full, b)
+		onBase = delta(full, b)
 		if onBase != nil && len(onBase) <= len(full)/drift {
 			// Short enough whatever the delta against the previous one.
 			return onBase, last.base, nil
@@ -99,22 +97,23 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 	}
 	var onPrev []byte // the delta against the previous observation
 	if p, err := newBase(prev); err == nil {
-		onPrev, _ = delta(full, p)
+		onPrev = delta(full, p)
 	}
 	switch {
-	case onBase != nil && (onPrev == nil || len(onBase)-len(onPrev) <= len(full)/drift):
+	case onBase != nil && len(onBase) < len(full) &&
+		(onPrev == nil || len(onBase)-len(onPrev) <= len(full)/drift):
 		return onBase, last.base, nil
-	case onPrev == nil:
+	case onPrev == nil || len(onPrev)*2 > len(full):
 		return full, none, nil
 	}
-	// The observation is close to the previous one, and the base has
-	// drifted away from both: start a new base.
+	// The observation is close to the previous one, and the base (if any)
+	// has drifted away from both: start a new base.
 	nb, err := newBase(full)
 	if err != nil {
 		return full, none, nil
 	}
-	d, ok := delta(full, nb)
-	if !ok {
+	d := delta(full, nb)
+	if d == nil {
 		return full, none, nil
 	}
 	r, err := tx.exec("INSERT INTO observation_bases (account, data) VALUES (?, ?)", account, string(full))
@@ -134,18 +133,18 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 // full text, a drifted one costs the difference at every poll.
 const drift = 32
 
-// delta returns the delta of full against b when it is at most half of
-// full and rebuilds full exactly.
-func delta(full []byte, b *base) ([]byte, bool) {
+// delta returns the delta of full against b, or nil when it does not
+// rebuild full exactly.
+func delta(full []byte, b *base) []byte {
 	d, err := diff(full, b)
-	if err != nil || len(d)*2 > len(full) {
-		return nil, false
+	if err != nil {
+		return nil
 	}
 	back, err := patch(make([]byte, 0, len(full)), d, b)
 	if err != nil || !bytes.Equal(back, full) {
-		return nil, false
+		return nil
 	}
-	return d, true
+	return d
 }
 
 // base reads account's base id, or nil when it is missing, of another

@@ -101,7 +101,7 @@ func TestObservationsRoundTrip(t *testing.T) {
 	})
 }
 
-func encode(t *testing.T, o billing.Observation) []byte {
+func encode(t testing.TB, o billing.Observation) []byte {
 	t.Helper()
 	data, err := history.EncodeObservation(o)
 	if err != nil {
