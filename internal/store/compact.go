@@ -33,16 +33,28 @@ import (
 // the very bytes of the full text (AppendObservation checks), so what is
 // read back is exactly what the full text would have decoded to. Reading
 // rebuilds the full text and decodes it with the same strict decoder as a
-// full row, so a damaged delta or base is a decoding error, never a wrong
-// observation.
+// full row: a delta or a base that does not fit (an element it lacks, a
+// base missing or of another account, text that is not JSON) is an error
+// naming the observation, never a panic.
 //
-// A new base is started when the delta against the current one would be
-// more than half the full text but the observation is close to the previous
-// one: its polls keep the same parts, so the next deltas are short again.
-// An account whose observations change all over (a DeepSeek balance) keeps
-// full rows. Prune deletes a base once no row refers to it, in the same
-// transaction that deletes the rows; the foreign key from observations.base
-// makes deleting a base still referred to an error, never an orphan.
+// Which base: the account's current base is the base of its newest row.
+// An observation is stored as a delta against it while that delta is
+// shorter than the full text and has not drifted from the delta against
+// the previous observation by more than a thirty-second of the full text
+// (a grant bought since the base, a new day's cost bucket). Otherwise,
+// when the observation is close to the previous one (its delta against it
+// is at most half the full text), the observation becomes the new base;
+// when it is not, it is stored whole. So an account whose observations
+// change all over (a DeepSeek balance) keeps whole rows, a poll that could
+// not read a part keeps the base, and a base costs one full text every few
+// days at most.
+//
+// Everything happens in the transaction that appends the observation, and
+// Prune deletes a base once no row refers to it, in the transaction that
+// deletes the rows: a crash leaves both or neither. The foreign key from
+// observations.base makes deleting a base still referred to an error,
+// never an orphan. Rows written before deltas have no base and are read as
+// they always were.
 
 // storedRow is an account's newest stored observation as stored: its full
 // text, or a delta against base.
@@ -73,36 +85,39 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 		return full, none, nil
 	}
 	var (
-		onBase []byte // the delta against the current base
+		cur    *base  // the current base
+		onBase []byte // the delta against it
 		prev   = last.data
 	)
 	if last.base.Valid {
-		b, err := tx.base(account, last.base.Int64)
-		if err != nil {
+		var err error
+		if cur, err = tx.base(account, last.base.Int64); err != nil {
 			return nil, none, err
 		}
-		if b == nil {
+		if cur == nil {
 			// A base that cannot be used is not built on; reading the
 			// rows that refer to it reports it.
 			return full, none, nil
 		}
-		onBase = delta(full, b)
-		if onBase != nil && len(onBase) <= len(full)/drift {
-			// Short enough whatever the delta against the previous one.
-			return onBase, last.base, nil
+		if onBase, err = diff(full, cur); err != nil {
+			return full, none, nil
 		}
-		if prev, err = patch(nil, last.data, b); err != nil {
+		if len(onBase) <= len(full)/drift {
+			// Short enough whatever the delta against the previous one.
+			return onCurrent(onBase, full, cur, last.base)
+		}
+		if prev, err = patch(nil, last.data, cur); err != nil {
 			return full, none, nil
 		}
 	}
 	var onPrev []byte // the delta against the previous observation
 	if p, err := newBase(prev); err == nil {
-		onPrev = delta(full, p)
+		onPrev, _ = diff(full, p)
 	}
 	switch {
 	case onBase != nil && len(onBase) < len(full) &&
 		(onPrev == nil || len(onBase)-len(onPrev) <= len(full)/drift):
-		return onBase, last.base, nil
+		return onCurrent(onBase, full, cur, last.base)
 	case onPrev == nil || len(onPrev)*2 > len(full):
 		return full, none, nil
 	}
@@ -112,8 +127,11 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 	if err != nil {
 		return full, none, nil
 	}
-	d := delta(full, nb)
-	if d == nil {
+	d, err := diff(full, nb)
+	if err != nil {
+		return full, none, nil
+	}
+	if !rebuilds(d, full, nb) {
 		return full, none, nil
 	}
 	r, err := tx.exec("INSERT INTO observation_bases (account, data) VALUES (?, ?)", account, string(full))
@@ -127,25 +145,26 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 	return d, sql.NullInt64{Int64: id, Valid: true}, nil
 }
 
+// onCurrent returns delta d against the current base cur (whose id is
+// id), or full without a base when d does not rebuild it.
+func onCurrent(d, full []byte, cur *base, id sql.NullInt64) ([]byte, sql.NullInt64, error) {
+	if !rebuilds(d, full, cur) {
+		return full, sql.NullInt64{}, nil
+	}
+	return d, id, nil
+}
+
+// rebuilds reports whether delta d against b rebuilds full byte for byte.
+func rebuilds(d, full []byte, b *base) bool {
+	back, err := patch(make([]byte, 0, len(full)), d, b)
+	return err == nil && bytes.Equal(back, full)
+}
+
 // drift is how much longer than the delta against the previous
 // observation the delta against the base may grow, as a fraction of the
 // full text (1/drift), before a new base is started: a new base costs one
 // full text, a drifted one costs the difference at every poll.
 const drift = 32
-
-// delta returns the delta of full against b, or nil when it does not
-// rebuild full exactly.
-func delta(full []byte, b *base) []byte {
-	d, err := diff(full, b)
-	if err != nil {
-		return nil
-	}
-	back, err := patch(make([]byte, 0, len(full)), d, b)
-	if err != nil || !bytes.Equal(back, full) {
-		return nil
-	}
-	return d
-}
 
 // base reads account's base id, or nil when it is missing, of another
 // account or not an object.

@@ -13,7 +13,9 @@ import (
 )
 
 // AppendObservation stores o as account's newest observation, in the JSON
-// form of history.EncodeObservation. o.At must be after the account's last
+// form of history.EncodeObservation, whole or as a delta against a base
+// (compact.go); Observations reads it back the same either way. o.At must
+// be after the account's last
 // stored observation; an observation at the same or an earlier time is an
 // error naming both times, and nothing is written. o must read back with
 // history.DecodeObservation, and its money must be in the account's currency.

@@ -14,9 +14,11 @@
 //
 // Every time is stored as Unix nanoseconds in UTC (an INTEGER column, NULL
 // when zero), which limits times to the years 1678 to 2262. Amounts are never
-// stored as numbers: an observation is stored as the JSON text of
-// history.EncodeObservation, and findings and notification payloads are
-// opaque JSON in the lifecycle's stored format.
+// stored as numbers: an observation is the JSON text of
+// history.EncodeObservation, kept whole or, when most of it repeats an
+// earlier poll (the same credit grants, the same cost buckets), as a delta
+// against a base shared by the account's observations (compact.go); findings
+// and notification payloads are opaque JSON in the lifecycle's stored format.
 //
 // The alerts, silences, findings log and outbox belong to the alert
 // lifecycle: their types and the ports they are kept through (Book, Outbox,
