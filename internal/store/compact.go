@@ -65,6 +65,8 @@ type storedRow struct {
 	data  []byte
 }
 
+// lastRow returns account's newest stored observation; found is false when
+// it has none.
 func (tx *Tx) lastRow(account string) (storedRow, error) {
 	r := storedRow{found: true}
 	err := tx.queryRow([]any{&r.at, &r.base, &r.data},
