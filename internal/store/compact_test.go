@@ -18,6 +18,7 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/history"
+	"github.com/guardd/guardd/internal/store/delta"
 )
 
 // appendFull stores o the way guardd stored every observation before
@@ -314,15 +315,15 @@ func TestDeltaRebuilds(t *testing.T) {
 			}
 			for i := 0; i < len(texts); i += 5 {
 				for j := 0; j < len(texts); j += 7 {
-					b, err := newBase(texts[j])
+					b, err := delta.NewBase(texts[j])
 					if err != nil {
 						t.Fatal(err)
 					}
-					d, err := diff(texts[i], b)
+					d, err := delta.Diff(texts[i], b)
 					if err != nil {
 						t.Fatal(err)
 					}
-					back, err := patch(nil, d, b)
+					back, err := delta.Patch(nil, d, b)
 					if err != nil || !bytes.Equal(back, texts[i]) {
 						t.Fatalf("poll %d against poll %d: delta %s\nrebuilds %s (%v)\nwant     %s", i, j, d, back, err, texts[i])
 					}
@@ -335,32 +336,13 @@ func TestDeltaRebuilds(t *testing.T) {
 				if !maps.EqualFunc(obs[i].Parts, obs[i-1].Parts, func(a, b billing.PartStatus) bool { return a.Unavailable == b.Unavailable }) {
 					continue // a part read at one poll and not at the other
 				}
-				b, _ := newBase(texts[i-1])
-				if d, _ := diff(texts[i], b); len(d) > len(texts[i])/10 {
+				b, _ := delta.NewBase(texts[i-1])
+				if d, _ := delta.Diff(texts[i], b); len(d) > len(texts[i])/10 {
 					t.Errorf("poll %d: got a delta of %d bytes against the poll before, want at most a tenth of its %d: %s", i, len(d), len(texts[i]), d)
 				}
 			}
 		})
 	}
-}
-
-// FuzzPatch: whatever a damaged file holds, rebuilding an observation from
-// it returns text or an error, never a panic.
-func FuzzPatch(f *testing.F) {
-	whole := string(encode(f, observation("prod", t0, 3)))
-	f.Add(`{"at":"2026-03-01T13:00:00Z","source":0,"grants":[[0,2],{"=":1,"used":"0.10"}],"costs":[{"=":0,"amount":"1.00"}]}`, whole)
-	f.Add(`{"at":0,"balance":{"=":0,"shown":"1.00"},"grants":[1,0,{"id":"x"}]}`, whole)
-	f.Add(`{"a":[[1,2],[0,0]],"b":{"=":0}}`, `{"a":[{},{"x":"\"]}"}],"b":{"c":[1]}}`)
-	f.Fuzz(func(t *testing.T, delta, text string) {
-		b, err := newBase([]byte(text))
-		if err != nil {
-			return
-		}
-		patch(nil, []byte(delta), b)
-		if d, err := diff([]byte(delta), b); err == nil {
-			patch(nil, d, b)
-		}
-	})
 }
 
 // TestRelease1Compacts: the rows of a database written before deltas stay

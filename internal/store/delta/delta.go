@@ -1,4 +1,30 @@
-package store
+// Package delta keeps an observation's text short when most of it repeats
+// an earlier one: Diff writes the observation as a delta against a Base,
+// Patch reads it back, and Choose decides, poll after poll, whether to
+// store an observation whole, as a delta against the account's current
+// base, or as the first of a new base. It works on bytes only, never on
+// SQL: each state backend keeps the full text, the deltas and the bases
+// its own way (the SQLite store: internal/store/compact.go).
+//
+// The full text is history.EncodeObservation's compact JSON. A delta is
+// that JSON object with the same members in the same order, where a value
+// may be written shorter than itself:
+//
+//   - 0 is the base's value of the same member;
+//   - in an array, a number n is the base array's element n, and [a,b] its
+//     elements a to b;
+//   - an object whose first member is "=" is a patch: the object of the base
+//     it names ("=":n, element n of the base's array; "=":0 as a member, the
+//     base's member) with the values of the members that follow replaced.
+//
+// Anything else is itself. The full text holds no numbers and no "=" key,
+// so a delta is never ambiguous; and Choose returns a delta only when it
+// rebuilds the very bytes of the full text (Rebuilds), so what is read back
+// is exactly what the full text would have decoded to, whatever the text.
+// Diff and Patch work on the text, never on the values. A delta or a base
+// that does not fit (an element it lacks, text that is not JSON) is an
+// error saying where, never a panic.
+package delta
 
 import (
 	"bytes"
@@ -6,10 +32,6 @@ import (
 	"fmt"
 	"strconv"
 )
-
-// The delta encoding of observations (see compact.go): diff writes a delta,
-// patch reads one back. Both work on the text, never on the values, so that
-// a delta rebuilds the very bytes of the full text.
 
 // member is one member of a JSON object: its key as written, quotes
 // included, and the text of its value.
@@ -141,19 +163,20 @@ func ref(b []byte) (int, error) {
 	return n, nil
 }
 
-// A base is the full text of an observation that deltas are taken
+// A Base is the full text of an observation that deltas are taken
 // against, split into its members and its arrays' elements.
-type base struct {
+type Base struct {
 	members []member
 	elems   map[string][][]byte // by member key
 }
 
-func newBase(text []byte) (*base, error) {
+// NewBase splits the full text of an observation to take deltas against.
+func NewBase(text []byte) (*Base, error) {
 	ms, err := parseObject(text)
 	if err != nil {
 		return nil, err
 	}
-	b := &base{members: ms, elems: make(map[string][][]byte)}
+	b := &Base{members: ms, elems: make(map[string][][]byte)}
 	for _, m := range ms {
 		if m.val[0] == '[' {
 			es, err := parseArray(m.val)
@@ -166,7 +189,7 @@ func newBase(text []byte) (*base, error) {
 	return b, nil
 }
 
-func (b *base) member(key []byte) ([]byte, bool) {
+func (b *Base) member(key []byte) ([]byte, bool) {
 	for _, m := range b.members {
 		if bytes.Equal(m.key, key) {
 			return m.val, true
@@ -175,8 +198,8 @@ func (b *base) member(key []byte) ([]byte, bool) {
 	return nil, false
 }
 
-// diff returns the delta of the full text of an observation against b.
-func diff(full []byte, b *base) ([]byte, error) {
+// Diff returns the delta of the full text of an observation against b.
+func Diff(full []byte, b *Base) ([]byte, error) {
 	ms, err := parseObject(full)
 	if err != nil {
 		return nil, err
@@ -317,8 +340,8 @@ func firstMember(e []byte) []byte {
 	return e[:vend+1]
 }
 
-// patch appends to out the full text that delta stands for against b.
-func patch(out, delta []byte, b *base) ([]byte, error) {
+// Patch appends to out the full text that delta stands for against b.
+func Patch(out, delta []byte, b *Base) ([]byte, error) {
 	ms, err := parseObject(delta)
 	if err != nil {
 		return nil, err
