@@ -100,10 +100,12 @@ const pollsPerDay = int(24 * time.Hour / pollEvery)
 // sight of its grants and charges, the poll), one transaction per poll. The
 // first day (the first poll reads a week of costs) is left out: the figure
 // is the growth over the following week, in database pages in use (dbstat),
-// divided by 7.
+// divided by 7, in KB of 1000 bytes. A shape growing more than the goal
+// (issue 14: 100 KB) fails.
 //
 //	go test ./internal/store -run '^$' -bench StateGrowth -benchtime 1x
 func BenchmarkStateGrowth(b *testing.B) {
+	const growthGoal = 100_000 // bytes per account per day
 	const days = 7
 	for _, sh := range shapes {
 		b.Run(sh.name, func(b *testing.B) {
@@ -117,8 +119,11 @@ func BenchmarkStateGrowth(b *testing.B) {
 				perDay = float64(pagesInUse(b, s)-before) / days
 				s.Close()
 			}
-			b.ReportMetric(perDay, "bytes/day")
+			b.ReportMetric(perDay/1000, "KB/day")
 			b.ReportMetric(0, "ns/op")
+			if perDay > growthGoal {
+				b.Errorf("%s: the state grows %.0f bytes per account per day, want at most %d", sh.name, perDay, growthGoal)
+			}
 		})
 	}
 }

@@ -199,6 +199,41 @@ func TestCompactReadsBack(t *testing.T) {
 	}
 }
 
+// TestWholeRowsAmongDeltas: rows holding the full text, as guardd wrote
+// every observation before deltas, read back side by side with delta rows
+// at the current schema, wherever they fall: first, between deltas of one
+// base, last (the next observation builds on it).
+func TestWholeRowsAmongDeltas(t *testing.T) {
+	sh := shapes[0]
+	obs := sh.polls(t, pollsPerDay)
+	s := openTest(t, Options{})
+	for i, o := range obs {
+		if i%10 == 0 {
+			appendFull(t, s, sh.account, o)
+			continue
+		}
+		record(t, s, sh.account, []billing.Observation{o})
+	}
+	readBack(t, s, sh.account, time.Time{}, obs)
+	readBack(t, s, sh.account, obs[10].At, obs[10:])
+	readBack(t, s, sh.account, obs[11].At, obs[11:])
+	whole := count(t, s, "SELECT count(*) FROM observations WHERE base IS NULL")
+	if want := (len(obs) + 9) / 10; whole < want || whole > want+2 {
+		t.Errorf("whole rows: got %d, want the %d written whole and at most 2 more", whole, want)
+	}
+	if b := baseOf(t, s, sh.account.Name, obs[11].At); b == 0 || b != baseOf(t, s, sh.account.Name, obs[19].At) {
+		t.Errorf("polls 11 and 19: got bases %d and %d, want one shared base after a whole row", b, baseOf(t, s, sh.account.Name, obs[19].At))
+	}
+}
+
+// TestBasesAreVersion8: the observation bases are schema version 8;
+// version 7 is the ledger checkpoints'.
+func TestBasesAreVersion8(t *testing.T) {
+	if len(migrations) < 8 || !strings.Contains(migrations[7].sql, "CREATE TABLE observation_bases") {
+		t.Errorf("schema version 8: want the step that creates observation_bases")
+	}
+}
+
 // TestUnchangedPartsStoredOnce: the credit grants and cost buckets that do
 // not change from one poll to the next are not stored again at each poll,
 // nor after a poll that could not read them.

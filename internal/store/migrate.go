@@ -153,6 +153,11 @@ ALTER TABLE polls ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
 `},
+	// Version 7 is the ledger checkpoints table of branch ckpt14, not yet
+	// merged: this empty step holds its place so that the observation
+	// bases are version 8. Merging ckpt14 replaces it with that step; it is
+	// never released as it is.
+	{"reserved for the ledger checkpoints (branch ckpt14)", `SELECT 1;`},
 	{"observations stored as deltas against a base", `
 -- The full text of an observation (history.EncodeObservation) that later
 -- observations of the account are stored as deltas against (compact.go).
