@@ -324,7 +324,7 @@ func testMigrateFromOlder(t *testing.T, b backend) {
 	if got := old.SchemaVersion(); got != 1 {
 		t.Errorf("old schema version: got %d, want 1", got)
 	}
-	update(t, old, func(tx *Tx) error { return tx.AppendObservation(account("a"), observation("a", t0, 3)) })
+	appendFull(t, old, account("a"), observation("a", t0, 3))
 	// The old schema has no outbox.
 	err = old.Update(ctx, func(tx *Tx) error {
 		_, err := tx.Enqueue(lifecycle.OutboxItem{Receiver: "r", Fingerprint: "f", Status: lifecycle.Firing, Payload: []byte("{}"), CreatedAt: t0})
@@ -360,15 +360,15 @@ func TestOpenNewer(t *testing.T) {
 		migs  []migration
 		want  string
 	}{
-		{"version 7", func(t *testing.T, path string) {
+		{"a newer version", func(t *testing.T, path string) {
 			s := openAt(t, path, Options{})
 			s.Close()
 			db := rawDB(t, path)
-			if _, err := db.Exec("INSERT INTO schema_version (version, applied_at) VALUES (7, 0)"); err != nil {
+			if _, err := db.Exec("INSERT INTO schema_version (version, applied_at) VALUES (?, 0)", len(migrations)+1); err != nil {
 				t.Fatal(err)
 			}
 			db.Close()
-		}, migrations, fmt.Sprintf("schema version 7 is newer than this guardd understands (%d); upgrade guardd or point it at another file", len(migrations))},
+		}, migrations, fmt.Sprintf("schema version %d is newer than this guardd understands (%d); upgrade guardd or point it at another file", len(migrations)+1, len(migrations))},
 		{"an older guardd", func(t *testing.T, path string) {
 			s := openAt(t, path, Options{})
 			s.Close()
@@ -564,7 +564,7 @@ func TestLockedByAnotherConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	update(t, old, func(tx *Tx) error { return tx.AppendObservation(account("a"), observation("a", t0, 1)) })
+	appendFull(t, old, account("a"), observation("a", t0, 1))
 	old.Close()
 
 	db := rawDB(t, path)
