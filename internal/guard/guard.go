@@ -128,6 +128,9 @@ func New(accounts []Account, o Options) *Guard {
 		policy:     o.Policy,
 		inbox:      o.Inbox,
 	}
+	// A ledger keeps the history the rules read and drops what is older,
+	// so a daemon's memory stays flat.
+	g.lopts.Keep = g.engine.History()
 	if g.state == nil {
 		g.state = lifecycle.NewMemory()
 	}
@@ -145,7 +148,7 @@ func New(accounts []Account, o Options) *Guard {
 		if s, ok := a.Source.(poller.LogSetter); ok {
 			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
 		}
-		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, o.Ledger)})
+		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, g.lopts)})
 	}
 	return g
 }
