@@ -58,12 +58,8 @@ func judge(e *rules.Engine, l *ledger.Ledger, p lt.Poll, since map[string]time.T
 // feed gives l one generated poll, as the guard's cycle does.
 func feed(t *testing.T, l *ledger.Ledger, p lt.Poll) {
 	t.Helper()
-	if p.Err != nil {
-		l.RecordFailure(p.At, p.Err)
-		return
-	}
-	if err := l.Append(p.Obs); err != nil {
-		t.Fatalf("append at %s: %v", p.At, err)
+	if err := p.Feed(l); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -125,6 +125,8 @@ type grantState struct {
 type Ledger struct {
 	account billing.Account
 	opts    Options
+	// fingerprint is Fingerprint(account, opts), once asked for.
+	fingerprint string
 
 	// points holds the position at each observation from the oldest kept,
 	// with consumption summed over them; first is the time of the first

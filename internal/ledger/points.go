@@ -376,11 +376,15 @@ func (c *cursor) err() error {
 // point is the point read last (read with full).
 func (c *cursor) point() Point {
 	s := &c.s
+	basis := ""
+	if i := int(s.flags & flagBasis); i < len(bases) {
+		basis = bases[i]
+	}
 	pt := Point{
 		At:               s.at,
 		Effective:        s.fields[fEffective].decimal(),
 		EffectiveKnown:   s.flags&flagEffKnown != 0,
-		EffectiveBasis:   bases[s.flags&flagBasis],
+		EffectiveBasis:   basis,
 		Shown:            s.fields[fShown].decimal(),
 		ShownKnown:       s.flags&flagShownKnown != 0,
 		ExpiredRemaining: s.fields[fExpired].decimal(),

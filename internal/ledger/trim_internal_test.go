@@ -71,12 +71,8 @@ func views(l *Ledger, now time.Time, all bool) string {
 // replay feeds one generated poll to l.
 func replay(t *testing.T, l *Ledger, p lt.Poll) {
 	t.Helper()
-	if p.Err != nil {
-		l.RecordFailure(p.At, p.Err)
-		return
-	}
-	if err := l.Append(p.Obs); err != nil {
-		t.Fatalf("append at %s: %v", p.At, err)
+	if err := p.Feed(l); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -153,6 +153,19 @@ ALTER TABLE polls ADD COLUMN reasons TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
 `},
+	{"ledger checkpoints", `
+-- Each account's ledger as of the newest observation it holds, in the
+-- ledger package's checkpoint encoding (version and fingerprint repeated
+-- here), written in the transaction of each poll: a new process continues
+-- it instead of rebuilding the ledger from the stored observations.
+CREATE TABLE ledger_checkpoints (
+	account     TEXT    PRIMARY KEY,
+	version     INTEGER NOT NULL CHECK (version > 0),
+	fingerprint TEXT    NOT NULL,
+	at          INTEGER NOT NULL,
+	data        BLOB    NOT NULL
+) STRICT;
+`},
 }
 
 // migrate applies the steps the database lacks and returns its version. Each

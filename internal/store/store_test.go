@@ -305,15 +305,15 @@ func TestOpenNewer(t *testing.T) {
 		migs  []migration
 		want  string
 	}{
-		{"version 7", func(t *testing.T, path string) {
+		{"a newer version", func(t *testing.T, path string) {
 			s := openAt(t, path, Options{})
 			s.Close()
 			db := rawDB(t, path)
-			if _, err := db.Exec("INSERT INTO schema_version (version, applied_at) VALUES (7, 0)"); err != nil {
+			if _, err := db.Exec("INSERT INTO schema_version (version, applied_at) VALUES (?, 0)", len(migrations)+1); err != nil {
 				t.Fatal(err)
 			}
 			db.Close()
-		}, migrations, fmt.Sprintf("schema version 7 is newer than this guardd understands (%d); upgrade guardd or point it at another file", len(migrations))},
+		}, migrations, fmt.Sprintf("schema version %d is newer than this guardd understands (%d); upgrade guardd or point it at another file", len(migrations)+1, len(migrations))},
 		{"an older guardd", func(t *testing.T, path string) {
 			s := openAt(t, path, Options{})
 			s.Close()

@@ -64,6 +64,43 @@ type Poll struct {
 // ErrPoll is the error of a generated failed poll.
 var ErrPoll = errors.New("generated outage: connection refused")
 
+// Ledger is what a poll is fed to: a ledger.Ledger.
+type Ledger interface {
+	Append(billing.Observation) error
+	RecordFailure(at time.Time, err error)
+}
+
+// Feed gives l the poll as the guard's cycle does: the observation, or the
+// failure.
+func (p Poll) Feed(l Ledger) error {
+	if p.Err != nil {
+		l.RecordFailure(p.At, p.Err)
+		return nil
+	}
+	if err := l.Append(p.Obs); err != nil {
+		return fmt.Errorf("append the observation at %s: %w", p.At, err)
+	}
+	return nil
+}
+
+// Clone returns a copy of o that shares no slice or map with it, as a
+// source's next fetch would be.
+func Clone(o billing.Observation) billing.Observation {
+	c := o
+	c.Parts = make(map[billing.Part]billing.PartStatus, len(o.Parts))
+	for k, v := range o.Parts {
+		c.Parts[k] = v
+	}
+	c.Grants = append([]billing.Grant(nil), o.Grants...)
+	c.Charges = append([]billing.Charge(nil), o.Charges...)
+	c.Costs = append([]billing.CostBucket(nil), o.Costs...)
+	if o.Derived != nil {
+		d := *o.Derived
+		c.Derived = &d
+	}
+	return c
+}
+
 // History builds n polls every `every` from T0 of an account of shape s,
 // the same for the same arguments. Every observation lists only what a
 // provider would (recent grants and charges, the open and the last settled
