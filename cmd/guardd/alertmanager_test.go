@@ -59,6 +59,7 @@ func firing(t *testing.T, am *alertmanagertest.Server, rule string) []alertmanag
 // observation). Alertmanager restarts and forgets it; the next check,
 // which has no notification due, sends it again.
 func TestCheckResendsToRestartedAlertmanager(t *testing.T) {
+	t.Parallel()
 	am := alertmanagertest.Start(t)
 	cfg := amConfig(t, t.TempDir(), "expired-grants-counted.json", "url: "+am.URL())
 	if _, errOut, err := runCmd(t, nil, "check", "--config", cfg); err != nil {
@@ -93,6 +94,7 @@ func TestCheckResendsToRestartedAlertmanager(t *testing.T) {
 // and starts again, empty; the first resend after it came back brings
 // the alert back, with no cycle in between.
 func TestRunResendsBetweenCycles(t *testing.T) {
+	t.Parallel()
 	a, b := alertmanagertest.Start(t), alertmanagertest.Start(t)
 	dir := t.TempDir()
 	cfg := amConfig(t, dir, "expired-grants-counted.json",

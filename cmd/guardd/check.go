@@ -51,6 +51,9 @@ func cmdCheck(ctx context.Context, args []string, getenv getenvFunc, stdout, std
 	defer a.Close()
 	defer a.log.Sync()
 	rep, err := cycleReport(ctx, a, clk)
+	if *f.dryRun && err == nil && len(rep.Sent) == 0 {
+		err = playAhead(ctx, a, clk, stdout)
+	}
 	if a.store != nil {
 		resend(ctx, a, clk.Now())
 		prune(ctx, a, clk.Now())
@@ -134,6 +137,32 @@ func resend(ctx context.Context, a *app, now time.Time) {
 	}
 }
 
+// playAhead is a dry run's answer to a next poll that would send nothing
+// while every account replays recorded data (a demo's file source, which a
+// dry run never moves on, so it would show the same nothing every time): it
+// plays on through the recorded observations, in memory, until something
+// would be sent, an account cannot be read or the recording ends (or
+// starts again), and says how far it went.
+func playAhead(ctx context.Context, a *app, clk clock.Clock, stdout io.Writer) error {
+	ahead := a.guard.Ahead()
+	if ahead == 0 {
+		return nil
+	}
+	for n := 1; n <= ahead; n++ {
+		rep, err := cycleReport(ctx, a, clk)
+		if len(rep.Sent) > 0 || len(rep.Failed) > 0 || err != nil {
+			later := fmt.Sprintf("%d polls later", n)
+			if n == 1 {
+				later = "one poll later"
+			}
+			fmt.Fprintf(stdout, "(dry run: the next poll would send nothing; played on in memory, the recorded history brings the above %s)\n", later)
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "(dry run: nothing would be sent at the next poll, nor at any of the %d after it that the recorded history holds)\n", ahead)
+	return nil
+}
+
 // prune applies the retention; a failure is logged, not fatal.
 func prune(ctx context.Context, a *app, now time.Time) {
 	st, err := a.store.Prune(ctx, now)
@@ -154,9 +183,11 @@ func cycle(ctx context.Context, a *app, clk clock.Clock) error {
 }
 
 // cycleReport is cycle, also returning the cycle's report.
-func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, error) {
+func cycleReport(ctx context.Context, a *app, clk clock.Clock) (rep guard.Report, err error) {
 	log := a.log
-	rep, err := a.guard.Cycle(ctx, clk.Now())
+	a.beat.Start(ctx)
+	defer func() { pingCycle(ctx, a, rep, err) }()
+	rep, err = a.guard.Cycle(ctx, clk.Now())
 	for _, f := range rep.Failed {
 		log.Error("account not read", zap.String("account", f.Account), zap.Error(f.Err))
 	}
@@ -165,8 +196,9 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (guard.Report, er
 	}
 	for name, ar := range rep.Accounts {
 		for _, p := range billing.Parts {
-			if why, ok := ar.Unavailable[p]; ok {
-				log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)), zap.String("why", why))
+			if st, ok := ar.Unavailable[p]; ok {
+				log.Warn("part of account not read", zap.String("account", name), zap.String("part", string(p)),
+					zap.String("cause", string(st.Cause)), zap.String("why", st.Unavailable))
 			}
 		}
 	}

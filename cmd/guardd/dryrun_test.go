@@ -20,6 +20,7 @@ import (
 // the burst resolves and credits-accumulating fires).
 // Nothing is sent or stored: a second dry run prints the same.
 func TestCheckDryRunWithState(t *testing.T) {
+	t.Parallel()
 	slack := newRecordingSlack(t)
 	env := map[string]string{"TEAM_SLACK_URL": slack.srv.URL + "/services/T0/B0/secret"}
 	for _, tc := range []struct {
@@ -114,4 +115,49 @@ func stateSnapshot(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestCheckDryRunPlaysRecordedHistory: on the example config, whose demo
+// account replays a history file, the next poll has nothing to send (it is
+// the history's first observation), so a dry run plays the history on in
+// memory and prints what guardd would send when it comes, saying so; on a
+// healthy history it says that nothing would be sent all the way through.
+// Either way it writes nothing, and a second dry run prints the same.
+func TestCheckDryRunPlaysRecordedHistory(t *testing.T) {
+	cfg, _ := demoDir(t, "config.example.yaml")
+	healthy := strings.Replace(readFile(t, cfg), "path: examples/hourly-recharge.json", "path: healthy.json", 1)
+	healthyCfg := filepath.Join(filepath.Dir(cfg), "healthy.yaml")
+	if err := os.WriteFile(healthyCfg, []byte(healthy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfg), "healthy.json"), []byte(readFile(t, "examples/healthy.json")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cfg  string
+		want []string
+	}{
+		{cfg, []string{"[WARNING] recharge-above-threshold on acme-openai  2026-10-14 02:00 UTC\n",
+			"(dry run: the next poll would send nothing; played on in memory, the recorded history brings the above 2 polls later)\n"}},
+		{healthyCfg, []string{"(dry run: nothing would be sent at the next poll, nor at any of the "}},
+	} {
+		out, _, err := runCmd(t, nil, "check", "--dry-run", "--config", tc.cfg)
+		if err != nil {
+			t.Fatalf("check --dry-run %s: %v", tc.cfg, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("dry run of %s lacks %q:\n%s", filepath.Base(tc.cfg), w, out)
+			}
+		}
+		if strings.Count(out, "\n[") > 0 {
+			t.Errorf("dry run of %s printed more than the first notifications due:\n%s", filepath.Base(tc.cfg), out)
+		}
+		if again, _, _ := runCmd(t, nil, "check", "--dry-run", "--config", tc.cfg); again != out {
+			t.Errorf("a second dry run printed something else:\n%s", again)
+		}
+	}
+	if entries, _ := filepath.Glob(filepath.Join(filepath.Dir(cfg), "*.db*")); len(entries) > 0 {
+		t.Errorf("the dry runs wrote %v", entries)
+	}
 }

@@ -30,14 +30,16 @@ func openAIAccount(f *pollertest.OpenAI) string {
 // account read only in part (3), an account not read or a notification not
 // delivered (1) and a wrong command line (2) apart.
 func TestCheckExitCodes(t *testing.T) {
+	t.Parallel()
 	f := pollertest.NewOpenAI(t)
 	f.SetGrants(pollertest.PurchaseGrant("cg_0", "10.00", t0.AddDate(0, -1, 0)))
 	cfg := providerConfig(t, openAIAccount(f))
 	session := map[string]string{"OPENAI_ADMIN_KEY": f.AdminKey, "OPENAI_SESSION_KEY": f.SessionKey}
-	// A secret key where the session key belongs: the credit grants
+	// A session key whose browser session has ended: the credit grants
 	// endpoint refuses it, so the balance and the grants are unavailable
-	// while the costs are read.
-	secretKey := map[string]string{"OPENAI_ADMIN_KEY": f.AdminKey, "OPENAI_SESSION_KEY": f.AdminKey}
+	// while the costs are read. (A secret key where the session key
+	// belongs is caught before: validation tells it by its prefix.)
+	secretKey := map[string]string{"OPENAI_ADMIN_KEY": f.AdminKey, "OPENAI_SESSION_KEY": "sess-SignedOut0123456789"}
 	slack := slacktest.NewWebhook(t)
 	slack.SetFault(slacktest.NoService)
 

@@ -22,6 +22,7 @@ import (
 // the Slack alert and status, status needs no secret, and a notification
 // Slack refused shows as not delivered.
 func TestFirstHour(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	openai := pollertest.NewOpenAI(t)
 	g := pollertest.PurchaseGrant("cg_01", "50.00", now.AddDate(0, 0, -10))

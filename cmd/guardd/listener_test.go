@@ -137,6 +137,7 @@ func TestListenerDefaultLimits(t *testing.T) {
 // degraded, with the reason, after one that read none, and ready again once
 // a cycle reads it again.
 func TestReadyzDegraded(t *testing.T) {
+	t.Parallel()
 	p := deepSeekProvider(t)
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
 	text := "schedule: \"@every 1s\"\nlog: {level: debug, format: json}\nhttp: {addr: \"127.0.0.1:0\"}\naccounts:\n" + p.account +

@@ -123,6 +123,7 @@ func (r *rig) noneSeen() {
 // a refused login and a server that is gone make the charges unavailable,
 // with the reason, never "no charges".
 func TestReceiptsFromDovecot(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, "@hourly")
 	env, check, stored, deliver := r.env, r.check, r.stored, r.deliver
 	now, dc, an := r.now, r.dc, r.an
@@ -189,6 +190,7 @@ Receipt #%[1]s Auto-recharge credits Qty 1 $10.00 Subtotal $10.00 Total excludin
 // polls every second: each is read once, as it arrives, and stays unread
 // in the mailbox.
 func TestReceiptsWhileRunning(t *testing.T) {
+	t.Parallel()
 	r := newRig(t, "@every 1s")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -35,6 +35,20 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
+	// In-process runs retry deliveries without waiting seconds; the
+	// processes the tests start keep the real back-off.
+	deliveryBackoff = 10 * time.Millisecond
+	// The slow tests here mostly wait (for a schedule's next second, for
+	// the processes they start), not compute: run up to 8 at once even on
+	// a machine of 2 CPUs, unless -parallel says otherwise.
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		if err := flag.Set("test.parallel", "8"); err != nil {
+			panic(err)
+		}
+	}
 	// Tests use paths relative to the repo root, as README's commands do.
 	if err := os.Chdir(filepath.Join("..", "..")); err != nil {
 		panic(err)
@@ -260,7 +274,8 @@ func TestCheckPostsToSlack(t *testing.T) {
 }
 
 // TestSecretsNeverLeak proves the webhook URL from the config never appears
-// in a log line, an error or printed output, whatever Slack answers.
+// in a log line, an error or printed output (validate --online's included),
+// whatever Slack answers.
 func TestSecretsNeverLeak(t *testing.T) {
 	faults := map[string]func(*slacktest.Server){
 		"ok":           func(*slacktest.Server) {},
@@ -287,6 +302,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 				for _, args := range [][]string{
 					{"check", "--config", cfg},
 					{"validate", "--print", "--config", cfg},
+					{"validate", "--online", "--config", cfg},
 				} {
 					out, errOut, err := runCmd(t, env, args...)
 					fmt.Fprintf(&seen, "%s\n%s\n%v\n", out, errOut, err)

@@ -129,7 +129,8 @@ func openRouterProvider(t *testing.T) provider {
 var providers = []func(*testing.T) provider{openAIProvider, anthropicProvider, deepSeekProvider, openRouterProvider}
 
 // providerConfig writes a config watching the given accounts, notifying on
-// stdout, polling every second when run as a daemon.
+// stdout, polling every second when run as a daemon, serving no HTTP (so
+// that daemons of tests running in parallel do not share a port).
 func providerConfig(t *testing.T, accounts ...string) string {
 	t.Helper()
 	cfg := "schedule: \"@every 1s\"\nlog: {level: debug, format: json}\nhttp: {addr: off}\naccounts:\n" + strings.Join(accounts, "") +
@@ -167,6 +168,7 @@ func pollHourly(t *testing.T, p provider, cfg string, n int) (string, string, []
 // TestProvidersRechargeLoop polls each provider's fake hourly while its
 // auto-recharge fires at every poll, and checks the findings.
 func TestProvidersRechargeLoop(t *testing.T) {
+	t.Parallel()
 	for _, newProvider := range providers {
 		p := newProvider(t)
 		t.Run(p.name, func(t *testing.T) {
@@ -193,6 +195,7 @@ func TestProvidersRechargeLoop(t *testing.T) {
 // read, and the only finding is source-blind, once three polls in a row
 // have failed.
 func TestProvidersFailing(t *testing.T) {
+	t.Parallel()
 	for _, newProvider := range providers {
 		p := newProvider(t)
 		t.Run(p.name, func(t *testing.T) {
@@ -219,6 +222,7 @@ func TestProvidersFailing(t *testing.T) {
 // TestRunDaemonAgainstFake runs guardd run with an "@every 1s" schedule
 // against DeepSeek's recharge loop until the burst is notified.
 func TestRunDaemonAgainstFake(t *testing.T) {
+	t.Parallel()
 	p := deepSeekProvider(t)
 	cfg := providerConfig(t, p.account)
 	getenv := func(k string) (string, bool) { v, ok := p.env[k]; return v, ok }

@@ -254,6 +254,7 @@ func TestNotifyTestFailures(t *testing.T) {
 // is posted once, threaded twice, then edited to resolved, each step by
 // another process, through the refs kept in the state database.
 func TestSlackBotAcrossCheckProcesses(t *testing.T) {
+	t.Parallel()
 	api := slacktest.NewAPI(t)
 	cfg := receiversConfig(t, fmt.Sprintf(`  - {name: team-slack, type: slack, bot_token_env: BOT, channel: %s, api_url: %q, accounts: [acme-openai]}
 `, slacktest.AlertsChannel, api.URL()))

@@ -75,10 +75,10 @@ func commands() []command {
 			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdRecord(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
-		{name: "validate", synopsis: "--config FILE [--print]", summary: "check a config file and report every problem",
+		{name: "validate", synopsis: "--config FILE [--print] [--online]", summary: "check a config file and report every problem",
 			flags: new(validateFlags).define,
-			run: func(_ context.Context, args []string, p proc) error {
-				return cmdValidate(args, p.getenv, p.stdout, p.stderr)
+			run: func(ctx context.Context, args []string, p proc) error {
+				return cmdValidate(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
 		{name: "test", synopsis: "TEST.yaml...", summary: "check the findings expected from a history",
 			run: func(ctx context.Context, args []string, p proc) error {

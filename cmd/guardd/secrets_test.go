@@ -38,10 +38,11 @@ var (
 	leakPagerDuty     = leakSecret{"", "Pq7Xm2Kz9Wd4Rt6Lb1Vn8Hc3Jf5Sy0Ga"[:32]}
 	leakAMToken       = leakSecret{"amtok-", "Nw3Fk8Zq5Tx1Lm7Rc4Vd9Ei2"}
 	leakSMTPPassword  = leakSecret{"smtp-", "Kc9Rw4Tz1Mq6Lx3Vb8Nd2Uf7"}
+	leakHeartbeat     = leakSecret{"", "Ws4Hy9Pd2Kf7Nb1Tz6Qm3Lx8"}
 )
 
 var leakSecrets = []leakSecret{leakOpenAIAdmin, leakOpenAISession, leakAnthropic, leakDeepSeek, leakOpenRouter,
-	leakSlackPath, leakSlackBot, leakSlackApp, leakHookPath, leakHookToken, leakHMAC, leakPagerDuty, leakAMToken, leakSMTPPassword}
+	leakSlackPath, leakSlackBot, leakSlackApp, leakHookPath, leakHookToken, leakHMAC, leakPagerDuty, leakAMToken, leakSMTPPassword, leakHeartbeat}
 
 // echoes are the ways a server quotes a secret back: whole, its end after
 // an ellipsis (as providers mask keys), its start, its middle, its body
@@ -72,6 +73,7 @@ var owners = map[string][]leakSecret{
 	"/hook/":              {leakHookPath, leakHookToken, leakHMAC},
 	"/pd/":                {leakPagerDuty},
 	"/am/":                {leakAMToken},
+	"/hb/":                {leakHeartbeat},
 }
 
 // echoServer answers every request with an error whose body quotes the
@@ -105,7 +107,7 @@ func echoServer(t *testing.T) *httptest.Server {
 			}
 			w.WriteHeader(code)
 			fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s","type":"invalid_request_error"}}`, quoted)
-		default: // webhook, PagerDuty, Alertmanager
+		default: // webhook, PagerDuty, Alertmanager, the dead-man's switch
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprintf(w, `{"status":"invalid event","message":"%s","errors":["%s"]}`, quoted, quoted)
@@ -123,6 +125,7 @@ func echoServer(t *testing.T) *httptest.Server {
 // characters of any secret beyond its public prefix may appear in an error,
 // a log line or the output.
 func TestNoSecretLeavesThroughErrors(t *testing.T) {
+	t.Parallel()
 	echo := echoServer(t)
 	smtp := smtptest.New(t, smtptest.Options{Username: "guardd", Password: leakSMTPPassword.String(), NoStartTLS: true, AuthBeforeTLS: true})
 	smtp.SetFault(smtptest.Fault{Stage: smtptest.Auth, Code: 535, Text: "5.7.8 Authentication failed: " + echoOf(leakSMTPPassword)})
@@ -148,6 +151,7 @@ notifiers:
   - {name: pager, type: pagerduty, routing_key_env: PD_KEY, api_url: %q}
   - {name: am, type: alertmanager, url: %q, bearer_token_env: AM_TOKEN}
   - {name: mail, type: email, host: 127.0.0.1, port: %d, tls: none, username: guardd, password_env: SMTP_PASSWORD, from: guardd@example.com, to: [ops@example.com], pacing: {max: 0}}
+heartbeat: {url_env: HB_URL, start: true}
 `, filepath.Join(dir, "state.db"), src,
 		source("openai", "admin_key_env: OPENAI_ADMIN, session_key_env: OPENAI_SESSION"),
 		source("anthropic", "admin_key_env: ANTHROPIC_ADMIN"),
@@ -166,6 +170,7 @@ notifiers:
 		"HOOK_URL":  echo.URL + "/hook/" + leakHookPath.String() + "?token=" + leakHookToken.String(),
 		"HOOK_HMAC": leakHMAC.String(), "PD_KEY": leakPagerDuty.String(), "AM_TOKEN": leakAMToken.String(),
 		"SMTP_PASSWORD": leakSMTPPassword.String(),
+		"HB_URL":        echo.URL + "/hb/" + leakHeartbeat.String() + "?create=1",
 	}
 	var seen []string
 	runAndKeep := func(wantErr bool, args ...string) {
@@ -198,7 +203,7 @@ notifiers:
 	all := strings.Join(seen, "\n")
 	for _, want := range []string{"acme-openai", "acme-anthropic", "acme-deepseek", "acme-openrouter",
 		"receiver slack-hook", "receiver slack-bot", "receiver hook", "receiver pager", "receiver am", "receiver mail", "535",
-		"connection refused"} {
+		"connection refused", `"heartbeat ping failed","ping":"start"`, `"heartbeat ping failed","ping":"fail"`, `"status":400`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no failure of %s was seen:\n%s", want, all)
 		}

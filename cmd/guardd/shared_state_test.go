@@ -259,6 +259,7 @@ func (h *holdingSlack) serve(w http.ResponseWriter, r *http.Request) {
 // Slack holds until the second has finished. Every message goes out once,
 // to each of two receivers, and both processes exit 0.
 func TestConcurrentChecksSendOnce(t *testing.T) {
+	t.Parallel()
 	slack := newHoldingSlack(t)
 	env := map[string]string{
 		"TEAM_SLACK_URL": slack.srv.URL + "/team/services/T0/B0/secret",

@@ -109,6 +109,7 @@ notifiers:
 // processes over the hourly recharge loop, one observation each: the alerts
 // are sent once, repeated on schedule and resolved, as one daemon would.
 func TestTenCheckProcessesShareOneDatabase(t *testing.T) {
+	t.Parallel()
 	slack := newRecordingSlack(t)
 	dir := t.TempDir()
 	cfg := stateConfig(t, dir, "hourly-recharge.json")
@@ -162,6 +163,7 @@ func TestTenCheckProcessesShareOneDatabase(t *testing.T) {
 // notification, after the outbox row was committed; the next run delivers it
 // exactly once.
 func TestKilledBetweenWriteAndSend(t *testing.T) {
+	t.Parallel()
 	slack := newRecordingSlack(t)
 	slack.block = true
 	dir := t.TempDir()
@@ -201,6 +203,7 @@ func TestKilledBetweenWriteAndSend(t *testing.T) {
 // TestDaemonRestartMidLoop stops and restarts guardd run while the recharge
 // burst is in progress: it stays one alert.
 func TestDaemonRestartMidLoop(t *testing.T) {
+	t.Parallel()
 	slack := newRecordingSlack(t)
 	dir := t.TempDir()
 	cfg := stateConfig(t, dir, "hourly-recharge.json")

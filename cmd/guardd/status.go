@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
-	"github.com/guardd/guardd/internal/alert/webhook"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/config"
@@ -121,11 +120,11 @@ type statusReport struct {
 // in the form of the webhook payload's (docs/receivers.md); it is absent
 // until a poll read one.
 type accountReport struct {
-	Name     string                  `json:"name"`
-	Provider string                  `json:"provider"`
-	Currency string                  `json:"currency"`
-	Sees     string                  `json:"sees"`
-	Balance  *webhook.PayloadBalance `json:"balance,omitempty"`
+	Name     string                `json:"name"`
+	Provider string                `json:"provider"`
+	Currency string                `json:"currency"`
+	Sees     string                `json:"sees"`
+	Balance  *alert.PayloadBalance `json:"balance,omitempty"`
 	// LastPoll is absent until the first poll.
 	LastPoll *pollReport `json:"last_poll,omitempty"`
 	// FailedPolls counts the failed polls in a row up to the last one.
@@ -263,7 +262,7 @@ func accountView(cfg *config.Config, a config.Account, as guard.AccountStatus) a
 	ar := accountReport{Name: a.Name, Provider: a.Provider, Currency: string(a.Currency), Sees: sightLine(cfg, a),
 		FailedPolls: as.FailedPolls, Alerts: []alertReport{}, state: as.State}
 	if s := as.State; s.EffectiveKnown || s.ShownKnown {
-		b := webhook.Balance(s)
+		b := alert.NewPayloadBalance(s)
 		ar.Balance = &b
 	}
 	if as.HasPoll {

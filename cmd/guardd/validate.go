@@ -1,32 +1,38 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/rules"
 )
 
 // validateFlags are guardd validate's flags.
 type validateFlags struct {
-	config *string
-	print  *bool
+	config        *string
+	print, online *bool
 }
 
 func (f *validateFlags) define(fs *flag.FlagSet, getenv getenvFunc) {
 	f.config = configFlag(fs, getenv)
 	f.print = fs.Bool("print", false, "print the effective config, with where each secret is kept; reads no secret")
+	f.online = fs.Bool("online", false, "then try each key and token once against its service (read-only; posts nothing)")
 }
 
-func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
+func cmdValidate(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error {
 	var f validateFlags
 	fs := newFlagSet("validate", f.define, getenv)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: guardd validate --config FILE [--print]\n\n"+
-			"Loads the config with its environment overrides and reports every problem at once.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage: guardd validate --config FILE [--print] [--online]\n\n"+
+			"Loads the config with its environment overrides and reports every problem at once.\n"+
+			"With --online, then tries each account's keys once against its provider and each\n"+
+			"notifier's credential where its service has a harmless call, says what each can\n"+
+			"read or why not, and exits 1 if any was refused or unreachable.\n\n")
 		fs.PrintDefaults()
 	}
 	if ok, err := parseFlags(fs, args, stderr); !ok {
@@ -36,7 +42,7 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 		return usagef("validate: --config is required")
 	}
 	reads := config.AllSecrets
-	if *f.print {
+	if *f.print && !*f.online {
 		reads = config.NoSecrets // printing shows where secrets are kept, never their values
 	}
 	cfg, err := config.LoadFile(*f.config, getenv, reads)
@@ -62,8 +68,16 @@ func cmdValidate(args []string, getenv getenvFunc, stdout, stderr io.Writer) err
 	for _, n := range cfg.Notifiers {
 		fmt.Fprintf(stdout, "  notifier %s: %s, severity %s and above\n", n.Name, n.Type, n.MinSeverity)
 	}
+	if !cfg.Heartbeat.URL.IsZero() {
+		fmt.Fprintf(stdout, "  heartbeat: %s\n", cfg.Heartbeat.Describe())
+	}
 	if *f.print {
-		return cfg.Dump(stdout)
+		if err := cfg.Dump(stdout); err != nil {
+			return err
+		}
+	}
+	if *f.online {
+		return validateOnline(ctx, cfg, clock.Clock{}.Now(), stdout)
 	}
 	return nil
 }

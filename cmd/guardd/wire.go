@@ -14,6 +14,7 @@ import (
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/heartbeat"
 	"go.uber.org/zap"
 )
 
@@ -68,6 +69,13 @@ func buildReceiver(cfg *config.Config, i int, stdout io.Writer, log *zap.Logger,
 	return alert.Receiver{Name: n.Name, MinSeverity: n.MinSeverity, Accounts: n.Accounts, Notifier: nt, Pace: n.Pace()}, nil
 }
 
+// deliveryBackoff, when not zero, is the first and the longest wait
+// between in-run delivery attempts (Retry-After included), instead of the
+// dispatcher's defaults. The tests that run guardd in-process set it short:
+// what they check of a retried delivery does not depend on how long it
+// waited.
+var deliveryBackoff time.Duration
+
 // app is what check and run work with: the config, the logger, the guard and
 // the state store it writes to (nil in a dry run, which only reads the one
 // it opened, if there is one).
@@ -80,6 +88,9 @@ type app struct {
 	// receivers and policy are the guard's, for resending (resend.go).
 	receivers []alert.Receiver
 	policy    lifecycle.Policy
+	// beat pings the dead-man's switch after each cycle; nil when none is
+	// configured, and in a dry run.
+	beat *heartbeat.Pinger
 }
 
 // Close closes the state store.
@@ -125,7 +136,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	opts := guard.Options{
 		Params:     cfg.Params,
 		Ledger:     cfg.Ledger,
-		Dispatcher: &alert.Dispatcher{Log: log},
+		Dispatcher: &alert.Dispatcher{Backoff: deliveryBackoff, MaxWait: deliveryBackoff, Log: log},
 		Receivers:  receivers,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N,
 			DigestAt: lifecycle.DefaultDigestAt},
@@ -143,7 +154,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		opts.Receivers = []alert.Receiver{{Name: "dry-run", Notifier: alert.NewWriter(stdout, alert.FormatText)}}
 		opts.Policy.Immediate = true
 	} else {
-		a.store = a.opened
+		a.store, a.beat = a.opened, cfg.Heartbeat.New(log)
 	}
 	a.receivers, a.policy = opts.Receivers, opts.Policy
 	a.guard = guard.New(accounts, opts)

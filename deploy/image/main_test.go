@@ -45,9 +45,14 @@ func TestImage(t *testing.T) {
 		return ""
 	}
 	args := []string{"--version", testVersion, "--revision", testRevision, "--oci", ociDir, "--tar", tarPath}
-	if err := run(context.Background(), args, getenv, &out); err != nil {
+	// Each step of the build shows in go test -v as it starts: cold, the
+	// go build alone takes minutes.
+	start := time.Now()
+	progress := logWriter{t: t, start: start, w: &out}
+	if err := run(context.Background(), args, getenv, progress); err != nil {
 		t.Fatalf("run(%q): %v\n%s", args, err, out.Bytes())
 	}
+	t.Logf("%5.1fs checking the OCI layout and the tarball", time.Since(start).Seconds())
 
 	fromLayout := layoutImage(t, ociDir, testVersion)
 	files := readLayer(t, fromLayout)
@@ -79,6 +84,7 @@ func TestImage(t *testing.T) {
 	}
 
 	// The binary runs, is static and carries the version.
+	t.Logf("%5.1fs running /guardd version from the image", time.Since(start).Seconds())
 	bin := filepath.Join(dir, "guardd")
 	if err := os.WriteFile(bin, files["guardd"].body, 0o755); err != nil {
 		t.Fatal(err)
@@ -94,6 +100,7 @@ func TestImage(t *testing.T) {
 	}
 
 	// The same binary and options give the same image, byte for byte.
+	t.Logf("%5.1fs assembling the image again from the same binary", time.Since(start).Seconds())
 	o := options{Version: testVersion, Revision: testRevision, Source: "https://github.com/guardd/guardd",
 		Arch: runtime.GOARCH, CABundle: DefaultCABundle, Created: time.Unix(1700000000, 0).UTC(), Tag: tag.String()}
 	again, err := assemble(bin, o)
@@ -103,6 +110,21 @@ func TestImage(t *testing.T) {
 	if got, want := digest(t, again), digest(t, fromLayout); got != want {
 		t.Errorf("rebuilt from the same binary: digest %s, want %s (the build is not reproducible)", got, want)
 	}
+}
+
+// logWriter logs each line written, with the time since start, and keeps
+// it in w for the failure message.
+type logWriter struct {
+	t     *testing.T
+	start time.Time
+	w     *bytes.Buffer
+}
+
+func (l logWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		l.t.Logf("%5.1fs %s", time.Since(l.start).Seconds(), line)
+	}
+	return l.w.Write(p)
 }
 
 func layoutImage(t *testing.T, dir, refName string) v1.Image {

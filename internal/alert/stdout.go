@@ -14,7 +14,7 @@ type Format string
 const (
 	// FormatText prints the human text of Text, separated by blank lines.
 	FormatText Format = "text"
-	// FormatJSON prints one JSON object (a Record) per line.
+	// FormatJSON prints one JSON object (a Payload) per line.
 	FormatJSON Format = "json"
 )
 
@@ -48,7 +48,7 @@ func (s *Writer) WriteAll(ns []Notification) error {
 		switch s.format {
 		case FormatJSON:
 			var b []byte
-			if b, err = json.Marshal(NewRecord(n)); err == nil {
+			if b, err = json.Marshal(NewPayload(n)); err == nil {
 				_, err = s.w.Write(append(b, '\n'))
 			}
 		default:

@@ -161,7 +161,23 @@ type PartStatus struct {
 	// Unavailable, when not empty, says why the part could not be read. An
 	// unavailable part is never zero: its fields must be ignored.
 	Unavailable string
+	// Cause sorts an unavailable part's reason into one of a few kinds (a
+	// metric label); empty when the source did not say.
+	Cause Cause
 }
+
+// Cause is the kind of reason a part could not be read.
+type Cause string
+
+// The causes.
+const (
+	CauseKeyRefused    Cause = "key_refused"      // 401 or 403: the key is wrong, expired or of the wrong kind
+	CauseRateLimited   Cause = "rate_limited"     // 429
+	CauseProviderError Cause = "provider_error"   // another answer than 2xx: 5xx, 404, a redirect
+	CauseUnreachable   Cause = "unreachable"      // no answer: network, timeout, cancelled
+	CauseInvalid       Cause = "invalid_response" // an answer guardd cannot trust
+	CauseMailbox       Cause = "mailbox"          // the receipts' mailbox could not be read
+)
 
 // Observation is one poll of one account: what was read, from where, when,
 // and which parts were unavailable. A part absent from Parts was not read at

@@ -214,32 +214,26 @@ func source(d *setting.Decoder, ap *setting.Problems, n *yaml.Node, a *billing.A
 		Type setting.Text `yaml:"type"`
 	}
 	d.Decode(p, n, &head, setting.Options{Unknown: func(*setting.Problems, *yaml.Node, []string) {}})
-	want := "want " + setting.OrList(sourceNames())
-	kind, ok := sourceKind(head.Type.S)
-	switch {
-	case !head.Type.IsSet():
-		p.Add("type", "is required (%s)", want)
-	case !ok:
-		p.At(head.Type.Pos, "unknown source type %q (%s)", head.Type.S, want)
-	}
+	kind, c, ok := sources.decode(d, p, n, head.Type, []string{"type"}, "source", func(p *setting.Problems, key string, types []string, kind string) {
+		p.Add(key, "only applies to %s sources, not to %s %s source", setting.AndList(types), article(kind), kind)
+	})
 	if !ok {
-		sourceTakers.checkKeys(p, n, []string{"type"})
 		return Source{}
 	}
-	cfg := kind.Config()
-	d.Decode(p, n, cfg, setting.Options{Ignore: []string{"type"},
-		Unknown: sourceTakers.unknownKey(func(p *setting.Problems, key string, types []string) {
-			p.Add(key, "only applies to %s sources, not to %s %s source", setting.AndList(types), article(kind.Name), kind.Name)
-		})})
+	cfg := c.(poller.Config)
 	cfg.Validate(p)
 	if kind.Provider != "" {
 		if slices.Contains(Providers(), a.Provider) && a.Provider != kind.Name {
 			p.At(head.Type.Pos, "%s %s source reads %s's API, but the account's provider is %q (only a file source may serve another provider)",
 				article(kind.Name), kind.Name, kind.Provider, a.Provider)
 		}
-		if kind.USD && a.Currency != "" && a.Currency != "USD" {
-			ap.Add("currency", "%s reports amounts in USD, so an account with %s %s source must be in USD (got %s)",
-				kind.Provider, article(kind.Name), kind.Name, a.Currency)
+		if len(kind.Currencies) > 0 && a.Currency != "" && !slices.Contains(kind.Currencies, a.Currency) {
+			want := make([]string, len(kind.Currencies))
+			for i, c := range kind.Currencies {
+				want[i] = string(c)
+			}
+			ap.Add("currency", "%s reports amounts in %s, so an account with %s %s source must be in %s (got %s)",
+				kind.Provider, setting.OrList(want), article(kind.Name), kind.Name, setting.OrList(want), a.Currency)
 		}
 	}
 	return Source{Type: kind.Name, Config: cfg}

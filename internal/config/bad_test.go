@@ -54,6 +54,16 @@ func TestBadConfigs(t *testing.T) {
 			if want := strings.TrimSuffix(string(b), "\n"); got != want {
 				t.Errorf("Load(%s) error:\ngot:\n%s\nwant:\n%s", file, got, want)
 			}
+			for name, v := range env {
+				if overrides[name] {
+					continue // an override's value is quoted when it is wrong
+				}
+				// Neither a secret nor its tail: a message may name a key's
+				// documented prefix (sk-proj-…), never what follows.
+				if tail := v[max(0, len(v)-8):]; strings.Contains(got, v) || len(v) >= 12 && strings.Contains(got, tail) {
+					t.Errorf("Load(%s) error shows the value of %s:\n%s", file, name, got)
+				}
+			}
 			for _, leak := range []string{"config.file", "fileAccount", "scalar", "!!", "yaml: "} {
 				if strings.Contains(got, leak) {
 					t.Errorf("Load(%s) error contains %q, want no Go or YAML internals:\n%s", file, leak, got)
@@ -62,6 +72,11 @@ func TestBadConfigs(t *testing.T) {
 		})
 	}
 }
+
+// overrides are the environment overrides of the config's settings, whose
+// values are not secrets.
+var overrides = map[string]bool{"GUARDD_SCHEDULE": true, "GUARDD_LOG_LEVEL": true, "GUARDD_LOG_FORMAT": true,
+	"GUARDD_STATE_PATH": true, "GUARDD_HTTP_ADDR": true}
 
 func readEnvFile(t *testing.T, path string) map[string]string {
 	t.Helper()

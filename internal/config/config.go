@@ -14,7 +14,6 @@
 package config
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/heartbeat"
 	"github.com/guardd/guardd/internal/ledger"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/setting"
@@ -75,6 +75,9 @@ type Global struct {
 	State    State        `yaml:"state"`
 	HTTP     HTTP         `yaml:"http"`
 	Alerting Alerting     `yaml:"alerting"`
+	// Heartbeat is the dead-man's switch pinged after each cycle; off
+	// without a URL.
+	Heartbeat heartbeat.Config `yaml:"heartbeat"`
 }
 
 // Log configures logging.
@@ -144,6 +147,7 @@ func defaults(d *setting.Decoder) Global {
 		HTTP:     HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
 		Alerting: Alerting{RepeatCritical: setting.DurationOf(4 * time.Hour), RepeatWarning: setting.DurationOf(24 * time.Hour),
 			RepeatInfo: setting.DurationOf(24 * time.Hour), ResolveAfter: setting.CountOf(DefaultResolveAfter)},
+		Heartbeat: heartbeat.Defaults(),
 	}
 }
 
@@ -162,7 +166,7 @@ func Load(r io.Reader, dir string, getenv func(string) (string, bool), reads Sec
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	root, problems := parseTree(data)
+	root, problems := setting.Parse(data)
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
@@ -284,6 +288,7 @@ func (c *Config) validateGlobal(p *setting.Problems) {
 		}
 		g.HTTP.Addr.S = a
 	}
+	g.Heartbeat.Validate(p.In("heartbeat"))
 }
 
 // decodeRules reads the rules section: the shared windows, then each rule's
@@ -309,29 +314,4 @@ func (c *Config) decodeRules(d *setting.Decoder, p *setting.Problems, n *yaml.No
 			}
 		}
 	}
-}
-
-// parseTree parses data into a document tree. Syntax errors and a second
-// document are problems.
-func parseTree(data []byte) (*yaml.Node, []*Problem) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var root yaml.Node
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, []*Problem{yamlProblem(err)}
-	}
-	var next yaml.Node
-	switch err := dec.Decode(&next); {
-	case errors.Is(err, io.EOF):
-		return &root, nil
-	case err != nil:
-		return nil, []*Problem{yamlProblem(err)}
-	}
-	line := next.Line
-	if len(next.Content) > 0 {
-		line = next.Content[0].Line
-	}
-	return nil, []*Problem{{Line: line, Msg: "found a second YAML document (the config must be a single document)"}}
 }

@@ -438,7 +438,7 @@ func TestExample(t *testing.T) {
 	}
 	checkMoney(t, "threshold", ar.Threshold, "5.00", "USD")
 	checkMoney(t, "amount", ar.Amount, "10.00", "USD")
-	if got, want := sourceOf(a), "file "+src; got != want {
+	if got, want := sourceOf(a), "file "+src+", looping"; got != want {
 		t.Errorf("source: got %s, want %s", got, want)
 	}
 	if got, want := len(c.Notifiers), 1; got != want {
@@ -598,6 +598,7 @@ accounts:
     source:
       type: file
       path: testdata/source.json
+      loop: false
 notifiers:
   - name: console
     type: stdout

@@ -109,7 +109,7 @@ func TestEveryReceiverDocumented(t *testing.T) {
 			}
 		}
 	}
-	if want := "# " + setting.OrList(receiverNames()); !strings.Contains(doc, want) {
+	if want := "# " + setting.OrList(receivers.names()); !strings.Contains(doc, want) {
 		t.Errorf("docs/receivers.md does not list the receiver types as %q", want)
 	}
 }

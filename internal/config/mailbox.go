@@ -46,7 +46,6 @@ var mailboxKeys = setting.Keys(reflectType(mailboxFile{}))
 // decodeMailboxes reads the mailboxes section.
 func (c *Config) decodeMailboxes(d *setting.Decoder, p *setting.Problems, n *yaml.Node) {
 	setting.Shape(p, "mailboxes", n, yaml.SequenceNode)
-	want := "want " + setting.OrList(mailboxNames())
 	for i, item := range setting.Items(n) {
 		p := p.In(fmt.Sprintf("mailboxes[%d]", i))
 		var fm mailboxFile
@@ -60,24 +59,13 @@ func (c *Config) decodeMailboxes(d *setting.Decoder, p *setting.Problems, n *yam
 		case slices.ContainsFunc(c.Mailboxes, func(o Mailbox) bool { return o.Name == m.Name }):
 			p.At(fm.Name.Pos, "duplicate mailbox name %q", m.Name)
 		}
-		kind, ok := mailboxKind(m.Type)
-		switch {
-		case !fm.Type.IsSet():
-			p.Add("type", "is required (%s)", want)
-		case !ok:
-			p.At(fm.Type.Pos, "unknown mailbox type %q (%s)", m.Type, want)
+		_, cfg, ok := mailboxes.decode(d, p, item, fm.Type, mailboxKeys, "mailbox", func(p *setting.Problems, key string, types []string, kind string) {
+			p.Add(key, "only applies to %s mailboxes, not to %s %s mailbox", setting.AndList(types), article(kind), kind)
+		})
+		if ok {
+			m.Config = cfg.(mailbox.Config)
+			m.Config.Validate(p)
 		}
-		if !ok {
-			mailboxTakers.checkKeys(p, item, mailboxKeys)
-			c.Mailboxes = append(c.Mailboxes, m)
-			continue
-		}
-		m.Config = kind.Config()
-		d.Decode(p, item, m.Config, setting.Options{Ignore: mailboxKeys,
-			Unknown: mailboxTakers.unknownKey(func(p *setting.Problems, key string, types []string) {
-				p.Add(key, "only applies to %s mailboxes, not to %s %s mailbox", setting.AndList(types), article(kind.Name), kind.Name)
-			})})
-		m.Config.Validate(p)
 		c.Mailboxes = append(c.Mailboxes, m)
 	}
 }
@@ -97,7 +85,7 @@ func (c *Config) receipts(p *setting.Problems, f *receiptsFile, a *billing.Accou
 	case !slices.Contains(names, r.Mailbox):
 		p.At(f.Mailbox.Pos, "unknown mailbox %q (want %s)", r.Mailbox, setting.OrList(names))
 	}
-	if k, ok := sourceKind(a.Provider); (!ok || !k.Receipts) && a.Provider != "" {
+	if k, ok := sources.find(a.Provider); (!ok || !k.Receipts) && a.Provider != "" {
 		var with []string
 		for _, k := range SourceKinds {
 			if k.Receipts {
@@ -130,20 +118,4 @@ func (c *Config) Inbox() (*inbox.Inbox, error) {
 		in.Mailboxes = append(in.Mailboxes, inbox.Mailbox{Name: m.Name, Reader: rd})
 	}
 	return in, nil
-}
-
-func mailboxKind(name string) (mailbox.Kind, bool) {
-	i := slices.IndexFunc(MailboxKinds, func(k mailbox.Kind) bool { return k.Name == name })
-	if i < 0 {
-		return mailbox.Kind{}, false
-	}
-	return MailboxKinds[i], true
-}
-
-func mailboxNames() []string {
-	out := make([]string, len(MailboxKinds))
-	for i, k := range MailboxKinds {
-		out[i] = k.Name
-	}
-	return out
 }

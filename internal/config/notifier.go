@@ -66,10 +66,6 @@ func notifier(d *setting.Decoder, p *setting.Problems, n *yaml.Node, seen map[st
 		p.At(fn.Name.Pos, "duplicate notifier name %q", nt.Name)
 	}
 	seen[nt.Name] = true
-	want := "want " + setting.OrList(receiverNames())
-	if !fn.Type.IsSet() {
-		p.Add("type", "is required (%s)", want)
-	}
 	if fn.MinSeverity.IsSet() {
 		if s, err := billing.ParseSeverity(fn.MinSeverity.S); err != nil {
 			p.At(fn.MinSeverity.Pos, "%v", err)
@@ -78,23 +74,17 @@ func notifier(d *setting.Decoder, p *setting.Problems, n *yaml.Node, seen map[st
 		}
 	}
 	nt.Accounts = notifierAccounts(p, fn.Accounts, accounts)
-	kind, ok := receiverKind(nt.Type)
-	if !ok {
-		if fn.Type.IsSet() {
-			p.At(fn.Type.Pos, "unknown notifier type %q (%s)", nt.Type, want)
+	_, cfg, ok := receivers.decode(d, p, n, fn.Type, notifierKeys, "notifier", func(p *setting.Problems, key string, types []string, kind string) {
+		if 2*len(types) > len(ReceiverKinds) {
+			p.Add(key, "does not apply to %s notifiers", kind)
+		} else {
+			p.Add(key, "only applies to %s notifiers", setting.AndList(types))
 		}
-		receiverTakers.checkKeys(p, n, notifierKeys)
+	})
+	if !ok {
 		return nt
 	}
-	nt.Config = kind.Config()
-	d.Decode(p, n, nt.Config, setting.Options{Ignore: notifierKeys,
-		Unknown: receiverTakers.unknownKey(func(p *setting.Problems, key string, types []string) {
-			if 2*len(types) > len(ReceiverKinds) {
-				p.Add(key, "does not apply to %s notifiers", kind.Name)
-			} else {
-				p.Add(key, "only applies to %s notifiers", setting.AndList(types))
-			}
-		})})
+	nt.Config = cfg.(alert.Config)
 	nt.Config.Validate(p, env)
 	return nt
 }

@@ -224,6 +224,8 @@ func TestNotifierDump(t *testing.T) {
     bearer_token_env: AM_TOKEN
     resolve_timeout: 25h
     resend_interval: 1m
+    watchdog: false
+    watchdog_timeout: 30m
   - name: mail
     type: email
     min_severity: info

@@ -19,9 +19,9 @@ func TestSight(t *testing.T) {
 		account("oa-admin", "openai", "{type: openai, admin_key_env: K}", "") +
 		account("oa-anchored", "openai", "{type: openai, admin_key_env: K}", `, balance_anchor: {amount: "40", at: "2026-11-30T10:00:00Z"}`) +
 		account("oa-session", "openai", "{type: openai, admin_key_env: K, session_key_env: S}", "") +
-		account("an-anchored", "anthropic", "{type: anthropic, admin_key_env: K}", `, balance_anchor: {amount: "40", at: "2026-11-30T10:00:00Z"}`) +
-		account("or", "openrouter", "{type: openrouter, management_key_env: K}", "")
-	c := mustLoad(t, text, map[string]string{"K": "sk-k", "S": "sess-s"})
+		account("an-anchored", "anthropic", "{type: anthropic, admin_key_env: A}", `, balance_anchor: {amount: "40", at: "2026-11-30T10:00:00Z"}`) +
+		account("or", "openrouter", "{type: openrouter, management_key_env: O}", "")
+	c := mustLoad(t, text, map[string]string{"K": "sk-admin-k", "A": "sk-ant-admin01-k", "O": "sk-or-v1-k", "S": "sess-s"})
 	e := rules.New(c.Params)
 	tests := []struct {
 		sight    string

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/poller/anthropic"
 	"github.com/guardd/guardd/internal/poller/deepseek"
 	"github.com/guardd/guardd/internal/poller/openai"
@@ -196,5 +197,17 @@ func TestExampleProviderAccounts(t *testing.T) {
 	}
 	if got, want := strings.Join(types, " "), "file openai anthropic deepseek openrouter"; got != want {
 		t.Errorf("source types: got %q, want %q", got, want)
+	}
+}
+
+// TestAPISourcesProbe: every source type that reads a provider's API can
+// have its keys tried online (guardd validate --online), so a new provider
+// cannot be added without its probe.
+func TestAPISourcesProbe(t *testing.T) {
+	for _, k := range SourceKinds {
+		_, ok := k.Config().(poller.Prober)
+		if want := k.Provider != ""; ok != want {
+			t.Errorf("source type %s: implements poller.Prober %v, want %v", k.Name, ok, want)
+		}
 	}
 }

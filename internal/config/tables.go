@@ -53,42 +53,76 @@ func Providers() []string {
 
 // BillingPage returns the billing page of a provider, or "".
 func BillingPage(provider string) string {
-	if k, ok := sourceKind(provider); ok {
+	if k, ok := sources.find(provider); ok {
 		return k.BillingPage
 	}
 	return ""
 }
 
-func sourceKind(name string) (poller.Kind, bool) {
-	i := slices.IndexFunc(SourceKinds, func(k poller.Kind) bool { return k.Name == name })
-	if i < 0 {
-		return poller.Kind{}, false
-	}
-	return SourceKinds[i], true
+// table is one closed set of kinds as the config reads it: the rows, in
+// order, and which keys each row's block takes.
+type table[K any] struct {
+	rows   []K
+	name   func(K) string
+	config func(K) any
+	takers takers
 }
 
-func receiverKind(name string) (alert.Kind, bool) {
-	i := slices.IndexFunc(ReceiverKinds, func(k alert.Kind) bool { return k.Name == name })
-	if i < 0 {
-		return alert.Kind{}, false
+func newTable[K any](rows []K, name func(K) string, config func(K) any) *table[K] {
+	t := &table[K]{rows: rows, name: name, config: config, takers: takers{}}
+	for _, k := range rows {
+		t.takers.add(name(k), config(k))
 	}
-	return ReceiverKinds[i], true
+	return t
 }
 
-func sourceNames() []string {
-	out := make([]string, len(SourceKinds))
-	for i, k := range SourceKinds {
-		out[i] = k.Name
+var (
+	sources   = newTable(SourceKinds, func(k poller.Kind) string { return k.Name }, func(k poller.Kind) any { return k.Config() })
+	receivers = newTable(ReceiverKinds, func(k alert.Kind) string { return k.Name }, func(k alert.Kind) any { return k.Config() })
+	mailboxes = newTable(MailboxKinds, func(k mailbox.Kind) string { return k.Name }, func(k mailbox.Kind) any { return k.Config() })
+)
+
+func (t *table[K]) find(name string) (K, bool) {
+	i := slices.IndexFunc(t.rows, func(k K) bool { return t.name(k) == name })
+	if i < 0 {
+		var zero K
+		return zero, false
+	}
+	return t.rows[i], true
+}
+
+func (t *table[K]) names() []string {
+	out := make([]string, len(t.rows))
+	for i, k := range t.rows {
+		out[i] = t.name(k)
 	}
 	return out
 }
 
-func receiverNames() []string {
-	out := make([]string, len(ReceiverKinds))
-	for i, k := range ReceiverKinds {
-		out[i] = k.Name
+// decode reads the block n of a noun ("source") of this table: typ is its
+// type as read, own the keys every type's block shares. It returns the row
+// and its configuration, decoded; false when the type is missing or unknown
+// (said, with the keys no row takes). misplaced reports a key of another
+// row's.
+func (t *table[K]) decode(d *setting.Decoder, p *setting.Problems, n *yaml.Node, typ setting.Text, own []string, noun string,
+	misplaced func(p *setting.Problems, key string, types []string, kind string)) (K, any, bool) {
+	want := "want " + setting.OrList(t.names())
+	kind, ok := t.find(typ.S)
+	switch {
+	case !typ.IsSet():
+		p.Add("type", "is required (%s)", want)
+	case !ok:
+		p.At(typ.Pos, "unknown %s type %q (%s)", noun, typ.S, want)
 	}
-	return out
+	if !ok {
+		t.takers.checkKeys(p, n, own)
+		return kind, nil, false
+	}
+	cfg := t.config(kind)
+	d.Decode(p, n, cfg, setting.Options{Ignore: own, Unknown: t.takers.unknownKey(func(p *setting.Problems, key string, types []string) {
+		misplaced(p, key, types, t.name(kind))
+	})})
+	return kind, cfg, true
 }
 
 // takers maps each key of a polymorphic block to the types that take it,
@@ -98,24 +132,6 @@ type takers map[string][]string
 func (t takers) add(typ string, cfg any) {
 	for _, k := range setting.Keys(reflectType(cfg)) {
 		t[k] = append(t[k], typ)
-	}
-}
-
-var (
-	sourceTakers   = takers{}
-	receiverTakers = takers{}
-	mailboxTakers  = takers{}
-)
-
-func init() {
-	for _, k := range SourceKinds {
-		sourceTakers.add(k.Name, k.Config())
-	}
-	for _, k := range ReceiverKinds {
-		receiverTakers.add(k.Name, k.Config())
-	}
-	for _, k := range MailboxKinds {
-		mailboxTakers.add(k.Name, k.Config())
 	}
 }
 

@@ -80,6 +80,14 @@ type Resumer interface {
 	Resume(after time.Time)
 }
 
+// Recorded is implemented by sources that replay recorded data (the file
+// source) and know how much of it is left: Left is how many observations
+// come before the recording ends, or starts again.
+type Recorded interface {
+	Resumer
+	Left() int
+}
+
 // CostResumer is implemented by sources that read cost windows
 // incrementally: told where the stored history's settled windows end, a new
 // process does not read them again.
@@ -291,13 +299,15 @@ func (g *Guard) fromCheckpoint(ctx context.Context, w *watched, cp store.LedgerC
 }
 
 // rebuild builds w's ledger from the stored observations of the history
-// window, which ends at the newest observation (not at now: after a long
-// outage the rules still need the history before it).
+// window, which ends at the newest observation, not at now: after a long
+// outage the rules still need the history before it, and a history served
+// ahead of the clock (a looping file source) must not load every
+// observation after now.
 func (g *Guard) rebuild(ctx context.Context, w *watched, now, last time.Time, haveLast bool) (*ledger.Ledger, error) {
 	var obs []billing.Observation
 	err := g.history.View(ctx, func(tx *store.Tx) error {
 		end := now
-		if haveLast && last.Before(now) {
+		if haveLast {
 			end = last
 		}
 		var err error
@@ -314,6 +324,27 @@ func (g *Guard) rebuild(ctx context.Context, w *watched, now, last time.Time, ha
 		}
 	}
 	return l, nil
+}
+
+// Ahead says how many more cycles could run on recorded data alone: the
+// fewest observations any account's source has left (Recorded), or 0 when
+// an account reads a live source or mail is read (neither can be played
+// ahead). A dry run plays ahead when the next poll would send nothing.
+func (g *Guard) Ahead() int {
+	if g.inbox != nil || len(g.accounts) == 0 {
+		return 0
+	}
+	n := -1
+	for _, w := range g.accounts {
+		r, ok := w.source.(Recorded)
+		if !ok {
+			return 0
+		}
+		if left := r.Left(); n < 0 || left < n {
+			n = left
+		}
+	}
+	return n
 }
 
 // AccountError is a failure to read or use one account's observation.
@@ -359,9 +390,9 @@ type AccountReport struct {
 	Recharges24h int
 	// ExpiringSoon is unused grant credit expiring within 14 days.
 	ExpiringSoon billing.Money
-	// Unavailable holds the parts the poll could not read, each with the
-	// reason.
-	Unavailable map[billing.Part]string
+	// Unavailable holds the parts the poll could not read, each with its
+	// status: why, and the kind of cause.
+	Unavailable map[billing.Part]billing.PartStatus
 }
 
 // Cycle polls every account once at now, evaluates the rules and sends the
@@ -433,7 +464,7 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 			rep.States[w.account.Name] = state
 			ar.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
 			ar.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
-			ar.Unavailable = unavailable(res.Observation)
+			ar.Unavailable = unavailableParts(res.Observation)
 		}
 		rep.Accounts[w.account.Name] = ar
 		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
@@ -515,7 +546,12 @@ func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, po
 	if err := tx.AppendObservation(account, o); err != nil {
 		return err
 	}
-	p.Unavailable = unavailable(o)
+	for part, st := range unavailableParts(o) {
+		if p.Unavailable == nil {
+			p.Unavailable = make(map[billing.Part]string)
+		}
+		p.Unavailable[part] = st.Unavailable
+	}
 	if err := recordFirstSeen(tx, account.Name, o); err != nil {
 		return err
 	}
@@ -652,16 +688,16 @@ func Replay(ctx context.Context, account billing.Account, name string, obs []bil
 	return nil
 }
 
-// unavailable returns the parts o could not read, each with the reason; nil
-// when every part attempted was read.
-func unavailable(o billing.Observation) map[billing.Part]string {
-	var out map[billing.Part]string
+// unavailableParts returns the parts o could not read, each with its
+// status; nil when every part attempted was read.
+func unavailableParts(o billing.Observation) map[billing.Part]billing.PartStatus {
+	var out map[billing.Part]billing.PartStatus
 	for p, st := range o.Parts {
 		if st.Unavailable != "" {
 			if out == nil {
-				out = make(map[billing.Part]string)
+				out = make(map[billing.Part]billing.PartStatus)
 			}
-			out[p] = st.Unavailable
+			out[p] = st
 		}
 	}
 	return out

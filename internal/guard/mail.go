@@ -141,14 +141,14 @@ func (m *mailFor) attach(o *billing.Observation, now time.Time) []string {
 	}
 	switch {
 	case m.unavailable != "":
-		o.Parts[billing.PartCharges] = billing.PartStatus{Source: source, AsOf: now, Unavailable: m.unavailable}
+		o.Parts[billing.PartCharges] = billing.PartStatus{Source: source, AsOf: now, Unavailable: m.unavailable, Cause: billing.CauseMailbox}
 		return nil
 	case len(problems) > 0:
 		why := problems[0]
 		if len(problems) > 1 {
 			why = fmt.Sprintf("%d receipts could not be used; the first: %s", len(problems), why)
 		}
-		o.Parts[billing.PartCharges] = billing.PartStatus{Source: source, AsOf: now, Unavailable: why}
+		o.Parts[billing.PartCharges] = billing.PartStatus{Source: source, AsOf: now, Unavailable: why, Cause: billing.CauseMailbox}
 		o.Charges = nil
 		// Delivered: the problem is in this observation. The charges
 		// stay pending for the next poll.

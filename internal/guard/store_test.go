@@ -88,7 +88,7 @@ func TestUnavailableReasonSurvivesTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := rep.Accounts[a.Name].Unavailable[billing.PartGrants]; got != why {
+		if got := rep.Accounts[a.Name].Unavailable[billing.PartGrants].Unavailable; got != why {
 			t.Fatalf("poll %d: report says grants unavailable because %q, want %q", i, got, why)
 		}
 	}

@@ -15,11 +15,11 @@ const PayloadVersion = 1
 
 // payload is the stored format of a notification: an outbox item's Payload
 // and an alert's Finding. It is the lifecycle's own and versioned on its
-// own, apart from the replay output (alert.Record) and the webhook's public
-// payload, so that changing either never changes what is stored, nor what
-// an older database means.
+// own, apart from the public JSON form (alert.Payload: the webhook's body,
+// the replay output), so that changing that never changes what is stored,
+// nor what an older database means.
 //
-// Version 1 is what release 1 stored (the JSON of its alert.Record, without
+// Version 1 is what release 1 stored (the JSON of its replay record, without
 // a version field), plus the version field: a payload without one is
 // version 1. Amounts are exact decimal strings with a currency; times are
 // UTC. A change of shape or meaning is a new version, and DecodePayload

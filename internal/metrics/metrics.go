@@ -57,17 +57,18 @@ func New(b Build) *Metrics {
 		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "guardd", Name: name, Help: help})
 	}
 	m := &Metrics{
-		reg:          prometheus.NewRegistry(),
-		effective:    moneyGauge("effective_balance", "Unexpired credit that can really be spent (derived: see effective_balance_derived)."),
-		derived:      gauge("effective_balance_derived", "1 when effective_balance is derived from the account's balance_anchor, plus receipts, minus costs; 0 when the provider shows it.", "account"),
-		shown:        moneyGauge("shown_balance", "The balance the provider shows (may count expired grants)."),
-		runway:       gauge("runway_seconds", "Seconds the effective balance lasts at the recent burn; absent when unknown or endless.", "account"),
-		burn:         moneyGauge("burn_per_second", "Average consumption per second over the burn window."),
-		expiring:     moneyGauge("grant_credit_expiring_soon", "Unused grant credit expiring within the next 1209600 seconds (14 days)."),
-		recharges:    gauge("recent_recharges", "Recharges (charges or inferred purchases) in the last 86400 seconds (24 hours).", "account"),
-		lastPoll:     gauge("last_successful_poll_timestamp_seconds", "Unix time in seconds of the last poll that read the account.", "account"),
-		findings:     gauge("findings", "Findings holding at the last evaluation, notified or not.", "account", "rule", "severity"),
-		partsMissing: gauge("parts_unavailable", "1 when the last poll could not read this part of the account.", "account", "part"),
+		reg:       prometheus.NewRegistry(),
+		effective: moneyGauge("effective_balance", "Unexpired credit that can really be spent (derived: see effective_balance_derived)."),
+		derived:   gauge("effective_balance_derived", "1 when effective_balance is derived from the account's balance_anchor, plus receipts, minus costs; 0 when the provider shows it.", "account"),
+		shown:     moneyGauge("shown_balance", "The balance the provider shows (may count expired grants)."),
+		runway:    gauge("runway_seconds", "Seconds the effective balance lasts at the recent burn; absent when unknown or endless.", "account"),
+		burn:      moneyGauge("burn_per_second", "Average consumption per second over the burn window."),
+		expiring:  moneyGauge("grant_credit_expiring_soon", "Unused grant credit expiring within the next 1209600 seconds (14 days)."),
+		recharges: gauge("recent_recharges", "Recharges (charges or inferred purchases) in the last 86400 seconds (24 hours).", "account"),
+		lastPoll:  gauge("last_successful_poll_timestamp_seconds", "Unix time in seconds of the last poll that read the account.", "account"),
+		findings:  gauge("findings", "Findings holding at the last evaluation, notified or not.", "account", "rule", "severity"),
+		partsMissing: gauge("parts_unavailable", "1 when the last poll could not read this part of the account, by the kind of cause "+
+			"(key_refused, rate_limited, provider_error, unreachable, invalid_response, mailbox; empty when unknown).", "account", "part", "cause"),
 		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "guardd", Name: "poll_errors_total",
 			Help: "Polls that read nothing usable."}, []string{"account"}),
 		pollDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "guardd", Name: "poll_duration_seconds",
@@ -116,8 +117,8 @@ func (m *Metrics) Observe(rep guard.Report) {
 		m.recharges.WithLabelValues(name).Set(float64(ar.Recharges24h))
 		setMoney(m.expiring, name, ar.ExpiringSoon)
 		m.partsMissing.DeletePartialMatch(prometheus.Labels{"account": name})
-		for p := range ar.Unavailable {
-			m.partsMissing.WithLabelValues(name, string(p)).Set(1)
+		for p, st := range ar.Unavailable {
+			m.partsMissing.WithLabelValues(name, string(p), string(st.Cause)).Set(1)
 		}
 	}
 	for name, s := range rep.States {

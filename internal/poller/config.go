@@ -17,8 +17,10 @@ type Kind struct {
 	// Provider names the provider in prose ("OpenAI"); empty for a source
 	// that reads no provider's API (file).
 	Provider string
-	// USD says the provider reports amounts in US dollars only.
-	USD bool
+	// Currencies lists the currencies the provider reports amounts in; an
+	// account read by the source must be in one of them. Empty: any (a file
+	// source).
+	Currencies []billing.Currency
 	// BillingPage is the provider's billing page, linked from messages.
 	BillingPage string
 	// Receipts says the provider's card payments come with receipt emails
@@ -82,9 +84,12 @@ func Refused(name, field, what string) string {
 }
 
 // KeySpec describes a provider's key: what says what it is, what it reads
-// and where to get it.
-func KeySpec(what string) *setting.SecretSpec {
-	return &setting.SecretSpec{Noun: "key", What: what, Pasted: looksLikeKey}
+// and where to get it; shape, if not nil, says what is wrong with a key
+// whose documented prefix shows it is another kind of key ("a project key
+// (sk-proj-…), not an admin key …"), or "". It must never quote the key:
+// its answer follows "the value of $X is ".
+func KeySpec(what string, shape func(key string) string) *setting.SecretSpec {
+	return &setting.SecretSpec{Noun: "key", What: what, Pasted: looksLikeKey, Check: shape}
 }
 
 // looksLikeKey reports whether s starts like a provider key.

@@ -22,7 +22,19 @@ var (
 	// ErrInvalid: the provider answered with something guardd cannot trust
 	// (an HTML page, truncated JSON, a negative or NaN amount).
 	ErrInvalid = errors.New("invalid response")
+	// ErrKeyRefused: the provider refused the key (wrong, expired or of the
+	// wrong kind). It comes with ErrUnavailable (see KeyRefused).
+	ErrKeyRefused = errors.New("key refused")
 )
+
+// KeyRefused is an error that reads "data unavailable: " and msg, and is
+// both ErrUnavailable and ErrKeyRefused.
+func KeyRefused(msg string) error { return &keyRefused{msg: msg} }
+
+type keyRefused struct{ msg string }
+
+func (e *keyRefused) Error() string   { return ErrUnavailable.Error() + ": " + e.msg }
+func (e *keyRefused) Unwrap() []error { return []error{ErrUnavailable, ErrKeyRefused} }
 
 // Source reads one account.
 type Source interface {

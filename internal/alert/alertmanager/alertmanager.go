@@ -12,6 +12,12 @@
 // in the past. A resolution sends the alert again with endsAt at the time it
 // resolved. Each alert goes to every URL: every replica of an Alertmanager
 // cluster, as Alertmanager asks of its clients.
+//
+// With Options.Watchdog, every resend also carries GuarddWatchdog, an alert
+// that always fires (the Prometheus "Watchdog" convention), whose endsAt is
+// WatchdogTimeout ahead: while guardd runs, Alertmanager holds it active;
+// once guardd stops resending, it ends, and a route that sends it to a
+// dead-man's switch goes quiet, which is what the switch alerts on.
 package alertmanager
 
 import (
@@ -30,6 +36,7 @@ import (
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/httpx"
 	"github.com/guardd/guardd/internal/secret"
+	"github.com/guardd/guardd/internal/setting"
 )
 
 // DefaultResolveTimeout is how far ahead a firing alert's endsAt is set when
@@ -41,6 +48,15 @@ const DefaultResolveTimeout = 25 * time.Hour
 // again when Options.ResendInterval is zero: Prometheus's default, within
 // the 30 s to 3 min Alertmanager expects of its clients.
 const DefaultResendInterval = time.Minute
+
+// WatchdogName is the watchdog alert's alertname.
+const WatchdogName = "GuarddWatchdog"
+
+// DefaultWatchdogTimeout is how far ahead the watchdog's endsAt is set when
+// Options.WatchdogTimeout is zero: longer than guardd check's default
+// schedule (15 min) with room for a run that starts late, and far longer
+// than guardd run's resends (every minute).
+const DefaultWatchdogTimeout = 30 * time.Minute
 
 // Options configure a Receiver.
 type Options struct {
@@ -57,6 +73,11 @@ type Options struct {
 	// ResendInterval is how often guardd run sends the firing alerts
 	// again (ResendEvery); zero means DefaultResendInterval.
 	ResendInterval time.Duration
+	// Watchdog adds the always-firing watchdog alert to every resend.
+	Watchdog bool
+	// WatchdogTimeout sets the watchdog's endsAt (see the package doc);
+	// zero means DefaultWatchdogTimeout.
+	WatchdogTimeout time.Duration
 	// Clock tells the time endsAt counts from; the zero value is the real
 	// clock.
 	Clock clock.Clock
@@ -90,6 +111,9 @@ func New(o Options) *Receiver {
 	}
 	if o.ResendInterval <= 0 {
 		o.ResendInterval = DefaultResendInterval
+	}
+	if o.WatchdogTimeout <= 0 {
+		o.WatchdogTimeout = DefaultWatchdogTimeout
 	}
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: httpx.DefaultPostTimeout}
@@ -156,13 +180,32 @@ func NewAlert(n alert.Notification, now time.Time, resolveTimeout time.Duration,
 	return a
 }
 
+// WatchdogAlert is the watchdog alert sent at now: alertname GuarddWatchdog
+// and severity none (no account: it is about guardd itself), active from
+// now until timeout after it. Alertmanager keeps the earliest startsAt of
+// an alert it already holds, so startsAt is when guardd first sent it
+// since the alert last ended.
+func WatchdogAlert(now time.Time, timeout time.Duration) Alert {
+	return Alert{
+		Labels: map[string]string{"alertname": WatchdogName, "severity": "none"},
+		Annotations: map[string]string{
+			"summary": "guardd is running and sending its alerts to Alertmanager",
+			"description": "This alert always fires while guardd runs: it is sent with every resend and ends " +
+				setting.FormatDuration(timeout) + " after the last one. Route it to a dead-man's switch, which alerts when it stops " +
+				"coming: then guardd stopped, or cannot reach Alertmanager.",
+		},
+		StartsAt: now.UTC().Format(time.RFC3339),
+		EndsAt:   now.Add(timeout).UTC().Format(time.RFC3339),
+	}
+}
+
 // Send posts n as one alert to every URL, at once. retry is true when a
 // URL failed with a 429, a 5xx or a network error; false when every
 // failure is another answer, whose error says what to check. Alertmanager
 // groups alerts by their labels, not by a message guardd could thread
 // under, so the ref is always zero.
 func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
-	retry, err := r.push(ctx, []alert.Notification{n})
+	retry, err := r.push(ctx, []alert.Notification{n}, false)
 	if err != nil {
 		return alert.Ref{}, retry, fmt.Errorf("push alert to alertmanager (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 	}
@@ -171,24 +214,30 @@ func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, b
 }
 
 // Resend implements alert.Resender: it posts every firing alert again, in
-// one request per URL, with endsAt counted from now.
+// one request per URL, with endsAt counted from now, and the watchdog alert
+// when Options.Watchdog asks for it (even with no alert firing).
 func (r *Receiver) Resend(ctx context.Context, firing []alert.Notification) error {
-	if len(firing) == 0 {
+	if len(firing) == 0 && !r.o.Watchdog {
 		return nil
 	}
-	if _, err := r.push(ctx, firing); err != nil {
+	if _, err := r.push(ctx, firing, r.o.Watchdog); err != nil {
+		if r.o.Watchdog {
+			return fmt.Errorf("resend %d firing alerts and the watchdog to alertmanager: %w", len(firing), err)
+		}
 		return fmt.Errorf("resend %d firing alerts to alertmanager: %w", len(firing), err)
 	}
-	r.log.Debug("alertmanager alerts resent", zap.Int("alerts", len(firing)), zap.Int("urls", len(r.o.URLs)))
+	r.log.Debug("alertmanager alerts resent", zap.Int("alerts", len(firing)), zap.Bool("watchdog", r.o.Watchdog),
+		zap.Int("urls", len(r.o.URLs)))
 	return nil
 }
 
 // ResendEvery implements alert.Resender.
 func (r *Receiver) ResendEvery() time.Duration { return r.o.ResendInterval }
 
-// push posts ns as alerts to every URL at once and joins the failures;
-// retry is true when any failure may pass on a retry.
-func (r *Receiver) push(ctx context.Context, ns []alert.Notification) (bool, error) {
+// push posts ns as alerts, and the watchdog alert if watchdog, to every URL
+// at once and joins the failures; retry is true when any failure may pass
+// on a retry.
+func (r *Receiver) push(ctx context.Context, ns []alert.Notification, watchdog bool) (bool, error) {
 	if len(r.o.URLs) == 0 {
 		return false, errors.New("no Alertmanager URL configured")
 	}
@@ -196,6 +245,9 @@ func (r *Receiver) push(ctx context.Context, ns []alert.Notification) (bool, err
 	as := make([]Alert, len(ns))
 	for i, n := range ns {
 		as[i] = NewAlert(n, now, r.o.ResolveTimeout, r.o.Links[n.Finding.Account])
+	}
+	if watchdog {
+		as = append(as, WatchdogAlert(now, r.o.WatchdogTimeout))
 	}
 	body, err := json.Marshal(as)
 	if err != nil {

@@ -29,14 +29,19 @@ type Config struct {
 	// ResendInterval is how often guardd run sends the firing alerts again
 	// between cycles.
 	ResendInterval setting.Duration `yaml:"resend_interval"`
+	// Watchdog adds the always-firing GuarddWatchdog alert to every resend;
+	// WatchdogTimeout is how long it stays active after the last one.
+	Watchdog        setting.Bool     `yaml:"watchdog"`
+	WatchdogTimeout setting.Duration `yaml:"watchdog_timeout"`
 }
 
 // Defaults returns an alertmanager notifier's defaults.
 func Defaults() *Config {
 	return &Config{
-		Sending:        alert.SendingDefaults(httpx.DefaultPostTimeout),
-		BearerToken:    setting.Secret{Spec: &setting.SecretSpec{Noun: "token", What: "the bearer token"}},
-		ResendInterval: setting.DurationOf(DefaultResendInterval),
+		Sending:         alert.SendingDefaults(httpx.DefaultPostTimeout),
+		BearerToken:     setting.Secret{Spec: &setting.SecretSpec{Noun: "token", What: "the bearer token"}},
+		ResendInterval:  setting.DurationOf(DefaultResendInterval),
+		WatchdogTimeout: setting.DurationOf(DefaultWatchdogTimeout),
 	}
 }
 
@@ -78,6 +83,19 @@ func (c *Config) Validate(p *setting.Problems, env alert.Env) {
 			p.Add("resend_interval", "%s (by default %s)", msg, setting.FormatDuration(r.Duration))
 		}
 	}
+	switch w, r := c.WatchdogTimeout, c.ResendInterval.Duration; {
+	case !c.Watchdog.B:
+		if w.IsSet() {
+			p.At(w.Pos, "only applies with watchdog: true")
+		}
+	case w.Duration <= r:
+		msg := "must be longer than resend_interval (" + setting.FormatDuration(r) + "), or the watchdog ends between two resends"
+		if w.IsSet() {
+			p.At(w.Pos, "%s (got %s)", msg, w.Text)
+		} else {
+			p.Add("watchdog_timeout", "%s (by default %s)", msg, setting.FormatDuration(w.Duration))
+		}
+	}
 }
 
 // urls returns the configured URLs: url, or the list urls.
@@ -95,7 +113,8 @@ func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 		urls = append(urls, u.S)
 	}
 	return New(Options{URLs: urls, BearerToken: c.BearerToken.Value, ResolveTimeout: c.ResolveTimeout.Duration,
-		ResendInterval: c.ResendInterval.Duration, Client: c.Client(), Log: d.Log, Links: d.Links}), nil
+		ResendInterval: c.ResendInterval.Duration, Watchdog: c.Watchdog.B, WatchdogTimeout: c.WatchdogTimeout.Duration,
+		Client: c.Client(), Log: d.Log, Links: d.Links}), nil
 }
 
 // Describe implements alert.Config.
@@ -104,5 +123,9 @@ func (c *Config) Describe() string {
 	for _, u := range c.urls() {
 		urls = append(urls, u.S)
 	}
-	return "alertmanager at " + strings.Join(urls, ", ")
+	s := "alertmanager at " + strings.Join(urls, ", ")
+	if c.Watchdog.B {
+		s += ", with the watchdog alert (" + WatchdogName + ", ends " + setting.FormatDuration(c.WatchdogTimeout.Duration) + " after the last resend)"
+	}
+	return s
 }

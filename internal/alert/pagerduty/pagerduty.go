@@ -80,14 +80,14 @@ type Event struct {
 
 // Payload is a trigger event's payload.
 type Payload struct {
-	Summary       string       `json:"summary"`
-	Source        string       `json:"source"`
-	Severity      string       `json:"severity"`
-	Timestamp     string       `json:"timestamp,omitempty"`
-	Component     string       `json:"component,omitempty"`
-	Group         string       `json:"group,omitempty"`
-	Class         string       `json:"class,omitempty"`
-	CustomDetails alert.Record `json:"custom_details"`
+	Summary       string        `json:"summary"`
+	Source        string        `json:"source"`
+	Severity      string        `json:"severity"`
+	Timestamp     string        `json:"timestamp,omitempty"`
+	Component     string        `json:"component,omitempty"`
+	Group         string        `json:"group,omitempty"`
+	Class         string        `json:"class,omitempty"`
+	CustomDetails alert.Payload `json:"custom_details"`
 }
 
 // Link is a link shown on the alert.
@@ -121,7 +121,7 @@ func NewEvent(n alert.Notification, key secret.Value, billingURL string) Event {
 		Component:     f.Account,
 		Group:         "billing",
 		Class:         f.Rule,
-		CustomDetails: alert.NewRecord(n),
+		CustomDetails: alert.NewPayload(n),
 	}
 	if billingURL != "" {
 		e.Links = []Link{{Href: billingURL, Text: "Billing page of " + f.Account}}

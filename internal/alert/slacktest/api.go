@@ -34,12 +34,12 @@ var (
 // APIError is a Web API answer of HTTP 200 with {"ok":false,"error":code}.
 func APIError(code string) Fault { return Fault{Status: http.StatusOK, Body: code} }
 
-// API is a fake Slack Web API on 127.0.0.1: chat.postMessage and
-// chat.update as form posts carrying the bot token in the form field
-// "token", and apps.connections.open plus a Socket Mode websocket for the
-// app-level token. It keeps channels, messages and threads as Slack would,
-// records every call, and can answer with Slack's errors. It is safe for
-// concurrent use.
+// API is a fake Slack Web API on 127.0.0.1: chat.postMessage,
+// chat.update and auth.test as form posts carrying the bot token in the
+// form field "token", and apps.connections.open plus a Socket Mode
+// websocket for the app-level token. It keeps channels, messages and
+// threads as Slack would, records every call, and can answer with Slack's
+// errors. It is safe for concurrent use.
 type API struct {
 	srv                *httptest.Server
 	botToken, appToken string
@@ -123,6 +123,7 @@ func NewAPI(t testing.TB) *API {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", a.postMessage)
 	mux.HandleFunc("POST /api/chat.update", a.update)
+	mux.HandleFunc("POST /api/auth.test", a.authTest)
 	mux.HandleFunc("POST /api/apps.connections.open", a.connectionsOpen)
 	mux.HandleFunc("GET /link/", a.socket)
 	a.srv = httptest.NewServer(mux)
@@ -357,6 +358,22 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	a.messages = append(a.messages, m)
 	a.mu.Unlock()
 	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS, "message": wire(m)})
+}
+
+// The workspace and bot user auth.test reports for the bot token.
+const (
+	Team    = "Acme"
+	BotUser = "guardd"
+)
+
+// authTest answers auth.test as Slack does for a bot token: who the token
+// is, posting nothing.
+func (a *API) authTest(w http.ResponseWriter, r *http.Request) {
+	if _, _, ok := a.form(w, r, "auth.test"); !ok {
+		return
+	}
+	writeJSON(w, map[string]any{"ok": true, "url": "https://acme.slack.com/", "team": Team, "user": BotUser,
+		"team_id": "T0ACME", "user_id": "U0GUARDD", "bot_id": "B0GUARDD", "is_enterprise_install": false})
 }
 
 func (a *API) update(w http.ResponseWriter, r *http.Request) {

@@ -69,7 +69,7 @@ func New(o Options) *Receiver {
 // for other answers. The webhook creates no message to thread under, so
 // the ref is always zero.
 func (r *Receiver) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, error) {
-	body, err := json.Marshal(NewPayload(n))
+	body, err := json.Marshal(alert.NewPayload(n))
 	if err != nil {
 		return alert.Ref{}, false, fmt.Errorf("encode notification: %w", err)
 	}

@@ -64,7 +64,7 @@ func TestPayloadAndSignature(t *testing.T) {
 			t.Errorf("request %d: got %s with Content-Type %q, User-Agent %q; want a JSON POST from guardd",
 				i, req.Method, req.Header.Get("Content-Type"), req.Header.Get("User-Agent"))
 		}
-		wantBody, _ := json.Marshal(webhook.NewPayload(want))
+		wantBody, _ := json.Marshal(alert.NewPayload(want))
 		if !bytes.Equal(req.Body, wantBody) {
 			t.Errorf("request %d: got body %s, want %s", i, req.Body, wantBody)
 		}
@@ -110,7 +110,7 @@ func TestPayloadAndSignature(t *testing.T) {
 func TestPayloadGolden(t *testing.T) {
 	n := receivertest.ByRule("recharge-burst")
 	for name, n := range map[string]alert.Notification{"firing": n, "resolved": receivertest.Resolved(n)} {
-		got, err := json.MarshalIndent(webhook.NewPayload(n), "", "  ")
+		got, err := json.MarshalIndent(alert.NewPayload(n), "", "  ")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,10 +33,12 @@ func (m dovecotMailbox) Reader(t *testing.T, l mailbox.Limits) mailbox.Reader {
 }
 
 func TestDovecotContract(t *testing.T) {
+	t.Parallel() // each starts its own Dovecot, mostly waiting for it
 	mailboxtest.Run(t, func(t *testing.T) mailboxtest.Mailbox { return dovecotMailbox{dovecottest.Start(t)} })
 }
 
 func TestDovecotReadsEachMessageOnce(t *testing.T) {
+	t.Parallel() // each starts its own Dovecot, mostly waiting for it
 	srv := dovecottest.Start(t)
 	day := time.Now().Add(-time.Hour)
 	srv.Deliver(t, receipt(anthropic, "one", 0), day)
@@ -126,6 +128,7 @@ func checkNoneSeen(t *testing.T, srv *dovecottest.Server, want int) {
 }
 
 func TestDovecotFailuresAreUnavailable(t *testing.T) {
+	t.Parallel() // each starts its own Dovecot, mostly waiting for it
 	srv := dovecottest.Start(t)
 	srv.Deliver(t, receipt(anthropic, "one", 0), time.Time{})
 	_, c := read(t, dovecotReader(t, srv.Port, nil), "")

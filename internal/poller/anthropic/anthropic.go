@@ -102,14 +102,18 @@ func (c *Client) Fetch(ctx context.Context, now time.Time) (billing.Observation,
 func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]billing.CostBucket, error) {
 	start := c.window.Start(now)
 	days := int(now.Sub(start)/(24*time.Hour)) + 1
+	return c.window.ReadCosts(ctx, c.http, b, c.costsRequest(start, days), start, now, decodeCostReport)
+}
+
+// costsRequest asks for the daily buckets of days days from start.
+func (c *Client) costsRequest(start time.Time, days int) httpx.Request {
 	q := url.Values{
 		"starting_at":  {start.Format(time.RFC3339)},
 		"bucket_width": {"1d"},
 		"limit":        {strconv.Itoa(min(max(days, 1), maxLimit))},
 	}
 	h := http.Header{"X-Api-Key": {c.admin.Reveal()}, "Anthropic-Version": {Version}}
-	r := httpx.Request{Path: CostReportPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
-	return c.window.ReadCosts(ctx, c.http, b, r, start, now, decodeCostReport)
+	return httpx.Request{Path: CostReportPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
 }
 
 // ResumeCosts tells the client that every cost day up to t was read settled

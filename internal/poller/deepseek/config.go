@@ -8,8 +8,8 @@ import (
 )
 
 // Kind is the deepseek source type. DeepSeek reports balances in CNY or
-// USD, whichever the account holds.
-var Kind = poller.Kind{Name: "deepseek", Provider: "DeepSeek", BillingPage: BillingPage,
+// USD, whichever the account holds (providers.md §4.1).
+var Kind = poller.Kind{Name: "deepseek", Provider: "DeepSeek", Currencies: []billing.Currency{"CNY", "USD"}, BillingPage: BillingPage,
 	Config: func() poller.Config { return Defaults() }}
 
 // Config is a deepseek source's block of the configuration.
@@ -26,7 +26,7 @@ const apiKeyWhat = "a DeepSeek API key (sk-…), which reads the balance; create
 func Defaults() *Config {
 	return &Config{
 		API:    poller.NewAPI(DefaultBaseURL),
-		APIKey: setting.Secret{Spec: poller.KeySpec(apiKeyWhat)},
+		APIKey: setting.Secret{Spec: poller.KeySpec(apiKeyWhat, nil)},
 	}
 }
 
@@ -38,8 +38,13 @@ func (c *Config) Validate(p *setting.Problems) {
 
 // Open implements poller.Config.
 func (c *Config) Open(a billing.Account) (poller.Source, error) {
-	return New(Options{BaseURL: c.BaseURL.S, APIKey: c.APIKey.Value, Currency: a.Currency,
-		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+	return poller.Opened(c.client(a, httpx.Options{}))
+}
+
+// client makes account a's client with o, completed by the settings.
+func (c *Config) client(a billing.Account, o httpx.Options) (*Client, error) {
+	o.Timeout, o.MaxRequests = c.Timeout.Duration, c.MaxRequests.N
+	return New(Options{BaseURL: c.BaseURL.S, APIKey: c.APIKey.Value, Currency: a.Currency, HTTP: o})
 }
 
 // Describe implements poller.Config.

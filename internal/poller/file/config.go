@@ -15,6 +15,9 @@ var Kind = poller.Kind{Name: "file", Config: func() poller.Config { return &Conf
 type Config struct {
 	// Path is the history file to serve.
 	Path setting.Path `yaml:"path"`
+	// Loop starts the history again, later in time, once it has been
+	// served (Source.Loop): a demo account that never runs dry.
+	Loop setting.Bool `yaml:"loop"`
 }
 
 // Validate implements poller.Config.
@@ -29,17 +32,32 @@ func (c *Config) Validate(p *setting.Problems) {
 		p.At(c.Path.Pos, "%s", setting.PathError("open", c.Path.Text, err))
 	} else if fi.IsDir() {
 		p.At(c.Path.Pos, "%s is a directory, want a file", c.Path.Text)
+	} else if c.Loop.B {
+		if _, h, err := Open(c.Path.Name); err == nil && len(h.Observations) < 2 {
+			p.At(c.Loop.Pos, "a looping history needs two observations or more (%s has %d)", c.Path.Text, len(h.Observations))
+		}
 	}
 }
 
 // Open implements poller.Config.
 func (c *Config) Open(billing.Account) (poller.Source, error) {
 	src, _, err := Open(c.Path.Name)
-	return src, err
+	if err == nil && c.Loop.B {
+		err = src.Loop()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
 }
 
 // Describe implements poller.Config.
-func (c *Config) Describe() string { return "file " + c.Path.Name }
+func (c *Config) Describe() string {
+	if c.Loop.B {
+		return "file " + c.Path.Name + ", looping"
+	}
+	return "file " + c.Path.Name
+}
 
 // Sight implements poller.Config: whatever the history holds, read off its
 // observations.

@@ -46,11 +46,12 @@ const (
 
 // ErrSessionKeyRequired is the credit grants endpoint refusing the
 // configured session key because it is a secret (sk-…) key: a configuration
-// problem, not an outage. It wraps poller.ErrUnavailable.
-var ErrSessionKeyRequired = fmt.Errorf("%w: configuration problem: the credit grants endpoint only accepts a browser session key (sess-…), "+
-	"and the configured session key (session_key) is an API key (Fix: sign in at platform.openai.com, copy the value after "+
-	"\"Authorization: Bearer\" (it starts with sess-) from a request in the browser's network tab into the "+
-	"session key variable or file, or remove session_key to read costs only)", poller.ErrUnavailable)
+// problem, not an outage. It wraps poller.ErrUnavailable and
+// poller.ErrKeyRefused.
+var ErrSessionKeyRequired = poller.KeyRefused("configuration problem: the credit grants endpoint only accepts a browser session key (sess-…), " +
+	"and the configured session key (session_key) is an API key (Fix: sign in at platform.openai.com, copy the value after " +
+	"\"Authorization: Bearer\" (it starts with sess-) from a request in the browser's network tab into the " +
+	"session key variable or file, or remove session_key to read costs only)")
 
 // Options configure a Client.
 type Options struct {
@@ -146,14 +147,18 @@ func (c *Client) Fetch(ctx context.Context, now time.Time) (billing.Observation,
 func (c *Client) costs(ctx context.Context, b *httpx.Budget, now time.Time) ([]billing.CostBucket, error) {
 	start := c.window.Start(now)
 	days := int(now.Sub(start)/(24*time.Hour)) + 1
+	return c.window.ReadCosts(ctx, c.http, b, c.costsRequest(start, days), start, now, c.decodeCosts)
+}
+
+// costsRequest asks for the daily buckets of days days from start.
+func (c *Client) costsRequest(start time.Time, days int) httpx.Request {
 	q := url.Values{
 		"start_time":   {strconv.FormatInt(start.Unix(), 10)},
 		"bucket_width": {"1d"},
 		"limit":        {strconv.Itoa(min(max(days, 1), maxLimit))},
 	}
 	h := http.Header{"Authorization": {"Bearer " + c.admin.Reveal()}}
-	r := httpx.Request{Path: CostsPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
-	return c.window.ReadCosts(ctx, c.http, b, r, start, now, c.decodeCosts)
+	return httpx.Request{Path: CostsPath, Query: q, Header: h, Refused: poller.Refused("admin key", "admin_key", adminKeyWhat)}
 }
 
 // decodeCosts is decodeCosts, logging the results it skipped.

@@ -8,7 +8,7 @@ import (
 )
 
 // Kind is the openrouter source type.
-var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", USD: true, BillingPage: BillingPage, Receipts: true,
+var Kind = poller.Kind{Name: "openrouter", Provider: "OpenRouter", Currencies: []billing.Currency{"USD"}, BillingPage: BillingPage, Receipts: true,
 	Config: func() poller.Config { return Defaults() }}
 
 // Config is an openrouter source's block of the configuration.
@@ -27,7 +27,7 @@ const managementKeyWhat = "an OpenRouter management key (sk-or-v1-…), which re
 func Defaults() *Config {
 	return &Config{
 		API:           poller.NewAPI(DefaultBaseURL),
-		ManagementKey: setting.Secret{Spec: poller.KeySpec(managementKeyWhat)},
+		ManagementKey: setting.Secret{Spec: poller.KeySpec(managementKeyWhat, nil)},
 	}
 }
 
@@ -39,8 +39,13 @@ func (c *Config) Validate(p *setting.Problems) {
 
 // Open implements poller.Config.
 func (c *Config) Open(billing.Account) (poller.Source, error) {
-	return New(Options{BaseURL: c.BaseURL.S, ManagementKey: c.ManagementKey.Value,
-		HTTP: httpx.Options{Timeout: c.Timeout.Duration, MaxRequests: c.MaxRequests.N}})
+	return poller.Opened(c.client(httpx.Options{}))
+}
+
+// client makes the source's client with o, completed by the settings.
+func (c *Config) client(o httpx.Options) (*Client, error) {
+	o.Timeout, o.MaxRequests = c.Timeout.Duration, c.MaxRequests.N
+	return New(Options{BaseURL: c.BaseURL.S, ManagementKey: c.ManagementKey.Value, HTTP: o})
 }
 
 // Describe implements poller.Config.

@@ -160,13 +160,9 @@ func (w CostWindow) ReadCosts(ctx context.Context, c *httpx.Client, b *httpx.Bud
 	var all []billing.CostBucket
 	seen := make(map[string]bool)
 	for {
-		body, err := c.Get(ctx, b, r)
+		buckets, next, err := readPage(ctx, c, b, r, decode)
 		if err != nil {
 			return nil, err
-		}
-		buckets, next, err := decode(body)
-		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w: %w", r.Path, poller.ErrInvalid, err)
 		}
 		all = append(all, buckets...)
 		if next == "" {
@@ -187,4 +183,26 @@ func (w CostWindow) ReadCosts(ctx context.Context, c *httpx.Client, b *httpx.Bud
 	}
 	w.Advance(start, merged)
 	return merged, nil
+}
+
+// readPage gets one page of a cost endpoint and decodes it; a page that does
+// not decode is an ErrInvalid error.
+func readPage(ctx context.Context, c *httpx.Client, b *httpx.Budget, r httpx.Request, decode CostPage) ([]billing.CostBucket, string, error) {
+	body, err := c.Get(ctx, b, r)
+	if err != nil {
+		return nil, "", err
+	}
+	buckets, next, err := decode(body)
+	if err != nil {
+		return nil, "", fmt.Errorf("GET %s: %w: %w", r.Path, poller.ErrInvalid, err)
+	}
+	return buckets, next, nil
+}
+
+// ProbeCosts reads the first page r asks for and nothing more, as `guardd
+// validate --online` tries a cost key: its error is the one ReadCosts would
+// return for that page.
+func ProbeCosts(ctx context.Context, c *httpx.Client, b *httpx.Budget, r httpx.Request, decode CostPage) error {
+	_, _, err := readPage(ctx, c, b, r, decode)
+	return err
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -50,9 +51,10 @@ func (o *Observation) Read(part billing.Part, source string) {
 
 // Fail marks part as unavailable: it was tried at source and err says why.
 func (o *Observation) Fail(part billing.Part, source string, err error) {
+	cause := causeOf(err)
 	err = secret.ScrubError(sourceError(err), o.secrets...)
 	msg := err.Error()
-	o.obs.Parts[part] = billing.PartStatus{Source: source, AsOf: o.obs.At, Unavailable: msg}
+	o.obs.Parts[part] = billing.PartStatus{Source: source, AsOf: o.obs.At, Unavailable: msg, Cause: cause}
 	for i := range o.fails {
 		// One endpoint failing for two parts (OpenAI's grants and
 		// balance) is said once.
@@ -73,6 +75,26 @@ func (o *Observation) Result() (billing.Observation, error) {
 		return billing.Observation{}, errors.New("no part was read")
 	}
 	return billing.Observation{}, joinedError(o.fails)
+}
+
+// causeOf sorts a failure into its kind.
+func causeOf(err error) billing.Cause {
+	if se, ok := errors.AsType[*httpx.StatusError](err); ok {
+		switch {
+		case se.Code == http.StatusUnauthorized || se.Code == http.StatusForbidden:
+			return billing.CauseKeyRefused
+		case se.Code == http.StatusTooManyRequests:
+			return billing.CauseRateLimited
+		}
+		return billing.CauseProviderError
+	}
+	if errors.Is(err, poller.ErrKeyRefused) {
+		return billing.CauseKeyRefused
+	}
+	if errors.Is(err, httpx.ErrInvalid) || errors.Is(err, poller.ErrInvalid) {
+		return billing.CauseInvalid
+	}
+	return billing.CauseUnreachable
 }
 
 // sourceError gives an error of the HTTP kit the poller.Source contract's

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -210,5 +211,27 @@ func TestObservationMapsKitErrors(t *testing.T) {
 				t.Errorf("got error %q, want %q", got, strings.Join(want, "; "))
 			}
 		})
+	}
+}
+
+// Each failure is sorted into the kind of cause a metric label can carry.
+func TestFailCause(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want billing.Cause
+	}{
+		{&httpx.StatusError{Endpoint: "GET /x", Code: 401}, billing.CauseKeyRefused},
+		{&httpx.StatusError{Endpoint: "GET /x", Code: 403}, billing.CauseKeyRefused},
+		{&httpx.StatusError{Endpoint: "GET /x", Code: 429}, billing.CauseRateLimited},
+		{&httpx.StatusError{Endpoint: "GET /x", Code: 503}, billing.CauseProviderError},
+		{fmt.Errorf("GET /x: %w", poller.KeyRefused("the session key is an API key")), billing.CauseKeyRefused},
+		{fmt.Errorf("GET /x: %w: truncated", httpx.ErrInvalid), billing.CauseInvalid},
+		{fmt.Errorf("GET /x: %w: %w", httpx.ErrUnavailable, context.DeadlineExceeded), billing.CauseUnreachable},
+	} {
+		o := NewObservation(time.Date(2026, 10, 14, 0, 0, 0, 0, time.UTC))
+		o.Fail(billing.PartGrants, "test:GET /x", tt.err)
+		if got := o.Data().Parts[billing.PartGrants].Cause; got != tt.want {
+			t.Errorf("%v: cause %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }

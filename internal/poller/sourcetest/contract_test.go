@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/poller/anthropic"
 	"github.com/guardd/guardd/internal/poller/deepseek"
 	"github.com/guardd/guardd/internal/poller/file"
@@ -13,6 +14,7 @@ import (
 	"github.com/guardd/guardd/internal/poller/pollertest"
 	"github.com/guardd/guardd/internal/poller/sourcetest"
 	"github.com/guardd/guardd/internal/secret"
+	"github.com/guardd/guardd/internal/setting"
 	"github.com/shopspring/decimal"
 )
 
@@ -134,5 +136,52 @@ func TestFile(t *testing.T) {
 			Source: file.New("history.json", obs), Now: now,
 			Reads: []billing.Part{billing.PartBalance},
 		}
+	})
+}
+
+// TestProbes runs the contract of poller.Prober against every source that
+// reads a provider's API, with every key it takes.
+func TestProbes(t *testing.T) {
+	subject := func(cfg poller.Prober, keys int, fake interface {
+		SetFault(pollertest.Fault)
+		Close()
+		Requests() []pollertest.Request
+	}, secrets ...string) sourcetest.ProbeSubject {
+		return sourcetest.ProbeSubject{Config: cfg, Account: billing.Account{Name: "acme", Currency: "CNY"}, Now: now, Keys: keys,
+			Fault: fake.SetFault, Close: fake.Close, Requests: func() int { return len(fake.Requests()) }, Secrets: secrets}
+	}
+	t.Run("openai", func(t *testing.T) {
+		sourcetest.RunProbe(t, func(t *testing.T) sourcetest.ProbeSubject {
+			f := pollertest.NewOpenAI(t)
+			f.SetClock(fixed)
+			c := openai.Defaults()
+			c.BaseURL, c.AdminKey.Value, c.SessionKey.Value = setting.URLOf(f.URL()), secret.New(f.AdminKey), secret.New(f.SessionKey)
+			return subject(c, 2, f, f.AdminKey, f.SessionKey)
+		})
+	})
+	t.Run("anthropic", func(t *testing.T) {
+		sourcetest.RunProbe(t, func(t *testing.T) sourcetest.ProbeSubject {
+			f := pollertest.NewAnthropic(t)
+			f.SetClock(fixed)
+			c := anthropic.Defaults()
+			c.BaseURL, c.AdminKey.Value = setting.URLOf(f.URL()), secret.New(f.AdminKey)
+			return subject(c, 1, f, f.AdminKey)
+		})
+	})
+	t.Run("deepseek", func(t *testing.T) {
+		sourcetest.RunProbe(t, func(t *testing.T) sourcetest.ProbeSubject {
+			f := pollertest.NewDeepSeek(t)
+			c := deepseek.Defaults()
+			c.BaseURL, c.APIKey.Value = setting.URLOf(f.URL()), secret.New(f.APIKey)
+			return subject(c, 1, f, f.APIKey)
+		})
+	})
+	t.Run("openrouter", func(t *testing.T) {
+		sourcetest.RunProbe(t, func(t *testing.T) sourcetest.ProbeSubject {
+			f := pollertest.NewOpenRouter(t)
+			c := openrouter.Defaults()
+			c.BaseURL, c.ManagementKey.Value = setting.URLOf(f.URL()), secret.New(f.Key)
+			return subject(c, 1, f, f.Key)
+		})
 	})
 }

@@ -49,12 +49,19 @@ func Binary() (string, error) {
 // that skipped in CI could never fail.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartConfig(t, config)
+}
+
+// StartConfig is Start with cfg as Alertmanager's configuration file (its
+// routes and receivers), for a test of where alerts are routed.
+func StartConfig(t testing.TB, cfg string) *Server {
+	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		t.Fatalf("alertmanager is not installed (apt-get install prometheus-alertmanager; .ci/run does it): %v", err)
 	}
 	s := &Server{bin: bin, dir: t.TempDir(), port: freePort(t)}
-	if err := os.WriteFile(filepath.Join(s.dir, "alertmanager.yml"), []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(s.dir, "alertmanager.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)

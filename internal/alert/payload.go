@@ -1,19 +1,20 @@
-package webhook
+package alert
 
 import (
 	"time"
 
-	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/billing"
 )
 
-// Version is the payload's schema version. The payload is a public
-// contract (docs/receivers.md): it is its own type, so that neither the
-// replay output (alert.Record) nor the stored format (the lifecycle's) can
-// change it by changing themselves. A change to it is a new version.
-const Version = 1
+// PayloadVersion is the payload's schema version. The payload is the
+// public JSON form of a notification (docs/receivers.md): the webhook's
+// body, each line of replay --output json and of a JSON stdout notifier,
+// PagerDuty's custom details, and the balance in status --output json. It
+// is its own type, apart from the stored format (the lifecycle's), so that
+// neither can change the other. A change to it is a new version.
+const PayloadVersion = 1
 
-// Payload is the body of one request, schema version 1. Amounts are exact
+// Payload is a notification in its public JSON form, schema version 1. Amounts are exact
 // decimal strings with their currency; a figure guardd does not know is
 // left out, never zero.
 type Payload struct {
@@ -78,15 +79,15 @@ type PayloadAnchor struct {
 }
 
 // NewPayload returns the payload of n.
-func NewPayload(n alert.Notification) Payload {
+func NewPayload(n Notification) Payload {
 	f := n.Finding
 	p := Payload{
-		Version: Version, Status: string(n.Status), Repeat: n.Repeat, Rule: f.Rule, Severity: string(f.Severity),
+		Version: PayloadVersion, Status: string(n.Status), Repeat: n.Repeat, Rule: f.Rule, Severity: string(f.Severity),
 		Account: f.Account, Entity: f.Entity, FiredAt: f.At.UTC(), Fingerprint: f.Fingerprint(), Summary: f.Summary,
 		Evidence: make([]PayloadEvidence, 0, len(f.Evidence)), Recommendation: f.Recommendation, Folded: f.Folded,
-		Balance: Balance(f.State),
+		Balance: NewPayloadBalance(f.State),
 	}
-	if n.Status == alert.StatusResolved {
+	if n.Status == StatusResolved {
 		p.ResolvedAt = utc(n.At)
 	}
 	if !f.FiringSince.IsZero() {
@@ -105,9 +106,8 @@ func NewPayload(n alert.Notification) Payload {
 	return p
 }
 
-// Balance returns the payload's form of an account's position; guardd
-// status --output json shows balances in the same form.
-func Balance(s billing.AccountState) PayloadBalance {
+// NewPayloadBalance returns the payload's form of an account's position.
+func NewPayloadBalance(s billing.AccountState) PayloadBalance {
 	b := PayloadBalance{ObservedAt: s.ObservedAt.UTC()}
 	exact := func(m billing.Money) *string { v := m.Exact(); return &v }
 	if s.EffectiveKnown {
