@@ -117,7 +117,13 @@ func (l *Ledger) Newest() (time.Time, bool) {
 // first drops what is past the ledger's horizon, which changes no answer.
 func (l *Ledger) Checkpoint() []byte {
 	l.trim()
-	e := cpWriter{syms: make(map[string]int)}
+	// Room for the packed points and half as much again for the rest, so that
+	// the buffer is seldom grown.
+	size := 1 << 10
+	for _, b := range l.points.blocks {
+		size += len(b.times) + len(b.cons) + len(b.rest) + 64
+	}
+	e := cpWriter{w: make(wbuf, 0, size+size/2), syms: make(map[string]int)}
 	w := &e.w
 	*w = append(*w, checkpointMagic...)
 	w.uvarint(CheckpointVersion)
