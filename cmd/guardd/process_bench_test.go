@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,7 +16,7 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/history"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
-	"github.com/guardd/guardd/internal/store"
+	"github.com/guardd/guardd/internal/store/storetest"
 )
 
 // processAccounts is how many accounts BenchmarkCheckProcess checks.
@@ -81,9 +79,9 @@ func buildProcessState(b *testing.B, days int) *processState {
 		b.Fatal(err)
 	}
 	if _, err := os.Stat(ps.cache); err != nil {
-		writeStore(b, ps.cache, accounts, polls[:stored])
+		storetest.Stored(b, ps.cache, accounts, polls[:stored])
 	}
-	copyTo(b, ps.cache, filepath.Join(ps.dir, "state.db"))
+	storetest.Copy(b, ps.cache, filepath.Join(ps.dir, "state.db"))
 	return ps
 }
 
@@ -97,67 +95,6 @@ func writeHistory(b *testing.B, path string, f *history.File) {
 		b.Fatal(err)
 	}
 	if err := out.Close(); err != nil {
-		b.Fatal(err)
-	}
-}
-
-// writeStore stores polls for every account, as a guardd that wrote no
-// checkpoints left them.
-func writeStore(b *testing.B, path string, accounts []billing.Account, polls []lt.Poll) {
-	b.Helper()
-	ctx := context.Background()
-	tmp := path + ".tmp"
-	os.Remove(tmp)
-	st, err := store.Open(ctx, tmp, store.Options{Retention: 10 * 365 * 24 * time.Hour})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, acct := range accounts {
-		err := st.Update(ctx, func(tx *store.Tx) error {
-			for _, p := range polls {
-				sp := store.Poll{Account: acct.Name, At: p.At, OK: p.Err == nil}
-				if p.Err != nil {
-					sp.Error = p.Err.Error()
-				} else {
-					o := p.Obs
-					o.Account = acct.Name
-					if err := tx.AppendObservation(acct, o); err != nil {
-						return err
-					}
-				}
-				if err := tx.RecordPoll(sp); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := st.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		b.Fatal(err)
-	}
-}
-
-func copyTo(b *testing.B, from, to string) {
-	b.Helper()
-	src, err := os.Open(from)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.Create(to)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		b.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
 		b.Fatal(err)
 	}
 }
