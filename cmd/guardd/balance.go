@@ -64,7 +64,7 @@ func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 	if err != nil {
 		return err
 	}
-	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger})
+	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, Poller: pollerOf(cfg)})
 	now := clock.Clock{}.Now()
 	// A failed account is in the report, with its reason; the exit status
 	// says that not every account could be read.

@@ -49,7 +49,13 @@ type daemon struct {
 	entry       cron.EntryID
 	job         cron.Job
 	lastPrune   time.Time
-	jobCtx      context.Context
+	// lastIntegrity is when the state database was last checked whole
+	// (state.integrity_check); zero: not since guardd run started.
+	lastIntegrity time.Time
+	// fatal receives what stops guardd run from within a cycle: damage
+	// found in the state database.
+	fatal  chan error
+	jobCtx context.Context
 }
 
 // runFlags are guardd run's flags.
@@ -83,10 +89,14 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if *f.config == "" {
 		return usagef("run: --config is required")
 	}
-	d := &daemon{cfgPath: *f.config, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build())}
+	d := &daemon{cfgPath: *f.config, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build()),
+		fatal: make(chan error, 1)}
 	a, err := setup(ctx, *f.config, getenv, stdout, stderr, false, true, d.clk.Now())
 	if err != nil {
 		return err
+	}
+	if len(a.store.LeftOpen()) > 0 {
+		d.lastIntegrity = d.clk.Now() // the open has just checked the whole file
 	}
 	// One daemon per state: a second run refuses to start, naming the
 	// first. Checks need no lock: the outbox's claims keep them from
@@ -143,11 +153,14 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		go watchdog(ctx, sd, iv, log)
 	}
 
+	var fatal error
 wait:
 	for {
 		select {
 		case <-reload:
 			d.reload(ctx)
+		case fatal = <-d.fatal:
+			break wait
 		case <-ctx.Done():
 			break wait
 		}
@@ -173,7 +186,7 @@ wait:
 		cancel()
 	}
 	log.Info("guardd stopped")
-	return nil
+	return fatal
 }
 
 // runCycle is the scheduled job.
@@ -193,6 +206,26 @@ func (d *daemon) runCycle() {
 		prune(d.jobCtx, a, now)
 		d.lastPrune = now
 	}
+	d.checkIntegrity(a)
+}
+
+// checkIntegrity checks the whole state database when state.integrity_check
+// has passed since the last check, and at the first cycle unless the open
+// just checked it (a daemon restarted more often than the interval still
+// checks). Damage stops guardd run: it is sent on d.fatal.
+func (d *daemon) checkIntegrity(a *app) {
+	every, now := a.cfg.State.IntegrityCheck.Duration, d.clk.Now()
+	if every <= 0 || (!d.lastIntegrity.IsZero() && now.Sub(d.lastIntegrity) < every) {
+		return
+	}
+	if err := checkIntegrity(d.jobCtx, a); err != nil {
+		select {
+		case d.fatal <- err:
+		default:
+		}
+		return
+	}
+	d.lastIntegrity = now
 }
 
 // resendLoop sends the firing alerts again between cycles, every

@@ -387,16 +387,7 @@ func BenchmarkCheck1000Accounts(b *testing.B) {
 		requests int
 		account  func(b *testing.B) (string, map[string]string)
 	}{
-		{"deepseek", 1, func(b *testing.B) (string, map[string]string) {
-			f := pollertest.NewDeepSeek(b)
-			f.SetLatency(latency)
-			return fmt.Sprintf(`    provider: deepseek
-    currency: CNY
-    drawdown: grants-first
-    auto_recharge: {enabled: false}
-    source: {type: deepseek, base_url: %q, api_key_env: KEY}
-`, f.URL()), map[string]string{"KEY": f.APIKey}
-		}},
+		{"deepseek", 1, func(b *testing.B) (string, map[string]string) { return slowDeepSeek(b, latency) }},
 		{"openai", 2, func(b *testing.B) (string, map[string]string) {
 			f := pollertest.NewOpenAI(b)
 			f.SetLatency(latency)
@@ -412,15 +403,7 @@ func BenchmarkCheck1000Accounts(b *testing.B) {
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			body, env := tc.account(b)
-			var cfg strings.Builder
-			cfg.WriteString("log: {level: warn, format: json}\naccounts:\n")
-			for i := range n {
-				fmt.Fprintf(&cfg, "  - name: acct-%04d\n%s", i, body)
-			}
-			path := filepath.Join(b.TempDir(), "config.yaml")
-			if err := os.WriteFile(path, []byte(cfg.String()), 0o600); err != nil {
-				b.Fatal(err)
-			}
+			path := benchConfig(b, "", n, body)
 			getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 			for b.Loop() {
 				var out, errOut bytes.Buffer

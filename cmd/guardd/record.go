@@ -72,10 +72,10 @@ func cmdRecord(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 
 	targets := make([]poller.Target, len(accounts))
 	for i, a := range accounts {
-		targets[i] = poller.Target{Account: a.Account.Name, Source: a.Source}
+		targets[i] = poller.Target{Account: a.Account.Name, Source: a.Source, Group: a.Group}
 	}
 	failed := 0
-	for i, res := range (poller.Poller{}).Poll(ctx, targets, clock.Clock{}.Now()) {
+	for i, res := range pollerOf(cfg).Poll(ctx, targets, clock.Clock{}.Now()) {
 		a := accounts[i].Account
 		if res.Err != nil {
 			failed++

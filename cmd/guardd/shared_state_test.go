@@ -101,27 +101,10 @@ func TestStateWriteFailureSaysSo(t *testing.T) {
 // check beside the first runs as usual. Killed, the first leaves the state
 // free for the next run.
 func TestSecondRunRefuses(t *testing.T) {
-	slack := slacktest.NewWebhook(t)
-	env := map[string]string{"TEAM_SLACK_URL": slack.URL()}
+	env := map[string]string{"TEAM_SLACK_URL": slacktest.NewWebhook(t).URL()}
 	dir := t.TempDir()
-	cfg := stateConfig(t, dir, "hourly-recharge.json")
-	body, err := os.ReadFile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hourly := strings.Replace(string(body), `schedule: "@every 1s"`, `schedule: "@every 1h"`, 1) // one cycle, at start
-	if err := os.WriteFile(cfg, []byte(hourly), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	first := guarddProc(t, env, "run", "--config", cfg)
-	var firstErr syncBuffer
-	first.Stderr = &firstErr
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
-	logLine(t, &firstErr, "cycle done")
+	cfg, first, firstErr := startRun(t, dir, env)
+	logLine(t, firstErr, "cycle done")
 
 	second := guarddProc(t, env, "run", "--config", cfg)
 	var secondErr syncBuffer
@@ -165,6 +148,23 @@ func TestSecondRunRefuses(t *testing.T) {
 		t.Fatalf("lock after the first run was killed: %v", err)
 	}
 	lock.Unlock()
+}
+
+// startRun starts guardd run as a separate process on stateConfig's
+// config in dir, scheduled to run one cycle, at start. It is killed when
+// the test ends.
+func startRun(t *testing.T, dir string, env map[string]string) (cfg string, cmd *exec.Cmd, stderr *syncBuffer) {
+	t.Helper()
+	cfg = stateConfig(t, dir, "hourly-recharge.json")
+	editConfig(t, cfg, `schedule: "@every 1s"`, `schedule: "@every 1h"`)
+	cmd = guarddProc(t, env, "run", "--config", cfg)
+	stderr = new(syncBuffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cfg, cmd, stderr
 }
 
 // started is closed once buf holds the log line of a daemon that started;

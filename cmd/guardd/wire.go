@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
 
@@ -29,9 +30,15 @@ func buildAccounts(cfg *config.Config) ([]guard.Account, error) {
 		if err != nil {
 			return nil, fmt.Errorf("accounts[%d] (%s): %w", i, a.Name, err)
 		}
-		out = append(out, guard.Account{Account: a.Account, Source: src})
+		out = append(out, guard.Account{Account: a.Account, Source: src, Group: a.Source.Type})
 	}
 	return out, nil
+}
+
+// pollerOf is the poller the config's poll section bounds: every account's
+// poll, and each provider's (its source type).
+func pollerOf(cfg *config.Config) poller.Poller {
+	return poller.Poller{Concurrency: cfg.Poll.Concurrency.N, PerGroup: cfg.Poll.PerSource()}
 }
 
 // buildReceivers makes each configured receiver's notifier, as its type's
@@ -136,6 +143,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	opts := guard.Options{
 		Params:     cfg.Params,
 		Ledger:     cfg.Ledger,
+		Poller:     pollerOf(cfg),
 		Dispatcher: &alert.Dispatcher{Backoff: deliveryBackoff, MaxWait: deliveryBackoff, Log: log},
 		Receivers:  receivers,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N,
@@ -146,6 +154,10 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil {
 		if a.opened, err = store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration}); err != nil {
 			return nil, err
+		}
+		if left := a.opened.LeftOpen(); len(left) > 0 {
+			log.Warn("state database left open by a process that ended without closing it; checked whole: no damage found",
+				zap.String("state", cfg.State.Path.Name), zap.Strings("left_open_by", left))
 		}
 		opts.State, opts.History = a.opened.Lifecycle(), a.opened
 	}

@@ -18,17 +18,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/heartbeat"
 	"github.com/guardd/guardd/internal/ledger"
+	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/setting"
+	"github.com/guardd/guardd/internal/suggest"
 	"github.com/robfig/cron/v3"
 	"github.com/sethvargo/go-envconfig"
 	"gopkg.in/yaml.v3"
@@ -43,6 +47,12 @@ const (
 	DefaultRetention    = 400 * 24 * time.Hour
 	DefaultHTTPAddr     = "127.0.0.1:9464"
 	DefaultResolveAfter = 2
+	// DefaultIntegrityCheck is how often guardd run checks the whole state
+	// database (state.integrity_check).
+	DefaultIntegrityCheck = 24 * time.Hour
+	// DefaultConcurrency is how many accounts are polled at once
+	// (poll.concurrency).
+	DefaultConcurrency = poller.DefaultConcurrency
 )
 
 // EnvPrefix prefixes every environment variable that overrides a setting:
@@ -71,6 +81,7 @@ type Global struct {
 	// Schedule is when to poll: a 5-field cron spec or a descriptor such as
 	// "@every 15m" (robfig/cron's standard parser accepts it).
 	Schedule setting.Text `yaml:"schedule"`
+	Poll     Poll         `yaml:"poll"`
 	Log      Log          `yaml:"log"`
 	State    State        `yaml:"state"`
 	HTTP     HTTP         `yaml:"http"`
@@ -78,6 +89,26 @@ type Global struct {
 	// Heartbeat is the dead-man's switch pinged after each cycle; off
 	// without a URL.
 	Heartbeat heartbeat.Config `yaml:"heartbeat"`
+}
+
+// Poll bounds how many accounts are polled at once.
+type Poll struct {
+	// Concurrency bounds the polls in flight, over every account.
+	Concurrency setting.Count `yaml:"concurrency" min:"1" max:"1024"`
+	// PerProvider bounds, by source type (openai: 2), the polls in flight
+	// of the accounts read from that provider's API, so that its rate
+	// limit is respected while the other providers' accounts proceed. A
+	// type not listed is bounded by Concurrency alone.
+	PerProvider map[string]setting.Count `yaml:"per_provider" min:"1" max:"1024"`
+}
+
+// PerSource returns PerProvider as counts by source type.
+func (p Poll) PerSource() map[string]int {
+	out := make(map[string]int, len(p.PerProvider))
+	for k, v := range p.PerProvider {
+		out[k] = v.N
+	}
+	return out
 }
 
 // Log configures logging.
@@ -94,6 +125,11 @@ type State struct {
 	// systemd, else guardd-state.db beside the config file.
 	Path      setting.Path     `yaml:"path"`
 	Retention setting.Duration `yaml:"retention"`
+	// IntegrityCheck is how often guardd run checks the whole database for
+	// damage (PRAGMA quick_check); 0 never. Every command also checks it
+	// when it opens a database a process left open (killed, crashed, the
+	// power lost), and guardd state check does on demand.
+	IntegrityCheck setting.Interval `yaml:"integrity_check"`
 }
 
 // HTTP is the metrics and health endpoint of guardd run.
@@ -142,9 +178,11 @@ func defaults(d *setting.Decoder) Global {
 	}
 	return Global{
 		Schedule: setting.TextOf(DefaultSchedule),
+		Poll:     Poll{Concurrency: setting.CountOf(DefaultConcurrency)},
 		Log:      Log{Level: setting.TextOf(DefaultLogLevel), Format: setting.TextOf(DefaultLogFormat)},
-		State:    State{Path: setting.Path{Name: state}, Retention: setting.DurationOf(DefaultRetention)},
-		HTTP:     HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
+		State: State{Path: setting.Path{Name: state}, Retention: setting.DurationOf(DefaultRetention),
+			IntegrityCheck: setting.IntervalOf(DefaultIntegrityCheck)},
+		HTTP: HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
 		Alerting: Alerting{RepeatCritical: setting.DurationOf(4 * time.Hour), RepeatWarning: setting.DurationOf(24 * time.Hour),
 			RepeatInfo: setting.DurationOf(24 * time.Hour), ResolveAfter: setting.CountOf(DefaultResolveAfter)},
 		Heartbeat: heartbeat.Defaults(),
@@ -276,6 +314,15 @@ func (c *Config) validateGlobal(p *setting.Problems) {
 			}
 		}
 		p.At(t.Pos, "unknown %s %q (want %s)", what, t.S, setting.OrList(want))
+	}
+	for _, typ := range slices.Sorted(maps.Keys(g.Poll.PerProvider)) {
+		if want := apiProviders(); !slices.Contains(want, typ) {
+			hint := suggest.DidYouMean(typ, want)
+			if hint == "" {
+				hint = " (want " + setting.OrList(want) + ")"
+			}
+			p.At(g.Poll.PerProvider[typ].Pos, "unknown provider %q%s", typ, hint)
+		}
 	}
 	oneOf(g.Log.Level, "level", "debug", "info", "warn", "error")
 	oneOf(g.Log.Format, "format", "auto", "json", "console")

@@ -423,6 +423,12 @@ func TestExample(t *testing.T) {
 	if got, want := c.Ledger, ledger.DefaultOptions(); got != want {
 		t.Errorf("Ledger: got %+v, want the default %+v", got, want)
 	}
+	if c.Poll.Concurrency.N != DefaultConcurrency || len(c.Poll.PerProvider) != 0 {
+		t.Errorf("poll: got concurrency %d per provider %v, want the default %d and none", c.Poll.Concurrency.N, c.Poll.PerSource(), DefaultConcurrency)
+	}
+	if got := c.State.IntegrityCheck.Duration; got != DefaultIntegrityCheck {
+		t.Errorf("state.integrity_check: got %s, want the default %s", got, DefaultIntegrityCheck)
+	}
 	checkParams(t, c.Params, rules.DefaultParams())
 
 	if got, want := len(c.Accounts), 1; got != want {
@@ -544,6 +550,8 @@ notifiers:
 		t.Fatal(err)
 	}
 	want := `schedule: '*/15 * * * *'
+poll:
+  concurrency: 4
 log:
   level: info
   format: json
@@ -614,6 +622,7 @@ notifiers:
 state:
   path: testdata/guardd-state.db
   retention: 9600h
+  integrity_check: 24h
 http:
   addr: 127.0.0.1:9464
 alerting:

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -155,6 +156,33 @@ func TestEveryMailboxTypeDocumented(t *testing.T) {
 	for _, key := range setting.Keys(reflectType(receiptsFile{})) {
 		if !strings.Contains(doc, "  "+key+": ") {
 			t.Errorf("docs/receipts.md does not show receipts.%s", key)
+		}
+	}
+}
+
+// TestEveryGlobalKeyInExample: config.example.yaml shows every key of the
+// global sections (set, or commented out where it has no fixed default).
+func TestEveryGlobalKeyInExample(t *testing.T) {
+	example := readDoc(t, "config.example.yaml")
+	g := reflect.TypeFor[Global]()
+	for i := range g.NumField() {
+		section := strings.Split(g.Field(i).Tag.Get("yaml"), ",")[0]
+		if !regexp.MustCompile("(?m)^(# )?" + section + ":").MatchString(example) {
+			t.Errorf("config.example.yaml does not show %s", section)
+			continue
+		}
+		if g.Field(i).Type.Kind() != reflect.Struct || setting.Keys(g.Field(i).Type) == nil {
+			continue
+		}
+		for _, k := range setting.Keys(g.Field(i).Type) {
+			// A secret's <key>_file is the alternative named beside its
+			// <key>_env: "or url_file: FILE".
+			if strings.HasSuffix(k, "_file") && strings.Contains(example, "or "+k+": ") {
+				continue
+			}
+			if !regexp.MustCompile("(?m)^(# ?)?  (# )?" + k + ":").MatchString(example) {
+				t.Errorf("config.example.yaml does not show %s.%s", section, k)
+			}
 		}
 	}
 }

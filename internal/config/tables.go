@@ -41,14 +41,17 @@ const OtherProvider = "other"
 
 // Providers lists the providers an account may name: those with an API
 // source, and OtherProvider.
-func Providers() []string {
+func Providers() []string { return append(apiProviders(), OtherProvider) }
+
+// apiProviders lists the source types that read a provider's API.
+func apiProviders() []string {
 	var out []string
 	for _, k := range SourceKinds {
 		if k.Provider != "" {
 			out = append(out, k.Name)
 		}
 	}
-	return append(out, OtherProvider)
+	return out
 }
 
 // BillingPage returns the billing page of a provider, or "".

@@ -34,6 +34,9 @@ import (
 type Account struct {
 	Account billing.Account
 	Source  poller.Source
+	// Group names the accounts polled under one bound
+	// (Options.Poller.PerGroup): the source type.
+	Group string
 }
 
 // Options configure a Guard.
@@ -98,6 +101,7 @@ type CostResumer interface {
 type watched struct {
 	account billing.Account
 	source  poller.Source
+	group   string
 	ledger  *ledger.Ledger
 	// stale is set when the ledger holds something the store does not (a
 	// failed write); it is rebuilt from the store before the next cycle.
@@ -157,7 +161,7 @@ func New(accounts []Account, o Options) *Guard {
 		if s, ok := a.Source.(poller.LogSetter); ok {
 			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
 		}
-		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, ledger: ledger.New(a.Account, g.lopts)})
+		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group, ledger: ledger.New(a.Account, g.lopts)})
 	}
 	return g
 }
@@ -396,11 +400,15 @@ type AccountReport struct {
 }
 
 // Cycle polls every account once at now, evaluates the rules and sends the
-// notifications due. Account failures are reported in the Report, not
-// returned; the error is for state that could not be written ("write state:
-// account …: …"; the account's poll and decisions were not kept), mail that
-// could not be read or kept, and notifications that could not be delivered
-// ("deliver notifications: …"), joined.
+// notifications due. Each account is judged and its poll and decisions
+// written as soon as its poll returns, while the others are still in
+// flight: one account at a time, one write transaction each. Account
+// failures are reported in the Report, not returned; the error is for state
+// that could not be written ("write state: account …: …"; the account's
+// poll and decisions were not kept), mail that could not be read or kept,
+// and notifications that could not be delivered ("deliver notifications:
+// …"), joined. The Report lists accounts in the guard's order, whatever
+// order their polls ended in.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
 	for _, w := range g.accounts {
@@ -412,85 +420,120 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	}
 	targets := make([]poller.Target, len(g.accounts))
 	for i, w := range g.accounts {
-		targets[i] = poller.Target{Account: w.account.Name, Source: w.source}
+		targets[i] = poller.Target{Account: w.account.Name, Source: w.source, Group: w.group}
 	}
 	rep := Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding),
 		Accounts: make(map[string]AccountReport)}
-	var due []alert.Notification
 	var errs []error
 	mail, merr := g.readMail(ctx, now)
 	if merr != nil {
 		errs = append(errs, merr)
 	}
-	for i, res := range g.poller.Poll(ctx, targets, now) {
-		w := g.accounts[i]
-		err := res.Err
-		var delivered []string
-		if err != nil {
-			err = fmt.Errorf("poll: %w", err)
-		} else if m, ok := mail[w.account.Name]; ok {
-			delivered = m.attach(&res.Observation, now)
-		}
-		if err == nil {
-			if aerr := w.ledger.Append(res.Observation); aerr != nil {
-				err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
-				delivered = nil
-			}
-		}
-		at, holding, judged := res.Observation.At, []billing.Finding(nil), func(string) bool { return true }
-		if err != nil {
-			// A blind poll is evaluated only by the rule that watches the
-			// source; nothing else may fire or resolve on stale data.
-			rep.Failed = append(rep.Failed, &AccountError{Account: w.account.Name, Err: err})
-			at = now
-			w.ledger.RecordFailure(at, err)
-			holding = g.engine.CheckSource(w.ledger, at)
-			judged = func(rule string) bool { return rule == rules.SourceRule }
-		} else if why, held := w.ledger.Held(); held {
-			// A suspect reading waits for the next poll: no rule judges
-			// on it, and nothing fires or resolves.
+	judged := make([]judgement, len(g.accounts))
+	g.poller.Each(ctx, targets, now, func(i int, res poller.Result) {
+		judged[i] = g.judge(ctx, g.accounts[i], res, mail, now)
+	})
+	for i, j := range judged {
+		name := g.accounts[i].account.Name
+		switch {
+		case j.failed != nil:
+			rep.Failed = append(rep.Failed, j.failed)
+		case j.held != nil:
 			rep.Polled++
-			rep.Held = append(rep.Held, &AccountError{Account: w.account.Name, Err: errors.New(why)})
-			judged = func(string) bool { return false }
-		} else {
+			rep.Held = append(rep.Held, j.held)
+		default:
 			rep.Polled++
-			holding = g.engine.Check(w.ledger, at)
 		}
-		rep.Findings += len(holding)
-		rep.Holding[w.account.Name] = holding
-		state := w.ledger.State(at, g.burnWindow)
-		ar := AccountReport{Took: res.Took, OK: err == nil}
-		if err == nil {
-			rep.States[w.account.Name] = state
-			ar.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
-			ar.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
-			ar.Unavailable = unavailableParts(res.Observation)
+		rep.Findings += len(j.holding)
+		rep.Holding[name] = j.holding
+		if j.failed == nil {
+			rep.States[name] = j.state
 		}
-		rep.Accounts[w.account.Name] = ar
-		explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
-		// Stored as the ledger keeps it: with the balance it derived, so a
-		// ledger rebuilt from the store continues it. A held reading is
-		// stored as read: a ledger rebuilt from the store holds it too.
-		o := res.Observation
-		if _, held := w.ledger.Held(); !held && err == nil {
-			if cur, _ := w.ledger.Current(); cur != nil {
-				o = *cur
-			}
+		rep.Accounts[name] = j.report
+		if j.writeErr != nil {
+			errs = append(errs, fmt.Errorf("write state: account %s: %w", name, j.writeErr))
 		}
-		ns, serr := g.persist(ctx, w, o, err, at, holding, explain, judged, state, delivered)
-		if serr != nil {
-			w.stale = true
-			errs = append(errs, fmt.Errorf("write state: account %s: %w", w.account.Name, serr))
-			continue
-		}
-		due = append(due, ns...)
+		rep.Sent = append(rep.Sent, j.due...)
 	}
-	rep.Sent = due
 	var err error
 	if rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
 		errs = append(errs, fmt.Errorf("deliver notifications: %w", err))
 	}
 	return rep, errors.Join(errs...)
+}
+
+// judgement is what a cycle made of one account's poll.
+type judgement struct {
+	// failed is set when the poll read nothing usable; held when its
+	// reading is held as suspect until the next poll.
+	failed, held *AccountError
+	holding      []billing.Finding
+	state        billing.AccountState
+	report       AccountReport
+	// due are the notifications written to the outbox; writeErr why the
+	// poll and decisions could not be written.
+	due      []alert.Notification
+	writeErr error
+}
+
+// judge adds one account's poll to its ledger, evaluates the rules, and
+// writes the poll and the lifecycle's decisions in one transaction.
+func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail map[string]*mailFor, now time.Time) judgement {
+	var j judgement
+	err := res.Err
+	var delivered []string
+	if err != nil {
+		err = fmt.Errorf("poll: %w", err)
+	} else if m, ok := mail[w.account.Name]; ok {
+		delivered = m.attach(&res.Observation, now)
+	}
+	if err == nil {
+		if aerr := w.ledger.Append(res.Observation); aerr != nil {
+			err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
+			delivered = nil
+		}
+	}
+	at, judgedBy := res.Observation.At, func(string) bool { return true }
+	if err != nil {
+		// A blind poll is evaluated only by the rule that watches the
+		// source; nothing else may fire or resolve on stale data.
+		j.failed = &AccountError{Account: w.account.Name, Err: err}
+		at = now
+		w.ledger.RecordFailure(at, err)
+		j.holding = g.engine.CheckSource(w.ledger, at)
+		judgedBy = func(rule string) bool { return rule == rules.SourceRule }
+	} else if why, held := w.ledger.Held(); held {
+		// A suspect reading waits for the next poll: no rule judges
+		// on it, and nothing fires or resolves.
+		j.held = &AccountError{Account: w.account.Name, Err: errors.New(why)}
+		judgedBy = func(string) bool { return false }
+	} else {
+		j.holding = g.engine.Check(w.ledger, at)
+	}
+	j.state = w.ledger.State(at, g.burnWindow)
+	j.report = AccountReport{Took: res.Took, OK: err == nil}
+	if err == nil {
+		j.report.Recharges24h = w.ledger.CountRecharges(at.Add(-24*time.Hour), at, func(*ledger.Recharge) bool { return true })
+		j.report.ExpiringSoon = expiringSoon(res.Observation, at, w.account.Currency)
+		j.report.Unavailable = unavailableParts(res.Observation)
+	}
+	holding := j.holding
+	explain := func(f billing.Finding) billing.Finding { return g.engine.Explain(w.ledger, at, f, holding) }
+	// Stored as the ledger keeps it: with the balance it derived, so a
+	// ledger rebuilt from the store continues it. A held reading is
+	// stored as read: a ledger rebuilt from the store holds it too.
+	o := res.Observation
+	if _, held := w.ledger.Held(); !held && err == nil {
+		if cur, _ := w.ledger.Current(); cur != nil {
+			o = *cur
+		}
+	}
+	j.due, j.writeErr = g.persist(ctx, w, o, err, at, holding, explain, judgedBy, j.state, delivered)
+	if j.writeErr != nil {
+		w.stale = true
+		j.due = nil
+	}
+	return j
 }
 
 // persist records one account's poll (when the state keeps history) and

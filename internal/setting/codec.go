@@ -19,10 +19,11 @@ import (
 // its path and line.
 //
 // A struct's fields are its exported fields with a yaml tag: a leaf
-// (Duration, Amount, Count, Text, Path, URL), a Secret (written as
-// <key>_env or <key>_file), a struct or pointer to one (a nested mapping),
-// a slice of those (a list), or a struct tagged ",inline" whose keys sit
-// beside the others.
+// (Duration, Interval, Amount, Count, Text, Path, URL), a Secret (written
+// as <key>_env or <key>_file), a struct or pointer to one (a nested
+// mapping), a slice of those (a list), a map from names to those (a
+// mapping whose keys the caller checks), or a struct tagged ",inline" whose
+// keys sit beside the others.
 type Decoder struct {
 	// Getenv looks up the environment variables secrets name.
 	Getenv func(string) (string, bool)
@@ -98,6 +99,24 @@ func (d *Decoder) walk(p *Problems, path string, n *yaml.Node, v reflect.Value, 
 			return
 		}
 		d.mapping(p, path, n, v, top)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode || v.Type().Key().Kind() != reflect.String {
+			p.shape(path, n.Line, n.Column, "got %s, want a mapping", nodeWord(n))
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		// The values take the map's tags, as a list's items do.
+		for _, kv := range pairs(n) {
+			k := reflect.ValueOf(kv[0].Value).Convert(v.Type().Key())
+			e := reflect.New(v.Type().Elem()).Elem()
+			if old := v.MapIndex(k); old.IsValid() {
+				e.Set(old)
+			}
+			d.walk(p, Join(path, kv[0].Value), kv[1], e, f, nil)
+			v.SetMapIndex(k, e)
+		}
 	default:
 		panic(fmt.Sprintf("setting: cannot decode into %s at %s", v.Type(), path))
 	}
@@ -461,6 +480,21 @@ func encodeValue(v reflect.Value) *yaml.Node {
 	case reflect.Struct:
 		n := &yaml.Node{Kind: yaml.MappingNode}
 		encodeStruct(n, v)
+		return n
+	case reflect.Map:
+		if v.Len() == 0 {
+			return nil
+		}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		for _, k := range keys {
+			e := reflect.New(v.Type().Elem()).Elem()
+			e.Set(v.MapIndex(k))
+			if c := encodeValue(e); c != nil {
+				n.Content = append(n.Content, str(k.String()), c)
+			}
+		}
 		return n
 	}
 	panic(fmt.Sprintf("setting: cannot encode %s", v.Type()))

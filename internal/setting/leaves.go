@@ -135,6 +135,39 @@ func FormatDuration(d time.Duration) string {
 	return s
 }
 
+// Interval is how often something is done: a duration as Duration reads
+// it, or 0 for never.
+type Interval struct {
+	time.Duration
+	Pos
+}
+
+// IntervalOf returns an Interval of d, as a default.
+func IntervalOf(d time.Duration) Interval { return Interval{Duration: d} }
+
+func (v *Interval) parse(text string, _ *Decoder, _ reflect.StructField) string {
+	example := "24h"
+	if v.Duration > 0 {
+		example = FormatDuration(v.Duration)
+	}
+	d, err := ParseDuration(text, example)
+	switch {
+	case err != nil:
+		return err.Error() + ", or 0 for never"
+	case d < 0:
+		return "must not be negative (got " + text + "; 0 turns it off)"
+	}
+	v.Duration = d
+	return ""
+}
+
+func (v *Interval) format() (string, string, bool) {
+	if v.Duration == 0 {
+		return "0", "!!int", true
+	}
+	return FormatDuration(v.Duration), "!!str", true
+}
+
 // Amount is an exact decimal amount that is not negative, read from the
 // text as written (never through a float).
 type Amount struct {

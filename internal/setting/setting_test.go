@@ -405,3 +405,85 @@ func TestDecodeDays(t *testing.T) {
 		t.Errorf("got %v and %v, %s; want 36h and 168h", b.Timeout.Duration, b.Nested.Per.Duration, messages(ps))
 	}
 }
+
+// tuning has the leaves that turn something off.
+type tuning struct {
+	Every setting.Interval `yaml:"every"`
+}
+
+func decodeTuning(t *testing.T, text string) (tuning, string) {
+	t.Helper()
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+		t.Fatal(err)
+	}
+	v := tuning{Every: setting.IntervalOf(24 * time.Hour)}
+	p := setting.NewProblems("poll")
+	(&setting.Decoder{}).Decode(p, &root, &v, setting.Options{})
+	return v, messages(p.List())
+}
+
+func TestInterval(t *testing.T) {
+	for _, tt := range []struct {
+		yaml, want string
+		every      time.Duration
+	}{
+		{"{}\n", "", 24 * time.Hour},
+		{"every: 0\n", "", 0},
+		{"every: 2d\n", "", 48 * time.Hour},
+		{"every: -1h\n", "poll.every: must not be negative (got -1h; 0 turns it off)", 24 * time.Hour},
+		{"every: daily\n", `poll.every: invalid duration "daily" (want a number and a unit, s, m, h or d, such as "24h"), or 0 for never`, 24 * time.Hour},
+	} {
+		if v, got := decodeTuning(t, tt.yaml); got != tt.want || v.Every.Duration != tt.every {
+			t.Errorf("%q: got %s and problems\n%s\nwant %s and\n%s", tt.yaml, v.Every.Duration, got, tt.every, tt.want)
+		}
+	}
+	for _, tt := range []struct{ yaml, want string }{{"every: 0\n", "every: 0\n"}, {"every: 36h\n", "every: 36h\n"}} {
+		v, _ := decodeTuning(t, tt.yaml)
+		if out, err := yaml.Marshal(setting.Encode(&v)); err != nil || string(out) != tt.want {
+			t.Errorf("encoded %q: got %q (%v), want %q", tt.yaml, out, err, tt.want)
+		}
+	}
+}
+
+// caps is a map of leaves, the names its keys checked by the caller.
+type caps struct {
+	Caps map[string]setting.Count `yaml:"caps" min:"1" max:"8"`
+}
+
+func TestMap(t *testing.T) {
+	decodeCaps := func(text string) (caps, string) {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(text), &root); err != nil {
+			t.Fatal(err)
+		}
+		var v caps
+		p := setting.NewProblems("poll")
+		(&setting.Decoder{}).Decode(p, &root, &v, setting.Options{})
+		return v, messages(p.List())
+	}
+	v, problems := decodeCaps("caps: {openai: 3, deepseek: 8}\n")
+	if problems != "" || len(v.Caps) != 2 || v.Caps["openai"].N != 3 || v.Caps["deepseek"].Path != "poll.caps.deepseek" ||
+		v.Caps["deepseek"].Line != 1 {
+		t.Errorf("got %+v (%s), want openai 3 and deepseek 8 at their paths", v, problems)
+	}
+	for _, tt := range []struct{ yaml, want string }{
+		{"caps: {openai: 0, x: 9}\n", "poll.caps.openai: must be between 1 and 8 (got 0)\npoll.caps.x: must be between 1 and 8 (got 9)"},
+		{"caps: [openai]\n", "poll.caps: got a list, want a mapping"},
+		{"caps: {openai: [1]}\n", "poll.caps.openai: got a list, want a single value"},
+	} {
+		if _, got := decodeCaps(tt.yaml); got != tt.want {
+			t.Errorf("%q: got problems\n%s\nwant\n%s", tt.yaml, got, tt.want)
+		}
+	}
+	out, err := yaml.Marshal(setting.Encode(&v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "caps:\n    deepseek: 8\n    openai: 3\n"; string(out) != want {
+		t.Errorf("encoded:\n%s\nwant\n%s", out, want)
+	}
+	if out, _ := yaml.Marshal(setting.Encode(&caps{})); string(out) != "{}\n" {
+		t.Errorf("encoded empty: got %q, want it left out", out)
+	}
+}

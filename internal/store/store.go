@@ -35,6 +35,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -94,17 +96,32 @@ type Store struct {
 	path    string
 	opts    Options
 	version int
+	// marker is the Store's open marker (marker.go); nil where markers
+	// cannot be locked.
+	marker *marker
+	// left names the processes that had left the database open, whose
+	// ending Open checked the file for.
+	left []string
+	// damaged is set when the Store meets damage: Close then leaves the
+	// marker, so that the next Open checks and refuses the file.
+	damaged atomic.Bool
+	// stmts are the queries of Tx's methods, each prepared once per
+	// connection (see Tx.stmt).
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // Open opens the state database at path, creating the file (mode 0600) if it
-// does not exist, checks it with PRAGMA quick_check and brings its schema up
-// to date, one transaction per migration. It never writes to a file that is
-// not a guardd state database, that is corrupt, or whose schema is newer than
-// this guardd understands; each of these is an error naming path. The checks
-// read the file read-only, so a file refused is left byte for byte as it
-// was, its -wal and -shm files included (but for a -wal left without its
-// -shm, beside which SQLite must create one to read the -wal). The parent
-// directory must exist.
+// does not exist, and brings its schema up to date, one transaction per
+// migration. It never writes to a file that is not a guardd state database,
+// or whose schema is newer than this guardd understands, nor, when a process
+// that had it open ended without closing it (see marker.go), to one that
+// PRAGMA quick_check finds corrupt; each of these is an error naming path.
+// A file closed cleanly is not checked whole: that is IntegrityCheck's and
+// Check's job. The checks read the file read-only, so a file refused is left
+// byte for byte as it was, its -wal and -shm files included (but for a -wal
+// left without its -shm, beside which SQLite must create one to read the
+// -wal). The parent directory must exist.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return open(ctx, path, opts, migrations)
 }
@@ -134,16 +151,38 @@ func openDB(ctx context.Context, path string, opts Options, migs []migration) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := check(ctx, abs, opts, len(migs)); err != nil {
+	// The whole file is checked when a process left it open, or when no
+	// marker can tell.
+	var left []leftMarker
+	if canLock {
+		if left, _, err = markers(abs, time.Now(), true); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := check(ctx, abs, opts, len(migs), !canLock || len(left) > 0); err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn(abs, opts.BusyTimeout))
+	for _, l := range left {
+		// Checked: the next open need not check for it again.
+		if err := os.Remove(l.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove open marker: %w", err)
+		}
+	}
+	s := &Store{path: path, opts: opts, left: whoOf(left)}
+	if canLock {
+		if s.marker, err = newMarker(abs); err != nil {
+			return nil, err
+		}
+	}
+	if s.db, err = sql.Open("sqlite", dsn(abs, opts.BusyTimeout)); err == nil {
+		if err = s.init(ctx, migs); err != nil {
+			s.db.Close()
+		}
+	}
 	if err != nil {
-		return nil, err
-	}
-	s := &Store{db: db, path: path, opts: opts}
-	if err := s.init(ctx, migs); err != nil {
-		db.Close()
+		if s.marker != nil {
+			s.marker.remove()
+		}
 		return nil, err
 	}
 	return s, nil
@@ -244,17 +283,18 @@ func nonEmpty(path string) bool {
 }
 
 // check checks the database at abs before anything opens it for writing:
-// PRAGMA quick_check, and that it is a guardd state database of a schema
-// version this guardd knows (up to known). It opens the file read-only, so
-// a file it refuses is left as it was. When the refusal may come from
-// reading the file while another process changed it (immutable reads take
-// no lock), it reads again.
-func check(ctx context.Context, abs string, opts Options, known int) error {
+// that it is a guardd state database of a schema version this guardd knows
+// (up to known; known < 0 takes any), and, when full, PRAGMA quick_check.
+// It opens the file read-only, so a file it refuses is left as it was. When
+// the refusal may come from reading the file while another process changed
+// it (immutable reads take no lock), it reads again. It returns the schema
+// version.
+func check(ctx context.Context, abs string, opts Options, known int, full bool) (int, error) {
 	for try := 1; ; try++ {
 		before := stamp(abs)
-		err := checkOnce(ctx, abs, opts, known)
+		v, err := checkOnce(ctx, abs, opts, known, full)
 		if err == nil || try == 3 || stamp(abs) == before {
-			return err
+			return v, err
 		}
 	}
 }
@@ -272,24 +312,26 @@ func stamp(abs string) string {
 	return b.String()
 }
 
-func checkOnce(ctx context.Context, abs string, opts Options, known int) error {
+func checkOnce(ctx context.Context, abs string, opts Options, known int, full bool) (int, error) {
 	db, err := sql.Open("sqlite", readOnlyDSN(abs, opts.BusyTimeout))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer db.Close()
 	c := &Store{db: db, opts: opts}
-	if err := c.quickCheck(ctx); err != nil {
-		return err
+	if full {
+		if err := c.quickCheck(ctx); err != nil {
+			return 0, err
+		}
 	}
 	v, err := c.readVersion(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if v > known {
-		return newerError(v, known)
+	if known >= 0 && v > known {
+		return v, newerError(v, known)
 	}
-	return nil
+	return v, nil
 }
 
 // init switches the checked file to WAL and migrates it.
@@ -311,9 +353,14 @@ func newerError(v, known int) error {
 		"upgrade guardd or point it at another file", v, known)
 }
 
+// quickChecks counts the runs of quickCheck, for the tests that prove
+// when it runs.
+var quickChecks atomic.Int64
+
 // quickCheck runs PRAGMA quick_check, which also reads the header: a file
 // that is not a database fails here, before anything is written.
 func (s *Store) quickCheck(ctx context.Context) error {
+	quickChecks.Add(1)
 	rows, err := s.db.QueryContext(ctx, "PRAGMA quick_check")
 	if err != nil {
 		return s.classify(err)
@@ -366,8 +413,8 @@ func (s *Store) readVersion(ctx context.Context) (int, error) {
 const notDatabase = "it is not a guardd state database (file is not a database)"
 
 // classify turns SQLite's result codes into the errors this package
-// promises: a file that is not a database, a corrupt one, or a lock held too
-// long.
+// promises: a file that is not a database, a corrupt one (which the Store
+// remembers, see Close), or a lock held too long.
 func (s *Store) classify(err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
@@ -377,6 +424,8 @@ func (s *Store) classify(err error) error {
 	case sqlite3.SQLITE_NOTADB:
 		return errors.New(notDatabase)
 	case sqlite3.SQLITE_CORRUPT:
+		// Close leaves the marker: the next Open checks the whole file.
+		s.damaged.Store(true)
 		return fmt.Errorf("the database is corrupt: %w", err)
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return fmt.Errorf("%w (waited %s): %w", ErrLocked, s.opts.BusyTimeout, err)
@@ -384,10 +433,28 @@ func (s *Store) classify(err error) error {
 	return err
 }
 
-// Close closes the database. Call it once every Update and View has
-// returned.
+// Close closes the database and removes the Store's open marker, unless it
+// met damage (IntegrityCheck, or a read or write SQLite found corrupt):
+// then it leaves the marker, as a process killed with the database open
+// does, so that the next Open checks the whole file. Call it once every
+// Update and View has returned.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
+	err := s.db.Close()
+	if m := s.marker; m != nil {
+		switch {
+		case err != nil || s.damaged.Load():
+			m.leave()
+		default:
+			err = m.remove()
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("close state database %s: %w", s.path, err)
 	}
 	return nil
@@ -465,8 +532,14 @@ func (tx *Tx) writable() error {
 	return nil
 }
 
+// exec, query and queryRow run one SQL statement (never several joined by
+// ";": only the first would run) prepared by stmt.
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
-	r, err := tx.tx.ExecContext(tx.ctx, query, args...)
+	st, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	r, err := st.ExecContext(tx.ctx, args...)
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -474,7 +547,11 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(tx.ctx, query, args...)
+	st, err := tx.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(tx.ctx, args...)
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -482,8 +559,43 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 }
 
 func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
-	if err := tx.tx.QueryRowContext(tx.ctx, query, args...).Scan(dest...); err != nil {
+	st, err := tx.stmt(query)
+	if err != nil {
+		return err
+	}
+	if err := st.QueryRowContext(tx.ctx, args...).Scan(dest...); err != nil {
 		return tx.s.classify(err)
 	}
 	return nil
+}
+
+// stmt returns query prepared on the transaction's connection. SQLite's
+// parser costs more than running most of these queries does (a third of
+// the CPU of a cycle's writes), so each query is prepared once per
+// connection and kept until Close; the statement returned ends with the
+// transaction.
+func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
+	s := tx.s
+	s.stmtMu.Lock()
+	st := s.stmts[query]
+	s.stmtMu.Unlock()
+	if st == nil {
+		// Prepared on a connection of the pool, not necessarily the
+		// transaction's: StmtContext prepares it there once.
+		fresh, err := s.db.PrepareContext(tx.ctx, query)
+		if err != nil {
+			return nil, s.classify(err)
+		}
+		s.stmtMu.Lock()
+		if st = s.stmts[query]; st != nil {
+			fresh.Close() // another transaction prepared it first
+		} else {
+			if s.stmts == nil {
+				s.stmts = make(map[string]*sql.Stmt)
+			}
+			s.stmts[query], st = fresh, fresh
+		}
+		s.stmtMu.Unlock()
+	}
+	return tx.tx.StmtContext(tx.ctx, st), nil
 }

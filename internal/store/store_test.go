@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestOpenNew(t *testing.T) {
 		t.Errorf("path: got %s, want %s", got, path)
 	}
 	update(t, s, func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "a", At: t0, OK: true}) })
-	for _, name := range []string{path, path + "-wal", path + "-shm"} {
+	for _, name := range []string{path, path + "-wal", path + "-shm", s.marker.name} {
 		fi, err := os.Stat(name)
 		if err != nil {
 			t.Fatal(err)
@@ -41,8 +42,8 @@ func TestOpenNew(t *testing.T) {
 			t.Errorf("%s: got mode %v, want -rw-------", filepath.Base(name), got)
 		}
 	}
-	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 3 {
-		t.Errorf("got %d files in the directory (%v), want the database, its WAL and its shared memory", len(entries), err)
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 4 {
+		t.Errorf("got %d files in the directory (%v), want the database, its WAL, its shared memory and its open marker", len(entries), err)
 	}
 	var versions []int
 	view(t, s, func(tx *Tx) error {
@@ -138,6 +139,8 @@ func TestOpenRejects(t *testing.T) {
 		make func(t *testing.T, path string)
 		want string // after "open state database PATH: "
 	}{
+		// Damage is looked for when a process left the database open
+		// (killed); a clean open does not (TestCleanOpen).
 		{"random bytes", writeFile(random), "it is not a guardd state database (file is not a database)"},
 		{"text file", writeFile([]byte("accounts:\n  - name: prod\n    provider: openai\n")),
 			"it is not a guardd state database (file is not a database)"},
@@ -151,17 +154,8 @@ func TestOpenRejects(t *testing.T) {
 			}
 			db.Close()
 		}, "it is not a guardd state database (it has tables but no schema_version table)"},
-		{"corrupt pages", corruptDB, "the database is corrupt: database disk image is malformed"},
-		{"bad freelist count", func(t *testing.T, path string) {
-			s := openAt(t, path, Options{})
-			s.Close()
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			binary.BigEndian.PutUint32(data[36:], 5) // the header's freelist page count
-			writeFile(data)(t, path)
-		}, "the database is corrupt (quick_check: Freelist: size is 0 but should be 5)"},
+		{"corrupt pages", killed(corruptDB), "the database is corrupt: database disk image is malformed"},
+		{"bad freelist count", killed(badFreelist), freelistDamage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,6 +165,7 @@ func TestOpenRejects(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			files := dirNames(t, filepath.Dir(path))
 			s, err := Open(context.Background(), path, Options{})
 			if err == nil {
 				s.Close()
@@ -192,7 +187,64 @@ func TestOpenRejects(t *testing.T) {
 					t.Errorf("got %s of %d bytes, want none", filepath.Base(path+suffix), fi.Size())
 				}
 			}
+			// A killed process's marker stays: the next open refuses too.
+			if got := dirNames(t, filepath.Dir(path)); !slices.Equal(got, files) {
+				t.Errorf("files beside the database: got %v, want %v", got, files)
+			}
 		})
+	}
+}
+
+// dirNames lists the names in dir but empty -wal and -shm files, which a
+// read-only check may leave.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if fi, err := e.Info(); err == nil && fi.Size() == 0 && (strings.HasSuffix(e.Name(), "-wal") || strings.HasSuffix(e.Name(), "-shm")) {
+			continue
+		}
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// freelistDamage is what quick_check says of badFreelist's file.
+const freelistDamage = "the database is corrupt (quick_check: Freelist: size is 0 but should be 5)"
+
+// badFreelist writes a guardd database, closed cleanly, whose header counts
+// 5 free pages it does not have: damage that no read meets, only a
+// whole-file check or a write that needs a new page.
+func badFreelist(t *testing.T, path string) {
+	s := openAt(t, path, Options{})
+	s.Close()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	binary.BigEndian.PutUint32(data[36:], 5) // the header's freelist page count
+	writeFile(data)(t, path)
+}
+
+// killed makes what make makes, then leaves the open marker of a process
+// killed while it had the database open (as storetest.Killed does).
+func killed(make func(t *testing.T, path string)) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		make(t, path)
+		leaveMarker(t, path)
+	}
+}
+
+// leaveMarker leaves beside the database at path the open marker of a
+// process killed while it had the database open.
+func leaveMarker(t testing.TB, path string) {
+	t.Helper()
+	if err := os.WriteFile(path+OpenMarker+"0123456789abcdef", []byte("pid 4242 on killed-host (pid:[1])\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -559,4 +611,59 @@ func TestLockedByAnotherConnection(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// TestStatementsKept: a query is prepared once and kept, used by
+// transactions on other connections too (an Update and a View at once),
+// and let go by Close.
+func TestStatementsKept(t *testing.T) {
+	s := openAt(t, filepath.Join(t.TempDir(), "state.db"), Options{})
+	a := account("a")
+	count := func(tx *Tx) int {
+		n, err := tx.ObservationCount("a")
+		if err != nil {
+			t.Error(err)
+		}
+		return n
+	}
+	for i := range 3 {
+		update(t, s, func(tx *Tx) error {
+			return tx.AppendObservation(a, observation("a", t0.Add(time.Duration(i)*time.Hour), 2))
+		})
+	}
+	kept := len(s.stmts)
+	if kept == 0 {
+		t.Fatal("no statement kept after three writes")
+	}
+	// The View runs on a second connection while the Update holds the
+	// first, both with the statements kept.
+	update(t, s, func(tx *Tx) error {
+		if err := tx.AppendObservation(a, observation("a", t0.Add(3*time.Hour), 2)); err != nil {
+			return err
+		}
+		done := make(chan int)
+		go func() {
+			n := 0
+			if err := s.View(context.Background(), func(tx *Tx) error { n = count(tx); return nil }); err != nil {
+				t.Error(err)
+			}
+			done <- n
+		}()
+		if got, inView := count(tx), <-done; got != 4 || inView != 3 {
+			t.Errorf("observations: got %d in the write and %d beside it, want 4 and 3", got, inView)
+		}
+		return nil
+	})
+	if s.db.Stats().OpenConnections < 2 {
+		t.Errorf("got %d connections, want the View on its own", s.db.Stats().OpenConnections)
+	}
+	if got := len(s.stmts); got != kept+1 {
+		t.Errorf("statements kept: got %d, want the %d of the writes and the count's", got, kept)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s.stmts != nil {
+		t.Errorf("after Close: %d statements kept, want none", len(s.stmts))
+	}
 }

@@ -117,3 +117,16 @@ func Unchanged(t testing.TB, names []string, before [][]byte) {
 		}
 	}
 }
+
+// Killed leaves beside the database at path what a guardd process killed
+// while it had the database open leaves (besides its -wal and -shm, which
+// LeftOpen makes): an open marker no process holds. The next store.Open
+// checks the whole file before writing to it. It returns the marker's name.
+func Killed(t testing.TB, path string) string {
+	t.Helper()
+	name := path + store.OpenMarker + "0123456789abcdef"
+	if err := os.WriteFile(name, []byte("pid 4242 on killed-host (pid:[1])\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
