@@ -319,3 +319,71 @@ func TestCheckpointContinuesWithLaterObservations(t *testing.T) {
 		t.Errorf("after loading the checkpoint and the later observations:\n%s", lt.Diff(g, w))
 	}
 }
+
+// Over a generated year, a guard that keeps its state in the store and
+// whose ledger is rebuilt from the stored history every week (its
+// checkpoint made unusable, as after an upgrade of the checkpoint's
+// version) judges as the guard that never stopped at every poll: the
+// rebuilt ledger and the incremental one agree, long after the rules'
+// window stopped holding the whole history. Polls are 6 hours apart to
+// keep the year within seconds.
+func TestRebuiltGuardJudgesAsTheIncrementalOneForAYear(t *testing.T) {
+	days := 365
+	if testing.Short() {
+		days = 100
+	}
+	params := rules.DefaultParams()
+	for _, shape := range []lt.Shape{lt.ShapeGrants, lt.ShapeDerived} {
+		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			a, polls := lt.History(shape, 6*time.Hour, days*4)
+			opts := guard.Options{Params: params, Policy: policy,
+				Receivers: []alert.Receiver{{Name: "rec", MinSeverity: billing.SeverityInfo, Notifier: &countingNotifier{}}}}
+			live := guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, opts)
+			st := openStore(t)
+			stored := opts
+			log, logs := logged()
+			stored.State, stored.History, stored.Log = st.Lifecycle(), st, log
+			var g *guard.Guard
+			rebuilt := 0
+			for i, p := range polls {
+				want, err := live.Cycle(ctx, p.At)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i%28 == 0 {
+					if i > 0 {
+						if err := st.Update(ctx, func(tx *store.Tx) error {
+							c, ok, err := tx.LedgerCheckpoint(a.Name)
+							if err != nil || !ok {
+								return fmt.Errorf("no checkpoint before poll %d (%v)", i, err)
+							}
+							c.Version++
+							return tx.PutLedgerCheckpoint(c)
+						}); err != nil {
+							t.Fatal(err)
+						}
+						rebuilt++
+					}
+					g = guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, stored)
+					if err := g.Load(ctx, p.At); err != nil {
+						t.Fatalf("poll %d: load: %v", i, err)
+					}
+				}
+				got, err := g.Cycle(ctx, p.At)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := cycleText(t, got, a.Name), cycleText(t, want, a.Name); g != w {
+					t.Fatalf("poll %d at %s (%d rebuilds): the rebuilt guard judges otherwise:\n%s", i, p.At, rebuilt, lt.Diff(g, w))
+				}
+			}
+			// The first load finds no checkpoint; every later one a
+			// checkpoint of another version.
+			if n := logs.FilterMessage("ledger rebuilt from stored history").Len(); rebuilt < len(polls)/28-1 || n != rebuilt {
+				t.Errorf("%d ledgers rebuilt from the store, %d made to be, want %d", n, rebuilt, len(polls)/28-1)
+			}
+		})
+	}
+}
