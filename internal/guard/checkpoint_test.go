@@ -75,6 +75,34 @@ func openStore(t *testing.T) *store.Store {
 	return st
 }
 
+// spoil changes the account's stored checkpoint with edit, so that the
+// next Load cannot use it.
+func spoil(t *testing.T, st *store.Store, account string, edit func(*store.LedgerCheckpoint)) {
+	t.Helper()
+	err := st.Update(context.Background(), func(tx *store.Tx) error {
+		c, ok, err := tx.LedgerCheckpoint(account)
+		if err != nil || !ok {
+			return fmt.Errorf("no checkpoint (%v)", err)
+		}
+		edit(&c)
+		return tx.PutLedgerCheckpoint(c)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loaded returns a new guard of account a, served polls, loaded from the
+// store of opts at now, as guardd check starts.
+func loaded(t *testing.T, a billing.Account, polls []lt.Poll, opts guard.Options, now time.Time) *guard.Guard {
+	t.Helper()
+	g := guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, opts)
+	if err := g.Load(context.Background(), now); err != nil {
+		t.Fatalf("load at %s: %v", now, err)
+	}
+	return g
+}
+
 // Like guardd check, a new guard at every poll loads its ledger from the
 // state store (from the checkpoint the poll before wrote) and judges as a
 // guard that never stopped, poll for poll, past the rules' 35 days. Now
@@ -109,24 +137,12 @@ func TestRestartedGuardJudgesAsTheLiveOne(t *testing.T) {
 				}
 				if i%13 == 5 {
 					// Another fingerprint: the next Load rebuilds.
-					if err := st.Update(ctx, func(tx *store.Tx) error {
-						c, ok, err := tx.LedgerCheckpoint(a.Name)
-						if err != nil || !ok {
-							return fmt.Errorf("no checkpoint before poll %d (%v)", i, err)
-						}
-						c.Fingerprint = "settings of another time"
-						return tx.PutLedgerCheckpoint(c)
-					}); err != nil {
-						t.Fatal(err)
-					}
+					spoil(t, st, a.Name, func(c *store.LedgerCheckpoint) { c.Fingerprint = "settings of another time" })
 					rebuilt++
 				}
 				o := opts
 				o.State, o.History = st.Lifecycle(), st
-				g := guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, o)
-				if err := g.Load(ctx, p.At); err != nil {
-					t.Fatalf("poll %d: load: %v", i, err)
-				}
+				g := loaded(t, a, polls, o, p.At)
 				got, err := g.Cycle(ctx, p.At)
 				if err != nil {
 					t.Fatal(err)
@@ -354,22 +370,10 @@ func TestRebuiltGuardJudgesAsTheIncrementalOneForAYear(t *testing.T) {
 				}
 				if i%28 == 0 {
 					if i > 0 {
-						if err := st.Update(ctx, func(tx *store.Tx) error {
-							c, ok, err := tx.LedgerCheckpoint(a.Name)
-							if err != nil || !ok {
-								return fmt.Errorf("no checkpoint before poll %d (%v)", i, err)
-							}
-							c.Version++
-							return tx.PutLedgerCheckpoint(c)
-						}); err != nil {
-							t.Fatal(err)
-						}
+						spoil(t, st, a.Name, func(c *store.LedgerCheckpoint) { c.Version++ })
 						rebuilt++
 					}
-					g = guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, stored)
-					if err := g.Load(ctx, p.At); err != nil {
-						t.Fatalf("poll %d: load: %v", i, err)
-					}
+					g = loaded(t, a, polls, stored, p.At)
 				}
 				got, err := g.Cycle(ctx, p.At)
 				if err != nil {
