@@ -13,6 +13,7 @@ import (
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/config"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/status"
 )
 
 // balanceFlags are guardd balance's flags.
@@ -69,9 +70,9 @@ func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 	// A failed account is in the report, with its reason; the exit status
 	// says that not every account could be read.
 	rep, cycleErr := g.Cycle(ctx, now)
-	out := statusReport{At: now}
+	out := status.Report{At: now}
 	for i, as := range g.Status(now) {
-		out.Accounts = append(out.Accounts, accountView(cfg, cfg.Accounts[i], as))
+		out.Accounts = append(out.Accounts, status.View(cfg, cfg.Accounts[i], as))
 	}
 	if *f.output == "json" {
 		enc := json.NewEncoder(stdout)
@@ -101,7 +102,7 @@ func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 
 // writeSight says what guardd sees of a, and why each part of its last
 // poll was not read.
-func writeSight(b *strings.Builder, a accountReport) {
+func writeSight(b *strings.Builder, a status.Account) {
 	fmt.Fprintf(b, "\n%s sees %s\n", a.Name, a.Sees)
 	p := a.LastPoll
 	switch {

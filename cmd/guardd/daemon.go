@@ -42,6 +42,8 @@ type daemon struct {
 
 	mu  sync.Mutex // held by a cycle and by a reload
 	app *app
+	// shown is app for the pages, which read it without the lock.
+	shown atomic.Pointer[app]
 	// stopButtons ends the Socket Mode connections answering the app's
 	// Slack buttons.
 	stopButtons context.CancelFunc
@@ -108,6 +110,7 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	}
 	defer lock.Unlock()
 	d.app = a
+	d.shown.Store(a)
 	d.startButtons(ctx)
 	defer func() { d.stopButtons(); d.app.Close() }()
 	log := a.log
@@ -285,6 +288,7 @@ func (d *daemon) reload(ctx context.Context) {
 	d.entry = d.cron.Schedule(sched, d.job)
 	d.stopButtons()
 	d.app = next
+	d.shown.Store(next)
 	d.startButtons(ctx)
 	old.Close()
 	next.log.Info("config reloaded", zap.String("schedule", next.cfg.Schedule.S), zap.Int("accounts", len(next.cfg.Accounts)))
@@ -366,6 +370,7 @@ func (d *daemon) serve(addr string, log *zap.Logger) (*http.Server, error) {
 		}
 		io.WriteString(w, "ready\n")
 	})
+	mux.Handle("GET /", d.pages(log))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on http.addr %s: %w", addr, err)

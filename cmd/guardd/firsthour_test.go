@@ -13,6 +13,7 @@ import (
 
 	"github.com/guardd/guardd/internal/alert/slacktest"
 	"github.com/guardd/guardd/internal/poller/pollertest"
+	"github.com/guardd/guardd/internal/status"
 )
 
 // TestFirstHour is a new user's first hour, each command a process of its
@@ -119,7 +120,7 @@ notifiers:
 		t.Errorf("status: want the undelivered resolutions and Slack's answer:\n%s", out)
 	}
 	out, err = guardd(nil, "status", "--config", cfg, "--output", "json")
-	var rep statusReport
+	var rep status.Report
 	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Receivers) != 1 || rep.Receivers[0].Pending != 1 {
 		t.Errorf("status --output json: %v, want team-slack with 1 pending:\n%s", err, out)
 	}

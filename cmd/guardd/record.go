@@ -137,26 +137,7 @@ func appendHistory(path string, a billing.Account, o billing.Observation) (int, 
 	if _, err := history.Decode(bytes.NewReader(buf.Bytes())); err != nil {
 		return 0, fmt.Errorf("the observation cannot be recorded in %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return 0, err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return 0, err
-	}
-	if err := tmp.Close(); err != nil {
-		return 0, err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return 0, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := writeFileAtomic(path, buf.Bytes()); err != nil {
 		return 0, err
 	}
 	return len(h.Observations), nil

@@ -63,6 +63,17 @@ func commands() []command {
 			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdStatus(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
+		{name: "report", synopsis: "--config FILE --account NAME --out FILE.html [--from DAY --to DAY]", summary: "write an account's page as one HTML file that opens offline",
+			flags: new(reportFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
+				return cmdReport(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{name: "evidence", synopsis: "--config FILE --account NAME --since TIME [--until TIME] [--format md|csv] [--all]",
+			summary: "the charges findings cite, with receipts, credit and totals, for a refund request",
+			flags:   new(evidenceFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
+				return cmdEvidence(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
 		{name: "balance", synopsis: "--config FILE [--account NAME] [--output text|json]", summary: "poll every account now and print its real balance and runway",
 			flags: new(balanceFlags).define,
 			run: func(ctx context.Context, args []string, p proc) error {

@@ -17,8 +17,7 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/config"
-	"github.com/guardd/guardd/internal/guard"
-	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/guardd/guardd/internal/status"
 	"github.com/guardd/guardd/internal/store"
 )
 
@@ -81,7 +80,7 @@ func cmdStatus(ctx context.Context, args []string, getenv getenvFunc, stdout, st
 	if *f.account != "" && !slices.ContainsFunc(cfg.Accounts, func(a config.Account) bool { return a.Name == *f.account }) {
 		return usagef("status: account %q is not in %s (want one of %s)", *f.account, *f.config, accountNames(cfg))
 	}
-	rep, err := gatherStatus(ctx, cfg, st, clock.Clock{}.Now(), *f.account)
+	rep, err := status.Gather(ctx, cfg, st, clock.Clock{}.Now(), *f.account)
 	if err != nil {
 		return err
 	}
@@ -109,211 +108,9 @@ func accountNames(cfg *config.Config) string {
 	return strings.Join(names, ", ")
 }
 
-// statusReport is what status shows, in the form --output json prints.
-type statusReport struct {
-	At        time.Time        `json:"at"`
-	Accounts  []accountReport  `json:"accounts"`
-	Receivers []receiverReport `json:"receivers,omitempty"`
-}
-
-// accountReport is one account's position, polls and alerts. Balance is
-// in the form of the webhook payload's (docs/receivers.md); it is absent
-// until a poll read one.
-type accountReport struct {
-	Name     string                `json:"name"`
-	Provider string                `json:"provider"`
-	Currency string                `json:"currency"`
-	Sees     string                `json:"sees"`
-	Balance  *alert.PayloadBalance `json:"balance,omitempty"`
-	// LastPoll is absent until the first poll.
-	LastPoll *pollReport `json:"last_poll,omitempty"`
-	// FailedPolls counts the failed polls in a row up to the last one.
-	FailedPolls int             `json:"failed_polls"`
-	Alerts      []alertReport   `json:"alerts"`
-	Silences    []silenceReport `json:"silences,omitempty"`
-	state       billing.AccountState
-}
-
-type pollReport struct {
-	At time.Time `json:"at"`
-	OK bool      `json:"ok"`
-	// Error says why a failed poll read nothing.
-	Error string `json:"error,omitempty"`
-	// Unavailable says why each part a poll could not read was not read.
-	Unavailable map[billing.Part]string `json:"unavailable,omitempty"`
-}
-
-// alertReport is a firing alert and where its notifications stand.
-type alertReport struct {
-	Rule     string           `json:"rule"`
-	Entity   string           `json:"entity"`
-	Severity billing.Severity `json:"severity"`
-	FiredAt  time.Time        `json:"fired_at"`
-	// NotifiedAt is when its latest notification was decided; whether it
-	// was delivered is in Undelivered.
-	NotifiedAt *time.Time `json:"notified_at,omitempty"`
-	AckedBy    string     `json:"acked_by,omitempty"`
-	// Undelivered lists the receivers that still owe its notifications.
-	Undelivered []undelivered `json:"undelivered,omitempty"`
-}
-
-type undelivered struct {
-	Receiver string `json:"receiver"`
-	// GivenUp is true when guardd stopped retrying.
-	GivenUp   bool   `json:"given_up"`
-	Attempts  int    `json:"attempts"`
-	LastError string `json:"last_error,omitempty"`
-}
-
-type silenceReport struct {
-	ID      int64     `json:"id"`
-	Rule    string    `json:"rule,omitempty"`
-	End     time.Time `json:"end"`
-	By      string    `json:"by"`
-	Comment string    `json:"comment"`
-}
-
-// receiverReport is the delivery state of one receiver: the notifications
-// waiting for a retry and those given up on.
-type receiverReport struct {
-	Name    string `json:"name"`
-	Pending int    `json:"pending"`
-	GivenUp int    `json:"given_up"`
-	// Oldest is when the oldest undelivered notification was queued;
-	// NextAttempt when the next retry is due.
-	Oldest      *time.Time `json:"oldest,omitempty"`
-	NextAttempt *time.Time `json:"next_attempt,omitempty"`
-	LastError   string     `json:"last_error,omitempty"`
-}
-
-// gatherStatus reads the state database: every account's ledger, alerts
-// and silences (only the named one when account is set), and the outbox.
-func gatherStatus(ctx context.Context, cfg *config.Config, st *store.Store, now time.Time, account string) (statusReport, error) {
-	accounts := make([]guard.Account, len(cfg.Accounts))
-	for i, a := range cfg.Accounts {
-		accounts[i] = guard.Account{Account: a.Account}
-	}
-	g := guard.New(accounts, guard.Options{Params: cfg.Params, Ledger: cfg.Ledger, History: st,
-		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N}})
-	if err := g.Load(ctx, now); err != nil {
-		return statusReport{}, err
-	}
-	rep := statusReport{At: now}
-	var pending, dead []lifecycle.OutboxItem
-	var silences []lifecycle.Silence
-	firing := make(map[string][]lifecycle.Alert)
-	err := st.Lifecycle().View(ctx, func(tx lifecycle.Tx) error {
-		var err error
-		if pending, err = lifecycle.Owed(tx); err != nil {
-			return err
-		}
-		if dead, err = tx.Dead(); err != nil {
-			return err
-		}
-		if silences, err = tx.Silences(now); err != nil {
-			return err
-		}
-		for _, a := range cfg.Accounts {
-			if firing[a.Name], err = tx.Alerts(a.Name, lifecycle.Firing); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return statusReport{}, err
-	}
-	owed := make(map[string][]undelivered) // by fingerprint
-	for _, it := range pending {
-		owed[it.Fingerprint] = append(owed[it.Fingerprint], undelivered{Receiver: it.Receiver, Attempts: it.Attempts, LastError: it.LastError})
-	}
-	for _, it := range dead {
-		owed[it.Fingerprint] = append(owed[it.Fingerprint], undelivered{Receiver: it.Receiver, GivenUp: true, Attempts: it.Attempts, LastError: it.LastError})
-	}
-	for i, as := range g.Status(now) {
-		a := cfg.Accounts[i]
-		if account != "" && a.Name != account {
-			continue
-		}
-		ar := accountView(cfg, a, as)
-		for _, al := range firing[a.Name] {
-			r := alertReport{Rule: al.Rule, Entity: al.Entity, Severity: al.Severity, FiredAt: al.FiredAt, AckedBy: al.AckedBy,
-				Undelivered: owed[al.Fingerprint]}
-			if !al.LastSentAt.IsZero() {
-				r.NotifiedAt = &al.LastSentAt
-			}
-			ar.Alerts = append(ar.Alerts, r)
-		}
-		for _, sl := range silences {
-			if sl.Account == "" || sl.Account == a.Name {
-				ar.Silences = append(ar.Silences, silenceReport{ID: sl.ID, Rule: sl.Rule, End: sl.End, By: sl.CreatedBy, Comment: sl.Comment})
-			}
-		}
-		rep.Accounts = append(rep.Accounts, ar)
-	}
-	if account == "" {
-		rep.Receivers = receiverReports(cfg, pending, dead)
-	}
-	return rep, nil
-}
-
-// accountView is an account's position and last poll, as guardd knows it.
-func accountView(cfg *config.Config, a config.Account, as guard.AccountStatus) accountReport {
-	ar := accountReport{Name: a.Name, Provider: a.Provider, Currency: string(a.Currency), Sees: sightLine(cfg, a),
-		FailedPolls: as.FailedPolls, Alerts: []alertReport{}, state: as.State}
-	if s := as.State; s.EffectiveKnown || s.ShownKnown {
-		b := alert.NewPayloadBalance(s)
-		ar.Balance = &b
-	}
-	if as.HasPoll {
-		p := as.LastPoll
-		ar.LastPoll = &pollReport{At: p.At, OK: p.Err == "", Error: p.Err, Unavailable: p.Unavailable}
-	}
-	return ar
-}
-
-// receiverReports sums the undelivered notifications by receiver, in the
-// config's order.
-func receiverReports(cfg *config.Config, pending, dead []lifecycle.OutboxItem) []receiverReport {
-	out := make([]receiverReport, len(cfg.Notifiers))
-	for i, n := range cfg.Notifiers {
-		r := receiverReport{Name: n.Name}
-		var lastAttempt time.Time
-		for _, it := range pending {
-			if it.Receiver != n.Name {
-				continue
-			}
-			r.Pending++
-			if r.Oldest == nil || it.CreatedAt.Before(*r.Oldest) {
-				r.Oldest = &it.CreatedAt
-			}
-			if r.NextAttempt == nil || it.NextAttemptAt.Before(*r.NextAttempt) {
-				r.NextAttempt = &it.NextAttemptAt
-			}
-			if it.LastError != "" && !it.LastAttemptAt.Before(lastAttempt) {
-				r.LastError, lastAttempt = it.LastError, it.LastAttemptAt
-			}
-		}
-		for _, it := range dead {
-			if it.Receiver != n.Name {
-				continue
-			}
-			r.GivenUp++
-			if r.Oldest == nil || it.CreatedAt.Before(*r.Oldest) {
-				r.Oldest = &it.CreatedAt
-			}
-			if it.LastError != "" && !it.LastAttemptAt.Before(lastAttempt) {
-				r.LastError, lastAttempt = it.LastError, it.LastAttemptAt
-			}
-		}
-		out[i] = r
-	}
-	return out
-}
-
 // writeAccountLines writes one line per account, with its firing alerts
 // when withAlerts.
-func writeAccountLines(b *strings.Builder, accounts []accountReport, now time.Time, withAlerts bool) {
+func writeAccountLines(b *strings.Builder, accounts []status.Account, now time.Time, withAlerts bool) {
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	head := "ACCOUNT\tREAL\tSHOWN\tRUNWAY\tBURN\tLAST POLL"
 	if withAlerts {
@@ -321,7 +118,7 @@ func writeAccountLines(b *strings.Builder, accounts []accountReport, now time.Ti
 	}
 	fmt.Fprintln(tw, head)
 	for _, a := range accounts {
-		s := a.state
+		s := a.State
 		real, shown := "unknown", "-"
 		if s.EffectiveKnown {
 			real = s.Effective.Display()
@@ -332,7 +129,7 @@ func writeAccountLines(b *strings.Builder, accounts []accountReport, now time.Ti
 		if s.ShownKnown {
 			shown = s.Shown.Display()
 		}
-		runway, burn := runwayCells(s)
+		runway, burn := status.Runway(s)
 		line := strings.Join([]string{a.Name, real, shown, runway, burn, pollCell(a, now)}, "\t")
 		if withAlerts {
 			line += "\t" + alertsCell(a.Alerts)
@@ -342,28 +139,8 @@ func writeAccountLines(b *strings.Builder, accounts []accountReport, now time.Ti
 	tw.Flush()
 }
 
-// runwayCells gives the runway and burn columns: "7 days", "$6.00/day".
-func runwayCells(s billing.AccountState) (runway, burn string) {
-	rw := s.Runway
-	switch {
-	case !s.EffectiveKnown || !rw.Known:
-		return "unknown", "-"
-	case rw.FromCosts:
-		burn = rw.BurnPerDay.Display() + "/day (costs)"
-	default:
-		burn = rw.BurnPerDay.Display() + "/day"
-	}
-	switch {
-	case rw.Endless:
-		return "open-ended", burn
-	case !s.Effective.IsPositive():
-		return "none", burn
-	}
-	return billing.Words(rw.Lasts), burn
-}
-
 // pollCell gives the last poll column: "04:00 UTC, 3 minutes ago, ok".
-func pollCell(a accountReport, now time.Time) string {
+func pollCell(a status.Account, now time.Time) string {
 	p := a.LastPoll
 	if p == nil {
 		return "never"
@@ -373,29 +150,19 @@ func pollCell(a accountReport, now time.Time) string {
 	case !p.OK:
 		return fmt.Sprintf("%s, FAILED (%d in a row)", at, a.FailedPolls)
 	case len(p.Unavailable) > 0:
-		return fmt.Sprintf("%s, %s unavailable", at, partList(p.Unavailable))
+		return fmt.Sprintf("%s, %s unavailable", at, status.PartList(p.Unavailable))
 	}
 	return at + ", ok"
 }
 
-func partList(m map[billing.Part]string) string {
-	var parts []string
-	for _, p := range billing.Parts {
-		if _, ok := m[p]; ok {
-			parts = append(parts, string(p))
-		}
-	}
-	return strings.Join(parts, ", ")
-}
-
 // alertsCell gives the alerts column: "none" or the rules firing, the most
 // severe first, marking those not delivered.
-func alertsCell(as []alertReport) string {
+func alertsCell(as []status.Alert) string {
 	if len(as) == 0 {
 		return "none"
 	}
 	sorted := slices.Clone(as)
-	slices.SortStableFunc(sorted, func(x, y alertReport) int { return y.Severity.Rank() - x.Severity.Rank() })
+	slices.SortStableFunc(sorted, func(x, y status.Alert) int { return y.Severity.Rank() - x.Severity.Rank() })
 	var out []string
 	for _, a := range sorted {
 		s := fmt.Sprintf("%s (%s)", a.Rule, a.Severity)
@@ -409,8 +176,8 @@ func alertsCell(as []alertReport) string {
 
 // writeDelivery writes the receivers that owe notifications, or that all
 // is delivered.
-func writeDelivery(b *strings.Builder, rs []receiverReport) {
-	var owing []receiverReport
+func writeDelivery(b *strings.Builder, rs []status.Receiver) {
+	var owing []status.Receiver
 	for _, r := range rs {
 		if r.Pending+r.GivenUp > 0 {
 			owing = append(owing, r)
@@ -438,10 +205,10 @@ func writeDelivery(b *strings.Builder, rs []receiverReport) {
 
 // writeAccountDetail writes one account in detail, with its alerts and
 // silences when withAlerts.
-func writeAccountDetail(b *strings.Builder, a accountReport, now time.Time, withAlerts bool) {
+func writeAccountDetail(b *strings.Builder, a status.Account, now time.Time, withAlerts bool) {
 	fmt.Fprintf(b, "%s (%s, %s)\n", a.Name, a.Provider, a.Currency)
 	fmt.Fprintf(b, "  sees         %s\n", a.Sees)
-	s := a.state
+	s := a.State
 	switch {
 	case a.LastPoll == nil:
 		b.WriteString("  never polled\n")

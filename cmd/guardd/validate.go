@@ -5,11 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/guardd/guardd/internal/clock"
 	"github.com/guardd/guardd/internal/config"
-	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/status"
 )
 
 // validateFlags are guardd validate's flags.
@@ -63,7 +62,7 @@ func cmdValidate(ctx context.Context, args []string, getenv getenvFunc, stdout, 
 		}
 		fmt.Fprintf(stdout, "  account %s: %s, %s, %s, drawdown %s; source %s\n",
 			a.Name, a.Provider, a.Currency, ar, a.Drawdown, a.Source.Describe())
-		fmt.Fprintf(stdout, "    sees: %s\n", sightLine(cfg, a))
+		fmt.Fprintf(stdout, "    sees: %s\n", status.SightLine(cfg, a))
 	}
 	for _, n := range cfg.Notifiers {
 		fmt.Fprintf(stdout, "  notifier %s: %s, severity %s and above\n", n.Name, n.Type, n.MinSeverity)
@@ -80,16 +79,4 @@ func cmdValidate(ctx context.Context, args []string, getenv getenvFunc, stdout, 
 		return validateOnline(ctx, cfg, clock.Clock{}.Now(), stdout)
 	}
 	return nil
-}
-
-// sightLine says what guardd can see of account a and which rules that
-// makes live: "costs ✓ charges ✗ (…) balance derived grants ✗ (no session
-// key) → live: recharge-burst, …; off: phantom-balance, …".
-func sightLine(cfg *config.Config, a config.Account) string {
-	live, off := rules.New(cfg.Params).Live(a.Sight())
-	line := a.Sight().String() + " → live: " + strings.Join(live, ", ")
-	if len(off) > 0 {
-		line += "; off: " + strings.Join(off, ", ")
-	}
-	return line
 }

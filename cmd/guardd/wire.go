@@ -61,15 +61,20 @@ func buildReceivers(cfg *config.Config, stdout io.Writer, log *zap.Logger, inter
 
 // buildReceiver builds the config's notifier i.
 func buildReceiver(cfg *config.Config, i int, stdout io.Writer, log *zap.Logger, interactive bool) (alert.Receiver, error) {
-	// Each account's billing page, linked from its messages.
-	links := make(map[string]string)
+	// Each account's billing page, and its page on guardd's listener when
+	// http.external_url says where that is, linked from its messages.
+	links, pages := make(map[string]string), make(map[string]string)
 	for _, a := range cfg.Accounts {
 		if u := config.BillingPage(a.Provider); u != "" {
 			links[a.Name] = u
 		}
+		if u := cfg.HTTP.AccountPage(a.Name); u != "" {
+			pages[a.Name] = u
+		}
 	}
 	n := cfg.Notifiers[i]
-	nt, err := n.New(alert.Deps{Stdout: stdout, Log: log.With(zap.String("receiver", n.Name)), Links: links, Interactive: interactive})
+	nt, err := n.New(alert.Deps{Stdout: stdout, Log: log.With(zap.String("receiver", n.Name)), Links: links, Pages: pages,
+		Interactive: interactive})
 	if err != nil {
 		return alert.Receiver{}, fmt.Errorf("notifiers[%d] (%s): %w", i, n.Name, err)
 	}

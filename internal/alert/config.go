@@ -52,6 +52,9 @@ type Deps struct {
 	// Links maps an account name to its provider's billing page, linked
 	// from messages.
 	Links map[string]string
+	// Pages maps an account name to its page on guardd run's listener
+	// (http.external_url), linked from messages; empty when not set.
+	Pages map[string]string
 	// Interactive is set in guardd run, the one mode that answers chat
 	// buttons; messages sent from other modes carry none.
 	Interactive bool

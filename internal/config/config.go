@@ -20,6 +20,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,10 +133,22 @@ type State struct {
 	IntegrityCheck setting.Interval `yaml:"integrity_check"`
 }
 
-// HTTP is the metrics and health endpoint of guardd run.
+// HTTP is the listener of guardd run: metrics, health and the pages.
 type HTTP struct {
 	// Addr is host:port, or "off".
 	Addr setting.Text `yaml:"addr"`
+	// ExternalURL is where people reach the pages (through a proxy, say);
+	// when set, messages link each account's page. Empty: no link.
+	ExternalURL setting.URL `yaml:"external_url" example:"https://guardd.example.com"`
+}
+
+// AccountPage returns the URL of account's page under ExternalURL, or ""
+// when it is not set.
+func (h HTTP) AccountPage(account string) string {
+	if h.ExternalURL.S == "" {
+		return ""
+	}
+	return h.ExternalURL.S + "/accounts/" + url.PathEscape(account)
 }
 
 // Listen returns the address to listen on, or "" when the endpoint is off.

@@ -121,3 +121,26 @@ func TestBalanceAnchor(t *testing.T) {
 		}
 	}
 }
+
+// http.external_url says where people reach the pages: each account's page
+// is under it; it must be an absolute http(s) URL with nothing after the
+// path.
+func TestExternalURL(t *testing.T) {
+	c := mustLoad(t, minimal, nil)
+	if got := c.HTTP.AccountPage("acme"); got != "" {
+		t.Errorf("no external_url: got page %q, want none", got)
+	}
+	c = mustLoad(t, minimal+"http: {external_url: \"https://ops.example.com/guardd/\"}\n", nil)
+	if got, want := c.HTTP.AccountPage("acme prod"), "https://ops.example.com/guardd/accounts/acme%20prod"; got != want {
+		t.Errorf("page: got %q, want %q", got, want)
+	}
+	for _, tc := range []struct{ value, want string }{
+		{"guardd.example.com", `http.external_url: invalid URL "guardd.example.com" (want an absolute http(s) URL such as https://guardd.example.com)`},
+		{"https://guardd.example.com/?token=x", "http.external_url: must not have a query or fragment"},
+	} {
+		_, err := load(t, minimal+"http: {external_url: \""+tc.value+"\"}\n", nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("external_url %q: got %v, want %q", tc.value, err, tc.want)
+		}
+	}
+}

@@ -644,6 +644,10 @@ type AccountStatus struct {
 	HasPoll  bool
 	// FailedPolls counts consecutive failed polls up to the last one.
 	FailedPolls int
+	// Latest is the position at the newest observation, with where it
+	// came from, when there is one (HasLatest).
+	Latest    ledger.Point
+	HasLatest bool
 }
 
 // Status returns every account's status from its ledger (after Load or a
@@ -654,10 +658,11 @@ func (g *Guard) Status(now time.Time) []AccountStatus {
 		// The position is as of the newest observation; the caller shows
 		// how old that is.
 		at := now
-		if pt, ok := w.ledger.Latest(now); ok {
+		pt, ok := w.ledger.Latest(now)
+		if ok {
 			at = pt.At
 		}
-		st := AccountStatus{Account: w.account, State: w.ledger.State(at, g.burnWindow)}
+		st := AccountStatus{Account: w.account, State: w.ledger.State(at, g.burnWindow), Latest: pt, HasLatest: ok}
 		polls := w.ledger.RecentPolls(64)
 		if len(polls) > 0 {
 			st.LastPoll, st.HasPoll = polls[0], true

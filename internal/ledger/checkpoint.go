@@ -23,8 +23,9 @@ import (
 // daemon) continues the ledger instead of rebuilding it from stored
 // observations. Its size follows the rules' windows, not the history:
 // the points of the horizon, packed as in memory (a few bytes each), the
-// recharges, cost windows, grants and charge ids of the horizon, the
-// newest two observations and a held one.
+// recharges, cost windows, grants (with their used credit since the
+// horizon) and charge ids of the horizon, the newest two observations and
+// a held one.
 //
 // Layout: the magic "GLCP", the version (uvarint), the fingerprint (a
 // string), the payload, and the CRC-32C of everything before it (4
@@ -171,6 +172,7 @@ func (l *Ledger) Checkpoint() []byte {
 		w.uvarint(uint64(st.idle.intervals))
 		w.dec(st.idle.drawn)
 		e.decMap(st.idle.from)
+		e.grantHistory(&st.seen)
 	}
 
 	ids = ids[:0]
@@ -298,6 +300,29 @@ func (e *cpWriter) charge(c billing.Charge) {
 	e.sym(string(c.Trigger))
 }
 
+func (e *cpWriter) grant(g billing.Grant) {
+	w := &e.w
+	w.str(g.ID)
+	e.money(g.Amount)
+	e.money(g.Used)
+	w.time(g.EffectiveAt)
+	w.time(g.ExpiresAt)
+	e.sym(string(g.Kind))
+	e.sym(g.KindGuess)
+	w.time(g.FirstSeen)
+}
+
+func (e *cpWriter) grantHistory(h *GrantHistory) {
+	e.grant(h.Grant)
+	e.w.time(h.LastSeen)
+	e.sym(h.Source)
+	e.w.uvarint(uint64(len(h.Used)))
+	for _, u := range h.Used {
+		e.w.time(u.At)
+		e.w.dec(u.Used)
+	}
+}
+
 func (e *cpWriter) recharge(r *Recharge) {
 	w := &e.w
 	w.time(r.At)
@@ -346,14 +371,7 @@ func (e *cpWriter) observation(o *billing.Observation) {
 	w.bool(o.Grants != nil)
 	w.uvarint(uint64(len(o.Grants)))
 	for _, g := range o.Grants {
-		w.str(g.ID)
-		e.money(g.Amount)
-		e.money(g.Used)
-		w.time(g.EffectiveAt)
-		w.time(g.ExpiresAt)
-		e.sym(string(g.Kind))
-		e.sym(g.KindGuess)
-		w.time(g.FirstSeen)
+		e.grant(g)
 	}
 	w.bool(o.Charges != nil)
 	w.uvarint(uint64(len(o.Charges)))
@@ -510,6 +528,28 @@ func (d *cpReader) recharge() *Recharge {
 	return x
 }
 
+func (d *cpReader) grant() billing.Grant {
+	r := &d.r
+	return billing.Grant{ID: r.str(), Amount: d.money(), Used: d.money(), EffectiveAt: r.time(), ExpiresAt: r.time(),
+		Kind: billing.GrantKind(d.sym()), KindGuess: d.sym(), FirstSeen: r.time()}
+}
+
+func (d *cpReader) grantHistory() GrantHistory {
+	h := GrantHistory{Grant: d.grant(), LastSeen: d.r.time(), Source: d.sym()}
+	n := d.r.count("used credits")
+	if n > 0 {
+		h.Used = make([]UsedAt, 0, n)
+	}
+	for range n {
+		u := UsedAt{At: d.r.time(), Used: d.r.dec()}
+		if k := len(h.Used); k > 0 && u.At.Before(h.Used[k-1].At) {
+			d.r.fail("used credit of grant %q out of order", h.Grant.ID)
+		}
+		h.Used = append(h.Used, u)
+	}
+	return h
+}
+
 func (d *cpReader) bucket() billing.CostBucket {
 	return billing.CostBucket{Start: d.r.time(), End: d.r.time(), Amount: d.money(), Settled: d.r.bool()}
 }
@@ -529,8 +569,7 @@ func (d *cpReader) observation() *billing.Observation {
 	if hasGrants, n := d.list("grants"); hasGrants {
 		o.Grants = make([]billing.Grant, n)
 		for i := range o.Grants {
-			o.Grants[i] = billing.Grant{ID: r.str(), Amount: d.money(), Used: d.money(), EffectiveAt: r.time(), ExpiresAt: r.time(),
-				Kind: billing.GrantKind(d.sym()), KindGuess: d.sym(), FirstSeen: r.time()}
+			o.Grants[i] = d.grant()
 		}
 	}
 	if hasCharges, n := d.list("charges"); hasCharges {
@@ -593,6 +632,7 @@ func (d *cpReader) ledger(l *Ledger) error {
 		st := &grantState{firstSeen: r.time(), preexisting: r.bool(), linked: r.bool(), lastUsed: r.dec(), lastObs: int(r.varint()),
 			lastAt: r.time()}
 		st.idle = idleGrant{since: r.time(), intervals: int(r.uvarint()), drawn: r.dec(), from: d.decMap()}
+		st.seen = d.grantHistory()
 		l.grants[id] = st
 	}
 	n = r.count("charges")

@@ -119,6 +119,8 @@ type grantState struct {
 	lastObs  int
 	lastAt   time.Time
 	idle     idleGrant
+	// seen is the grant's history as GrantHistory returns it.
+	seen GrantHistory
 }
 
 // Ledger is an account's derived history.
@@ -259,6 +261,7 @@ func (l *Ledger) append(o billing.Observation) {
 				grantUse = grantUse.Add(d)
 			}
 			st.lastUsed, st.lastObs, st.lastAt = used, idx, o.At
+			st.saw(*g, o.At, o.Parts[billing.PartGrants].Source)
 		}
 	} else {
 		grantUseKnown = false

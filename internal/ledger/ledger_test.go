@@ -23,11 +23,7 @@ var (
 func build(t *testing.T, a billing.Account, obs ...billing.Observation) *ledger.Ledger {
 	t.Helper()
 	l := ledger.New(a, ledger.DefaultOptions())
-	for i, o := range obs {
-		if err := l.Append(o); err != nil {
-			t.Fatalf("append observation %d: %v", i, err)
-		}
-	}
+	lt.Fill(t, l, obs...)
 	return l
 }
 

@@ -18,7 +18,8 @@ func (l *Ledger) horizon() (time.Time, bool) {
 // trim drops what no answer about the horizon or later reads: points
 // older than the newest at or before it (a block at a time), recharges
 // paid at or before it, cost windows that ended by it, grants no
-// observation since listed and charges neither paid nor listed since.
+// observation since listed, the used credit of the others before it, and
+// charges neither paid nor listed since.
 // What a dropped part still counts for is kept as a sum: the credit of
 // recharges after the balance anchor, the earliest cost window (whether
 // costs cover the anchor), and where settled costs end.
@@ -40,7 +41,9 @@ func (l *Ledger) trim() {
 	for id, st := range l.grants {
 		if !st.lastAt.After(h) {
 			delete(l.grants, id)
+			continue
 		}
+		st.seen.dropBefore(h)
 	}
 	for id, t := range l.charges {
 		if !t.After(h) {

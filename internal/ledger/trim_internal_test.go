@@ -53,6 +53,23 @@ func views(l *Ledger, now time.Time, all bool) string {
 	for _, r := range l.RecentPolls(5) {
 		p("poll %s %q %v", r.At, r.Err, r.Unavailable)
 	}
+	for _, g := range l.Grants() {
+		if !g.LastSeen.After(now.Add(-keep)) {
+			continue // no longer listed: a ledger that keeps its horizon forgets it
+		}
+		gr := g.Grant
+		p("grant history %s %s %s/%s %s-%s %s %q first %s last %s %s", gr.ID, gr.Kind, gr.Used.Exact(), gr.Amount.Exact(), gr.EffectiveAt,
+			gr.ExpiresAt, gr.KindGuess, gr.Kind, gr.FirstSeen, g.LastSeen, g.Source)
+		for _, back := range []time.Duration{0, time.Hour, 24 * time.Hour, keep - time.Hour, keep} {
+			used, ok := g.UsedBy(now.Add(-back))
+			p("  used by -%s %s %v", back, used, ok)
+		}
+	}
+	pts := l.Points(now.Add(-24*time.Hour), now)
+	p("points in the last day %d", len(pts))
+	for _, pt := range pts {
+		p("  point %s", point(pt, true))
+	}
 	if !all {
 		return b.String()
 	}

@@ -40,6 +40,8 @@ type Metrics struct {
 	partsMissing                         *prometheus.GaugeVec
 	delivered, deliveryFailed, givenUp   prometheus.Counter
 	cycles                               prometheus.Counter
+	// own are guardd's collectors, as registered.
+	own []prometheus.Collector
 }
 
 // moneyUnit ends the help of a gauge of money.
@@ -80,9 +82,10 @@ func New(b Build) *Metrics {
 	}
 	build := gauge("build_info", "Always 1; the labels say which guardd is running.", "version", "revision", "goversion")
 	build.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
-	m.reg.MustRegister(m.effective, m.derived, m.shown, m.runway, m.burn, m.expiring, m.recharges, m.lastPoll, m.findings,
-		m.partsMissing, m.pollErrors, m.pollDuration, m.delivered, m.deliveryFailed, m.givenUp, m.cycles, build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.own = []prometheus.Collector{m.effective, m.derived, m.shown, m.runway, m.burn, m.expiring, m.recharges, m.lastPoll, m.findings,
+		m.partsMissing, m.pollErrors, m.pollDuration, m.delivered, m.deliveryFailed, m.givenUp, m.cycles, build}
+	m.reg.MustRegister(m.own...)
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

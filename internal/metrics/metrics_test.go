@@ -137,3 +137,23 @@ func TestLint(t *testing.T) {
 		t.Errorf("%s: %s", p.Metric, p.Text)
 	}
 }
+
+// Families lists guardd's own metrics before any cycle, with their types.
+func TestFamilies(t *testing.T) {
+	fs, err := New(Build{Version: "dev"}).Families()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string]string)
+	for _, f := range fs {
+		got[f.Name] = f.Type
+	}
+	for name, typ := range map[string]string{
+		"guardd_effective_balance": "gauge", "guardd_runway_seconds": "gauge", "guardd_poll_errors_total": "counter",
+		"guardd_poll_duration_seconds": "histogram", "guardd_build_info": "gauge", "go_goroutines": "gauge",
+	} {
+		if got[name] != typ {
+			t.Errorf("%s: got type %q, want %q", name, got[name], typ)
+		}
+	}
+}

@@ -138,7 +138,7 @@ func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 		to[i] = t.S
 	}
 	return New(Options{Host: c.Host.S, Port: c.Port.N, TLS: TLS(c.TLS.S), Username: c.Username.S, Password: c.Password.Value,
-		From: c.From.S, To: to, MessageIDDomain: c.MessageIDDomain.S, Timeout: c.Timeout.Duration, Log: d.Log, Links: d.Links}), nil
+		From: c.From.S, To: to, MessageIDDomain: c.MessageIDDomain.S, Timeout: c.Timeout.Duration, Log: d.Log, Links: d.Links, Pages: d.Pages}), nil
 }
 
 // Describe implements alert.Config.

@@ -79,8 +79,9 @@ type Options struct {
 	// Log receives a debug line per message sent; nil discards them.
 	Log *zap.Logger
 	// Links maps an account name to its provider's billing page, linked
-	// in the message.
-	Links map[string]string
+	// in the message; Pages to its page on guardd's listener
+	// (http.external_url).
+	Links, Pages map[string]string
 }
 
 // Receiver sends notifications by email.
@@ -261,7 +262,7 @@ func (r *Receiver) message(n alert.Notification, id string) (*mail.Msg, error) {
 	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
 	m.SetGenHeader(mail.Header("X-Guardd-Fingerprint"), n.Finding.Fingerprint())
 	m.SetGenHeader(mail.Header("X-Guardd-Status"), string(n.Status))
-	m.SetBodyString(mail.TypeTextPlain, Body(n, r.o.Links[n.Finding.Account]))
+	m.SetBodyString(mail.TypeTextPlain, Body(n, r.o.Links[n.Finding.Account], r.o.Pages[n.Finding.Account]))
 	return m, nil
 }
 
@@ -284,9 +285,10 @@ func Subject(n alert.Notification) string {
 	return fmt.Sprintf("[guardd] %s on %s", n.Finding.Rule, n.Finding.Account)
 }
 
-// Body is a message's text: alert.Text and the billing page, after a line
-// saying so when the alert is still firing (a repeat).
-func Body(n alert.Notification, billingURL string) string {
+// Body is a message's text: alert.Text, the account's billing page and its
+// page on guardd's listener (each when not empty), after a line saying so
+// when the alert is still firing (a repeat).
+func Body(n alert.Notification, billingURL, pageURL string) string {
 	var b strings.Builder
 	if n.Repeat && n.Status == alert.StatusFiring {
 		fmt.Fprintf(&b, "Still firing as of %s.\n\n", alert.FormatTime(n.At))
@@ -295,6 +297,11 @@ func Body(n alert.Notification, billingURL string) string {
 	if billingURL != "" {
 		b.WriteString("Billing page: ")
 		b.WriteString(billingURL)
+		b.WriteString("\n")
+	}
+	if pageURL != "" {
+		b.WriteString("guardd's page: ")
+		b.WriteString(pageURL)
 		b.WriteString("\n")
 	}
 	b.WriteString("\n-- \nSent by guardd, which watches prepaid LLM API billing.\n")

@@ -126,7 +126,7 @@ func TestMessage(t *testing.T) {
 			t.Errorf("message %d: got Auto-Submitted %q, want auto-generated", i, got)
 		}
 		body := decodeBody(t, pm.Header.Get("Content-Transfer-Encoding"), pm.Body)
-		if want := email.Body(ns[i], o.Links["acme-openai"]); body != strings.ReplaceAll(want, "\n", "\r\n") && body != want {
+		if want := email.Body(ns[i], o.Links["acme-openai"], ""); body != strings.ReplaceAll(want, "\n", "\r\n") && body != want {
 			t.Errorf("message %d: got body\n%q\nwant\n%q", i, body, want)
 		}
 		if !strings.HasPrefix(pm.Header.Get("Content-Type"), "text/plain") {
@@ -134,7 +134,7 @@ func TestMessage(t *testing.T) {
 		}
 	}
 	for i, want := range []string{"[CRITICAL] recharge-burst", "Still firing as of 2026-10-14 07:00 UTC.\n\n[CRITICAL] recharge-burst", "[RESOLVED] recharge-burst"} {
-		if body := email.Body(ns[i], ""); !strings.HasPrefix(body, want) {
+		if body := email.Body(ns[i], "", ""); !strings.HasPrefix(body, want) {
 			t.Errorf("message %d: got body %q, want it to start %q", i, body, want)
 		}
 	}
@@ -173,7 +173,7 @@ func decodeBody(t *testing.T, cte string, r io.Reader) string {
 // TestBodyGolden keeps each rule's email text as a file.
 func TestBodyGolden(t *testing.T) {
 	for _, n := range receivertest.Findings() {
-		got := "Subject: " + email.Subject(n) + "\n\n" + email.Body(n, receivertest.Links[n.Finding.Account])
+		got := "Subject: " + email.Subject(n) + "\n\n" + email.Body(n, receivertest.Links[n.Finding.Account], "")
 		path := filepath.Join("testdata", n.Finding.Rule+".txt")
 		if *update {
 			_ = os.MkdirAll("testdata", 0o755)
@@ -292,5 +292,19 @@ func TestErrorType(t *testing.T) {
 	var ee *email.Error
 	if !errors.As(err, &ee) || ee.Code != 554 {
 		t.Errorf("got error %v, want an *email.Error with code 554", err)
+	}
+}
+
+// With http.external_url set, the body links the account's page on
+// guardd's listener after its billing page.
+func TestBodyLinksGuarddPage(t *testing.T) {
+	n := receivertest.Findings()[0]
+	body := email.Body(n, "https://billing.example", "https://guardd.example.com/accounts/"+n.Finding.Account)
+	want := "Billing page: https://billing.example\nguardd's page: https://guardd.example.com/accounts/" + n.Finding.Account + "\n"
+	if !strings.Contains(body, want) {
+		t.Errorf("got body without %q:\n%s", want, body)
+	}
+	if strings.Contains(email.Body(n, "", ""), "guardd's page") {
+		t.Errorf("a body without a page URL links one")
 	}
 }

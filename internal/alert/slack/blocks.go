@@ -65,6 +65,9 @@ type Style struct {
 	// BillingURL, when set, links the account's billing page at the
 	// provider (such as openai.BillingPage).
 	BillingURL string
+	// PageURL, when set, links the account's page on guardd's own
+	// listener (http.external_url): its timeline and where the money went.
+	PageURL string
 	// Buttons adds "Acknowledge" and "Silence 24 h" buttons to a firing
 	// message. Set it only when something answers them (Socket Mode, see
 	// Interactions); a button nobody handles shows an error in Slack.
@@ -85,7 +88,10 @@ func Compose(n alert.Notification, st Style) *slack.WebhookMessage {
 	}
 	// The footer stays last; links and buttons go just above it.
 	if st.BillingURL != "" {
-		tail = append(tail, linkBlock(st.BillingURL))
+		tail = append(tail, linkBlock("Billing page: ", st.BillingURL))
+	}
+	if st.PageURL != "" {
+		tail = append(tail, linkBlock("guardd's page: ", st.PageURL))
 	}
 	if st.Buttons && n.Status != alert.StatusResolved && f.Rule != alert.DigestRule {
 		tail = append(tail, buttons(f))

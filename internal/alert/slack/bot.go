@@ -36,8 +36,9 @@ type BotOptions struct {
 	// Log receives debug lines about sent messages; nil discards them.
 	Log *zap.Logger
 	// Links maps an account name to its provider's billing page (such as
-	// openai.BillingPage), linked from its messages.
-	Links map[string]string
+	// openai.BillingPage), linked from its messages; Pages to its page on
+	// guardd's listener (http.external_url).
+	Links, Pages map[string]string
 	// Buttons adds "Acknowledge" and "Silence 24 h" to firing messages; set
 	// it only when Interactions runs to answer them.
 	Buttons bool
@@ -55,6 +56,7 @@ type Bot struct {
 	client  *http.Client
 	log     *zap.Logger
 	links   map[string]string
+	pages   map[string]string
 	buttons bool
 }
 
@@ -63,7 +65,7 @@ var _ alert.Notifier = (*Bot)(nil)
 // NewBot returns a Bot.
 func NewBot(o BotOptions) *Bot {
 	b := &Bot{token: o.Token, channel: o.Channel, apiURL: apiURL(o.APIURL), client: o.Client, log: o.Log,
-		links: o.Links, buttons: o.Buttons}
+		links: o.Links, pages: o.Pages, buttons: o.Buttons}
 	if b.client == nil {
 		b.client = &http.Client{Timeout: DefaultTimeout}
 	}
@@ -108,7 +110,7 @@ func (b *Bot) Send(ctx context.Context, n alert.Notification) (alert.Ref, bool, 
 	if err := ctx.Err(); err != nil {
 		return alert.Ref{}, true, fmt.Errorf("send %s: %w", what, err)
 	}
-	st := Style{BillingURL: b.links[n.Finding.Account], Buttons: b.buttons}
+	st := Style{BillingURL: b.links[n.Finding.Account], PageURL: b.pages[n.Finding.Account], Buttons: b.buttons}
 	var (
 		ref   alert.Ref
 		retry bool

@@ -405,7 +405,7 @@ func TestBotMessagesAccepted(t *testing.T) {
 
 func TestLinkBlock(t *testing.T) {
 	// A link Slack cannot carry is shown as text.
-	b := linkBlock("https://example.com/a|b")
+	b := linkBlock("Billing page: ", "https://example.com/a|b")
 	if got := b.ContextElements.Elements[0].(*slack.TextBlockObject).Text; got != "Billing page: https://example.com/a|b" {
 		t.Errorf("got %q", got)
 	}

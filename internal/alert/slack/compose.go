@@ -53,9 +53,9 @@ func buttons(f billing.Finding) *slack.ActionBlock {
 	return slack.NewActionBlock(ActionsBlockID, ack, silence)
 }
 
-// linkBlock links the billing page, showing where the link goes.
-func linkBlock(u string) *slack.ContextBlock {
-	const label = "Billing page: "
+// linkBlock links a page (label "Billing page: "), showing where the
+// link goes.
+func linkBlock(label, u string) *slack.ContextBlock {
 	shown := strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "https" && p.Scheme != "http") || strings.ContainsAny(u, "|<> ") ||

@@ -96,9 +96,9 @@ func (c *Config) New(d alert.Deps) (alert.Notifier, error) {
 	client := c.Client()
 	if c.BotMode() {
 		return NewBot(BotOptions{Token: c.BotToken.Value, Channel: c.Channel.S, APIURL: c.APIURL.S, Client: client,
-			Log: d.Log, Links: d.Links, Buttons: d.Interactive && c.Buttons()}), nil
+			Log: d.Log, Links: d.Links, Pages: d.Pages, Buttons: d.Interactive && c.Buttons()}), nil
 	}
-	return NewWebhook(c.WebhookURL.Value, client, d.Log).WithLinks(d.Links), nil
+	return NewWebhook(c.WebhookURL.Value, client, d.Log).WithLinks(d.Links, d.Pages), nil
 }
 
 // Describe implements alert.Config.

@@ -73,7 +73,7 @@ func TestEveryMessageWithinSlackLimits(t *testing.T) {
 	}
 
 	hook := slacktest.NewWebhook(t)
-	w := NewWebhook(secret.New(hook.URL()), nil, nil).WithLinks(map[string]string{n.Finding.Account: link})
+	w := NewWebhook(secret.New(hook.URL()), nil, nil).WithLinks(map[string]string{n.Finding.Account: link}, nil)
 	for _, x := range []alert.Notification{n, repeat, resolved, digest} {
 		if _, _, err := w.Send(t.Context(), x); err != nil {
 			t.Errorf("webhook, %s: %v", x.Status, err)

@@ -36,8 +36,9 @@ type Webhook struct {
 	// hide is every form in which the webhook URL, or its secret path,
 	// could appear in a library's error text.
 	hide []secret.Value
-	// links maps an account to its provider's billing page.
-	links map[string]string
+	// links maps an account to its provider's billing page, pages to its
+	// page on guardd's listener.
+	links, pages map[string]string
 }
 
 var _ alert.Notifier = (*Webhook)(nil)
@@ -57,9 +58,10 @@ func NewWebhook(u secret.Value, client *http.Client, log *zap.Logger) *Webhook {
 }
 
 // WithLinks makes messages link each account's billing page (account name
-// to URL, such as openai.BillingPage) and returns w.
-func (w *Webhook) WithLinks(links map[string]string) *Webhook {
-	w.links = links
+// to URL, such as openai.BillingPage) and its page on guardd's listener
+// (pages, from http.external_url; nil for none), and returns w.
+func (w *Webhook) WithLinks(links, pages map[string]string) *Webhook {
+	w.links, w.pages = links, pages
 	return w
 }
 
@@ -99,7 +101,7 @@ func (w *Webhook) Send(ctx context.Context, n alert.Notification) (alert.Ref, bo
 	if err := w.checkURL(); err != nil {
 		return alert.Ref{}, false, err
 	}
-	retry, err := w.post(ctx, Compose(n, Style{BillingURL: w.links[n.Finding.Account]}))
+	retry, err := w.post(ctx, Compose(n, Style{BillingURL: w.links[n.Finding.Account], PageURL: w.pages[n.Finding.Account]}))
 	if err != nil {
 		err = fmt.Errorf("send slack message (%s, fingerprint %s): %w", n.Status, n.Finding.Fingerprint(), err)
 		return alert.Ref{}, retry, secret.ScrubError(err, w.hide...)

@@ -636,3 +636,25 @@ func blockTexts(msg *slack.WebhookMessage) []string {
 	}
 	return out
 }
+
+// With http.external_url set, a message links the account's page on
+// guardd's listener below its billing page; the footer stays last.
+func TestMessageLinksGuarddPage(t *testing.T) {
+	page := "https://guardd.example.com/accounts/acme-openai"
+	msg := Compose(rechargeBurst(), Style{BillingURL: "https://platform.openai.com/settings/organization/billing", PageURL: page})
+	texts := blockTexts(msg)
+	all := strings.Join(texts, "\n")
+	want := "guardd's page: <" + page + "|guardd.example.com/accounts/acme-openai>"
+	if !strings.Contains(all, want) {
+		t.Errorf("got blocks without %q:\n%s", want, all)
+	}
+	if i, j := strings.Index(all, "Billing page: "), strings.Index(all, want); i < 0 || j < i {
+		t.Errorf("the billing page (at %d) should come before guardd's page (at %d)", i, j)
+	}
+	if last := texts[len(texts)-1]; !strings.Contains(last, "· guardd") {
+		t.Errorf("the footer is not last: %q", last)
+	}
+	if strings.Contains(strings.Join(blockTexts(Compose(rechargeBurst(), Style{})), "\n"), "guardd's page") {
+		t.Errorf("a message without PageURL links a page")
+	}
+}

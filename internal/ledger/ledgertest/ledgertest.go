@@ -3,6 +3,7 @@
 package ledgertest
 
 import (
+	"testing"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
@@ -106,4 +107,16 @@ func (b *Obs) Build() billing.Observation { return b.o }
 // Invoice builds an invoice charge paying amount (tax included).
 func Invoice(id string, paidAt time.Time, amount, tax string, trigger billing.ChargeTrigger) billing.Charge {
 	return billing.Charge{ID: id, PaidAt: paidAt, Amount: USD(amount), Tax: USD(tax), Origin: billing.ChargeInvoice, Trigger: trigger}
+}
+
+// Fill appends obs to l (a ledger.Ledger), failing the test at the first
+// observation the ledger refuses. (This package does not import the
+// ledger, so that the ledger's own tests can use it.)
+func Fill(t testing.TB, l Ledger, obs ...billing.Observation) {
+	t.Helper()
+	for i, o := range obs {
+		if err := l.Append(o); err != nil {
+			t.Fatalf("append observation %d: %v", i, err)
+		}
+	}
 }
