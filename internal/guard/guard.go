@@ -144,6 +144,9 @@ func New(accounts []Account, o Options) *Guard {
 	// A ledger keeps the history the rules read and drops what is older,
 	// so a daemon's memory stays flat.
 	g.lopts.Keep = g.engine.History()
+	// The grants' used credit over time is for the web pages, which build
+	// their own ledgers.
+	g.lopts.NoGrantHistory = true
 	if g.state == nil {
 		g.state = lifecycle.NewMemory()
 	}

@@ -174,3 +174,33 @@ func TestCheckpointDamageNeverPanics(t *testing.T) {
 		t.Errorf("only %d of %d damaged checkpoints refused", refused, n)
 	}
 }
+
+// A ledger without the grants' history (the guard's) lists none and
+// answers everything else as one with it.
+func TestNoGrantHistory(t *testing.T) {
+	a, hist := lt.History(lt.ShapeGrants, time.Hour, 24*10)
+	with := New(a, DefaultOptions())
+	opts := DefaultOptions()
+	opts.NoGrantHistory = true
+	without := New(a, opts)
+	for _, p := range hist {
+		replay(t, with, p)
+		replay(t, without, p)
+	}
+	if n, m := len(without.Grants()), len(with.Grants()); n != 0 || m == 0 {
+		t.Fatalf("grant histories: got %d without and %d with, want none and some", n, m)
+	}
+	rest := func(s string) string {
+		var b strings.Builder
+		for _, line := range strings.SplitAfter(s, "\n") {
+			if !strings.HasPrefix(line, "grant history ") && !strings.HasPrefix(line, "  used by ") {
+				b.WriteString(line)
+			}
+		}
+		return b.String()
+	}
+	now := hist[len(hist)-1].At
+	if got, want := views(without, now, true), rest(views(with, now, true)); got != want {
+		t.Errorf("without the grants' history the ledger answers otherwise:\n%s", lt.Diff(got, want))
+	}
+}

@@ -35,6 +35,11 @@ type Options struct {
 	// is not reported again more than Keep after it ended (it is then
 	// taken as final and the report ignored).
 	Keep time.Duration
+	// NoGrantHistory leaves out each grant's used credit over time
+	// (Grants), which only the web pages read, from a ledger that grows
+	// an entry with every change of a grant's used credit: the guard's
+	// ledgers, which the rules read, set it.
+	NoGrantHistory bool
 }
 
 // DefaultOptions are the documented defaults.
@@ -261,7 +266,9 @@ func (l *Ledger) append(o billing.Observation) {
 				grantUse = grantUse.Add(d)
 			}
 			st.lastUsed, st.lastObs, st.lastAt = used, idx, o.At
-			st.saw(*g, o.At, o.Parts[billing.PartGrants].Source)
+			if !l.opts.NoGrantHistory {
+				st.saw(*g, o.At, o.Parts[billing.PartGrants].Source)
+			}
 		}
 	} else {
 		grantUseKnown = false
