@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -153,11 +154,7 @@ func (l *Ledger) Checkpoint() []byte {
 		e.recharge(r)
 	}
 
-	ids := make([]string, 0, len(l.grants))
-	for id := range l.grants {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids := slices.Sorted(maps.Keys(l.grants))
 	w.uvarint(uint64(len(ids)))
 	for _, id := range ids {
 		st := l.grants[id]
@@ -175,11 +172,7 @@ func (l *Ledger) Checkpoint() []byte {
 		e.grantHistory(&st.seen)
 	}
 
-	ids = ids[:0]
-	for id := range l.charges {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+	ids = slices.Sorted(maps.Keys(l.charges))
 	w.uvarint(uint64(len(ids)))
 	for _, id := range ids {
 		w.str(id)
@@ -265,11 +258,7 @@ func (e *cpWriter) money(m billing.Money) {
 
 func (e *cpWriter) decMap(m map[string]decimal.Decimal) {
 	e.w.bool(m != nil)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	e.w.uvarint(uint64(len(keys)))
 	for _, k := range keys {
 		e.w.str(k)
@@ -279,15 +268,11 @@ func (e *cpWriter) decMap(m map[string]decimal.Decimal) {
 
 func (e *cpWriter) reasons(m map[billing.Part]string) {
 	e.w.bool(m != nil)
-	keys := make([]string, 0, len(m))
-	for p := range m {
-		keys = append(keys, string(p))
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	e.w.uvarint(uint64(len(keys)))
 	for _, k := range keys {
-		e.sym(k)
-		e.w.str(m[billing.Part(k)])
+		e.sym(string(k))
+		e.w.str(m[k])
 	}
 }
 
