@@ -100,15 +100,18 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if len(a.store.LeftOpen()) > 0 {
 		d.lastIntegrity = d.clk.Now() // the open has just checked the whole file
 	}
-	// One daemon per state: a second run refuses to start, naming the
-	// first. Checks need no lock: the outbox's claims keep them from
-	// sending what the daemon sends.
-	lock, err := store.LockDaemon(a.cfg.State.Path.Name, d.clk.Now())
-	if err != nil {
-		a.Close()
-		return err
+	// One daemon per SQLite file: a second run refuses to start, naming
+	// the first. Checks need no lock: the outbox's claims keep them from
+	// sending what the daemon sends. On PostgreSQL replicas share the
+	// state: each tick's accounts are claimed among them.
+	if !a.cfg.State.Postgres() {
+		lock, err := store.LockDaemon(a.cfg.State.Path.Name, d.clk.Now())
+		if err != nil {
+			a.Close()
+			return err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 	d.app = a
 	d.shown.Store(a)
 	d.startButtons(ctx)
@@ -130,6 +133,9 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", a.cfg.Schedule.S, err)
 	}
+	if err := replicate(ctx, a, sched, d.clk.Now()); err != nil {
+		return err
+	}
 	d.entry = d.cron.Schedule(sched, d.job)
 
 	srv, err := d.serve(a.cfg.HTTP.Listen(), log)
@@ -141,7 +147,7 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		return err
 	}
 	log.Info("guardd started", zap.String("schedule", a.cfg.Schedule.S), zap.Int("accounts", len(a.cfg.Accounts)),
-		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Path.Name),
+		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Describe()),
 		zap.String("http", a.cfg.HTTP.Listen()), zap.Bool("systemd", sd.Enabled()))
 	var first sync.WaitGroup
 	first.Add(1)
@@ -276,6 +282,9 @@ func (d *daemon) reload(ctx context.Context) {
 		return
 	}
 	sched, err := cron.ParseStandard(next.cfg.Schedule.S)
+	if err == nil {
+		err = replicate(ctx, next, sched, d.clk.Now())
+	}
 	if err != nil {
 		next.Close()
 		old.log.Error("config reload failed; keeping the running config", zap.Error(err))

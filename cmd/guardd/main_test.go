@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/guardd/guardd/internal/store/pgtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +54,8 @@ func TestMain(m *testing.M) {
 	if err := os.Chdir(filepath.Join("..", "..")); err != nil {
 		panic(err)
 	}
-	os.Exit(m.Run())
+	// Stops the PostgreSQL the tests started, if any.
+	pgtest.Main(m)
 }
 
 // The field reports behind each example, and exactly what replaying it must

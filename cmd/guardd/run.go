@@ -81,7 +81,7 @@ func commands() []command {
 			}},
 		{name: "silence", synopsis: "add|list|expire", summary: "mute a rule for a while (see guardd silence)",
 			subs: silenceCommands()},
-		{name: "state", synopsis: "check --config FILE", summary: "check the state database for damage (see guardd state)",
+		{name: "state", synopsis: "check|copy", summary: "check the state database for damage, or copy it to PostgreSQL (see guardd state)",
 			subs: stateCommands()},
 		{name: "record", synopsis: "--config FILE --out DIR", summary: "poll every account once, append to DIR/ACCOUNT.json",
 			flags: new(recordFlags).define,

@@ -12,13 +12,19 @@ import (
 )
 
 // stateCommands are guardd state's subcommands, which look after the state
-// database itself.
+// database itself and move it between databases.
 func stateCommands() []command {
 	return []command{
 		{name: "check", synopsis: "--config FILE", summary: "check the whole state database for damage (PRAGMA quick_check)",
 			flags: new(stateCheckFlags).define,
 			run: func(ctx context.Context, args []string, p proc) error {
 				return cmdStateCheck(ctx, args, p.getenv, p.stdout, p.stderr)
+			}},
+		{name: "copy", synopsis: "--from FILE --to postgres (--config FILE | --dsn-env NAME)",
+			summary: "copy a SQLite state into a new PostgreSQL database and verify the copy",
+			flags:   new(stateCopyFlags).define,
+			run: func(ctx context.Context, args []string, p proc) error {
+				return cmdStateCopy(ctx, args, p.getenv, p.stdout, p.stderr)
 			}},
 	}
 }
@@ -51,6 +57,9 @@ func cmdStateCheck(ctx context.Context, args []string, getenv getenvFunc, stdout
 	cfg, err := config.LoadFile(*f.config, getenv, config.NoSecrets)
 	if err != nil {
 		return err
+	}
+	if cfg.State.Postgres() {
+		return usagef("state check: the state of %s is on PostgreSQL, which checks its own pages: this checks a SQLite file", *f.config)
 	}
 	r, err := store.Check(ctx, cfg.State.Path.Name, store.Options{})
 	for _, who := range r.LeftOpen {

@@ -21,18 +21,18 @@ import (
 	"github.com/guardd/guardd/internal/store"
 )
 
-// openState loads the config, reading none of its secrets, and opens its
-// existing state database: commands that only read the state need no
-// credentials.
+// openState loads the config, reading no secret but the state's own (a
+// PostgreSQL connection string), and opens its existing state database:
+// commands that only read the state need no other credentials.
 func openState(ctx context.Context, cfgPath string, getenv getenvFunc) (*config.Config, *store.Store, error) {
-	cfg, err := config.LoadFile(cfgPath, getenv, config.NoSecrets)
+	cfg, err := config.LoadFile(cfgPath, getenv, config.SecretsUnder("state"))
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(cfg.State.Path.Name); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(cfg.State.Path.Name); !cfg.State.Postgres() && errors.Is(err, os.ErrNotExist) {
 		return nil, nil, fmt.Errorf("no state database at %s yet: run guardd check or guardd run first", cfg.State.Path.Name)
 	}
-	st, err := store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration})
+	st, err := openStore(ctx, cfg.State)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -49,7 +49,7 @@ func cmdValidate(ctx context.Context, args []string, getenv getenvFunc, stdout, 
 		return err
 	}
 	fmt.Fprintf(stdout, "%s: OK, %d accounts, %d notifiers, schedule %q\n", *f.config, len(cfg.Accounts), len(cfg.Notifiers), cfg.Schedule.S)
-	fmt.Fprintf(stdout, "  state %s (retention %s), http %s\n", cfg.State.Path.Name, cfg.State.Retention.Duration, cfg.HTTP.Addr.S)
+	fmt.Fprintf(stdout, "  state %s (retention %s), http %s\n", cfg.State.Describe(), cfg.State.Retention.Duration, cfg.HTTP.Addr.S)
 	for _, a := range cfg.Accounts {
 		ar := "auto-recharge off"
 		if r := a.AutoRecharge; r.Enabled {

@@ -11,6 +11,7 @@ import (
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
+	"github.com/robfig/cron/v3"
 
 	"github.com/guardd/guardd/internal/alert"
 	"github.com/guardd/guardd/internal/config"
@@ -103,14 +104,48 @@ type app struct {
 	// beat pings the dead-man's switch after each cycle; nil when none is
 	// configured, and in a dry run.
 	beat *heartbeat.Pinger
+	// claims share the accounts with the other replicas of guardd run on
+	// PostgreSQL; nil otherwise.
+	claims *store.Claimer
 }
 
 // Close closes the state store.
 func (a *app) Close() error {
+	if a.claims != nil {
+		a.claims.Close()
+	}
 	if a.opened == nil {
 		return nil
 	}
 	return a.opened.Close()
+}
+
+// replicate makes a's guard one replica among the guardd run processes on
+// its PostgreSQL state: each cycle polls the accounts it claims, until
+// every account was polled in the tick. On SQLite it does nothing: one
+// daemon holds the file.
+func replicate(ctx context.Context, a *app, sched cron.Schedule, now time.Time) error {
+	if !a.cfg.State.Postgres() {
+		return nil
+	}
+	cl, err := a.opened.NewClaimer(ctx)
+	if err != nil {
+		return err
+	}
+	a.claims = cl
+	next := sched.Next(now)
+	a.guard.Share(cl, sched.Next(next).Sub(next))
+	return nil
+}
+
+// openStore opens the state the config's state section names: the SQLite
+// file, or the PostgreSQL database.
+func openStore(ctx context.Context, st config.State) (*store.Store, error) {
+	opts := store.Options{Retention: st.Retention.Duration}
+	if st.Postgres() {
+		return store.OpenPostgres(ctx, st.DSN.Value.Reveal(), opts)
+	}
+	return store.Open(ctx, st.Path.Name, opts)
 }
 
 // setup loads the config and builds the logger, opens the state store and
@@ -156,8 +191,8 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		Inbox: in,
 		Log:   log,
 	}
-	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil {
-		if a.opened, err = store.Open(ctx, cfg.State.Path.Name, store.Options{Retention: cfg.State.Retention.Duration}); err != nil {
+	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil || cfg.State.Postgres() {
+		if a.opened, err = openStore(ctx, cfg.State); err != nil {
 			return nil, err
 		}
 		if left := a.opened.LeftOpen(); len(left) > 0 {

@@ -27,6 +27,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -70,6 +71,9 @@ func manifests(t *testing.T) []object {
 	t.Helper()
 	var objs []object
 	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p == pgDir {
+			return fs.SkipDir // checked entry by entry: postgres_test.go
+		}
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") || d.Name() == "kustomization.yaml" {
 			return err
 		}
@@ -127,6 +131,8 @@ func decodeAll(b []byte) ([]object, error) {
 			obj, wantAPI = &batchv1.CronJob{}, "batch/v1"
 		case "Deployment":
 			obj, wantAPI = &appsv1.Deployment{}, "apps/v1"
+		case "PodDisruptionBudget":
+			obj, wantAPI = &policyv1.PodDisruptionBudget{}, "policy/v1"
 		default:
 			return nil, fmt.Errorf("document %d: kind %q: the test knows no type for it (add one)", i+1, tm.Kind)
 		}
@@ -180,8 +186,12 @@ func find[T any](t *testing.T, objs []object, kind string, n int) []T {
 	return out
 }
 
-func TestCronJob(t *testing.T) {
-	objs := manifests(t)
+func TestCronJob(t *testing.T) { checkCronJob(t, manifests(t), false) }
+
+// checkCronJob checks the one CronJob of objs; pg: its state is on
+// PostgreSQL.
+func checkCronJob(t *testing.T, objs []object, pg bool) {
+	t.Helper()
 	cj := find[batchv1.CronJob](t, objs, "CronJob", 1)[0]
 	s := cj.Spec
 
@@ -216,7 +226,7 @@ func TestCronJob(t *testing.T) {
 	if pod.RestartPolicy != corev1.RestartPolicyNever && pod.RestartPolicy != corev1.RestartPolicyOnFailure {
 		t.Errorf("restartPolicy: got %q, want Never or OnFailure", pod.RestartPolicy)
 	}
-	checkPod(t, objs, "CronJob", pod, "check")
+	checkPod(t, objs, "CronJob", pod, "check", pg)
 }
 
 func TestDeployment(t *testing.T) {
@@ -232,7 +242,7 @@ func TestDeployment(t *testing.T) {
 		t.Errorf("selector %v does not match the pod labels %v", d.Spec.Selector, d.Spec.Template.Labels)
 	}
 	pod := d.Spec.Template.Spec
-	checkPod(t, objs, "Deployment", pod, "run")
+	checkPod(t, objs, "Deployment", pod, "run", false)
 
 	c := pod.Containers[0]
 	var port *corev1.ContainerPort
@@ -282,8 +292,9 @@ func subset(sub, of map[string]string) bool {
 }
 
 // checkPod asserts the security settings, resources, volumes and arguments
-// of a guardd pod; command is the guardd subcommand it runs.
-func checkPod(t *testing.T, objs []object, owner string, pod corev1.PodSpec, command string) {
+// of a guardd pod; command is the guardd subcommand it runs; pg says the
+// state is on PostgreSQL (no state volume).
+func checkPod(t *testing.T, objs []object, owner string, pod corev1.PodSpec, command string, pg bool) {
 	t.Helper()
 	if len(pod.InitContainers) > 0 || len(pod.EphemeralContainers) > 0 {
 		t.Errorf("%s: init or ephemeral containers: want only the guardd container", owner)
@@ -298,7 +309,7 @@ func checkPod(t *testing.T, objs []object, owner string, pod corev1.PodSpec, com
 		t.Errorf("%s: host namespaces shared", owner)
 	}
 	psc := pod.SecurityContext
-	if psc == nil || psc.FSGroup == nil || *psc.FSGroup != uid {
+	if !pg && (psc == nil || psc.FSGroup == nil || *psc.FSGroup != uid) {
 		t.Errorf("%s: securityContext.fsGroup: want %d, so that the state volume is writable", owner, uid)
 	}
 
@@ -349,13 +360,13 @@ func checkPod(t *testing.T, objs []object, owner string, pod corev1.PodSpec, com
 		if len(c.Args) != 3 || c.Args[0] != command || c.Args[1] != "--config" {
 			t.Fatalf("%s: args %q, want [%s --config FILE]", where, c.Args, command)
 		}
-		checkVolumes(t, objs, where, pod, c, c.Args[2])
+		checkVolumes(t, objs, where, pod, c, c.Args[2], pg)
 	}
 }
 
 // checkVolumes follows the container's config file, state path and secret
 // to the objects that provide them.
-func checkVolumes(t *testing.T, objs []object, where string, pod corev1.PodSpec, c corev1.Container, configFile string) {
+func checkVolumes(t *testing.T, objs []object, where string, pod corev1.PodSpec, c corev1.Container, configFile string, pg bool) {
 	t.Helper()
 	volumes := map[string]corev1.Volume{}
 	for _, v := range pod.Volumes {
@@ -386,16 +397,29 @@ func checkVolumes(t *testing.T, objs []object, where string, pod corev1.PodSpec,
 		}
 	}
 
-	// The state: GUARDD_STATE_PATH in a directory mounted from the claim.
+	// The state: GUARDD_STATE_PATH in a directory mounted from the claim;
+	// on PostgreSQL, neither.
+	if pg {
+		for _, e := range c.Env {
+			if e.Name == stateEnv {
+				t.Errorf("%s: env %s: the state is on PostgreSQL, want no state path", where, stateEnv)
+			}
+		}
+		for _, v := range pod.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				t.Errorf("%s: volume %s from the claim %s: the state is on PostgreSQL, want no volume claim", where, v.Name, v.PersistentVolumeClaim.ClaimName)
+			}
+		}
+	}
 	statePath := ""
 	for _, e := range c.Env {
 		if e.Name == stateEnv {
 			statePath = e.Value
 		}
 	}
-	if statePath == "" || !path.IsAbs(statePath) {
+	if !pg && (statePath == "" || !path.IsAbs(statePath)) {
 		t.Errorf("%s: env %s: got %q, want an absolute path on the state volume", where, stateEnv, statePath)
-	} else if m, v, ok := mountOf(path.Dir(statePath)); !ok || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != stateClaim || m.ReadOnly {
+	} else if m, v, ok := mountOf(path.Dir(statePath)); !pg && (!ok || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != stateClaim || m.ReadOnly) {
 		t.Errorf("%s: %s=%s: want %s mounted writable from the claim %q", where, stateEnv, statePath, path.Dir(statePath), stateClaim)
 	}
 
@@ -649,7 +673,7 @@ func TestKustomizeBuild(t *testing.T) {
 	if err != nil {
 		t.Skip("kubectl is not installed: kustomize rendering not checked (the other tests cover the files)")
 	}
-	for dir := range entries {
+	for _, dir := range slices.Concat(slices.Collect(maps.Keys(entries)), slices.Collect(maps.Keys(pgEntries))) {
 		out, err := exec.Command(kubectl, "kustomize", dir).Output()
 		if err != nil {
 			msg := ""

@@ -33,6 +33,7 @@ import (
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/setting"
+	"github.com/guardd/guardd/internal/store"
 	"github.com/guardd/guardd/internal/suggest"
 	"github.com/robfig/cron/v3"
 	"github.com/sethvargo/go-envconfig"
@@ -122,15 +123,42 @@ type Log struct {
 
 // State says where guardd keeps its database and for how long.
 type State struct {
+	// Driver is sqlite (the default: one file, one machine) or postgres
+	// (several replicas, no volume).
+	Driver setting.Text `yaml:"driver"`
 	// Path of the SQLite database. Default: $STATE_DIRECTORY/state.db under
 	// systemd, else guardd-state.db beside the config file.
-	Path      setting.Path     `yaml:"path"`
+	Path setting.Path `yaml:"path"`
+	// DSN is the PostgreSQL connection string (dsn_env or dsn_file): it
+	// holds a password.
+	DSN       setting.Secret   `yaml:"dsn"`
 	Retention setting.Duration `yaml:"retention"`
 	// IntegrityCheck is how often guardd run checks the whole database for
 	// damage (PRAGMA quick_check); 0 never. Every command also checks it
 	// when it opens a database a process left open (killed, crashed, the
 	// power lost), and guardd state check does on demand.
 	IntegrityCheck setting.Interval `yaml:"integrity_check"`
+}
+
+// Postgres reports whether the state is kept on PostgreSQL.
+func (s State) Postgres() bool { return s.Driver.S == store.DriverPostgres }
+
+// Describe says where the state is, never the DSN: the file's path, or
+// where the connection string is read from.
+func (s State) Describe() string {
+	if s.Postgres() {
+		return "PostgreSQL (connection string in " + s.DSN.From() + ")"
+	}
+	return s.Path.Name
+}
+
+// dsnSpec describes the PostgreSQL connection string.
+var dsnSpec = &setting.SecretSpec{Noun: "connection string",
+	What: "a PostgreSQL connection string, such as host=db.internal dbname=guardd user=guardd password=… sslmode=verify-full, or a postgres:// URL",
+	// An environment variable's name or a path never holds these.
+	Pasted: func(s string) bool { return strings.Contains(s, "=") || strings.Contains(s, "://") },
+	Spaces: true,
+	Check:  store.CheckDSN,
 }
 
 // HTTP is the listener of guardd run: metrics, health and the pages.
@@ -193,7 +221,8 @@ func defaults(d *setting.Decoder) Global {
 		Schedule: setting.TextOf(DefaultSchedule),
 		Poll:     Poll{Concurrency: setting.CountOf(DefaultConcurrency)},
 		Log:      Log{Level: setting.TextOf(DefaultLogLevel), Format: setting.TextOf(DefaultLogFormat)},
-		State: State{Path: setting.Path{Name: state}, Retention: setting.DurationOf(DefaultRetention),
+		State: State{Driver: setting.TextOf(store.DriverSQLite), Path: setting.Path{Name: state},
+			DSN: setting.Secret{Spec: dsnSpec}, Retention: setting.DurationOf(DefaultRetention),
 			IntegrityCheck: setting.IntervalOf(DefaultIntegrityCheck)},
 		HTTP: HTTP{Addr: setting.TextOf(DefaultHTTPAddr)},
 		Alerting: Alerting{RepeatCritical: setting.DurationOf(4 * time.Hour), RepeatWarning: setting.DurationOf(24 * time.Hour),
@@ -341,6 +370,22 @@ func (c *Config) validateGlobal(p *setting.Problems) {
 	oneOf(g.Log.Format, "format", "auto", "json", "console")
 	if strings.TrimSpace(g.State.Path.Text) == "" && g.State.Path.IsSet() {
 		p.At(g.State.Path.Pos, "must not be empty")
+	}
+	oneOf(g.State.Driver, "driver", store.Drivers...)
+	switch g.State.Driver.S {
+	case store.DriverPostgres:
+		g.State.DSN.Need(p.In("state"), "driver postgres", "dsn")
+		if g.State.Path.IsSet() {
+			p.At(g.State.Path.Pos, "only applies with driver sqlite (the state is on PostgreSQL)")
+		}
+		if g.State.IntegrityCheck.IsSet() {
+			p.At(g.State.IntegrityCheck.Pos, "only applies with driver sqlite (PostgreSQL checks its own pages)")
+		}
+		g.State.Path = setting.Path{} // no file: nothing may open one
+	case store.DriverSQLite:
+		if g.State.DSN.IsSet() {
+			p.At(g.State.DSN.Pos, "only applies with driver postgres (the state is the SQLite file at path)")
+		}
 	}
 	if a := strings.TrimSpace(g.HTTP.Addr.S); a != "off" {
 		if _, _, err := net.SplitHostPort(a); err != nil {

@@ -620,6 +620,7 @@ notifiers:
       per: 1h
     webhook_url_env: HOOK
 state:
+  driver: sqlite
   path: testdata/guardd-state.db
   retention: 9600h
   integrity_check: 24h

@@ -15,6 +15,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/guardd/guardd/internal/alert"
@@ -61,7 +65,22 @@ type Options struct {
 	// account it routes to gets the charges of its receipts (see mail.go).
 	Inbox *inbox.Inbox
 	Log   *zap.Logger
+	// Claims, when set, share the accounts with other replicas on one
+	// database: a cycle polls only the accounts it claims, until every
+	// account has been polled since the tick began.
+	Claims Claimer
+	// Interval is the time between two schedule ticks: with Claims, an
+	// account polled within half of it was polled in this tick.
+	Interval time.Duration
 }
+
+// Claimer shares the accounts among replicas (store.Claimer).
+type Claimer interface {
+	Claim(ctx context.Context, accounts []string, since time.Time, limit int) ([]store.Claimed, []string, error)
+	Release(ctx context.Context, accounts []string) error
+}
+
+var _ Claimer = (*store.Claimer)(nil)
 
 // HistoryTx is implemented by transactions that also keep the accounts'
 // history: the state store's. The cycle records each poll, the observation
@@ -106,6 +125,9 @@ type watched struct {
 	// stale is set when the ledger holds something the store does not (a
 	// failed write); it is rebuilt from the store before the next cycle.
 	stale bool
+	// lastPoll is the last poll the ledger holds, to tell when another
+	// replica polled the account since (Options.Claims).
+	lastPoll time.Time
 }
 
 // Guard watches a set of accounts. It is not safe for concurrent cycles; the
@@ -124,6 +146,11 @@ type Guard struct {
 	policy     lifecycle.Policy
 	inbox      *inbox.Inbox
 	log        *zap.Logger
+	claims     Claimer
+	interval   time.Duration
+	// claimWait is how long a cycle waits before asking again for accounts
+	// another replica holds.
+	claimWait time.Duration
 }
 
 // New returns a guard over accounts. With a History, call Load before the
@@ -140,6 +167,9 @@ func New(accounts []Account, o Options) *Guard {
 		receivers:  o.Receivers,
 		policy:     o.Policy,
 		inbox:      o.Inbox,
+		claims:     o.Claims,
+		interval:   o.Interval,
+		claimWait:  250 * time.Millisecond,
 	}
 	// A ledger keeps the history the rules read and drops what is older,
 	// so a daemon's memory stays flat.
@@ -168,6 +198,10 @@ func New(accounts []Account, o Options) *Guard {
 	}
 	return g
 }
+
+// Share makes g one replica of several on one database: its cycles poll
+// the accounts c hands it (Options.Claims, Options.Interval).
+func (g *Guard) Share(c Claimer, interval time.Duration) { g.claims, g.interval = c, interval }
 
 // HistoryWindow is how much stored history a ledger is rebuilt from: what
 // the rules read (rules.Engine.History).
@@ -239,6 +273,10 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 	}
 	l.ReplacePolls(recs)
 	w.ledger, w.stale = l, false
+	w.lastPoll = time.Time{}
+	if len(polls) > 0 {
+		w.lastPoll = polls[0].At
+	}
 	if r, ok := w.source.(Resumer); ok && haveLast {
 		r.Resume(last)
 	}
@@ -414,30 +452,86 @@ type AccountReport struct {
 // order their polls ended in.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
-	for _, w := range g.accounts {
-		if w.stale {
-			if err := g.load(ctx, w, now); err != nil {
-				return Report{At: now}, err
+	if g.claims == nil {
+		for _, w := range g.accounts {
+			if w.stale {
+				if err := g.load(ctx, w, now); err != nil {
+					return Report{At: now}, err
+				}
 			}
 		}
 	}
-	targets := make([]poller.Target, len(g.accounts))
-	for i, w := range g.accounts {
+	mail, merr := g.readMail(ctx, now)
+	c := newCycle(now, mail)
+	if merr != nil {
+		c.errs = append(c.errs, merr)
+	}
+	if g.claims == nil {
+		g.pollEach(ctx, c, g.accounts, now)
+	} else {
+		g.pollClaimed(ctx, c, now)
+	}
+	var err error
+	if c.rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
+		c.errs = append(c.errs, fmt.Errorf("deliver notifications: %w", err))
+	}
+	return c.rep, errors.Join(c.errs...)
+}
+
+// cycle is what a cycle gathers as it polls.
+type cycle struct {
+	rep  Report
+	mail map[string]*mailFor
+	errs []error
+	// mu guards merges of batches polled at once (pollClaimed).
+	mu sync.Mutex
+}
+
+func newCycle(now time.Time, mail map[string]*mailFor) *cycle {
+	return &cycle{mail: mail, rep: Report{At: now, States: make(map[string]billing.AccountState),
+		Holding: make(map[string][]billing.Finding), Accounts: make(map[string]AccountReport)}}
+}
+
+// merge adds what batch gathered to c.
+func (c *cycle) merge(batch *cycle) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, b := &c.rep, &batch.rep
+	r.Polled += b.Polled
+	r.Findings += b.Findings
+	r.Failed = append(r.Failed, b.Failed...)
+	r.Held = append(r.Held, b.Held...)
+	r.Sent = append(r.Sent, b.Sent...)
+	maps.Copy(r.Holding, b.Holding)
+	maps.Copy(r.States, b.States)
+	maps.Copy(r.Accounts, b.Accounts)
+	c.errs = append(c.errs, batch.errs...)
+}
+
+func (c *cycle) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errs = append(c.errs, err)
+}
+
+// claimDepth is how many claimed batches a replica polls and writes at
+// once: while one batch's polls are written, the next is read.
+const claimDepth = 4
+
+// pollEach polls ws at now, judging each account as its poll returns,
+// and adds what it made of them to c.
+func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time) {
+	targets := make([]poller.Target, len(ws))
+	for i, w := range ws {
 		targets[i] = poller.Target{Account: w.account.Name, Source: w.source, Group: w.group}
 	}
-	rep := Report{At: now, States: make(map[string]billing.AccountState), Holding: make(map[string][]billing.Finding),
-		Accounts: make(map[string]AccountReport)}
-	var errs []error
-	mail, merr := g.readMail(ctx, now)
-	if merr != nil {
-		errs = append(errs, merr)
-	}
-	judged := make([]judgement, len(g.accounts))
+	judged := make([]judgement, len(ws))
 	g.poller.Each(ctx, targets, now, func(i int, res poller.Result) {
-		judged[i] = g.judge(ctx, g.accounts[i], res, mail, now)
+		judged[i] = g.judge(ctx, ws[i], res, c.mail, now)
 	})
+	rep := &c.rep
 	for i, j := range judged {
-		name := g.accounts[i].account.Name
+		name := ws[i].account.Name
 		switch {
 		case j.failed != nil:
 			rep.Failed = append(rep.Failed, j.failed)
@@ -454,15 +548,119 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		}
 		rep.Accounts[name] = j.report
 		if j.writeErr != nil {
-			errs = append(errs, fmt.Errorf("write state: account %s: %w", name, j.writeErr))
+			c.errs = append(c.errs, fmt.Errorf("write state: account %s: %w", name, j.writeErr))
 		}
 		rep.Sent = append(rep.Sent, j.due...)
 	}
-	var err error
-	if rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
-		errs = append(errs, fmt.Errorf("deliver notifications: %w", err))
+}
+
+// pollClaimed polls the accounts this replica claims, batch by batch,
+// until every account was polled since the tick began (by this replica or
+// another), or half the interval has passed waiting for accounts another
+// replica holds.
+func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
+	since := now.Add(-g.interval / 2)
+	byName := make(map[string]*watched, len(g.accounts))
+	pending := make([]string, 0, len(g.accounts))
+	// The accounts this replica polled last go first, so that each
+	// replica keeps its ledgers; the others from a place of its own, so
+	// that replicas do not all ask for the same ones.
+	var mine, others []string
+	for _, w := range g.accounts {
+		byName[w.account.Name] = w
+		if !w.lastPoll.IsZero() && !w.stale {
+			mine = append(mine, w.account.Name)
+		} else {
+			others = append(others, w.account.Name)
+		}
 	}
-	return rep, errors.Join(errs...)
+	if len(others) > 0 {
+		k := rand.IntN(len(others))
+		others = append(others[k:], others[:k]...)
+	}
+	pending = append(append(pending, mine...), others...)
+	conc := g.poller.Concurrency
+	if conc <= 0 {
+		conc = 4
+	}
+	limit := max(conc/claimDepth, 1)
+	var inFlight sync.WaitGroup
+	defer inFlight.Wait()
+	slots := make(chan struct{}, claimDepth)
+	waited := time.Duration(0)
+	// Each claim asks about a window of the pending accounts, not all of
+	// them: 10,000 names a claim would make a tick quadratic.
+	window, scanned := limit*8, 0
+	for len(pending) > 0 {
+		win := pending[:min(len(pending), window)]
+		scanned += len(win)
+		claimed, done, err := g.claims.Claim(ctx, win, since, limit)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		gone := make(map[string]bool, len(done)+len(claimed))
+		for _, a := range done {
+			gone[a] = true
+		}
+		var ws []*watched
+		var names []string
+		for _, cl := range claimed {
+			gone[cl.Account] = true
+			w := byName[cl.Account]
+			if w.stale || !w.lastPoll.Equal(cl.LastPoll) {
+				// Another replica polled it since this one did.
+				if err := g.load(ctx, w, now); err != nil {
+					c.fail(err)
+					g.claims.Release(ctx, []string{cl.Account})
+					continue
+				}
+			}
+			ws = append(ws, w)
+			names = append(names, cl.Account)
+		}
+		pending = slices.DeleteFunc(pending, func(a string) bool { return gone[a] })
+		if len(ws) > 0 {
+			scanned = 0
+			slots <- struct{}{}
+			inFlight.Go(func() {
+				defer func() { <-slots }()
+				batch := newCycle(now, c.mail)
+				g.pollEach(ctx, batch, ws, now)
+				if err := g.claims.Release(ctx, names); err != nil {
+					batch.errs = append(batch.errs, err)
+				}
+				c.merge(batch)
+			})
+			continue
+		}
+		if len(claimed) > 0 || len(pending) == 0 {
+			continue
+		}
+		if scanned < len(pending) {
+			// None free in this window: ask about the next.
+			k := min(window, len(pending))
+			pending = slices.Concat(pending[k:], pending[:k])
+			continue
+		}
+		scanned = 0
+		// The rest are held by other replicas: wait for them to finish,
+		// or to be gone.
+		if waited >= g.interval/2 {
+			c.fail(fmt.Errorf("%d accounts still held by other replicas after %s, such as %s",
+				len(pending), waited, pending[0]))
+			return
+		}
+		t := time.NewTimer(g.claimWait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			c.fail(ctx.Err())
+			return
+		case <-t.C:
+		}
+		waited += g.claimWait
+	}
 }
 
 // judgement is what a cycle made of one account's poll.
@@ -535,8 +733,16 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 	if j.writeErr != nil {
 		w.stale = true
 		j.due = nil
+	} else {
+		w.lastPoll = at
 	}
 	return j
+}
+
+// accountUpdater is a lifecycle.Store whose transactions of one account's
+// poll may run beside those of others (store.Store's on PostgreSQL).
+type accountUpdater interface {
+	UpdateAccount(ctx context.Context, account string, fn func(lifecycle.Tx) error) error
 }
 
 // persist records one account's poll (when the state keeps history) and
@@ -546,7 +752,13 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 	holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
 	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
 	var due []alert.Notification
-	err := g.state.Update(ctx, func(tx lifecycle.Tx) error {
+	update := g.state.Update
+	if u, ok := g.state.(accountUpdater); ok {
+		update = func(ctx context.Context, fn func(lifecycle.Tx) error) error {
+			return u.UpdateAccount(ctx, w.account.Name, fn)
+		}
+	}
+	err := update(ctx, func(tx lifecycle.Tx) error {
 		if h, ok := tx.(HistoryTx); ok {
 			if err := recordPoll(h, w.account, o, pollErr, at); err != nil {
 				return err

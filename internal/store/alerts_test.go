@@ -12,8 +12,10 @@ import (
 // the lifecycle's port contract, run against the store in contract_test.go.
 // The tests here pin the store's own words for what it refuses.
 
-func TestFindings(t *testing.T) {
-	s := openTest(t, Options{})
+func TestFindings(t *testing.T) { eachBackend(t, testFindings) }
+
+func testFindings(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	for _, tt := range []struct {
 		r    lifecycle.FindingRecord
 		want string
@@ -30,8 +32,10 @@ func TestFindings(t *testing.T) {
 	}
 }
 
-func TestAlerts(t *testing.T) {
-	s := openTest(t, Options{})
+func TestAlerts(t *testing.T) { eachBackend(t, testAlerts) }
+
+func testAlerts(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	resolved := lifecycle.Alert{
 		Account: "dev", Rule: "low-runway", Entity: "balance", Severity: billing.SeverityWarning,
 		State: lifecycle.Resolved, FiredAt: t0.Add(-time.Hour), ResolvedAt: t0.Add(time.Hour),

@@ -7,8 +7,10 @@ import (
 	"time"
 )
 
-func TestLedgerCheckpoints(t *testing.T) {
-	s := openTest(t, Options{})
+func TestLedgerCheckpoints(t *testing.T) { eachBackend(t, testLedgerCheckpoints) }
+
+func testLedgerCheckpoints(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	view(t, s, func(tx *Tx) error {
 		if _, ok, err := tx.LedgerCheckpoint("acme"); ok || err != nil {
 			t.Errorf("before any: got a checkpoint (%v), want none", err)
@@ -51,7 +53,11 @@ func TestLedgerCheckpoints(t *testing.T) {
 }
 
 func TestLedgerCheckpointRefusesWhatIsIncomplete(t *testing.T) {
-	s := openTest(t, Options{})
+	eachBackend(t, testLedgerCheckpointRefusesWhatIsIncomplete)
+}
+
+func testLedgerCheckpointRefusesWhatIsIncomplete(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	good := LedgerCheckpoint{Account: "acme", Version: 1, Fingerprint: "f", At: t0, Data: []byte("x")}
 	for _, tc := range []struct {
 		name string

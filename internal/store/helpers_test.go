@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/store/pgtest"
 	"github.com/shopspring/decimal"
 )
 
@@ -61,6 +62,57 @@ func claimed(tx *Tx, id int64, now time.Time) error {
 		err = fmt.Errorf("outbox item %d could not be claimed", id)
 	}
 	return err
+}
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// backend is one of the databases the store keeps state in, for the tests
+// of the store's contract: each runs against both (eachBackend).
+type backend struct {
+	name string
+	// place makes a new, empty database and returns where it is (a path,
+	// a DSN); at opens the database there.
+	place func(t testing.TB) string
+	at    func(t testing.TB, place string, opts Options) *Store
+	// migs opens the database at place with only the migrations given.
+	migs func(ctx context.Context, place string, opts Options, migs []migration) (*Store, error)
+}
+
+// open opens a new database.
+func (b backend) open(t testing.TB, opts Options) *Store {
+	t.Helper()
+	return b.at(t, b.place(t), opts)
+}
+
+var (
+	sqliteBackend = backend{
+		name:  DriverSQLite,
+		place: func(t testing.TB) string { return filepath.Join(t.TempDir(), "state.db") },
+		at:    openAt,
+		migs:  open,
+	}
+	postgresBackend = backend{
+		name:  DriverPostgres,
+		place: pgtest.DSN,
+		at: func(t testing.TB, dsn string, opts Options) *Store {
+			t.Helper()
+			s, err := OpenPostgres(context.Background(), dsn, opts)
+			if err != nil {
+				t.Fatalf("open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		migs: openPostgres,
+	}
+	backends = []backend{sqliteBackend, postgresBackend}
+)
+
+// eachBackend runs test against each backend, as subtests named after them.
+func eachBackend(t *testing.T, test func(t *testing.T, b backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
 }
 
 // openTest opens a new database in a temporary directory.

@@ -21,6 +21,12 @@ func (l lifecycleStore) Update(ctx context.Context, fn func(lifecycle.Tx) error)
 	return l.s.Update(ctx, func(tx *Tx) error { return fn(tx) })
 }
 
+// UpdateAccount is Update for the transaction of one account's poll
+// (Store.UpdateAccount).
+func (l lifecycleStore) UpdateAccount(ctx context.Context, account string, fn func(lifecycle.Tx) error) error {
+	return l.s.UpdateAccount(ctx, account, func(tx *Tx) error { return fn(tx) })
+}
+
 func (l lifecycleStore) View(ctx context.Context, fn func(lifecycle.Tx) error) error {
 	return l.s.View(ctx, func(tx *Tx) error { return fn(tx) })
 }

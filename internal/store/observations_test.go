@@ -10,8 +10,10 @@ import (
 	"github.com/guardd/guardd/internal/history"
 )
 
-func TestObservationsRoundTrip(t *testing.T) {
-	s := openTest(t, Options{})
+func TestObservationsRoundTrip(t *testing.T) { eachBackend(t, testObservationsRoundTrip) }
+
+func testObservationsRoundTrip(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	prod, dev := account("prod"), account("dev")
 	var want []billing.Observation
 	update(t, s, func(tx *Tx) error {
@@ -110,8 +112,10 @@ func encode(t *testing.T, o billing.Observation) []byte {
 	return data
 }
 
-func TestAppendObservationErrors(t *testing.T) {
-	s := openTest(t, Options{})
+func TestAppendObservationErrors(t *testing.T) { eachBackend(t, testAppendObservationErrors) }
+
+func testAppendObservationErrors(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	prod := account("prod")
 	update(t, s, func(tx *Tx) error { return tx.AppendObservation(prod, observation("prod", t0, 2)) })
 
@@ -154,8 +158,11 @@ func TestAppendObservationErrors(t *testing.T) {
 	})
 }
 
-func TestFirstSeen(t *testing.T) {
-	s := openTest(t, Options{})
+func TestFirstSeen(t *testing.T) { eachBackend(t, testFirstSeen) }
+
+func testFirstSeen(t *testing.T, b backend) {
+	place := b.place(t)
+	s := b.at(t, place, Options{})
 	steps := []struct {
 		account, kind, id string
 		at, want          time.Time
@@ -176,9 +183,8 @@ func TestFirstSeen(t *testing.T) {
 		})
 	}
 	// It survives a restart.
-	path := s.Path()
 	s.Close()
-	s = openAt(t, path, Options{})
+	s = b.at(t, place, Options{})
 	update(t, s, func(tx *Tx) error {
 		got, err := tx.FirstSeen("prod", KindGrant, "cg_1", t0.Add(24*time.Hour))
 		if !got.Equal(t0) {
@@ -197,8 +203,10 @@ func TestFirstSeen(t *testing.T) {
 	}
 }
 
-func TestPolls(t *testing.T) {
-	s := openTest(t, Options{})
+func TestPolls(t *testing.T) { eachBackend(t, testPolls) }
+
+func testPolls(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	polls := []Poll{
 		{Account: "prod", At: t0, OK: true},
 		{Account: "prod", At: t0.Add(15 * time.Minute), OK: true, Unavailable: map[billing.Part]string{
@@ -259,10 +267,12 @@ func TestPolls(t *testing.T) {
 
 // A poll stored before the store kept reasons still says which parts were
 // unavailable, and that their reason is lost, never an empty one.
-func TestPollsStoredWithoutReasons(t *testing.T) {
-	s := openTest(t, Options{})
+func TestPollsStoredWithoutReasons(t *testing.T) { eachBackend(t, testPollsStoredWithoutReasons) }
+
+func testPollsStoredWithoutReasons(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	update(t, s, func(tx *Tx) error {
-		_, err := tx.exec("INSERT INTO polls (account, at, ok, error, missing) VALUES ('prod', 1, 1, '', 'grants,balance')")
+		_, err := tx.exec("INSERT INTO polls (account, at, ok, error, missing) VALUES ('prod', 1, TRUE, '', 'grants,balance')")
 		return err
 	})
 	view(t, s, func(tx *Tx) error {

@@ -36,13 +36,11 @@ func (tx *Tx) enqueue(item lifecycle.OutboxItem) (int64, error) {
 			return 0, fmt.Errorf("next attempt at: %w", err)
 		}
 	}
-	r, err := tx.exec(`INSERT INTO outbox (receiver, fingerprint, status, payload, created_at,
-		next_attempt_at, attempts, last_error, delivery) VALUES (?, ?, ?, ?, ?, ?, 0, '', ?)`,
+	var id int64
+	err = tx.queryRow([]any{&id}, `INSERT INTO outbox (receiver, fingerprint, status, payload, created_at,
+		next_attempt_at, attempts, last_error, delivery) VALUES (?, ?, ?, ?, ?, ?, 0, '', ?) RETURNING id`,
 		item.Receiver, item.Fingerprint, string(item.Status), string(item.Payload), created, next, string(lifecycle.Pending))
-	if err != nil {
-		return 0, err
-	}
-	return r.LastInsertId()
+	return id, err
 }
 
 const outboxColumns = `id, receiver, fingerprint, status, payload, created_at, next_attempt_at,
@@ -50,14 +48,15 @@ const outboxColumns = `id, receiver, fingerprint, status, payload, created_at, n
 
 // Due implements lifecycle.Outbox.
 func (tx *Tx) Due(now time.Time, limit int) ([]lifecycle.OutboxItem, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite's "no limit"
+	query := "SELECT " + outboxColumns + ` FROM outbox
+		WHERE delivery = 'pending' AND next_attempt_at <= ?1 ORDER BY created_at, id`
+	if limit > 0 {
+		query += " LIMIT ?2"
 	}
 	n, err := nanos(now)
 	if err == nil {
 		var items []lifecycle.OutboxItem
-		items, err = tx.outbox("SELECT "+outboxColumns+` FROM outbox
-			WHERE delivery = 'pending' AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?`, n, limit)
+		items, err = tx.outbox(query, append([]any{n}, limitArg(limit)...)...)
 		if err == nil {
 			return items, nil
 		}
@@ -255,11 +254,19 @@ func (tx *Tx) MessagesSentSince(receiver string, since time.Time) (int, error) {
 	var n int
 	t, err := nanos(since)
 	if err == nil {
-		err = tx.tx.QueryRowContext(tx.ctx, `SELECT COUNT(DISTINCT sent_at) FROM outbox
-			WHERE receiver = ? AND delivery = 'sent' AND sent_at >= ?`, receiver, t).Scan(&n)
+		err = tx.queryRow([]any{&n}, `SELECT COUNT(DISTINCT sent_at) FROM outbox
+			WHERE receiver = ? AND delivery = 'sent' AND sent_at >= ?`, receiver, t)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("count messages sent to %s: %w", receiver, err)
 	}
 	return n, nil
+}
+
+// limitArg is the argument of a LIMIT ?2 added only for a positive limit.
+func limitArg(limit int) []any {
+	if limit > 0 {
+		return []any{limit}
+	}
+	return nil
 }

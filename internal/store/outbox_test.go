@@ -32,8 +32,10 @@ func dueIDs(t *testing.T, s *Store, now time.Time, limit int) []int64 {
 	return ids
 }
 
-func TestOutbox(t *testing.T) {
-	s := openTest(t, Options{})
+func TestOutbox(t *testing.T) { eachBackend(t, testOutbox) }
+
+func testOutbox(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	later := item("slack", t0)
 	later.NextAttemptAt = t0.Add(time.Hour)
 	in := []lifecycle.OutboxItem{item("slack", t0), item("webhook", t0), later, item("stdout", t0.Add(time.Minute))}

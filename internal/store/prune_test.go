@@ -9,9 +9,11 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 )
 
-func TestPrune(t *testing.T) {
+func TestPrune(t *testing.T) { eachBackend(t, testPrune) }
+
+func testPrune(t *testing.T, b backend) {
 	const day = 24 * time.Hour
-	s := openTest(t, Options{Retention: 30 * day})
+	s := b.open(t, Options{Retention: 30 * day})
 	now := t0.Add(60 * day)
 	cutoff := now.Add(-30 * day)
 	ages := []time.Duration{60 * day, 50 * day, 30*day + time.Nanosecond, 30 * day, 15 * day} // the first 3 go

@@ -12,9 +12,11 @@ import (
 
 // TestReceipts: a receipt is filed once per payment, waits until an
 // observation carries it, and the mailbox's cursor is kept beside it.
-func TestReceipts(t *testing.T) {
+func TestReceipts(t *testing.T) { eachBackend(t, testReceipts) }
+
+func testReceipts(t *testing.T, b backend) {
 	ctx := context.Background()
-	s := openAt(t, t.TempDir()+"/state.db", Options{})
+	s := b.open(t, Options{})
 	defer s.Close()
 	charge := billing.Charge{ID: "2001-0001", PaidAt: t0, Amount: usd(1080), Tax: usd(80), Origin: billing.ChargeReceipt, Trigger: billing.TriggerAutoRecharge}
 	f := inbox.Filed{Key: "anthropic:2001-0001", Account: "acme", Mailbox: "billing", Charge: charge, ReadAt: t0.Add(time.Minute)}

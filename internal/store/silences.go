@@ -32,12 +32,10 @@ func (tx *Tx) addSilence(s lifecycle.Silence) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("end: %w", err)
 	}
-	r, err := tx.exec(`INSERT INTO silences (rule, account, start_at, end_at, comment, created_by)
-		VALUES (?, ?, ?, ?, ?, ?)`, s.Rule, s.Account, start, end, s.Comment, s.CreatedBy)
-	if err != nil {
-		return 0, err
-	}
-	return r.LastInsertId()
+	var id int64
+	err = tx.queryRow([]any{&id}, `INSERT INTO silences (rule, account, start_at, end_at, comment, created_by)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, s.Rule, s.Account, start, end, s.Comment, s.CreatedBy)
+	return id, err
 }
 
 const silenceColumns = "id, rule, account, start_at, end_at, comment, created_by, expired_at"
@@ -70,7 +68,7 @@ func (tx *Tx) Silenced(rule, account string, at time.Time) (lifecycle.Silence, b
 		var ss []lifecycle.Silence
 		ss, err = tx.silences("SELECT "+silenceColumns+" FROM silences WHERE "+activeSQL+`
 			AND rule IN ('', ?2) AND account IN ('', ?3)
-			ORDER BY coalesce(min(end_at, expired_at), end_at) DESC, id DESC LIMIT 1`, n, rule, account)
+			ORDER BY coalesce(`+tx.s.d.least+`(end_at, expired_at), end_at) DESC, id DESC LIMIT 1`, n, rule, account)
 		if err == nil && len(ss) > 0 {
 			return ss[0], true, nil
 		}

@@ -9,8 +9,10 @@ import (
 	"github.com/guardd/guardd/internal/lifecycle"
 )
 
-func TestSilences(t *testing.T) {
-	s := openTest(t, Options{})
+func TestSilences(t *testing.T) { eachBackend(t, testSilences) }
+
+func testSilences(t *testing.T, b backend) {
+	s := b.open(t, Options{})
 	day := 24 * time.Hour
 	var ids []int64
 	update(t, s, func(tx *Tx) error {

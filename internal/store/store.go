@@ -92,12 +92,18 @@ func (o Options) withDefaults() (Options, error) {
 
 // Store is an open state database. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
-	path    string
-	opts    Options
-	version int
+	db *sql.DB
+	d  *dialect
+	// path is the SQLite file's path; name what errors call the database
+	// (the path, or a PostgreSQL database's name and host, never its
+	// password).
+	path, name string
+	opts       Options
+	version    int
+	// lock is the PostgreSQL advisory lock writers take turns with.
+	lock int64
 	// marker is the Store's open marker (marker.go); nil where markers
-	// cannot be locked.
+	// cannot be locked, and on PostgreSQL.
 	marker *marker
 	// left names the processes that had left the database open, whose
 	// ending Open checked the file for.
@@ -168,7 +174,7 @@ func openDB(ctx context.Context, path string, opts Options, migs []migration) (*
 			return nil, fmt.Errorf("remove open marker: %w", err)
 		}
 	}
-	s := &Store{path: path, opts: opts, left: whoOf(left)}
+	s := &Store{d: sqliteDialect, path: path, name: path, opts: opts, left: whoOf(left)}
 	if canLock {
 		if s.marker, err = newMarker(abs); err != nil {
 			return nil, err
@@ -318,7 +324,7 @@ func checkOnce(ctx context.Context, abs string, opts Options, known int, full bo
 		return 0, err
 	}
 	defer db.Close()
-	c := &Store{db: db, opts: opts}
+	c := &Store{db: db, d: sqliteDialect, opts: opts}
 	if full {
 		if err := c.quickCheck(ctx); err != nil {
 			return 0, err
@@ -329,7 +335,7 @@ func checkOnce(ctx context.Context, abs string, opts Options, known int, full bo
 		return 0, err
 	}
 	if known >= 0 && v > known {
-		return v, newerError(v, known)
+		return v, c.newerError(v, known)
 	}
 	return v, nil
 }
@@ -348,9 +354,13 @@ func (s *Store) init(ctx context.Context, migs []migration) error {
 	return err
 }
 
-func newerError(v, known int) error {
+func (s *Store) newerError(v, known int) error {
+	other := "file"
+	if s.d.dollar {
+		other = "database"
+	}
 	return fmt.Errorf("schema version %d is newer than this guardd understands (%d); "+
-		"upgrade guardd or point it at another file", v, known)
+		"upgrade guardd or point it at another %s", v, known, other)
 }
 
 // quickChecks counts the runs of quickCheck, for the tests that prove
@@ -389,12 +399,13 @@ func (s *Store) quickCheck(ctx context.Context) error {
 // readVersion returns the schema version, 0 for a new database. A database
 // with tables but no schema_version table belongs to something else.
 func (s *Store) readVersion(ctx context.Context) (int, error) {
+	return s.versionIn(ctx, s.db)
+}
+
+// versionIn is readVersion through q (the database, or a transaction).
+func (s *Store) versionIn(ctx context.Context, q querier) (int, error) {
 	var has, others int
-	err := s.db.QueryRowContext(ctx, `SELECT
-		count(*) FILTER (WHERE name = 'schema_version'),
-		count(*) FILTER (WHERE name <> 'schema_version' AND name NOT LIKE 'sqlite\_%' ESCAPE '\')
-		FROM sqlite_schema WHERE type = 'table'`).Scan(&has, &others)
-	if err != nil {
+	if err := q.QueryRowContext(ctx, s.d.tables).Scan(&has, &others); err != nil {
 		return 0, s.classify(fmt.Errorf("read schema version: %w", err))
 	}
 	if has == 0 {
@@ -404,7 +415,7 @@ func (s *Store) readVersion(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	var v int
-	if err := s.db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v); err != nil {
+	if err := q.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&v); err != nil {
 		return 0, s.classify(fmt.Errorf("read schema version: %w", err))
 	}
 	return v, nil
@@ -412,10 +423,13 @@ func (s *Store) readVersion(ctx context.Context) (int, error) {
 
 const notDatabase = "it is not a guardd state database (file is not a database)"
 
-// classify turns SQLite's result codes into the errors this package
+// classify turns the driver's errors into the errors this package
 // promises: a file that is not a database, a corrupt one (which the Store
 // remembers, see Close), or a lock held too long.
-func (s *Store) classify(err error) error {
+func (s *Store) classify(err error) error { return s.d.classify(s, err) }
+
+// classifySQLite classifies SQLite's result codes.
+func classifySQLite(s *Store, err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return err
@@ -455,7 +469,7 @@ func (s *Store) Close() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("close state database %s: %w", s.path, err)
+		return fmt.Errorf("close state database %s: %w", s.name, err)
 	}
 	return nil
 }
@@ -464,8 +478,15 @@ func (s *Store) Close() error {
 // the newest this guardd knows.
 func (s *Store) SchemaVersion() int { return s.version }
 
-// Path returns the path the database was opened with.
+// Path returns the path the database was opened with ("" on PostgreSQL).
 func (s *Store) Path() string { return s.path }
+
+// Name says which database this is: the SQLite file's path, or the
+// PostgreSQL database's name and host (never its password).
+func (s *Store) Name() string { return s.name }
+
+// Driver returns DriverSQLite or DriverPostgres.
+func (s *Store) Driver() string { return s.d.name }
 
 // Update runs fn in one write transaction, begun with BEGIN IMMEDIATE so that
 // it waits up to Options.BusyTimeout for other writers up front and then
@@ -473,21 +494,38 @@ func (s *Store) Path() string { return s.path }
 // rolls back when fn returns an error (which Update returns as is) or panics.
 // Do not call Update or View from inside fn.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, true, fn)
+	return s.run(ctx, true, "", fn)
 }
 
 // View runs fn in a read transaction: fn sees one consistent snapshot and
 // never waits for writers. Methods that write fail inside View.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
-	return s.run(ctx, false, fn)
+	return s.run(ctx, false, "", fn)
 }
 
-func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
+// UpdateAccount is Update for a transaction that writes only what belongs
+// to account (its poll, observation, findings, alerts, receipts, and
+// outbox items it adds) and reads nothing another account's transaction
+// writes. On PostgreSQL such transactions of different accounts run at
+// once: each waits only for one of the same account and for an Update. On
+// SQLite it is Update.
+func (s *Store) UpdateAccount(ctx context.Context, account string, fn func(*Tx) error) error {
+	if account == "" {
+		return errors.New("update account: empty account")
+	}
+	return s.run(ctx, true, account, fn)
+}
+
+func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx) error) error {
 	kind := "read"
 	if write {
 		kind = "write"
 	}
-	t, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: !write})
+	opts := &sql.TxOptions{ReadOnly: !write}
+	if !write {
+		opts.Isolation = s.d.view
+	}
+	t, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
 	}
@@ -497,6 +535,11 @@ func (s *Store) run(ctx context.Context, write bool, fn func(*Tx) error) error {
 			t.Rollback()
 		}
 	}()
+	if write {
+		if err := s.d.lockWrite(ctx, t, s, account); err != nil {
+			return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
+		}
+	}
 	if err := fn(&Tx{ctx: ctx, tx: t, s: s, write: write}); err != nil {
 		return err
 	}
@@ -576,6 +619,7 @@ func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
 // transaction.
 func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 	s := tx.s
+	query = s.d.rebind(query)
 	s.stmtMu.Lock()
 	st := s.stmts[query]
 	s.stmtMu.Unlock()

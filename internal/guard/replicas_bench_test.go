@@ -1,0 +1,85 @@
+package guard_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/ledger"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/poller"
+	"github.com/guardd/guardd/internal/rules"
+	"github.com/guardd/guardd/internal/store"
+	"github.com/guardd/guardd/internal/store/pgtest"
+)
+
+// BenchmarkReplicaCycle runs one schedule tick over 10,000 accounts whose
+// provider answers after 50 ms, with 1 and with 3 replicas on one
+// PostgreSQL, each polling 64 accounts at once. It reports the tick's wall
+// time (s/cycle) beside the ideal: requests × 50 ms ÷ the replicas' total
+// concurrency (ideal-s), and their ratio (×ideal; the goal is at most 1.3).
+// Run: go test ./internal/guard -run '^$' -bench ReplicaCycle -benchtime 3x -timeout 30m
+func BenchmarkReplicaCycle(b *testing.B) {
+	const accounts, latency, concurrency = 10000, 50 * time.Millisecond, 64
+	for _, replicas := range []int{1, 3} {
+		b.Run(fmt.Sprintf("accounts=%d/replicas=%d", accounts, replicas), func(b *testing.B) {
+			dsn := pgtest.DSN(b)
+			gs := make([]*guard.Guard, replicas)
+			for i := range gs {
+				st, claims := openReplica(b, dsn, store.Options{BusyTimeout: time.Minute})
+				as := make([]guard.Account, accounts)
+				for a := range as {
+					acct := lt.Account("5", "10")
+					acct.Name = fmt.Sprintf("acct-%05d", a)
+					as[a] = guard.Account{Account: acct, Source: &fakeSource{FetchFunc: func(ctx context.Context, now time.Time) (billing.Observation, error) {
+						t := time.NewTimer(latency)
+						defer t.Stop()
+						select {
+						case <-ctx.Done():
+							return billing.Observation{}, ctx.Err()
+						case <-t.C:
+						}
+						return burstAt(now), nil
+					}}}
+				}
+				gs[i] = guard.New(as, guard.Options{Params: rules.DefaultParams(), Ledger: ledger.DefaultOptions(),
+					Poller: poller.Poller{Concurrency: concurrency}, State: st.Lifecycle(), History: st,
+					Claims: claims, Interval: 15 * time.Minute})
+				if err := gs[i].Load(context.Background(), lt.T0); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tick := 0
+			for b.Loop() {
+				now := lt.T0.Add(time.Duration(tick) * 15 * time.Minute)
+				tick++
+				var wg sync.WaitGroup
+				errs := make([]error, replicas)
+				for i, g := range gs {
+					wg.Go(func() {
+						rep, err := g.Cycle(context.Background(), now)
+						if err == nil && len(rep.Failed) > 0 {
+							err = rep.Failed[0]
+						}
+						errs[i] = err
+					})
+				}
+				wg.Wait()
+				for _, err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			perCycle := b.Elapsed().Seconds() / float64(b.N)
+			ideal := float64(accounts) * latency.Seconds() / float64(replicas*concurrency)
+			b.ReportMetric(perCycle, "s/cycle")
+			b.ReportMetric(ideal, "ideal-s")
+			b.ReportMetric(perCycle/ideal, "×ideal")
+		})
+	}
+}

@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Claimer hands out the accounts to poll among replicas of guardd run
+// that share one PostgreSQL database, so that each account is polled once
+// per schedule tick, by one of them.
+//
+// An account is claimed by taking a session-level advisory lock on it, on
+// one connection the Claimer keeps for itself, and is due when it has no
+// poll recorded since the tick began. The poll is recorded (in the
+// transaction that decides its alerts) before the lock is released, so a
+// replica that takes the lock next sees it done. A replica that dies loses
+// its connection, and PostgreSQL releases its locks at once: its accounts,
+// not recorded as polled, are taken by the others in the same tick. Nothing
+// is written for a claim, and no lease has to run out.
+//
+// Why not a lease table with FOR UPDATE SKIP LOCKED, or a job library such
+// as River: both write a row per account per tick (10,000 accounts every 15
+// minutes is a million rows a day, vacuumed), and need a lease length
+// guessed against the slowest poll, after which a live but slow replica is
+// polled over; River also brings its own schema and migrations beside
+// ours. The polls table already says what was polled when, and a
+// connection's life already says who is alive.
+type Claimer struct {
+	s    *Store
+	mu   sync.Mutex // one query at a time on conn
+	conn *sql.Conn
+	// ns keeps the account locks apart from other advisory locks: the
+	// first half of the two-key form.
+	ns int32
+}
+
+// Claimed is an account a Claimer handed out.
+type Claimed struct {
+	Account string
+	// LastPoll is when the account's last poll recorded was, by whichever
+	// replica (zero when never): a replica whose ledger of the account
+	// does not end there reloads it from the store.
+	LastPoll time.Time
+}
+
+// ErrNoClaims is returned by NewClaimer on SQLite, where one daemon holds
+// the file (LockDaemon) and claims nothing.
+var ErrNoClaims = errors.New("claims need PostgreSQL: a SQLite state has one daemon")
+
+// NewClaimer returns a Claimer on a connection of its own. Close it to
+// release every claim.
+func (s *Store) NewClaimer(ctx context.Context) (*Claimer, error) {
+	if !s.d.dollar {
+		return nil, ErrNoClaims
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("claims: connect: %w", s.classify(err))
+	}
+	return &Claimer{s: s, conn: conn, ns: int32(s.lock)}, nil
+}
+
+// Close releases every claim and the connection.
+func (c *Claimer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock_all()")
+	return c.conn.Close()
+}
+
+// Claim claims up to limit of accounts that have no poll recorded at or
+// after since and are not claimed by another replica, and returns them; and
+// it returns the accounts that need no poll any more (done since since),
+// which the caller stops asking for. Accounts claimed by another replica
+// are in neither list: ask again later, when they are done or their
+// replica is gone.
+func (c *Claimer) Claim(ctx context.Context, accounts []string, since time.Time, limit int) (claimed []Claimed, done []string, err error) {
+	claimed, done, err = c.claim(ctx, accounts, since, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claim accounts to poll: %w", err)
+	}
+	return claimed, done, nil
+}
+
+func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time, limit int) ([]Claimed, []string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(accounts) == 0 || limit <= 0 {
+		return nil, nil, nil
+	}
+	lo, err := nanos(since)
+	if err != nil {
+		return nil, nil, err
+	}
+	done, err := c.polledSince(ctx, accounts, lo)
+	if err != nil {
+		return nil, nil, err
+	}
+	var todo []string
+	for _, a := range accounts {
+		if !done[a] {
+			todo = append(todo, a)
+		}
+	}
+	var doneList []string
+	for _, a := range accounts {
+		if done[a] {
+			doneList = append(doneList, a)
+		}
+	}
+	if len(todo) == 0 {
+		return nil, doneList, nil
+	}
+	// LIMIT stops the scan once enough locks are taken: each row's lock is
+	// tried at most once, and only rows returned hold one.
+	rows, err := c.conn.QueryContext(ctx, `SELECT a FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n)
+		WHERE pg_try_advisory_lock($2::int, hashtext(a)) ORDER BY n LIMIT $3`, todo, c.ns, limit)
+	if err != nil {
+		return nil, nil, c.s.classify(err)
+	}
+	var locked []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			rows.Close()
+			return nil, nil, c.s.classify(err)
+		}
+		locked = append(locked, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, c.s.classify(err)
+	}
+	if len(locked) == 0 {
+		return nil, doneList, nil
+	}
+	// A replica may have recorded a poll and let go between the check
+	// above and the lock: read again, now that the lock is ours.
+	last, err := c.lastPolls(ctx, locked)
+	if err != nil {
+		c.release(ctx, locked)
+		return nil, nil, err
+	}
+	var out []Claimed
+	var late []string
+	for _, a := range locked {
+		if at, ok := last[a]; ok && at >= lo {
+			late = append(late, a)
+			doneList = append(doneList, a)
+			continue
+		}
+		cl := Claimed{Account: a}
+		if at, ok := last[a]; ok {
+			cl.LastPoll = fromNanos(at)
+		}
+		out = append(out, cl)
+	}
+	if err := c.release(ctx, late); err != nil {
+		return nil, nil, err
+	}
+	return out, doneList, nil
+}
+
+func (c *Claimer) polledSince(ctx context.Context, accounts []string, lo int64) (map[string]bool, error) {
+	rows, err := c.conn.QueryContext(ctx, `SELECT DISTINCT account FROM polls WHERE account = ANY($1::text[]) AND at >= $2`, accounts, lo)
+	if err != nil {
+		return nil, c.s.classify(err)
+	}
+	defer rows.Close()
+	done := make(map[string]bool)
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, c.s.classify(err)
+		}
+		done[a] = true
+	}
+	return done, c.s.classify(rows.Err())
+}
+
+func (c *Claimer) lastPolls(ctx context.Context, accounts []string) (map[string]int64, error) {
+	rows, err := c.conn.QueryContext(ctx, `SELECT account, max(at) FROM polls WHERE account = ANY($1::text[]) GROUP BY account`, accounts)
+	if err != nil {
+		return nil, c.s.classify(err)
+	}
+	defer rows.Close()
+	last := make(map[string]int64)
+	for rows.Next() {
+		var a string
+		var at int64
+		if err := rows.Scan(&a, &at); err != nil {
+			return nil, c.s.classify(err)
+		}
+		last[a] = at
+	}
+	return last, c.s.classify(rows.Err())
+}
+
+// Release gives up the claims on accounts: call it once their polls are
+// recorded (or given up on).
+func (c *Claimer) Release(ctx context.Context, accounts []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.release(ctx, accounts)
+}
+
+func (c *Claimer) release(ctx context.Context, accounts []string) error {
+	if len(accounts) == 0 {
+		return nil
+	}
+	if _, err := c.conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1::int, hashtext(a)) FROM unnest($2::text[]) AS a`,
+		c.ns, accounts); err != nil {
+		return fmt.Errorf("release claims: %w", c.s.classify(err))
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// PostgreSQL keeps the same tables as SQLite, in the connection's current
+// schema (search_path), and the same contract:
+//   - Writers take turns: every write transaction first takes one
+//     transaction-scoped advisory lock, waiting at most Options.BusyTimeout
+//     (lock_timeout) before failing with ErrLocked, as SQLite's BEGIN
+//     IMMEDIATE does. Each query's reasoning (read, then write what was
+//     read) therefore holds on both databases unchanged. The one exception
+//     is UpdateAccount, for the poll of one account: it shares that lock
+//     with other accounts' and takes one of its account, so replicas
+//     write their accounts' polls at once. Reads never wait: a read
+//     transaction is a REPEATABLE READ snapshot.
+//   - A database whose schema is newer than this guardd knows, or that
+//     has tables but no schema_version table (someone else's), is refused
+//     before anything is written.
+// The SQLite-only parts (the file checks, WAL, the daemon lock file) have
+// no counterpart: PostgreSQL keeps its own files.
+
+// writeLock is the advisory lock key writers take turns with ("guardd" in
+// ASCII); the schema's name is hashed into it, so that two guardd states in
+// two schemas of one database do not wait for each other.
+const writeLock int64 = 0x677561726464
+
+var postgresDialect = &dialect{
+	name:   DriverPostgres,
+	dollar: true,
+	least:  "least",
+	tables: `SELECT
+		count(*) FILTER (WHERE table_name = 'schema_version'),
+		count(*) FILTER (WHERE table_name <> 'schema_version')
+		FROM information_schema.tables WHERE table_schema = current_schema()`,
+	view: sql.LevelRepeatableRead,
+	lockWrite: func(ctx context.Context, tx *sql.Tx, s *Store, account string) error {
+		ms := max(s.opts.BusyTimeout.Milliseconds(), 1)
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", ms)); err != nil {
+			return err
+		}
+		if account == "" {
+			_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lock)
+			return err
+		}
+		// Shared with other accounts' writers, exclusive of Update's; and
+		// the account's own, apart from the claims' (claims.go).
+		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2::int, hashtext($3))",
+			s.lock, int32(s.lock>>32), account)
+		return err
+	},
+	classify: classifyPostgres,
+}
+
+// OpenPostgres opens the guardd state kept in the PostgreSQL database dsn
+// names (a libpq connection string or URL), in the connection's current
+// schema, and brings its schema up to date, one transaction per migration.
+// It refuses a database whose schema is newer than this guardd knows or
+// that holds tables that are not guardd's. The dsn holds a password: no
+// error names it (nor the dsn), only the database's name and host.
+func OpenPostgres(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	return openPostgres(ctx, dsn, opts, migrations)
+}
+
+// CheckDSN says what is wrong with a PostgreSQL connection string, without
+// quoting it, or returns "".
+func CheckDSN(dsn string) string {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return "not a PostgreSQL connection string: " + badDSN
+	}
+	return ""
+}
+
+// badDSN never says more: pgx's error quotes the string, password and all.
+const badDSN = "it does not parse as a libpq key=value string or a postgres:// URL (it is not shown: it holds a password)"
+
+func openPostgres(ctx context.Context, dsn string, opts Options, migs []migration) (*Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, errors.New("open state database on PostgreSQL: the connection string is not one: " + badDSN)
+	}
+	name := fmt.Sprintf("PostgreSQL database %q on %s:%d", cfg.Database, cfg.Host, cfg.Port)
+	s, err := openPostgresConfig(ctx, cfg, name, opts, migs)
+	if err != nil {
+		return nil, redact(fmt.Errorf("open state database %s: %w", name, err), cfg.Password, dsn)
+	}
+	return s, nil
+}
+
+func openPostgresConfig(ctx context.Context, cfg *pgx.ConnConfig, name string, opts Options, migs []migration) (*Store, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	db := stdlib.OpenDB(*cfg)
+	s := &Store{db: db, d: postgresDialect, name: name, opts: opts}
+	if err := s.initPostgres(ctx, migs); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) initPostgres(ctx context.Context, migs []migration) error {
+	var schema sql.NullString
+	if err := s.db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		return s.classify(err)
+	}
+	if !schema.Valid {
+		return errors.New("the connection has no current schema (search_path names no schema that exists)")
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT $1::bigint # hashtextextended($2, 0)", writeLock, schema.String).Scan(&s.lock); err != nil {
+		return s.classify(err)
+	}
+	v, err := s.readVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v > len(migs) {
+		return s.newerError(v, len(migs))
+	}
+	s.version, err = s.migrate(ctx, migs)
+	return err
+}
+
+// classifyPostgres classifies PostgreSQL's SQLSTATEs: a lock waited for too
+// long is ErrLocked.
+func classifyPostgres(s *Store, err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "55P03": // lock_not_available: lock_timeout passed
+		return fmt.Errorf("%w (waited %s): %w", ErrLocked, s.opts.BusyTimeout, err)
+	}
+	return err
+}
+
+// redact replaces every occurrence of the secrets in err's text: the
+// password, and the whole connection string.
+func redact(err error, secrets ...string) error {
+	msg := err.Error()
+	changed := false
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(msg, sec) {
+			msg = strings.ReplaceAll(msg, sec, "<secret>")
+			changed = true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return redacted{msg: msg, err: err}
+}
+
+// redacted is an error whose text had a secret taken out. It does not
+// unwrap (the original's text has the secret), but it answers errors.Is
+// for what it wraps (ErrLocked).
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r redacted) Error() string        { return r.msg }
+func (r redacted) Is(target error) bool { return errors.Is(r.err, target) }

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/store/pgtest"
+)
+
+func rawPG(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func tables(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	return names
+}
+
+// TestPostgresRefuses: the same refusals as SQLite's, before anything is
+// written: a newer schema, a database that is someone else's.
+func TestPostgresRefuses(t *testing.T) {
+	ctx := context.Background()
+	t.Run("newer schema", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		s := postgresBackend.at(t, dsn, Options{})
+		s.Close()
+		db := rawPG(t, dsn)
+		if _, err := db.Exec("INSERT INTO schema_version (version, applied_at) VALUES (99, 0)"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenPostgres(ctx, dsn, Options{})
+		want := fmt.Sprintf("schema version 99 is newer than this guardd understands (%d); upgrade guardd or point it at another database", len(migrations))
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("got %v, want …%s", err, want)
+		}
+		// An older guardd refuses this one's schema.
+		db.Exec("DELETE FROM schema_version WHERE version = 99")
+		_, err = openPostgres(ctx, dsn, Options{}, migrations[:1])
+		if want := fmt.Sprintf("schema version %d is newer than this guardd understands (1)", len(migrations)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("older guardd: got %v, want …%s…", err, want)
+		}
+	})
+	t.Run("foreign database", func(t *testing.T) {
+		dsn := pgtest.DSN(t)
+		db := rawPG(t, dsn)
+		if _, err := db.Exec("CREATE TABLE invoices (id int)"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := OpenPostgres(ctx, dsn, Options{})
+		want := "it is not a guardd state database (it has tables but no schema_version table)"
+		if err == nil || !strings.HasSuffix(err.Error(), want) {
+			t.Errorf("got %v, want …%s", err, want)
+		}
+		if got := tables(t, db); len(got) != 1 {
+			t.Errorf("tables after the refusal: got %v, want only invoices", got)
+		}
+	})
+	t.Run("a schema of its own", func(t *testing.T) {
+		// guardd keeps to the connection's schema: another schema's
+		// tables in the same database are no concern of its.
+		dsn := pgtest.DSN(t)
+		db := rawPG(t, dsn)
+		for _, q := range []string{"CREATE TABLE invoices (id int)", "CREATE SCHEMA guardd"} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := postgresBackend.at(t, dsn+" search_path=guardd", Options{})
+		if s.SchemaVersion() != len(migrations) {
+			t.Errorf("schema version: got %d, want %d", s.SchemaVersion(), len(migrations))
+		}
+	})
+}
+
+// TestPostgresSecretNeverShown: the DSN holds a password; no error of
+// OpenPostgres shows it, whatever goes wrong.
+func TestPostgresSecretNeverShown(t *testing.T) {
+	srv := pgtest.Get(t)
+	good := pgtest.DSN(t)
+	for _, tt := range []struct{ name, dsn, want string }{
+		{"wrong password", strings.Replace(good, "password="+srv.Password, "password=hunter2-secret", 1), "password authentication failed"},
+		{"nobody listening", strings.Replace(good, fmt.Sprintf("port=%d", srv.Port), "port=1", 1), "connect"},
+		{"no such database", strings.Replace(good, "dbname=", "dbname=nope", 1), "does not exist"},
+		{"does not parse", "host=127.0.0.1 password=hunter2-secret port=notaport", "does not parse"},
+		{"url that does not parse", "postgres://guardd:hunter2-secret@127.0.0.1:notaport/x", "does not parse"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			s, err := OpenPostgres(ctx, tt.dsn, Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("got no error")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("got %q, want it to say %q", msg, tt.want)
+			}
+			for _, secret := range []string{"hunter2-secret", srv.Password, tt.dsn} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("the error shows a secret: %q", msg)
+				}
+			}
+		})
+	}
+}
+
+// TestPostgresLockedByAnotherConnection: a writer waits for another at most
+// BusyTimeout, then fails with ErrLocked, having called nothing.
+func TestPostgresLockedByAnotherConnection(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{BusyTimeout: 100 * time.Millisecond})
+	db := rawPG(t, dsn)
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec("SELECT pg_advisory_xact_lock($1)", s.lock); err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	err = s.Update(ctx, func(tx *Tx) error {
+		called = true
+		return tx.AppendObservation(account("a"), observation("a", t0, 1))
+	})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "begin write transaction: state database is locked by another writer (waited 100ms)") {
+		t.Errorf("got %v, want begin write transaction: %v (waited 100ms): …", err, ErrLocked)
+	}
+	if called {
+		t.Error("got fn called while another writer holds the lock")
+	}
+	tx.Rollback()
+	update(t, s, func(tx *Tx) error { return tx.AppendObservation(account("a"), observation("a", t0, 1)) })
+}
+
+func TestRebind(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"SELECT 1", "SELECT 1"},
+		{"a = ? AND b = ?", "a = $1 AND b = $2"},
+		{"a = ?1 OR ?1 = '' AND c < ?12", "a = $1 OR $1 = '' AND c < $12"},
+	} {
+		if got := postgresDialect.rebind(tt.in); got != tt.want {
+			t.Errorf("rebind(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+		if got := sqliteDialect.rebind(tt.in); got != tt.in {
+			t.Errorf("sqlite rebind(%q): got %q, want it unchanged", tt.in, got)
+		}
+	}
+}
+
+// TestEveryMigrationHasBoth: a migration added for SQLite alone fails here
+// (and in TestCopyTablesCoverSchema): write its PostgreSQL twin.
+func TestEveryMigrationHasBoth(t *testing.T) {
+	for i, m := range migrations {
+		if strings.TrimSpace(m.sql) == "" || strings.TrimSpace(m.pg) == "" {
+			t.Errorf("migration %d (%s): want both its SQLite and its PostgreSQL step", i+1, m.name)
+		}
+	}
+}
+
+// TestPostgresUpdateAccount: while one account's poll is being written,
+// another account's may be, but not the same account's, nor an Update.
+func TestPostgresUpdateAccount(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{BusyTimeout: 100 * time.Millisecond})
+	other := postgresBackend.at(t, dsn, Options{BusyTimeout: 100 * time.Millisecond})
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error)
+	go func() {
+		done <- s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+			close(holding)
+			<-release
+			return tx.AppendObservation(account("a"), observation("a", t0, 1))
+		})
+	}()
+	<-holding
+	if err := other.UpdateAccount(ctx, "b", func(tx *Tx) error {
+		return tx.AppendObservation(account("b"), observation("b", t0, 1))
+	}); err != nil {
+		t.Errorf("another account meanwhile: got %v, want it written", err)
+	}
+	for name, err := range map[string]error{
+		"the same account": other.UpdateAccount(ctx, "a", func(*Tx) error { return nil }),
+		"an update":        other.Update(ctx, func(*Tx) error { return nil }),
+	} {
+		if !errors.Is(err, ErrLocked) {
+			t.Errorf("%s meanwhile: got %v, want ErrLocked", name, err)
+		}
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
