@@ -26,7 +26,8 @@ type copyTable struct {
 // order foreign keys would allow. TestCopyTablesCoverSchema holds it to the
 // schema: a migration that adds a table or a column must add it here.
 var copyTables = []copyTable{
-	{"observations", "id", []string{"id", "account", "at", "data"}, "itit", true},
+	{"observation_bases", "id", []string{"id", "account", "data"}, "itt", true},
+	{"observations", "id", []string{"id", "account", "at", "data", "base"}, "ititI", true},
 	{"first_seen", "account, kind, id", []string{"account", "kind", "id", "at"}, "ttti", false},
 	{"polls", "id", []string{"id", "account", "at", "ok", "error", "missing", "reasons"}, "itibttt", true},
 	{"findings", "id", []string{"id", "account", "rule", "entity", "fingerprint", "severity", "at", "silenced", "summary"}, "ittttt" + "ibt", true},

@@ -174,7 +174,7 @@ func TestCopy(t *testing.T) {
 			return err
 		})
 	}
-	if _, err := Copy(ctx, dst, src); err == nil || !strings.Contains(err.Error(), "the destination already holds state (80 rows in observations): copy only into a new database") {
+	if _, err := Copy(ctx, dst, src); err == nil || !strings.Contains(err.Error(), "the destination already holds state (22 rows in observation_bases): copy only into a new database") {
 		t.Errorf("second copy: got %v, want a refusal", err)
 	}
 }
@@ -266,7 +266,11 @@ func TestCopyYear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got[0].Table != "observations" || got[0].Rows != hoursPerYear || got[2].Table != "polls" || got[2].Rows != hoursPerYear {
+	rows := map[string]int64{}
+	for _, c := range got {
+		rows[c.Table] = c.Rows
+	}
+	if rows["observations"] != hoursPerYear || rows["polls"] != hoursPerYear || rows["observation_bases"] < 1 {
 		t.Errorf("copied %v, want %d observations and polls", got, hoursPerYear)
 	}
 	view(t, dst, func(tx *Tx) error {

@@ -13,7 +13,9 @@ import (
 )
 
 // AppendObservation stores o as account's newest observation, in the JSON
-// form of history.EncodeObservation. o.At must be after the account's last
+// form of history.EncodeObservation, whole or as a delta against a base
+// (compact.go); Observations reads it back the same either way. o.At must
+// be after the account's last
 // stored observation; an observation at the same or an earlier time is an
 // error naming both times, and nothing is written. o must read back with
 // history.DecodeObservation, and its money must be in the account's currency.
@@ -52,15 +54,20 @@ func (tx *Tx) appendObservation(account billing.Account, o billing.Observation) 
 	if _, err := history.DecodeObservation(data, account); err != nil {
 		return fmt.Errorf("at %s: it would not read back: %w", fmtTime(o.At), err)
 	}
-	var last sql.NullInt64
-	if err := tx.queryRow([]any{&last}, "SELECT max(at) FROM observations WHERE account = ?", account.Name); err != nil {
+	last, err := tx.lastRow(account.Name)
+	if err != nil {
 		return err
 	}
-	if last.Valid && at <= last.Int64 {
+	if last.found && at <= last.at {
 		return fmt.Errorf("at %s: not after the last stored observation at %s",
-			fmtTime(o.At), fmtTime(fromNanos(last.Int64)))
+			fmtTime(o.At), fmtTime(fromNanos(last.at)))
 	}
-	_, err = tx.exec("INSERT INTO observations (account, at, data) VALUES (?, ?, ?)", account.Name, at, string(data))
+	stored, base, err := tx.compact(account.Name, data, last)
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec("INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)",
+		account.Name, at, string(stored), base)
 	return err
 }
 
@@ -127,7 +134,11 @@ func (tx *Tx) observations(account billing.Account, from time.Time) ([]billing.O
 		account.Name, lo); err != nil {
 		return nil, err
 	}
-	rows, err := tx.query("SELECT at, data FROM observations WHERE account = ? AND at >= ? ORDER BY at",
+	bases, err := tx.basesOf(account.Name, lo)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query("SELECT at, base, data FROM observations WHERE account = ? AND at >= ? ORDER BY at",
 		account.Name, lo)
 	if err != nil {
 		return nil, err
@@ -135,13 +146,23 @@ func (tx *Tx) observations(account billing.Account, from time.Time) ([]billing.O
 	defer rows.Close()
 	obs := make([]billing.Observation, 0, n)
 	dec := history.NewObservationDecoder(account)
-	var data []byte
+	var (
+		data, full []byte
+		ref        sql.NullInt64
+	)
 	for rows.Next() {
 		var at int64
-		if err := rows.Scan(&at, &data); err != nil {
+		if err := rows.Scan(&at, &ref, &data); err != nil {
 			return nil, tx.s.classify(err)
 		}
-		o, err := dec.Decode(data)
+		text := data
+		if ref.Valid {
+			if full, err = bases.rebuild(full[:0], data, ref.Int64); err != nil {
+				return nil, fmt.Errorf("the observation at %s: %w", fmtTime(fromNanos(at)), err)
+			}
+			text = full
+		}
+		o, err := dec.Decode(text)
 		if err != nil {
 			return nil, fmt.Errorf("decode the observation at %s: %w", fmtTime(fromNanos(at)), err)
 		}

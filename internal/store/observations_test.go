@@ -103,7 +103,7 @@ func testObservationsRoundTrip(t *testing.T, b backend) {
 	})
 }
 
-func encode(t *testing.T, o billing.Observation) []byte {
+func encode(t testing.TB, o billing.Observation) []byte {
 	t.Helper()
 	data, err := history.EncodeObservation(o)
 	if err != nil {

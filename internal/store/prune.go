@@ -25,7 +25,9 @@ type PruneStats struct {
 // resolved alerts by ResolvedAt; silences by when they ended or were
 // expired; dead outbox items by their last attempt. Delivered outbox items
 // go after 30 days. Firing alerts, pending notifications and first-seen
-// facts are never pruned.
+// facts are never pruned. The base of an observation kept is kept (it is
+// not an observation: it is part of how the kept ones are stored); a base
+// no observation refers to any more goes.
 func (s *Store) Prune(ctx context.Context, now time.Time) (PruneStats, error) {
 	var st PruneStats
 	cutoff, err := nanos(now.Add(-s.opts.Retention))
@@ -37,6 +39,10 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (PruneStats, error) {
 		return st, fmt.Errorf("prune state database: cutoff: %w", err)
 	}
 	err = s.Update(ctx, func(tx *Tx) error {
+		bases, err := tx.basesBefore(cutoff)
+		if err != nil {
+			return err
+		}
 		for _, d := range []struct {
 			n     *int64
 			query string
@@ -58,10 +64,44 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (PruneStats, error) {
 				return err
 			}
 		}
-		return nil
+		return tx.dropBases(bases)
 	})
 	if err != nil {
 		return PruneStats{}, fmt.Errorf("prune state database: %w", err)
 	}
 	return st, nil
+}
+
+// basesBefore returns the bases that observations before cutoff refer to:
+// the ones that may be left unreferred to once they are pruned.
+func (tx *Tx) basesBefore(cutoff int64) ([]int64, error) {
+	// +base: search by time (the rows pruned), never scan every base.
+	rows, err := tx.query("SELECT DISTINCT base FROM observations WHERE at < ? AND +base IS NOT NULL", cutoff)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, tx.s.classify(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.s.classify(err)
+	}
+	return ids, nil
+}
+
+// dropBases deletes the bases of ids that no observation refers to.
+func (tx *Tx) dropBases(ids []int64) error {
+	for _, id := range ids {
+		if _, err := tx.exec(`DELETE FROM observation_bases WHERE id = ?1
+			AND NOT EXISTS (SELECT 1 FROM observations WHERE base = ?1)`, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -324,7 +324,7 @@ func testMigrateFromOlder(t *testing.T, b backend) {
 	if got := old.SchemaVersion(); got != 1 {
 		t.Errorf("old schema version: got %d, want 1", got)
 	}
-	update(t, old, func(tx *Tx) error { return tx.AppendObservation(account("a"), observation("a", t0, 3)) })
+	appendFull(t, old, account("a"), observation("a", t0, 3))
 	// The old schema has no outbox.
 	err = old.Update(ctx, func(tx *Tx) error {
 		_, err := tx.Enqueue(lifecycle.OutboxItem{Receiver: "r", Fingerprint: "f", Status: lifecycle.Firing, Payload: []byte("{}"), CreatedAt: t0})
@@ -564,7 +564,7 @@ func TestLockedByAnotherConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	update(t, old, func(tx *Tx) error { return tx.AppendObservation(account("a"), observation("a", t0, 1)) })
+	appendFull(t, old, account("a"), observation("a", t0, 1))
 	old.Close()
 
 	db := rawDB(t, path)

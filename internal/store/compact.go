@@ -1,0 +1,166 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/guardd/guardd/internal/store/delta"
+)
+
+// Compact observations.
+//
+// An observation's full text is history.EncodeObservation's compact JSON,
+// and most of it is the same from one poll to the next: the same twenty
+// credit grants but for the one being drawn down, the same cost buckets but
+// for today's, the same sources. So an observation may be stored as a delta
+// (package delta: the encoding, and which form each poll is stored in)
+// against a base: the full text of an earlier observation of the account,
+// kept in the observation_bases table, which any number of later rows
+// refer to (observations.base). A row without a base holds the full text,
+// as every row written before deltas did, and reads as it always did; rows
+// of both kinds read side by side. The account's current base is the base
+// of its newest row.
+//
+// Reading rebuilds the full text and decodes it with the same strict
+// decoder as a full row: a delta or a base that does not fit (an element
+// it lacks, a base missing or of another account, text that is not JSON)
+// is an error naming the observation, never a panic.
+//
+// Everything happens in the transaction that appends the observation, and
+// Prune deletes a base once no row refers to it, in the transaction that
+// deletes the rows: a crash leaves both or neither. The foreign key from
+// observations.base makes deleting a base still referred to an error,
+// never an orphan.
+
+// storedRow is an account's newest stored observation as stored: its full
+// text, or a delta against base.
+type storedRow struct {
+	found bool
+	at    int64
+	base  sql.NullInt64
+	data  []byte
+}
+
+// lastRow returns account's newest stored observation; found is false when
+// it has none.
+func (tx *Tx) lastRow(account string) (storedRow, error) {
+	r := storedRow{found: true}
+	err := tx.queryRow([]any{&r.at, &r.base, &r.data},
+		"SELECT at, base, data FROM observations WHERE account = ? ORDER BY at DESC LIMIT 1", account)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storedRow{}, nil
+	}
+	return r, err
+}
+
+// compact returns what to store of an observation whose full text is full,
+// the newest stored one being last (delta.Choose): a delta and the base it
+// is against, or full and no base. A new base is written here.
+func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.NullInt64, error) {
+	none := sql.NullInt64{}
+	if !last.found {
+		return full, none, nil
+	}
+	var cur *delta.Base
+	if last.base.Valid {
+		var err error
+		if cur, err = tx.base(account, last.base.Int64); err != nil {
+			return nil, none, err
+		}
+		if cur == nil {
+			// A base that cannot be used is not built on; reading the
+			// rows that refer to it reports it.
+			return full, none, nil
+		}
+	}
+	form, data := delta.Choose(full, last.data, cur)
+	switch form {
+	case delta.OnCurrent:
+		return data, last.base, nil
+	case delta.OnNew:
+		var id int64
+		err := tx.queryRow([]any{&id}, "INSERT INTO observation_bases (account, data) VALUES (?, ?) RETURNING id", account, string(full))
+		if err != nil {
+			return nil, none, err
+		}
+		return data, sql.NullInt64{Int64: id, Valid: true}, nil
+	}
+	return full, none, nil
+}
+
+// base reads account's base id, or nil when it is missing, of another
+// account or not an object.
+func (tx *Tx) base(account string, id int64) (*delta.Base, error) {
+	var owner string
+	var data []byte
+	err := tx.queryRow([]any{&owner, &data}, "SELECT account, data FROM observation_bases WHERE id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil || owner != account {
+		return nil, err
+	}
+	b, err := delta.NewBase(data)
+	if err != nil {
+		return nil, nil
+	}
+	return b, nil
+}
+
+// baseSet holds the bases an account's observations refer to, each split
+// once, when first used.
+type baseSet struct {
+	account string
+	text    map[int64][]byte
+	owner   map[int64]string
+	split   map[int64]*delta.Base
+}
+
+// basesOf reads the bases of account's observations at or after lo.
+func (tx *Tx) basesOf(account string, lo int64) (*baseSet, error) {
+	bs := &baseSet{account: account, text: make(map[int64][]byte), owner: make(map[int64]string), split: make(map[int64]*delta.Base)}
+	rows, err := tx.query(`SELECT id, account, data FROM observation_bases WHERE id IN
+		(SELECT base FROM observations WHERE account = ? AND at >= ? AND base IS NOT NULL)`, account, lo)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var owner string
+		var data []byte
+		if err := rows.Scan(&id, &owner, &data); err != nil {
+			return nil, tx.s.classify(err)
+		}
+		bs.text[id], bs.owner[id] = data, owner
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.s.classify(err)
+	}
+	return bs, nil
+}
+
+// rebuild appends to out the full text of a delta against base id.
+func (bs *baseSet) rebuild(out, d []byte, id int64) ([]byte, error) {
+	b, ok := bs.split[id]
+	if !ok {
+		text, found := bs.text[id]
+		switch {
+		case !found:
+			return nil, fmt.Errorf("its base %d is missing", id)
+		case bs.owner[id] != bs.account:
+			return nil, fmt.Errorf("its base %d is of account %q", id, bs.owner[id])
+		}
+		var err error
+		if b, err = delta.NewBase(text); err != nil {
+			return nil, fmt.Errorf("its base %d: %w", id, err)
+		}
+		bs.split[id] = b
+	}
+	out, err := delta.Patch(out, d, b)
+	if err != nil {
+		return nil, fmt.Errorf("its delta against base %d: %w", id, err)
+	}
+	return out, nil
+}
