@@ -36,7 +36,8 @@ func TestStateCopy(t *testing.T) {
 		t.Fatalf("state copy: %v\n%s", err, out)
 	}
 	if !regexp.MustCompile(`(?m)^ *observations +14 +[0-9a-f]{16}$`).MatchString(out) ||
-		!regexp.MustCompile(`\ncopied .*state.db to PostgreSQL database "t\w+" on 127.0.0.1:\d+ \(connection string in \$PG_DSN\): \d+ rows in 10 tables, each table's count and checksum verified\n$`).MatchString(out) {
+		!regexp.MustCompile(`(?m)^ *ledger_checkpoints +1 +[0-9a-f]{16}$`).MatchString(out) ||
+		!regexp.MustCompile(`\ncopied .*state.db to PostgreSQL database "t\w+" on 127.0.0.1:\d+ \(connection string in \$PG_DSN\): \d+ rows in 11 tables, each table's count and checksum verified\n$`).MatchString(out) {
 		t.Errorf("state copy printed:\n%s", out)
 	}
 	srv := pgtest.Get(t)

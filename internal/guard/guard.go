@@ -102,6 +102,7 @@ type HistoryTx interface {
 	AppendObservation(account billing.Account, o billing.Observation) error
 	RecordPoll(p store.Poll) error
 	FirstSeen(account, kind, id string, at time.Time) (time.Time, error)
+	PutLedgerCheckpoint(c store.LedgerCheckpoint) error
 }
 
 var _ HistoryTx = (*store.Tx)(nil)
@@ -183,6 +184,12 @@ func New(accounts []Account, o Options) *Guard {
 		interval:   o.Interval,
 		claimWait:  250 * time.Millisecond,
 	}
+	// A ledger keeps the history the rules read and drops what is older,
+	// so a daemon's memory stays flat.
+	g.lopts.Keep = g.engine.History()
+	// The grants' used credit over time is for the web pages, which build
+	// their own ledgers.
+	g.lopts.NoGrantHistory = true
 	if g.state == nil {
 		g.state = lifecycle.NewMemory()
 	}
@@ -200,7 +207,7 @@ func New(accounts []Account, o Options) *Guard {
 		if s, ok := a.Source.(poller.LogSetter); ok {
 			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
 		}
-		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group, ledger: ledger.New(a.Account, o.Ledger)})
+		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group, ledger: ledger.New(a.Account, g.lopts)})
 	}
 	return g
 }
@@ -253,9 +260,12 @@ func lastTick(s Schedule, now time.Time) time.Time {
 // the rules read (rules.Engine.History).
 func HistoryWindow(p rules.Params) time.Duration { return rules.New(p).History() }
 
-// Load rebuilds every account's ledger from the store: the observations of
-// the history window and the recent polls. Sources that replay recorded
-// data resume after the last stored observation.
+// Load restores every account's ledger from the store: from its
+// checkpoint and the observations stored after it (normally none), or,
+// when there is no checkpoint it can use, rebuilt from the observations of
+// the history window; and the recent polls. Sources that replay recorded
+// data resume after the last stored observation, and sources that read
+// costs incrementally after the last settled cost window.
 func (g *Guard) Load(ctx context.Context, now time.Time) error {
 	for _, w := range g.accounts {
 		if err := g.load(ctx, w, now); err != nil {
@@ -270,36 +280,43 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 		w.stale = false // the ledger is all the history there is
 		return nil
 	}
-	var obs []billing.Observation
-	var polls []store.Poll
-	var last time.Time
-	var haveLast bool
-	err := g.history.View(ctx, func(tx *store.Tx) error {
+	var (
+		cp             store.LedgerCheckpoint
+		haveCP         bool
+		last           time.Time
+		haveLast       bool
+		polls          []store.Poll
+		err            error
+		name           = w.account.Name
+		loadErr        = func(err error) error { return fmt.Errorf("load history of %s: %w", name, err) }
+		l              *ledger.Ledger
+		rebuildBecause string
+	)
+	err = g.history.View(ctx, func(tx *store.Tx) error {
 		var err error
-		if last, haveLast, err = tx.LastObservationAt(w.account.Name); err != nil {
+		if last, haveLast, err = tx.LastObservationAt(name); err != nil {
 			return err
 		}
-		// The window ends at the newest observation, not at now: after a
-		// long outage the rules still need the history before it, and a
-		// history served ahead of the clock (a looping file source) must
-		// not load every observation after now.
-		end := now
-		if haveLast {
-			end = last
-		}
-		if obs, err = tx.Observations(w.account, end.Add(-HistoryWindow(g.params))); err != nil {
+		if cp, haveCP, err = tx.LedgerCheckpoint(name); err != nil {
 			return err
 		}
-		polls, err = tx.RecentPolls(w.account.Name, 64)
+		polls, err = tx.RecentPolls(name, 64)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("load history of %s: %w", w.account.Name, err)
+		return loadErr(err)
 	}
-	l := ledger.New(w.account, g.lopts)
-	for i, o := range obs {
-		if err := l.Append(o); err != nil {
-			return fmt.Errorf("load history of %s: stored observation %d: %w", w.account.Name, i, err)
+	if l, rebuildBecause, err = g.fromCheckpoint(ctx, w, cp, haveCP, last, haveLast); err != nil {
+		return loadErr(err)
+	}
+	if l == nil {
+		// The ledger as older guardds built it: from the observations of
+		// the history window. Its next poll writes a checkpoint.
+		if l, err = g.rebuild(ctx, w, now, last, haveLast); err != nil {
+			return loadErr(err)
+		}
+		if haveLast {
+			g.log.Info("ledger rebuilt from stored history", zap.String("account", name), zap.String("because", rebuildBecause))
 		}
 	}
 	recs := make([]ledger.PollRecord, 0, len(polls))
@@ -317,19 +334,94 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 		r.Resume(last)
 	}
 	if r, ok := w.source.(CostResumer); ok {
-		var settled time.Time
-		for _, o := range obs {
-			for _, b := range o.Costs {
-				if b.Settled && b.End.After(settled) {
-					settled = b.End
-				}
-			}
-		}
-		if !settled.IsZero() {
+		if settled := l.SettledCostsUntil(); !settled.IsZero() {
 			r.ResumeCosts(settled)
 		}
 	}
 	return nil
+}
+
+// fromCheckpoint returns the ledger of w's checkpoint continued with the
+// observations stored after it, or nil and why it cannot be used: there
+// is none, it is of another version, of other account settings or rules,
+// damaged, or not at a stored observation. A checkpoint that should have
+// been usable and is not is logged as a warning. The error is for a
+// store that cannot be read.
+func (g *Guard) fromCheckpoint(ctx context.Context, w *watched, cp store.LedgerCheckpoint, haveCP bool,
+	last time.Time, haveLast bool) (*ledger.Ledger, string, error) {
+	warn := func(why string) (*ledger.Ledger, string, error) {
+		g.log.Warn("ledger checkpoint not used, rebuilding the ledger from stored history",
+			zap.String("account", w.account.Name), zap.String("because", why))
+		return nil, why, nil
+	}
+	switch {
+	case !haveCP:
+		return nil, "it has no checkpoint", nil
+	case cp.Version != ledger.CheckpointVersion:
+		return warn(fmt.Sprintf("the checkpoint is of version %d, this guardd writes %d", cp.Version, ledger.CheckpointVersion))
+	case cp.Fingerprint != ledger.Fingerprint(w.account, g.lopts):
+		return nil, "the account's settings or the rules' history changed since its checkpoint", nil
+	case !haveLast || cp.At.After(last):
+		return warn(fmt.Sprintf("the checkpoint, at %s, is newer than the newest stored observation", cp.At.Format(time.RFC3339Nano)))
+	}
+	var after []billing.Observation
+	if last.After(cp.At) {
+		// Observations stored without a checkpoint (by an older guardd):
+		// the ledger continues with them, from the one it was taken at.
+		err := g.history.View(ctx, func(tx *store.Tx) error {
+			var err error
+			after, err = tx.Observations(w.account, cp.At)
+			return err
+		})
+		if err != nil {
+			return nil, "", err
+		}
+		if len(after) == 0 || !after[0].At.Equal(cp.At) {
+			return warn(fmt.Sprintf("the observation at %s the checkpoint was taken at is not stored", cp.At.Format(time.RFC3339Nano)))
+		}
+		after = after[1:]
+	}
+	l, err := ledger.FromCheckpoint(w.account, g.lopts, cp.Data)
+	if err != nil {
+		return warn(err.Error())
+	}
+	if at, _ := l.Newest(); !at.Equal(cp.At) {
+		return warn(fmt.Sprintf("the checkpoint says it is at %s but holds the ledger at %s", cp.At.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano)))
+	}
+	for _, o := range after {
+		if err := l.Append(o); err != nil {
+			return warn(fmt.Sprintf("the observation stored at %s does not continue it: %v", o.At.Format(time.RFC3339Nano), err))
+		}
+	}
+	return l, "", nil
+}
+
+// rebuild builds w's ledger from the stored observations of the history
+// window, which ends at the newest observation, not at now: after a long
+// outage the rules still need the history before it, and a history served
+// ahead of the clock (a looping file source) must not load every
+// observation after now.
+func (g *Guard) rebuild(ctx context.Context, w *watched, now, last time.Time, haveLast bool) (*ledger.Ledger, error) {
+	var obs []billing.Observation
+	err := g.history.View(ctx, func(tx *store.Tx) error {
+		end := now
+		if haveLast {
+			end = last
+		}
+		var err error
+		obs, err = tx.Observations(w.account, end.Add(-HistoryWindow(g.params)))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	l := ledger.New(w.account, g.lopts)
+	for i, o := range obs {
+		if err := l.Append(o); err != nil {
+			return nil, fmt.Errorf("stored observation %d: %w", i, err)
+		}
+	}
+	return l, nil
 }
 
 // Ahead says how many more cycles could run on recorded data alone: the
@@ -729,6 +821,13 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 			if err := recordPoll(h, w.account, o, pollErr, at); err != nil {
 				return err
 			}
+			// The ledger's checkpoint goes with the observation it holds
+			// last; a failed poll changed neither.
+			if pollErr == nil {
+				if err := h.PutLedgerCheckpoint(g.checkpoint(w)); err != nil {
+					return err
+				}
+			}
 		}
 		if m, ok := tx.(MailTx); ok && len(receipts) > 0 {
 			if err := m.MarkReceiptsDelivered(w.account.Name, receipts, at); err != nil {
@@ -779,6 +878,13 @@ func fmtPoll(t time.Time) string {
 		return "(none)"
 	}
 	return t.Format(time.RFC3339Nano)
+}
+
+// checkpoint returns w's ledger's checkpoint for the store.
+func (g *Guard) checkpoint(w *watched) store.LedgerCheckpoint {
+	at, _ := w.ledger.Newest()
+	return store.LedgerCheckpoint{Account: w.account.Name, Version: ledger.CheckpointVersion,
+		Fingerprint: w.ledger.Fingerprint(), At: at, Data: w.ledger.Checkpoint()}
 }
 
 // recordPoll records one poll: the observation it read and what in it was

@@ -23,6 +23,9 @@ type derivedState struct {
 	// pending is the credit of recharges after the anchor first seen since
 	// the last derivation.
 	pending decimal.Decimal
+	// dropped is the credit of the recharges after the anchor that the
+	// ledger no longer keeps (see trim).
+	dropped decimal.Decimal
 }
 
 // derive works out the balance at o for an account whose provider shows
@@ -55,7 +58,7 @@ func (l *Ledger) derive(o *billing.Observation, added []*Recharge) (eff, spent d
 		eff = st.eff.Add(st.pending).Sub(costs.Sub(st.costs))
 	case l.costs.covers(a.At):
 		// The first derivation from this anchor: every recharge since it.
-		eff = a.Amount.Amount().Sub(costs)
+		eff = a.Amount.Amount().Sub(costs).Add(st.dropped)
 		for _, r := range l.window(a.At, o.At) {
 			eff = eff.Add(r.Credit)
 		}
@@ -65,7 +68,7 @@ func (l *Ledger) derive(o *billing.Observation, added []*Recharge) (eff, spent d
 	if same {
 		spent = costs.Sub(st.costs)
 	}
-	*st = derivedState{known: true, anchor: a, eff: eff, costs: costs}
+	*st = derivedState{known: true, anchor: a, eff: eff, costs: costs, dropped: st.dropped}
 	o.Derived = &billing.DerivedBalance{Effective: billing.NewMoney(eff, l.account.Currency), Anchor: a}
 	return eff, spent, true
 }
@@ -108,7 +111,7 @@ func (b *costBook) count(e *CostEntry) {
 	b.total = b.total.Add(e.since)
 }
 
-// covers reports whether the book holds a window starting at or before t.
+// covers reports whether a window starting at or before t was reported.
 func (b *costBook) covers(t time.Time) bool {
-	return len(b.entries) > 0 && !b.entries[0].Bucket.Start.After(t)
+	return b.hasEarliest && !b.earliest.After(t)
 }

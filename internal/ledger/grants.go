@@ -72,10 +72,38 @@ func (l *Ledger) Grants() []GrantHistory {
 // Points returns the account's position at each observation with At in
 // [from, to], oldest first.
 func (l *Ledger) Points(from, to time.Time) []Point {
-	lo := l.pointIndex(from)
-	hi := sort.Search(len(l.points), func(i int) bool { return l.points[i].At.After(to) })
+	p := &l.points
+	lo, hi := p.count(from, false), p.count(to, true)
 	if lo >= hi {
 		return nil
 	}
-	return append([]Point(nil), l.points[lo:hi]...)
+	out := make([]Point, 0, hi-lo)
+	// A block at a time, read once; the newest two points are kept whole.
+	for i := lo; i < hi && i < p.n-2; {
+		b, j := p.blockOf(i)
+		c := b.cursor(true)
+		before := i
+		for i < hi && i < p.n-2 && c.next() {
+			if c.j >= j {
+				out = append(out, c.point())
+				i++
+			}
+		}
+		if i == before {
+			break // a damaged block: Points answers what it could read
+		}
+	}
+	for i := max(lo, p.n-2); i < hi; i++ {
+		out = append(out, p.point(i))
+	}
+	return out
+}
+
+// dropBefore drops the used credit the grant had before h, keeping what
+// it had at h.
+func (g *GrantHistory) dropBefore(h time.Time) {
+	i := sort.Search(len(g.Used), func(i int) bool { return g.Used[i].At.After(h) }) - 1
+	if i > 0 {
+		g.Used = g.Used[:copy(g.Used, g.Used[i:])]
+	}
 }

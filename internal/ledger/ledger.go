@@ -19,11 +19,27 @@ import (
 // Cent is the rounding tolerance used when matching amounts.
 var Cent = decimal.New(1, -2)
 
-// Options tune how the ledger matches charges to credit.
+// Options tune how the ledger matches charges to credit and how much of
+// the past it keeps.
 type Options struct {
 	// MatchWindow is how far apart a charge's payment time and the time its
 	// credit was first seen may be and still be the same recharge.
 	MatchWindow time.Duration
+	// Keep is how far back from its newest observation the ledger must
+	// answer (the rules' rules.Engine.History); what is older is dropped,
+	// so memory stays flat however long the ledger runs. Zero keeps
+	// everything. Every answer about a time at or after the newest
+	// observation less Keep is the same as with everything kept, as long
+	// as a charge or a grant does not first show (or show again after
+	// Keep unlisted) more than Keep after it was paid, and a cost window
+	// is not reported again more than Keep after it ended (it is then
+	// taken as final and the report ignored).
+	Keep time.Duration
+	// NoGrantHistory leaves out each grant's used credit over time
+	// (Grants), which only the web pages read, from a ledger that grows
+	// an entry with every change of a grant's used credit: the guard's
+	// ledgers, which the rules read, set it.
+	NoGrantHistory bool
 }
 
 // DefaultOptions are the documented defaults.
@@ -102,9 +118,11 @@ type grantState struct {
 	firstSeen   time.Time
 	preexisting bool // present in the first observation: bought before guardd watched
 	linked      bool // its credit is accounted to a recharge
-	// lastUsed is Used at the observation numbered lastObs.
+	// lastUsed is Used at the observation with sequence number lastObs,
+	// the last that listed the grant, at lastAt.
 	lastUsed decimal.Decimal
 	lastObs  int
+	lastAt   time.Time
 	idle     idleGrant
 	// seen is the grant's history as GrantHistory returns it.
 	seen GrantHistory
@@ -114,18 +132,23 @@ type grantState struct {
 type Ledger struct {
 	account billing.Account
 	opts    Options
+	// fingerprint is Fingerprint(account, opts), once asked for.
+	fingerprint string
 
-	points []Point
-	// cumConsumed[i] is consumption summed over points[1..i]; cumCovered[i]
-	// is the time those known consumptions cover.
-	cumConsumed []decimal.Decimal
-	cumCovered  []time.Duration
+	// points holds the position at each observation from the oldest kept,
+	// with consumption summed over them; first is the time of the first
+	// observation ever appended.
+	points pointLog
+	first  time.Time
 
-	// recharges holds every recharge; uncharged the credits seen without
-	// their charge, uncredited the charges seen without their credit.
+	// recharges holds every recharge kept; uncharged the credits seen
+	// without their charge, uncredited the charges seen without their
+	// credit.
 	recharges, uncharged, uncredited byAt
 	grants                           map[string]*grantState
-	charges                          map[string]*Recharge
+	// charges holds the id of every charge seen, with the later of its
+	// payment and the last observation that listed it.
+	charges map[string]time.Time
 
 	polls []PollRecord    // the most recent polls, oldest first
 	ids   map[string]bool // scratch for check: grant ids seen in one observation
@@ -154,7 +177,7 @@ func New(account billing.Account, opts Options) *Ledger {
 		opts:    opts,
 		costs:   costBook{anchor: account.Anchor.At, hasAnchor: account.HasAnchor},
 		grants:  make(map[string]*grantState),
-		charges: make(map[string]*Recharge),
+		charges: make(map[string]time.Time),
 		ids:     make(map[string]bool),
 	}
 }
@@ -163,7 +186,7 @@ func New(account billing.Account, opts Options) *Ledger {
 func (l *Ledger) Account() billing.Account { return l.account }
 
 // Len returns the number of observations appended.
-func (l *Ledger) Len() int { return len(l.points) }
+func (l *Ledger) Len() int { return l.points.seq }
 
 // Append adds the next observation. Observations must come in strictly
 // increasing time and in the account's currency; anything else is an error
@@ -201,13 +224,14 @@ func (l *Ledger) Append(o billing.Observation) error {
 
 // append takes a checked observation.
 func (l *Ledger) append(o billing.Observation) {
-	first := len(l.points) == 0
+	first := l.points.len() == 0
 
 	l.recordCosts(&o)
-	idx := len(l.points)
+	idx := l.points.seq
 	var prevPt *Point
 	if !first {
-		prevPt = &l.points[idx-1]
+		prev := l.points.last
+		prevPt = &prev
 	}
 	pt := l.point(&o)
 
@@ -226,7 +250,7 @@ func (l *Ledger) append(o billing.Observation) {
 			used := g.Used.Amount()
 			st, ok := l.grants[g.ID]
 			if !ok {
-				st = &grantState{firstSeen: o.At, preexisting: first, lastObs: -1}
+				st = &grantState{firstSeen: o.At, preexisting: first && l.points.seq == 0, lastObs: -1}
 				l.grants[g.ID] = st
 				if !first && g.Kind == billing.GrantPurchased {
 					newGrants = append(newGrants, i)
@@ -241,8 +265,10 @@ func (l *Ledger) append(o billing.Observation) {
 			if d.IsPositive() {
 				grantUse = grantUse.Add(d)
 			}
-			st.lastUsed, st.lastObs = used, idx
-			st.saw(*g, o.At, o.Parts[billing.PartGrants].Source)
+			st.lastUsed, st.lastObs, st.lastAt = used, idx, o.At
+			if !l.opts.NoGrantHistory {
+				st.saw(*g, o.At, o.Parts[billing.PartGrants].Source)
+			}
 		}
 	} else {
 		grantUseKnown = false
@@ -254,6 +280,7 @@ func (l *Ledger) append(o billing.Observation) {
 	if o.Has(billing.PartCharges) {
 		for _, c := range o.Charges {
 			if _, seen := l.charges[c.ID]; seen {
+				l.charges[c.ID] = latest(c.PaidAt, o.At)
 				continue
 			}
 			r, _ := l.addCharge(c, &o)
@@ -308,17 +335,10 @@ func (l *Ledger) append(o billing.Observation) {
 		}
 	}
 
-	l.points = append(l.points, pt)
-	cum, cov := decimal.Zero, time.Duration(0)
-	if n := len(l.cumConsumed); n > 0 {
-		cum, cov = l.cumConsumed[n-1], l.cumCovered[n-1]
-		if pt.ConsumedKnown {
-			cum = cum.Add(pt.Consumed)
-			cov += pt.At.Sub(prevPt.At)
-		}
+	if first {
+		l.first = o.At
 	}
-	l.cumConsumed = append(l.cumConsumed, cum)
-	l.cumCovered = append(l.cumCovered, cov)
+	l.points.add(pt)
 
 	for _, r := range added {
 		l.place(r)
@@ -330,6 +350,16 @@ func (l *Ledger) append(o billing.Observation) {
 	}
 	l.logPoll(&o, nil)
 	l.prev, l.cur = l.cur, &o
+	if l.opts.Keep > 0 && l.points.seq%blockSize == 0 {
+		l.trim()
+	}
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // check validates o against the ledger without changing anything.
@@ -337,9 +367,9 @@ func (l *Ledger) check(o *billing.Observation) error {
 	if o.At.IsZero() {
 		return fmt.Errorf("observation has no time")
 	}
-	if n := len(l.points); n > 0 && !o.At.After(l.points[n-1].At) {
+	if l.points.len() > 0 && !o.At.After(l.points.last.At) {
 		return fmt.Errorf("observation at %s is not after the previous one at %s",
-			o.At.UTC().Format(time.RFC3339), l.points[n-1].At.Format(time.RFC3339))
+			o.At.UTC().Format(time.RFC3339), l.points.last.At.Format(time.RFC3339))
 	}
 	want := l.account.Currency
 	ok := func(m billing.Money) bool { c := m.Currency(); return c == want || (c == "" && m.IsZero()) }
@@ -409,18 +439,18 @@ func (l *Ledger) point(o *billing.Observation) Point {
 			}
 		}
 		pt.Effective, pt.EffectiveKnown = eff, true
-		pt.EffectiveBasis = "unexpired grants' remaining credit"
+		pt.EffectiveBasis = basisGrants
 		pt.FreeCredit, pt.FreeCreditKnown = free, true
 		pt.ExpiredRemaining = expired
 		pt.Source, pt.AsOf = o.Parts[billing.PartGrants].Source, o.Parts[billing.PartGrants].AsOf
 	case o.Has(billing.PartBalance) && o.Balance.HasSplit:
 		pt.Effective, pt.EffectiveKnown = o.Balance.Granted.Amount().Add(o.Balance.Paid.Amount()), true
-		pt.EffectiveBasis = "granted plus paid balance"
+		pt.EffectiveBasis = basisSplit
 		pt.FreeCredit, pt.FreeCreditKnown = o.Balance.Granted.Amount(), true
 		pt.Source, pt.AsOf = o.Parts[billing.PartBalance].Source, o.Parts[billing.PartBalance].AsOf
 	case o.Has(billing.PartBalance):
 		pt.Effective, pt.EffectiveKnown = o.Balance.Shown.Amount(), true
-		pt.EffectiveBasis = "the provider's shown balance (no grant detail to check it against)"
+		pt.EffectiveBasis = basisShown
 		pt.Source, pt.AsOf = o.Parts[billing.PartBalance].Source, o.Parts[billing.PartBalance].AsOf
 	}
 	if pt.AsOf.IsZero() {

@@ -22,7 +22,9 @@ var (
 
 func build(t *testing.T, a billing.Account, obs ...billing.Observation) *ledger.Ledger {
 	t.Helper()
-	return lt.Build(t, a, obs...)
+	l := ledger.New(a, ledger.DefaultOptions())
+	lt.Fill(t, l, obs...)
+	return l
 }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }

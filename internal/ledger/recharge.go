@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
@@ -36,8 +35,8 @@ func (l *Ledger) move(r *Recharge, at time.Time) {
 // firstPollAfter returns the time of the first poll at or after t: a point,
 // or next, the observation being appended.
 func (l *Ledger) firstPollAfter(t, next time.Time) time.Time {
-	if i := l.pointIndex(t); i < len(l.points) {
-		return l.points[i].At
+	if i := l.pointIndex(t); i < l.points.len() {
+		return l.points.at(i)
 	}
 	return next
 }
@@ -61,7 +60,7 @@ func (l *Ledger) addCharge(c billing.Charge, o *billing.Observation) (*Recharge,
 	cands := l.uncharged.span(c.PaidAt.Add(-l.opts.MatchWindow-time.Nanosecond), hi)
 	if r := pair(cands, credit, c.Amount.Amount(), func(r *Recharge) decimal.Decimal { return r.Credit }); r != nil {
 		l.uncharged.remove(r)
-		l.charges[c.ID] = r
+		l.charges[c.ID] = latest(c.PaidAt, o.At)
 		exact := sameAmount(r.Credit, credit)
 		r.Charge = c
 		r.Basis = fmt.Sprintf("%s %s, credited as grant %s", c.Origin, c.ID, r.GrantID)
@@ -98,7 +97,7 @@ func (l *Ledger) addCharge(c billing.Charge, o *billing.Observation) (*Recharge,
 			break
 		}
 	}
-	l.charges[c.ID] = r
+	l.charges[c.ID] = latest(c.PaidAt, o.At)
 	l.insert(r)
 	return r, true
 }
@@ -143,7 +142,7 @@ func creditedPart(credit decimal.Decimal, c billing.Charge) string {
 func (l *Ledger) addGrantCredit(g billing.Grant, o *billing.Observation, twins bool) (*Recharge, bool) {
 	st := l.grants[g.ID]
 	amount := g.Amount.Amount()
-	prev := l.points[len(l.points)-1]
+	prev := l.points.last
 	lo := o.At.Add(-l.opts.MatchWindow)
 	if prev.At.Before(lo) {
 		lo = prev.At
@@ -270,21 +269,20 @@ func (l *Ledger) near(t time.Time) []*Recharge {
 }
 
 // pointIndex returns the index of the first point at or after t, or
-// len(points) if there is none.
-func (l *Ledger) pointIndex(t time.Time) int {
-	return sort.Search(len(l.points), func(i int) bool { return !l.points[i].At.Before(t) })
-}
+// the number of points if there is none.
+func (l *Ledger) pointIndex(t time.Time) int { return l.points.count(t, false) }
 
 // place works out the balance around a new recharge and, when the provider
 // did not say what triggered it, classifies it from the account's settings.
 func (l *Ledger) place(r *Recharge) {
 	ai := l.pointIndex(r.At)
-	if ai == 0 || ai == len(l.points) {
+	if ai == 0 || ai == l.points.len() {
 		// Paid before guardd's first observation: nothing to compare with.
 		l.classify(r)
 		return
 	}
-	after, before := &l.points[ai], &l.points[ai-1]
+	afterPt, beforePt := l.points.point(ai), l.points.point(ai-1)
+	after, before := &afterPt, &beforePt
 	if after.EffectiveKnown {
 		// The credit of this recharge and of those after it, up to the
 		// poll: a recharge earlier in the same interval had already landed
@@ -293,7 +291,7 @@ func (l *Ledger) place(r *Recharge) {
 		r.BeforeKnown, r.BeforeDerived = true, after.EffectiveBasis == derivedBasis
 	}
 	switch {
-	case ai == len(l.points)-1 && l.cur != nil && l.cur.Has(billing.PartGrants):
+	case ai == l.points.len()-1 && l.cur != nil && l.cur.Has(billing.PartGrants):
 		// The common case: the recharge happened since the last poll, whose
 		// grants we still hold; count the free credit still unexpired when
 		// the recharge happened.

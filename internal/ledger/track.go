@@ -81,10 +81,19 @@ type costBook struct {
 	byStart map[time.Time]int
 	entries []CostEntry // sorted by start
 	// total sums the entries' since: the costs reported after the account's
-	// balance anchor, kept up to date as reports arrive.
+	// balance anchor, kept up to date as reports arrive (and kept for the
+	// windows dropped).
 	anchor    time.Time
 	hasAnchor bool
 	total     decimal.Decimal
+	// earliest is the start of the earliest window ever reported (when
+	// any is), settled the end of the latest settled one, and floor the
+	// end of the latest window dropped: a window ending by then that is
+	// not kept is not taken again.
+	earliest    time.Time
+	hasEarliest bool
+	settled     time.Time
+	floor       time.Time
 }
 
 func (l *Ledger) recordCosts(o *billing.Observation) {
@@ -99,6 +108,15 @@ func (l *Ledger) recordCosts(o *billing.Observation) {
 		b.Start, b.End = b.Start.UTC(), b.End.UTC()
 		e := CostEntry{Bucket: b, Source: st.Source, AsOf: st.AsOf}
 		i, ok := l.costs.byStart[b.Start]
+		if !ok && !b.End.After(l.costs.floor) && !l.costs.floor.IsZero() {
+			continue // ended before the horizon: dropped, taken as final
+		}
+		if !l.costs.hasEarliest || b.Start.Before(l.costs.earliest) {
+			l.costs.earliest, l.costs.hasEarliest = b.Start, true
+		}
+		if b.Settled && b.End.After(l.costs.settled) {
+			l.costs.settled = b.End
+		}
 		if ok {
 			old := l.costs.entries[i]
 			e.base, e.hasBase = old.base, old.hasBase
@@ -119,6 +137,11 @@ func (l *Ledger) recordCosts(o *billing.Observation) {
 	}
 }
 
+// SettledCostsUntil returns the end of the latest settled cost window
+// reported, zero when none was: a source that reads costs incrementally
+// need not read earlier windows again.
+func (l *Ledger) SettledCostsUntil() time.Time { return l.costs.settled }
+
 // Costs returns the latest report of every cost window starting in
 // [from, to), oldest first.
 func (l *Ledger) Costs(from, to time.Time) []CostEntry {
@@ -131,7 +154,8 @@ func (l *Ledger) Costs(from, to time.Time) []CostEntry {
 // Covers reports whether observations bracket [from, to]: one at or before
 // from and one at or after to, so consumption over the span is measured.
 func (l *Ledger) Covers(from, to time.Time) bool {
-	return len(l.points) > 0 && !l.points[0].At.After(from) && !l.points[len(l.points)-1].At.Before(to)
+	n := l.points.len()
+	return n > 0 && !l.points.at(0).After(from) && !l.points.last.At.Before(to)
 }
 
 // grantMove is one grant's change since the previous observation.

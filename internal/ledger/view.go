@@ -22,13 +22,11 @@ func (l *Ledger) Latest(now time.Time) (Point, bool) {
 	if i < 0 {
 		return Point{}, false
 	}
-	return l.points[i], true
+	return l.points.point(i), true
 }
 
 // before returns the index of the newest point at or before t, or -1.
-func (l *Ledger) before(t time.Time) int {
-	return sort.Search(len(l.points), func(i int) bool { return l.points[i].At.After(t) }) - 1
-}
+func (l *Ledger) before(t time.Time) int { return l.points.count(t, true) - 1 }
 
 // Current returns the newest observation (with grants' FirstSeen filled in)
 // and the one before it; either may be nil. Callers must not modify them.
@@ -93,7 +91,9 @@ func (l *Ledger) Consumption(from, to time.Time) (decimal.Decimal, time.Duration
 	if lo < 0 {
 		lo = 0
 	}
-	return l.cumConsumed[hi].Sub(l.cumConsumed[lo]), l.cumCovered[hi] - l.cumCovered[lo]
+	hc, hv := l.points.cum(hi)
+	lc, lv := l.points.cum(lo)
+	return hc.Sub(lc), hv - lv
 }
 
 // Runway measures the burn over the window ending at now and says how long
@@ -101,7 +101,7 @@ func (l *Ledger) Consumption(from, to time.Time) (decimal.Decimal, time.Duration
 func (l *Ledger) Runway(now time.Time, window time.Duration) billing.Runway {
 	// Several rules ask for the same runway in one evaluation; it depends
 	// only on the points, now and the window, so the last answer is kept.
-	key := runwayKey{points: len(l.points), now: now, window: window}
+	key := runwayKey{points: l.points.seq, now: now, window: window}
 	if l.runwayMemo.ok && l.runwayMemo.key == key {
 		return l.runwayMemo.rw
 	}
@@ -202,8 +202,8 @@ func (l *Ledger) State(now time.Time, burnWindow time.Duration) billing.AccountS
 
 // First returns the time of the first observation.
 func (l *Ledger) First() (time.Time, bool) {
-	if len(l.points) == 0 {
+	if l.points.len() == 0 {
 		return time.Time{}, false
 	}
-	return l.points[0].At, true
+	return l.first, true
 }

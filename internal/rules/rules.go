@@ -216,17 +216,23 @@ func (e *Engine) Explain(h *ledger.Ledger, now time.Time, f billing.Finding, hol
 	}
 	f.State = h.State(now, e.burnWindow)
 	if since := f.FiringSince; !since.IsZero() {
-		f.Summary += runningTotals(h, since, now)
+		f.Summary += runningTotals(h, since, now, e.History())
 	}
 	return f
 }
 
 // runningTotals says what auto-recharge charged while an alert kept
 // firing: " Since it started firing at 03:00 UTC: 7 recharges, $70.00
-// charged." Empty when nothing was.
-func runningTotals(h *ledger.Ledger, since, now time.Time) string {
+// charged." Empty when nothing was. The ledger answers for the engine's
+// history only (it keeps no more), so an alert firing for longer counts
+// the recharges of that history and says so.
+func runningTotals(h *ledger.Ledger, since, now time.Time, history time.Duration) string {
+	from := since
+	if horizon := now.Add(-history); since.Before(horizon) {
+		from = horizon
+	}
 	atLeast := false
-	charged, n := h.SumRecharges(since, now, func(r *ledger.Recharge) (decimal.Decimal, bool) {
+	charged, n := h.SumRecharges(from, now, func(r *ledger.Recharge) (decimal.Decimal, bool) {
 		atLeast = atLeast || r.AtLeast
 		return r.Charge.Amount.Amount(), true
 	})
@@ -237,8 +243,12 @@ func runningTotals(h *ledger.Ledger, since, now time.Time) string {
 	if atLeast {
 		amount = "at least " + amount
 	}
-	return fmt.Sprintf(" Since it started firing at %s: %s, %s charged.",
-		since.UTC().Format("2006-01-02 15:04 UTC"), billing.Count(n, "recharge"), amount)
+	started := since.UTC().Format("2006-01-02 15:04 UTC")
+	if from.After(since) {
+		return fmt.Sprintf(" It started firing at %s; in the last %s: %s, %s charged.",
+			started, billing.Words(history), billing.Count(n, "recharge"), amount)
+	}
+	return fmt.Sprintf(" Since it started firing at %s: %s, %s charged.", started, billing.Count(n, "recharge"), amount)
 }
 
 func (e *Engine) explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding {

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -386,5 +387,52 @@ func TestSourceBlindExplainsTheEndpoint(t *testing.T) {
 	}
 	if want := "balance and grants unavailable: GET /dashboard/billing/credit_grants: http 403 Forbidden: must be made with a session key"; got.Evidence[0].Note != want {
 		t.Errorf("evidence note: got %q, want %q", got.Evidence[0].Note, want)
+	}
+}
+
+// A repeat says what was charged since the alert started firing; an alert
+// firing for longer than the rules' history counts that history, and says
+// so, since that is all a ledger keeps.
+func TestRepeatCountsChargesSinceFiring(t *testing.T) {
+	a, obs := lt.Year(24 * 60)
+	l := ledger.New(a, ledger.DefaultOptions())
+	for i, o := range obs {
+		if err := l.Append(o); err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	e := rules.New(rules.DefaultParams())
+	now := obs[len(obs)-1].At
+	fs := e.Check(l, now)
+	var f billing.Finding
+	for _, x := range fs {
+		if x.Rule == "charge-without-credit" {
+			f = x
+		}
+	}
+	if f.Rule == "" {
+		t.Fatalf("charge-without-credit does not hold (%v)", fs)
+	}
+	count := func(from time.Time) int {
+		return l.CountRecharges(from, now, func(*ledger.Recharge) bool { return true })
+	}
+	history := e.History()
+	for _, tc := range []struct {
+		since time.Time
+		want  string
+	}{
+		{now.Add(-10 * 24 * h), fmt.Sprintf(" Since it started firing at %s: %d recharges,",
+			now.Add(-10*24*h).Format("2006-01-02 15:04 UTC"), count(now.Add(-10*24*h)))},
+		{now.Add(-50 * 24 * h), fmt.Sprintf(" It started firing at %s; in the last %s: %d recharges,",
+			now.Add(-50*24*h).Format("2006-01-02 15:04 UTC"), billing.Words(history), count(now.Add(-history)))},
+	} {
+		f.FiringSince = tc.since
+		got := e.Explain(l, now, f, fs).Summary
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("firing since %s: summary %q, want it to contain %q", tc.since, got, tc.want)
+		}
+	}
+	if n, all := count(now.Add(-history)), count(now.Add(-50*24*h)); n >= all {
+		t.Fatalf("the history holds %d recharges of the %d since firing: the case proves nothing", n, all)
 	}
 }

@@ -11,8 +11,8 @@ import (
 )
 
 // copyTable is one table of the state as Copy moves it: its columns, each
-// with its kind (i integer, t text, b boolean; upper case when it may be
-// NULL), and the key its rows are read in order of.
+// with its kind (i integer, t text, b boolean, x bytes; upper case when it
+// may be NULL), and the key its rows are read in order of.
 type copyTable struct {
 	name, key string
 	cols      []string
@@ -38,6 +38,7 @@ var copyTables = []copyTable{
 		"attempts", "last_error", "last_attempt_at", "delivery", "sent_at", "claimed_by", "claimed_until"}, "ittttiiitItItI", true},
 	{"mailbox_cursors", "mailbox", []string{"mailbox", "cursor", "updated_at"}, "tti", false},
 	{"receipts", "key", []string{"key", "account", "mailbox", "charge", "problem", "read_at", "delivered_at"}, "tttttiI", false},
+	{"ledger_checkpoints", "account", []string{"account", "version", "fingerprint", "at", "data"}, "titix", false},
 }
 
 // TableCopy is what Copy did with one table.
@@ -120,6 +121,8 @@ func (t copyTable) scanner() []any {
 			dest[i] = new(sql.NullString)
 		case 'b':
 			dest[i] = new(sql.NullBool)
+		case 'x':
+			dest[i] = new([]byte)
 		}
 	}
 	return dest
@@ -135,6 +138,8 @@ func values(dest []any) []any {
 		case *sql.NullString:
 			args[i] = *v
 		case *sql.NullBool:
+			args[i] = *v
+		case *[]byte:
 			args[i] = *v
 		}
 	}
@@ -230,6 +235,8 @@ func checksum(tx *Tx, t copyTable) (TableCopy, error) {
 				}
 			case *sql.NullBool:
 				line = strconv.AppendBool(line, v.Bool)
+			case *[]byte:
+				line = hex.AppendEncode(line, *v)
 			}
 			line = append(line, '\t')
 		}

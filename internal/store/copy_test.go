@@ -47,6 +47,12 @@ func fill(t testing.TB, s *Store, days int) {
 			if _, err := tx.FirstSeen(name, KindGrant, "cg_00", t0); err != nil {
 				return err
 			}
+			// Bytes of every value, as a checkpoint's are.
+			cp := LedgerCheckpoint{Account: name, Version: 1, Fingerprint: "f-" + name, At: t0.Add(time.Duration(days) * 24 * time.Hour),
+				Data: append([]byte("GLCP\x00\xff\n'\""), name...)}
+			if err := tx.PutLedgerCheckpoint(cp); err != nil {
+				return err
+			}
 			if err := tx.PutAlert(lifecycle.Alert{Account: name, Rule: "recharge-burst", Severity: billing.SeverityCritical,
 				State: lifecycle.Firing, FiredAt: t0, LastSentAt: t0, LastSeenAt: t0.Add(time.Hour), Finding: []byte(`{"v":1}`),
 				Receivers: map[string]lifecycle.ReceiverRef{"slack": {Channel: "C1", MessageID: "1.2"}}, AckedBy: "alice", AckedAt: t0.Add(time.Minute)}); err != nil {
@@ -127,7 +133,8 @@ func TestCopy(t *testing.T) {
 	for _, c := range got {
 		rows[c.Table] = c.Rows
 	}
-	if rows["observations"] != 80 || rows["polls"] != 80 || rows["outbox"] != 4 || rows["silences"] != 2 || rows["receipts"] != 2 {
+	if rows["observations"] != 80 || rows["polls"] != 80 || rows["outbox"] != 4 || rows["silences"] != 2 || rows["receipts"] != 2 ||
+		rows["ledger_checkpoints"] != 2 {
 		t.Errorf("rows copied: got %v", rows)
 	}
 	read := func(s *Store) string {
@@ -149,6 +156,8 @@ func TestCopy(t *testing.T) {
 			fmt.Fprintln(&b, pr, err)
 			c, err := tx.MailboxCursor("billing")
 			fmt.Fprintln(&b, c, err)
+			cp, ok, err := tx.LedgerCheckpoint("prod")
+			fmt.Fprintln(&b, cp, ok, err)
 			return nil
 		})
 		return b.String()
@@ -187,6 +196,8 @@ func TestCopyTablesCoverSchema(t *testing.T) {
 			return "t"
 		case "boolean":
 			return "b"
+		case "blob", "bytea":
+			return "x"
 		}
 		return "?" + typ
 	}

@@ -281,11 +281,27 @@ ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE outbox ADD COLUMN claimed_until BIGINT;
 `},
-	// Version 7 is the ledger checkpoints table of branch ckpt14, not yet
-	// merged: this empty step holds its place so that the observation
-	// bases are version 8. Merging ckpt14 replaces it with that step; it is
-	// never released as it is.
-	{"reserved for the ledger checkpoints (branch ckpt14)", `SELECT 1;`, `SELECT 1;`},
+	{"ledger checkpoints", `
+-- Each account's ledger as of the newest observation it holds, in the
+-- ledger package's checkpoint encoding (version and fingerprint repeated
+-- here), written in the transaction of each poll: a new process continues
+-- it instead of rebuilding the ledger from the stored observations.
+CREATE TABLE ledger_checkpoints (
+	account     TEXT    PRIMARY KEY,
+	version     INTEGER NOT NULL CHECK (version > 0),
+	fingerprint TEXT    NOT NULL,
+	at          INTEGER NOT NULL,
+	data        BLOB    NOT NULL
+) STRICT;
+`, `
+CREATE TABLE ledger_checkpoints (
+	account     TEXT    PRIMARY KEY,
+	version     INTEGER NOT NULL CHECK (version > 0),
+	fingerprint TEXT    NOT NULL,
+	at          BIGINT  NOT NULL,
+	data        BYTEA   NOT NULL
+);
+`},
 	{"observations stored as deltas against a base", `
 -- The full text of an observation (history.EncodeObservation) that later
 -- observations of the account are stored as deltas against (compact.go).

@@ -1,8 +1,9 @@
 // Package store keeps guardd's durable state in an embedded SQLite database:
 // the observations of each account (providers keep no balance history, so
 // guardd keeps its own), when each grant and charge was first seen, every
-// poll attempt, a log of findings, the lifecycle of each alert, silences, and
-// an outbox of notifications not yet delivered.
+// poll attempt, each account's ledger checkpoint (LedgerCheckpoint), a log
+// of findings, the lifecycle of each alert, silences, and an outbox of
+// notifications not yet delivered.
 //
 // Several processes may share one file (a CronJob running guardd check every
 // 15 minutes, a daemon, a person running guardd silence): the database runs

@@ -45,7 +45,7 @@ func hourlyLoop(t testing.TB) *ledger.Ledger {
 		obs = append(obs, lt.At(t0.Add(time.Duration(i)*h)).Shown(shown.String()).Grants(gs...).
 			Costs(costDay(t0, "0.00", false)).Build())
 	}
-	return lt.Build(t, lt.Account("5.00", "10.00"), obs...)
+	return built(t, lt.Account("5.00", "10.00"), obs...)
 }
 
 // expiredAndInvoices shows an expired grant the provider still counts,
@@ -56,7 +56,7 @@ func expiredAndInvoices(t testing.TB) *ledger.Ledger {
 	live := func(used string) billing.Grant { return lt.Grant("cg_live", paid, "20.00", used, backDate, future) }
 	bought := func(used string) billing.Grant { return lt.Grant("cg_bought", paid, "25.00", used, backDate, future) }
 	in1 := lt.Invoice("in_1001", t0.Add(30*h), "27.50", "2.50", billing.TriggerManual)
-	return lt.Build(t, lt.Account("5.00", "10.00"),
+	return built(t, lt.Account("5.00", "10.00"),
 		lt.At(t0).Shown("70.00").Grants(old, live("0.00")).Costs(costDay(t0.Add(-day), "3.10", true)).Build(),
 		lt.At(t0.Add(12*h)).Shown("66.00").Grants(old, live("4.00")).Costs(costDay(t0, "4.00", false)).Build(),
 		lt.At(t0.Add(24*h)).Shown("62.00").Grants(old, live("8.00")).Costs(costDay(t0, "8.00", true)).Build(),
@@ -73,7 +73,7 @@ func split(t testing.TB) *ledger.Ledger {
 	a := lt.Account("5.00", "50.00")
 	a.Currency, a.Drawdown = "CNY", billing.DrawdownGrantsFirst
 	a.AutoRecharge = billing.AutoRecharge{}
-	return lt.Build(t, a,
+	return built(t, a,
 		lt.At(t0).Split("10.00", "20.00", "CNY").Build(),
 		lt.At(t0.Add(6*h)).Split("10.00", "12.00", "CNY").Build(),
 		lt.At(t0.Add(12*h)).Split("10.00", "58.00", "CNY").Build(),
@@ -96,7 +96,7 @@ func TestTimelineGolden(t *testing.T) {
 			{At: t0, Rule: "phantom-balance", Severity: billing.SeverityWarning},
 		}},
 		{"split", split(t), t0, t0.Add(day), nil},
-		{"empty", lt.Build(t, lt.Account("5.00", "10.00")), t0, t0.Add(day), nil},
+		{"empty", built(t, lt.Account("5.00", "10.00")), t0, t0.Add(day), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tl := NewTimeline("tl", tc.l, tc.from, tc.to, tc.findings)
@@ -175,4 +175,12 @@ func TestTimelineInvoiceMarker(t *testing.T) {
 	if !strings.Contains(svg, want) {
 		t.Errorf("want the invoice marker %q in\n%s", want, svg)
 	}
+}
+
+// built returns the ledger of account a after obs.
+func built(t testing.TB, a billing.Account, obs ...billing.Observation) *ledger.Ledger {
+	t.Helper()
+	l := ledger.New(a, ledger.DefaultOptions())
+	lt.Fill(t, l, obs...)
+	return l
 }

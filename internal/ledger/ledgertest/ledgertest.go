@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/guardd/guardd/internal/ledger"
 	"github.com/shopspring/decimal"
 )
 
@@ -110,15 +109,14 @@ func Invoice(id string, paidAt time.Time, amount, tax string, trigger billing.Ch
 	return billing.Charge{ID: id, PaidAt: paidAt, Amount: USD(amount), Tax: USD(tax), Origin: billing.ChargeInvoice, Trigger: trigger}
 }
 
-// Build appends obs to a new ledger for a, failing the test at the first
-// observation the ledger refuses.
-func Build(t testing.TB, a billing.Account, obs ...billing.Observation) *ledger.Ledger {
+// Fill appends obs to l (a ledger.Ledger), failing the test at the first
+// observation the ledger refuses. (This package does not import the
+// ledger, so that the ledger's own tests can use it.)
+func Fill(t testing.TB, l Ledger, obs ...billing.Observation) {
 	t.Helper()
-	l := ledger.New(a, ledger.DefaultOptions())
 	for i, o := range obs {
 		if err := l.Append(o); err != nil {
 			t.Fatalf("append observation %d: %v", i, err)
 		}
 	}
-	return l
 }

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/history"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/store/storetest"
+)
+
+// processAccounts is how many accounts BenchmarkCheckProcess checks.
+const processAccounts = 100
+
+// processState is a config of processAccounts DeepSeek-shaped accounts,
+// each served by a history file of the polls after the stored ones, and a
+// state database holding days of 15-minute polls of them ending now, as
+// guardd check leaves it.
+type processState struct {
+	dir, config, cache string
+}
+
+// buildProcessState writes the state once per day and length into the
+// temporary directory (a year takes minutes) and copies the database for
+// each benchmark, so that every run starts from the same file. The
+// generated history is moved to end at the start of today (UTC), so that
+// the real clock of guardd check is right after it.
+func buildProcessState(b *testing.B, days int) *processState {
+	b.Helper()
+	const (
+		every = 15 * time.Minute
+		extra = 40 // more than the checks of a run read; a file source holds them all in memory
+	)
+	stored := days * 24 * int(time.Hour/every)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	base := filepath.Join(os.TempDir(), fmt.Sprintf("guardd-bench-process-v1-%daccounts-%ddays-%s", processAccounts, days, today.Format("20060102")))
+	ps := &processState{dir: b.TempDir(), cache: filepath.Join(base, "state.db")}
+	ps.config = filepath.Join(ps.dir, "guardd.yaml")
+	saved := lt.T0
+	lt.T0 = today.Add(-time.Duration(stored) * every)
+	a, polls := lt.History(lt.ShapeSplit, every, stored+extra)
+	lt.T0 = saved
+
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "log: {level: warn, format: json}\nstate: {path: %q, retention: 87600h}\nhttp: {addr: off}\naccounts:\n",
+		filepath.Join(ps.dir, "state.db"))
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		b.Fatal(err)
+	}
+	var accounts []billing.Account
+	for i := range processAccounts {
+		acct := a
+		acct.Name = fmt.Sprintf("acct-%03d", i)
+		accounts = append(accounts, acct)
+		src := filepath.Join(base, acct.Name+".json")
+		f := &history.File{Account: acct}
+		for _, p := range polls[stored:] {
+			if p.Err == nil {
+				o := p.Obs
+				o.Account = acct.Name
+				f.Observations = append(f.Observations, o)
+			}
+		}
+		writeHistory(b, src, f)
+		fmt.Fprintf(&cfg, "  - {name: %s, provider: deepseek, currency: CNY, drawdown: grants-first, auto_recharge: {enabled: false}, source: {type: file, path: %q}}\n",
+			acct.Name, src)
+	}
+	if err := os.WriteFile(ps.config, []byte(cfg.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(ps.cache); err != nil {
+		storetest.Stored(b, ps.cache, accounts, polls[:stored])
+	}
+	storetest.Copy(b, ps.cache, filepath.Join(ps.dir, "state.db"))
+	return ps
+}
+
+func writeHistory(b *testing.B, path string, f *history.File) {
+	b.Helper()
+	out, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := history.Encode(out, f); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// checkProcess runs guardd check, built as its own binary, under
+// /usr/bin/time and returns its wall time and peak resident set size
+// (/usr/bin/time's %M). The kernel's figure for a child started from this
+// process would count this process's own memory too: a child's peak
+// includes the image it was forked from.
+func (ps *processState) checkProcess(b *testing.B, guardd string) (time.Duration, uint64) {
+	b.Helper()
+	cmd := exec.Command("/usr/bin/time", "-f", "peak-rss-kb=%M", guardd, "check", "--config", ps.config)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		b.Fatalf("guardd check: %v\n%s", err, out)
+	}
+	_, kb, ok := strings.Cut(string(out), "peak-rss-kb=")
+	if !ok {
+		b.Fatalf("no peak RSS in /usr/bin/time's output:\n%s", out)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(kb), 10, 64)
+	if err != nil {
+		b.Fatalf("peak RSS %q: %v", kb, err)
+	}
+	return took, n << 10
+}
+
+// buildGuardd builds guardd into a temporary directory, as a release
+// would, and returns its path.
+func buildGuardd(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "guardd")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/guardd").CombinedOutput(); err != nil {
+		b.Fatalf("build guardd: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// BenchmarkCheckProcess is guardd check as a process (built by the
+// benchmark, measured with /usr/bin/time), as a CronJob runs it:
+// processAccounts accounts with a year of stored 15-minute polls against
+// the same with a day and with 40 days (past the rules' 35-day history,
+// which the checkpoint holds), paired. It reports the peak RSS of each
+// (goal for the year ≤ 64 MiB), the wall time of each, year/day (goal ≤
+// 1.2) and year/40d. The first check after the stored history (the one
+// after an upgrade from a guardd without checkpoints, which rebuilds every
+// ledger from 35 days of observations) is reported apart as first-*. The
+// first run builds the states into the temporary directory, which takes
+// minutes. Run it with
+//
+//	go test ./cmd/guardd -run '^$' -bench CheckProcess -benchtime 5x
+func BenchmarkCheckProcess(b *testing.B) {
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		b.Skip("no /usr/bin/time to measure peak RSS with")
+	}
+	guardd := buildGuardd(b)
+	day, full, year := buildProcessState(b, 1), buildProcessState(b, 40), buildProcessState(b, 365)
+	firstTook, firstRSS := year.checkProcess(b, guardd)
+	day.checkProcess(b, guardd)
+	full.checkProcess(b, guardd)
+	var dayTook, fullTook, yearTook time.Duration
+	var dayRSS, fullRSS, yearRSS uint64
+	n := 0
+	for b.Loop() {
+		t, r := day.checkProcess(b, guardd)
+		dayTook, dayRSS = dayTook+t, max(dayRSS, r)
+		t, r = full.checkProcess(b, guardd)
+		fullTook, fullRSS = fullTook+t, max(fullRSS, r)
+		t, r = year.checkProcess(b, guardd)
+		yearTook, yearRSS = yearTook+t, max(yearRSS, r)
+		n++
+	}
+	mib := func(v uint64) float64 { return float64(v) / (1 << 20) }
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(n) }
+	b.ReportMetric(float64(yearTook)/float64(dayTook), "year/day")
+	b.ReportMetric(float64(yearTook)/float64(fullTook), "year/40d")
+	b.ReportMetric(ms(dayTook), "day-ms")
+	b.ReportMetric(ms(fullTook), "40d-ms")
+	b.ReportMetric(ms(yearTook), "year-ms")
+	b.ReportMetric(mib(dayRSS), "day-peak-RSS-MiB")
+	b.ReportMetric(mib(fullRSS), "40d-peak-RSS-MiB")
+	b.ReportMetric(mib(yearRSS), "year-peak-RSS-MiB")
+	b.ReportMetric(float64(firstTook.Milliseconds()), "first-year-ms")
+	b.ReportMetric(mib(firstRSS), "first-year-peak-RSS-MiB")
+}
+
+// BenchmarkRunIdle is guardd run's resident memory while idle with one
+// account: built and started as its own process, it polls
+// the account once, answers /readyz, and waits for the next scheduled
+// poll; the benchmark then reads its VmRSS (goal ≤ 20 MiB) and VmHWM (the
+// peak) from /proc and stops it. Run it with
+//
+//	go test ./cmd/guardd -run '^$' -bench RunIdle -benchtime 3x
+func BenchmarkRunIdle(b *testing.B) {
+	src, err := filepath.Abs(filepath.Join("examples", "healthy.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	guardd := buildGuardd(b)
+	var rss, hwm uint64
+	for b.Loop() {
+		dir := b.TempDir()
+		addr := freeAddr(b)
+		cfg := filepath.Join(dir, "guardd.yaml")
+		text := fmt.Sprintf(`schedule: "0 0 1 1 *"
+log: {level: warn, format: json}
+state: {path: %q}
+http: {addr: %q}
+accounts:
+  - {name: acme, provider: openai, currency: USD, drawdown: expiring-first, auto_recharge: {enabled: false}, source: {type: file, path: %q, loop: true}}
+`, filepath.Join(dir, "state.db"), addr, src)
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		cmd := exec.Command(guardd, "run", "--config", cfg)
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		ready := waitReady(addr, 30*time.Second)
+		time.Sleep(time.Second) // idle: the cycle and its writes are done
+		r, h, statusErr := procMemory(cmd.Process.Pid)
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if !ready {
+			b.Fatal("guardd run did not answer /readyz within 30s")
+		}
+		if statusErr != nil {
+			b.Fatal(statusErr)
+		}
+		rss, hwm = max(rss, r), max(hwm, h)
+	}
+	b.ReportMetric(float64(rss)/(1<<20), "idle-RSS-MiB")
+	b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MiB")
+}
+
+func freeAddr(b *testing.B) string {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// waitReady says whether http://addr/readyz answered 200 within limit.
+func waitReady(addr string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// procMemory returns a process's VmRSS and VmHWM in bytes.
+func procMemory(pid int) (rss, hwm uint64, err error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %q: %w", name, value, err)
+		}
+		if name == "VmRSS" {
+			rss = kb << 10
+		} else {
+			hwm = kb << 10
+		}
+	}
+	if rss == 0 {
+		return 0, 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+	}
+	return rss, hwm, nil
+}

@@ -1,0 +1,106 @@
+package guard_test
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/ledger"
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/rules"
+)
+
+// inUse returns the bytes of heap in use after collecting garbage.
+func inUse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// BenchmarkLedgerMemory is guardd run's memory over simulated days:
+// memAccounts accounts (a quarter of each generated shape) polled every 15
+// minutes, each poll appended to the account's ledger (a fresh copy of
+// the observation, as a source fetches) and checked by the rules, as the
+// cycle does. It reports the heap in use after collecting garbage (the
+// ledgers, the generated histories and the runtime's own), in MiB, at days
+// 1 and 30 and their ratio (goal: day30/day1 ≤ 1.1, day30 ≤ 64 MiB), and
+// the ledgers' bytes per account at both. With GUARDD_BENCH_MEMORY_DAYS=66
+// it also reports day 36 (the rules' history, 35 days, is full) and day
+// 66 and their ratio. Run it with
+//
+//	go test ./internal/guard -run '^$' -bench LedgerMemory -benchtime 1x
+func BenchmarkLedgerMemory(b *testing.B) {
+	const (
+		accounts = memAccounts
+		every    = 15 * time.Minute
+	)
+	days := 30
+	if os.Getenv("GUARDD_BENCH_MEMORY_DAYS") == "66" {
+		days = 66
+	}
+	perDay := int(24 * time.Hour / every)
+	params := rules.DefaultParams()
+	engine := rules.New(params)
+	type history struct {
+		account billing.Account
+		polls   []lt.Poll
+	}
+	var shapes []history
+	for _, s := range lt.Shapes {
+		a, polls := lt.History(s, every, days*perDay)
+		shapes = append(shapes, history{a, polls})
+	}
+	for b.Loop() {
+		base := inUse()
+		opts := ledger.DefaultOptions()
+		opts.Keep, opts.NoGrantHistory = engine.History(), true // as guard.New sets them
+		ledgers := make([]*ledger.Ledger, accounts)
+		for i := range ledgers {
+			a := shapes[i%len(shapes)].account
+			a.Name = fmt.Sprintf("acct-%04d", i)
+			ledgers[i] = ledger.New(a, opts)
+		}
+		heap, per := map[int]float64{}, map[int]float64{}
+		for d := range days {
+			for k := range perDay {
+				for i, l := range ledgers {
+					p := shapes[i%len(shapes)].polls[d*perDay+k]
+					if p.Err == nil {
+						p.Obs = lt.Clone(p.Obs)
+					}
+					if err := p.Feed(l); err != nil {
+						b.Fatal(err)
+					}
+					if _, held := l.Held(); !held && p.Err == nil {
+						sink = engine.Check(l, p.At)
+						state = l.State(p.At, params.BurnWindow.Duration)
+					}
+				}
+			}
+			switch d + 1 {
+			case 1, 30, 36, 66:
+				now := inUse()
+				heap[d+1], per[d+1] = float64(now)/(1<<20), float64(now-base)/accounts
+			}
+		}
+		runtime.KeepAlive(ledgers)
+		b.ReportMetric(heap[1], "heap-MiB@day1")
+		b.ReportMetric(heap[30], "heap-MiB@day30")
+		b.ReportMetric(heap[30]/heap[1], "day30/day1")
+		b.ReportMetric(per[1], "B/account@day1")
+		b.ReportMetric(per[30], "B/account@day30")
+		if days == 66 {
+			b.ReportMetric(heap[36], "heap-MiB@day36")
+			b.ReportMetric(heap[66], "heap-MiB@day66")
+			b.ReportMetric(heap[66]/heap[36], "day66/day36")
+		}
+	}
+}
+
+// memAccounts is how many accounts BenchmarkLedgerMemory keeps.
+const memAccounts = 1000

@@ -1,0 +1,567 @@
+package ledger
+
+import (
+	"math"
+	"math/big"
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// The point log keeps the ledger's positions packed: a rule reads a week
+// of them to measure a burn, and the ledger a month to place a receipt that
+// comes late, but Point is some 400 bytes in memory. Points are written to
+// blocks of blockSize, each a few bytes a point (times as the change in the
+// poll interval, amounts as the change since the point before), read back
+// when asked for, and dropped a block at a time when older than the
+// ledger's horizon. The newest two points are kept unpacked as well:
+// nearly every read is of them.
+
+// blockSize is how many points one block packs.
+const blockSize = 64
+
+// The EffectiveBasis values, by their index in a packed point.
+const (
+	basisGrants = "unexpired grants' remaining credit"
+	basisSplit  = "granted plus paid balance"
+	basisShown  = "the provider's shown balance (no grant detail to check it against)"
+)
+
+var bases = [...]string{"", basisGrants, basisSplit, basisShown, derivedBasis}
+
+func basisIndex(s string) (byte, bool) {
+	for i, b := range bases {
+		if b == s {
+			return byte(i), true
+		}
+	}
+	return 0, false
+}
+
+// num is a decimal as its coefficient and exponent, when the coefficient
+// is small enough to take differences in an int64; big otherwise.
+type num struct {
+	m     int64
+	e     int32
+	isBig bool
+	d     decimal.Decimal // when isBig
+}
+
+// smallDigits is the most digits a coefficient held in num.m has: the
+// difference of two, shifted by two bits, still fits a uint64.
+const smallDigits = 17
+
+func numOf(d decimal.Decimal) num {
+	if d.NumDigits() <= smallDigits {
+		return num{m: d.CoefficientInt64(), e: d.Exponent()}
+	}
+	return num{isBig: true, e: d.Exponent(), d: d}
+}
+
+func (n num) decimal() decimal.Decimal {
+	if n.isBig {
+		return n.d
+	}
+	return newDec(n.m, n.e)
+}
+
+// same reports whether n and o are the same decimal, exponent included.
+func (n num) same(o num) bool {
+	if n.isBig || o.isBig {
+		return n.isBig && o.isBig && n.e == o.e && n.d.Cmp(o.d) == 0
+	}
+	return n.m == o.m && n.e == o.e
+}
+
+func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
+func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
+
+// putNum writes n as its change from prev. The header's low bits say
+// whether the coefficient is big (written whole) and whether the exponent
+// changed (its change follows); the rest is the coefficient's change. The
+// header is written plus add, so that a caller can keep small values for
+// itself.
+func (w *wbuf) putNum(prev, n num, add uint64) {
+	var expChanged uint64
+	if n.e != prev.e {
+		expChanged = 2
+	}
+	if n.isBig {
+		w.uvarint(1 | expChanged + add)
+		if expChanged != 0 {
+			w.varint(int64(n.e) - int64(prev.e))
+		}
+		c := n.d.Coefficient()
+		w.bool(c.Sign() < 0)
+		w.bytes(c.Abs(c).Bytes())
+		return
+	}
+	base := prev.m
+	if prev.isBig {
+		base = 0
+	}
+	w.uvarint(zigzag(n.m-base)<<2 | expChanged + add)
+	if expChanged != 0 {
+		w.varint(int64(n.e) - int64(prev.e))
+	}
+}
+
+// getNum reads what putNum wrote after prev; header is the header, read
+// by the caller.
+func (r *rbuf) getNum(prev num, header uint64) num {
+	e := prev.e
+	if header&2 != 0 {
+		d := r.varint()
+		ne := int64(prev.e) + d
+		if r.err == nil && (ne > maxExp || ne < -maxExp) {
+			r.fail("exponent %d out of range", ne)
+			return num{}
+		}
+		e = int32(ne)
+	}
+	if header&1 != 0 {
+		neg := r.bool()
+		b := r.raw()
+		if r.err != nil {
+			return num{}
+		}
+		c := new(big.Int).SetBytes(b)
+		if neg {
+			c.Neg(c)
+		}
+		return numOf(decimal.NewFromBigInt(c, e))
+	}
+	base := prev.m
+	if prev.isBig {
+		base = 0
+	}
+	m := base + unzigzag(header>>2)
+	if (m > 0 && m >= 1e17) || (m < 0 && m <= -1e17) {
+		r.fail("coefficient out of range")
+		return num{}
+	}
+	return num{m: m, e: e}
+}
+
+// Decimal fields of a packed point, by their bit in its change mask.
+const (
+	fEffective = iota
+	fShown
+	fExpired
+	fFree
+	nFields
+)
+
+// Flag bits of a packed point.
+const (
+	flagBasis        = 0x07 // the basis's index
+	flagEffKnown     = 0x08
+	flagShownKnown   = 0x10
+	flagFreeKnown    = 0x20
+	flagAsOfIsAt     = 0x40
+	flagSourceRepeat = 0x80
+)
+
+// pstate is what packing or unpacking a block knows after one of its
+// points: the values the next point is written as a change from.
+type pstate struct {
+	at     time.Time
+	delta  time.Duration // since the point before
+	cons   num           // the last known consumption
+	known  bool          // this point's consumption is known
+	fields [nFields]num
+	flags  byte
+	asOf   time.Time
+	source string
+}
+
+// block is blockSize points (fewer while it is the newest), packed in
+// three columns: times, consumption and the rest.
+type block struct {
+	seq0        int // the sequence number of its first point
+	n           int
+	first, last time.Time
+	// cum0 and cov0 are the consumption summed, and the time it covers,
+	// up to its first point (from the first point kept).
+	cum0              decimal.Decimal
+	cov0              time.Duration
+	times, cons, rest []byte
+}
+
+// pointLog holds the ledger's points from the oldest kept.
+type pointLog struct {
+	blocks []*block // oldest first
+	n      int      // points kept
+	seq    int      // points ever added
+	// last and prev are the newest two points unpacked, with the
+	// consumption summed up to them and the time it covers.
+	last, prev       Point
+	lastCum, prevCum decimal.Decimal
+	lastCov, prevCov time.Duration
+	w                pstate // after the newest point, for packing the next
+}
+
+func (p *pointLog) len() int { return p.n }
+
+// add appends pt. Consumption is summed over the points with their
+// consumption known; the first point's does not count.
+func (p *pointLog) add(pt Point) {
+	cum, cov := decimal.Zero, time.Duration(0)
+	if p.n > 0 {
+		cum, cov = p.lastCum, p.lastCov
+		if pt.ConsumedKnown {
+			cum = cum.Add(pt.Consumed)
+			cov += pt.At.Sub(p.last.At)
+		}
+	}
+	var b *block
+	if k := len(p.blocks); k > 0 && p.blocks[k-1].n < blockSize {
+		b = p.blocks[k-1]
+	} else {
+		b = &block{seq0: p.seq, first: pt.At, cum0: cum, cov0: cov}
+		p.blocks = append(p.blocks, b)
+		p.w = pstate{}
+	}
+	p.w.pack(b, pt)
+	b.n++
+	b.last = pt.At
+	if b.n == blockSize {
+		// Sealed: give back what appending reserved.
+		b.times, b.cons, b.rest = clip(b.times), clip(b.cons), clip(b.rest)
+	}
+	p.prev, p.prevCum, p.prevCov = p.last, p.lastCum, p.lastCov
+	p.last, p.lastCum, p.lastCov = pt, cum, cov
+	p.n++
+	p.seq++
+}
+
+func clip(b []byte) []byte { return append([]byte(nil), b...) }
+
+// pack appends pt to b's columns as the point after s.
+func (s *pstate) pack(b *block, pt Point) {
+	times, cons, rest := (*wbuf)(&b.times), (*wbuf)(&b.cons), (*wbuf)(&b.rest)
+	if b.n > 0 {
+		d := pt.At.Sub(s.at)
+		times.varint(int64(d - s.delta))
+		s.delta = d
+	}
+	s.at = pt.At
+	if s.known = pt.ConsumedKnown; s.known {
+		c := numOf(pt.Consumed)
+		cons.putNum(s.cons, c, 1) // 0 is "unknown"
+		s.cons = c
+	} else {
+		cons.uvarint(0)
+	}
+	idx, ok := basisIndex(pt.EffectiveBasis)
+	if !ok {
+		panic("ledger: unknown effective basis " + pt.EffectiveBasis)
+	}
+	flags := idx
+	if pt.EffectiveKnown {
+		flags |= flagEffKnown
+	}
+	if pt.ShownKnown {
+		flags |= flagShownKnown
+	}
+	if pt.FreeCreditKnown {
+		flags |= flagFreeKnown
+	}
+	if pt.AsOf.Equal(pt.At) {
+		flags |= flagAsOfIsAt
+	}
+	if b.n > 0 && pt.Source == s.source {
+		flags |= flagSourceRepeat
+	}
+	vals := [nFields]num{numOf(pt.Effective), numOf(pt.Shown), numOf(pt.ExpiredRemaining), numOf(pt.FreeCredit)}
+	var mask byte
+	for i, v := range vals {
+		if !v.same(s.fields[i]) {
+			mask |= 1 << i
+		}
+	}
+	rest.byte(flags)
+	rest.byte(mask)
+	if flags&flagAsOfIsAt == 0 {
+		rest.time(pt.AsOf)
+	}
+	if flags&flagSourceRepeat == 0 {
+		rest.str(pt.Source)
+	}
+	for i, v := range vals {
+		if mask&(1<<i) != 0 {
+			rest.putNum(s.fields[i], v, 0)
+		}
+	}
+	s.fields, s.flags, s.asOf, s.source = vals, flags, pt.AsOf, pt.Source
+}
+
+// cursor reads a block's points in order.
+type cursor struct {
+	b          *block
+	j          int // the point read last; -1 before the first
+	s          pstate
+	times      rbuf
+	cons, rest rbuf
+	full       bool // read the rest column too
+	sum        acc  // consumption summed after the first point
+	cov        time.Duration
+}
+
+func (b *block) cursor(full bool) *cursor {
+	return &cursor{b: b, j: -1, times: rbuf{b: b.times}, cons: rbuf{b: b.cons}, rest: rbuf{b: b.rest}, full: full}
+}
+
+// next reads the next point; false at the end or on damage (err).
+func (c *cursor) next() bool {
+	if c.j+1 >= c.b.n || c.err() != nil {
+		return false
+	}
+	c.j++
+	s := &c.s
+	if c.j == 0 {
+		s.at = c.b.first
+	} else {
+		s.delta += time.Duration(c.times.varint())
+		s.at = s.at.Add(s.delta)
+	}
+	h := c.cons.uvarint()
+	s.known = h != 0
+	if s.known {
+		s.cons = c.cons.getNum(s.cons, h-1)
+		if c.j > 0 {
+			c.sum.add(s.cons)
+			c.cov += s.delta
+		}
+	}
+	if c.full {
+		r := &c.rest
+		flags, mask := r.byte(), r.byte()
+		if int(flags&flagBasis) >= len(bases) {
+			r.fail("bad basis %d", flags&flagBasis)
+		}
+		if flags&flagSourceRepeat != 0 && c.j == 0 {
+			r.fail("the first point repeats a source")
+		}
+		if mask >= 1<<nFields {
+			r.fail("bad change mask %#x", mask)
+		}
+		s.asOf = s.at
+		if flags&flagAsOfIsAt == 0 {
+			s.asOf = r.time()
+		}
+		if flags&flagSourceRepeat == 0 {
+			s.source = r.str()
+		}
+		for i := range nFields {
+			if mask&(1<<i) != 0 {
+				s.fields[i] = r.getNum(s.fields[i], r.uvarint())
+			}
+		}
+		s.flags = flags
+	}
+	return c.err() == nil
+}
+
+func (c *cursor) err() error {
+	for _, r := range []*rbuf{&c.times, &c.cons, &c.rest} {
+		if r.err != nil {
+			return r.err
+		}
+	}
+	return nil
+}
+
+// point is the point read last (read with full).
+func (c *cursor) point() Point {
+	s := &c.s
+	basis := ""
+	if i := int(s.flags & flagBasis); i < len(bases) {
+		basis = bases[i]
+	}
+	pt := Point{
+		At:               s.at,
+		Effective:        s.fields[fEffective].decimal(),
+		EffectiveKnown:   s.flags&flagEffKnown != 0,
+		EffectiveBasis:   basis,
+		Shown:            s.fields[fShown].decimal(),
+		ShownKnown:       s.flags&flagShownKnown != 0,
+		ExpiredRemaining: s.fields[fExpired].decimal(),
+		FreeCredit:       s.fields[fFree].decimal(),
+		FreeCreditKnown:  s.flags&flagFreeKnown != 0,
+		ConsumedKnown:    s.known,
+		Source:           s.source,
+		AsOf:             s.asOf,
+	}
+	if s.known {
+		pt.Consumed = s.cons.decimal()
+	}
+	return pt
+}
+
+// cum is the consumption summed up to the point read last, and the time
+// it covers.
+func (c *cursor) cum() (decimal.Decimal, time.Duration) {
+	return c.b.cum0.Add(c.sum.value()), c.b.cov0 + c.cov
+}
+
+// acc sums nums, in an int64 while the sum fits, as a decimal after.
+type acc struct {
+	m    int64
+	e    int32
+	any  bool
+	slow bool
+	d    decimal.Decimal
+}
+
+func (a *acc) add(n num) {
+	if !a.slow && !n.isBig {
+		if !a.any {
+			a.m, a.e, a.any = n.m, n.e, true
+			return
+		}
+		m, e, am := n.m, n.e, a.m
+		ok := true
+		switch {
+		case e > a.e:
+			m, ok = scale(m, e-a.e)
+			e = a.e
+		case e < a.e:
+			am, ok = scale(am, a.e-e)
+		}
+		if s := am + m; ok && (m >= 0) == (s >= am) {
+			a.m, a.e = s, e
+			return
+		}
+	}
+	if !a.slow {
+		a.slow, a.d = true, a.value()
+	}
+	a.d = a.d.Add(n.decimal())
+}
+
+// scale multiplies m by 10^k, reporting whether it fits.
+func scale(m int64, k int32) (int64, bool) {
+	for ; k > 0; k-- {
+		if m > math.MaxInt64/10 || m < math.MinInt64/10 {
+			return 0, false
+		}
+		m *= 10
+	}
+	return m, true
+}
+
+func (a *acc) value() decimal.Decimal {
+	switch {
+	case a.slow:
+		return a.d
+	case !a.any:
+		return decimal.Zero
+	}
+	return decimal.New(a.m, a.e)
+}
+
+// blockOf returns the block holding the i-th point kept and its index
+// there. Blocks are dropped whole and every block but the newest is full.
+func (p *pointLog) blockOf(i int) (*block, int) {
+	return p.blocks[i/blockSize], i % blockSize
+}
+
+// at returns the time of the i-th point.
+func (p *pointLog) at(i int) time.Time {
+	switch i {
+	case p.n - 1:
+		return p.last.At
+	case p.n - 2:
+		return p.prev.At
+	case 0:
+		return p.blocks[0].first
+	}
+	b, j := p.blockOf(i)
+	c := b.cursor(false)
+	for c.j < j && c.next() {
+	}
+	return c.s.at
+}
+
+// point returns the i-th point.
+func (p *pointLog) point(i int) Point {
+	switch i {
+	case p.n - 1:
+		return p.last
+	case p.n - 2:
+		return p.prev
+	}
+	b, j := p.blockOf(i)
+	c := b.cursor(true)
+	for c.j < j && c.next() {
+	}
+	return c.point()
+}
+
+// cum returns the consumption summed up to the i-th point and the time it
+// covers.
+func (p *pointLog) cum(i int) (decimal.Decimal, time.Duration) {
+	switch i {
+	case p.n - 1:
+		return p.lastCum, p.lastCov
+	case p.n - 2:
+		return p.prevCum, p.prevCov
+	}
+	b, j := p.blockOf(i)
+	c := b.cursor(false)
+	for c.j < j && c.next() {
+	}
+	return c.cum()
+}
+
+// count returns how many points are before t (at or before t when
+// orAt).
+func (p *pointLog) count(t time.Time, orAt bool) int {
+	before := func(u time.Time) bool { return u.Before(t) || (orAt && u.Equal(t)) }
+	switch {
+	case p.n == 0:
+		return 0
+	case before(p.last.At):
+		return p.n
+	case p.n >= 2 && before(p.prev.At):
+		return p.n - 1
+	}
+	// The last block whose first point is before t.
+	k := sort.Search(len(p.blocks), func(k int) bool { return !before(p.blocks[k].first) }) - 1
+	if k < 0 {
+		return 0
+	}
+	b := p.blocks[k]
+	n := b.seq0 - p.blocks[0].seq0
+	c := b.cursor(false)
+	for c.next() && before(c.s.at) {
+		n++
+	}
+	return n
+}
+
+// dropBefore drops the blocks older than the one holding the newest
+// point at or before h: what the ledger reads from h on stays.
+func (p *pointLog) dropBefore(h time.Time) {
+	k := 0
+	for k+1 < len(p.blocks) && !p.blocks[k+1].first.After(h) {
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	for _, b := range p.blocks[:k] {
+		p.n -= b.n
+	}
+	clear(p.blocks[:k])
+	p.blocks = p.blocks[k:]
+	// Rebase the sums on the oldest point kept.
+	cum0, cov0 := p.blocks[0].cum0, p.blocks[0].cov0
+	for _, b := range p.blocks {
+		b.cum0, b.cov0 = b.cum0.Sub(cum0), b.cov0-cov0
+	}
+	p.lastCum, p.lastCov = p.lastCum.Sub(cum0), p.lastCov-cov0
+	p.prevCum, p.prevCov = p.prevCum.Sub(cum0), p.prevCov-cov0
+}

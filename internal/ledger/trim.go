@@ -1,0 +1,88 @@
+package ledger
+
+import (
+	"sort"
+	"time"
+)
+
+// horizon is the oldest time the ledger must still answer about: its
+// newest observation less Options.Keep. ok is false when it keeps
+// everything.
+func (l *Ledger) horizon() (time.Time, bool) {
+	if l.opts.Keep <= 0 || l.points.len() == 0 {
+		return time.Time{}, false
+	}
+	return l.points.last.At.Add(-l.opts.Keep), true
+}
+
+// trim drops what no answer about the horizon or later reads: points
+// older than the newest at or before it (a block at a time), recharges
+// paid at or before it, cost windows that ended by it, grants no
+// observation since listed, the used credit of the others before it, and
+// charges neither paid nor listed since.
+// What a dropped part still counts for is kept as a sum: the credit of
+// recharges after the balance anchor, the earliest cost window (whether
+// costs cover the anchor), and where settled costs end.
+func (l *Ledger) trim() {
+	h, ok := l.horizon()
+	if !ok {
+		return
+	}
+	l.points.dropBefore(h)
+	a := l.account.Anchor
+	for _, r := range l.recharges.dropThrough(h) {
+		if l.account.HasAnchor && r.At.After(a.At) {
+			l.derived.dropped = l.derived.dropped.Add(r.Credit)
+		}
+	}
+	l.uncharged.dropThrough(h)
+	l.uncredited.dropThrough(h)
+	l.costs.dropThrough(h)
+	for id, st := range l.grants {
+		if !st.lastAt.After(h) {
+			delete(l.grants, id)
+			continue
+		}
+		st.seen.dropBefore(h)
+	}
+	for id, t := range l.charges {
+		if !t.After(h) {
+			delete(l.charges, id)
+		}
+	}
+}
+
+// dropThrough removes the recharges with At at or before h and returns
+// them.
+func (s *byAt) dropThrough(h time.Time) []*Recharge {
+	rs := *s
+	k := sort.Search(len(rs), func(i int) bool { return rs[i].At.After(h) })
+	if k == 0 {
+		return nil
+	}
+	dropped := append([]*Recharge(nil), rs[:k]...)
+	clear(rs[:k])
+	*s = rs[k:]
+	return dropped
+}
+
+// dropThrough removes the cost windows that ended at or before h, oldest
+// first, and remembers the latest end dropped: a later report of a window
+// ending by then is not taken.
+func (b *costBook) dropThrough(h time.Time) {
+	k := 0
+	for k < len(b.entries) && !b.entries[k].Bucket.End.After(h) {
+		if end := b.entries[k].Bucket.End; end.After(b.floor) {
+			b.floor = end
+		}
+		delete(b.byStart, b.entries[k].Bucket.Start)
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	b.entries = append(b.entries[:0:0], b.entries[k:]...)
+	for i, e := range b.entries {
+		b.byStart[e.Bucket.Start] = i
+	}
+}
