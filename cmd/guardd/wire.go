@@ -221,6 +221,10 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		opts.State = lifecycle.NewOverlay(opts.State)
 		opts.Receivers = []alert.Receiver{{Name: "dry-run", Notifier: alert.NewWriter(stdout, alert.FormatText)}}
 		opts.Policy.Immediate = true
+		// One account at a time, in the config's order: what a dry run
+		// prints is read by people and compared with what it printed
+		// before, so it comes in one order, not in the order polls return.
+		opts.Poller.Concurrency, opts.Poller.PerGroup = 1, nil
 	} else {
 		a.store, a.beat = a.opened, cfg.Heartbeat.New(log)
 	}
