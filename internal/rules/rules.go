@@ -130,6 +130,23 @@ func (e *Engine) History() time.Duration {
 	return w + 24*time.Hour
 }
 
+// PointHistory is how far back the engine's rules read the balance
+// points (ledger.Options.KeepPoints): the longest of the burn window
+// (runway and the finding's state) and each rule's PointHistory, or its
+// History when it does not say, and a day of margin. It is shorter than
+// History when the longest windows only count recharges.
+func (e *Engine) PointHistory() time.Duration {
+	w := e.burnWindow
+	for _, r := range e.rules {
+		if p, ok := r.(interface{ PointHistory() time.Duration }); ok {
+			w = max(w, p.PointHistory())
+			continue
+		}
+		w = max(w, r.History())
+	}
+	return w + 24*time.Hour
+}
+
 // Live splits the engine's rules into those that can judge an account
 // with sight s and those that are off for it.
 func (e *Engine) Live(s billing.Sight) (live, off []string) {
