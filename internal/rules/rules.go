@@ -29,7 +29,10 @@ type Rule interface {
 	// Summary, Evidence and, for money-losing findings, Recommendation.
 	Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding
 	// History is how far back from now Check and Explain read, beyond the
-	// burn window every rule may use.
+	// burn window every rule may use. A rule that reads the balance
+	// points (Latest, Consumption, Covers, Points, Runway over its own
+	// window) less far back than that says how far with a method
+	// PointHistory() time.Duration; without one, History is taken.
 	History() time.Duration
 	// Sees reports whether the data the rule needs is visible with sight s:
 	// a rule that cannot see is off for the account, and said to be.
