@@ -128,12 +128,12 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	d.jobCtx = jobCtx
 	cl := cronLogger{log.Sugar()}
 	d.cron = cron.New(cron.WithLocation(time.UTC), cron.WithLogger(cl))
-	d.job = cron.NewChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)).Then(cron.FuncJob(d.runCycle))
+	d.job = cron.NewChain(cron.Recover(cl), catchUp(ctx)).Then(cron.FuncJob(d.runCycle))
 	sched, err := cron.ParseStandard(a.cfg.Schedule.S)
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", a.cfg.Schedule.S, err)
 	}
-	if err := replicate(ctx, a, sched, d.clk.Now()); err != nil {
+	if sched, err = replicate(ctx, a, sched, d.clk.Now()); err != nil {
 		return err
 	}
 	d.entry = d.cron.Schedule(sched, d.job)
@@ -196,6 +196,39 @@ wait:
 	}
 	log.Info("guardd stopped")
 	return fatal
+}
+
+// catchUp runs one cycle at a time: a tick that comes while a cycle runs
+// is not dropped but run once right after it (the ticks that come
+// meanwhile fold into that one), unless ctx has ended. A cycle longer than
+// the schedule's interval (a busy machine, a slow provider) makes its next
+// tick late rather than missing it, and cycles never pile up; a replica's
+// late cycle still belongs to its schedule's tick (guard.Guard.Tick).
+func catchUp(ctx context.Context) cron.JobWrapper {
+	return func(j cron.Job) cron.Job {
+		var mu sync.Mutex
+		running, pending := false, false
+		return cron.FuncJob(func() {
+			mu.Lock()
+			if running {
+				pending = true
+				mu.Unlock()
+				return
+			}
+			running = true
+			mu.Unlock()
+			for {
+				j.Run()
+				mu.Lock()
+				again := pending && ctx.Err() == nil
+				pending, running = false, again
+				mu.Unlock()
+				if !again {
+					return
+				}
+			}
+		})
+	}
 }
 
 // runCycle is the scheduled job.
@@ -283,7 +316,7 @@ func (d *daemon) reload(ctx context.Context) {
 	}
 	sched, err := cron.ParseStandard(next.cfg.Schedule.S)
 	if err == nil {
-		err = replicate(ctx, next, sched, d.clk.Now())
+		sched, err = replicate(ctx, next, sched, d.clk.Now())
 	}
 	if err != nil {
 		next.Close()

@@ -122,20 +122,36 @@ func (a *app) Close() error {
 
 // replicate makes a's guard one replica among the guardd run processes on
 // its PostgreSQL state: each cycle polls the accounts it claims, until
-// every account was polled in the tick. On SQLite it does nothing: one
-// daemon holds the file.
-func replicate(ctx context.Context, a *app, sched cron.Schedule, now time.Time) error {
+// every account was polled in the tick. It returns the schedule to run
+// cycles on: sched, except that "@every D" becomes every D from a fixed
+// origin, so that replicas started at different moments tick at the same
+// times (cron counts @every from each process's start, and two replicas a
+// second apart would each take the other's polls for an earlier tick's).
+// On SQLite it does nothing: one daemon holds the file.
+func replicate(ctx context.Context, a *app, sched cron.Schedule, now time.Time) (cron.Schedule, error) {
 	if !a.cfg.State.Postgres() {
-		return nil
+		return sched, nil
 	}
 	cl, err := a.opened.NewClaimer(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.claims = cl
-	next := sched.Next(now)
-	a.guard.Share(cl, sched.Next(next).Sub(next))
-	return nil
+	if every, ok := sched.(cron.ConstantDelaySchedule); ok {
+		sched = alignedEvery(every.Delay)
+	}
+	a.guard.Share(cl, sched)
+	return sched, nil
+}
+
+// alignedEvery is a schedule of every d from the zero time (time.Truncate):
+// the same times in every process, whenever it started.
+type alignedEvery time.Duration
+
+// Next implements cron.Schedule.
+func (e alignedEvery) Next(t time.Time) time.Time {
+	d := time.Duration(e)
+	return t.Truncate(d).Add(d)
 }
 
 // openStore opens the state the config's state section names: the SQLite

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -315,6 +316,7 @@ func checkPod(t *testing.T, objs []object, owner string, pod corev1.PodSpec, com
 
 	for _, c := range pod.Containers {
 		where := owner + " container " + c.Name
+		checkMemory(t, where, c)
 		sc := c.SecurityContext
 		if sc == nil {
 			t.Fatalf("%s: no securityContext", where)
@@ -700,5 +702,33 @@ func TestKustomizeBuild(t *testing.T) {
 				t.Errorf("kubectl kustomize %s: %s image %q: the images: entry did not apply", dir, o.kind, pod.Containers[0].Image)
 			}
 		}
+	}
+}
+
+// checkMemory: the container's memory request covers a check's measured
+// peak (docs/deploy.md, "Sizing"), and GOMEMLIMIT sits below the limit with
+// room for what the runtime does not count, so the runtime collects harder
+// before the kernel kills the process.
+func checkMemory(t *testing.T, where string, c corev1.Container) {
+	t.Helper()
+	limit, request := c.Resources.Limits.Memory(), c.Resources.Requests.Memory()
+	if limit.IsZero() || request.IsZero() || request.Cmp(*limit) > 0 {
+		t.Errorf("%s: memory request %s and limit %s: want both, the request at most the limit", where, request, limit)
+		return
+	}
+	var soft string
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			soft = e.Value
+		}
+	}
+	n, ok := strings.CutSuffix(soft, "MiB")
+	mib, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil {
+		t.Errorf("%s: GOMEMLIMIT %q: want a number of MiB", where, soft)
+		return
+	}
+	if max := limit.Value() * 85 / 100; mib<<20 > max || mib<<20 < limit.Value()/2 {
+		t.Errorf("%s: GOMEMLIMIT %s against a limit of %s: want between half of it and 85%%", where, soft, limit)
 	}
 }

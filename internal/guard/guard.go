@@ -67,11 +67,21 @@ type Options struct {
 	Log   *zap.Logger
 	// Claims, when set, share the accounts with other replicas on one
 	// database: a cycle polls only the accounts it claims, until every
-	// account has been polled since the tick began.
+	// account has been polled since its tick (Tick).
 	Claims Claimer
-	// Interval is the time between two schedule ticks: with Claims, an
-	// account polled within half of it was polled in this tick.
+	// Schedule is when the replicas' cycles run: with Claims, a cycle
+	// belongs to the schedule's tick at or before it starts, the same in
+	// every replica however late its cycle starts. When nil, the ticks
+	// are every Interval from the zero time (time.Truncate).
+	Schedule Schedule
+	// Interval is the time between two ticks when there is no Schedule.
 	Interval time.Duration
+}
+
+// Schedule is when cycles run (cron.Schedule): Next returns the first time
+// after t.
+type Schedule interface {
+	Next(t time.Time) time.Time
 }
 
 // Claimer shares the accounts among replicas (store.Claimer).
@@ -88,6 +98,7 @@ var _ Claimer = (*store.Claimer)(nil)
 // decides the account's alerts, so both are kept or neither is. Memory and
 // an overlay keep no history: the ledger in memory is all there is.
 type HistoryTx interface {
+	LastPollAt(account string) (time.Time, bool, error)
 	AppendObservation(account billing.Account, o billing.Observation) error
 	RecordPoll(p store.Poll) error
 	FirstSeen(account, kind, id string, at time.Time) (time.Time, error)
@@ -147,6 +158,7 @@ type Guard struct {
 	inbox      *inbox.Inbox
 	log        *zap.Logger
 	claims     Claimer
+	schedule   Schedule
 	interval   time.Duration
 	// claimWait is how long a cycle waits before asking again for accounts
 	// another replica holds.
@@ -168,6 +180,7 @@ func New(accounts []Account, o Options) *Guard {
 		policy:     o.Policy,
 		inbox:      o.Inbox,
 		claims:     o.Claims,
+		schedule:   o.Schedule,
 		interval:   o.Interval,
 		claimWait:  250 * time.Millisecond,
 	}
@@ -203,8 +216,48 @@ func New(accounts []Account, o Options) *Guard {
 }
 
 // Share makes g one replica of several on one database: its cycles poll
-// the accounts c hands it (Options.Claims, Options.Interval).
-func (g *Guard) Share(c Claimer, interval time.Duration) { g.claims, g.interval = c, interval }
+// the accounts c hands it, once per tick of s (Options.Claims,
+// Options.Schedule).
+func (g *Guard) Share(c Claimer, s Schedule) { g.claims, g.schedule = c, s }
+
+// Tick returns the schedule tick a cycle starting at now belongs to (the
+// schedule's last time at or before now; now itself when the schedule has
+// none) and the time until the next tick. Every replica's cycle of one tick
+// gets the same tick, however late it starts: an account is polled once per
+// tick because each replica asks whether it was polled since the tick, not
+// since a time of its own.
+func (g *Guard) Tick(now time.Time) (tick time.Time, interval time.Duration) {
+	if g.schedule == nil {
+		if g.interval <= 0 {
+			return now, 0
+		}
+		return now.Truncate(g.interval), g.interval
+	}
+	tick = lastTick(g.schedule, now)
+	return tick, g.schedule.Next(tick).Sub(tick)
+}
+
+// lastTick is s's last time at or before now: step back until s has a
+// time there, then forward to the last one. now when s has none in the
+// last century.
+func lastTick(s Schedule, now time.Time) time.Time {
+	back := time.Second
+	t := s.Next(now.Add(-back))
+	for t.After(now) {
+		if back > 100*365*24*time.Hour {
+			return now
+		}
+		back *= 2
+		t = s.Next(now.Add(-back))
+	}
+	for {
+		n := s.Next(t)
+		if n.After(now) || !n.After(t) {
+			return t
+		}
+		t = n
+	}
+}
 
 // HistoryWindow is how much stored history a ledger is rebuilt from: what
 // the rules read (rules.Engine.History).
@@ -558,11 +611,13 @@ func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.
 }
 
 // pollClaimed polls the accounts this replica claims, batch by batch,
-// until every account was polled since the tick began (by this replica or
+// until every account was polled since the tick (by this replica or
 // another), or half the interval has passed waiting for accounts another
-// replica holds.
+// replica holds. A poll is recorded at its cycle's now, never before the
+// cycle's tick: one recorded at or after the tick is this tick's, whoever
+// made it and however late.
 func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
-	since := now.Add(-g.interval / 2)
+	since, interval := g.Tick(now)
 	byName := make(map[string]*watched, len(g.accounts))
 	pending := make([]string, 0, len(g.accounts))
 	// The accounts this replica polled last go first, so that each
@@ -649,7 +704,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		scanned = 0
 		// The rest are held by other replicas: wait for them to finish,
 		// or to be gone.
-		if waited >= g.interval/2 {
+		if waited >= interval/2 {
 			c.fail(fmt.Errorf("%d accounts still held by other replicas after %s, such as %s",
 				len(pending), waited, pending[0]))
 			return
@@ -763,6 +818,9 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 	}
 	err := update(ctx, func(tx lifecycle.Tx) error {
 		if h, ok := tx.(HistoryTx); ok {
+			if err := g.current(h, w, at); err != nil {
+				return err
+			}
 			if err := recordPoll(h, w.account, o, pollErr, at); err != nil {
 				return err
 			}
@@ -787,6 +845,42 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 		return lifecycle.Enqueue(tx, ns, g.receivers, at, g.policy)
 	})
 	return due, err
+}
+
+// ErrStale is a poll judged on a history other than the account's stored
+// one: nothing it decided is kept, and the account's ledger is rebuilt from
+// the store before its next poll.
+var ErrStale = errors.New("judged on a stale history")
+
+// current checks, in the transaction that would keep the poll at at and
+// its decisions, that they were made on the account's stored history: the
+// poll is after the last stored one, and the ledger (when loaded from the
+// store) ends at it. Another process that polled the account meanwhile (a
+// replica whose claim was lost, a second daemon) would otherwise have its
+// poll judged over, and an alert it fired could resolve on this ledger and
+// fire again: the same new alert sent twice.
+func (g *Guard) current(h HistoryTx, w *watched, at time.Time) error {
+	last, ok, err := h.LastPollAt(w.account.Name)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return nil
+	case !at.After(last):
+		return fmt.Errorf("%w: the poll at %s is not after the last stored poll at %s",
+			ErrStale, at.Format(time.RFC3339Nano), last.Format(time.RFC3339Nano))
+	case g.history != nil && !last.Equal(w.lastPoll):
+		return fmt.Errorf("%w: the ledger ends at the poll at %s, the store at the poll at %s (another process polled the account)",
+			ErrStale, fmtPoll(w.lastPoll), last.Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
+func fmtPoll(t time.Time) string {
+	if t.IsZero() {
+		return "(none)"
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 // checkpoint returns w's ledger's checkpoint for the store.

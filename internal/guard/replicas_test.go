@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"sort"
 	"sync"
@@ -197,5 +198,185 @@ func TestReplicas(t *testing.T) {
 	sort.Strings(bad)
 	if len(bad) > 0 {
 		t.Errorf("messages sent other than once (%d):\n%v", len(bad), bad)
+	}
+}
+
+// countingReplica builds one replica over n accounts on the database at
+// dsn, counting in polls the polls of each account at each now.
+func countingReplica(t *testing.T, dsn string, n int, claims guard.Claimer, hookURL string, polls *sync.Map) (*store.Store, *guard.Guard) {
+	t.Helper()
+	st, own := openReplica(t, dsn, store.Options{})
+	if claims == nil {
+		claims = own
+	}
+	var as []guard.Account
+	for a := range n {
+		acct := lt.Account("5", "10")
+		acct.Name = fmt.Sprintf("acct-%03d", a)
+		src := &fakeSource{FetchFunc: func(ctx context.Context, now time.Time) (billing.Observation, error) {
+			c, _ := polls.LoadOrStore(acct.Name, new(int))
+			*c.(*int)++
+			return burstAt(now), nil
+		}}
+		as = append(as, guard.Account{Account: acct, Source: src})
+	}
+	o := guard.Options{Params: rules.DefaultParams(), Ledger: ledger.DefaultOptions(),
+		State: st.Lifecycle(), History: st, Claims: claims, Interval: time.Hour}
+	if hookURL != "" {
+		o.Receivers = []alert.Receiver{{Name: "slack", MinSeverity: billing.SeverityInfo,
+			Notifier: slack.NewWebhook(secret.New(hookURL), nil, nil)}}
+	}
+	g := guard.New(as, o)
+	if err := g.Load(t.Context(), lt.T0); err != nil {
+		t.Fatal(err)
+	}
+	return st, g
+}
+
+// TestReplicaLateTick: of two replicas sharing hourly ticks, one runs the
+// 01:00 tick at 01:01 and the other, late (a busy machine), at 01:40. The
+// late one finds every account polled in the tick and polls none: the
+// tick is the schedule's 01:00 in both, not the time a cycle starts. (Each
+// replica used to ask for polls since half an interval before its own
+// start, 01:10, and polled every account a second time.)
+func TestReplicaLateTick(t *testing.T) {
+	const accounts = 12
+	dsn := pgtest.DSN(t)
+	var polls sync.Map
+	_, a := countingReplica(t, dsn, accounts, nil, "", &polls)
+	_, b := countingReplica(t, dsn, accounts, nil, "", &polls)
+	tick := lt.T0.Add(time.Hour)
+	if _, err := a.Cycle(t.Context(), tick.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := b.Cycle(t.Context(), tick.Add(40*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Polled != 0 {
+		t.Errorf("the late replica polled %d accounts in the tick the other had polled, want 0", rep.Polled)
+	}
+	for i := range accounts {
+		name := fmt.Sprintf("acct-%03d", i)
+		got := 0
+		if n, ok := polls.Load(name); ok {
+			got = *n.(*int)
+		}
+		if got != 1 {
+			t.Errorf("%s: polled %d times in the tick of 01:00, want once", name, got)
+		}
+	}
+	// The next tick's cycle, however late, polls every account again.
+	rep, err = b.Cycle(t.Context(), tick.Add(time.Hour+50*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Polled != accounts {
+		t.Errorf("the 02:00 tick polled %d accounts, want %d", rep.Polled, accounts)
+	}
+}
+
+// lostClaim hands out every account as if this replica had polled it
+// last at last: a claim lost (its connection reset) while another replica
+// polled the account.
+type lostClaim struct{ last time.Time }
+
+func (c lostClaim) Claim(_ context.Context, accounts []string, _ time.Time, _ int) ([]store.Claimed, []string, error) {
+	var out []store.Claimed
+	for _, a := range accounts {
+		out = append(out, store.Claimed{Account: a, LastPoll: c.last})
+	}
+	return out, nil, nil
+}
+
+func (lostClaim) Release(context.Context, []string) error { return nil }
+
+// TestStaleLedgerSendsNothing: replica A polls an account from 01:00 to
+// 03:00: its recharge-above-threshold fires at 02:00, its recharge burst at
+// 03:00. Replica B, whose ledger ended at 00:00, is handed the account at
+// 04:00 without learning that A polled it since (a lost claim). Judged on
+// its ledger, recharge-above-threshold was not there: B resolved it, and
+// it fired again once the burst stopped inhibiting it, so Slack got the
+// same new alert twice. B's poll is refused in its write transaction
+// instead, nothing it decided is kept, B's ledger is rebuilt before its
+// next poll, and every alert goes out once.
+func TestStaleLedgerSendsNothing(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	hook := slacktest.NewWebhook(t)
+	var polls sync.Map
+	_, a := countingReplica(t, dsn, 1, nil, hook.URL(), &polls)
+	_, b := countingReplica(t, dsn, 1, lostClaim{last: lt.T0}, hook.URL(), &polls)
+	at := func(h int) time.Time { return lt.T0.Add(time.Duration(h) * time.Hour) }
+	if _, err := b.Cycle(t.Context(), at(0)); err != nil {
+		t.Fatal(err)
+	}
+	for h := 1; h <= 3; h++ {
+		if _, err := a.Cycle(t.Context(), at(h)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := b.Cycle(t.Context(), at(4))
+	if !errors.Is(err, guard.ErrStale) || len(rep.Sent) > 0 {
+		t.Errorf("stale replica at 04:00: sent %d, error %v; want nothing sent and %v", len(rep.Sent), err, guard.ErrStale)
+	}
+	// B's ledger is rebuilt from the store before its next poll.
+	for h := 5; h <= 8; h++ {
+		r := a
+		if h%2 == 0 {
+			r = b
+		}
+		if _, err := r.Cycle(t.Context(), at(h)); err != nil {
+			t.Fatalf("%02d:00: %v", h, err)
+		}
+	}
+	title := regexp.MustCompile(`^\[(RESOLVED|WARNING|CRITICAL)\] ([a-z-]+) on (acct-\d+)`)
+	count := map[string]int{}
+	for _, m := range hook.Messages() {
+		if s := title.FindStringSubmatch(m.Text); s != nil {
+			count[s[1]+" "+s[2]]++
+		}
+	}
+	// As one guard alone sends them (TestReplicas).
+	want := map[string]int{"WARNING recharge-above-threshold": 1, "CRITICAL recharge-burst": 1, "RESOLVED recharge-burst": 1}
+	if !maps.Equal(count, want) {
+		t.Errorf("Slack got %v, want %v", count, want)
+	}
+}
+
+// everyDay9and17 fires at 09:00 and 17:00 UTC: ticks 8 and 16 hours apart.
+type everyDay9and17 struct{}
+
+func (everyDay9and17) Next(t time.Time) time.Time {
+	d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{d.Add(9 * time.Hour), d.Add(17 * time.Hour), d.Add(33 * time.Hour)} {
+		if at.After(t) {
+			return at
+		}
+	}
+	panic("unreachable")
+}
+
+func TestTick(t *testing.T) {
+	day := lt.T0
+	sched := guard.New(nil, guard.Options{Schedule: everyDay9and17{}})
+	every := guard.New(nil, guard.Options{Interval: 15 * time.Minute})
+	for _, tt := range []struct {
+		g        *guard.Guard
+		now      time.Time
+		tick     time.Time
+		interval time.Duration
+	}{
+		{sched, day.Add(9 * time.Hour), day.Add(9 * time.Hour), 8 * time.Hour},
+		{sched, day.Add(16*time.Hour + 59*time.Minute), day.Add(9 * time.Hour), 8 * time.Hour},
+		{sched, day.Add(17*time.Hour + time.Second), day.Add(17 * time.Hour), 16 * time.Hour},
+		{sched, day.Add(32 * time.Hour), day.Add(17 * time.Hour), 16 * time.Hour},
+		{every, day.Add(44*time.Minute + 59*time.Second), day.Add(30 * time.Minute), 15 * time.Minute},
+		{every, day.Add(45 * time.Minute), day.Add(45 * time.Minute), 15 * time.Minute},
+	} {
+		tick, interval := tt.g.Tick(tt.now)
+		if !tick.Equal(tt.tick) || interval != tt.interval {
+			t.Errorf("Tick(%s) = %s, %s; want %s, %s", tt.now.Format("Jan 2 15:04:05"), tick.Format("Jan 2 15:04:05"), interval,
+				tt.tick.Format("Jan 2 15:04:05"), tt.interval)
+		}
 	}
 }

@@ -305,6 +305,24 @@ func (tx *Tx) recordPoll(p Poll) error {
 	return err
 }
 
+// LastPollAt returns when account's last stored poll was, successful or
+// not; false when it has none.
+func (tx *Tx) LastPollAt(account string) (time.Time, bool, error) {
+	at, ok, err := tx.lastPollAt(account)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("read last poll time of account %q: %w", account, err)
+	}
+	return fromNanos(at), ok, nil
+}
+
+func (tx *Tx) lastPollAt(account string) (int64, bool, error) {
+	var last sql.NullInt64
+	if err := tx.queryRow([]any{&last}, "SELECT max(at) FROM polls WHERE account = ?", account); err != nil {
+		return 0, false, err
+	}
+	return last.Int64, last.Valid, nil
+}
+
 // RecentPolls returns account's last n polls, newest first.
 func (tx *Tx) RecentPolls(account string, n int) ([]Poll, error) {
 	ps, err := tx.recentPolls(account, n)

@@ -287,3 +287,27 @@ func testPollsStoredWithoutReasons(t *testing.T, b backend) {
 		return nil
 	})
 }
+
+// TestLastPollAt: the newest poll recorded, successful or not, whatever
+// the order polls were recorded in.
+func TestLastPollAt(t *testing.T) { eachBackend(t, testLastPollAt) }
+
+func testLastPollAt(t *testing.T, be backend) {
+	s := be.at(t, be.place(t), Options{})
+	last := func() (time.Time, bool) {
+		var at time.Time
+		var ok bool
+		view(t, s, func(tx *Tx) (err error) { at, ok, err = tx.LastPollAt("a"); return err })
+		return at, ok
+	}
+	if at, ok := last(); ok {
+		t.Errorf("no poll: got %s, true; want false", at)
+	}
+	t1 := t0.Add(time.Minute + 123*time.Nanosecond)
+	update(t, s, func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "a", At: t1, Error: "down"}) })
+	update(t, s, func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "a", At: t0, OK: true}) })
+	update(t, s, func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "b", At: t1.Add(time.Hour), OK: true}) })
+	if at, ok := last(); !ok || !at.Equal(t1) {
+		t.Errorf("got %s, %t; want %s, true", at, ok, t1)
+	}
+}
