@@ -234,16 +234,13 @@ func sumFrom(pts []Point, i int) (s decimal.Decimal) {
 // of it to Keep, and keeps no more points than that span.
 func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
 	const span = 8 * 24 * time.Hour
-	polls := 24 * 80
+	wholeOpts, thinOpts := DefaultOptions(), DefaultOptions()
+	wholeOpts.Keep, thinOpts.Keep, thinOpts.KeepPoints = keep, keep, span
 	for _, shape := range lt.Shapes {
 		t.Run(shape.String(), func(t *testing.T) {
 			t.Parallel()
-			a, hist := lt.History(shape, time.Hour, polls)
-			opts := DefaultOptions()
-			opts.Keep = keep
-			whole := New(a, opts)
-			opts.KeepPoints = span
-			thin := New(a, opts)
+			a, hist := lt.History(shape, time.Hour, 24*80)
+			whole, thin := New(a, wholeOpts), New(a, thinOpts)
 			view := func(l *Ledger, now time.Time) string {
 				var b strings.Builder
 				p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
