@@ -19,8 +19,10 @@ import (
 // TestReplicaProcesses runs three guardd run processes on one PostgreSQL,
 // polling 30 DeepSeek accounts (fakes recharging at every request) every 2
 // seconds, and SIGKILLs one of them once all poll: every account is polled
-// once per tick, with no gap longer than a tick and a second, and every
-// message reaches Slack once. Not parallel: its ticks are seconds.
+// once per tick, with no gap longer than two ticks and a second (a cycle
+// may start a tick late on a machine busy with other tests, never later),
+// and every message reaches Slack once but the one the killed replica may
+// have had in flight. Not parallel: its ticks are seconds.
 func TestReplicaProcesses(t *testing.T) {
 	const accounts, every = 30, 2 * time.Second
 	slack := newRecordingSlack(t)
@@ -109,7 +111,7 @@ accounts:
 			for i := len(ps) - 1; i >= 0; i-- { // oldest first
 				p := ps[i]
 				ticks[p.At.Truncate(every)]++
-				if !last.IsZero() && p.At.Sub(last) > every+time.Second {
+				if !last.IsZero() && p.At.Sub(last) > 2*every+time.Second {
 					t.Errorf("%s: no poll from %s to %s", name, last.Format("15:04:05.000"), p.At.Format("15:04:05.000"))
 				}
 				last = p.At
@@ -135,9 +137,20 @@ accounts:
 	for _, title := range got {
 		seen[title]++
 	}
+	// A webhook cannot tell a message sent again from a new one: a message
+	// the killed replica had handed to Slack but not yet marked sent is
+	// sent again by another (docs/deploy.md). Each replica sends one
+	// message at a time to a receiver, so at most one such message, first
+	// received before the kill.
+	again := 0
 	for title, n := range seen {
-		if n > 1 {
-			t.Errorf("Slack got %q %d times, want once", title, n)
+		switch {
+		case n == 2 && slack.firstAt(title).Before(killed) && again == 0:
+			again++
+			t.Logf("Slack got %q twice: in flight at the killed replica when it died", title)
+		case n > 1:
+			t.Errorf("Slack got %q %d times, want once (first at %s, the kill at %s)", title, n,
+				slack.firstAt(title).Format("15:04:05.000"), killed.Format("15:04:05.000"))
 		}
 	}
 	if len(got) < accounts {

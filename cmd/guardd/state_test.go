@@ -36,6 +36,7 @@ type recordingSlack struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	titles  []string
+	at      []time.Time // when each title arrived
 	block   bool
 	blocked chan struct{}
 	release chan struct{}
@@ -61,6 +62,7 @@ func newRecordingSlack(t *testing.T) *recordingSlack {
 		title, _, _ := strings.Cut(msg.Text, "  ")
 		s.mu.Lock()
 		s.titles = append(s.titles, title)
+		s.at = append(s.at, time.Now())
 		s.mu.Unlock()
 		io.WriteString(w, "ok")
 	}))
@@ -250,4 +252,16 @@ func TestDaemonRestartMidLoop(t *testing.T) {
 	if bursts != 1 {
 		t.Errorf("recharge-burst messages across the restart: got %d, want 1 (before %q, after %q)", bursts, before, after)
 	}
+}
+
+// firstAt returns when title first arrived, or the zero time.
+func (s *recordingSlack) firstAt(title string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, t := range s.titles {
+		if t == title {
+			return s.at[i]
+		}
+	}
+	return time.Time{}
 }
