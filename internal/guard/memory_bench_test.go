@@ -58,7 +58,7 @@ func BenchmarkLedgerMemory(b *testing.B) {
 	for b.Loop() {
 		base := inUse()
 		opts := ledger.DefaultOptions()
-		opts.Keep, opts.NoGrantHistory = engine.History(), true // as guard.New sets them
+		opts.Keep, opts.KeepPoints, opts.NoGrantHistory = engine.History(), engine.PointHistory(), true // as guard.New sets them
 		ledgers := make([]*ledger.Ledger, accounts)
 		for i := range ledgers {
 			a := shapes[i%len(shapes)].account

@@ -23,7 +23,7 @@ import (
 // compact binary form, so that a new process (guardd check, a restarted
 // daemon) continues the ledger instead of rebuilding it from stored
 // observations. Its size follows the rules' windows, not the history:
-// the points of the horizon, packed as in memory (a few bytes each), the
+// the points of the points' horizon (Options.KeepPoints), packed as in memory (a few bytes each), the
 // recharges, cost windows, grants (with their used credit since the
 // horizon) and charge ids of the horizon, the newest two observations and
 // a held one.
@@ -36,7 +36,7 @@ import (
 // CheckpointVersion is the version of the checkpoint encoding. A change to
 // what a checkpoint holds or how is a new version: older checkpoints are
 // then refused and the ledger is rebuilt from history once.
-const CheckpointVersion = 1
+const CheckpointVersion = 2
 
 var checkpointMagic = []byte("GLCP")
 

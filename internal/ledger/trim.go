@@ -15,8 +15,25 @@ func (l *Ledger) horizon() (time.Time, bool) {
 	return l.points.last.At.Add(-l.opts.Keep), true
 }
 
+// pointsHorizon is the oldest time the points must still answer about:
+// the newest observation less Options.KeepPoints, or the horizon when
+// that is nearer or KeepPoints is zero. ok is false when it keeps every
+// point.
+func (l *Ledger) pointsHorizon() (time.Time, bool) {
+	h, ok := l.horizon()
+	if l.opts.KeepPoints <= 0 || l.points.len() == 0 {
+		return h, ok
+	}
+	ph := l.points.last.At.Add(-l.opts.KeepPoints)
+	if ok && h.After(ph) {
+		return h, true
+	}
+	return ph, true
+}
+
 // trim drops what no answer about the horizon or later reads: points
-// older than the newest at or before it (a block at a time), recharges
+// older than the newest at or before the points' horizon (a block at a
+// time), recharges
 // paid at or before it, cost windows that ended by it, grants no
 // observation since listed, the used credit of the others before it, and
 // charges neither paid nor listed since.
@@ -24,11 +41,13 @@ func (l *Ledger) horizon() (time.Time, bool) {
 // recharges after the balance anchor, the earliest cost window (whether
 // costs cover the anchor), and where settled costs end.
 func (l *Ledger) trim() {
+	if ph, ok := l.pointsHorizon(); ok {
+		l.points.dropBefore(ph)
+	}
 	h, ok := l.horizon()
 	if !ok {
 		return
 	}
-	l.points.dropBefore(h)
 	a := l.account.Anchor
 	for _, r := range l.recharges.dropThrough(h) {
 		if l.account.HasAnchor && r.At.After(a.At) {

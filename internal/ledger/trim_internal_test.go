@@ -227,3 +227,59 @@ func sumFrom(pts []Point, i int) (s decimal.Decimal) {
 	}
 	return s
 }
+
+// A ledger that keeps its points only as far as Options.KeepPoints
+// answers every question about them within that span, and every question
+// about recharges, charges and costs within Keep, as one that keeps all
+// of it to Keep, and keeps no more points than that span.
+func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
+	const span = 8 * 24 * time.Hour
+	wholeOpts, thinOpts := DefaultOptions(), DefaultOptions()
+	wholeOpts.Keep, thinOpts.Keep, thinOpts.KeepPoints = keep, keep, span
+	for _, shape := range lt.Shapes {
+		t.Run(shape.String(), func(t *testing.T) {
+			t.Parallel()
+			a, hist := lt.History(shape, time.Hour, 24*80)
+			whole, thin := New(a, wholeOpts), New(a, thinOpts)
+			view := func(l *Ledger, now time.Time) string {
+				var b strings.Builder
+				p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+				for _, back := range []time.Duration{0, time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, span} {
+					pt, ok := l.Latest(now.Add(-back))
+					p("at -%s %v %s %s/%v %s", back, ok, pt.At, pt.Effective, pt.EffectiveKnown, pt.Consumed)
+					spent, covered := l.Consumption(now.Add(-back), now)
+					p("consumption -%s %s over %s, covers %v", back, spent, covered, l.Covers(now.Add(-back), now))
+					p("runway %s %s", back, lt.RunwayText(l.Runway(now, back)))
+				}
+				p("state %s", lt.StateText(l.State(now, 7*24*time.Hour)))
+				p("points in the span %d", len(l.Points(now.Add(-span), now)))
+				for _, r := range l.Recharges(now.Add(-keep), now) {
+					p("recharge %s %s credit=%s trigger=%s/%v before=%s/%v free=%s/%v", r.At, r.Charge.ID, r.Credit, r.Trigger, r.TriggerGuessed,
+						r.BalanceBefore, r.BeforeKnown, r.FreeCreditBefore, r.FreeBeforeKnown)
+				}
+				for _, c := range l.Costs(now.Add(-keep+24*time.Hour), now) {
+					p("cost %s-%s %s settled=%v", c.Bucket.Start, c.Bucket.End, c.Bucket.Amount.Exact(), c.Bucket.Settled)
+				}
+				return b.String()
+			}
+			for i, p := range hist {
+				replay(t, whole, p)
+				replay(t, thin, p)
+				thin.trim()
+				whole.trim()
+				if i%5 != 0 && i != len(hist)-1 {
+					continue
+				}
+				if got, want := view(thin, p.At), view(whole, p.At); got != want {
+					t.Fatalf("poll %d at %s: the ledger with fewer points differs:\n%s", i, p.At, lt.Diff(got, want))
+				}
+			}
+			if n, limit := thin.points.len(), int(span/time.Hour)+blockSize+1; n > limit {
+				t.Errorf("it keeps %d points, want at most %d", n, limit)
+			}
+			if got, want := len(thin.recharges), len(whole.recharges); got != want {
+				t.Errorf("it keeps %d recharges, want %d as the ledger keeping its points", got, want)
+			}
+		})
+	}
+}

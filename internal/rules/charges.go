@@ -31,6 +31,10 @@ func defaultChargeWithoutCredit() *ChargeWithoutCredit {
 // History implements Rule.
 func (r ChargeWithoutCredit) History() time.Duration { return r.Lookback.Duration }
 
+// PointHistory implements Rule: it reads charges and recharges, and the
+// balance at now (the burn window's).
+func (ChargeWithoutCredit) PointHistory() time.Duration { return 0 }
+
 // Name implements Rule.
 func (ChargeWithoutCredit) Name() string { return "charge-without-credit" }
 

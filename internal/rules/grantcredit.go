@@ -30,6 +30,10 @@ func defaultRechargeWhileGrantCredit() *RechargeWhileGrantCredit {
 // History implements Rule.
 func (r RechargeWhileGrantCredit) History() time.Duration { return r.Lookback.Duration }
 
+// PointHistory implements Rule: it reads recharges (with the free credit
+// noted when each was placed) and the balance at now.
+func (RechargeWhileGrantCredit) PointHistory() time.Duration { return 0 }
+
 // Name implements Rule.
 func (RechargeWhileGrantCredit) Name() string { return "recharge-while-grant-credit" }
 

@@ -29,7 +29,10 @@ type Rule interface {
 	// Summary, Evidence and, for money-losing findings, Recommendation.
 	Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding
 	// History is how far back from now Check and Explain read, beyond the
-	// burn window every rule may use.
+	// burn window every rule may use. A rule that reads the balance
+	// points (Latest, Consumption, Covers, Points, Runway over its own
+	// window) less far back than that says how far with a method
+	// PointHistory() time.Duration; without one, History is taken.
 	History() time.Duration
 	// Sees reports whether the data the rule needs is visible with sight s:
 	// a rule that cannot see is off for the account, and said to be.
@@ -125,6 +128,23 @@ func New(p Params) *Engine {
 func (e *Engine) History() time.Duration {
 	w := e.burnWindow
 	for _, r := range e.rules {
+		w = max(w, r.History())
+	}
+	return w + 24*time.Hour
+}
+
+// PointHistory is how far back the engine's rules read the balance
+// points (ledger.Options.KeepPoints): the longest of the burn window
+// (runway and the finding's state) and each rule's PointHistory, or its
+// History when it does not say, and a day of margin. It is shorter than
+// History when the longest windows only count recharges.
+func (e *Engine) PointHistory() time.Duration {
+	w := e.burnWindow
+	for _, r := range e.rules {
+		if p, ok := r.(interface{ PointHistory() time.Duration }); ok {
+			w = max(w, p.PointHistory())
+			continue
+		}
 		w = max(w, r.History())
 	}
 	return w + 24*time.Hour

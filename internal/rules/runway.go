@@ -52,6 +52,10 @@ type MonthlyRechargeCap struct{ burn }
 // History implements Rule: a calendar month, and margin.
 func (MonthlyRechargeCap) History() time.Duration { return 34 * 24 * time.Hour }
 
+// PointHistory implements Rule: it counts recharges; the balance it
+// reads is the one at now (the burn window's).
+func (MonthlyRechargeCap) PointHistory() time.Duration { return 0 }
+
 // Name implements Rule.
 func (MonthlyRechargeCap) Name() string { return "monthly-recharge-cap" }
 

@@ -32,6 +32,10 @@ func defaultRechargeAboveThreshold() *RechargeAboveThreshold {
 // History implements Rule.
 func (r RechargeAboveThreshold) History() time.Duration { return r.Lookback.Duration }
 
+// PointHistory implements Rule: it reads recharges (with the balance
+// noted when each was placed) and the balance at now.
+func (RechargeAboveThreshold) PointHistory() time.Duration { return 0 }
+
 // Name implements Rule.
 func (RechargeAboveThreshold) Name() string { return "recharge-above-threshold" }
 

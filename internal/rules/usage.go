@@ -33,6 +33,10 @@ func defaultSpendWithoutUsage() *SpendWithoutUsage {
 // after it ends.
 func (r SpendWithoutUsage) History() time.Duration { return r.Lookback.Duration + 48*time.Hour }
 
+// PointHistory implements Rule: the consumption over the settled windows
+// starting in the lookback.
+func (r SpendWithoutUsage) PointHistory() time.Duration { return r.Lookback.Duration }
+
 // Name implements Rule.
 func (SpendWithoutUsage) Name() string { return "spend-without-usage" }
 
