@@ -77,6 +77,9 @@ func runShell(t *testing.T, name string, args ...string) []string {
 func needShell(t *testing.T, name string) {
 	t.Helper()
 	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found: .ci/run installs it", name)
+		}
 		t.Skipf("%s is not installed (.ci/run installs it)", name)
 	}
 }
@@ -183,6 +186,9 @@ func TestManPage(t *testing.T) {
 		})
 	}
 	if _, err := exec.LookPath("groff"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("groff not found: .ci/run installs Debian's groff-base package")
+		}
 		t.Skip("groff is not installed: the page's roff is not checked")
 	}
 	cmd := exec.Command("groff", "-man", "-Tutf8", "-ww", "-P-cbou")
