@@ -21,6 +21,14 @@ type proc struct {
 	reload <-chan struct{}
 }
 
+// plain adapts a command that needs only the environment and the output
+// streams (every one but run, which also takes reloads) to the table's run.
+func plain(f func(ctx context.Context, args []string, getenv getenvFunc, stdout, stderr io.Writer) error) func(context.Context, []string, proc) error {
+	return func(ctx context.Context, args []string, p proc) error {
+		return f(ctx, args, p.getenv, p.stdout, p.stderr)
+	}
+}
+
 // command is one subcommand. The table below is the one list of them:
 // dispatch, the help text, shell completion and the man page come from it.
 type command struct {
@@ -45,14 +53,10 @@ func commands() []command {
 	return []command{
 		{name: "replay", synopsis: "[--output text|json] [--config FILE] HISTORY.json", summary: "play a recorded history through the rules",
 			flags: new(replayFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdReplay(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdReplay)},
 		{name: "check", synopsis: "--config FILE [--dry-run]", summary: "poll every account once, evaluate, notify, exit",
 			flags: new(checkFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdCheck(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdCheck)},
 		{name: "run", synopsis: "--config FILE", summary: "poll on the configured schedule until stopped",
 			flags: new(runFlags).define,
 			run: func(ctx context.Context, args []string, p proc) error {
@@ -60,54 +64,36 @@ func commands() []command {
 			}},
 		{name: "status", synopsis: "--config FILE [--account NAME] [--output text|json]", summary: "the real balance, runway, last poll, alerts and deliveries, from the state",
 			flags: new(statusFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdStatus(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdStatus)},
 		{name: "report", synopsis: "--config FILE --account NAME --out FILE.html [--from DAY --to DAY]", summary: "write an account's page as one HTML file that opens offline",
 			flags: new(reportFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdReport(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdReport)},
 		{name: "evidence", synopsis: "--config FILE --account NAME --since TIME [--until TIME] [--format md|csv] [--all]",
 			summary: "the charges findings cite, with receipts, credit and totals, for a refund request",
 			flags:   new(evidenceFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdEvidence(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:     plain(cmdEvidence)},
 		{name: "balance", synopsis: "--config FILE [--account NAME] [--output text|json]", summary: "poll every account now and print its real balance and runway",
 			flags: new(balanceFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdBalance(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdBalance)},
 		{name: "silence", synopsis: "add|list|expire", summary: "mute a rule for a while (see guardd silence)",
 			subs: silenceCommands()},
 		{name: "state", synopsis: "check|copy", summary: "check the state database for damage, or copy it to PostgreSQL (see guardd state)",
 			subs: stateCommands()},
 		{name: "record", synopsis: "--config FILE --out DIR", summary: "poll every account once, append to DIR/ACCOUNT.json",
 			flags: new(recordFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdRecord(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdRecord)},
 		{name: "validate", synopsis: "--config FILE [--print] [--online]", summary: "check a config file and report every problem",
 			flags: new(validateFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdValidate(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdValidate)},
 		{name: "test", synopsis: "TEST.yaml...", summary: "check the findings expected from a history",
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdTest(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run: plain(cmdTest)},
 		{name: "receipts", synopsis: "scan FILE...", summary: "print what guardd reads from receipt emails",
 			subs: []command{{name: "scan", synopsis: "FILE...", summary: "print what guardd reads from each message",
-				run: func(ctx context.Context, args []string, p proc) error {
-					return cmdReceiptsScan(ctx, args, p.getenv, p.stdout, p.stderr)
-				}}}},
+				run: plain(cmdReceiptsScan)}}},
 		{name: "notify", synopsis: "test --config FILE --receiver NAME", summary: "send a test alert through one notifier",
 			subs: []command{{name: "test", synopsis: "--config FILE --receiver NAME [--resolve=false]", summary: "send a test alert and its resolution",
 				flags: new(notifyTestFlags).define,
-				run: func(ctx context.Context, args []string, p proc) error {
-					return cmdNotifyTest(ctx, args, p.getenv, p.stdout, p.stderr)
-				}}}},
+				run:   plain(cmdNotifyTest)}}},
 		{name: "completion", synopsis: strings.Join(shellNames(), "|"), summary: "print the shell completion script",
 			run: func(_ context.Context, args []string, p proc) error { return cmdCompletion(args, p.stdout, p.stderr) }},
 		{name: "man", summary: "print the man page (roff)",

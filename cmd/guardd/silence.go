@@ -30,19 +30,13 @@ func silenceCommands() []command {
 		{name: "add", synopsis: "--config FILE --rule RULE [--account NAME] --for DURATION --comment TEXT [--by NAME]",
 			summary: "silence a rule, on one account or every one, for a while",
 			flags:   new(silenceAddFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdSilenceAdd(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:     plain(cmdSilenceAdd)},
 		{name: "list", synopsis: "--config FILE [--all]", summary: "list the active silences (--all: the ended ones too)",
 			flags: new(silenceListFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdSilenceList(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdSilenceList)},
 		{name: "expire", synopsis: "--config FILE ID", summary: "end a silence now",
 			flags: new(silenceExpireFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdSilenceExpire(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdSilenceExpire)},
 	}
 }
 

@@ -17,15 +17,11 @@ func stateCommands() []command {
 	return []command{
 		{name: "check", synopsis: "--config FILE", summary: "check the whole state database for damage (PRAGMA quick_check)",
 			flags: new(stateCheckFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdStateCheck(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:   plain(cmdStateCheck)},
 		{name: "copy", synopsis: "--from FILE --to postgres (--config FILE | --dsn-env NAME)",
 			summary: "copy a SQLite state into a new PostgreSQL database and verify the copy",
 			flags:   new(stateCopyFlags).define,
-			run: func(ctx context.Context, args []string, p proc) error {
-				return cmdStateCopy(ctx, args, p.getenv, p.stdout, p.stderr)
-			}},
+			run:     plain(cmdStateCopy)},
 	}
 }
 
