@@ -118,9 +118,27 @@ func TestFingerprintIsStable(t *testing.T) {
 	if a != billing.Fingerprint("recharge-burst", "acme", "recharges") || len(a) != 16 {
 		t.Errorf("fingerprint %q: not stable or not 16 hex digits", a)
 	}
+	// The stored alerts and payloads hold it: it never changes.
+	if want := "c7ec2e12ec4faa2c"; a != want {
+		t.Errorf("got %s, want %s", a, want)
+	}
 	// The separator keeps "ab"+"c" apart from "a"+"bc".
 	if billing.Fingerprint("ab", "c", "") == billing.Fingerprint("a", "bc", "") {
 		t.Error("fingerprints of different fields collide")
+	}
+	long := strings.Repeat("x", 200) // longer than the stack buffer
+	for _, tc := range []struct {
+		fp, rule, account, entity string
+		want                      bool
+	}{
+		{a, "recharge-burst", "acme", "recharges", true},
+		{a, "recharge-burst", "acme", "charges", false},
+		{"", "recharge-burst", "acme", "recharges", false},
+		{"5ef323095104432c", long, long, long, true},
+	} {
+		if got := billing.IsFingerprint(tc.fp, tc.rule, tc.account, tc.entity); got != tc.want {
+			t.Errorf("IsFingerprint(%q, %q, %q, %q): got %v, want %v", tc.fp, tc.rule, tc.account, tc.entity, got, tc.want)
+		}
 	}
 }
 

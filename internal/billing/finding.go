@@ -123,10 +123,29 @@ func (f Finding) Fingerprint() string {
 
 // Fingerprint hashes rule, account and entity into a stable 16-hex-digit id.
 func Fingerprint(rule, account, entity string) string {
-	h := sha256.New()
-	for _, s := range []string{rule, account, entity} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	fp := fingerprint(rule, account, entity)
+	return string(fp[:])
+}
+
+// IsFingerprint reports whether fp is Fingerprint(rule, account, entity),
+// without making the string: stores check every alert and finding they keep.
+func IsFingerprint(fp, rule, account, entity string) bool {
+	want := fingerprint(rule, account, entity)
+	return fp == string(want[:])
+}
+
+// fingerprint is the first 8 bytes of the SHA-256 of rule, account and
+// entity, each followed by a zero byte, in hex. It hashes from the stack:
+// the lifecycle takes several fingerprints per finding and poll.
+func fingerprint(rule, account, entity string) [16]byte {
+	var buf [128]byte
+	b := buf[:0]
+	for _, s := range [...]string{rule, account, entity} {
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	sum := sha256.Sum256(b)
+	var out [16]byte
+	hex.Encode(out[:], sum[:8])
+	return out
 }

@@ -271,8 +271,12 @@ func (l *Ledger) append(o billing.Observation) {
 			g.FirstSeen = st.firstSeen
 			d := used
 			if st.lastObs == idx-1 {
-				d = used.Sub(st.lastUsed)
-				moves[i] = grantMove{known: true, used: d, remainingBefore: g.Amount.Amount().Sub(st.lastUsed)}
+				// Most grants did not move since the previous poll.
+				d = decimal.Zero
+				if used.Cmp(st.lastUsed) != 0 {
+					d = used.Sub(st.lastUsed)
+				}
+				moves[i] = grantMove{known: true, used: d, hadCredit: g.Amount.Amount().Cmp(st.lastUsed) > 0}
 			}
 			if d.IsPositive() {
 				grantUse = grantUse.Add(d)
@@ -436,24 +440,24 @@ func (l *Ledger) point(o *billing.Observation) Point {
 	}
 	switch {
 	case o.Has(billing.PartGrants):
-		eff, free, expired := decimal.Zero, decimal.Zero, decimal.Zero
+		eff, free, expired := zeroSum(), zeroSum(), zeroSum()
 		for _, g := range o.Grants {
-			rem := g.Remaining().Amount()
+			rem := remainingNum(g.Amount.Amount(), g.Used.Amount())
 			if g.ExpiredAt(o.At) {
-				if rem.IsPositive() {
-					expired = expired.Add(rem)
+				if rem.sign() > 0 {
+					expired.add(rem)
 				}
 				continue
 			}
-			eff = eff.Add(rem)
+			eff.add(rem)
 			if g.Kind != billing.GrantPurchased {
-				free = free.Add(rem)
+				free.add(rem)
 			}
 		}
-		pt.Effective, pt.EffectiveKnown = eff, true
+		pt.Effective, pt.EffectiveKnown = eff.value(), true
 		pt.EffectiveBasis = basisGrants
-		pt.FreeCredit, pt.FreeCreditKnown = free, true
-		pt.ExpiredRemaining = expired
+		pt.FreeCredit, pt.FreeCreditKnown = free.value(), true
+		pt.ExpiredRemaining = expired.value()
 		pt.Source, pt.AsOf = o.Parts[billing.PartGrants].Source, o.Parts[billing.PartGrants].AsOf
 	case o.Has(billing.PartBalance) && o.Balance.HasSplit:
 		pt.Effective, pt.EffectiveKnown = o.Balance.Granted.Amount().Add(o.Balance.Paid.Amount()), true

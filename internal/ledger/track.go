@@ -160,9 +160,11 @@ func (l *Ledger) Covers(from, to time.Time) bool {
 
 // grantMove is one grant's change since the previous observation.
 type grantMove struct {
-	known           bool
-	used            decimal.Decimal // rise in used
-	remainingBefore decimal.Decimal
+	known bool
+	used  decimal.Decimal // rise in used
+	// hadCredit says credit was left in it before: its amount was above
+	// its used credit at the previous observation.
+	hadCredit bool
 }
 
 // idleGrant tracks a grant that the drawdown policy says goes first but that
@@ -216,7 +218,7 @@ func (l *Ledger) trackGrantDrawdown(o *billing.Observation, moves []grantMove) {
 	for i := range o.Grants {
 		g, st := o.Grants[i], l.grants[o.Grants[i].ID]
 		m := moves[i]
-		if !m.known || m.used.IsPositive() || g.ExpiredAt(o.At) || !m.remainingBefore.IsPositive() {
+		if !m.known || m.used.IsPositive() || g.ExpiredAt(o.At) || !m.hadCredit {
 			st.idle = idleGrant{since: o.At}
 			continue
 		}

@@ -64,10 +64,13 @@ func (p Policy) NextDigest(now time.Time) time.Time {
 // Every holding finding is recorded, silenced and inhibited ones too.
 func Decide(b Book, account string, holding []billing.Finding, explain func(billing.Finding) billing.Finding,
 	judged func(rule string) bool, state billing.AccountState, now time.Time, p Policy) ([]alert.Notification, error) {
-	held := make(map[string]bool, len(holding))
-	for _, f := range holding {
-		held[f.Fingerprint()] = true
+	// An account holds a handful of findings and alerts at a time, and
+	// Decide runs after every poll: slices searched in place, not maps.
+	fps := make([]string, len(holding))
+	for i, f := range holding {
+		fps[i] = f.Fingerprint()
 	}
+	held := func(fp string) bool { return slices.Contains(fps, fp) }
 
 	// Which firing alerts stop now, and which keep firing (and inhibiting).
 	firingAlerts, err := b.Alerts(account, Firing)
@@ -75,23 +78,23 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 		return nil, err
 	}
 	after := max(p.ResolveAfter, 1)
-	firingRules := make(map[string]bool)
+	var firingRules []string
 	// stillFiring are the firing alerts whose finding holds: decideOne
 	// takes them from here rather than reading them again.
-	stillFiring := make(map[string]Alert)
+	var stillFiring []Alert
 	var out []alert.Notification
 	var changed []Alert
 	for _, a := range firingAlerts {
-		if held[a.Fingerprint] || !judged(a.Rule) {
-			firingRules[a.Rule] = true
-			if held[a.Fingerprint] {
-				stillFiring[a.Fingerprint] = a
+		if h := held(a.Fingerprint); h || !judged(a.Rule) {
+			firingRules = append(firingRules, a.Rule)
+			if h {
+				stillFiring = append(stillFiring, a)
 			}
 			continue
 		}
 		a.MissCount++
 		if a.MissCount < after {
-			firingRules[a.Rule] = true
+			firingRules = append(firingRules, a.Rule)
 			changed = append(changed, a)
 			continue
 		}
@@ -109,17 +112,19 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 			out = append(out, n)
 		}
 	}
-	for i := range holding {
-		f := &holding[i]
-		if f.InhibitedBy == "" {
-			inhibitors := rules.InhibitorsOf(f.Rule)
-			if j := slices.IndexFunc(inhibitors, func(r string) bool { return firingRules[r] }); j >= 0 {
-				f.InhibitedBy = inhibitors[j]
+	if len(firingRules) > 0 {
+		for i := range holding {
+			f := &holding[i]
+			if f.InhibitedBy == "" {
+				inhibitors := rules.InhibitorsOf(f.Rule)
+				if j := slices.IndexFunc(inhibitors, func(r string) bool { return slices.Contains(firingRules, r) }); j >= 0 {
+					f.InhibitedBy = inhibitors[j]
+				}
 			}
 		}
 	}
-	for _, f := range holding {
-		n, a, err := decideOne(b, f, stillFiring, explain, now, p)
+	for i, f := range holding {
+		n, a, err := decideOne(b, f, fps[i], stillFiring, explain, now, p)
 		if err != nil {
 			return nil, err
 		}
@@ -138,21 +143,23 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	return out, nil
 }
 
-// decideOne handles one holding finding: it records it and returns the
-// notification due, if any, and the alert's new state (zero if none).
-// firing has the firing alerts of the holding findings, as read.
-func decideOne(b Book, f billing.Finding, firing map[string]Alert, explain func(billing.Finding) billing.Finding,
+// decideOne handles one holding finding, whose fingerprint is fp: it
+// records it and returns the notification due, if any, and the alert's new
+// state (zero if none). firing has the firing alerts of the holding
+// findings, as read.
+func decideOne(b Book, f billing.Finding, fp string, firing []Alert, explain func(billing.Finding) billing.Finding,
 	now time.Time, p Policy) (*alert.Notification, Alert, error) {
-	fp := f.Fingerprint()
 	_, silenced, err := b.Silenced(f.Rule, f.Account, now)
 	if err != nil {
 		return nil, Alert{}, err
 	}
-	a, ok := firing[fp]
-	if !ok {
-		if a, ok, err = b.Alert(fp); err != nil {
-			return nil, Alert{}, err
-		}
+	var a Alert
+	i := slices.IndexFunc(firing, func(a Alert) bool { return a.Fingerprint == fp })
+	ok := i >= 0
+	if ok {
+		a = firing[i]
+	} else if a, ok, err = b.Alert(fp); err != nil {
+		return nil, Alert{}, err
 	}
 	rec := FindingRecord{Account: f.Account, Rule: f.Rule, Entity: f.Entity, Fingerprint: fp,
 		Severity: f.Severity, At: now, Silenced: silenced}

@@ -125,12 +125,14 @@ func identify(rule, account, entity, fingerprint string, sev billing.Severity) (
 	if _, err := billing.ParseSeverity(string(sev)); err != nil {
 		return "", err
 	}
-	want := billing.Fingerprint(rule, account, entity)
-	if fingerprint != "" && fingerprint != want {
-		return "", fmt.Errorf("fingerprint %s does not match rule %q, account %q and entity %q (want %s)",
-			fingerprint, rule, account, entity, want)
+	if fingerprint == "" {
+		return billing.Fingerprint(rule, account, entity), nil
 	}
-	return want, nil
+	if !billing.IsFingerprint(fingerprint, rule, account, entity) {
+		return "", fmt.Errorf("fingerprint %s does not match rule %q, account %q and entity %q (want %s)",
+			fingerprint, rule, account, entity, billing.Fingerprint(rule, account, entity))
+	}
+	return fingerprint, nil
 }
 
 // Silence mutes the findings of one rule on one account from Start until

@@ -87,6 +87,10 @@ func (s *Sender) Drain(ctx context.Context, now time.Time) (DrainResult, error) 
 	}); err != nil {
 		return res, fmt.Errorf("read outbox: %w", err)
 	}
+	if len(due) == 0 {
+		// Most drains, after a poll that decided nothing.
+		return res, nil
+	}
 	if s.Policy.Immediate {
 		slices.SortFunc(due, func(x, y OutboxItem) int { return cmp.Compare(x.ID, y.ID) })
 	}

@@ -110,6 +110,12 @@ func (p Poller) Each(ctx context.Context, targets []Target, now time.Time, done 
 	if conc <= 0 {
 		conc = DefaultConcurrency
 	}
+	if len(targets) == 1 {
+		// Nothing to overlap: fetch on the caller's goroutine (a replay
+		// polls its one account once per observation).
+		done(0, fetch(ctx, targets[0], now, timeout))
+		return
+	}
 	q := newQueue(ctx, targets, p.PerGroup)
 	defer q.stop()
 	type ended struct {

@@ -4,8 +4,9 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,19 +96,26 @@ var inhibits = map[string][]string{
 	"recharge-burst": {"recharge-above-threshold", "recharge-while-grant-credit", "credits-accumulating"},
 }
 
-// InhibitorsOf returns the rules whose firing alerts on the same account
-// fold rule's findings into them.
-func InhibitorsOf(rule string) []string {
-	var out []string
+// inhibitors is inhibits turned around: per symptom, the rules that
+// inhibit it, in name order.
+var inhibitors = func() map[string][]string {
+	out := make(map[string][]string)
 	for inhibitor, symptoms := range inhibits {
 		for _, s := range symptoms {
-			if s == rule {
-				out = append(out, inhibitor)
-			}
+			out[s] = append(out[s], inhibitor)
 		}
 	}
+	for _, rs := range out {
+		slices.Sort(rs)
+	}
 	return out
-}
+}()
+
+// InhibitorsOf returns the rules whose firing alerts on the same account
+// fold rule's findings into them, in name order. The lifecycle asks for
+// every finding at every poll: the slice is shared, and callers must not
+// change it.
+func InhibitorsOf(rule string) []string { return inhibitors[rule] }
 
 // SourceRule is the rule that watches the source itself; it is the only one
 // evaluated after a failed poll.
@@ -186,40 +194,47 @@ func (e *Engine) Names() []string {
 // account, entity, severity, time) but not explained, in a stable order.
 // Symptoms of a finding that inhibits them are marked InhibitedBy.
 func (e *Engine) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
-	return e.check(h, now, func(string) bool { return true })
+	return e.check(h, now, "")
 }
 
 // CheckSource runs only the rule that watches the source (after a failed
 // poll, the other rules would judge stale data).
 func (e *Engine) CheckSource(h *ledger.Ledger, now time.Time) []billing.Finding {
-	return e.check(h, now, func(name string) bool { return name == SourceRule })
+	return e.check(h, now, SourceRule)
 }
 
-func (e *Engine) check(h *ledger.Ledger, now time.Time, run func(string) bool) []billing.Finding {
+func (e *Engine) check(h *ledger.Ledger, now time.Time, only string) []billing.Finding {
 	var out []billing.Finding
+	account := h.Account().Name
+	inhibiting := false
 	for _, r := range e.rules {
-		if !run(r.Name()) {
+		name := r.Name()
+		if only != "" && name != only {
 			continue
 		}
-		for _, f := range r.Check(h, now) {
-			f.Rule, f.Account, f.At = r.Name(), h.Account().Name, now
+		fs := r.Check(h, now)
+		if len(fs) > 0 {
+			_, inhibits := inhibits[name]
+			inhibiting = inhibiting || inhibits
+		}
+		for _, f := range fs {
+			f.Rule, f.Account, f.At = name, account, now
 			out = append(out, f)
 		}
 	}
-	for _, f := range out {
-		for _, symptom := range inhibits[f.Rule] {
-			for i := range out {
-				if out[i].Rule == symptom {
-					out[i].InhibitedBy = f.Rule
+	if inhibiting {
+		for _, f := range out {
+			for _, symptom := range inhibits[f.Rule] {
+				for i := range out {
+					if out[i].Rule == symptom {
+						out[i].InhibitedBy = f.Rule
+					}
 				}
 			}
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Rule != out[j].Rule {
-			return out[i].Rule < out[j].Rule
-		}
-		return out[i].Entity < out[j].Entity
+	slices.SortStableFunc(out, func(x, y billing.Finding) int {
+		return cmp.Or(strings.Compare(x.Rule, y.Rule), strings.Compare(x.Entity, y.Entity))
 	})
 	return out
 }

@@ -1,0 +1,42 @@
+package ledger
+
+import (
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// The sums over grants must give the decimals decimal's own Add and Sub
+// give, exponent included: they are packed into points and checkpoints.
+func TestArithMatchesDecimal(t *testing.T) {
+	vals := []string{"0", "0.00", "500.00", "123.45", "-3.5", "1e3", "12345678901234567", "99999999999999999",
+		"-99999999999999999", "123456789012345678901234", "0.000000000000000001", "9223372036854775807", "50"}
+	for _, a := range vals {
+		for _, b := range vals {
+			da, db := decimal.RequireFromString(a), decimal.RequireFromString(b)
+			want := da.Sub(db)
+			got := subNum(numOf(da), numOf(db))
+			if d := got.decimal(); d.Cmp(want) != 0 || d.Exponent() != want.Exponent() {
+				t.Errorf("%s - %s: got %s (exponent %d), want %s (exponent %d)", a, b, d, d.Exponent(), want, want.Exponent())
+			}
+			if got.sign() != want.Sign() {
+				t.Errorf("%s - %s: got sign %d, want %d", a, b, got.sign(), want.Sign())
+			}
+			if !got.isBig && (got.m >= smallLimit || got.m <= -smallLimit) {
+				t.Errorf("%s - %s: coefficient %d held small", a, b, got.m)
+			}
+		}
+	}
+	// A sum started at zero has decimal.Zero.Add's exponent.
+	for i := range vals {
+		s, want := zeroSum(), decimal.Zero
+		for _, v := range vals[i:] {
+			d := decimal.RequireFromString(v)
+			s.add(numOf(d))
+			want = want.Add(d)
+		}
+		if got := s.value(); got.Cmp(want) != 0 || got.Exponent() != want.Exponent() {
+			t.Errorf("sum from %s: got %s (exponent %d), want %s (exponent %d)", vals[i], got, got.Exponent(), want, want.Exponent())
+		}
+	}
+}
