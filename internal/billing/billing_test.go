@@ -75,6 +75,16 @@ func TestGrantAndCharge(t *testing.T) {
 	if !g.Remaining().Amount().Equal(decimal.RequireFromString("-0.40")) {
 		t.Errorf("over-drawn remaining: got %s, want -0.40", g.Remaining().Exact())
 	}
+	// Remaining is Amount.Sub(Used), exponent included, the untouched
+	// grants it returns without subtracting too.
+	for _, tc := range [][2]string{{"500.00", "0"}, {"500.00", "0.00"}, {"500", "0.000"}, {"5E2", "0"}, {"500.00", "123.4"}, {"0", "0"}} {
+		g := billing.Grant{Amount: usd(tc[0]), Used: usd(tc[1])}
+		want := decimal.RequireFromString(tc[0]).Sub(decimal.RequireFromString(tc[1]))
+		if got := g.Remaining(); !got.Amount().Equal(want) || got.Amount().Exponent() != want.Exponent() || got.Currency() != "USD" {
+			t.Errorf("%s - %s: got %s (exponent %d, %s), want %s (exponent %d, USD)", tc[0], tc[1], got.Amount(),
+				got.Amount().Exponent(), got.Currency(), want, want.Exponent())
+		}
+	}
 	if g.ExpiredAt(exp.Add(-time.Second)) || !g.ExpiredAt(exp) {
 		t.Error("a grant expires exactly at expires_at")
 	}

@@ -47,7 +47,14 @@ type Grant struct {
 
 // Remaining is Amount-Used; it can be negative when a provider over-draws.
 func (g Grant) Remaining() Money {
-	return NewMoney(g.Amount.Amount().Sub(g.Used.Amount()), g.Amount.Currency())
+	a, u := g.Amount.Amount(), g.Used.Amount()
+	// Most grants are untouched: their amount is what Sub would make of
+	// it, exponent included, without the arithmetic (rules ask after
+	// every poll).
+	if u.IsZero() && u.Exponent() >= a.Exponent() {
+		return g.Amount
+	}
+	return NewMoney(a.Sub(u), g.Amount.Currency())
 }
 
 // ExpiredAt reports whether the grant has expired at t (expiry is exclusive:

@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"testing"
+	"time"
 
+	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
 	"github.com/shopspring/decimal"
 )
 
@@ -37,6 +39,33 @@ func TestArithMatchesDecimal(t *testing.T) {
 		}
 		if got := s.value(); got.Cmp(want) != 0 || got.Exponent() != want.Exponent() {
 			t.Errorf("sum from %s: got %s (exponent %d), want %s (exponent %d)", vals[i], got, got.Exponent(), want, want.Exponent())
+		}
+	}
+}
+
+// cumBefore, which goes on from where earlier lookups stopped, answers as
+// counting the points from the start of their block does, for windows
+// sliding forward one poll at a time and for lookups out of order.
+func TestCumBeforeMatchesCount(t *testing.T) {
+	a, obs := lt.Year(1500)
+	l := New(a, Options{Keep: 10 * 24 * time.Hour})
+	for i, o := range obs {
+		if err := l.Append(o); err != nil {
+			t.Fatal(err)
+		}
+		now := o.At
+		for _, back := range []time.Duration{0, 90 * time.Minute, 24 * time.Hour, 7 * 24 * time.Hour, 3 * time.Hour, 40 * 24 * time.Hour} {
+			from := now.Add(-back)
+			if i%97 == 0 {
+				from = from.Add(-time.Duration(i%13) * time.Hour) // out of order
+			}
+			p := &l.points
+			lo := max(p.count(from, true)-1, 0)
+			wc, wv := p.cum(lo)
+			gc, gv := p.cumBefore(from)
+			if gc.Cmp(wc) != 0 || gv != wv {
+				t.Fatalf("poll %d, from %s: got %s over %s, want %s over %s", i, from, gc, gv, wc, wv)
+			}
 		}
 	}
 }

@@ -200,6 +200,12 @@ type pointLog struct {
 	lastCum, prevCum decimal.Decimal
 	lastCov, prevCov time.Duration
 	w                pstate // after the newest point, for packing the next
+	// walkers are cursors left where the last lookups of cumBefore
+	// stopped, and next the one to reuse: the windows rules measure
+	// slide forward a poll at a time, so the next lookup of each goes on
+	// from where it stopped rather than from the start of its block.
+	walkers [4]cursor
+	next    int
 }
 
 func (p *pointLog) len() int { return p.n }
@@ -540,6 +546,58 @@ func (p *pointLog) count(t time.Time, orAt bool) int {
 		n++
 	}
 	return n
+}
+
+// cumBefore returns the consumption summed up to the newest point at or
+// before t (the first point kept when none is), and the time it covers:
+// cum(count(t, true)-1), or cum(0), without reading again the points a
+// lookup of an earlier time in the same block read.
+func (p *pointLog) cumBefore(t time.Time) (decimal.Decimal, time.Duration) {
+	switch {
+	case p.n == 0:
+		return decimal.Zero, 0
+	case !p.last.At.After(t):
+		return p.lastCum, p.lastCov
+	case p.n >= 2 && !p.prev.At.After(t):
+		return p.prevCum, p.prevCov
+	}
+	// The last block whose first point is at or before t.
+	k := sort.Search(len(p.blocks), func(k int) bool { return p.blocks[k].first.After(t) }) - 1
+	if k < 0 {
+		return p.cum(0)
+	}
+	b := p.blocks[k]
+	c := p.walker(b, t)
+	for {
+		// The block may have grown since the walker last read it; what it
+		// held then is unchanged.
+		c.times.b, c.cons.b = b.times, b.cons
+		at := *c
+		if !c.next() || c.s.at.After(t) {
+			*c = at
+			break
+		}
+	}
+	return c.cum()
+}
+
+// walker returns the walker on b that stopped furthest along at or before
+// t, or a new one at b's start.
+func (p *pointLog) walker(b *block, t time.Time) *cursor {
+	var best *cursor
+	for i := range p.walkers {
+		w := &p.walkers[i]
+		if w.b == b && w.j >= 0 && !w.s.at.After(t) && (best == nil || w.j > best.j) {
+			best = w
+		}
+	}
+	if best != nil {
+		return best
+	}
+	best = &p.walkers[p.next]
+	p.next = (p.next + 1) % len(p.walkers)
+	*best = *b.cursor(false)
+	return best
 }
 
 // dropBefore drops the blocks older than the one holding the newest

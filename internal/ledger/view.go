@@ -87,12 +87,8 @@ func (l *Ledger) Consumption(from, to time.Time) (decimal.Decimal, time.Duration
 	if hi < 0 {
 		return decimal.Zero, 0
 	}
-	lo := l.before(from)
-	if lo < 0 {
-		lo = 0
-	}
 	hc, hv := l.points.cum(hi)
-	lc, lv := l.points.cum(lo)
+	lc, lv := l.points.cumBefore(from)
 	return hc.Sub(lc), hv - lv
 }
 

@@ -73,23 +73,20 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	held := func(fp string) bool { return slices.Contains(fps, fp) }
 
 	// Which firing alerts stop now, and which keep firing (and inhibiting).
-	firingAlerts, err := b.Alerts(account, Firing)
-	if err != nil {
+	var firingAlerts []Alert
+	var err error
+	if m, ok := b.(*memTx); ok {
+		firingAlerts = m.firingOf(account)
+	} else if firingAlerts, err = b.Alerts(account, Firing); err != nil {
 		return nil, err
 	}
 	after := max(p.ResolveAfter, 1)
 	var firingRules []string
-	// stillFiring are the firing alerts whose finding holds: decideOne
-	// takes them from here rather than reading them again.
-	var stillFiring []Alert
 	var out []alert.Notification
-	var changed []Alert
+	changed := make([]Alert, 0, len(firingAlerts)+len(holding))
 	for _, a := range firingAlerts {
-		if h := held(a.Fingerprint); h || !judged(a.Rule) {
+		if held(a.Fingerprint) || !judged(a.Rule) {
 			firingRules = append(firingRules, a.Rule)
-			if h {
-				stillFiring = append(stillFiring, a)
-			}
 			continue
 		}
 		a.MissCount++
@@ -124,7 +121,9 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 		}
 	}
 	for i, f := range holding {
-		n, a, err := decideOne(b, f, fps[i], stillFiring, explain, now, p)
+		// The firing alerts of holding findings are as read: decideOne
+		// takes them from firingAlerts rather than reading them again.
+		n, a, err := decideOne(b, f, fps[i], firingAlerts, explain, now, p)
 		if err != nil {
 			return nil, err
 		}
@@ -145,8 +144,7 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 
 // decideOne handles one holding finding, whose fingerprint is fp: it
 // records it and returns the notification due, if any, and the alert's new
-// state (zero if none). firing has the firing alerts of the holding
-// findings, as read.
+// state (zero if none). firing has the firing alerts, as read.
 func decideOne(b Book, f billing.Finding, fp string, firing []Alert, explain func(billing.Finding) billing.Finding,
 	now time.Time, p Policy) (*alert.Notification, Alert, error) {
 	_, silenced, err := b.Silenced(f.Rule, f.Account, now)

@@ -20,11 +20,57 @@ import (
 type Memory struct {
 	mu       sync.RWMutex
 	alerts   map[string]Alert
-	findings []FindingRecord
+	findings findingLog
 	silences []Silence // by id
 	outbox   []memItem // by id
 	// lastSilence and lastItem are the last ids assigned.
 	lastSilence, lastItem int64
+	// replaced is the write transaction's undo log of PutAlert, kept
+	// from one transaction to the next (a replay writes one per poll).
+	replaced []replacedAlert
+}
+
+// replacedAlert is what PutAlert replaced: the alert with fingerprint fp,
+// if there was one (had).
+type replacedAlert struct {
+	fp  string
+	old Alert
+	had bool
+}
+
+// findingLog is the log of findings, in chunks: it grows by a chunk,
+// never by copying what it holds (a replay records a finding or more at
+// every poll).
+type findingLog struct {
+	chunks [][]FindingRecord
+	n      int
+}
+
+// maxFindingChunk bounds a chunk; the first are smaller, so that the many
+// short-lived Memories of rule tests stay small.
+const maxFindingChunk = 4096
+
+func (l *findingLog) add(r FindingRecord) {
+	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == cap(l.chunks[k-1]) {
+		l.chunks = append(l.chunks, make([]FindingRecord, 0, min(max(l.n, 16), maxFindingChunk)))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	*last = append(*last, r)
+	l.n++
+}
+
+// truncate drops the records after the first n.
+func (l *findingLog) truncate(n int) {
+	for l.n > n {
+		k := len(l.chunks) - 1
+		c := l.chunks[k]
+		drop := min(len(c), l.n-n)
+		clear(c[len(c)-drop:])
+		l.chunks[k], l.n = c[:len(c)-drop], l.n-drop
+		if len(l.chunks[k]) == 0 {
+			l.chunks = l.chunks[:k]
+		}
+	}
 }
 
 // memItem is an outbox item and where its delivery is.
@@ -46,12 +92,14 @@ func (m *Memory) Update(ctx context.Context, fn func(Tx) error) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	tx := &memTx{m: m, write: true}
+	tx := &memTx{m: m, write: true, findings: m.findings.n}
 	done := false
 	defer func() {
 		if !done {
 			tx.rollback()
 		}
+		clear(m.replaced)
+		m.replaced = m.replaced[:0]
 	}()
 	if err := fn(tx); err != nil {
 		return err
@@ -71,11 +119,15 @@ func (m *Memory) View(ctx context.Context, fn func(Tx) error) error {
 }
 
 // memTx is a transaction on a Memory. Writes apply at once and leave an
-// undo step; a transaction that fails runs them backwards.
+// undo step; a transaction that fails runs them backwards. The alerts
+// replaced are undone from Memory.replaced, and the findings recorded by
+// cutting the log back to its length before (findings): each touches only
+// its own part of the state.
 type memTx struct {
-	m     *Memory
-	write bool
-	undo  []func()
+	m        *Memory
+	write    bool
+	undo     []func()
+	findings int
 }
 
 var _ Tx = (*memTx)(nil)
@@ -85,6 +137,15 @@ func (tx *memTx) rollback() {
 		tx.undo[i]()
 	}
 	tx.undo = nil
+	rs := tx.m.replaced
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].had {
+			tx.m.alerts[rs[i].fp] = rs[i].old
+		} else {
+			delete(tx.m.alerts, rs[i].fp)
+		}
+	}
+	tx.m.findings.truncate(tx.findings)
 }
 
 func (tx *memTx) writable() error {
@@ -124,6 +185,27 @@ func (tx *memTx) Alerts(account string, state State) ([]Alert, error) {
 	return out, nil
 }
 
+// firingOf returns account's firing alerts as Alerts does, but with their
+// findings shared with the Memory, for Decide alone: it reads them and
+// writes back what it read, and the findings a Memory holds are only ever
+// replaced, never changed. A replay decides after every poll, and copying
+// the findings of every firing alert each time was most of what it
+// allocated.
+func (tx *memTx) firingOf(account string) []Alert {
+	var out []Alert
+	for _, a := range tx.m.alerts {
+		if a.Account == account && a.State == Firing {
+			f := a.Finding
+			a.Finding = nil
+			a = cloneAlert(a)
+			a.Finding = slices.Clip(f)
+			out = append(out, a)
+		}
+	}
+	sortAlerts(out)
+	return out
+}
+
 // sortAlerts puts alerts in the order they fired, as Book.Alerts returns
 // them.
 func sortAlerts(as []Alert) {
@@ -160,13 +242,7 @@ func (tx *memTx) PutAlert(a Alert) error {
 		utc(a.ResolvedAt), utc(a.LastSeenAt), utc(a.AckedAt)
 	old, had := tx.m.alerts[a.Fingerprint]
 	tx.m.alerts[a.Fingerprint] = a
-	tx.undo = append(tx.undo, func() {
-		if had {
-			tx.m.alerts[a.Fingerprint] = old
-		} else {
-			delete(tx.m.alerts, a.Fingerprint)
-		}
-	})
+	tx.m.replaced = append(tx.m.replaced, replacedAlert{fp: a.Fingerprint, old: old, had: had})
 	return nil
 }
 
@@ -180,18 +256,18 @@ func (tx *memTx) RecordFinding(r FindingRecord) error {
 		return fmt.Errorf("record finding %s of account %q: %w", r.Rule, r.Account, err)
 	}
 	r.At = r.At.UTC()
-	n := len(tx.m.findings)
-	tx.m.findings = append(tx.m.findings, r)
-	tx.undo = append(tx.undo, func() { tx.m.findings = tx.m.findings[:n] })
+	tx.m.findings.add(r)
 	return nil
 }
 
 // Findings implements Book.
 func (tx *memTx) Findings(account string, since time.Time) ([]FindingRecord, error) {
 	var out []FindingRecord
-	for _, r := range tx.m.findings {
-		if (account == "" || r.Account == account) && !r.At.Before(since) {
-			out = append(out, r)
+	for _, c := range tx.m.findings.chunks {
+		for _, r := range c {
+			if (account == "" || r.Account == account) && !r.At.Before(since) {
+				out = append(out, r)
+			}
 		}
 	}
 	slices.SortStableFunc(out, func(x, y FindingRecord) int { return x.At.Compare(y.At) })

@@ -2,7 +2,7 @@ package rules
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
@@ -52,7 +52,7 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 	soon := false
 	for _, g := range obs.Grants {
 		if !g.ExpiresAt.IsZero() && !g.ExpiredAt(now) && !g.ExpiresAt.After(horizon) &&
-			g.Amount.Amount().Sub(g.Used.Amount()).Cmp(r.MinLoss.Decimal) >= 0 {
+			g.Remaining().Amount().Cmp(r.MinLoss.Decimal) >= 0 {
 			soon = true
 			break
 		}
@@ -61,18 +61,34 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 	if !soon || !rw.Known {
 		return nil, rw
 	}
-	var gs []billing.Grant
+	gs := make([]billing.Grant, 0, len(obs.Grants))
 	for _, g := range obs.Grants {
 		if !g.ExpiredAt(now) && g.Remaining().IsPositive() {
 			gs = append(gs, g)
 		}
 	}
 	policy := h.Account().Drawdown
-	sort.SliceStable(gs, func(i, j int) bool { return ledger.GoesFirst(policy, gs[i], gs[j]) })
+	slices.SortStableFunc(gs, func(a, b billing.Grant) int {
+		switch {
+		case ledger.GoesFirst(policy, a, b):
+			return -1
+		case ledger.GoesFirst(policy, b, a):
+			return 1
+		}
+		return 0
+	})
+	// Only a grant expiring within the horizon can be a loss: the walk
+	// stops after the last of them in drawdown order.
+	last := -1
+	for i, g := range gs {
+		if !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(horizon) {
+			last = i
+		}
+	}
 	perSec := rw.BurnPerDay.Amount().Div(decimal.NewFromInt(86400))
 	var out []projectedLoss
 	t := now
-	for _, g := range gs {
+	for _, g := range gs[:last+1] {
 		rem := g.Remaining().Amount()
 		used := rem
 		if !g.ExpiresAt.IsZero() {

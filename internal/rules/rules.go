@@ -204,15 +204,27 @@ func (e *Engine) CheckSource(h *ledger.Ledger, now time.Time) []billing.Finding 
 }
 
 func (e *Engine) check(h *ledger.Ledger, now time.Time, only string) []billing.Finding {
-	var out []billing.Finding
+	// Each rule's findings, then one slice of them all: the holding
+	// findings are kept with the cycle's report.
+	var found [16][]billing.Finding
+	each := found[:0]
+	n := 0
+	for _, r := range e.rules {
+		fs := []billing.Finding(nil)
+		if only == "" || r.Name() == only {
+			fs = r.Check(h, now)
+		}
+		each = append(each, fs)
+		n += len(fs)
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]billing.Finding, 0, n)
 	account := h.Account().Name
 	inhibiting := false
-	for _, r := range e.rules {
-		name := r.Name()
-		if only != "" && name != only {
-			continue
-		}
-		fs := r.Check(h, now)
+	for i, fs := range each {
+		name := e.rules[i].Name()
 		if len(fs) > 0 {
 			_, inhibits := inhibits[name]
 			inhibiting = inhibiting || inhibits
