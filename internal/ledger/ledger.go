@@ -177,6 +177,12 @@ type Ledger struct {
 	held *heldObs
 
 	prev, cur *billing.Observation
+	// curGrants and prevGrants are the grant lists the ledger made for cur
+	// and prev (nil where it made none): prev's is written over for the
+	// next observation's, so a ledger appending a poll a minute makes no
+	// garbage of them. moves is append's scratch.
+	curGrants, prevGrants []billing.Grant
+	moves                 []grantMove
 }
 
 // New returns an empty ledger for account.
@@ -251,12 +257,16 @@ func (l *Ledger) append(o billing.Observation) {
 	// grant's used amount since the previous observation.
 	var newGrants []int
 	grantUse, grantUseKnown := decimal.Zero, !first && l.cur.Has(billing.PartGrants)
-	var moves []grantMove
+	var moves, made = []grantMove(nil), []billing.Grant(nil)
 	if o.Has(billing.PartGrants) {
-		moves = make([]grantMove, len(o.Grants))
-		grants := make([]billing.Grant, len(o.Grants))
-		copy(grants, o.Grants)
-		o.Grants = grants
+		if cap(l.moves) < len(o.Grants) {
+			l.moves = make([]grantMove, len(o.Grants))
+		}
+		moves = l.moves[:len(o.Grants)]
+		clear(moves)
+		made = reuse(l.prevGrants, len(o.Grants), o.Grants)
+		copy(made, o.Grants)
+		o.Grants = made
 		for i := range o.Grants {
 			g := &o.Grants[i]
 			used := g.Used.Amount()
@@ -366,9 +376,19 @@ func (l *Ledger) append(o billing.Observation) {
 	}
 	l.logPoll(&o, nil)
 	l.prev, l.cur = l.cur, &o
+	l.prevGrants, l.curGrants = l.curGrants, made
 	if (l.opts.Keep > 0 || l.opts.KeepPoints > 0) && l.points.seq%blockSize == 0 {
 		l.trim()
 	}
+}
+
+// reuse returns buf with length n when it has room and is not from,
+// else a new slice.
+func reuse(buf []billing.Grant, n int, from []billing.Grant) []billing.Grant {
+	if cap(buf) < n || n == 0 || &buf[:1][0] == &from[:1][0] {
+		return make([]billing.Grant, n)
+	}
+	return buf[:n]
 }
 
 func latest(a, b time.Time) time.Time {

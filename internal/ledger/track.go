@@ -46,8 +46,10 @@ func (l *Ledger) logPoll(o *billing.Observation, err error) {
 		}
 	}
 	if len(l.polls) == maxPolls {
-		copy(l.polls, l.polls[1:])
-		l.polls = l.polls[:maxPolls-1]
+		// Dropped from the front: append moves the rest once they reach
+		// the end of their array, not at every poll.
+		l.polls[0] = PollRecord{}
+		l.polls = l.polls[1:]
 	}
 	l.polls = append(l.polls, rec)
 }
@@ -215,6 +217,14 @@ func GoesFirst(p billing.DrawdownPolicy, a, b billing.Grant) bool {
 
 func (l *Ledger) trackGrantDrawdown(o *billing.Observation, moves []grantMove) {
 	policy := l.account.Drawdown
+	// The grants drawn from (one or two a poll, of a score listed).
+	var drawnBuf [4]int
+	drawn := drawnBuf[:0]
+	for j, d := range moves {
+		if d.known && d.used.IsPositive() {
+			drawn = append(drawn, j)
+		}
+	}
 	for i := range o.Grants {
 		g, st := o.Grants[i], l.grants[o.Grants[i].ID]
 		m := moves[i]
@@ -223,9 +233,9 @@ func (l *Ledger) trackGrantDrawdown(o *billing.Observation, moves []grantMove) {
 			continue
 		}
 		drew := false
-		for j := range o.Grants {
+		for _, j := range drawn {
 			d := moves[j]
-			if !d.known || !d.used.IsPositive() || !GoesFirst(policy, g, o.Grants[j]) {
+			if !GoesFirst(policy, g, o.Grants[j]) {
 				continue
 			}
 			if st.idle.from == nil {
