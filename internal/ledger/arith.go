@@ -49,3 +49,13 @@ func zeroSum() acc { return acc{any: true} }
 // remainingNum is a grant's amount less its used credit (billing.Grant's
 // Remaining), as a num.
 func remainingNum(amount, used decimal.Decimal) num { return subNum(numOf(amount), numOf(used)) }
+
+// Compare returns decimal's a.Cmp(b) without the copies Cmp makes of a
+// and b when their exponents differ (a balance in cents against a
+// threshold in dollars): rules compare after every poll.
+func Compare(a, b decimal.Decimal) int {
+	if a.Exponent() == b.Exponent() {
+		return a.Cmp(b)
+	}
+	return subNum(numOf(a), numOf(b)).sign()
+}

@@ -21,6 +21,9 @@ func TestArithMatchesDecimal(t *testing.T) {
 			if d := got.decimal(); d.Cmp(want) != 0 || d.Exponent() != want.Exponent() {
 				t.Errorf("%s - %s: got %s (exponent %d), want %s (exponent %d)", a, b, d, d.Exponent(), want, want.Exponent())
 			}
+			if c := Compare(da, db); c != da.Cmp(db) {
+				t.Errorf("Compare(%s, %s): got %d, want %d", a, b, c, da.Cmp(db))
+			}
 			if got.sign() != want.Sign() {
 				t.Errorf("%s - %s: got sign %d, want %d", a, b, got.sign(), want.Sign())
 			}

@@ -72,14 +72,14 @@ func (l *Ledger) AnyRecharge(from, to time.Time, match func(*Recharge) bool) boo
 // SumRecharges adds up f over the recharges with At in (from, to] without
 // copying them, and counts them.
 func (l *Ledger) SumRecharges(from, to time.Time, f func(*Recharge) (decimal.Decimal, bool)) (decimal.Decimal, int) {
-	sum, n := decimal.Zero, 0
+	sum, n := zeroSum(), 0
 	for _, r := range l.window(from, to) {
 		if v, ok := f(r); ok {
-			sum = sum.Add(v)
+			sum.add(numOf(v))
 			n++
 		}
 	}
-	return sum, n
+	return sum.value(), n
 }
 
 // Consumption returns the credit consumed over observations in (from, to]

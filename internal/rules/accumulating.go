@@ -47,7 +47,7 @@ func (r CreditsAccumulating) measure(h *ledger.Ledger, now time.Time) (added, sp
 	if covered < r.Window.Duration/2 {
 		return added, spent, n, false
 	}
-	ok = added.Sub(spent).Cmp(r.MinExcess.Decimal) >= 0 && added.Cmp(spent.Mul(r.MinRatio.Decimal)) >= 0
+	ok = ledger.Compare(added.Sub(spent), r.MinExcess.Decimal) >= 0 && ledger.Compare(added, spent.Mul(r.MinRatio.Decimal)) >= 0
 	return added, spent, n, ok
 }
 

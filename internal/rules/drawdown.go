@@ -42,7 +42,7 @@ func (r DrawdownOrder) History() time.Duration { return 0 }
 func (DrawdownOrder) Name() string { return "drawdown-order" }
 
 func (r DrawdownOrder) offends(c ledger.IdleCredit) bool {
-	return c.Intervals >= r.MinPolls.N && c.Remaining.Cmp(r.MinIdleCredit.Decimal) >= 0 && c.Drawn.Cmp(r.MinDrawn.Decimal) >= 0
+	return c.Intervals >= r.MinPolls.N && ledger.Compare(c.Remaining, r.MinIdleCredit.Decimal) >= 0 && ledger.Compare(c.Drawn, r.MinDrawn.Decimal) >= 0
 }
 
 func idleEntity(c ledger.IdleCredit) string {

@@ -52,7 +52,7 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 	soon := false
 	for _, g := range obs.Grants {
 		if !g.ExpiresAt.IsZero() && !g.ExpiredAt(now) && !g.ExpiresAt.After(horizon) &&
-			g.Remaining().Amount().Cmp(r.MinLoss.Decimal) >= 0 {
+			ledger.Compare(g.Remaining().Amount(), r.MinLoss.Decimal) >= 0 {
 			soon = true
 			break
 		}
@@ -99,7 +99,7 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 			used = decimal.Min(rem, avail)
 		}
 		if lost := rem.Sub(used); lost.IsPositive() {
-			if !g.ExpiresAt.After(horizon) && lost.Cmp(r.MinLoss.Decimal) >= 0 {
+			if !g.ExpiresAt.After(horizon) && ledger.Compare(lost, r.MinLoss.Decimal) >= 0 {
 				out = append(out, projectedLoss{grant: g, lost: lost})
 			}
 			if g.ExpiresAt.After(t) {

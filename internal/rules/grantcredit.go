@@ -38,7 +38,7 @@ func (RechargeWhileGrantCredit) PointHistory() time.Duration { return 0 }
 func (RechargeWhileGrantCredit) Name() string { return "recharge-while-grant-credit" }
 
 func (r RechargeWhileGrantCredit) offends(x *ledger.Recharge) bool {
-	return countsAsAutoRecharge(x) && x.FreeBeforeKnown && x.FreeCreditBefore.Cmp(r.MinGrantCredit.Decimal) >= 0
+	return countsAsAutoRecharge(x) && x.FreeBeforeKnown && ledger.Compare(x.FreeCreditBefore, r.MinGrantCredit.Decimal) >= 0
 }
 
 // Check implements Rule.

@@ -34,7 +34,7 @@ func (PhantomBalance) Name() string { return "phantom-balance" }
 func (r PhantomBalance) Check(h *ledger.Ledger, now time.Time) []billing.Finding {
 	pt, ok := h.Latest(now)
 	if !ok || !pt.ShownKnown || !pt.EffectiveKnown ||
-		pt.Shown.Sub(pt.Effective).LessThan(r.MinDifference.Decimal) || pt.ExpiredRemaining.LessThan(r.MinDifference.Decimal) {
+		ledger.Compare(pt.ExpiredRemaining, r.MinDifference.Decimal) < 0 || ledger.Compare(pt.Shown.Sub(pt.Effective), r.MinDifference.Decimal) < 0 {
 		return nil
 	}
 	return []billing.Finding{{Severity: billing.SeverityWarning, Entity: "shown-balance"}}

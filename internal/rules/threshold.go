@@ -39,22 +39,27 @@ func (RechargeAboveThreshold) PointHistory() time.Duration { return 0 }
 // Name implements Rule.
 func (RechargeAboveThreshold) Name() string { return "recharge-above-threshold" }
 
-// before returns the balance a recharge provably happened above, and how it
-// is known.
-func (r RechargeAboveThreshold) before(ar billing.AutoRecharge, x *ledger.Recharge) (billing.Money, string, bool) {
+// limit is the balance a recharge must have happened above to offend: the
+// threshold plus the tolerance.
+func (r RechargeAboveThreshold) limit(ar billing.AutoRecharge) decimal.Decimal {
+	return ar.Threshold.Amount().Add(r.Tolerance.Decimal)
+}
+
+// before returns the balance a recharge provably happened above limit, and
+// how it is known.
+func (r RechargeAboveThreshold) before(ar billing.AutoRecharge, limit decimal.Decimal, x *ledger.Recharge) (billing.Money, string, bool) {
 	if !countsAsAutoRecharge(x) {
 		return billing.Money{}, "", false
 	}
 	c := ar.Threshold.Currency()
-	limit := ar.Threshold.Amount().Add(r.Tolerance.Decimal)
-	if x.BeforeKnown && x.BalanceBefore.GreaterThan(limit) {
+	if x.BeforeKnown && ledger.Compare(x.BalanceBefore, limit) > 0 {
 		if x.BeforeDerived {
 			return billing.NewMoney(x.BalanceBefore, c), "derived balance before it at least", true
 		}
 		return billing.NewMoney(x.BalanceBefore, c), "balance before it at least", true
 	}
 	if ar.Mode == billing.RechargeRestore {
-		if seen := ar.Target.Amount().Sub(x.Credit); seen.GreaterThan(limit) {
+		if seen := ar.Target.Amount().Sub(x.Credit); ledger.Compare(seen, limit) > 0 {
 			return billing.NewMoney(seen, c), "restoring to the target means the provider saw", true
 		}
 	}
@@ -67,7 +72,8 @@ func (r RechargeAboveThreshold) Check(h *ledger.Ledger, now time.Time) []billing
 	if !ar.Enabled {
 		return nil
 	}
-	offends := func(x *ledger.Recharge) bool { _, _, ok := r.before(ar, x); return ok }
+	limit := r.limit(ar)
+	offends := func(x *ledger.Recharge) bool { _, _, ok := r.before(ar, limit, x); return ok }
 	if h.CountRecharges(now.Add(-r.Lookback.Duration), now, offends) == 0 {
 		return nil
 	}
@@ -82,7 +88,7 @@ func (r RechargeAboveThreshold) Explain(h *ledger.Ledger, now time.Time, f billi
 	n := 0
 	var lowest billing.Money
 	for _, x := range h.Recharges(from, now) {
-		bal, how, ok := r.before(ar, &x)
+		bal, how, ok := r.before(ar, r.limit(ar), &x)
 		if !ok {
 			continue
 		}

@@ -50,7 +50,7 @@ func (r SpendWithoutUsage) gaps(h *ledger.Ledger, now time.Time) []usageGap {
 	var out []usageGap
 	for _, e := range h.Costs(now.Add(-r.Lookback.Duration), now) {
 		b := e.Bucket
-		if !b.Settled || b.Amount.Amount().GreaterThan(r.ZeroBelow.Decimal) || b.End.After(now) {
+		if !b.Settled || ledger.Compare(b.Amount.Amount(), r.ZeroBelow.Decimal) > 0 || b.End.After(now) {
 			continue
 		}
 		g := usageGap{cost: e}
@@ -61,7 +61,7 @@ func (r SpendWithoutUsage) gaps(h *ledger.Ledger, now time.Time) []usageGap {
 		}
 		g.charged, _ = h.SumRecharges(b.Start.Add(-time.Nanosecond), b.End.Add(-time.Nanosecond),
 			func(x *ledger.Recharge) (decimal.Decimal, bool) { return x.Charge.Amount.Amount(), true })
-		if (g.drawnMeasured && g.drawn.Cmp(r.Floor.Decimal) >= 0) || g.charged.Cmp(r.Floor.Decimal) >= 0 {
+		if (g.drawnMeasured && ledger.Compare(g.drawn, r.Floor.Decimal) >= 0) || ledger.Compare(g.charged, r.Floor.Decimal) >= 0 {
 			out = append(out, g)
 		}
 	}
