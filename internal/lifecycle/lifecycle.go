@@ -66,9 +66,13 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	judged func(rule string) bool, state billing.AccountState, now time.Time, p Policy) ([]alert.Notification, error) {
 	// An account holds a handful of findings and alerts at a time, and
 	// Decide runs after every poll: slices searched in place, not maps.
+	fingerprint := billing.Fingerprint
+	if m, ok := b.(*memTx); ok && m.write {
+		fingerprint = m.m.fingerprint
+	}
 	fps := make([]string, len(holding))
 	for i, f := range holding {
-		fps[i] = f.Fingerprint()
+		fps[i] = fingerprint(f.Rule, f.Account, f.Entity)
 	}
 	held := func(fp string) bool { return slices.Contains(fps, fp) }
 

@@ -28,6 +28,30 @@ type Memory struct {
 	// replaced is the write transaction's undo log of PutAlert, kept
 	// from one transaction to the next (a replay writes one per poll).
 	replaced []replacedAlert
+	// fingerprints remembers the fingerprints write transactions took:
+	// a replay checks the same few at every poll, several times each.
+	fingerprints map[fingerprintOf]string
+}
+
+// fingerprintOf is what a fingerprint is taken of.
+type fingerprintOf struct{ rule, account, entity string }
+
+// maxFingerprints bounds Memory.fingerprints; it starts again when full.
+const maxFingerprints = 4096
+
+// fingerprint returns billing.Fingerprint(rule, account, entity), taken
+// once. Call it in a write transaction only.
+func (m *Memory) fingerprint(rule, account, entity string) string {
+	k := fingerprintOf{rule, account, entity}
+	if fp, ok := m.fingerprints[k]; ok {
+		return fp
+	}
+	if m.fingerprints == nil || len(m.fingerprints) >= maxFingerprints {
+		m.fingerprints = make(map[fingerprintOf]string)
+	}
+	fp := billing.Fingerprint(rule, account, entity)
+	m.fingerprints[k] = fp
+	return fp
 }
 
 // replacedAlert is what PutAlert replaced: the alert with fingerprint fp,
@@ -229,7 +253,7 @@ func (tx *memTx) PutAlert(a Alert) error {
 	}
 	err := tx.writable()
 	if err == nil {
-		err = a.Check()
+		err = a.check(tx.m.fingerprint)
 	}
 	if err != nil {
 		return fmt.Errorf("store alert %s (%s of account %q): %w", fp, a.Rule, a.Account, err)
@@ -250,7 +274,7 @@ func (tx *memTx) PutAlert(a Alert) error {
 func (tx *memTx) RecordFinding(r FindingRecord) error {
 	err := tx.writable()
 	if err == nil {
-		err = r.Check()
+		err = r.check(tx.m.fingerprint)
 	}
 	if err != nil {
 		return fmt.Errorf("record finding %s of account %q: %w", r.Rule, r.Account, err)

@@ -55,7 +55,12 @@ type Alert struct {
 // Account, Entity); FiredAt is required, and ResolvedAt is set exactly when
 // State is Resolved.
 func (a *Alert) Check() error {
-	fp, err := identify(a.Rule, a.Account, a.Entity, a.Fingerprint, a.Severity)
+	return a.check(nil)
+}
+
+// check is Check, taking fingerprints from of when it is not nil.
+func (a *Alert) check(of fingerprinter) error {
+	fp, err := identify(a.Rule, a.Account, a.Entity, a.Fingerprint, a.Severity, of)
 	if err != nil {
 		return err
 	}
@@ -101,8 +106,11 @@ type FindingRecord struct {
 
 // Check validates r as every Book does before logging it, and fills in an
 // empty Fingerprint.
-func (r *FindingRecord) Check() error {
-	fp, err := identify(r.Rule, r.Account, r.Entity, r.Fingerprint, r.Severity)
+func (r *FindingRecord) Check() error { return r.check(nil) }
+
+// check is Check, taking fingerprints from of when it is not nil.
+func (r *FindingRecord) check(of fingerprinter) error {
+	fp, err := identify(r.Rule, r.Account, r.Entity, r.Fingerprint, r.Severity, of)
 	if err != nil {
 		return err
 	}
@@ -113,9 +121,14 @@ func (r *FindingRecord) Check() error {
 	return nil
 }
 
+// fingerprinter returns billing.Fingerprint(rule, account, entity), from a
+// memory of those it took (Memory's).
+type fingerprinter func(rule, account, entity string) string
+
 // identify validates the rule, account, entity and severity of a finding or
-// alert and returns its fingerprint, filling in an empty one.
-func identify(rule, account, entity, fingerprint string, sev billing.Severity) (string, error) {
+// alert and returns its fingerprint, filling in an empty one. It takes the
+// fingerprint from of when of is not nil.
+func identify(rule, account, entity, fingerprint string, sev billing.Severity, of fingerprinter) (string, error) {
 	switch {
 	case account == "":
 		return "", errors.New("empty account")
@@ -125,14 +138,18 @@ func identify(rule, account, entity, fingerprint string, sev billing.Severity) (
 	if _, err := billing.ParseSeverity(string(sev)); err != nil {
 		return "", err
 	}
-	if fingerprint == "" {
+	switch {
+	case of != nil:
+		if want := of(rule, account, entity); fingerprint == "" || fingerprint == want {
+			return want, nil
+		}
+	case fingerprint == "":
 		return billing.Fingerprint(rule, account, entity), nil
+	case billing.IsFingerprint(fingerprint, rule, account, entity):
+		return fingerprint, nil
 	}
-	if !billing.IsFingerprint(fingerprint, rule, account, entity) {
-		return "", fmt.Errorf("fingerprint %s does not match rule %q, account %q and entity %q (want %s)",
-			fingerprint, rule, account, entity, billing.Fingerprint(rule, account, entity))
-	}
-	return fingerprint, nil
+	return "", fmt.Errorf("fingerprint %s does not match rule %q, account %q and entity %q (want %s)",
+		fingerprint, rule, account, entity, billing.Fingerprint(rule, account, entity))
 }
 
 // Silence mutes the findings of one rule on one account from Start until

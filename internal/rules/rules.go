@@ -88,6 +88,9 @@ func (b *burn) setBurnWindow(d time.Duration) { b.burnWindow = d }
 type Engine struct {
 	rules      []Rule
 	burnWindow time.Duration
+	// byName is the rules' indexes in name order (the order of Check's
+	// findings), evaluation order among equal names.
+	byName []int
 }
 
 // inhibits lists, per rule, the rules whose findings on the same account are
@@ -128,7 +131,12 @@ func New(p Params) *Engine {
 			b.setBurnWindow(p.BurnWindow.Duration)
 		}
 	}
-	return &Engine{burnWindow: p.BurnWindow.Duration, rules: p.Rules}
+	byName := make([]int, len(p.Rules))
+	for i := range byName {
+		byName[i] = i
+	}
+	slices.SortStableFunc(byName, func(i, j int) int { return strings.Compare(p.Rules[i].Name(), p.Rules[j].Name()) })
+	return &Engine{burnWindow: p.BurnWindow.Duration, rules: p.Rules, byName: byName}
 }
 
 // History is how much history the engine's rules read: the longest of
@@ -220,27 +228,28 @@ func (e *Engine) check(h *ledger.Ledger, now time.Time, only string) []billing.F
 	if n == 0 {
 		return nil
 	}
+	// Gathered in name order, the findings need no moving by the sort
+	// below unless a rule finds several or two rules share a name.
 	out := make([]billing.Finding, 0, n)
 	account := h.Account().Name
-	inhibiting := false
-	for i, fs := range each {
+	for _, i := range e.byName {
 		name := e.rules[i].Name()
-		if len(fs) > 0 {
-			_, inhibits := inhibits[name]
-			inhibiting = inhibiting || inhibits
-		}
-		for _, f := range fs {
+		for _, f := range each[i] {
 			f.Rule, f.Account, f.At = name, account, now
 			out = append(out, f)
 		}
 	}
-	if inhibiting {
-		for _, f := range out {
-			for _, symptom := range inhibits[f.Rule] {
-				for i := range out {
-					if out[i].Rule == symptom {
-						out[i].InhibitedBy = f.Rule
-					}
+	// Each inhibitor's findings mark its symptoms', inhibitors taken in
+	// evaluation order.
+	for i, fs := range each {
+		name := e.rules[i].Name()
+		if len(fs) == 0 {
+			continue
+		}
+		for _, symptom := range inhibits[name] {
+			for j := range out {
+				if out[j].Rule == symptom {
+					out[j].InhibitedBy = name
 				}
 			}
 		}
