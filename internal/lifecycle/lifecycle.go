@@ -77,17 +77,19 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	held := func(fp string) bool { return slices.Contains(fps, fp) }
 
 	// Which firing alerts stop now, and which keep firing (and inhibiting).
-	var firingAlerts []Alert
+	var firingAlerts, changed []Alert
 	var err error
-	if m, ok := b.(*memTx); ok {
-		firingAlerts = m.firingOf(account)
+	if m, ok := b.(*memTx); ok && m.write {
+		// A Memory's write transaction lends Decide the slices it used
+		// at the previous poll.
+		firingAlerts, changed = m.firingOf(account), m.m.changed[:0]
+		defer func() { m.m.changed = changed }()
 	} else if firingAlerts, err = b.Alerts(account, Firing); err != nil {
 		return nil, err
 	}
 	after := max(p.ResolveAfter, 1)
 	var firingRules []string
 	var out []alert.Notification
-	changed := make([]Alert, 0, len(firingAlerts)+len(holding))
 	for _, a := range firingAlerts {
 		if held(a.Fingerprint) || !judged(a.Rule) {
 			firingRules = append(firingRules, a.Rule)

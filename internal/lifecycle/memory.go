@@ -31,6 +31,9 @@ type Memory struct {
 	// fingerprints remembers the fingerprints write transactions took:
 	// a replay checks the same few at every poll, several times each.
 	fingerprints map[fingerprintOf]string
+	// firing and changed are Decide's scratch in a write transaction:
+	// the firing alerts it read and the alerts it will put.
+	firing, changed []Alert
 }
 
 // fingerprintOf is what a fingerprint is taken of.
@@ -216,7 +219,7 @@ func (tx *memTx) Alerts(account string, state State) ([]Alert, error) {
 // the findings of every firing alert each time was most of what it
 // allocated.
 func (tx *memTx) firingOf(account string) []Alert {
-	var out []Alert
+	out := tx.m.firing[:0]
 	for _, a := range tx.m.alerts {
 		if a.Account == account && a.State == Firing {
 			f := a.Finding
@@ -227,6 +230,7 @@ func (tx *memTx) firingOf(account string) []Alert {
 		}
 	}
 	sortAlerts(out)
+	tx.m.firing = out
 	return out
 }
 
