@@ -939,7 +939,8 @@ func expiringSoon(o billing.Observation, now time.Time, c billing.Currency) bill
 	if !o.Has(billing.PartGrants) {
 		return sum
 	}
-	for _, g := range o.Grants {
+	for i := range o.Grants {
+		g := &o.Grants[i]
 		if !g.ExpiresAt.IsZero() && !g.ExpiredAt(now) && g.ExpiresAt.Before(now.Add(14*24*time.Hour)) && g.Remaining().IsPositive() {
 			sum = billing.NewMoney(sum.Amount().Add(g.Remaining().Amount()), c)
 		}

@@ -1,6 +1,11 @@
 package ledger
 
-import "github.com/shopspring/decimal"
+import (
+	"math"
+	"math/bits"
+
+	"github.com/shopspring/decimal"
+)
 
 // Exact arithmetic on nums, for the sums the ledger takes over every grant
 // of every observation: in an int64 while the values fit (as they do for
@@ -58,4 +63,62 @@ func Compare(a, b decimal.Decimal) int {
 		return a.Cmp(b)
 	}
 	return subNum(numOf(a), numOf(b)).sign()
+}
+
+// pow10s are the powers of ten a uint64 holds.
+var pow10s = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// mulPow10 returns m * 10^k, and whether it fits a uint64.
+func mulPow10(m uint64, k int64) (uint64, bool) {
+	if k < 0 || k >= int64(len(pow10s)) {
+		return 0, false
+	}
+	hi, lo := bits.Mul64(m, pow10s[k])
+	return lo, hi == 0
+}
+
+// wholeQuotient returns the integer part of decimal's
+// a.Mul(decimal.NewFromInt(c)).Div(b), which rounds the quotient to
+// decimal.DivisionPrecision places first, and whether that quotient is
+// above limit, for positive a, b and c, when the arithmetic fits 64-bit
+// words (ok); without the big integers and their copies. The runway asks
+// it after every poll.
+func wholeQuotient(a decimal.Decimal, c int64, b decimal.Decimal, limit int64) (whole int64, above, ok bool) {
+	const places = 16
+	na, nb := numOf(a), numOf(b)
+	if decimal.DivisionPrecision != places || na.isBig || nb.isBig || na.m <= 0 || nb.m <= 0 || c <= 0 {
+		return 0, false, false
+	}
+	hi, p := bits.Mul64(uint64(na.m), uint64(c))
+	if hi != 0 {
+		return 0, false, false
+	}
+	// a*c/b = n/d, n and d integers.
+	e := int64(na.e) - int64(nb.e)
+	n, okN := mulPow10(p, max(e, 0))
+	d, okD := mulPow10(uint64(nb.m), max(-e, 0))
+	if !okN || !okD {
+		return 0, false, false
+	}
+	w, r := n/d, n%d
+	// The first places digits of the fraction, and what is left: r < d,
+	// so the quotient fits.
+	fh, fl := bits.Mul64(r, pow10s[places])
+	f, rest := bits.Div64(fh, fl, d)
+	if rest >= d-rest { // half or more: decimal rounds up
+		f++
+	}
+	if f == pow10s[places] {
+		w, f = w+1, 0
+	}
+	if w > math.MaxInt64 {
+		return 0, false, false
+	}
+	return int64(w), int64(w) > limit || (int64(w) == limit && f > 0), true
 }

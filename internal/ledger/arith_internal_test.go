@@ -72,3 +72,59 @@ func TestCumBeforeMatchesCount(t *testing.T) {
 		}
 	}
 }
+
+// wholeQuotient answers as decimal's Mul, Div (rounded to 16 places),
+// IntPart and Cmp do, rounding up to the next whole included, or says it
+// cannot.
+func TestWholeQuotientMatchesDecimal(t *testing.T) {
+	const limit = 100 * 366 * 24 * 3600
+	as := []string{"0.01", "1", "33.05", "500.00", "12345.678", "99999999999999999", "7", "3", "1e5", "2.5e-3"}
+	bs := []string{"0.01", "1", "3", "7", "0.03", "1.37", "123.4567", "99999999999999999", "1e4", "3e-20"}
+	cs := []int64{1, 3, 3600, 604800, 86399, 1 << 40}
+	// 0.99999999999999999 rounded to 16 places is 1: its whole part is 1.
+	tricky := [][3]string{{"0.99999999999999999", "1", "1"}, {"0.99999999999999994", "1", "1"}, {"1999999999999999.9", "1", "1"},
+		{"2", "3", "3"}, {"5", "9", "9"}}
+	check := func(a, b string, c int64) {
+		da, db := decimal.RequireFromString(a), decimal.RequireFromString(b)
+		secs := da.Mul(decimal.NewFromInt(c)).Div(db)
+		wantAbove := secs.Cmp(decimal.NewFromInt(limit)) > 0
+		got, above, ok := wholeQuotient(da, c, db, limit)
+		if !ok {
+			return
+		}
+		if above != wantAbove || (!above && got != secs.IntPart()) {
+			t.Errorf("%s * %d / %s: got %d (above %v), want %s (above %v)", a, c, b, got, above, secs, wantAbove)
+		}
+	}
+	n := 0
+	for _, a := range as {
+		for _, b := range bs {
+			for _, c := range cs {
+				check(a, b, c)
+				if _, _, ok := wholeQuotient(decimal.RequireFromString(a), c, decimal.RequireFromString(b), limit); ok {
+					n++
+				}
+			}
+		}
+	}
+	for _, tc := range tricky {
+		c := decimal.RequireFromString(tc[2]).IntPart()
+		if _, _, ok := wholeQuotient(decimal.RequireFromString(tc[0]), c, decimal.RequireFromString(tc[1]), limit); !ok {
+			t.Errorf("%s * %d / %s: not computed", tc[0], c, tc[1])
+		}
+		check(tc[0], tc[1], c)
+	}
+	if n < 300 {
+		t.Errorf("computed %d of %d quotients, want most", n, len(as)*len(bs)*len(cs))
+	}
+	// The limit itself: above only with a fraction.
+	for _, tc := range []struct {
+		a    string
+		want bool
+	}{{"3162240000", false}, {"3162240000.0000000000000001", false}, {"3162240000.5", true}, {"3162240001", true}} {
+		if _, above, ok := wholeQuotient(decimal.RequireFromString(tc.a), 1, decimal.NewFromInt(1), limit); ok && above != tc.want {
+			t.Errorf("%s against the limit: got above %v, want %v", tc.a, above, tc.want)
+		}
+		check(tc.a, "1", 1)
+	}
+}

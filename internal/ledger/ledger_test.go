@@ -544,3 +544,20 @@ func TestRunwayFromCostsWhenHistoryIsShort(t *testing.T) {
 		t.Errorf("no cost days: got %+v, want the runway unknown", rw)
 	}
 }
+
+// A poll listing the grants of the one before, in the same order, skips
+// the check for ids listed twice; one listing as many grants but another
+// twice is still caught.
+func TestAppendCatchesDuplicateAfterSameCount(t *testing.T) {
+	p := billing.GrantPurchased
+	a := lt.Account("5", "10")
+	g1, g2 := lt.Grant("g1", p, "10", "0", lastMonth, future), lt.Grant("g2", p, "10", "0", lastMonth, future)
+	l := build(t, a, lt.At(t0.Add(h)).Grants(g1, g2).Build())
+	if err := l.Append(lt.At(t0.Add(2*h)).Grants(g1, g2).Build()); err != nil {
+		t.Fatalf("the same grants again: got %v", err)
+	}
+	err := l.Append(lt.At(t0.Add(3*h)).Grants(g2, g2).Build())
+	if err == nil || !strings.Contains(err.Error(), `grant "g2" listed twice`) {
+		t.Fatalf("error: got %v, want one containing %q", err, `grant "g2" listed twice`)
+	}
+}

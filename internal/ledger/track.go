@@ -226,7 +226,7 @@ func (l *Ledger) trackGrantDrawdown(o *billing.Observation, moves []grantMove) {
 		}
 	}
 	for i := range o.Grants {
-		g, st := o.Grants[i], l.grants[o.Grants[i].ID]
+		g, st := &o.Grants[i], l.grants[o.Grants[i].ID]
 		m := moves[i]
 		if !m.known || m.used.IsPositive() || g.ExpiredAt(o.At) || !m.hadCredit {
 			st.idle = idleGrant{since: o.At}
@@ -235,7 +235,7 @@ func (l *Ledger) trackGrantDrawdown(o *billing.Observation, moves []grantMove) {
 		drew := false
 		for _, j := range drawn {
 			d := moves[j]
-			if !GoesFirst(policy, g, o.Grants[j]) {
+			if !GoesFirst(policy, *g, o.Grants[j]) {
 				continue
 			}
 			if st.idle.from == nil {
@@ -292,13 +292,14 @@ func (l *Ledger) IdleCredits() []IdleCredit {
 	var out []IdleCredit
 	if l.cur.Has(billing.PartGrants) {
 		st := l.cur.Parts[billing.PartGrants]
-		for _, g := range l.cur.Grants {
+		for i := range l.cur.Grants {
+			g := &l.cur.Grants[i]
 			gs := l.grants[g.ID]
 			if gs.idle.intervals == 0 {
 				continue
 			}
 			out = append(out, IdleCredit{
-				GrantID: g.ID, Grant: g, Remaining: g.Remaining().Amount(), IdleSince: gs.idle.since,
+				GrantID: g.ID, Grant: *g, Remaining: g.Remaining().Amount(), IdleSince: gs.idle.since,
 				Intervals: gs.idle.intervals, Drawn: gs.idle.drawn, DrawnFrom: gs.idle.from,
 				Source: st.Source, AsOf: st.AsOf,
 			})

@@ -144,12 +144,16 @@ func (l *Ledger) runway(now time.Time, window time.Duration) billing.Runway {
 		rw.Endless = true
 	default:
 		// lasts = effective / spent * covered, in whole seconds.
-		secs := pt.Effective.Mul(decimal.NewFromInt(int64(covered / time.Second))).Div(spent)
-		if secs.Cmp(decimal.NewFromInt(maxSeconds)) > 0 {
+		whole, above, ok := wholeQuotient(pt.Effective, int64(covered/time.Second), spent, maxSeconds)
+		if !ok {
+			secs := pt.Effective.Mul(decimal.NewFromInt(int64(covered / time.Second))).Div(spent)
+			whole, above = secs.IntPart(), secs.Cmp(decimal.NewFromInt(maxSeconds)) > 0
+		}
+		if above {
 			rw.Endless = true
 			return rw
 		}
-		rw.Lasts = time.Duration(secs.IntPart()) * time.Second
+		rw.Lasts = time.Duration(whole) * time.Second
 		rw.Until = pt.At.Add(rw.Lasts)
 	}
 	return rw

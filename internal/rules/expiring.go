@@ -50,7 +50,8 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 	// projection then.
 	horizon := now.Add(r.Horizon.Duration)
 	soon := false
-	for _, g := range obs.Grants {
+	for i := range obs.Grants {
+		g := &obs.Grants[i]
 		if !g.ExpiresAt.IsZero() && !g.ExpiredAt(now) && !g.ExpiresAt.After(horizon) &&
 			ledger.Compare(g.Remaining().Amount(), r.MinLoss.Decimal) >= 0 {
 			soon = true
@@ -62,9 +63,9 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 		return nil, rw
 	}
 	gs := make([]billing.Grant, 0, len(obs.Grants))
-	for _, g := range obs.Grants {
-		if !g.ExpiredAt(now) && g.Remaining().IsPositive() {
-			gs = append(gs, g)
+	for i := range obs.Grants {
+		if g := &obs.Grants[i]; !g.ExpiredAt(now) && g.Remaining().IsPositive() {
+			gs = append(gs, *g)
 		}
 	}
 	policy := h.Account().Drawdown
@@ -80,8 +81,8 @@ func (r GrantExpiringUnused) project(h *ledger.Ledger, now time.Time) ([]project
 	// Only a grant expiring within the horizon can be a loss: the walk
 	// stops after the last of them in drawdown order.
 	last := -1
-	for i, g := range gs {
-		if !g.ExpiresAt.IsZero() && !g.ExpiresAt.After(horizon) {
+	for i := range gs {
+		if e := gs[i].ExpiresAt; !e.IsZero() && !e.After(horizon) {
 			last = i
 		}
 	}
