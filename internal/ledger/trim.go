@@ -33,8 +33,8 @@ func (l *Ledger) pointsHorizon() (time.Time, bool) {
 
 // trim drops what no answer about the horizon or later reads: points
 // older than the newest at or before the points' horizon (a block at a
-// time), recharges
-// paid at or before it, cost windows that ended by it, grants no
+// time) and cost windows that ended by that horizon, recharges
+// paid at or before the horizon, grants no
 // observation since listed, the used credit of the others before it, and
 // charges neither paid nor listed since.
 // What a dropped part still counts for is kept as a sum: the credit of
@@ -43,6 +43,7 @@ func (l *Ledger) pointsHorizon() (time.Time, bool) {
 func (l *Ledger) trim() {
 	if ph, ok := l.pointsHorizon(); ok {
 		l.points.dropBefore(ph)
+		l.costs.dropThrough(ph)
 	}
 	h, ok := l.horizon()
 	if !ok {
@@ -56,7 +57,6 @@ func (l *Ledger) trim() {
 	}
 	l.uncharged.dropThrough(h)
 	l.uncredited.dropThrough(h)
-	l.costs.dropThrough(h)
 	for id, st := range l.grants {
 		if !st.lastAt.After(h) {
 			delete(l.grants, id)

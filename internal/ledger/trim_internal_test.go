@@ -306,10 +306,11 @@ func sumFrom(pts []Point, i int) (s decimal.Decimal) {
 	return s
 }
 
-// A ledger that keeps its points only as far as Options.KeepPoints
-// answers every question about them within that span, and every question
-// about recharges, charges and costs within Keep, as one that keeps all
-// of it to Keep, and keeps no more points than that span.
+// A ledger that keeps its points and cost windows only as far as
+// Options.KeepPoints answers every question about them within that span,
+// and every question about recharges and charges within Keep, as one
+// that keeps all of it to Keep, and keeps no more points and cost windows
+// than that span.
 func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
 	const span = 8 * 24 * time.Hour
 	wholeOpts, thinOpts := DefaultOptions(), DefaultOptions()
@@ -335,9 +336,10 @@ func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
 					p("recharge %s %s credit=%s trigger=%s/%v before=%s/%v free=%s/%v", r.At, r.Charge.ID, r.Credit, r.Trigger, r.TriggerGuessed,
 						r.BalanceBefore, r.BeforeKnown, r.FreeCreditBefore, r.FreeBeforeKnown)
 				}
-				for _, c := range l.Costs(now.Add(-keep+24*time.Hour), now) {
+				for _, c := range l.Costs(now.Add(-span), now) {
 					p("cost %s-%s %s settled=%v", c.Bucket.Start, c.Bucket.End, c.Bucket.Amount.Exact(), c.Bucket.Settled)
 				}
+				p("settled costs until %s", l.SettledCostsUntil())
 				return b.String()
 			}
 			for i, p := range hist {
@@ -354,6 +356,9 @@ func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
 			}
 			if n, limit := thin.points.len(), int(span/time.Hour)+blockSize+1; n > limit {
 				t.Errorf("it keeps %d points, want at most %d", n, limit)
+			}
+			if n, limit := len(thin.costs.entries), int(span/(24*time.Hour))+2; n > limit {
+				t.Errorf("it keeps %d cost windows, want at most %d", n, limit)
 			}
 			if got, want := len(thin.recharges), len(whole.recharges); got != want {
 				t.Errorf("it keeps %d recharges, want %d as the ledger keeping its points", got, want)
