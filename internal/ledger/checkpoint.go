@@ -169,7 +169,11 @@ func (l *Ledger) Checkpoint() []byte {
 		w.uvarint(uint64(st.idle.intervals))
 		w.dec(st.idle.drawn)
 		e.decMap(st.idle.from)
-		e.grantHistory(&st.seen)
+		h := st.seen
+		if h == nil {
+			h = new(GrantHistory)
+		}
+		e.grantHistory(h)
 	}
 
 	ids = slices.Sorted(maps.Keys(l.charges))
@@ -617,7 +621,9 @@ func (d *cpReader) ledger(l *Ledger) error {
 		st := &grantState{firstSeen: r.time(), preexisting: r.bool(), linked: r.bool(), lastUsed: r.dec(), lastObs: int(r.varint()),
 			lastAt: r.time()}
 		st.idle = idleGrant{since: r.time(), intervals: int(r.uvarint()), drawn: r.dec(), from: d.decMap()}
-		st.seen = d.grantHistory()
+		if h := d.grantHistory(); len(h.Used) > 0 {
+			st.seen = &h
+		}
 		l.grants[id] = st
 	}
 	n = r.count("charges")

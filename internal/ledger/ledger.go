@@ -138,8 +138,9 @@ type grantState struct {
 	lastObs  int
 	lastAt   time.Time
 	idle     idleGrant
-	// seen is the grant's history as GrantHistory returns it.
-	seen GrantHistory
+	// seen is the grant's history as GrantHistory returns it; nil when
+	// none is kept (Options.NoGrantHistory).
+	seen *GrantHistory
 }
 
 // Ledger is an account's derived history.

@@ -62,7 +62,9 @@ func (l *Ledger) trim() {
 			delete(l.grants, id)
 			continue
 		}
-		st.seen.dropBefore(h)
+		if st.seen != nil {
+			st.seen.dropBefore(h)
+		}
 	}
 	for id, t := range l.charges {
 		if !t.After(h) {
