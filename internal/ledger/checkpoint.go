@@ -140,7 +140,7 @@ func (l *Ledger) Checkpoint() []byte {
 		w.uvarint(uint64(b.n))
 		w.time(b.first)
 		w.time(b.last)
-		w.dec(b.cum0)
+		w.dec(b.cum0.decimal())
 		w.dur(b.cov0)
 		w.bytes(b.times)
 		w.bytes(b.cons)
@@ -586,8 +586,11 @@ func (d *cpReader) ledger(l *Ledger) error {
 	seq := int(r.uvarint())
 	nb := r.count("blocks")
 	for range nb {
-		b := &block{seq0: int(r.uvarint()), n: int(r.uvarint()), first: r.time(), last: r.time(), cum0: r.dec(), cov0: r.dur(),
+		b := &block{seq0: int(r.uvarint()), n: int(r.uvarint()), first: r.time(), last: r.time(), cum0: numOf(r.dec()), cov0: r.dur(),
 			times: r.bytes(), cons: r.bytes(), rest: r.bytes()}
+		if b.n == blockSize {
+			b.seal()
+		}
 		l.points.blocks = append(l.points.blocks, b)
 	}
 	if r.err != nil {

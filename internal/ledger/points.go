@@ -245,7 +245,11 @@ var fieldShift = [nFields]uint{fEffective: 0, fShown: 2, fExpired: 0, fFree: 4}
 
 // drawn returns prev less consumption c, exactly as decimal subtraction
 // gives it (the smaller exponent), in an int64 while it fits.
-func drawn(prev, c num) num {
+func drawn(prev, c num) num { return prev.minus(c) }
+
+// minus returns prev less c, exactly as decimal subtraction gives it (the
+// smaller exponent), in an int64 while it fits.
+func (prev num) minus(c num) num {
 	if !prev.isBig && !c.isBig {
 		pm, cm, e := prev.m, c.m, prev.e
 		ok := true
@@ -293,8 +297,9 @@ type block struct {
 	n           int
 	first, last time.Time
 	// cum0 and cov0 are the consumption summed, and the time it covers,
-	// up to its first point (from the first point kept).
-	cum0              decimal.Decimal
+	// up to its first point (from the first point kept); cum0 in an int64
+	// while it fits, so that a block holds no decimal of its own.
+	cum0              num
 	cov0              time.Duration
 	times, cons, rest []byte
 }
@@ -329,7 +334,7 @@ func (p *pointLog) add(pt Point) {
 	if k := len(p.blocks); k > 0 && p.blocks[k-1].n < blockSize {
 		b = p.blocks[k-1]
 	} else {
-		b = &block{seq0: p.seq, first: pt.At, cum0: cum, cov0: cov}
+		b = &block{seq0: p.seq, first: pt.At, cum0: numOf(cum), cov0: cov}
 		p.blocks = append(p.blocks, b)
 		p.w = pstate{}
 	}
@@ -338,7 +343,7 @@ func (p *pointLog) add(pt Point) {
 	b.last = pt.At
 	if b.n == blockSize {
 		// Sealed: give back what appending reserved.
-		b.times, b.cons, b.rest = clip(b.times), clip(b.cons), clip(b.rest)
+		b.seal()
 	}
 	p.prev, p.prevCum, p.prevCov = p.last, p.lastCum, p.lastCov
 	p.last, p.lastCum, p.lastCov = pt, cum, cov
@@ -346,7 +351,17 @@ func (p *pointLog) add(pt Point) {
 	p.seq++
 }
 
-func clip(b []byte) []byte { return append([]byte(nil), b...) }
+// seal moves a full block's columns into one allocation of their size,
+// giving back what appending reserved.
+func (b *block) seal() {
+	buf := make([]byte, 0, len(b.times)+len(b.cons)+len(b.rest))
+	buf = append(buf, b.times...)
+	t := len(buf)
+	buf = append(buf, b.cons...)
+	c := len(buf)
+	buf = append(buf, b.rest...)
+	b.times, b.cons, b.rest = buf[:t:t], buf[t:c:c], buf[c:]
+}
 
 // pack appends pt to b's columns as the point after s.
 func (s *pstate) pack(b *block, pt Point) {
@@ -543,7 +558,7 @@ func (c *cursor) point() Point {
 // cum is the consumption summed up to the point read last, and the time
 // it covers.
 func (c *cursor) cum() (decimal.Decimal, time.Duration) {
-	return c.b.cum0.Add(c.sum.value()), c.b.cov0 + c.cov
+	return c.b.cum0.decimal().Add(c.sum.value()), c.b.cov0 + c.cov
 }
 
 // acc sums nums, in an int64 while the sum fits, as a decimal after.
@@ -698,10 +713,11 @@ func (p *pointLog) dropBefore(h time.Time) {
 	clear(p.blocks[:k])
 	p.blocks = p.blocks[k:]
 	// Rebase the sums on the oldest point kept.
-	cum0, cov0 := p.blocks[0].cum0, p.blocks[0].cov0
+	base, cov0 := p.blocks[0].cum0, p.blocks[0].cov0
 	for _, b := range p.blocks {
-		b.cum0, b.cov0 = b.cum0.Sub(cum0), b.cov0-cov0
+		b.cum0, b.cov0 = b.cum0.minus(base), b.cov0-cov0
 	}
+	cum0 := base.decimal()
 	p.lastCum, p.lastCov = p.lastCum.Sub(cum0), p.lastCov-cov0
 	p.prevCum, p.prevCov = p.prevCum.Sub(cum0), p.prevCov-cov0
 }
