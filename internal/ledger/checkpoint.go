@@ -644,16 +644,12 @@ func (d *cpReader) ledger(l *Ledger) error {
 
 	c := &l.costs
 	n = r.count("cost windows")
-	if n > 0 {
-		c.byStart = make(map[time.Time]int, n)
-	}
 	for i := range n {
 		ce := CostEntry{Bucket: d.bucket(), Source: d.sym(), AsOf: r.time(), base: r.dec(), hasBase: r.bool(), since: r.dec()}
 		if i > 0 && !ce.Bucket.Start.After(c.entries[i-1].Bucket.Start) {
 			r.fail("cost windows out of order")
 		}
 		c.entries = append(c.entries, ce)
-		c.byStart[ce.Bucket.Start] = i
 	}
 	c.total, c.earliest, c.hasEarliest, c.settled, c.floor = r.dec(), r.time(), r.bool(), r.time(), r.time()
 

@@ -96,14 +96,10 @@ func (b *costBook) dropThrough(h time.Time) {
 		if end := b.entries[k].Bucket.End; end.After(b.floor) {
 			b.floor = end
 		}
-		delete(b.byStart, b.entries[k].Bucket.Start)
 		k++
 	}
 	if k == 0 {
 		return
 	}
 	b.entries = append(b.entries[:0:0], b.entries[k:]...)
-	for i, e := range b.entries {
-		b.byStart[e.Bucket.Start] = i
-	}
 }
