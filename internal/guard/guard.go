@@ -187,8 +187,8 @@ func New(accounts []Account, o Options) *Guard {
 	// A ledger keeps the history the rules read and drops what is older,
 	// so a daemon's memory stays flat.
 	g.lopts.Keep = g.engine.History()
-	// The balance points, the bulk of a ledger, only as far back as the
-	// rules and the burn window read them.
+	// The balance points, the bulk of a ledger, and the cost windows only
+	// as far back as the rules and the burn window read them.
 	g.lopts.KeepPoints = g.engine.PointHistory()
 	// The grants' used credit over time is for the web pages, which build
 	// their own ledgers.
