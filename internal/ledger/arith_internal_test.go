@@ -70,6 +70,19 @@ func TestCumBeforeMatchesCount(t *testing.T) {
 				t.Fatalf("poll %d, from %s: got %s over %s, want %s over %s", i, from, gc, gv, wc, wv)
 			}
 		}
+		// A cursor's sum is the block's plus its own, as decimal adds them.
+		if i%50 == 0 {
+			for _, b := range l.points.blocks {
+				c := b.cursor(false)
+				for c.next() {
+					got, _ := c.cum()
+					want := c.b.cum0.decimal().Add(c.sum.value())
+					if got.Cmp(want) != 0 || got.Exponent() != want.Exponent() {
+						t.Fatalf("poll %d: cursor sum %s (exponent %d), want %s (exponent %d)", i, got, got.Exponent(), want, want.Exponent())
+					}
+				}
+			}
+		}
 	}
 }
 

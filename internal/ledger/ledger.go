@@ -307,12 +307,13 @@ func (l *Ledger) append(o billing.Observation) {
 	// that came after its credit): each is placed once the point is in.
 	added := make([]*Recharge, 0, 2)
 	if o.Has(billing.PartCharges) {
-		for _, c := range o.Charges {
+		for i := range o.Charges {
+			c := &o.Charges[i]
 			if _, seen := l.charges[c.ID]; seen {
 				l.charges[c.ID] = latest(c.PaidAt, o.At)
 				continue
 			}
-			r, _ := l.addCharge(c, &o)
+			r, _ := l.addCharge(*c, &o)
 			added = append(added, r)
 		}
 	}
@@ -432,10 +433,11 @@ func (l *Ledger) check(o *billing.Observation) error {
 		// lists a score of them.
 		for i := range o.Grants {
 			g := &o.Grants[i]
-			for _, m := range []billing.Money{g.Amount, g.Used} {
-				if !ok(m) {
-					return bad("grant "+g.ID, m)
-				}
+			if m := g.Amount; !ok(m) {
+				return bad("grant "+g.ID, m)
+			}
+			if m := g.Used; !ok(m) {
+				return bad("grant "+g.ID, m)
 			}
 			if same {
 				continue
@@ -447,11 +449,13 @@ func (l *Ledger) check(o *billing.Observation) error {
 		}
 	}
 	if o.Has(billing.PartCharges) {
-		for _, c := range o.Charges {
-			for _, m := range []billing.Money{c.Amount, c.Tax} {
-				if !ok(m) {
-					return bad("charge "+c.ID, m)
-				}
+		for i := range o.Charges {
+			c := &o.Charges[i]
+			if m := c.Amount; !ok(m) {
+				return bad("charge "+c.ID, m)
+			}
+			if m := c.Tax; !ok(m) {
+				return bad("charge "+c.ID, m)
 			}
 		}
 	}

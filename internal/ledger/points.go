@@ -564,7 +564,12 @@ func (c *cursor) point() Point {
 // cum is the consumption summed up to the point read last, and the time
 // it covers.
 func (c *cursor) cum() (decimal.Decimal, time.Duration) {
-	return c.b.cum0.decimal().Add(c.sum.value()), c.b.cov0 + c.cov
+	// cum0 plus the sum, as decimal's Add gives it, in an int64 while it
+	// fits.
+	a := acc{}
+	a.add(c.b.cum0)
+	a.add(c.sum.num())
+	return a.value(), c.b.cov0 + c.cov
 }
 
 // acc sums nums, in an int64 while the sum fits, as a decimal after.
@@ -611,6 +616,19 @@ func scale(m int64, k int32) (int64, bool) {
 		m *= 10
 	}
 	return m, true
+}
+
+// num is the sum as a num.
+func (a *acc) num() num {
+	switch {
+	case a.slow:
+		return numOf(a.d)
+	case !a.any:
+		return num{}
+	case a.m >= smallLimit || a.m <= -smallLimit:
+		return numOf(decimal.New(a.m, a.e))
+	}
+	return num{m: a.m, e: a.e}
 }
 
 func (a *acc) value() decimal.Decimal {

@@ -46,6 +46,14 @@ type Source interface {
 	Fetch(ctx context.Context, now time.Time) (billing.Observation, error)
 }
 
+// Instant is implemented by sources that answer from memory and never
+// wait (the file source): their Fetch gets no timeout of its own, which
+// would cost a timer per poll of a replay.
+type Instant interface {
+	Source
+	Instant()
+}
+
 // LogSetter is implemented by sources that log what a poll passes over
 // without failing a part (an OpenAI cost result without an amount). The
 // guard gives each its logger, naming the account, before the first poll.
@@ -149,8 +157,12 @@ func fetch(ctx context.Context, t Target, now time.Time, timeout time.Duration) 
 	if err := ctx.Err(); err != nil {
 		return Result{Account: t.Account, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
 	}
-	fctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	fctx := ctx
+	if _, instant := t.Source.(Instant); !instant {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	start := time.Now()
 	o, err := t.Source.Fetch(fctx, now)
 	r := Result{Account: t.Account, Observation: o, Err: err, Took: time.Since(start)}

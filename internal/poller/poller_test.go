@@ -178,3 +178,32 @@ func TestEachStops(t *testing.T) {
 		}
 	}
 }
+
+// deadlines records whether its fetches had a deadline.
+type deadlines struct{ had []bool }
+
+func (s *deadlines) Fetch(ctx context.Context, now time.Time) (billing.Observation, error) {
+	_, ok := ctx.Deadline()
+	s.had = append(s.had, ok)
+	return billing.Observation{At: now}, nil
+}
+
+type instant struct{ deadlines }
+
+func (*instant) Instant() {}
+
+// A fetch has the poller's timeout, but for a source that answers from
+// memory; alone or among others.
+func TestInstantSourcesGetNoTimeout(t *testing.T) {
+	slow, fast := &deadlines{}, &instant{}
+	p := poller.Poller{Timeout: time.Minute}
+	p.Poll(context.Background(), []poller.Target{{Account: "a", Source: slow}}, at)
+	p.Poll(context.Background(), []poller.Target{{Account: "b", Source: fast}}, at)
+	p.Poll(context.Background(), []poller.Target{{Account: "a", Source: slow}, {Account: "b", Source: fast}}, at)
+	if want := []bool{true, true}; fmt.Sprint(slow.had) != fmt.Sprint(want) {
+		t.Errorf("source with a timeout: got deadlines %v, want %v", slow.had, want)
+	}
+	if want := []bool{false, false}; fmt.Sprint(fast.had) != fmt.Sprint(want) {
+		t.Errorf("instant source: got deadlines %v, want %v", fast.had, want)
+	}
+}

@@ -32,7 +32,10 @@ type Source struct {
 	first map[string]bool
 }
 
-var _ poller.Source = (*Source)(nil)
+var (
+	_ poller.Source  = (*Source)(nil)
+	_ poller.Instant = (*Source)(nil)
+)
 
 // Open reads the history file at path.
 func Open(path string) (*Source, *history.File, error) {
@@ -97,6 +100,9 @@ func (s *Source) Fetch(ctx context.Context, _ time.Time) (billing.Observation, e
 	s.next++
 	return s.at(lap, i), nil
 }
+
+// Instant implements poller.Instant: a history is read from memory.
+func (s *Source) Instant() {}
 
 // Left says how many observations are left before the history ends, or,
 // looping, before it starts again.
