@@ -83,42 +83,60 @@ func mulPow10(m uint64, k int64) (uint64, bool) {
 	return lo, hi == 0
 }
 
-// wholeQuotient returns the integer part of decimal's
-// a.Mul(decimal.NewFromInt(c)).Div(b), which rounds the quotient to
-// decimal.DivisionPrecision places first, and whether that quotient is
-// above limit, for positive a, b and c, when the arithmetic fits 64-bit
-// words (ok); without the big integers and their copies. The runway asks
-// it after every poll.
-func wholeQuotient(a decimal.Decimal, c int64, b decimal.Decimal, limit int64) (whole int64, above, ok bool) {
-	const places = 16
-	na, nb := numOf(a), numOf(b)
-	if decimal.DivisionPrecision != places || na.isBig || nb.isBig || na.m <= 0 || nb.m <= 0 || c <= 0 {
-		return 0, false, false
+// divRound returns decimal's a.Mul(decimal.NewFromInt(c)).Div(b), which
+// rounds the quotient to decimal.DivisionPrecision places (16), as its
+// whole part and its 16 places, for a >= 0 and positive b and c, when the
+// arithmetic fits 64-bit words (ok); without the big integers and their
+// copies. The runway divides twice after every poll.
+func divRound(a num, c int64, b num) (whole, places uint64, ok bool) {
+	const n16 = 16
+	if decimal.DivisionPrecision != n16 || a.isBig || b.isBig || a.m < 0 || b.m <= 0 || c <= 0 {
+		return 0, 0, false
 	}
-	hi, p := bits.Mul64(uint64(na.m), uint64(c))
+	hi, p := bits.Mul64(uint64(a.m), uint64(c))
 	if hi != 0 {
-		return 0, false, false
+		return 0, 0, false
 	}
 	// a*c/b = n/d, n and d integers.
-	e := int64(na.e) - int64(nb.e)
+	e := int64(a.e) - int64(b.e)
 	n, okN := mulPow10(p, max(e, 0))
-	d, okD := mulPow10(uint64(nb.m), max(-e, 0))
+	d, okD := mulPow10(uint64(b.m), max(-e, 0))
 	if !okN || !okD {
-		return 0, false, false
+		return 0, 0, false
 	}
 	w, r := n/d, n%d
-	// The first places digits of the fraction, and what is left: r < d,
-	// so the quotient fits.
-	fh, fl := bits.Mul64(r, pow10s[places])
+	// The first 16 places of the fraction, and what is left: r < d, so
+	// the quotient fits.
+	fh, fl := bits.Mul64(r, pow10s[n16])
 	f, rest := bits.Div64(fh, fl, d)
 	if rest >= d-rest { // half or more: decimal rounds up
 		f++
 	}
-	if f == pow10s[places] {
+	if f == pow10s[n16] {
 		w, f = w+1, 0
 	}
-	if w > math.MaxInt64 {
+	return w, f, true
+}
+
+// wholeQuotient returns the integer part of decimal's
+// a.Mul(decimal.NewFromInt(c)).Div(b), and whether that quotient is above
+// limit, for positive a, b and c, when divRound can.
+func wholeQuotient(a decimal.Decimal, c int64, b decimal.Decimal, limit int64) (whole int64, above, ok bool) {
+	na := numOf(a)
+	w, f, ok := divRound(na, c, numOf(b))
+	if !ok || na.m <= 0 || w > math.MaxInt64 {
 		return 0, false, false
 	}
 	return int64(w), int64(w) > limit || (int64(w) == limit && f > 0), true
+}
+
+// quotient16 returns decimal's a.Mul(decimal.NewFromInt(c)).Div(b), for
+// a >= 0 and positive b and c, when divRound can and the result's
+// coefficient fits an int64: the same decimal, exponent -16 included.
+func quotient16(a decimal.Decimal, c int64, b int64) (decimal.Decimal, bool) {
+	w, f, ok := divRound(numOf(a), c, num{m: b})
+	if !ok || w > (math.MaxInt64-f)/pow10s[16] {
+		return decimal.Decimal{}, false
+	}
+	return decimal.New(int64(w*pow10s[16]+f), -16), true
 }

@@ -141,3 +141,31 @@ func TestWholeQuotientMatchesDecimal(t *testing.T) {
 		check(tc.a, "1", 1)
 	}
 }
+
+// quotient16 gives the decimal decimal's Mul and Div give, exponent
+// included, or says it cannot.
+func TestQuotient16MatchesDecimal(t *testing.T) {
+	as := []string{"0", "0.00", "0.01", "1", "33.05", "500.00", "12345.678", "99999999999999999", "1e5", "2.5e-3", "-1"}
+	cs := []int64{1, 3, 86400e9, 604800}
+	bs := []int64{1, 3, 7, 3600e9, 604800e9, 86399e9 + 1}
+	n := 0
+	for _, a := range as {
+		for _, c := range cs {
+			for _, b := range bs {
+				da := decimal.RequireFromString(a)
+				want := da.Mul(decimal.NewFromInt(c)).Div(decimal.NewFromInt(b))
+				got, ok := quotient16(da, c, b)
+				if !ok {
+					continue
+				}
+				n++
+				if got.Cmp(want) != 0 || got.Exponent() != want.Exponent() {
+					t.Errorf("%s * %d / %d: got %s (exponent %d), want %s (exponent %d)", a, c, b, got, got.Exponent(), want, want.Exponent())
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Errorf("computed %d quotients, want most", n)
+	}
+}

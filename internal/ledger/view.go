@@ -129,8 +129,11 @@ func (l *Ledger) runway(now time.Time, window time.Duration) billing.Runway {
 		}
 		fromCosts = true
 	}
-	day := decimal.NewFromInt(int64(24 * time.Hour))
-	perDay := spent.Mul(day).Div(decimal.NewFromInt(int64(covered)))
+	perDay, ok := quotient16(spent, int64(24*time.Hour), int64(covered))
+	if !ok {
+		day := decimal.NewFromInt(int64(24 * time.Hour))
+		perDay = spent.Mul(day).Div(decimal.NewFromInt(int64(covered)))
+	}
 	rw := billing.Runway{
 		Known:      true,
 		BurnPerDay: billing.NewMoney(perDay, l.account.Currency),
