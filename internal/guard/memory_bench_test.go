@@ -35,7 +35,7 @@ func inUse() (inuse, live uint64) {
 // days, in MiB: what the heap in use grows by beyond them is
 // fragmentation, not data. With GUARDD_BENCH_MEMORY_DAYS=66
 // it also reports day 36 (the rules' history, 35 days, is full) and day
-// 66 and their ratio. Run it with
+// 66, their ratio, and the live bytes at both. Run it with
 //
 //	go test ./internal/guard -run '^$' -bench LedgerMemory -benchtime 1x
 func BenchmarkLedgerMemory(b *testing.B) {
@@ -104,6 +104,8 @@ func BenchmarkLedgerMemory(b *testing.B) {
 			b.ReportMetric(heap[36], "heap-MiB@day36")
 			b.ReportMetric(heap[66], "heap-MiB@day66")
 			b.ReportMetric(heap[66]/heap[36], "day66/day36")
+			b.ReportMetric(live[36], "live-MiB@day36")
+			b.ReportMetric(live[66], "live-MiB@day66")
 		}
 	}
 }
