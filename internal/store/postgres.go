@@ -35,6 +35,17 @@ import (
 // two schemas of one database do not wait for each other.
 const writeLock int64 = 0x677561726464
 
+// poolSize is how many connections a Store keeps to PostgreSQL, open and
+// idle alike (the Claimer's among them). A replica writes each account's
+// poll in a transaction of its own as its poll returns, many at once:
+// database/sql keeps only 2 idle connections by default, and closed every
+// other one after its transaction, so that most polls paid for a new
+// connection (a server process forked, a SCRAM handshake, every statement
+// prepared and planned again). Unbounded, replicas would also run the
+// server out of connections (max_connections, 100 by default): 16 per
+// replica leaves room for several.
+const poolSize = 16
+
 var postgresDialect = &dialect{
 	name:   DriverPostgres,
 	dollar: true,
@@ -106,6 +117,8 @@ func openPostgresConfig(ctx context.Context, cfg *pgx.ConnConfig, name string, o
 		cfg.ConnectTimeout = 10 * time.Second
 	}
 	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(poolSize)
+	db.SetMaxIdleConns(poolSize)
 	s := &Store{db: db, d: postgresDialect, name: name, opts: opts}
 	if err := s.initPostgres(ctx, migs); err != nil {
 		db.Close()
