@@ -106,7 +106,7 @@ func TestRunResendsBetweenCycles(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: func(string) (string, bool) { return "", false }, stdout: &out, stderr: &errOut})
 	}()
-	logLine(t, &errOut, "cycle done")
+	logLine(t, &errOut, "notifications delivered")
 	for name, am := range map[string]*alertmanagertest.Server{"a": a, "b": b} {
 		if got := firing(t, am, "phantom-balance"); len(got) != 1 {
 			t.Fatalf("%s after the first cycle: got %d active phantom-balance alerts, want 1\n%s", name, len(got), errOut.String())

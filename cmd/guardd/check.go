@@ -184,10 +184,21 @@ func cycle(ctx context.Context, a *app, clk clock.Clock) error {
 
 // cycleReport is cycle, also returning the cycle's report.
 func cycleReport(ctx context.Context, a *app, clk clock.Clock) (rep guard.Report, err error) {
-	log := a.log
 	a.beat.Start(ctx)
 	defer func() { pingCycle(ctx, a, rep, err) }()
 	rep, err = a.guard.Cycle(ctx, clk.Now())
+	return rep, logCycle(a.log, rep, err, true)
+}
+
+func deliveryFields(res lifecycle.DrainResult) []zap.Field {
+	return []zap.Field{zap.Int("delivered", res.Sent), zap.Int("delivery_failed", res.Failed), zap.Int("given_up", res.GaveUp)}
+}
+
+// logCycle logs what a cycle (or guardd run's polls, delivered apart)
+// did, and returns its error: err as the cycle said it (writing state,
+// reading mail, delivering), or else how many accounts could not be read.
+// delivered says whether the cycle delivered what it decided.
+func logCycle(log *zap.Logger, rep guard.Report, err error, delivered bool) error {
 	for _, f := range rep.Failed {
 		log.Error("account not read", zap.String("account", f.Account), zap.Error(f.Err))
 	}
@@ -207,14 +218,17 @@ func cycleReport(ctx context.Context, a *app, clk clock.Clock) (rep guard.Report
 			zap.String("effective", s.Effective.String()), zap.Bool("effective_known", s.EffectiveKnown),
 			zap.String("shown", s.Shown.String()), zap.Bool("shown_known", s.ShownKnown))
 	}
-	log.Info("cycle done", zap.Int("polled", rep.Polled), zap.Int("failed", len(rep.Failed)),
-		zap.Int("findings", rep.Findings), zap.Int("notifications", len(rep.Sent)),
-		zap.Int("delivered", rep.Delivery.Sent), zap.Int("delivery_failed", rep.Delivery.Failed), zap.Int("given_up", rep.Delivery.GaveUp))
+	fields := []zap.Field{zap.Int("polled", rep.Polled), zap.Int("failed", len(rep.Failed)),
+		zap.Int("findings", rep.Findings), zap.Int("notifications", len(rep.Sent))}
+	if delivered {
+		fields = append(fields, deliveryFields(rep.Delivery)...)
+	}
+	log.Info("cycle done", fields...)
 	switch {
 	case err != nil:
-		return rep, err // what failed, as the cycle says: writing state, reading mail, delivering
+		return err
 	case len(rep.Failed) > 0:
-		return rep, fmt.Errorf("%d of %d accounts could not be read", len(rep.Failed), len(rep.Failed)+rep.Polled)
+		return fmt.Errorf("%d of %d accounts could not be read", len(rep.Failed), len(rep.Failed)+rep.Polled)
 	}
-	return rep, nil
+	return nil
 }

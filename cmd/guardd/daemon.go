@@ -42,6 +42,10 @@ type daemon struct {
 
 	mu  sync.Mutex // held by a cycle and by a reload
 	app *app
+	// courier delivers the outbox apart from the polls; sending is held
+	// by its drains, and by a reload while it closes the app it replaced.
+	courier *courier
+	sending sync.Mutex
 	// shown is app for the pages, which read it without the lock.
 	shown atomic.Pointer[app]
 	// stopButtons ends the Socket Mode connections answering the app's
@@ -92,7 +96,7 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 		return usagef("run: --config is required")
 	}
 	d := &daemon{cfgPath: *f.config, getenv: getenv, stdout: stdout, stderr: stderr, metrics: metrics.New(build()),
-		fatal: make(chan error, 1)}
+		fatal: make(chan error, 1), courier: newCourier()}
 	a, err := setup(ctx, *f.config, getenv, stdout, stderr, false, true, d.clk.Now())
 	if err != nil {
 		return err
@@ -149,6 +153,8 @@ func cmdRun(ctx context.Context, args []string, getenv getenvFunc, stdout, stder
 	log.Info("guardd started", zap.String("schedule", a.cfg.Schedule.S), zap.Int("accounts", len(a.cfg.Accounts)),
 		zap.Int("notifiers", len(a.cfg.Notifiers)), zap.String("state", a.cfg.State.Describe()),
 		zap.String("http", a.cfg.HTTP.Listen()), zap.Bool("systemd", sd.Enabled()))
+	stopDelivery, delivering := make(chan struct{}), make(chan struct{})
+	go func() { defer close(delivering); d.deliverLoop(jobCtx, stopDelivery) }()
 	var first sync.WaitGroup
 	first.Add(1)
 	go func() { defer first.Done(); d.job.Run() }()
@@ -180,7 +186,13 @@ wait:
 	log.Info("stopping: waiting for the cycle in progress", zap.Duration("timeout", *f.grace))
 	d.ready.Store(false)
 	done := make(chan struct{})
-	go func() { <-d.cron.Stop().Done(); first.Wait(); close(done) }()
+	go func() {
+		<-d.cron.Stop().Done()
+		first.Wait()
+		close(stopDelivery) // what the last cycle decided is sent before exiting
+		<-delivering
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(*f.grace):
@@ -231,16 +243,20 @@ func catchUp(ctx context.Context) cron.JobWrapper {
 	}
 }
 
-// runCycle is the scheduled job.
+// runCycle is the scheduled job: it polls and decides, and leaves the
+// delivery to the courier.
 func (d *daemon) runCycle() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a := d.app
-	rep, err := cycleReport(d.jobCtx, a, d.clk)
+	a.beat.Start(d.jobCtx)
+	rep, err := a.guard.Poll(d.jobCtx, d.clk.Now())
+	err = logCycle(a.log, rep, err, false)
 	d.metrics.Observe(rep)
 	if err != nil {
 		a.log.Warn("cycle incomplete", zap.Error(err))
 	}
+	d.courier.cycleEnded(rep, err)
 	d.degraded.Store(degradedReason(rep))
 	d.ready.Store(true)
 	resend(d.jobCtx, a, d.clk.Now())
@@ -332,7 +348,9 @@ func (d *daemon) reload(ctx context.Context) {
 	d.app = next
 	d.shown.Store(next)
 	d.startButtons(ctx)
+	d.sending.Lock() // a drain in progress ends on the app it began with
 	old.Close()
+	d.sending.Unlock()
 	next.log.Info("config reloaded", zap.String("schedule", next.cfg.Schedule.S), zap.Int("accounts", len(next.cfg.Accounts)))
 }
 

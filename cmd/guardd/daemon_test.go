@@ -84,6 +84,7 @@ func TestDaemonMetricsHealthAndReload(t *testing.T) {
 	if code, _ := get(t, base+"/readyz"); code != 200 {
 		t.Errorf("/readyz after a cycle: got %d, want 200", code)
 	}
+	logLine(t, &errOut, "notifications delivered") // apart from the cycle
 	_, metrics := get(t, base+"/metrics")
 	for _, want := range []string{
 		`guardd_effective_balance{account="acme-openai",currency="USD"} 3.93`,
@@ -165,7 +166,7 @@ notifiers:
 	go func() {
 		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: getenv, stdout: &out, stderr: &errOut})
 	}()
-	logLine(t, &errOut, "cycle done")
+	logLine(t, &errOut, "notifications delivered")
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
 	if err := api.WaitConnected(wctx); err != nil {

@@ -17,20 +17,20 @@ import (
 )
 
 // TestReplicaProcesses runs three guardd run processes on one PostgreSQL,
-// polling 30 DeepSeek accounts (fakes recharging at every request) every 2
+// polling 300 DeepSeek accounts (fakes recharging at every request) every 5
 // seconds, and SIGKILLs one of them once all poll: every account is polled
 // once per tick, with no gap longer than two ticks and a second (a cycle
 // may start a tick late on a machine busy with other tests, never later),
 // and every message reaches Slack once but the one the killed replica may
 // have had in flight. Not parallel: its ticks are seconds.
 func TestReplicaProcesses(t *testing.T) {
-	const accounts, every = 30, 2 * time.Second
+	const accounts, every = 300, 5 * time.Second
 	slack := newRecordingSlack(t)
 	dsn := pgtest.DSN(t)
 	env := map[string]string{"TEAM_SLACK_URL": slack.srv.URL + "/services/T0/B0/secret", "PG_DSN": dsn}
 	var b strings.Builder
-	b.WriteString(`schedule: "@every 2s"
-log: {level: warn, format: json}
+	fmt.Fprintf(&b, `schedule: "@every %s"
+log: {level: info, format: json}
 state: {driver: postgres, dsn_env: PG_DSN}
 http: {addr: off}
 notifiers:
@@ -39,13 +39,13 @@ notifiers:
     webhook_url_env: TEAM_SLACK_URL
     pacing: {max: 0}
 accounts:
-`)
+`, every)
 	for a := range accounts {
 		f := pollertest.NewDeepSeek(t)
 		f.RechargeLoop("CNY", "10.00")
 		key := fmt.Sprintf("DEEPSEEK_KEY_%d", a)
 		env[key] = f.APIKey
-		fmt.Fprintf(&b, `  - name: acct-%02d
+		fmt.Fprintf(&b, `  - name: acct-%03d
     provider: deepseek
     currency: CNY
     drawdown: grants-first
@@ -73,7 +73,7 @@ accounts:
 		st.View(context.Background(), func(tx *store.Tx) error {
 			n = 0
 			for a := range accounts {
-				if ps, err := tx.RecentPolls(fmt.Sprintf("acct-%02d", a), 1); err == nil && len(ps) == 1 {
+				if ps, err := tx.RecentPolls(fmt.Sprintf("acct-%03d", a), 1); err == nil && len(ps) == 1 {
 					n++
 				}
 			}
@@ -101,7 +101,7 @@ accounts:
 	}
 	err = st.View(context.Background(), func(tx *store.Tx) error {
 		for a := range accounts {
-			name := fmt.Sprintf("acct-%02d", a)
+			name := fmt.Sprintf("acct-%03d", a)
 			ps, err := tx.RecentPolls(name, 1000)
 			if err != nil {
 				return err
@@ -155,6 +155,18 @@ accounts:
 	}
 	if len(got) < accounts {
 		t.Errorf("Slack got %d messages, want at least one per account: %q", len(got), got)
+	}
+	if t.Failed() {
+		t.Logf("the kill at %s", killed.Format("15:04:05.000"))
+		for i, p := range procs {
+			var said []string
+			for _, line := range strings.Split(p.out.String(), "\n") {
+				if !strings.Contains(line, `"msg":"account polled"`) {
+					said = append(said, line)
+				}
+			}
+			t.Logf("replica %d said (but its accounts polled):\n%s", i, strings.Join(said, "\n"))
+		}
 	}
 }
 

@@ -162,7 +162,7 @@ func testDaemon(t *testing.T, cfg string, env map[string]string, now *time.Time,
 		return nil, err
 	}
 	t.Cleanup(func() { a.Close() })
-	return &daemon{app: a, clk: clk, metrics: metrics.New(metrics.Build{Version: "test"}), fatal: make(chan error, 1),
+	return &daemon{app: a, clk: clk, metrics: metrics.New(metrics.Build{Version: "test"}), fatal: make(chan error, 1), courier: newCourier(),
 		jobCtx: t.Context(), lastPrune: clk.Now()}, nil
 }
 

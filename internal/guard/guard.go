@@ -187,8 +187,8 @@ func New(accounts []Account, o Options) *Guard {
 	// A ledger keeps the history the rules read and drops what is older,
 	// so a daemon's memory stays flat.
 	g.lopts.Keep = g.engine.History()
-	// The balance points, the bulk of a ledger, only as far back as the
-	// rules and the burn window read them.
+	// The balance points, the bulk of a ledger, and the cost windows only
+	// as far back as the rules and the burn window read them.
 	g.lopts.KeepPoints = g.engine.PointHistory()
 	// The grants' used credit over time is for the web pages, which build
 	// their own ledgers.
@@ -507,6 +507,30 @@ type AccountReport struct {
 // …"), joined. The Report lists accounts in the guard's order, whatever
 // order their polls ended in.
 func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
+	rep, err := g.Poll(ctx, now)
+	var derr error
+	if rep.Delivery, derr = g.Deliver(ctx, now.UTC()); derr != nil {
+		err = errors.Join(err, derr)
+	}
+	return rep, err
+}
+
+// Deliver drains the outbox at now: it sends every notification due, each
+// receiver on its own ("deliver notifications: …" when some could not be
+// delivered). guardd run calls it apart from Poll, so that a slow or
+// unreachable receiver never makes a poll late.
+func (g *Guard) Deliver(ctx context.Context, now time.Time) (lifecycle.DrainResult, error) {
+	res, err := g.sender.Drain(ctx, now.UTC())
+	if err != nil {
+		return res, fmt.Errorf("deliver notifications: %w", err)
+	}
+	return res, nil
+}
+
+// Poll is Cycle but for the delivery: it polls every account once at now,
+// evaluates the rules and writes what is due to the outbox, for Deliver
+// to send.
+func (g *Guard) Poll(ctx context.Context, now time.Time) (Report, error) {
 	now = now.UTC()
 	if g.claims == nil {
 		for _, w := range g.accounts {
@@ -526,10 +550,6 @@ func (g *Guard) Cycle(ctx context.Context, now time.Time) (Report, error) {
 		g.pollEach(ctx, c, g.accounts, now, false)
 	} else {
 		g.pollClaimed(ctx, c, now)
-	}
-	var err error
-	if c.rep.Delivery, err = g.sender.Drain(ctx, now); err != nil {
-		c.errs = append(c.errs, fmt.Errorf("deliver notifications: %w", err))
 	}
 	return c.rep, errors.Join(c.errs...)
 }

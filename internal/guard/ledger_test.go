@@ -70,9 +70,10 @@ func yearOfPolls(t *testing.T) int {
 	return 24 * 365
 }
 
-// A ledger that keeps only the rules' history (as the guard's do) finds
-// what one that keeps everything finds, word for word, and reports the
-// same state, at every poll of a year of each shape of account.
+// A ledger that keeps only the rules' history, its points and cost
+// windows only the rules' point history (as the guard's do), finds what
+// one that keeps everything finds, word for word, and reports the same
+// state, at every poll of a year of each shape of account.
 func TestTrimmedLedgerFindsTheSame(t *testing.T) {
 	params := rules.DefaultParams()
 	for _, shape := range lt.Shapes {
@@ -82,7 +83,7 @@ func TestTrimmedLedgerFindsTheSame(t *testing.T) {
 			a, polls := lt.History(shape, time.Hour, yearOfPolls(t))
 			full := ledger.New(a, ledger.DefaultOptions())
 			opts := ledger.DefaultOptions()
-			opts.Keep = e.History()
+			opts.Keep, opts.KeepPoints, opts.NoGrantHistory = e.History(), e.PointHistory(), true
 			trimmed := ledger.New(a, opts)
 			sinceFull, sinceTrimmed := map[string]time.Time{}, map[string]time.Time{}
 			findings := 0

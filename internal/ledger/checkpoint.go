@@ -36,7 +36,7 @@ import (
 // CheckpointVersion is the version of the checkpoint encoding. A change to
 // what a checkpoint holds or how is a new version: older checkpoints are
 // then refused and the ledger is rebuilt from history once.
-const CheckpointVersion = 2
+const CheckpointVersion = 3
 
 var checkpointMagic = []byte("GLCP")
 
@@ -140,7 +140,7 @@ func (l *Ledger) Checkpoint() []byte {
 		w.uvarint(uint64(b.n))
 		w.time(b.first)
 		w.time(b.last)
-		w.dec(b.cum0)
+		w.dec(b.cum0.decimal())
 		w.dur(b.cov0)
 		w.bytes(b.times)
 		w.bytes(b.cons)
@@ -169,7 +169,11 @@ func (l *Ledger) Checkpoint() []byte {
 		w.uvarint(uint64(st.idle.intervals))
 		w.dec(st.idle.drawn)
 		e.decMap(st.idle.from)
-		e.grantHistory(&st.seen)
+		h := st.seen
+		if h == nil {
+			h = new(GrantHistory)
+		}
+		e.grantHistory(h)
 	}
 
 	ids = slices.Sorted(maps.Keys(l.charges))
@@ -582,8 +586,11 @@ func (d *cpReader) ledger(l *Ledger) error {
 	seq := int(r.uvarint())
 	nb := r.count("blocks")
 	for range nb {
-		b := &block{seq0: int(r.uvarint()), n: int(r.uvarint()), first: r.time(), last: r.time(), cum0: r.dec(), cov0: r.dur(),
+		b := &block{seq0: int(r.uvarint()), n: int(r.uvarint()), first: r.time(), last: r.time(), cum0: numOf(r.dec()), cov0: r.dur(),
 			times: r.bytes(), cons: r.bytes(), rest: r.bytes()}
+		if b.n == blockSize {
+			b.seal()
+		}
 		l.points.blocks = append(l.points.blocks, b)
 	}
 	if r.err != nil {
@@ -617,7 +624,9 @@ func (d *cpReader) ledger(l *Ledger) error {
 		st := &grantState{firstSeen: r.time(), preexisting: r.bool(), linked: r.bool(), lastUsed: r.dec(), lastObs: int(r.varint()),
 			lastAt: r.time()}
 		st.idle = idleGrant{since: r.time(), intervals: int(r.uvarint()), drawn: r.dec(), from: d.decMap()}
-		st.seen = d.grantHistory()
+		if h := d.grantHistory(); len(h.Used) > 0 {
+			st.seen = &h
+		}
 		l.grants[id] = st
 	}
 	n = r.count("charges")
@@ -635,16 +644,12 @@ func (d *cpReader) ledger(l *Ledger) error {
 
 	c := &l.costs
 	n = r.count("cost windows")
-	if n > 0 {
-		c.byStart = make(map[time.Time]int, n)
-	}
 	for i := range n {
 		ce := CostEntry{Bucket: d.bucket(), Source: d.sym(), AsOf: r.time(), base: r.dec(), hasBase: r.bool(), since: r.dec()}
 		if i > 0 && !ce.Bucket.Start.After(c.entries[i-1].Bucket.Start) {
 			r.fail("cost windows out of order")
 		}
 		c.entries = append(c.entries, ce)
-		c.byStart[ce.Bucket.Start] = i
 	}
 	c.total, c.earliest, c.hasEarliest, c.settled, c.floor = r.dec(), r.time(), r.bool(), r.time(), r.time()
 

@@ -41,7 +41,10 @@ func (g GrantHistory) UsedBy(t time.Time) (decimal.Decimal, bool) {
 
 // saw records a listing of the grant at at.
 func (st *grantState) saw(g billing.Grant, at time.Time, source string) {
-	h := &st.seen
+	if st.seen == nil {
+		st.seen = new(GrantHistory)
+	}
+	h := st.seen
 	used := g.Used.Amount()
 	if n := len(h.Used); n == 0 || !h.Used[n-1].Used.Equal(used) {
 		h.Used = append(h.Used, UsedAt{At: at, Used: used})
@@ -55,8 +58,8 @@ func (st *grantState) saw(g billing.Grant, at time.Time, source string) {
 func (l *Ledger) Grants() []GrantHistory {
 	out := make([]GrantHistory, 0, len(l.grants))
 	for _, st := range l.grants {
-		if len(st.seen.Used) > 0 {
-			out = append(out, st.seen)
+		if st.seen != nil && len(st.seen.Used) > 0 {
+			out = append(out, *st.seen)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -36,16 +36,18 @@ type Options struct {
 	// taken as final and the report ignored).
 	Keep time.Duration
 	// KeepPoints is how far back from its newest observation the balance
-	// points are kept, when less than Keep: what reads them (Latest,
-	// Consumption, Covers, Points, Runway and State, and the placing of
-	// a recharge paid before the newest observation) answers the same
-	// about any time at or after the newest observation less KeepPoints,
-	// as long as a charge or its credit does not first show more than
-	// KeepPoints after it was paid. The guard sets it to the span its
-	// rules and the burn window read points over
-	// (rules.Engine.PointHistory), shorter than Keep, which recharges,
-	// charges, grants and cost windows keep. Zero keeps them as far as
-	// Keep.
+	// points and the cost windows are kept, when less than Keep: what
+	// reads them (Latest, Consumption, Covers, Points, Costs, Runway and
+	// State, and the placing of a recharge paid before the newest
+	// observation) answers the same about any time at or after the
+	// newest observation less KeepPoints, as long as a charge or its
+	// credit does not first show more than KeepPoints after it was paid,
+	// and a cost window is not reported again more than KeepPoints after
+	// it ended (it is then taken as final and the report ignored). The
+	// guard sets it to the span its rules and the burn window read points
+	// and cost windows over (rules.Engine.PointHistory), shorter than
+	// Keep, which recharges, charges and grants keep. Zero keeps them as
+	// far as Keep.
 	KeepPoints time.Duration
 	// NoGrantHistory leaves out each grant's used credit over time
 	// (Grants), which only the web pages read, from a ledger that grows
@@ -136,8 +138,9 @@ type grantState struct {
 	lastObs  int
 	lastAt   time.Time
 	idle     idleGrant
-	// seen is the grant's history as GrantHistory returns it.
-	seen GrantHistory
+	// seen is the grant's history as GrantHistory returns it; nil when
+	// none is kept (Options.NoGrantHistory).
+	seen *GrantHistory
 }
 
 // Ledger is an account's derived history.

@@ -49,7 +49,7 @@ type num struct {
 }
 
 // smallDigits is the most digits a coefficient held in num.m has: the
-// difference of two, shifted by two bits, still fits a uint64.
+// difference of two, shifted by three bits, still fits a uint64.
 const smallDigits = 17
 
 func numOf(d decimal.Decimal) num {
@@ -74,12 +74,32 @@ func (n num) same(o num) bool {
 	return n.m == o.m && n.e == o.e
 }
 
+// trailingZeros splits c into m·10^z with m a small coefficient, when it
+// is one.
+func trailingZeros(c *big.Int) (m int64, z int, ok bool) {
+	var q, r big.Int
+	ten := big.NewInt(10)
+	q.Set(c)
+	for ; q.Sign() != 0; z++ {
+		if v := q.Int64(); q.IsInt64() && v < 1e17 && v > -1e17 {
+			return v, z, true
+		}
+		q.QuoRem(&q, ten, &r)
+		if r.Sign() != 0 {
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
+}
+
 func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
 func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
 // putNum writes n as its change from prev. The header's low bits say
-// whether the coefficient is big (written whole) and whether the exponent
-// changed (its change follows); the rest is the coefficient's change. The
+// whether the coefficient is big (written whole), whether the exponent
+// changed (its change follows) and whether the coefficient is written
+// scaled (without its trailing zeros, their count following); the rest is
+// the coefficient's change, or the scaled coefficient. The
 // header is written plus add, so that a caller can keep small values for
 // itself.
 func (w *wbuf) putNum(prev, n num, add uint64) {
@@ -88,22 +108,48 @@ func (w *wbuf) putNum(prev, n num, add uint64) {
 		expChanged = 2
 	}
 	if n.isBig {
-		w.uvarint(1 | expChanged + add)
+		// A coefficient that is a small one and trailing zeros (a
+		// quotient's exponent, as a derived balance has) is written as
+		// the two.
+		c := n.d.Coefficient()
+		m, z, small := trailingZeros(c)
+		var scaled uint64
+		if small {
+			scaled = 4
+		}
+		w.uvarint(1 | expChanged | scaled + add)
 		if expChanged != 0 {
 			w.varint(int64(n.e) - int64(prev.e))
 		}
-		c := n.d.Coefficient()
+		if small {
+			w.uvarint(uint64(z))
+			w.varint(m)
+			return
+		}
 		w.bool(c.Sign() < 0)
 		w.bytes(c.Abs(c).Bytes())
 		return
 	}
-	base := prev.m
-	if prev.isBig {
-		base = 0
+	// A coefficient with three or more trailing zeros is written as the
+	// rest and their count; any other as its change from prev's.
+	m, z := n.m, 0
+	for m != 0 && m%10 == 0 {
+		m, z = m/10, z+1
 	}
-	w.uvarint(zigzag(n.m-base)<<2 | expChanged + add)
+	if z >= 3 {
+		w.uvarint(zigzag(m)<<3 | 4 | expChanged + add)
+	} else {
+		base := prev.m
+		if prev.isBig {
+			base = 0
+		}
+		w.uvarint(zigzag(n.m-base)<<3 | expChanged + add)
+	}
 	if expChanged != 0 {
 		w.varint(int64(n.e) - int64(prev.e))
+	}
+	if z >= 3 {
+		w.uvarint(uint64(z))
 	}
 }
 
@@ -120,6 +166,18 @@ func (r *rbuf) getNum(prev num, header uint64) num {
 		}
 		e = int32(ne)
 	}
+	if header&1 != 0 && header&4 != 0 {
+		z, m := r.uvarint(), r.varint()
+		if r.err == nil && z > maxExp {
+			r.fail("%d trailing zeros", z)
+		}
+		if r.err != nil {
+			return num{}
+		}
+		c := big.NewInt(m)
+		c.Mul(c, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(z)), nil))
+		return numOf(decimal.NewFromBigInt(c, e))
+	}
 	if header&1 != 0 {
 		neg := r.bool()
 		b := r.raw()
@@ -132,11 +190,24 @@ func (r *rbuf) getNum(prev num, header uint64) num {
 		}
 		return numOf(decimal.NewFromBigInt(c, e))
 	}
-	base := prev.m
-	if prev.isBig {
-		base = 0
+	var m int64
+	if header&4 != 0 {
+		z := r.uvarint()
+		ok := z <= smallDigits
+		if ok {
+			m, ok = scale(unzigzag(header>>3), int32(z))
+		}
+		if !ok {
+			r.fail("coefficient out of range")
+			return num{}
+		}
+	} else {
+		base := prev.m
+		if prev.isBig {
+			base = 0
+		}
+		m = base + unzigzag(header>>3)
 	}
-	m := base + unzigzag(header>>2)
 	if (m > 0 && m >= 1e17) || (m < 0 && m <= -1e17) {
 		r.fail("coefficient out of range")
 		return num{}
@@ -152,6 +223,49 @@ const (
 	fFree
 	nFields
 )
+
+// The header byte of a packed point's rest: for Effective, Shown and
+// FreeCredit two bits each (at fieldShift) say how the value follows from
+// the point before, one bit says ExpiredRemaining is written, and one that
+// the flags are. Most polls change a balance by exactly what they consumed,
+// so most points are this one byte.
+const (
+	modeSame  = 0 // the value of the point before
+	modeDrawn = 1 // the value of the point before less this point's consumption
+	modeNew   = 2 // written, as its change from the value before
+	modeMask  = 3
+
+	hdrExpired = 0x40 // ExpiredRemaining changed and is written
+	hdrFlags   = 0x80 // the flags changed and are written
+)
+
+// fieldShift is where a field's mode sits in the header; fExpired has
+// hdrExpired instead.
+var fieldShift = [nFields]uint{fEffective: 0, fShown: 2, fExpired: 0, fFree: 4}
+
+// drawn returns prev less consumption c, exactly as decimal subtraction
+// gives it (the smaller exponent), in an int64 while it fits.
+func drawn(prev, c num) num { return prev.minus(c) }
+
+// minus returns prev less c, exactly as decimal subtraction gives it (the
+// smaller exponent), in an int64 while it fits.
+func (prev num) minus(c num) num {
+	if !prev.isBig && !c.isBig {
+		pm, cm, e := prev.m, c.m, prev.e
+		ok := true
+		switch {
+		case c.e > e:
+			cm, ok = scale(cm, c.e-e)
+		case c.e < e:
+			pm, ok = scale(pm, e-c.e)
+			e = c.e
+		}
+		if d := pm - cm; ok && (cm >= 0) == (d <= pm) && d < 1e17 && d > -1e17 {
+			return num{m: d, e: e}
+		}
+	}
+	return numOf(prev.decimal().Sub(c.decimal()))
+}
 
 // Flag bits of a packed point.
 const (
@@ -183,8 +297,9 @@ type block struct {
 	n           int
 	first, last time.Time
 	// cum0 and cov0 are the consumption summed, and the time it covers,
-	// up to its first point (from the first point kept).
-	cum0              decimal.Decimal
+	// up to its first point (from the first point kept); cum0 in an int64
+	// while it fits, so that a block holds no decimal of its own.
+	cum0              num
 	cov0              time.Duration
 	times, cons, rest []byte
 }
@@ -219,7 +334,7 @@ func (p *pointLog) add(pt Point) {
 	if k := len(p.blocks); k > 0 && p.blocks[k-1].n < blockSize {
 		b = p.blocks[k-1]
 	} else {
-		b = &block{seq0: p.seq, first: pt.At, cum0: cum, cov0: cov}
+		b = &block{seq0: p.seq, first: pt.At, cum0: numOf(cum), cov0: cov}
 		p.blocks = append(p.blocks, b)
 		p.w = pstate{}
 	}
@@ -228,7 +343,7 @@ func (p *pointLog) add(pt Point) {
 	b.last = pt.At
 	if b.n == blockSize {
 		// Sealed: give back what appending reserved.
-		b.times, b.cons, b.rest = clip(b.times), clip(b.cons), clip(b.rest)
+		b.seal()
 	}
 	p.prev, p.prevCum, p.prevCov = p.last, p.lastCum, p.lastCov
 	p.last, p.lastCum, p.lastCov = pt, cum, cov
@@ -236,7 +351,17 @@ func (p *pointLog) add(pt Point) {
 	p.seq++
 }
 
-func clip(b []byte) []byte { return append([]byte(nil), b...) }
+// seal moves a full block's columns into one allocation of their size,
+// giving back what appending reserved.
+func (b *block) seal() {
+	buf := make([]byte, 0, len(b.times)+len(b.cons)+len(b.rest))
+	buf = append(buf, b.times...)
+	t := len(buf)
+	buf = append(buf, b.cons...)
+	c := len(buf)
+	buf = append(buf, b.rest...)
+	b.times, b.cons, b.rest = buf[:t:t], buf[t:c:c], buf[c:]
+}
 
 // pack appends pt to b's columns as the point after s.
 func (s *pstate) pack(b *block, pt Point) {
@@ -275,14 +400,28 @@ func (s *pstate) pack(b *block, pt Point) {
 		flags |= flagSourceRepeat
 	}
 	vals := [nFields]num{numOf(pt.Effective), numOf(pt.Shown), numOf(pt.ExpiredRemaining), numOf(pt.FreeCredit)}
-	var mask byte
+	var header byte
 	for i, v := range vals {
-		if !v.same(s.fields[i]) {
-			mask |= 1 << i
+		if v.same(s.fields[i]) {
+			continue
 		}
+		if i == fExpired {
+			header |= hdrExpired
+			continue
+		}
+		mode := byte(modeNew)
+		if s.known && v.same(drawn(s.fields[i], s.cons)) {
+			mode = modeDrawn
+		}
+		header |= mode << fieldShift[i]
 	}
-	rest.byte(flags)
-	rest.byte(mask)
+	if flags != s.flags {
+		header |= hdrFlags
+	}
+	rest.byte(header)
+	if header&hdrFlags != 0 {
+		rest.byte(flags)
+	}
 	if flags&flagAsOfIsAt == 0 {
 		rest.time(pt.AsOf)
 	}
@@ -290,11 +429,19 @@ func (s *pstate) pack(b *block, pt Point) {
 		rest.str(pt.Source)
 	}
 	for i, v := range vals {
-		if mask&(1<<i) != 0 {
+		if written(header, i) {
 			rest.putNum(s.fields[i], v, 0)
 		}
 	}
 	s.fields, s.flags, s.asOf, s.source = vals, flags, pt.AsOf, pt.Source
+}
+
+// written reports whether field i of a point with header is written out.
+func written(header byte, i int) bool {
+	if i == fExpired {
+		return header&hdrExpired != 0
+	}
+	return header>>fieldShift[i]&modeMask == modeNew
 }
 
 // cursor reads a block's points in order.
@@ -337,15 +484,15 @@ func (c *cursor) next() bool {
 	}
 	if c.full {
 		r := &c.rest
-		flags, mask := r.byte(), r.byte()
+		header, flags := r.byte(), s.flags
+		if header&hdrFlags != 0 {
+			flags = r.byte()
+		}
 		if int(flags&flagBasis) >= len(bases) {
 			r.fail("bad basis %d", flags&flagBasis)
 		}
 		if flags&flagSourceRepeat != 0 && c.j == 0 {
 			r.fail("the first point repeats a source")
-		}
-		if mask >= 1<<nFields {
-			r.fail("bad change mask %#x", mask)
 		}
 		s.asOf = s.at
 		if flags&flagAsOfIsAt == 0 {
@@ -355,8 +502,16 @@ func (c *cursor) next() bool {
 			s.source = r.str()
 		}
 		for i := range nFields {
-			if mask&(1<<i) != 0 {
+			switch {
+			case written(header, i):
 				s.fields[i] = r.getNum(s.fields[i], r.uvarint())
+			case i != fExpired && header>>fieldShift[i]&modeMask == modeDrawn:
+				if !s.known {
+					r.fail("a point drawn with no consumption")
+				}
+				s.fields[i] = drawn(s.fields[i], s.cons)
+			case i != fExpired && header>>fieldShift[i]&modeMask != modeSame:
+				r.fail("bad header %#x", header)
 			}
 		}
 		s.flags = flags
@@ -403,7 +558,7 @@ func (c *cursor) point() Point {
 // cum is the consumption summed up to the point read last, and the time
 // it covers.
 func (c *cursor) cum() (decimal.Decimal, time.Duration) {
-	return c.b.cum0.Add(c.sum.value()), c.b.cov0 + c.cov
+	return c.b.cum0.decimal().Add(c.sum.value()), c.b.cov0 + c.cov
 }
 
 // acc sums nums, in an int64 while the sum fits, as a decimal after.
@@ -558,10 +713,11 @@ func (p *pointLog) dropBefore(h time.Time) {
 	clear(p.blocks[:k])
 	p.blocks = p.blocks[k:]
 	// Rebase the sums on the oldest point kept.
-	cum0, cov0 := p.blocks[0].cum0, p.blocks[0].cov0
+	base, cov0 := p.blocks[0].cum0, p.blocks[0].cov0
 	for _, b := range p.blocks {
-		b.cum0, b.cov0 = b.cum0.Sub(cum0), b.cov0-cov0
+		b.cum0, b.cov0 = b.cum0.minus(base), b.cov0-cov0
 	}
+	cum0 := base.decimal()
 	p.lastCum, p.lastCov = p.lastCum.Sub(cum0), p.lastCov-cov0
 	p.prevCum, p.prevCov = p.prevCum.Sub(cum0), p.prevCov-cov0
 }

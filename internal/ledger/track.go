@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -78,7 +79,6 @@ type CostEntry struct {
 
 // costBook keeps the latest report of each cost window, by start.
 type costBook struct {
-	byStart map[time.Time]int
 	entries []CostEntry // sorted by start
 	// total sums the entries' since: the costs reported after the account's
 	// balance anchor, kept up to date as reports arrive (and kept for the
@@ -101,13 +101,10 @@ func (l *Ledger) recordCosts(o *billing.Observation) {
 		return
 	}
 	st := o.Parts[billing.PartCosts]
-	if l.costs.byStart == nil {
-		l.costs.byStart = make(map[time.Time]int)
-	}
 	for _, b := range o.Costs {
 		b.Start, b.End = b.Start.UTC(), b.End.UTC()
 		e := CostEntry{Bucket: b, Source: st.Source, AsOf: st.AsOf}
-		i, ok := l.costs.byStart[b.Start]
+		i, ok := l.costs.find(b.Start)
 		if !ok && !b.End.After(l.costs.floor) && !l.costs.floor.IsZero() {
 			continue // ended before the horizon: dropped, taken as final
 		}
@@ -127,14 +124,15 @@ func (l *Ledger) recordCosts(o *billing.Observation) {
 			l.costs.entries[i] = e
 			continue
 		}
-		i = sort.Search(len(l.costs.entries), func(i int) bool { return l.costs.entries[i].Bucket.Start.After(b.Start) })
-		l.costs.entries = append(l.costs.entries, CostEntry{})
-		copy(l.costs.entries[i+1:], l.costs.entries[i:])
-		l.costs.entries[i] = e
-		for j := i; j < len(l.costs.entries); j++ {
-			l.costs.byStart[l.costs.entries[j].Bucket.Start] = j
-		}
+		l.costs.entries = slices.Insert(l.costs.entries, i, e)
 	}
+}
+
+// find returns the index of the window starting at start, or where it
+// would go, and whether it is there.
+func (b *costBook) find(start time.Time) (int, bool) {
+	i := sort.Search(len(b.entries), func(i int) bool { return !b.entries[i].Bucket.Start.Before(start) })
+	return i, i < len(b.entries) && b.entries[i].Bucket.Start.Equal(start)
 }
 
 // SettledCostsUntil returns the end of the latest settled cost window

@@ -33,8 +33,8 @@ func (l *Ledger) pointsHorizon() (time.Time, bool) {
 
 // trim drops what no answer about the horizon or later reads: points
 // older than the newest at or before the points' horizon (a block at a
-// time), recharges
-// paid at or before it, cost windows that ended by it, grants no
+// time) and cost windows that ended by that horizon, recharges
+// paid at or before the horizon, grants no
 // observation since listed, the used credit of the others before it, and
 // charges neither paid nor listed since.
 // What a dropped part still counts for is kept as a sum: the credit of
@@ -43,6 +43,7 @@ func (l *Ledger) pointsHorizon() (time.Time, bool) {
 func (l *Ledger) trim() {
 	if ph, ok := l.pointsHorizon(); ok {
 		l.points.dropBefore(ph)
+		l.costs.dropThrough(ph)
 	}
 	h, ok := l.horizon()
 	if !ok {
@@ -56,13 +57,14 @@ func (l *Ledger) trim() {
 	}
 	l.uncharged.dropThrough(h)
 	l.uncredited.dropThrough(h)
-	l.costs.dropThrough(h)
 	for id, st := range l.grants {
 		if !st.lastAt.After(h) {
 			delete(l.grants, id)
 			continue
 		}
-		st.seen.dropBefore(h)
+		if st.seen != nil {
+			st.seen.dropBefore(h)
+		}
 	}
 	for id, t := range l.charges {
 		if !t.After(h) {
@@ -94,14 +96,10 @@ func (b *costBook) dropThrough(h time.Time) {
 		if end := b.entries[k].Bucket.End; end.After(b.floor) {
 			b.floor = end
 		}
-		delete(b.byStart, b.entries[k].Bucket.Start)
 		k++
 	}
 	if k == 0 {
 		return
 	}
 	b.entries = append(b.entries[:0:0], b.entries[k:]...)
-	for i, e := range b.entries {
-		b.byStart[e.Bucket.Start] = i
-	}
 }

@@ -216,6 +216,84 @@ func TestPointLogReadsBack(t *testing.T) {
 	}
 }
 
+// Points read back with every decimal exact, exponent included, however
+// they were packed: drawn down by their consumption (in an int64 and past
+// it), with trailing zeros (a quotient's exponent), with the exponent
+// changing, and beyond an int64.
+func TestPointLogKeepsExactDecimals(t *testing.T) {
+	exact := func(d decimal.Decimal) string { return d.Coefficient().String() + "e" + fmt.Sprint(d.Exponent()) }
+	text := func(pt Point) string {
+		return fmt.Sprintln(pt.At, exact(pt.Effective), pt.EffectiveKnown, exact(pt.Shown), exact(pt.ExpiredRemaining),
+			exact(pt.FreeCredit), exact(pt.Consumed), pt.ConsumedKnown, pt.EffectiveBasis, pt.Source, pt.AsOf)
+	}
+	var p pointLog
+	var want []Point
+	at := lt.T0
+	eff, free := dec("117.7900000000000000"), dec("40")
+	for i := range 3*blockSize + 7 {
+		at = at.Add(15 * time.Minute)
+		cons := decimal.New(int64(5+i*7%40), -2)
+		switch i % 9 {
+		case 1:
+			cons = cons.Mul(dec("1.0000000000000000")) // exponent -18, trailing zeros
+		case 2:
+			cons = dec("12345678901234567890.25") // beyond an int64
+		case 3:
+			cons = dec("0.2500000000000000000000") // beyond an int64, trailing zeros
+		case 4:
+			cons = dec("300000")
+		}
+		pt := Point{At: at, EffectiveKnown: true, EffectiveBasis: basisGrants, ShownKnown: i%4 != 0,
+			FreeCreditKnown: true, Source: lt.Source, AsOf: at, ConsumedKnown: i%11 != 5}
+		if pt.ConsumedKnown {
+			pt.Consumed = cons
+		}
+		switch {
+		case i%13 == 6:
+			eff = eff.Add(dec("50.0")) // a recharge: not drawn
+		case pt.ConsumedKnown:
+			eff = eff.Sub(cons)
+		}
+		if i%17 == 8 {
+			eff = decimal.New(eff.Round(1).CoefficientInt64(), -1) // the exponent changes
+		}
+		if i%3 == 0 && pt.ConsumedKnown {
+			free = free.Sub(cons)
+		}
+		pt.Effective, pt.FreeCredit = eff, free
+		if pt.ShownKnown {
+			pt.Shown = eff
+		}
+		if i%29 == 3 {
+			pt.ExpiredRemaining = dec("1.50")
+		}
+		p.add(pt)
+		want = append(want, pt)
+	}
+	for i, w := range want {
+		if got, want := text(p.point(i)), text(w); got != want {
+			t.Fatalf("point %d: got %s, want %s", i, got, want)
+		}
+	}
+}
+
+// A poll that changes the balances by what it consumed packs in a few
+// bytes: every generated shape's points take at most 6 bytes each.
+func TestPointsPackSmall(t *testing.T) {
+	for _, shape := range lt.Shapes {
+		a, obs := lt.Observations(shape, 15*time.Minute, 8*96)
+		l := New(a, DefaultOptions())
+		lt.Fill(t, l, obs...)
+		size := 0
+		for _, b := range l.points.blocks {
+			size += len(b.times) + len(b.cons) + len(b.rest)
+		}
+		if n := l.points.len(); size > 6*n {
+			t.Errorf("%s: %d points packed in %d bytes, want at most %d", shape, n, size, 6*n)
+		}
+	}
+}
+
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 func sumFrom(pts []Point, i int) (s decimal.Decimal) {
@@ -228,10 +306,11 @@ func sumFrom(pts []Point, i int) (s decimal.Decimal) {
 	return s
 }
 
-// A ledger that keeps its points only as far as Options.KeepPoints
-// answers every question about them within that span, and every question
-// about recharges, charges and costs within Keep, as one that keeps all
-// of it to Keep, and keeps no more points than that span.
+// A ledger that keeps its points and cost windows only as far as
+// Options.KeepPoints answers every question about them within that span,
+// and every question about recharges and charges within Keep, as one
+// that keeps all of it to Keep, and keeps no more points and cost windows
+// than that span.
 func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
 	const span = 8 * 24 * time.Hour
 	wholeOpts, thinOpts := DefaultOptions(), DefaultOptions()
@@ -257,9 +336,10 @@ func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
 					p("recharge %s %s credit=%s trigger=%s/%v before=%s/%v free=%s/%v", r.At, r.Charge.ID, r.Credit, r.Trigger, r.TriggerGuessed,
 						r.BalanceBefore, r.BeforeKnown, r.FreeCreditBefore, r.FreeBeforeKnown)
 				}
-				for _, c := range l.Costs(now.Add(-keep+24*time.Hour), now) {
+				for _, c := range l.Costs(now.Add(-span), now) {
 					p("cost %s-%s %s settled=%v", c.Bucket.Start, c.Bucket.End, c.Bucket.Amount.Exact(), c.Bucket.Settled)
 				}
+				p("settled costs until %s", l.SettledCostsUntil())
 				return b.String()
 			}
 			for i, p := range hist {
@@ -276,6 +356,9 @@ func TestPointsKeptToTheirOwnHorizon(t *testing.T) {
 			}
 			if n, limit := thin.points.len(), int(span/time.Hour)+blockSize+1; n > limit {
 				t.Errorf("it keeps %d points, want at most %d", n, limit)
+			}
+			if n, limit := len(thin.costs.entries), int(span/(24*time.Hour))+2; n > limit {
+				t.Errorf("it keeps %d cost windows, want at most %d", n, limit)
 			}
 			if got, want := len(thin.recharges), len(whole.recharges); got != want {
 				t.Errorf("it keeps %d recharges, want %d as the ledger keeping its points", got, want)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -104,12 +105,17 @@ func setMoney(g *prometheus.GaugeVec, account string, v billing.Money) {
 	g.WithLabelValues(account, string(v.Currency())).Set(v.Amount().InexactFloat64())
 }
 
-// Observe records what one cycle did.
+// ObserveDelivery records what one drain of the outbox did.
+func (m *Metrics) ObserveDelivery(res lifecycle.DrainResult) {
+	m.delivered.Add(float64(res.Sent))
+	m.deliveryFailed.Add(float64(res.Failed))
+	m.givenUp.Add(float64(res.GaveUp))
+}
+
+// Observe records what one cycle's polls did; its delivery is
+// ObserveDelivery's.
 func (m *Metrics) Observe(rep guard.Report) {
 	m.cycles.Inc()
-	m.delivered.Add(float64(rep.Delivery.Sent))
-	m.deliveryFailed.Add(float64(rep.Delivery.Failed))
-	m.givenUp.Add(float64(rep.Delivery.GaveUp))
 	for name, ar := range rep.Accounts {
 		m.pollDuration.WithLabelValues(name).Observe(ar.Took.Seconds())
 		if !ar.OK {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/shopspring/decimal"
@@ -154,6 +155,26 @@ func TestFamilies(t *testing.T) {
 	} {
 		if got[name] != typ {
 			t.Errorf("%s: got type %q, want %q", name, got[name], typ)
+		}
+	}
+}
+
+// TestObserveDelivery: a drain's counts add to the delivery counters, which
+// a cycle's polls leave alone (guardd run delivers apart from polling).
+func TestObserveDelivery(t *testing.T) {
+	m := New(Build{Version: "dev"})
+	m.ObserveDelivery(lifecycle.DrainResult{Sent: 3, Failed: 2, GaveUp: 1})
+	m.Observe(report("CNY"))
+	m.ObserveDelivery(lifecycle.DrainResult{Sent: 4})
+	page := scrape(t, m)
+	for _, want := range []string{
+		"guardd_notifications_delivered_total 7",
+		"guardd_notifications_failed_total 2",
+		"guardd_notifications_given_up_total 1",
+		"guardd_cycles_total 1",
+	} {
+		if !strings.Contains(page, want+"\n") {
+			t.Errorf("metrics page lacks %q", want)
 		}
 	}
 }

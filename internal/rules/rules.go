@@ -30,9 +30,10 @@ type Rule interface {
 	Explain(h *ledger.Ledger, now time.Time, f billing.Finding) billing.Finding
 	// History is how far back from now Check and Explain read, beyond the
 	// burn window every rule may use. A rule that reads the balance
-	// points (Latest, Consumption, Covers, Points, Runway over its own
-	// window) less far back than that says how far with a method
-	// PointHistory() time.Duration; without one, History is taken.
+	// points and cost windows (Latest, Consumption, Covers, Points,
+	// Costs, Runway over its own window) less far back than that says how
+	// far with a method PointHistory() time.Duration; without one,
+	// History is taken.
 	History() time.Duration
 	// Sees reports whether the data the rule needs is visible with sight s:
 	// a rule that cannot see is off for the account, and said to be.
@@ -134,7 +135,7 @@ func (e *Engine) History() time.Duration {
 }
 
 // PointHistory is how far back the engine's rules read the balance
-// points (ledger.Options.KeepPoints): the longest of the burn window
+// points and cost windows (ledger.Options.KeepPoints): the longest of the burn window
 // (runway and the finding's state) and each rule's PointHistory, or its
 // History when it does not say, and a day of margin. It is shorter than
 // History when the longest windows only count recharges.
