@@ -547,7 +547,7 @@ func (g *Guard) Poll(ctx context.Context, now time.Time) (Report, error) {
 		c.errs = append(c.errs, merr)
 	}
 	if g.claims == nil {
-		g.pollEach(ctx, c, g.accounts, now)
+		g.pollEach(ctx, c, g.accounts, now, false)
 	} else {
 		g.pollClaimed(ctx, c, now)
 	}
@@ -595,16 +595,27 @@ func (c *cycle) fail(err error) {
 const claimDepth = 4
 
 // pollEach polls ws at now, judging each account as its poll returns,
-// and adds what it made of them to c.
-func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time) {
+// and adds what it made of them to c. The accounts are judged and written
+// one at a time, or, apart, each in its own goroutine as its poll returns
+// (a claimed batch on PostgreSQL, where the transactions of different
+// accounts run at once): one after the other, a batch's writes took a
+// transaction's time per account after its polls, holding the batch's
+// claims and its share of the poll concurrency meanwhile.
+func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time, apart bool) {
 	targets := make([]poller.Target, len(ws))
 	for i, w := range ws {
 		targets[i] = poller.Target{Account: w.account.Name, Source: w.source, Group: w.group}
 	}
 	judged := make([]judgement, len(ws))
+	var judging sync.WaitGroup
 	g.poller.Each(ctx, targets, now, func(i int, res poller.Result) {
-		judged[i] = g.judge(ctx, ws[i], res, c.mail, now)
+		if !apart {
+			judged[i] = g.judge(ctx, ws[i], res, c.mail, now)
+			return
+		}
+		judging.Go(func() { judged[i] = g.judge(ctx, ws[i], res, c.mail, now) })
 	})
+	judging.Wait()
 	rep := &c.rep
 	for i, j := range judged {
 		name := ws[i].account.Name
@@ -704,7 +715,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 			inFlight.Go(func() {
 				defer func() { <-slots }()
 				batch := newCycle(now, c.mail)
-				g.pollEach(ctx, batch, ws, now)
+				g.pollEach(ctx, batch, ws, now, true)
 				if err := g.claims.Release(ctx, names); err != nil {
 					batch.errs = append(batch.errs, err)
 				}

@@ -13,13 +13,14 @@ import (
 	"github.com/guardd/guardd/internal/rules"
 )
 
-// inUse returns the bytes of heap in use after collecting garbage.
-func inUse() uint64 {
+// inUse returns the bytes of heap in use after collecting garbage (the
+// spans holding any object), and of them the bytes of live objects.
+func inUse() (inuse, live uint64) {
 	var ms runtime.MemStats
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
+	return ms.HeapInuse, ms.HeapAlloc
 }
 
 // BenchmarkLedgerMemory is guardd run's memory over simulated days:
@@ -29,9 +30,12 @@ func inUse() uint64 {
 // cycle does. It reports the heap in use after collecting garbage (the
 // ledgers, the generated histories and the runtime's own), in MiB, at days
 // 1 and 30 and their ratio (goal: day30/day1 ≤ 1.1, day30 ≤ 64 MiB), and
-// the ledgers' bytes per account at both. With GUARDD_BENCH_MEMORY_DAYS=66
+// the ledgers' bytes per account at both. It also reports the live bytes
+// (objects, without the free room of the spans they keep in use) at both
+// days, in MiB: what the heap in use grows by beyond them is
+// fragmentation, not data. With GUARDD_BENCH_MEMORY_DAYS=66
 // it also reports day 36 (the rules' history, 35 days, is full) and day
-// 66 and their ratio. Run it with
+// 66, their ratio, and the live bytes at both. Run it with
 //
 //	go test ./internal/guard -run '^$' -bench LedgerMemory -benchtime 1x
 func BenchmarkLedgerMemory(b *testing.B) {
@@ -56,7 +60,7 @@ func BenchmarkLedgerMemory(b *testing.B) {
 		shapes = append(shapes, history{a, polls})
 	}
 	for b.Loop() {
-		base := inUse()
+		base, _ := inUse()
 		opts := ledger.DefaultOptions()
 		opts.Keep, opts.KeepPoints, opts.NoGrantHistory = engine.History(), engine.PointHistory(), true // as guard.New sets them
 		ledgers := make([]*ledger.Ledger, accounts)
@@ -65,7 +69,7 @@ func BenchmarkLedgerMemory(b *testing.B) {
 			a.Name = fmt.Sprintf("acct-%04d", i)
 			ledgers[i] = ledger.New(a, opts)
 		}
-		heap, per := map[int]float64{}, map[int]float64{}
+		heap, per, live := map[int]float64{}, map[int]float64{}, map[int]float64{}
 		for d := range days {
 			for k := range perDay {
 				for i, l := range ledgers {
@@ -84,8 +88,8 @@ func BenchmarkLedgerMemory(b *testing.B) {
 			}
 			switch d + 1 {
 			case 1, 30, 36, 66:
-				now := inUse()
-				heap[d+1], per[d+1] = float64(now)/(1<<20), float64(now-base)/accounts
+				now, objects := inUse()
+				heap[d+1], per[d+1], live[d+1] = float64(now)/(1<<20), float64(now-base)/accounts, float64(objects)/(1<<20)
 			}
 		}
 		runtime.KeepAlive(ledgers)
@@ -94,10 +98,14 @@ func BenchmarkLedgerMemory(b *testing.B) {
 		b.ReportMetric(heap[30]/heap[1], "day30/day1")
 		b.ReportMetric(per[1], "B/account@day1")
 		b.ReportMetric(per[30], "B/account@day30")
+		b.ReportMetric(live[1], "live-MiB@day1")
+		b.ReportMetric(live[30], "live-MiB@day30")
 		if days == 66 {
 			b.ReportMetric(heap[36], "heap-MiB@day36")
 			b.ReportMetric(heap[66], "heap-MiB@day66")
 			b.ReportMetric(heap[66]/heap[36], "day66/day36")
+			b.ReportMetric(live[36], "live-MiB@day36")
+			b.ReportMetric(live[66], "live-MiB@day66")
 		}
 	}
 }

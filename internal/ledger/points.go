@@ -12,14 +12,20 @@ import (
 // The point log keeps the ledger's positions packed: a rule reads a week
 // of them to measure a burn, and the ledger a month to place a receipt that
 // comes late, but Point is some 400 bytes in memory. Points are written to
-// blocks of blockSize, each a few bytes a point (times as the change in the
-// poll interval, amounts as the change since the point before), read back
+// blocks of blockSize, each three to five bytes a point (times as runs of
+// an unchanged poll interval, consumption as its change, the balances as
+// how they follow from the point before: unchanged, drawn down by the
+// consumption, or changed by so much), read back
 // when asked for, and dropped a block at a time when older than the
 // ledger's horizon. The newest two points are kept unpacked as well:
 // nearly every read is of them.
 
 // blockSize is how many points one block packs.
 const blockSize = 64
+
+// A run of unchanged intervals, at most blockSize-1 long, packs in one
+// byte (see pack).
+const _ uint = 127 - 2*(blockSize-2)
 
 // The EffectiveBasis values, by their index in a packed point.
 const (
@@ -280,14 +286,18 @@ const (
 // pstate is what packing or unpacking a block knows after one of its
 // points: the values the next point is written as a change from.
 type pstate struct {
-	at     time.Time
-	delta  time.Duration // since the point before
-	cons   num           // the last known consumption
-	known  bool          // this point's consumption is known
-	fields [nFields]num
-	flags  byte
-	asOf   time.Time
-	source string
+	at    time.Time
+	delta time.Duration // since the point before
+	// run counts the points of the run of unchanged intervals the newest
+	// one ends (0 when its interval changed); left, when reading, how many
+	// more the run holds.
+	run, left int
+	cons      num  // the last known consumption
+	known     bool // this point's consumption is known
+	fields    [nFields]num
+	flags     byte
+	asOf      time.Time
+	source    string
 }
 
 // block is blockSize points (fewer while it is the newest), packed in
@@ -374,7 +384,22 @@ func (s *pstate) pack(b *block, pt Point) {
 	times, cons, rest := (*wbuf)(&b.times), (*wbuf)(&b.cons), (*wbuf)(&b.rest)
 	if b.n > 0 {
 		d := pt.At.Sub(s.at)
-		times.varint(int64(d - s.delta))
+		// Runs of polls at an unchanged interval take a byte each run
+		// (an even byte: the run's length less one, doubled); a change of
+		// interval is an odd varint (the change, zigzagged and doubled,
+		// plus one). A block has fewer than 64 intervals: a run's byte
+		// never outgrows one byte.
+		switch {
+		case d != s.delta:
+			times.uvarint(zigzag(int64(d-s.delta))<<1 | 1)
+			s.run = 0
+		case s.run > 0:
+			s.run++
+			(*times)[len(*times)-1] = byte(s.run-1) << 1
+		default:
+			times.byte(0)
+			s.run = 1
+		}
 		s.delta = d
 	}
 	s.at = pt.At
@@ -476,7 +501,19 @@ func (c *cursor) next() bool {
 	if c.j == 0 {
 		s.at = c.b.first
 	} else {
-		s.delta += time.Duration(c.times.varint())
+		switch {
+		case s.left > 0:
+			s.left--
+			s.run++
+		default:
+			u := c.times.uvarint()
+			if u&1 != 0 {
+				s.delta += time.Duration(unzigzag(u >> 1))
+				s.run = 0
+				break
+			}
+			s.run, s.left = 1, int(u>>1)
+		}
 		s.at = s.at.Add(s.delta)
 	}
 	h := c.cons.uvarint()

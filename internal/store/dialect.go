@@ -23,6 +23,9 @@ type dialect struct {
 	name string
 	// dollar: placeholders are $N.
 	dollar bool
+	// prepare: Tx prepares each query once per connection through
+	// database/sql (Tx.stmt); otherwise the driver does.
+	prepare bool
 	// least is the function of the smaller of its arguments.
 	least string
 	// tables counts the tables of the database (schema_version, and the
@@ -39,8 +42,9 @@ type dialect struct {
 }
 
 var sqliteDialect = &dialect{
-	name:  DriverSQLite,
-	least: "min",
+	name:    DriverSQLite,
+	prepare: true,
+	least:   "min",
 	tables: `SELECT
 		count(*) FILTER (WHERE name = 'schema_version'),
 		count(*) FILTER (WHERE name <> 'schema_version' AND name NOT LIKE 'sqlite\_%' ESCAPE '\')

@@ -35,6 +35,17 @@ import (
 // two schemas of one database do not wait for each other.
 const writeLock int64 = 0x677561726464
 
+// poolSize is how many connections a Store keeps to PostgreSQL, open and
+// idle alike (the Claimer's among them). A replica writes each account's
+// poll in a transaction of its own as its poll returns, many at once:
+// database/sql keeps only 2 idle connections by default, and closed every
+// other one after its transaction, so that most polls paid for a new
+// connection (a server process forked, a SCRAM handshake, every statement
+// prepared and planned again). Unbounded, replicas would also run the
+// server out of connections (max_connections, 100 by default): 16 per
+// replica leaves room for several.
+const poolSize = 16
+
 var postgresDialect = &dialect{
 	name:   DriverPostgres,
 	dollar: true,
@@ -44,11 +55,10 @@ var postgresDialect = &dialect{
 		count(*) FILTER (WHERE table_name <> 'schema_version')
 		FROM information_schema.tables WHERE table_schema = current_schema()`,
 	view: sql.LevelRepeatableRead,
+	// The wait is bounded by lock_timeout, set on each connection as it
+	// opens (openPostgresConfig): set in each transaction, it was one more
+	// round trip of every account's poll.
 	lockWrite: func(ctx context.Context, tx *sql.Tx, s *Store, account string) error {
-		ms := max(s.opts.BusyTimeout.Milliseconds(), 1)
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", ms)); err != nil {
-			return err
-		}
 		if account == "" {
 			_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lock)
 			return err
@@ -105,7 +115,13 @@ func openPostgresConfig(ctx context.Context, cfg *pgx.ConnConfig, name string, o
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
-	db := stdlib.OpenDB(*cfg)
+	ms := max(opts.BusyTimeout.Milliseconds(), 1)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, fmt.Sprintf("SET lock_timeout = %d", ms))
+		return err
+	}))
+	db.SetMaxOpenConns(poolSize)
+	db.SetMaxIdleConns(poolSize)
 	s := &Store{db: db, d: postgresDialect, name: name, opts: opts}
 	if err := s.initPostgres(ctx, migs); err != nil {
 		db.Close()

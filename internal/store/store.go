@@ -128,7 +128,7 @@ type Store struct {
 	// marker, so that the next Open checks and refuses the file.
 	damaged atomic.Bool
 	// stmts are the queries of Tx's methods, each prepared once per
-	// connection (see Tx.stmt).
+	// connection (see Tx.stmt; SQLite only).
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 }
@@ -592,13 +592,18 @@ func (tx *Tx) writable() error {
 }
 
 // exec, query and queryRow run one SQL statement (never several joined by
-// ";": only the first would run) prepared by stmt.
+// ";": only the first would run), prepared by stmt when the dialect says so.
 func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
-	st, err := tx.stmt(query)
+	st, q, err := tx.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	r, err := st.ExecContext(tx.ctx, args...)
+	var r sql.Result
+	if st != nil {
+		r, err = st.ExecContext(tx.ctx, args...)
+	} else {
+		r, err = tx.tx.ExecContext(tx.ctx, q, args...)
+	}
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -606,11 +611,16 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
-	st, err := tx.stmt(query)
+	st, q, err := tx.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.QueryContext(tx.ctx, args...)
+	var rows *sql.Rows
+	if st != nil {
+		rows, err = st.QueryContext(tx.ctx, args...)
+	} else {
+		rows, err = tx.tx.QueryContext(tx.ctx, q, args...)
+	}
 	if err != nil {
 		return nil, tx.s.classify(err)
 	}
@@ -618,24 +628,37 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 }
 
 func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
-	st, err := tx.stmt(query)
+	st, q, err := tx.stmt(query)
 	if err != nil {
 		return err
 	}
-	if err := st.QueryRowContext(tx.ctx, args...).Scan(dest...); err != nil {
+	var row *sql.Row
+	if st != nil {
+		row = st.QueryRowContext(tx.ctx, args...)
+	} else {
+		row = tx.tx.QueryRowContext(tx.ctx, q, args...)
+	}
+	if err := row.Scan(dest...); err != nil {
 		return tx.s.classify(err)
 	}
 	return nil
 }
 
-// stmt returns query prepared on the transaction's connection. SQLite's
+// stmt returns query in the dialect's spelling and, when the dialect
+// prepares (SQLite), prepared on the transaction's connection. SQLite's
 // parser costs more than running most of these queries does (a third of
 // the CPU of a cycle's writes), so each query is prepared once per
 // connection and kept until Close; the statement returned ends with the
-// transaction.
-func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
+// transaction. PostgreSQL's driver (pgx) prepares each query once per
+// connection by itself; preparing through database/sql would also take a
+// second connection from the pool for the first use of a query, which
+// never comes when every connection is in a transaction waiting for it.
+func (tx *Tx) stmt(query string) (*sql.Stmt, string, error) {
 	s := tx.s
 	query = s.d.rebind(query)
+	if !s.d.prepare {
+		return nil, query, nil
+	}
 	s.stmtMu.Lock()
 	st := s.stmts[query]
 	s.stmtMu.Unlock()
@@ -644,7 +667,7 @@ func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 		// transaction's: StmtContext prepares it there once.
 		fresh, err := s.db.PrepareContext(tx.ctx, query)
 		if err != nil {
-			return nil, s.classify(err)
+			return nil, "", s.classify(err)
 		}
 		s.stmtMu.Lock()
 		if st = s.stmts[query]; st != nil {
@@ -657,5 +680,5 @@ func (tx *Tx) stmt(query string) (*sql.Stmt, error) {
 		}
 		s.stmtMu.Unlock()
 	}
-	return tx.tx.StmtContext(tx.ctx, st), nil
+	return tx.tx.StmtContext(tx.ctx, st), query, nil
 }
