@@ -416,6 +416,15 @@ func (l *Ledger) check(o *billing.Observation) error {
 	bad := func(what string, m billing.Money) error {
 		return fmt.Errorf("%s is in %s, account %q is in %s", what, m.Currency(), l.account.Name, want)
 	}
+	// pair checks the two amounts of a grant or charge, named kind and id.
+	pair := func(kind, id string, a, b billing.Money) error {
+		for _, m := range [...]billing.Money{a, b} {
+			if !ok(m) {
+				return bad(kind+" "+id, m)
+			}
+		}
+		return nil
+	}
 	if o.Has(billing.PartBalance) {
 		for _, m := range []billing.Money{o.Balance.Shown, o.Balance.Granted, o.Balance.Paid} {
 			if !ok(m) {
@@ -433,11 +442,8 @@ func (l *Ledger) check(o *billing.Observation) error {
 		// lists a score of them.
 		for i := range o.Grants {
 			g := &o.Grants[i]
-			if m := g.Amount; !ok(m) {
-				return bad("grant "+g.ID, m)
-			}
-			if m := g.Used; !ok(m) {
-				return bad("grant "+g.ID, m)
+			if err := pair("grant", g.ID, g.Amount, g.Used); err != nil {
+				return err
 			}
 			if same {
 				continue
@@ -451,11 +457,8 @@ func (l *Ledger) check(o *billing.Observation) error {
 	if o.Has(billing.PartCharges) {
 		for i := range o.Charges {
 			c := &o.Charges[i]
-			if m := c.Amount; !ok(m) {
-				return bad("charge "+c.ID, m)
-			}
-			if m := c.Tax; !ok(m) {
-				return bad("charge "+c.ID, m)
+			if err := pair("charge", c.ID, c.Amount, c.Tax); err != nil {
+				return err
 			}
 		}
 	}

@@ -325,12 +325,15 @@ type pointLog struct {
 	lastCum, prevCum decimal.Decimal
 	lastCov, prevCov time.Duration
 	w                pstate // after the newest point, for packing the next
-	// walkers are cursors left where the last lookups of cumBefore
-	// stopped, and next the one to reuse: the windows rules measure
-	// slide forward a poll at a time, so the next lookup of each goes on
-	// from where it stopped rather than from the start of its block.
+	// walkers are cursors left in sealed blocks where the last lookups
+	// of cumBefore stopped, and next the one to reuse: the windows rules
+	// measure slide forward a poll at a time, so the next lookup of each
+	// goes on from where it stopped rather than from the start of its
+	// block. fresh reads the newest block, whose bytes change as it
+	// grows (a run of intervals is counted in place), from its start.
 	walkers [4]cursor
 	next    int
+	fresh   cursor
 }
 
 func (p *pointLog) len() int { return p.n }
@@ -779,9 +782,6 @@ func (p *pointLog) cumBefore(t time.Time) (decimal.Decimal, time.Duration) {
 	b := p.blocks[k]
 	c := p.walker(b, t)
 	for {
-		// The block may have grown since the walker last read it; what it
-		// held then is unchanged.
-		c.times.b, c.cons.b = b.times, b.cons
 		at := *c
 		if !c.next() || c.s.at.After(t) {
 			*c = at
@@ -792,8 +792,13 @@ func (p *pointLog) cumBefore(t time.Time) (decimal.Decimal, time.Duration) {
 }
 
 // walker returns the walker on b that stopped furthest along at or before
-// t, or a new one at b's start.
+// t, or a new one at b's start; one at b's start that is not kept when b
+// is the newest block, still growing.
 func (p *pointLog) walker(b *block, t time.Time) *cursor {
+	if b.n < blockSize {
+		p.fresh = *b.cursor(false)
+		return &p.fresh
+	}
 	var best *cursor
 	for i := range p.walkers {
 		w := &p.walkers[i]
