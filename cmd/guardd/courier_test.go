@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -25,14 +24,7 @@ func TestSlowReceiverDelaysNoPoll(t *testing.T) {
 		}
 		return "", false
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--config", cfg, "--shutdown-timeout", "1s"},
-			proc{getenv: getenv, stdout: &out, stderr: &errOut})
-	}()
+	errOut, done, cancel := runInProcess(t, getenv, "--config", cfg, "--shutdown-timeout", "1s")
 	select {
 	case <-slack.blocked:
 	case <-time.After(30 * time.Second):

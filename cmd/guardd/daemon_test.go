@@ -159,15 +159,9 @@ notifiers:
 		}
 		return "", false
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: getenv, stdout: &out, stderr: &errOut})
-	}()
-	logLine(t, &errOut, "notifications delivered")
-	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	errOut, done, cancel := runInProcess(t, getenv, "--config", cfg)
+	logLine(t, errOut, "notifications delivered")
+	wctx, wcancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer wcancel()
 	if err := api.WaitConnected(wctx); err != nil {
 		t.Fatalf("socket mode never connected: %v\n%s", err, errOut.String())
@@ -216,4 +210,19 @@ func ackedBy(as []lifecycle.Alert) string {
 		return ""
 	}
 	return as[0].AckedBy
+}
+
+// runInProcess runs guardd run in this process with args after "run": it
+// returns what it logs, the channel its result arrives on, and the cancel
+// that stops it (as SIGTERM does; also called when the test ends).
+func runInProcess(t *testing.T, getenv getenvFunc, args ...string) (stderr *syncBuffer, done <-chan error, stop context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	stderr = new(syncBuffer)
+	result := make(chan error, 1)
+	go func() {
+		result <- run(ctx, append([]string{"run"}, args...), proc{getenv: getenv, stdout: io.Discard, stderr: stderr})
+	}()
+	return stderr, result, cancel
 }

@@ -220,20 +220,15 @@ func TestDaemonServesPages(t *testing.T) {
 // base URL of its HTTP listener.
 func startDaemon(t *testing.T, cfg string, getenv getenvFunc) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run", "--config", cfg}, proc{getenv: getenv, stdout: &out, stderr: &errOut})
-	}()
+	errOut, done, cancel := runInProcess(t, getenv, "--config", cfg)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("run: %v\n%s", err, errOut.String())
 		}
 	})
-	addr := logLine(t, &errOut, "serving metrics and health")["addr"].(string)
-	logLine(t, &errOut, "cycle done")
+	addr := logLine(t, errOut, "serving metrics and health")["addr"].(string)
+	logLine(t, errOut, "cycle done")
 	return "http://" + addr
 }
 
