@@ -65,14 +65,36 @@ func StartConfig(t testing.TB, cfg string) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
-	s.start(t)
+	// The port was free when freePort let it go, but another process
+	// (a test beside this one) may take it before Alertmanager binds it:
+	// then try another.
+	s.start(t, func() { s.port = freePort(t) })
 	return s
 }
 
 // URL is the base URL, such as http://127.0.0.1:40123.
 func (s *Server) URL() string { return "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-func (s *Server) start(t testing.TB) {
+// start starts Alertmanager and waits until it is ready. When its port is
+// taken, it calls taken and tries again, a few times.
+func (s *Server) start(t testing.TB, taken func()) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		from := len(s.rawLog())
+		err := s.launch(t)
+		if err == nil {
+			return
+		}
+		s.Stop()
+		if attempt == 5 || !strings.Contains(s.rawLog()[from:], "address already in use") {
+			t.Fatalf("alertmanager did not start: %v\n%s", err, s.Log())
+		}
+		taken()
+	}
+}
+
+// launch starts Alertmanager once and waits until it is ready.
+func (s *Server) launch(t testing.TB) error {
 	t.Helper()
 	s.exited = make(chan struct{})
 	s.cmd = exec.Command(s.bin,
@@ -97,10 +119,7 @@ func (s *Server) start(t testing.TB) {
 		cmd.Wait()
 		close(exited)
 	}()
-	if err := s.waitReady(30 * time.Second); err != nil {
-		s.Stop()
-		t.Fatalf("alertmanager did not start: %v\n%s", err, s.Log())
-	}
+	return s.waitReady(30 * time.Second)
 }
 
 // waitReady waits until /-/ready answers 200.
@@ -155,7 +174,9 @@ func (s *Server) Stop() {
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
-	s.start(t)
+	// The same address it had: when another process holds the port for
+	// now (a client's connection may use it as its local port), wait.
+	s.start(t, func() { time.Sleep(time.Second) })
 }
 
 // Alert is an alert as Alertmanager's API v2 lists it.
@@ -190,9 +211,12 @@ func (s *Server) Alerts(t testing.TB) []Alert {
 }
 
 // Log returns Alertmanager's log, for failure messages.
-func (s *Server) Log() string {
+func (s *Server) Log() string { return strings.TrimSpace(s.rawLog()) }
+
+// rawLog is the log file as it is, every start of Alertmanager appended.
+func (s *Server) rawLog() string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "alertmanager.log"))
-	return strings.TrimSpace(string(b))
+	return string(b)
 }
 
 // freePort finds a port on 127.0.0.1 that is free now.
