@@ -19,6 +19,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -188,46 +189,79 @@ func start() (*Server, string, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	if s.Port, err = freePort(); err != nil {
-		return nil, "", err
+	// The port was free when freePort let it go, but another process (a
+	// test binary beside this one) may take it before postgres binds it:
+	// then try another.
+	for attempt := 1; ; attempt++ {
+		err = s.run(bin, data, cred)
+		if err == nil {
+			break
+		}
+		if attempt == 5 || !errors.Is(err, errPortTaken) {
+			return nil, "", err
+		}
+		s.exited = make(chan struct{})
 	}
-	logf, err := os.Create(filepath.Join(dir, "log"))
+	ok = true
+	return s, "", nil
+}
+
+// errPortTaken is a postgres that could not listen on its port.
+var errPortTaken = errors.New("port taken")
+
+// run starts postgres on a free port and waits until it answers.
+func (s *Server) run(bin, data string, cred *syscall.Credential) error {
+	var err error
+	if s.Port, err = pickPort(); err != nil {
+		return err
+	}
+	logPath := filepath.Join(s.dir, "log")
+	logf, err := os.Create(logPath)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
 	defer logf.Close()
 	// Durability off: a test's cluster never outlives the tests.
 	s.cmd = exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(s.Port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=200")
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT, Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
-		return nil, "", fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
+	exited := s.exited
+	go func() { s.cmd.Wait(); close(exited) }()
+	if s.admin != nil {
+		s.admin.Close()
+	}
 	if s.admin, err = sql.Open("pgx", s.DSNFor("postgres")); err != nil {
-		return nil, "", err
+		return err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err = s.admin.Ping()
+		// Bounded: whoever else holds the port may take the connection
+		// and never answer, and postgres's exit is seen only between pings.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err = s.admin.PingContext(ctx)
+		cancel()
 		if err == nil {
-			break
+			return nil
 		}
 		select {
-		case <-s.exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "log"))
-			return nil, "", fmt.Errorf("postgres exited: %s", strings.TrimSpace(string(log)))
+		case <-exited:
+			log, _ := os.ReadFile(logPath)
+			if strings.Contains(string(log), "Address already in use") {
+				return fmt.Errorf("postgres on port %d: %w", s.Port, errPortTaken)
+			}
+			return fmt.Errorf("postgres exited: %s", strings.TrimSpace(string(log)))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return nil, "", fmt.Errorf("postgres did not answer within 30s: %w", err)
+			return fmt.Errorf("postgres did not answer within 30s: %w", err)
 		}
 	}
-	ok = true
-	return s, "", nil
 }
 
 // stop stops the server (fast shutdown: it disconnects clients) and
@@ -247,6 +281,9 @@ func (s *Server) stop() {
 	}
 	os.RemoveAll(s.dir)
 }
+
+// pickPort is freePort; a test may make it give a taken one.
+var pickPort = freePort
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
