@@ -92,39 +92,57 @@ func Start(t testing.TB) *Server {
 		}
 	}
 	s.RootCAs = s.writeCert(t)
-	s.Port, s.TLSPort = freePort(t), freePort(t)
+	// The ports were free when freePort let them go, but another process
+	// (a test beside this one) may take one before Dovecot binds it: then
+	// try others.
+	t.Cleanup(s.Kill)
+	for attempt := 1; ; attempt++ {
+		taken := strings.Count(s.Log(), "Address already in use")
+		err := s.launch(t, bin, runAs, group)
+		if err == nil {
+			break
+		}
+		s.Kill()
+		if attempt == 5 || strings.Count(s.Log(), "Address already in use") == taken {
+			t.Fatalf("dovecot did not start: %v\n%s", err, s.Log())
+		}
+	}
+	return s
+}
+
+// launch starts Dovecot once, on two free ports, and waits for its
+// greeting.
+func (s *Server) launch(t testing.TB, bin, runAs, group string) error {
+	t.Helper()
+	s.Port, s.TLSPort = pickPort(t), pickPort(t)
 	passwd := fmt.Sprintf("%s:{PLAIN}%s:%d:%d::%s\n", User, Password, s.uid, s.gid, filepath.Dir(s.Maildir))
 	s.write(t, "passwd", passwd)
 	s.write(t, "dovecot.conf", s.config(runAs, group))
 	if err := s.chownAll(); err != nil {
-		t.Fatal(err)
+		return err
 	}
-
-	s.cmd = exec.Command(bin, "-F", "-c", filepath.Join(root, "dovecot.conf"))
-	out, err := os.Create(filepath.Join(root, "stderr.log"))
+	s.cmd = exec.Command(bin, "-F", "-c", filepath.Join(s.root, "dovecot.conf"))
+	out, err := os.OpenFile(filepath.Join(s.root, "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer out.Close()
-	s.cmd.Stdout, s.cmd.Stderr, s.cmd.Dir = out, out, root
+	s.cmd.Stdout, s.cmd.Stderr, s.cmd.Dir = out, out, s.root
 	// Its own process group, so that stopping it stops its children too.
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if s.asOther {
 		s.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(s.uid), Gid: uint32(s.gid), Groups: []uint32{}}
 	}
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start dovecot: %v", err)
+		return fmt.Errorf("start dovecot: %w", err)
 	}
+	s.exited = make(chan struct{})
+	exited, cmd := s.exited, s.cmd
 	go func() {
-		s.cmd.Wait()
-		close(s.exited)
+		cmd.Wait()
+		close(exited)
 	}()
-	t.Cleanup(s.Kill)
-	if err := s.waitGreeting(10 * time.Second); err != nil {
-		s.Kill()
-		t.Fatalf("dovecot did not start: %v\n%s", err, s.Log())
-	}
-	return s
+	return s.waitGreeting(10 * time.Second)
 }
 
 // account picks who runs Dovecot and owns the mail: the current user, or
@@ -216,6 +234,9 @@ func (s *Server) chownAll() error {
 		return os.Lchown(p, s.uid, s.gid)
 	})
 }
+
+// pickPort is freePort; a test may make it give a taken one.
+var pickPort = freePort
 
 // freePort finds a port on 127.0.0.1 that is free now.
 func freePort(t testing.TB) int {
