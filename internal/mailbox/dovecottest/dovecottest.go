@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/testcert"
+	"github.com/guardd/guardd/internal/testport"
 )
 
 // Credentials of the one user.
@@ -92,7 +93,7 @@ func Start(t testing.TB) *Server {
 		}
 	}
 	s.RootCAs = s.writeCert(t)
-	// The ports were free when freePort let them go, but another process
+	// The ports were free when testport.Free let them go, but another process
 	// (a test beside this one) may take one before Dovecot binds it: then
 	// try others.
 	t.Cleanup(s.Kill)
@@ -235,18 +236,8 @@ func (s *Server) chownAll() error {
 	})
 }
 
-// pickPort is freePort; a test may make it give a taken one.
-var pickPort = freePort
-
-// freePort finds a port on 127.0.0.1 that is free now.
-func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
+// pickPort is testport.MustFree; a test may make it give a taken one.
+var pickPort = testport.MustFree
 
 // waitGreeting waits until the plain port greets.
 func (s *Server) waitGreeting(limit time.Duration) error {

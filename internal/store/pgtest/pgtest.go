@@ -21,7 +21,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -35,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/testport"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
 
@@ -189,7 +189,7 @@ func start() (*Server, string, error) {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, "", fmt.Errorf("initdb: %w\n%s", err, out)
 	}
-	// The port was free when freePort let it go, but another process (a
+	// The port was free when testport.Free let it go, but another process (a
 	// test binary beside this one) may take it before postgres binds it:
 	// then try another.
 	for attempt := 1; ; attempt++ {
@@ -282,14 +282,5 @@ func (s *Server) stop() {
 	os.RemoveAll(s.dir)
 }
 
-// pickPort is freePort; a test may make it give a taken one.
-var pickPort = freePort
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// pickPort is testport.Free; a test may make it give a taken one.
+var pickPort = testport.Free

@@ -1,8 +1,9 @@
 package pgtest
 
 import (
-	"net"
 	"testing"
+
+	"github.com/guardd/guardd/internal/testport"
 )
 
 // TestStartTakesAnotherPortWhenItsIsTaken: a port taken between freePort
@@ -12,21 +13,16 @@ func TestStartTakesAnotherPortWhenItsIsTaken(t *testing.T) {
 	if binDir() == "" {
 		t.Fatal("PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	held := ln.Addr().(*net.TCPAddr).Port
+	held := testport.Held(t)
 	picks := 0
 	pickPort = func() (int, error) {
 		picks++
 		if picks == 1 {
 			return held, nil
 		}
-		return freePort()
+		return testport.Free()
 	}
-	defer func() { pickPort = freePort }()
+	defer func() { pickPort = testport.Free }()
 	s, _, err := start()
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/guardd/guardd/internal/testport"
 )
 
 // Server is a running Alertmanager.
@@ -60,15 +62,15 @@ func StartConfig(t testing.TB, cfg string) *Server {
 	if err != nil {
 		t.Fatalf("alertmanager is not installed (apt-get install prometheus-alertmanager; .ci/run does it): %v", err)
 	}
-	s := &Server{bin: bin, dir: t.TempDir(), port: freePort(t)}
+	s := &Server{bin: bin, dir: t.TempDir(), port: testport.MustFree(t)}
 	if err := os.WriteFile(filepath.Join(s.dir, "alertmanager.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
-	// The port was free when freePort let it go, but another process
+	// The port was free when testport.Free let it go, but another process
 	// (a test beside this one) may take it before Alertmanager binds it:
 	// then try another.
-	s.start(t, func() { s.port = freePort(t) })
+	s.start(t, func() { s.port = testport.MustFree(t) })
 	return s
 }
 
@@ -217,14 +219,4 @@ func (s *Server) Log() string { return strings.TrimSpace(s.rawLog()) }
 func (s *Server) rawLog() string {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "alertmanager.log"))
 	return string(b)
-}
-
-// freePort finds a port on 127.0.0.1 that is free now.
-func freePort(t testing.TB) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }

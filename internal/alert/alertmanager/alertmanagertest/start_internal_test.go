@@ -1,23 +1,19 @@
 package alertmanagertest
 
 import (
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/guardd/guardd/internal/testport"
 )
 
 // TestStartTakesAnotherPortWhenItsIsTaken: a port taken between freePort
 // and Alertmanager's bind (by a test running beside) is given up for
 // another, and Alertmanager starts there.
 func TestStartTakesAnotherPortWhenItsIsTaken(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	held := ln.Addr().(*net.TCPAddr).Port
+	held := testport.Held(t)
 	bin, err := Binary()
 	if err != nil {
 		t.Fatalf("alertmanager is not installed (apt-get install prometheus-alertmanager; .ci/run does it): %v", err)
@@ -27,7 +23,7 @@ func TestStartTakesAnotherPortWhenItsIsTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
-	s.start(t, func() { s.port = freePort(t) })
+	s.start(t, func() { s.port = testport.MustFree(t) })
 	if s.port == held {
 		t.Fatalf("started on the port another socket holds, %d", held)
 	}
