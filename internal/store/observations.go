@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,9 +67,8 @@ func (tx *Tx) appendObservation(account billing.Account, o billing.Observation) 
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)",
-		account.Name, at, string(stored), base)
-	return err
+	return tx.execLater("observations", "append observation of account "+strconv.Quote(account.Name)+" at "+fmtTime(o.At),
+		"INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)", account.Name, at, string(stored), base)
 }
 
 // checkCurrency fails when any amount in o is in a currency other than c:
@@ -238,8 +238,17 @@ func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, erro
 	case !errors.Is(err, sql.ErrNoRows):
 		return time.Time{}, err
 	}
-	r, err := tx.exec(`INSERT INTO first_seen (account, kind, id, at) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, account, kind, id, n)
+	const insert = `INSERT INTO first_seen (account, kind, id, at) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`
+	if p := tx.pipe; p != nil && p.pre.account == account {
+		// The account's transaction holds its lock, which every other
+		// writer of its facts holds too (or Update's, which excludes
+		// it): none was stored since the read, and the insert can go
+		// with the transaction's next statement.
+		return fromNanos(n), tx.execLater("first_seen", fmt.Sprintf("record first sight of %s %q of account %q", kind, id, account),
+			insert, account, kind, id, n)
+	}
+	r, err := tx.exec(insert, account, kind, id, n)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -314,9 +323,9 @@ func (tx *Tx) recordPoll(p Poll) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("INSERT INTO polls (account, at, ok, error, missing, reasons) VALUES (?, ?, ?, ?, ?, ?)",
+	return tx.execLater("polls", "record poll of account "+strconv.Quote(p.Account),
+		"INSERT INTO polls (account, at, ok, error, missing, reasons) VALUES (?, ?, ?, ?, ?, ?)",
 		p.Account, at, p.OK, p.Error, strings.Join(missing, ","), string(js))
-	return err
 }
 
 // LastPollAt returns when account's last stored poll was, successful or
@@ -330,8 +339,11 @@ func (tx *Tx) LastPollAt(account string) (time.Time, bool, error) {
 }
 
 func (tx *Tx) lastPollAt(account string) (int64, bool, error) {
+	if p := tx.pipe; p != nil && p.pre.havePoll && p.pre.account == account {
+		return p.pre.poll.Int64, p.pre.poll.Valid, nil
+	}
 	var last sql.NullInt64
-	if err := tx.queryRow([]any{&last}, "SELECT max(at) FROM polls WHERE account = ?", account); err != nil {
+	if err := tx.queryRow([]any{&last}, lastPollQuery, account); err != nil {
 		return 0, false, err
 	}
 	return last.Int64, last.Valid, nil

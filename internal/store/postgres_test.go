@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 func rawPG(t *testing.T, dsn string) *sql.DB {
@@ -214,5 +218,91 @@ func TestPostgresUpdateAccount(t *testing.T) {
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// countingConn counts the writes to a connection: with pgx, one per
+// round trip (a statement, or a batch of them).
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestPostgresPollRoundTrips: the transaction of one account's poll, as the
+// guard writes it, costs 2 round trips (BEGIN with what it reads first;
+// COMMIT with what it writes) and one per grant and charge read, and one
+// when it writes a new base (it was one per statement: 12 for a new
+// account's first poll with a grant).
+func TestPostgresPollRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int64
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return countingConn{c, &writes}, err
+	}
+	s, err := openPostgresConfig(ctx, cfg, "test", Options{}, migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	poll := func(name string, at time.Time) int64 {
+		t.Helper()
+		before := writes.Load()
+		o := observation(name, at, 1)
+		err := s.UpdateAccount(ctx, name, func(tx *Tx) error {
+			if _, _, err := tx.LastPollAt(name); err != nil {
+				return err
+			}
+			if err := tx.AppendObservation(account(name), o); err != nil {
+				return err
+			}
+			for _, id := range []string{o.Grants[0].ID, o.Charges[0].ID} {
+				if _, err := tx.FirstSeen(name, KindGrant, id, at); err != nil {
+					return err
+				}
+			}
+			if err := tx.RecordPoll(Poll{Account: name, At: at, OK: true}); err != nil {
+				return err
+			}
+			if err := tx.PutLedgerCheckpoint(LedgerCheckpoint{Account: name, Version: 1, Fingerprint: "f", At: at, Data: []byte("{}")}); err != nil {
+				return err
+			}
+			_, err := tx.Alerts(name, lifecycle.Firing)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writes.Load() - before
+	}
+	// Every statement prepared on the connection (one at a time, the
+	// pool hands out the same).
+	for i := range 3 {
+		poll("warm", t0.Add(time.Duration(i)*time.Minute))
+	}
+	if got := poll("a", t0); got != 4 {
+		t.Errorf("a new account's first poll: %d round trips, want 4 (begin, 2 first sights, commit)", got)
+	}
+	if got := poll("a", t0.Add(time.Minute)); got != 5 {
+		t.Errorf("its second poll: %d round trips, want 5 (begin, a new base, 2 first sights, commit)", got)
+	}
+	if got := poll("a", t0.Add(2*time.Minute)); got != 4 {
+		t.Errorf("its third poll: %d round trips, want 4 (begin, 2 first sights, commit)", got)
+	}
+	var n, bases int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*), count(base) FROM observations WHERE account = 'a'").Scan(&n, &bases); err != nil || n != 3 || bases != 2 {
+		t.Errorf("observations of a stored: %d, %d as deltas (%v), want 3, 2", n, bases, err)
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM polls WHERE account = 'a'").Scan(&n); err != nil || n != 3 {
+		t.Errorf("polls of a stored: %d (%v), want 3", n, err)
 	}
 }
