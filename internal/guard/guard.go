@@ -101,7 +101,7 @@ type HistoryTx interface {
 	LastPollAt(account string) (time.Time, bool, error)
 	AppendObservation(account billing.Account, o billing.Observation) error
 	RecordPoll(p store.Poll) error
-	FirstSeen(account, kind, id string, at time.Time) (time.Time, error)
+	RecordFirstSeen(account, kind string, ids []string, at time.Time) error
 	PutLedgerCheckpoint(c store.LedgerCheckpoint) error
 }
 
@@ -962,19 +962,21 @@ func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, po
 // recordFirstSeen keeps when guardd first saw each grant and charge: a fact
 // of its own, since providers back-date grants.
 func recordFirstSeen(tx HistoryTx, account string, o billing.Observation) error {
-	if o.Has(billing.PartGrants) {
-		for _, gr := range o.Grants {
-			if _, err := tx.FirstSeen(account, store.KindGrant, gr.ID, o.At); err != nil {
-				return err
-			}
+	if o.Has(billing.PartGrants) && len(o.Grants) > 0 {
+		ids := make([]string, len(o.Grants))
+		for i, gr := range o.Grants {
+			ids[i] = gr.ID
+		}
+		if err := tx.RecordFirstSeen(account, store.KindGrant, ids, o.At); err != nil {
+			return err
 		}
 	}
-	if o.Has(billing.PartCharges) {
-		for _, c := range o.Charges {
-			if _, err := tx.FirstSeen(account, store.KindCharge, c.ID, o.At); err != nil {
-				return err
-			}
+	if o.Has(billing.PartCharges) && len(o.Charges) > 0 {
+		ids := make([]string, len(o.Charges))
+		for i, c := range o.Charges {
+			ids[i] = c.ID
 		}
+		return tx.RecordFirstSeen(account, store.KindCharge, ids, o.At)
 	}
 	return nil
 }
