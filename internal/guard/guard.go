@@ -84,10 +84,12 @@ type Schedule interface {
 	Next(t time.Time) time.Time
 }
 
-// Claimer shares the accounts among replicas (store.Claimer).
+// Claimer shares the accounts among replicas, and has them read each
+// mailbox once a tick (store.Claimer).
 type Claimer interface {
 	Claim(ctx context.Context, accounts []string, since time.Time, limit int) ([]store.Claimed, []string, error)
 	Release(ctx context.Context, accounts []string) error
+	LockMailboxes(ctx context.Context, names []string, wait time.Duration) (locked []string, unlock func(), err error)
 }
 
 var _ Claimer = (*store.Claimer)(nil)

@@ -221,6 +221,52 @@ func TestPostgresUpdateAccount(t *testing.T) {
 	}
 }
 
+// TestLockMailboxes: a mailbox one replica holds is not handed to another
+// within its wait, and is once the first lets go; other mailboxes are
+// handed out meanwhile; a replica whose connection closes lets go of its
+// own.
+func TestLockMailboxes(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	claimer := func() *Claimer {
+		s, err := OpenPostgres(ctx, dsn, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		c, err := s.NewClaimer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := claimer(), claimer()
+	got, unlockA, err := a.LockMailboxes(ctx, []string{"billing", "billing"}, 0)
+	if err != nil || fmt.Sprint(got) != "[billing]" {
+		t.Fatalf("first replica: locked %v, %v; want [billing]", got, err)
+	}
+	got, unlockB, err := b.LockMailboxes(ctx, []string{"receipts", "billing"}, 150*time.Millisecond)
+	if err != nil || fmt.Sprint(got) != "[receipts]" {
+		t.Fatalf("second replica while the first holds billing: locked %v, %v; want [receipts]", got, err)
+	}
+	unlockB()
+	// The first lets go while the second waits: the second gets it.
+	time.AfterFunc(100*time.Millisecond, unlockA)
+	got, unlockB, err = b.LockMailboxes(ctx, []string{"billing"}, 10*time.Second)
+	if err != nil || fmt.Sprint(got) != "[billing]" {
+		t.Fatalf("second replica once the first let go: locked %v, %v; want [billing]", got, err)
+	}
+	// The second's connection closes (a replica that died): its lock goes
+	// with it.
+	b.Close()
+	got, unlockA, err = a.LockMailboxes(ctx, []string{"billing"}, 10*time.Second)
+	if err != nil || fmt.Sprint(got) != "[billing]" {
+		t.Fatalf("first replica after the second closed: locked %v, %v; want [billing]", got, err)
+	}
+	unlockA()
+	unlockB() // after Close: does nothing, and does not panic
+}
+
 // countingConn counts the writes to a connection: with pgx, one per
 // round trip (a statement, or a batch of them).
 type countingConn struct {
