@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -214,7 +215,7 @@ func (tx *Tx) flush(last func(pgx.BatchResults) error, query string, args ...any
 		defer br.Close()
 		for _, l := range pending {
 			if _, err := br.Exec(); err != nil {
-				return fmt.Errorf("%s: %w", l.what, tx.s.classify(err))
+				return tx.laterErr(pending, l, err)
 			}
 		}
 		if last != nil {
@@ -224,6 +225,22 @@ func (tx *Tx) flush(last func(pgx.BatchResults) error, query string, args ...any
 		}
 		return tx.s.classify(br.Close())
 	})
+}
+
+// laterErr names in err the write waiting that failed: l, the one whose
+// result err came with, unless err came before any ran (a statement that
+// would not prepare, or arguments that would not encode, fail the whole
+// batch) and names another statement, or one not waiting.
+func (tx *Tx) laterErr(pending []later, l later, err error) error {
+	var pe pgx.ErrPreprocessingBatch
+	if errors.As(err, &pe) {
+		i := slices.IndexFunc(pending, func(l later) bool { return l.query == pe.SQL() })
+		if i < 0 {
+			return tx.s.classify(err)
+		}
+		l = pending[i]
+	}
+	return fmt.Errorf("%s: %w", l.what, tx.s.classify(err))
 }
 
 // execLater runs a write whose result the caller does not need: at once on

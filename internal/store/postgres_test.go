@@ -360,3 +360,83 @@ func TestPostgresPollRoundTrips(t *testing.T) {
 		t.Errorf("polls of a stored: %d (%v), want 3", n, err)
 	}
 }
+
+// TestPostgresPipelinedFailures: a write of an account's transaction that
+// waited for COMMIT and fails there fails the commit, naming it, and
+// nothing of the transaction is kept; so does a function that fails with
+// writes waiting, or a context cancelled meanwhile; and the connections go
+// back to the pool usable, with no transaction left open.
+func TestPostgresPipelinedFailures(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{})
+	write := func(tx *Tx, at time.Time) error {
+		if err := tx.AppendObservation(account("a"), observation("a", at, 1)); err != nil {
+			return err
+		}
+		return tx.RecordPoll(Poll{Account: "a", At: at, OK: true})
+	}
+	err := s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		return tx.execLater("polls", "a write that fails", "INSERT INTO polls (no_such_column) VALUES (1)")
+	})
+	wantErr(t, err, `commit: a write that fails: error preprocessing batch (prepare): ERROR: column "no_such_column" of relation "polls" does not exist (SQLSTATE 42703)`)
+	err = s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		if err := tx.execLater("first_seen", "a sight of no kind", firstSeenInsert, "a", "invoice", "x", 1); err != nil {
+			return err
+		}
+		return tx.PutLedgerCheckpoint(LedgerCheckpoint{Account: "a", Version: 1, Fingerprint: "f", At: t0, Data: []byte("{}")})
+	})
+	wantErr(t, err, `commit: a sight of no kind: ERROR: new row for relation "first_seen" violates check constraint "first_seen_kind_check" (SQLSTATE 23514)`)
+	err = s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		return errors.New("the poll's decisions failed")
+	})
+	wantErr(t, err, "the poll's decisions failed")
+	cctx, cancel := context.WithCancel(ctx)
+	err = s.UpdateAccount(cctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		cancel()
+		_, err := tx.Alerts("a", "")
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled meanwhile: got %v, want context.Canceled", err)
+	}
+	var n int
+	if err := rawPG(t, dsn).QueryRowContext(ctx, `SELECT (SELECT count(*) FROM polls) + (SELECT count(*) FROM observations) +
+		(SELECT count(*) FROM first_seen) + (SELECT count(*) FROM ledger_checkpoints)`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("rows kept of the failed transactions: %d (%v), want none", n, err)
+	}
+	// Every connection of the pool in turn, at once: none has a
+	// transaction left open, or the writes would wait or fail.
+	errs := make(chan error, poolSize)
+	for i := range poolSize {
+		go func() {
+			name := fmt.Sprintf("b%d", i)
+			errs <- s.UpdateAccount(ctx, name, func(tx *Tx) error {
+				return tx.RecordPoll(Poll{Account: name, At: t0, OK: true})
+			})
+		}()
+	}
+	for range poolSize {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if err := s.UpdateAccount(ctx, "a", func(tx *Tx) error { return write(tx, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := rawPG(t, dsn).QueryRowContext(ctx, "SELECT count(*) FROM polls").Scan(&n); err != nil || n != poolSize+1 {
+		t.Errorf("polls stored: %d (%v), want %d", n, err, poolSize+1)
+	}
+}
