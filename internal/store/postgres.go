@@ -22,8 +22,9 @@ import (
 //     read) therefore holds on both databases unchanged. The one exception
 //     is UpdateAccount, for the poll of one account: it shares that lock
 //     with other accounts' and takes one of its account, so replicas
-//     write their accounts' polls at once. Reads never wait: a read
-//     transaction is a REPEATABLE READ snapshot.
+//     write their accounts' polls at once; its statements are sent in a
+//     few batches, not one at a time (pipeline.go). Reads never wait: a
+//     read transaction is a REPEATABLE READ snapshot.
 //   - A database whose schema is newer than this guardd knows, or that
 //     has tables but no schema_version table (someone else's), is refused
 //     before anything is written.
