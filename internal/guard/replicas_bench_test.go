@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +54,8 @@ func BenchmarkReplicaCycle(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			srv := pgtest.Get(b)
+			guard0, pg0 := processCPU(b), serverCPU(b, srv)
 			tick := 0
 			for b.Loop() {
 				now := lt.T0.Add(time.Duration(tick) * 15 * time.Minute)
@@ -75,6 +78,9 @@ func BenchmarkReplicaCycle(b *testing.B) {
 					}
 				}
 			}
+			polled := float64(accounts * b.N)
+			b.ReportMetric(float64((processCPU(b)-guard0).Microseconds())/polled, "guardd-µs/acct")
+			b.ReportMetric(float64((serverCPU(b, srv)-pg0).Microseconds())/polled, "pg-µs/acct")
 			perCycle := b.Elapsed().Seconds() / float64(b.N)
 			ideal := float64(accounts) * latency.Seconds() / float64(replicas*concurrency)
 			b.ReportMetric(perCycle, "s/cycle")
@@ -82,4 +88,22 @@ func BenchmarkReplicaCycle(b *testing.B) {
 			b.ReportMetric(perCycle/ideal, "×ideal")
 		})
 	}
+}
+
+// processCPU is the test binary's processor time so far, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverCPU is PostgreSQL's processor time so far.
+func serverCPU(b *testing.B, srv *pgtest.Server) time.Duration {
+	t, err := srv.CPU()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t
 }
