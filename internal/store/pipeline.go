@@ -148,7 +148,8 @@ func (tx *Tx) begin(account string) error {
 		b.Queue(lock, lockArgs...)
 		b.Queue(s.d.rebind(lastPollQuery), account)
 		b.Queue(s.d.rebind(lastRowQuery), account)
-		b.Queue(s.d.rebind(alertsQuery), account, string(lifecycle.Firing))
+		firingQuery, firingArgs := alertsQuery(account, lifecycle.Firing)
+		b.Queue(s.d.rebind(firingQuery), firingArgs...)
 		br := c.SendBatch(tx.ctx, b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {

@@ -44,6 +44,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -625,9 +626,20 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 		r, err = tx.q.ExecContext(tx.ctx, q, args...)
 	}
 	if err != nil {
-		return nil, tx.s.classify(err)
+		return nil, tx.classify(err)
 	}
 	return r, nil
+}
+
+// classify classifies an error of one of tx's statements. pgx's database/sql
+// driver answers a statement it had yet to prepare, on a context already
+// done, with driver.ErrBadConn (so that database/sql tries another
+// connection; a transaction's cannot): the context's error is the cause.
+func (tx *Tx) classify(err error) error {
+	if cerr := tx.ctx.Err(); cerr != nil && errors.Is(err, driver.ErrBadConn) {
+		return fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return tx.s.classify(err)
 }
 
 func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
@@ -645,7 +657,7 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 		rows, err = tx.q.QueryContext(tx.ctx, q, args...)
 	}
 	if err != nil {
-		return nil, tx.s.classify(err)
+		return nil, tx.classify(err)
 	}
 	return rows, nil
 }
@@ -667,7 +679,7 @@ func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
 		row = tx.q.QueryRowContext(tx.ctx, q, args...)
 	}
 	if err := row.Scan(dest...); err != nil {
-		return tx.s.classify(err)
+		return tx.classify(err)
 	}
 	return nil
 }
