@@ -36,7 +36,7 @@ import (
 // CheckpointVersion is the version of the checkpoint encoding. A change to
 // what a checkpoint holds or how is a new version: older checkpoints are
 // then refused and the ledger is rebuilt from history once.
-const CheckpointVersion = 3
+const CheckpointVersion = 4
 
 var checkpointMagic = []byte("GLCP")
 

@@ -381,10 +381,13 @@ func (l *Ledger) append(o billing.Observation) {
 	l.logPoll(&o, nil)
 	l.prev, l.cur = l.cur, &o
 	l.prevGrants, l.curGrants = l.curGrants, made
-	if (l.opts.Keep > 0 || l.opts.KeepPoints > 0) && l.points.seq%blockSize == 0 {
+	if (l.opts.Keep > 0 || l.opts.KeepPoints > 0) && l.points.seq%trimEvery == 0 {
 		l.trim()
 	}
 }
+
+// trimEvery is how many observations the ledger takes between trims.
+const trimEvery = 64
 
 // reuse returns buf with length n when it has room and is not from,
 // else a new slice.

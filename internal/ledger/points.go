@@ -20,12 +20,16 @@ import (
 // ledger's horizon. The newest two points are kept unpacked as well:
 // nearly every read is of them.
 
-// blockSize is how many points one block packs.
-const blockSize = 64
+// blockSize is how many points one block packs: each block is two
+// allocations and a header of some 180 bytes, kept for as long as its
+// points, so a block holds more than a day of 15-minute polls.
+const blockSize = 128
 
-// A run of unchanged intervals, at most blockSize-1 long, packs in one
-// byte (see pack).
-const _ uint = 127 - 2*(blockSize-2)
+// maxRun is the longest run of unchanged intervals one byte counts (see
+// pack): a longer run is counted in more.
+const maxRun = 64
+
+const _ uint = 127 - 2*(maxRun-1)
 
 // The EffectiveBasis values, by their index in a packed point.
 const (
@@ -390,13 +394,13 @@ func (s *pstate) pack(b *block, pt Point) {
 		// Runs of polls at an unchanged interval take a byte each run
 		// (an even byte: the run's length less one, doubled); a change of
 		// interval is an odd varint (the change, zigzagged and doubled,
-		// plus one). A block has fewer than 64 intervals: a run's byte
-		// never outgrows one byte.
+		// plus one). A run is at most maxRun long, so that its byte never
+		// outgrows one byte: a longer one goes on as the next run.
 		switch {
 		case d != s.delta:
 			times.uvarint(zigzag(int64(d-s.delta))<<1 | 1)
 			s.run = 0
-		case s.run > 0:
+		case s.run > 0 && s.run < maxRun:
 			s.run++
 			(*times)[len(*times)-1] = byte(s.run-1) << 1
 		default:
