@@ -12,10 +12,11 @@ import (
 // The point log keeps the ledger's positions packed: a rule reads a week
 // of them to measure a burn, and the ledger a month to place a receipt that
 // comes late, but Point is some 400 bytes in memory. Points are written to
-// blocks of blockSize, each three to five bytes a point (times as runs of
+// blocks of blockSize, each two to four bytes a point (times as runs of
 // an unchanged poll interval, consumption as its change, the balances as
 // how they follow from the point before: unchanged, drawn down by the
-// consumption, or changed by so much), read back
+// consumption, or changed by so much, with runs of points that follow
+// alike counted in a byte), read back
 // when asked for, and dropped a block at a time when older than the
 // ledger's horizon. The newest two points are kept unpacked as well:
 // nearly every read is of them.
@@ -247,6 +248,12 @@ const (
 
 	hdrExpired = 0x40 // ExpiredRemaining changed and is written
 	hdrFlags   = 0x80 // the flags changed and are written
+
+	// A byte whose Effective mode is modeMask, never a header's, counts
+	// a run of points each bare with the header of the bare point before
+	// it: the run's length less one, at hdrRunShift. A bare point writes
+	// nothing past its header: most polls are one, with the same header.
+	hdrRunShift = 2
 )
 
 // fieldShift is where a field's mode sits in the header; fExpired has
@@ -296,12 +303,19 @@ type pstate struct {
 	// one ends (0 when its interval changed); left, when reading, how many
 	// more the run holds.
 	run, left int
-	cons      num  // the last known consumption
-	known     bool // this point's consumption is known
-	fields    [nFields]num
-	flags     byte
-	asOf      time.Time
-	source    string
+	// header is the header of the newest point, bare whether it wrote
+	// nothing past it; hrun counts the points of the run of repeated
+	// headers it ends (0 when its header was written), hleft, when
+	// reading, how many more the run holds.
+	header      byte
+	bare        bool
+	hrun, hleft int
+	cons        num  // the last known consumption
+	known       bool // this point's consumption is known
+	fields      [nFields]num
+	flags       byte
+	asOf        time.Time
+	source      string
 }
 
 // block is blockSize points (fewer while it is the newest), packed in
@@ -439,6 +453,7 @@ func (s *pstate) pack(b *block, pt Point) {
 	}
 	vals := [nFields]num{numOf(pt.Effective), numOf(pt.Shown), numOf(pt.ExpiredRemaining), numOf(pt.FreeCredit)}
 	var header byte
+	bare := flags&(flagAsOfIsAt|flagSourceRepeat) == flagAsOfIsAt|flagSourceRepeat
 	for i, v := range vals {
 		if v.same(s.fields[i]) {
 			continue
@@ -456,7 +471,24 @@ func (s *pstate) pack(b *block, pt Point) {
 	if flags != s.flags {
 		header |= hdrFlags
 	}
-	rest.byte(header)
+	for i := range nFields {
+		if written(header, i) {
+			bare = false
+		}
+	}
+	bare = bare && header&hdrFlags == 0
+	switch {
+	case !bare || !s.bare || header != s.header:
+		rest.byte(header)
+		s.hrun = 0
+	case s.hrun > 0 && s.hrun < maxRun:
+		s.hrun++
+		(*rest)[len(*rest)-1] = byte(s.hrun-1)<<hdrRunShift | modeMask
+	default:
+		rest.byte(modeMask)
+		s.hrun = 1
+	}
+	s.header, s.bare = header, bare
 	if header&hdrFlags != 0 {
 		rest.byte(flags)
 	}
@@ -534,7 +566,26 @@ func (c *cursor) next() bool {
 	}
 	if c.full {
 		r := &c.rest
-		header, flags := r.byte(), s.flags
+		var header byte
+		switch {
+		case s.hleft > 0:
+			s.hleft--
+			s.hrun++
+			header = s.header
+		default:
+			header = r.byte()
+			s.hrun = 0
+			if header&modeMask != modeMask {
+				break
+			}
+			// A run of repeated headers.
+			if !s.bare {
+				r.fail("a header repeated after a point that is not bare")
+			}
+			s.hrun, s.hleft = 1, int(header>>hdrRunShift)
+			header = s.header
+		}
+		flags := s.flags
 		if header&hdrFlags != 0 {
 			flags = r.byte()
 		}
@@ -564,7 +615,13 @@ func (c *cursor) next() bool {
 				r.fail("bad header %#x", header)
 			}
 		}
-		s.flags = flags
+		s.flags, s.header = flags, header
+		s.bare = flags&(flagAsOfIsAt|flagSourceRepeat) == flagAsOfIsAt|flagSourceRepeat && header&hdrFlags == 0
+		for i := range nFields {
+			if written(header, i) {
+				s.bare = false
+			}
+		}
 	}
 	return c.err() == nil
 }
