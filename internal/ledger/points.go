@@ -60,7 +60,7 @@ type num struct {
 }
 
 // smallDigits is the most digits a coefficient held in num.m has: the
-// difference of two, shifted by three bits, still fits a uint64.
+// difference of two, shifted by four bits, still fits a uint64.
 const smallDigits = 17
 
 func numOf(d decimal.Decimal) num {
@@ -106,13 +106,16 @@ func trailingZeros(c *big.Int) (m int64, z int, ok bool) {
 func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
 func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
-// putNum writes n as its change from prev. The header's low bits say
-// whether the coefficient is big (written whole), whether the exponent
-// changed (its change follows) and whether the coefficient is written
-// scaled (without its trailing zeros, their count following); the rest is
-// the coefficient's change, or the scaled coefficient. The
-// header is written plus add, so that a caller can keep small values for
-// itself.
+// putNum writes n as its change from prev. A header whose low bit is
+// clear is the whole of the common case: a small coefficient with prev's
+// exponent and fewer than three trailing zeros, written as its change
+// (zigzagged, shifted by one), so that a change of up to 31 either way
+// takes one byte. Otherwise the header's next bits say whether the
+// coefficient is big (written whole), whether the exponent changed (its
+// change follows) and whether the coefficient is written scaled (without
+// its trailing zeros, their count following); the rest is the
+// coefficient's change, or the scaled coefficient. The header is written
+// plus add, so that a caller can keep small values for itself.
 func (w *wbuf) putNum(prev, n num, add uint64) {
 	var expChanged uint64
 	if n.e != prev.e {
@@ -128,7 +131,7 @@ func (w *wbuf) putNum(prev, n num, add uint64) {
 		if small {
 			scaled = 4
 		}
-		w.uvarint(1 | expChanged | scaled + add)
+		w.uvarint((1|expChanged|scaled)<<1 | 1 + add)
 		if expChanged != 0 {
 			w.varint(int64(n.e) - int64(prev.e))
 		}
@@ -147,14 +150,18 @@ func (w *wbuf) putNum(prev, n num, add uint64) {
 	for m != 0 && m%10 == 0 {
 		m, z = m/10, z+1
 	}
-	if z >= 3 {
-		w.uvarint(zigzag(m)<<3 | 4 | expChanged + add)
-	} else {
-		base := prev.m
-		if prev.isBig {
-			base = 0
-		}
-		w.uvarint(zigzag(n.m-base)<<3 | expChanged + add)
+	base := prev.m
+	if prev.isBig {
+		base = 0
+	}
+	switch {
+	case z >= 3:
+		w.uvarint((zigzag(m)<<3|4|expChanged)<<1 | 1 + add)
+	case expChanged == 0:
+		w.uvarint(zigzag(n.m-base)<<1 + add)
+		return
+	default:
+		w.uvarint((zigzag(n.m-base)<<3|expChanged)<<1 | 1 + add)
 	}
 	if expChanged != 0 {
 		w.varint(int64(n.e) - int64(prev.e))
@@ -167,6 +174,19 @@ func (w *wbuf) putNum(prev, n num, add uint64) {
 // getNum reads what putNum wrote after prev; header is the header, read
 // by the caller.
 func (r *rbuf) getNum(prev num, header uint64) num {
+	base := prev.m
+	if prev.isBig {
+		base = 0
+	}
+	if header&1 == 0 {
+		m := base + unzigzag(header>>1)
+		if (m > 0 && m >= 1e17) || (m < 0 && m <= -1e17) {
+			r.fail("coefficient out of range")
+			return num{}
+		}
+		return num{m: m, e: prev.e}
+	}
+	header >>= 1
 	e := prev.e
 	if header&2 != 0 {
 		d := r.varint()
@@ -213,10 +233,6 @@ func (r *rbuf) getNum(prev num, header uint64) num {
 			return num{}
 		}
 	} else {
-		base := prev.m
-		if prev.isBig {
-			base = 0
-		}
 		m = base + unzigzag(header>>3)
 	}
 	if (m > 0 && m >= 1e17) || (m < 0 && m <= -1e17) {
