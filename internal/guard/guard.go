@@ -84,10 +84,12 @@ type Schedule interface {
 	Next(t time.Time) time.Time
 }
 
-// Claimer shares the accounts among replicas (store.Claimer).
+// Claimer shares the accounts among replicas, and has them read each
+// mailbox once a tick (store.Claimer).
 type Claimer interface {
 	Claim(ctx context.Context, accounts []string, since time.Time, limit int) ([]store.Claimed, []string, error)
 	Release(ctx context.Context, accounts []string) error
+	LockMailboxes(ctx context.Context, names []string, wait time.Duration) (locked []string, unlock func(), err error)
 }
 
 var _ Claimer = (*store.Claimer)(nil)
@@ -101,7 +103,7 @@ type HistoryTx interface {
 	LastPollAt(account string) (time.Time, bool, error)
 	AppendObservation(account billing.Account, o billing.Observation) error
 	RecordPoll(p store.Poll) error
-	FirstSeen(account, kind, id string, at time.Time) (time.Time, error)
+	RecordFirstSeen(account, kind string, ids []string, at time.Time) error
 	PutLedgerCheckpoint(c store.LedgerCheckpoint) error
 }
 
@@ -547,7 +549,7 @@ func (g *Guard) Poll(ctx context.Context, now time.Time) (Report, error) {
 		c.errs = append(c.errs, merr)
 	}
 	if g.claims == nil {
-		g.pollEach(ctx, c, g.accounts, now, false)
+		g.pollEach(ctx, c, g.accounts, now, false, nil)
 	} else {
 		g.pollClaimed(ctx, c, now)
 	}
@@ -590,9 +592,14 @@ func (c *cycle) fail(err error) {
 	c.errs = append(c.errs, err)
 }
 
-// claimDepth is how many claimed batches a replica polls and writes at
-// once: while one batch's polls are written, the next is read.
-const claimDepth = 4
+// claimDepth is how many claimed batches a replica polls at once, each of
+// Poller.Concurrency/claimDepth accounts; and writeDepth how many more may
+// be writing their polls meanwhile. A batch whose polls returned gives its
+// share of the concurrency to the next while its polls are written: held
+// until they were, the concurrency waited for the database a batch's
+// write time after every poll (at 10,000 accounts and 50 ms polls, a
+// third of the tick).
+const claimDepth, writeDepth = 4, 4
 
 // pollEach polls ws at now, judging each account as its poll returns,
 // and adds what it made of them to c. The accounts are judged and written
@@ -601,7 +608,10 @@ const claimDepth = 4
 // accounts run at once): one after the other, a batch's writes took a
 // transaction's time per account after its polls, holding the batch's
 // claims and its share of the poll concurrency meanwhile.
-func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time, apart bool) {
+//
+// polled, when not nil, is called once every poll has returned, before
+// the last are judged and written.
+func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.Time, apart bool, polled func()) {
 	targets := make([]poller.Target, len(ws))
 	for i, w := range ws {
 		targets[i] = poller.Target{Account: w.account.Name, Source: w.source, Group: w.group}
@@ -615,6 +625,9 @@ func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.
 		}
 		judging.Go(func() { judged[i] = g.judge(ctx, ws[i], res, c.mail, now) })
 	})
+	if polled != nil {
+		polled()
+	}
 	judging.Wait()
 	rep := &c.rep
 	for i, j := range judged {
@@ -675,7 +688,10 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 	limit := max(conc/claimDepth, 1)
 	var inFlight sync.WaitGroup
 	defer inFlight.Wait()
+	// slots holds a place for each batch polling; batches one for each
+	// batch polling or writing.
 	slots := make(chan struct{}, claimDepth)
+	batches := make(chan struct{}, claimDepth+writeDepth)
 	waited := time.Duration(0)
 	// Each claim asks about a window of the pending accounts, not all of
 	// them: 10,000 names a claim would make a tick quadratic.
@@ -711,11 +727,12 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		pending = slices.DeleteFunc(pending, func(a string) bool { return gone[a] })
 		if len(ws) > 0 {
 			scanned = 0
+			batches <- struct{}{}
 			slots <- struct{}{}
 			inFlight.Go(func() {
-				defer func() { <-slots }()
+				defer func() { <-batches }()
 				batch := newCycle(now, c.mail)
-				g.pollEach(ctx, batch, ws, now, true)
+				g.pollEach(ctx, batch, ws, now, true, func() { <-slots })
 				if err := g.claims.Release(ctx, names); err != nil {
 					batch.errs = append(batch.errs, err)
 				}
@@ -947,19 +964,21 @@ func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, po
 // recordFirstSeen keeps when guardd first saw each grant and charge: a fact
 // of its own, since providers back-date grants.
 func recordFirstSeen(tx HistoryTx, account string, o billing.Observation) error {
-	if o.Has(billing.PartGrants) {
-		for _, gr := range o.Grants {
-			if _, err := tx.FirstSeen(account, store.KindGrant, gr.ID, o.At); err != nil {
-				return err
-			}
+	if o.Has(billing.PartGrants) && len(o.Grants) > 0 {
+		ids := make([]string, len(o.Grants))
+		for i, gr := range o.Grants {
+			ids[i] = gr.ID
+		}
+		if err := tx.RecordFirstSeen(account, store.KindGrant, ids, o.At); err != nil {
+			return err
 		}
 	}
-	if o.Has(billing.PartCharges) {
-		for _, c := range o.Charges {
-			if _, err := tx.FirstSeen(account, store.KindCharge, c.ID, o.At); err != nil {
-				return err
-			}
+	if o.Has(billing.PartCharges) && len(o.Charges) > 0 {
+		ids := make([]string, len(o.Charges))
+		for i, c := range o.Charges {
+			ids[i] = c.ID
 		}
+		return tx.RecordFirstSeen(account, store.KindCharge, ids, o.At)
 	}
 	return nil
 }

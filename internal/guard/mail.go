@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,27 +40,49 @@ type mailFor struct {
 // has carried yet. Without a store (replay, a dry run's overlay) what was
 // read is handed over directly and nothing is kept: the cursor does not
 // move, and the next real run reads the same receipts.
+//
+// Replicas (Options.Claims) read each mailbox once a tick: one at a time
+// (Claimer.LockMailboxes), and a replica that finds the mailbox's cursor
+// moved since the tick began leaves it, its receipts filed already.
 func (g *Guard) readMail(ctx context.Context, now time.Time) (map[string]*mailFor, error) {
 	if g.inbox == nil {
 		return nil, nil
 	}
+	in := *g.inbox
+	var tick time.Time
+	if g.claims != nil {
+		names := make([]string, len(in.Mailboxes))
+		for i, m := range in.Mailboxes {
+			names[i] = m.Name
+		}
+		var interval time.Duration
+		tick, interval = g.Tick(now)
+		_, unlock, err := g.claims.LockMailboxes(ctx, names, mailboxWait(interval))
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	cursors := make(map[string]mailbox.Cursor)
 	pending := make(map[string][]inbox.Filed)
 	if g.history != nil {
+		read := make(map[string]bool)
 		if err := g.history.View(ctx, func(tx *store.Tx) error {
-			for _, m := range g.inbox.Mailboxes {
-				c, err := tx.MailboxCursor(m.Name)
+			for _, m := range in.Mailboxes {
+				c, at, err := tx.MailboxCursor(m.Name)
 				if err != nil {
 					return err
 				}
 				cursors[m.Name] = c
+				read[m.Name] = g.claims != nil && !at.Before(tick)
 			}
 			return nil
 		}); err != nil {
 			return nil, fmt.Errorf("read mailbox cursors: %w", err)
 		}
+		in.Mailboxes = slices.DeleteFunc(slices.Clone(in.Mailboxes), func(m inbox.Mailbox) bool { return read[m.Name] })
 	}
-	b := g.inbox.Read(ctx, cursors, now)
+	b := in.Read(ctx, cursors, now)
 	kept := false
 	if err := g.state.Update(ctx, func(tx lifecycle.Tx) error {
 		m, ok := tx.(MailTx)
@@ -163,4 +186,17 @@ func (m *mailFor) attach(o *billing.Observation, now time.Time) []string {
 	o.Charges = append(o.Charges, charges...)
 	o.Parts[billing.PartCharges] = billing.PartStatus{Source: strings.TrimPrefix(source, "+"), AsOf: now}
 	return keys
+}
+
+// mailboxWait is how long a replica waits for another to read a mailbox
+// (Claimer.LockMailboxes) before it reads the mailbox itself: a mailbox
+// server's answer to a command (imap.DefaultTimeout), at most a quarter
+// of the interval, so that a slow server leaves the tick's polls their
+// time.
+func mailboxWait(interval time.Duration) time.Duration {
+	const most = 30 * time.Second
+	if interval <= 0 {
+		return most
+	}
+	return min(most, interval/4)
 }

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,8 +19,11 @@ import (
 	"github.com/guardd/guardd/internal/alert/slacktest"
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/guard"
+	"github.com/guardd/guardd/internal/inbox"
 	"github.com/guardd/guardd/internal/ledger"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/mailbox"
+	"github.com/guardd/guardd/internal/mailbox/folder"
 	"github.com/guardd/guardd/internal/poller"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/secret"
@@ -291,6 +297,10 @@ func (c lostClaim) Claim(_ context.Context, accounts []string, _ time.Time, _ in
 
 func (lostClaim) Release(context.Context, []string) error { return nil }
 
+func (lostClaim) LockMailboxes(_ context.Context, names []string, _ time.Duration) ([]string, func(), error) {
+	return names, func() {}, nil
+}
+
 // TestStaleLedgerSendsNothing: replica A polls an account from 01:00 to
 // 03:00: its recharge-above-threshold fires at 02:00, its recharge burst at
 // 03:00. Replica B, whose ledger ended at 00:00, is handed the account at
@@ -377,6 +387,90 @@ func TestTick(t *testing.T) {
 		if !tick.Equal(tt.tick) || interval != tt.interval {
 			t.Errorf("Tick(%s) = %s, %s; want %s, %s", tt.now.Format("Jan 2 15:04:05"), tick.Format("Jan 2 15:04:05"), interval,
 				tt.tick.Format("Jan 2 15:04:05"), tt.interval)
+		}
+	}
+}
+
+// countingReader counts the reads of a mailbox.
+type countingReader struct {
+	mailbox.Reader
+	reads atomic.Int32
+}
+
+func (r *countingReader) Read(ctx context.Context, c mailbox.Cursor) ([]mailbox.Message, mailbox.Cursor, error) {
+	r.reads.Add(1)
+	return r.Reader.Read(ctx, c)
+}
+
+// TestReplicasReadEachMailboxOnce: three replicas run the same hourly tick
+// at once over one account whose receipts come by mail. The mailbox is
+// read once a tick, not once per replica, and the receipt reaches the
+// account's observation in the tick it was read, whichever replica polls
+// the account (one that waited for another's read finds it filed).
+func TestReplicasReadEachMailboxOnce(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	dir := t.TempDir()
+	r, err := folder.New(folder.Options{Path: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := &countingReader{Reader: r}
+	acct := lt.Account("5", "10")
+	acct.Name, acct.Provider = "acme", "anthropic"
+	var sts []*store.Store
+	var gs []*guard.Guard
+	for range 3 {
+		st, claims := openReplica(t, dsn, store.Options{})
+		g := guard.New([]guard.Account{{Account: acct, Source: &fakeSource{FetchFunc: func(_ context.Context, now time.Time) (billing.Observation, error) {
+			return burstAt(now), nil
+		}}}}, guard.Options{Params: rules.DefaultParams(), Ledger: ledger.DefaultOptions(),
+			State: st.Lifecycle(), History: st, Claims: claims, Interval: time.Hour,
+			Inbox: &inbox.Inbox{Mailboxes: []inbox.Mailbox{{Name: "billing", Reader: box}},
+				Routes: []inbox.Route{{Account: acct.Name, Provider: "anthropic", Currency: "USD", Mailbox: "billing"}}}})
+		if err := g.Load(t.Context(), lt.T0); err != nil {
+			t.Fatal(err)
+		}
+		sts, gs = append(sts, st), append(gs, g)
+	}
+	for tick := range 3 {
+		now := lt.T0.Add(time.Duration(tick) * time.Hour)
+		path := filepath.Join(dir, fmt.Sprintf("receipt-%d.eml", tick))
+		if err := os.WriteFile(path, []byte(anthropicReceipt(tick, now.Add(-10*time.Minute))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-time.Minute) // settled, as the folder reader wants
+		if err := os.Chtimes(path, old, old); err != nil {
+			t.Fatal(err)
+		}
+		before := box.reads.Load()
+		var wg sync.WaitGroup
+		polled := make([]int, len(gs))
+		for i, g := range gs {
+			wg.Go(func() {
+				rep, err := g.Cycle(t.Context(), now.Add(time.Duration(i)*time.Second))
+				if err != nil {
+					t.Errorf("tick %d, replica %d: %v", tick, i, err)
+				}
+				polled[i] = rep.Polled
+			})
+		}
+		wg.Wait()
+		if n := box.reads.Load() - before; n != 1 {
+			t.Errorf("tick %d: the mailbox was read %d times, want once", tick, n)
+		}
+		if total := polled[0] + polled[1] + polled[2]; total != 1 {
+			t.Errorf("tick %d: the account was polled %d times, want once", tick, total)
+		}
+		var pending []inbox.Filed
+		if err := sts[0].View(t.Context(), func(tx *store.Tx) error {
+			var err error
+			pending, err = tx.PendingReceipts(acct.Name)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) != 0 {
+			t.Errorf("tick %d: %d receipts read and not carried by the tick's poll: %+v", tick, len(pending), pending)
 		}
 	}
 }

@@ -29,9 +29,9 @@ func (tx *Tx) recordFinding(r lifecycle.FindingRecord) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec(`INSERT INTO findings (account, rule, entity, fingerprint, severity, at, silenced, summary)
+	return tx.execLater("findings", fmt.Sprintf("record finding %s of account %q", r.Fingerprint, r.Account),
+		`INSERT INTO findings (account, rule, entity, fingerprint, severity, at, silenced, summary)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Account, r.Rule, r.Entity, r.Fingerprint, string(r.Severity), at, r.Silenced, r.Summary)
-	return err
 }
 
 // Findings implements lifecycle.Book.
@@ -111,7 +111,8 @@ func (tx *Tx) putAlert(a lifecycle.Alert) error {
 	if a.Finding != nil {
 		finding = sql.NullString{String: string(a.Finding), Valid: true}
 	}
-	_, err = tx.exec(`INSERT INTO alerts (fingerprint, account, rule, entity, severity, state, fired_at,
+	return tx.execLater("alerts", fmt.Sprintf("store alert %s (%s of account %q)", a.Fingerprint, a.Rule, a.Account),
+		`INSERT INTO alerts (fingerprint, account, rule, entity, severity, state, fired_at,
 		last_sent_at, resolved_at, last_seen_at, miss_count, finding, receivers, acked_by, acked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (fingerprint) DO UPDATE SET
@@ -123,7 +124,6 @@ func (tx *Tx) putAlert(a lifecycle.Alert) error {
 			acked_by = excluded.acked_by, acked_at = excluded.acked_at`,
 		a.Fingerprint, a.Account, a.Rule, a.Entity, string(a.Severity), string(a.State), fired,
 		times[0], times[1], times[2], a.MissCount, finding, string(receivers), a.AckedBy, times[3])
-	return err
 }
 
 const alertColumns = `fingerprint, account, rule, entity, severity, state, fired_at, last_sent_at,
@@ -146,14 +146,22 @@ func (tx *Tx) Alerts(account string, state lifecycle.State) ([]lifecycle.Alert, 
 	if state != "" && state != lifecycle.Firing && state != lifecycle.Resolved {
 		return nil, fmt.Errorf("read alerts of account %q: unknown state %q: want firing, resolved or empty", account, state)
 	}
-	as, err := tx.alerts("SELECT "+alertColumns+` FROM alerts
-		WHERE (?1 = '' OR account = ?1) AND (?2 = '' OR state = ?2) ORDER BY fired_at, fingerprint`,
-		account, string(state))
+	if p := tx.pipe; p != nil && p.pre.haveFiring && state == lifecycle.Firing && account == p.pre.account {
+		// Read with BEGIN, once.
+		p.pre.haveFiring = false
+		return p.pre.firing, nil
+	}
+	as, err := tx.alerts(alertsQuery, account, string(state))
 	if err != nil {
 		return nil, fmt.Errorf("read alerts of account %q: %w", account, err)
 	}
 	return as, nil
 }
+
+// alertsQuery reads the alerts of an account (all when "") in a state (any
+// when "").
+const alertsQuery = "SELECT " + alertColumns + ` FROM alerts
+	WHERE (?1 = '' OR account = ?1) AND (?2 = '' OR state = ?2) ORDER BY fired_at, fingerprint`
 
 func (tx *Tx) alerts(query string, args ...any) ([]lifecycle.Alert, error) {
 	rows, err := tx.query(query, args...)
@@ -161,6 +169,15 @@ func (tx *Tx) alerts(query string, args ...any) ([]lifecycle.Alert, error) {
 		return nil, err
 	}
 	defer rows.Close()
+	return tx.scanAlerts(rows)
+}
+
+// scanAlerts reads rows of alertColumns.
+func (tx *Tx) scanAlerts(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]lifecycle.Alert, error) {
 	var as []lifecycle.Alert
 	for rows.Next() {
 		var a lifecycle.Alert

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -34,8 +35,9 @@ type Claimer struct {
 	mu   sync.Mutex // one query at a time on conn
 	conn *sql.Conn
 	// ns keeps the account locks apart from other advisory locks: the
-	// first half of the two-key form.
-	ns int32
+	// first half of the two-key form. mailboxNS does the same for the
+	// mailboxes' locks (LockMailboxes).
+	ns, mailboxNS int32
 }
 
 // Claimed is an account a Claimer handed out.
@@ -61,7 +63,9 @@ func (s *Store) NewClaimer(ctx context.Context) (*Claimer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("claims: connect: %w", s.classify(err))
 	}
-	return &Claimer{s: s, conn: conn, ns: int32(s.lock)}, nil
+	// Two halves of the database's lock key, apart from the accounts'
+	// writers' (int32(s.lock>>32)): a collision would only make waits.
+	return &Claimer{s: s, conn: conn, ns: int32(s.lock), mailboxNS: int32(s.lock >> 16)}, nil
 }
 
 // Close releases every claim and the connection.
@@ -202,4 +206,74 @@ func (c *Claimer) release(ctx context.Context, accounts []string) error {
 		return fmt.Errorf("release claims: %w", c.s.classify(err))
 	}
 	return nil
+}
+
+// LockMailboxes waits up to wait until no other replica reads any of the
+// mailboxes names, and keeps them from doing so until unlock is called:
+// the replicas of one tick read each mailbox once, one after the other,
+// and the next finds the mailbox's cursor moved in the tick
+// (Tx.MailboxCursor) and its receipts filed. It returns the names it
+// locked: one still locked by another replica after wait (a mailbox
+// server that is slow to answer it) is not, and the caller may read it
+// anyway (a receipt read twice is filed once). A replica that dies loses
+// its connection and its locks with it.
+//
+// It tries each lock again every lockRetry instead of waiting in
+// pg_advisory_lock: a wait cut short by ctx or by lock_timeout would end
+// on the connection the claims need.
+func (c *Claimer) LockMailboxes(ctx context.Context, names []string, wait time.Duration) (locked []string, unlock func(), err error) {
+	deadline := time.Now().Add(wait)
+	todo := slices.Compact(slices.Sorted(slices.Values(names)))
+	unlock = func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(locked) == 0 {
+			return
+		}
+		// Unlocked even when ctx is done: a lock kept would keep the
+		// mailbox from the other replicas for as long as this one lives.
+		c.conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1::int, hashtext(n)) FROM unnest($2::text[]) AS n`,
+			c.mailboxNS, locked)
+	}
+	for {
+		var busy []string
+		for _, n := range todo {
+			ok, err := c.tryMailbox(ctx, n)
+			if err != nil {
+				unlock()
+				return nil, nil, fmt.Errorf("lock mailbox %q: %w", n, err)
+			}
+			if ok {
+				locked = append(locked, n)
+			} else {
+				busy = append(busy, n)
+			}
+		}
+		todo = busy
+		if len(todo) == 0 || !time.Now().Before(deadline) {
+			return locked, unlock, nil
+		}
+		t := time.NewTimer(min(lockRetry, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			unlock()
+			return nil, nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// lockRetry is how often LockMailboxes tries a lock held by another
+// replica.
+const lockRetry = 50 * time.Millisecond
+
+func (c *Claimer) tryMailbox(ctx context.Context, name string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ok bool
+	if err := c.conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1::int, hashtext($2))", c.mailboxNS, name).Scan(&ok); err != nil {
+		return false, c.s.classify(err)
+	}
+	return ok, nil
 }

@@ -40,14 +40,25 @@ type storedRow struct {
 	at    int64
 	base  sql.NullInt64
 	data  []byte
+	// owner and baseText are base's account and full text, read with
+	// the row (NULL when it has no base, or its base is missing).
+	owner    sql.NullString
+	baseText []byte
+}
+
+// dest is what a row of lastRowQuery is scanned into.
+func (r *storedRow) dest() []any {
+	return []any{&r.at, &r.base, &r.data, &r.owner, &r.baseText}
 }
 
 // lastRow returns account's newest stored observation; found is false when
 // it has none.
 func (tx *Tx) lastRow(account string) (storedRow, error) {
+	if p := tx.pipe; p != nil && p.pre.haveRow && p.pre.account == account {
+		return p.pre.row, nil
+	}
 	r := storedRow{found: true}
-	err := tx.queryRow([]any{&r.at, &r.base, &r.data},
-		"SELECT at, base, data FROM observations WHERE account = ? ORDER BY at DESC LIMIT 1", account)
+	err := tx.queryRow(r.dest(), lastRowQuery, account)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storedRow{}, nil
 	}
@@ -64,11 +75,7 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 	}
 	var cur *delta.Base
 	if last.base.Valid {
-		var err error
-		if cur, err = tx.base(account, last.base.Int64); err != nil {
-			return nil, none, err
-		}
-		if cur == nil {
+		if cur = last.currentBase(account); cur == nil {
 			// A base that cannot be used is not built on; reading the
 			// rows that refer to it reports it.
 			return full, none, nil
@@ -89,23 +96,17 @@ func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.
 	return full, none, nil
 }
 
-// base reads account's base id, or nil when it is missing, of another
-// account or not an object.
-func (tx *Tx) base(account string, id int64) (*delta.Base, error) {
-	var owner string
-	var data []byte
-	err := tx.queryRow([]any{&owner, &data}, "SELECT account, data FROM observation_bases WHERE id = ?", id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+// currentBase returns the base r refers to, or nil when it is missing, of
+// another account or not an object.
+func (r storedRow) currentBase(account string) *delta.Base {
+	if !r.owner.Valid || r.owner.String != account {
+		return nil
 	}
-	if err != nil || owner != account {
-		return nil, err
-	}
-	b, err := delta.NewBase(data)
+	b, err := delta.NewBase(r.baseText)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
-	return b, nil
+	return b
 }
 
 // baseSet holds the bases an account's observations refer to, each split

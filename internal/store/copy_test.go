@@ -154,8 +154,8 @@ func TestCopy(t *testing.T) {
 			fmt.Fprintln(&b, dead, err)
 			pr, err := tx.PendingReceipts("prod")
 			fmt.Fprintln(&b, pr, err)
-			c, err := tx.MailboxCursor("billing")
-			fmt.Fprintln(&b, c, err)
+			c, at, err := tx.MailboxCursor("billing")
+			fmt.Fprintln(&b, c, at, err)
 			cp, ok, err := tx.LedgerCheckpoint("prod")
 			fmt.Fprintln(&b, cp, ok, err)
 			return nil

@@ -37,6 +37,11 @@ type dialect struct {
 	// take turns, as SQLite's BEGIN IMMEDIATE does; writers of one account
 	// only (account set) may run beside those of another.
 	lockWrite func(ctx context.Context, tx *sql.Tx, s *Store, account string) error
+	// accountLock is the statement (and its arguments) lockWrite runs
+	// for a writer of account alone, for a pipelined transaction.
+	accountLock func(s *Store, account string) (string, []any)
+	// pipeline: UpdateAccount's transactions are pipelined (pipeline.go).
+	pipeline bool
 	// classify turns the driver's errors into this package's.
 	classify func(s *Store, err error) error
 }

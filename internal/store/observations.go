@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,9 +67,8 @@ func (tx *Tx) appendObservation(account billing.Account, o billing.Observation) 
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)",
-		account.Name, at, string(stored), base)
-	return err
+	return tx.execLater("observations", "append observation of account "+strconv.Quote(account.Name)+" at "+fmtTime(o.At),
+		"INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)", account.Name, at, string(stored), base)
 }
 
 // checkCurrency fails when any amount in o is in a currency other than c:
@@ -238,8 +238,15 @@ func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, erro
 	case !errors.Is(err, sql.ErrNoRows):
 		return time.Time{}, err
 	}
-	r, err := tx.exec(`INSERT INTO first_seen (account, kind, id, at) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, account, kind, id, n)
+	if p := tx.pipe; p != nil && p.pre.account == account {
+		// The account's transaction holds its lock, which every other
+		// writer of its facts holds too (or Update's, which excludes
+		// it): none was stored since the read, and the insert can go
+		// with the transaction's next statement.
+		return fromNanos(n), tx.execLater("first_seen", fmt.Sprintf("record first sight of %s %q of account %q", kind, id, account),
+			firstSeenInsert, account, kind, id, n)
+	}
+	r, err := tx.exec(firstSeenInsert, account, kind, id, n)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -252,6 +259,53 @@ func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, erro
 	}
 	return fromNanos(stored), nil
 }
+
+// RecordFirstSeen records that each of account's grants or charges (kind
+// KindGrant or KindCharge) with ids was seen at at, unless it was seen
+// before, as FirstSeen does, without reading back when. In the transaction
+// of the account's poll on PostgreSQL (UpdateAccount), it costs no round
+// trip of its own: the inserts go with the transaction's next statement
+// (ON CONFLICT DO NOTHING keeps the first sight); elsewhere it is FirstSeen
+// for each id.
+func (tx *Tx) RecordFirstSeen(account, kind string, ids []string, at time.Time) error {
+	p := tx.pipe
+	if p == nil || p.pre.account != account {
+		for _, id := range ids {
+			if _, err := tx.FirstSeen(account, kind, id, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n, err := nanos(at)
+	if err == nil {
+		err = tx.writable()
+	}
+	switch {
+	case err != nil:
+	case kind != KindGrant && kind != KindCharge:
+		err = fmt.Errorf("unknown kind %q: want grant or charge", kind)
+	case account == "":
+		err = errors.New("empty account")
+	}
+	for _, id := range ids {
+		what := fmt.Sprintf("record first sight of %s %q of account %q", kind, id, account)
+		if err == nil && id == "" {
+			err = errors.New("empty id")
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if err := tx.execLater("first_seen", what, firstSeenInsert, account, kind, id, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstSeenInsert stores a first sight unless one is stored.
+const firstSeenInsert = `INSERT INTO first_seen (account, kind, id, at) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`
 
 // Poll is one poll attempt of one account, successful or not, for detecting
 // a guard that has gone blind.
@@ -314,9 +368,9 @@ func (tx *Tx) recordPoll(p Poll) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.exec("INSERT INTO polls (account, at, ok, error, missing, reasons) VALUES (?, ?, ?, ?, ?, ?)",
+	return tx.execLater("polls", "record poll of account "+strconv.Quote(p.Account),
+		"INSERT INTO polls (account, at, ok, error, missing, reasons) VALUES (?, ?, ?, ?, ?, ?)",
 		p.Account, at, p.OK, p.Error, strings.Join(missing, ","), string(js))
-	return err
 }
 
 // LastPollAt returns when account's last stored poll was, successful or
@@ -330,8 +384,11 @@ func (tx *Tx) LastPollAt(account string) (time.Time, bool, error) {
 }
 
 func (tx *Tx) lastPollAt(account string) (int64, bool, error) {
+	if p := tx.pipe; p != nil && p.pre.havePoll && p.pre.account == account {
+		return p.pre.poll.Int64, p.pre.poll.Valid, nil
+	}
 	var last sql.NullInt64
-	if err := tx.queryRow([]any{&last}, "SELECT max(at) FROM polls WHERE account = ?", account); err != nil {
+	if err := tx.queryRow([]any{&last}, lastPollQuery, account); err != nil {
 		return 0, false, err
 	}
 	return last.Int64, last.Valid, nil

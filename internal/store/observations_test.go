@@ -203,6 +203,62 @@ func testFirstSeen(t *testing.T, b backend) {
 	}
 }
 
+// TestRecordFirstSeen: the first sights recorded in an account's
+// transaction (pipelined on PostgreSQL) are FirstSeen's: the first wins.
+func TestRecordFirstSeen(t *testing.T) { eachBackend(t, testRecordFirstSeen) }
+
+func testRecordFirstSeen(t *testing.T, b backend) {
+	s := b.open(t, Options{})
+	ctx := t.Context()
+	record := func(kind string, ids []string, at time.Time) error {
+		return s.UpdateAccount(ctx, "prod", func(tx *Tx) error { return tx.RecordFirstSeen("prod", kind, ids, at) })
+	}
+	if err := record(KindGrant, []string{"cg_1", "cg_2"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := record(KindGrant, []string{"cg_2", "cg_3", "cg_3"}, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := record(KindCharge, []string{"cg_1"}, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	update(t, s, func(tx *Tx) error {
+		for _, st := range []struct {
+			kind, id string
+			want     time.Time
+		}{
+			{KindGrant, "cg_1", t0}, {KindGrant, "cg_2", t0}, {KindGrant, "cg_3", t0.Add(time.Hour)},
+			{KindCharge, "cg_1", t0.Add(2 * time.Hour)},
+		} {
+			got, err := tx.FirstSeen("prod", st.kind, st.id, t0.Add(24*time.Hour))
+			if err != nil {
+				return err
+			}
+			if !got.Equal(st.want) {
+				t.Errorf("%s %s: first seen %s, want %s", st.kind, st.id, got, st.want)
+			}
+		}
+		return nil
+	})
+	for _, tt := range []struct {
+		kind string
+		ids  []string
+		want string
+	}{
+		{"invoice", []string{"x"}, `record first sight of invoice "x" of account "prod": unknown kind "invoice": want grant or charge`},
+		{KindGrant, []string{"cg_4", ""}, `record first sight of grant "" of account "prod": empty id`},
+	} {
+		wantErr(t, record(tt.kind, tt.ids, t0), tt.want)
+	}
+	// Nothing of a transaction that failed is kept.
+	update(t, s, func(tx *Tx) error {
+		if got, err := tx.FirstSeen("prod", KindGrant, "cg_4", t0.Add(48*time.Hour)); err != nil || !got.Equal(t0.Add(48*time.Hour)) {
+			t.Errorf("cg_4 after a failed transaction: first seen %s (%v), want it new", got, err)
+		}
+		return nil
+	})
+}
+
 func TestPolls(t *testing.T) { eachBackend(t, testPolls) }
 
 func testPolls(t *testing.T, b backend) {

@@ -22,8 +22,9 @@ import (
 //     read) therefore holds on both databases unchanged. The one exception
 //     is UpdateAccount, for the poll of one account: it shares that lock
 //     with other accounts' and takes one of its account, so replicas
-//     write their accounts' polls at once. Reads never wait: a read
-//     transaction is a REPEATABLE READ snapshot.
+//     write their accounts' polls at once; its statements are sent in a
+//     few batches, not one at a time (pipeline.go). Reads never wait: a
+//     read transaction is a REPEATABLE READ snapshot.
 //   - A database whose schema is newer than this guardd knows, or that
 //     has tables but no schema_version table (someone else's), is refused
 //     before anything is written.
@@ -63,13 +64,22 @@ var postgresDialect = &dialect{
 			_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lock)
 			return err
 		}
-		// Shared with other accounts' writers, exclusive of Update's; and
-		// the account's own, apart from the claims' (claims.go).
-		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2::int, hashtext($3))",
-			s.lock, int32(s.lock>>32), account)
+		q, args := postgresAccountLock(s, account)
+		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	},
-	classify: classifyPostgres,
+	accountLock: postgresAccountLock,
+	pipeline:    true,
+	classify:    classifyPostgres,
+}
+
+// postgresAccountLock is the statement that takes the locks of a writer
+// of account alone: the lock shared with other accounts' writers,
+// exclusive of Update's; and the account's own, apart from the claims'
+// (claims.go).
+func postgresAccountLock(s *Store, account string) (string, []any) {
+	return "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2::int, hashtext($3))",
+		[]any{s.lock, int32(s.lock >> 32), account}
 }
 
 // OpenPostgres opens the guardd state kept in the PostgreSQL database dsn

@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 func rawPG(t *testing.T, dsn string) *sql.DB {
@@ -214,5 +218,225 @@ func TestPostgresUpdateAccount(t *testing.T) {
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLockMailboxes: a mailbox one replica holds is not handed to another
+// within its wait, and is once the first lets go; other mailboxes are
+// handed out meanwhile; a replica whose connection closes lets go of its
+// own.
+func TestLockMailboxes(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	claimer := func() *Claimer {
+		s, err := OpenPostgres(ctx, dsn, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		c, err := s.NewClaimer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := claimer(), claimer()
+	got, unlockA, err := a.LockMailboxes(ctx, []string{"billing", "billing"}, 0)
+	if err != nil || fmt.Sprint(got) != "[billing]" {
+		t.Fatalf("first replica: locked %v, %v; want [billing]", got, err)
+	}
+	got, unlockB, err := b.LockMailboxes(ctx, []string{"receipts", "billing"}, 150*time.Millisecond)
+	if err != nil || fmt.Sprint(got) != "[receipts]" {
+		t.Fatalf("second replica while the first holds billing: locked %v, %v; want [receipts]", got, err)
+	}
+	unlockB()
+	// The first lets go while the second waits: the second gets it.
+	time.AfterFunc(100*time.Millisecond, unlockA)
+	got, unlockB, err = b.LockMailboxes(ctx, []string{"billing"}, 10*time.Second)
+	if err != nil || fmt.Sprint(got) != "[billing]" {
+		t.Fatalf("second replica once the first let go: locked %v, %v; want [billing]", got, err)
+	}
+	// The second's connection closes (a replica that died): its lock goes
+	// with it.
+	b.Close()
+	got, unlockA, err = a.LockMailboxes(ctx, []string{"billing"}, 10*time.Second)
+	if err != nil || fmt.Sprint(got) != "[billing]" {
+		t.Fatalf("first replica after the second closed: locked %v, %v; want [billing]", got, err)
+	}
+	unlockA()
+	unlockB() // after Close: does nothing, and does not panic
+}
+
+// countingConn counts the writes to a connection: with pgx, one per
+// round trip (a statement, or a batch of them).
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// TestPostgresPollRoundTrips: the transaction of one account's poll, as the
+// guard writes it, costs 2 round trips (BEGIN with what it reads first;
+// COMMIT with what it writes), and one more when it writes a new base (it
+// was one per statement: 12 for a new account's first poll with a grant,
+// 11 and one per grant and charge after).
+func TestPostgresPollRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int64
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return countingConn{c, &writes}, err
+	}
+	s, err := openPostgresConfig(ctx, cfg, "test", Options{}, migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	poll := func(name string, at time.Time) int64 {
+		t.Helper()
+		before := writes.Load()
+		o := observation(name, at, 1)
+		err := s.UpdateAccount(ctx, name, func(tx *Tx) error {
+			if _, _, err := tx.LastPollAt(name); err != nil {
+				return err
+			}
+			if err := tx.AppendObservation(account(name), o); err != nil {
+				return err
+			}
+			if err := tx.RecordFirstSeen(name, KindGrant, []string{o.Grants[0].ID}, at); err != nil {
+				return err
+			}
+			if err := tx.RecordFirstSeen(name, KindCharge, []string{o.Charges[0].ID}, at); err != nil {
+				return err
+			}
+			if err := tx.RecordPoll(Poll{Account: name, At: at, OK: true}); err != nil {
+				return err
+			}
+			if err := tx.PutLedgerCheckpoint(LedgerCheckpoint{Account: name, Version: 1, Fingerprint: "f", At: at, Data: []byte("{}")}); err != nil {
+				return err
+			}
+			_, err := tx.Alerts(name, lifecycle.Firing)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writes.Load() - before
+	}
+	// Every statement prepared on the connection (one at a time, the
+	// pool hands out the same).
+	for i := range 3 {
+		poll("warm", t0.Add(time.Duration(i)*time.Minute))
+	}
+	if got := poll("a", t0); got != 2 {
+		t.Errorf("a new account's first poll: %d round trips, want 2 (begin, commit)", got)
+	}
+	if got := poll("a", t0.Add(time.Minute)); got != 3 {
+		t.Errorf("its second poll: %d round trips, want 3 (begin, a new base, commit)", got)
+	}
+	if got := poll("a", t0.Add(2*time.Minute)); got != 2 {
+		t.Errorf("its third poll: %d round trips, want 2 (begin, commit)", got)
+	}
+	update(t, s, func(tx *Tx) error {
+		got, err := tx.FirstSeen("a", KindCharge, "in_1", t0.Add(time.Hour))
+		if err == nil && !got.Equal(t0) {
+			t.Errorf("charge in_1 first seen %s, want %s", got, t0)
+		}
+		return err
+	})
+	var n, bases int
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*), count(base) FROM observations WHERE account = 'a'").Scan(&n, &bases); err != nil || n != 3 || bases != 2 {
+		t.Errorf("observations of a stored: %d, %d as deltas (%v), want 3, 2", n, bases, err)
+	}
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM polls WHERE account = 'a'").Scan(&n); err != nil || n != 3 {
+		t.Errorf("polls of a stored: %d (%v), want 3", n, err)
+	}
+}
+
+// TestPostgresPipelinedFailures: a write of an account's transaction that
+// waited for COMMIT and fails there fails the commit, naming it, and
+// nothing of the transaction is kept; so does a function that fails with
+// writes waiting, or a context cancelled meanwhile; and the connections go
+// back to the pool usable, with no transaction left open.
+func TestPostgresPipelinedFailures(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{})
+	write := func(tx *Tx, at time.Time) error {
+		if err := tx.AppendObservation(account("a"), observation("a", at, 1)); err != nil {
+			return err
+		}
+		return tx.RecordPoll(Poll{Account: "a", At: at, OK: true})
+	}
+	err := s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		return tx.execLater("polls", "a write that fails", "INSERT INTO polls (no_such_column) VALUES (1)")
+	})
+	wantErr(t, err, `commit: a write that fails: error preprocessing batch (prepare): ERROR: column "no_such_column" of relation "polls" does not exist (SQLSTATE 42703)`)
+	err = s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		if err := tx.execLater("first_seen", "a sight of no kind", firstSeenInsert, "a", "invoice", "x", 1); err != nil {
+			return err
+		}
+		return tx.PutLedgerCheckpoint(LedgerCheckpoint{Account: "a", Version: 1, Fingerprint: "f", At: t0, Data: []byte("{}")})
+	})
+	wantErr(t, err, `commit: a sight of no kind: ERROR: new row for relation "first_seen" violates check constraint "first_seen_kind_check" (SQLSTATE 23514)`)
+	err = s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		return errors.New("the poll's decisions failed")
+	})
+	wantErr(t, err, "the poll's decisions failed")
+	cctx, cancel := context.WithCancel(ctx)
+	err = s.UpdateAccount(cctx, "a", func(tx *Tx) error {
+		if err := write(tx, t0); err != nil {
+			return err
+		}
+		cancel()
+		_, err := tx.Alerts("a", "")
+		return err
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled meanwhile: got %v, want context.Canceled", err)
+	}
+	var n int
+	if err := rawPG(t, dsn).QueryRowContext(ctx, `SELECT (SELECT count(*) FROM polls) + (SELECT count(*) FROM observations) +
+		(SELECT count(*) FROM first_seen) + (SELECT count(*) FROM ledger_checkpoints)`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("rows kept of the failed transactions: %d (%v), want none", n, err)
+	}
+	// Every connection of the pool in turn, at once: none has a
+	// transaction left open, or the writes would wait or fail.
+	errs := make(chan error, poolSize)
+	for i := range poolSize {
+		go func() {
+			name := fmt.Sprintf("b%d", i)
+			errs <- s.UpdateAccount(ctx, name, func(tx *Tx) error {
+				return tx.RecordPoll(Poll{Account: name, At: t0, OK: true})
+			})
+		}()
+	}
+	for range poolSize {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if err := s.UpdateAccount(ctx, "a", func(tx *Tx) error { return write(tx, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := rawPG(t, dsn).QueryRowContext(ctx, "SELECT count(*) FROM polls").Scan(&n); err != nil || n != poolSize+1 {
+		t.Errorf("polls stored: %d (%v), want %d", n, err, poolSize+1)
 	}
 }

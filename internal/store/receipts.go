@@ -13,16 +13,17 @@ import (
 )
 
 // MailboxCursor returns how far mailbox name has been read ("" when never).
-func (tx *Tx) MailboxCursor(name string) (mailbox.Cursor, error) {
-	var c sql.NullString
-	err := tx.queryRow([]any{&c}, "SELECT cursor FROM mailbox_cursors WHERE mailbox = ?", name)
+func (tx *Tx) MailboxCursor(name string) (c mailbox.Cursor, at time.Time, err error) {
+	var cur sql.NullString
+	var n int64
+	err = tx.queryRow([]any{&cur, &n}, "SELECT cursor, updated_at FROM mailbox_cursors WHERE mailbox = ?", name)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+		return "", time.Time{}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read cursor of mailbox %q: %w", name, err)
+		return "", time.Time{}, fmt.Errorf("read cursor of mailbox %q: %w", name, err)
 	}
-	return mailbox.Cursor(c.String), nil
+	return mailbox.Cursor(cur.String), fromNanos(n), nil
 }
 
 // SetMailboxCursor records how far mailbox name has been read. Keep it in

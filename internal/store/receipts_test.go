@@ -38,18 +38,19 @@ func testReceipts(t *testing.T, b backend) {
 	}
 	var pending []inbox.Filed
 	var cursor mailbox.Cursor
+	var cursorAt time.Time
 	if err := s.View(ctx, func(tx *Tx) error {
 		var err error
 		if pending, err = tx.PendingReceipts("acme"); err != nil {
 			return err
 		}
-		cursor, err = tx.MailboxCursor("billing")
+		cursor, cursorAt, err = tx.MailboxCursor("billing")
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if cursor != "imap:v1:abc" {
-		t.Errorf("cursor: got %q", cursor)
+	if cursor != "imap:v1:abc" || !cursorAt.Equal(t0) {
+		t.Errorf("cursor: got %q set at %v, want %q set at %v", cursor, cursorAt, "imap:v1:abc", t0)
 	}
 	if len(pending) != 2 || pending[0].Key != f.Key || pending[1].Problem != problem.Problem {
 		t.Fatalf("pending: got %+v, want the charge then the problem", pending)

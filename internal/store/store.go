@@ -533,6 +533,9 @@ func (s *Store) UpdateAccount(ctx context.Context, account string, fn func(*Tx) 
 }
 
 func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx) error) error {
+	if write && account != "" && s.d.pipeline {
+		return s.runPipelined(ctx, account, fn)
+	}
 	kind := "read"
 	if write {
 		kind = "write"
@@ -556,7 +559,7 @@ func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx
 			return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
 		}
 	}
-	if err := fn(&Tx{ctx: ctx, tx: t, s: s, write: write}); err != nil {
+	if err := fn(&Tx{ctx: ctx, tx: t, q: t, s: s, write: write}); err != nil {
 		return err
 	}
 	done = true
@@ -577,10 +580,22 @@ func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx
 // valid only until that function returns and must not be shared between
 // goroutines.
 type Tx struct {
-	ctx   context.Context
+	ctx context.Context
+	// tx is the transaction (nil in a pipelined one); q runs its
+	// statements: tx, or the pipelined transaction's connection.
 	tx    *sql.Tx
+	q     execQuerier
 	s     *Store
 	write bool
+	// pipe is set in a pipelined transaction (pipeline.go).
+	pipe *pipe
+}
+
+// execQuerier is a *sql.Tx or a *sql.Conn.
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // writable fails when a method that writes is called inside View.
@@ -598,11 +613,16 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if together, err := tx.before(q, true); err != nil {
+		return nil, err
+	} else if together {
+		return tx.execWith(q, args...)
+	}
 	var r sql.Result
 	if st != nil {
 		r, err = st.ExecContext(tx.ctx, args...)
 	} else {
-		r, err = tx.tx.ExecContext(tx.ctx, q, args...)
+		r, err = tx.q.ExecContext(tx.ctx, q, args...)
 	}
 	if err != nil {
 		return nil, tx.s.classify(err)
@@ -615,11 +635,14 @@ func (tx *Tx) query(query string, args ...any) (*sql.Rows, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := tx.beforeQuery(q); err != nil {
+		return nil, err
+	}
 	var rows *sql.Rows
 	if st != nil {
 		rows, err = st.QueryContext(tx.ctx, args...)
 	} else {
-		rows, err = tx.tx.QueryContext(tx.ctx, q, args...)
+		rows, err = tx.q.QueryContext(tx.ctx, q, args...)
 	}
 	if err != nil {
 		return nil, tx.s.classify(err)
@@ -632,11 +655,16 @@ func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
 	if err != nil {
 		return err
 	}
+	if together, err := tx.before(q, writes(q)); err != nil {
+		return err
+	} else if together {
+		return tx.queryRowWith(dest, q, args...)
+	}
 	var row *sql.Row
 	if st != nil {
 		row = st.QueryRowContext(tx.ctx, args...)
 	} else {
-		row = tx.tx.QueryRowContext(tx.ctx, q, args...)
+		row = tx.q.QueryRowContext(tx.ctx, q, args...)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return tx.s.classify(err)

@@ -1,0 +1,340 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/guardd/guardd/internal/lifecycle"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// The transaction of one account's poll on PostgreSQL (UpdateAccount) is
+// sent in a few round trips instead of one per statement: 11 or 12 of them,
+// each a wait for the server and tens of microseconds of both processes'
+// CPU, were most of a replica's time per account. Statements go out
+// together in a pipeline (a pgx batch), and the server runs them in order,
+// one after the other, as it would have one at a time:
+//   - BEGIN, the account's locks, and the reads the poll's transaction
+//     starts with (prefetched: its last poll, its last observation and
+//     that one's base, its firing alerts) go in one round trip. Each
+//     statement of a pipeline takes its own snapshot when it starts, after
+//     the locks are held, as a statement sent alone after them would; and
+//     every other writer of these rows holds one of the locks too.
+//   - Writes whose result the caller does not use (execLater: the poll, the
+//     observation, the checkpoint, first sights, findings, alerts) wait,
+//     and go with the next statement that writes or that reads a table
+//     they write, or with COMMIT. A write that fails therefore fails that
+//     later statement or the commit, naming the write; either way the
+//     transaction is rolled back and nothing of it is kept, as before.
+// The transaction runs on a connection taken from database/sql's pool
+// (sql.Conn); the statements that go alone go through database/sql as
+// everywhere else, so their results read the same on both paths.
+
+// pipe is the pipelined transaction's connection and what waits to be sent.
+type pipe struct {
+	conn    *sql.Conn
+	pending []later
+	// pre holds the account's rows read with BEGIN, until used or
+	// written over.
+	pre prefetched
+}
+
+// later is a write waiting to be sent.
+type later struct {
+	table, query string
+	args         []any
+	// what the write was, for its error.
+	what string
+}
+
+// prefetched is what UpdateAccount reads of its account with BEGIN: the
+// last poll's time (LastPollAt), the last stored observation (lastRow),
+// its firing alerts.
+type prefetched struct {
+	account  string
+	poll     sql.NullInt64
+	havePoll bool
+	row      storedRow
+	haveRow  bool
+	// firing are its firing alerts (Alerts(account, Firing)), given
+	// once: Decide reads them once, and may change what it is given.
+	firing     []lifecycle.Alert
+	haveFiring bool
+}
+
+// Queries whose answers the prefetch gives.
+const (
+	lastPollQuery = "SELECT max(at) FROM polls WHERE account = ?"
+	// The row's base is read with it: compact needs it.
+	lastRowQuery = `SELECT o.at, o.base, o.data, b.account, b.data FROM observations o
+		LEFT JOIN observation_bases b ON b.id = o.base WHERE o.account = ? ORDER BY o.at DESC LIMIT 1`
+)
+
+// runPipelined is run for UpdateAccount on PostgreSQL.
+func (s *Store) runPipelined(ctx context.Context, account string, fn func(*Tx) error) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin write transaction: %w", s.classify(err))
+	}
+	p := &pipe{conn: conn}
+	open := false
+	defer func() {
+		if open {
+			// A connection whose rollback failed is closed, not
+			// given back with a transaction open.
+			if rerr := p.rollback(ctx); rerr != nil {
+				conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}
+		conn.Close()
+	}()
+	tx := &Tx{ctx: ctx, q: conn, s: s, write: true, pipe: p}
+	open = true
+	if err := tx.begin(account); err != nil {
+		return fmt.Errorf("begin write transaction: %w", s.classify(err))
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	open = false
+	if err := tx.commit(); err != nil {
+		open = true
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// pgxConn runs f on the pgx connection under p's.
+func (p *pipe) pgxConn(f func(c *pgx.Conn) error) error {
+	return p.conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("connection is a %T, not pgx's", dc)
+		}
+		return f(c.Conn())
+	})
+}
+
+func (p *pipe) rollback(ctx context.Context) error {
+	// The transaction's context may be done: the rollback must run, but
+	// not wait forever for a server gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	return p.pgxConn(func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "ROLLBACK")
+		return err
+	})
+}
+
+// rollbackTimeout bounds a rollback; a connection whose rollback did not
+// end in time is closed, which ends its transaction too.
+const rollbackTimeout = 10 * time.Second
+
+// begin sends BEGIN, the account's locks and the prefetch.
+func (tx *Tx) begin(account string) error {
+	s, p := tx.s, tx.pipe
+	lock, lockArgs := s.d.accountLock(s, account)
+	p.pre.account = account
+	return p.pgxConn(func(c *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(lock, lockArgs...)
+		b.Queue(s.d.rebind(lastPollQuery), account)
+		b.Queue(s.d.rebind(lastRowQuery), account)
+		b.Queue(s.d.rebind(alertsQuery), account, string(lifecycle.Firing))
+		br := c.SendBatch(tx.ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if err := br.QueryRow().Scan(&p.pre.poll); err != nil {
+			return err
+		}
+		r := storedRow{found: true}
+		switch err := br.QueryRow().Scan(r.dest()...); {
+		case errors.Is(err, pgx.ErrNoRows):
+			r = storedRow{}
+		case err != nil:
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		firing, err := tx.scanAlerts(rows)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		p.pre.row, p.pre.firing = r, firing
+		p.pre.havePoll, p.pre.haveRow, p.pre.haveFiring = true, true, true
+		return br.Close()
+	})
+}
+
+// commit sends the writes waiting, and COMMIT.
+func (tx *Tx) commit() error {
+	return tx.flush(func(br pgx.BatchResults) error {
+		ct, err := br.Exec()
+		if err != nil {
+			return tx.s.classify(err)
+		}
+		// COMMIT of a transaction that failed rolls it back.
+		if ct.String() != "COMMIT" {
+			return fmt.Errorf("the transaction was rolled back (%s)", ct)
+		}
+		return nil
+	}, "COMMIT")
+}
+
+// flush sends the writes waiting, then query with args when query is not
+// "", and hands the batch's results to last for query's.
+func (tx *Tx) flush(last func(pgx.BatchResults) error, query string, args ...any) error {
+	p := tx.pipe
+	pending := p.pending
+	p.pending = nil
+	return p.pgxConn(func(c *pgx.Conn) error {
+		b := &pgx.Batch{}
+		for _, l := range pending {
+			b.Queue(l.query, l.args...)
+		}
+		if query != "" {
+			b.Queue(query, args...)
+		}
+		br := c.SendBatch(tx.ctx, b)
+		defer br.Close()
+		for _, l := range pending {
+			if _, err := br.Exec(); err != nil {
+				return tx.laterErr(pending, l, err)
+			}
+		}
+		if last != nil {
+			if err := last(br); err != nil {
+				return err
+			}
+		}
+		return tx.s.classify(br.Close())
+	})
+}
+
+// laterErr names in err the write waiting that failed: l, the one whose
+// result err came with, unless err came before any ran (a statement that
+// would not prepare, or arguments that would not encode, fail the whole
+// batch) and names another statement, or one not waiting.
+func (tx *Tx) laterErr(pending []later, l later, err error) error {
+	var pe pgx.ErrPreprocessingBatch
+	if errors.As(err, &pe) {
+		i := slices.IndexFunc(pending, func(l later) bool { return l.query == pe.SQL() })
+		if i < 0 {
+			return tx.s.classify(err)
+		}
+		l = pending[i]
+	}
+	return fmt.Errorf("%s: %w", l.what, tx.s.classify(err))
+}
+
+// execLater runs a write whose result the caller does not need: at once on
+// SQLite and in other transactions, and in a pipelined transaction with the
+// next statement that needs it sent. table is the table it writes; what
+// names it in an error.
+func (tx *Tx) execLater(table, what, query string, args ...any) error {
+	p := tx.pipe
+	if p == nil {
+		_, err := tx.exec(query, args...)
+		return err
+	}
+	p.written(query)
+	p.pending = append(p.pending, later{table: table, query: tx.s.d.rebind(query), args: args, what: what})
+	return nil
+}
+
+// written forgets what the prefetch read of a table query writes.
+func (p *pipe) written(query string) {
+	if strings.Contains(query, "polls") {
+		p.pre.havePoll = false
+	}
+	if strings.Contains(query, "observations") {
+		p.pre.haveRow = false
+	}
+	if strings.Contains(query, "alerts") {
+		p.pre.haveFiring = false
+	}
+}
+
+// before readies a pipelined transaction for query: it returns true when
+// the writes waiting must be sent before it (with it): when it writes, or
+// reads a table they write.
+func (tx *Tx) before(query string, write bool) (together bool, err error) {
+	p := tx.pipe
+	if p == nil || len(p.pending) == 0 {
+		if p != nil && write {
+			p.written(query)
+		}
+		return false, nil
+	}
+	if write {
+		p.written(query)
+		return true, nil
+	}
+	for _, l := range p.pending {
+		if strings.Contains(query, l.table) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// writes reports whether query may write: anything but a SELECT.
+func writes(query string) bool {
+	q := strings.TrimSpace(query)
+	return len(q) < 6 || !strings.EqualFold(q[:6], "SELECT")
+}
+
+// queryRowWith sends the writes waiting and query in one round trip, and
+// scans query's row into dest.
+func (tx *Tx) queryRowWith(dest []any, query string, args ...any) error {
+	return tx.flush(func(br pgx.BatchResults) error {
+		err := br.QueryRow().Scan(dest...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return sql.ErrNoRows
+		}
+		return tx.s.classify(err)
+	}, query, args...)
+}
+
+// execWith sends the writes waiting and query in one round trip.
+func (tx *Tx) execWith(query string, args ...any) (sql.Result, error) {
+	var n int64
+	err := tx.flush(func(br pgx.BatchResults) error {
+		ct, err := br.Exec()
+		if err != nil {
+			return tx.s.classify(err)
+		}
+		n = ct.RowsAffected()
+		return nil
+	}, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(n), nil
+}
+
+// beforeQuery is before for a statement whose rows are read: when it
+// writes, the writes waiting are sent first, on their own.
+func (tx *Tx) beforeQuery(query string) error {
+	together, err := tx.before(query, writes(query))
+	if err != nil || !together {
+		return err
+	}
+	return tx.flush(nil, "")
+}
