@@ -36,7 +36,7 @@ import (
 // CheckpointVersion is the version of the checkpoint encoding. A change to
 // what a checkpoint holds or how is a new version: older checkpoints are
 // then refused and the ledger is rebuilt from history once.
-const CheckpointVersion = 3
+const CheckpointVersion = 4
 
 var checkpointMagic = []byte("GLCP")
 
@@ -761,6 +761,8 @@ func (c *cursor) check() error {
 		return fmt.Errorf("block from %s: %d points read, %d written", c.b.first, c.j+1, c.b.n)
 	case c.s.left != 0:
 		return fmt.Errorf("block from %s: a run of intervals past its end", c.b.first)
+	case c.s.hleft != 0:
+		return fmt.Errorf("block from %s: a run of repeated headers past its end", c.b.first)
 	case !c.s.at.Equal(c.b.last):
 		return fmt.Errorf("block from %s: ends at %s, not %s", c.b.first, c.s.at, c.b.last)
 	}

@@ -183,9 +183,14 @@ type Ledger struct {
 	// curGrants and prevGrants are the grant lists the ledger made for cur
 	// and prev (nil where it made none): prev's is written over for the
 	// next observation's, so a ledger appending a poll a minute makes no
-	// garbage of them. moves is append's scratch.
-	curGrants, prevGrants []billing.Grant
-	moves                 []grantMove
+	// garbage of them. So are the lists of charges and of cost windows:
+	// the source's own, new at each poll, would each be held for two
+	// polls among the garbage of the polls of every other account, each
+	// keeping the room around it in use. moves is append's scratch.
+	curGrants, prevGrants   []billing.Grant
+	curCharges, prevCharges []billing.Charge
+	curCosts, prevCosts     []billing.CostBucket
+	moves                   []grantMove
 }
 
 // New returns an empty ledger for account.
@@ -379,20 +384,39 @@ func (l *Ledger) append(o billing.Observation) {
 		l.trackSplitDrawdown(prevPt, &o)
 	}
 	l.logPoll(&o, nil)
+	charges, costs := ownCopy(l.prevCharges, &o.Charges), ownCopy(l.prevCosts, &o.Costs)
 	l.prev, l.cur = l.cur, &o
 	l.prevGrants, l.curGrants = l.curGrants, made
-	if (l.opts.Keep > 0 || l.opts.KeepPoints > 0) && l.points.seq%blockSize == 0 {
+	l.prevCharges, l.curCharges = l.curCharges, charges
+	l.prevCosts, l.curCosts = l.curCosts, costs
+	if (l.opts.Keep > 0 || l.opts.KeepPoints > 0) && l.points.seq%trimEvery == 0 {
 		l.trim()
 	}
 }
 
+// trimEvery is how many observations the ledger takes between trims.
+const trimEvery = 64
+
 // reuse returns buf with length n when it has room and is not from,
 // else a new slice.
-func reuse(buf []billing.Grant, n int, from []billing.Grant) []billing.Grant {
+func reuse[T any](buf []T, n int, from []T) []T {
 	if cap(buf) < n || n == 0 || &buf[:1][0] == &from[:1][0] {
-		return make([]billing.Grant, n)
+		return make([]T, n)
 	}
 	return buf[:n]
+}
+
+// ownCopy copies the list *list into buf (see reuse) and points *list at
+// the copy, which it returns; nil, leaving *list as it is, when the list
+// is empty.
+func ownCopy[T any](buf []T, list *[]T) []T {
+	if len(*list) == 0 {
+		return nil
+	}
+	c := reuse(buf, len(*list), *list)
+	copy(c, *list)
+	*list = c
+	return c
 }
 
 func latest(a, b time.Time) time.Time {

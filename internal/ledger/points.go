@@ -12,20 +12,25 @@ import (
 // The point log keeps the ledger's positions packed: a rule reads a week
 // of them to measure a burn, and the ledger a month to place a receipt that
 // comes late, but Point is some 400 bytes in memory. Points are written to
-// blocks of blockSize, each three to five bytes a point (times as runs of
+// blocks of blockSize, each two to four bytes a point (times as runs of
 // an unchanged poll interval, consumption as its change, the balances as
 // how they follow from the point before: unchanged, drawn down by the
-// consumption, or changed by so much), read back
+// consumption, or changed by so much, with runs of points that follow
+// alike counted in a byte), read back
 // when asked for, and dropped a block at a time when older than the
 // ledger's horizon. The newest two points are kept unpacked as well:
 // nearly every read is of them.
 
-// blockSize is how many points one block packs.
-const blockSize = 64
+// blockSize is how many points one block packs: each block is two
+// allocations and a header of some 180 bytes, kept for as long as its
+// points, so a block holds more than a day of 15-minute polls.
+const blockSize = 128
 
-// A run of unchanged intervals, at most blockSize-1 long, packs in one
-// byte (see pack).
-const _ uint = 127 - 2*(blockSize-2)
+// maxRun is the longest run of unchanged intervals one byte counts (see
+// pack): a longer run is counted in more.
+const maxRun = 64
+
+const _ uint = 127 - 2*(maxRun-1)
 
 // The EffectiveBasis values, by their index in a packed point.
 const (
@@ -55,7 +60,7 @@ type num struct {
 }
 
 // smallDigits is the most digits a coefficient held in num.m has: the
-// difference of two, shifted by three bits, still fits a uint64.
+// difference of two, shifted by four bits, still fits a uint64.
 const smallDigits = 17
 
 func numOf(d decimal.Decimal) num {
@@ -101,13 +106,16 @@ func trailingZeros(c *big.Int) (m int64, z int, ok bool) {
 func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
 func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
 
-// putNum writes n as its change from prev. The header's low bits say
-// whether the coefficient is big (written whole), whether the exponent
-// changed (its change follows) and whether the coefficient is written
-// scaled (without its trailing zeros, their count following); the rest is
-// the coefficient's change, or the scaled coefficient. The
-// header is written plus add, so that a caller can keep small values for
-// itself.
+// putNum writes n as its change from prev. A header whose low bit is
+// clear is the whole of the common case: a small coefficient with prev's
+// exponent and fewer than three trailing zeros, written as its change
+// (zigzagged, shifted by one), so that a change of up to 31 either way
+// takes one byte. Otherwise the header's next bits say whether the
+// coefficient is big (written whole), whether the exponent changed (its
+// change follows) and whether the coefficient is written scaled (without
+// its trailing zeros, their count following); the rest is the
+// coefficient's change, or the scaled coefficient. The header is written
+// plus add, so that a caller can keep small values for itself.
 func (w *wbuf) putNum(prev, n num, add uint64) {
 	var expChanged uint64
 	if n.e != prev.e {
@@ -123,7 +131,7 @@ func (w *wbuf) putNum(prev, n num, add uint64) {
 		if small {
 			scaled = 4
 		}
-		w.uvarint(1 | expChanged | scaled + add)
+		w.uvarint((1|expChanged|scaled)<<1 | 1 + add)
 		if expChanged != 0 {
 			w.varint(int64(n.e) - int64(prev.e))
 		}
@@ -142,14 +150,18 @@ func (w *wbuf) putNum(prev, n num, add uint64) {
 	for m != 0 && m%10 == 0 {
 		m, z = m/10, z+1
 	}
-	if z >= 3 {
-		w.uvarint(zigzag(m)<<3 | 4 | expChanged + add)
-	} else {
-		base := prev.m
-		if prev.isBig {
-			base = 0
-		}
-		w.uvarint(zigzag(n.m-base)<<3 | expChanged + add)
+	base := prev.m
+	if prev.isBig {
+		base = 0
+	}
+	switch {
+	case z >= 3:
+		w.uvarint((zigzag(m)<<3|4|expChanged)<<1 | 1 + add)
+	case expChanged == 0:
+		w.uvarint(zigzag(n.m-base)<<1 + add)
+		return
+	default:
+		w.uvarint((zigzag(n.m-base)<<3|expChanged)<<1 | 1 + add)
 	}
 	if expChanged != 0 {
 		w.varint(int64(n.e) - int64(prev.e))
@@ -162,6 +174,19 @@ func (w *wbuf) putNum(prev, n num, add uint64) {
 // getNum reads what putNum wrote after prev; header is the header, read
 // by the caller.
 func (r *rbuf) getNum(prev num, header uint64) num {
+	base := prev.m
+	if prev.isBig {
+		base = 0
+	}
+	if header&1 == 0 {
+		m := base + unzigzag(header>>1)
+		if (m > 0 && m >= 1e17) || (m < 0 && m <= -1e17) {
+			r.fail("coefficient out of range")
+			return num{}
+		}
+		return num{m: m, e: prev.e}
+	}
+	header >>= 1
 	e := prev.e
 	if header&2 != 0 {
 		d := r.varint()
@@ -208,10 +233,6 @@ func (r *rbuf) getNum(prev num, header uint64) num {
 			return num{}
 		}
 	} else {
-		base := prev.m
-		if prev.isBig {
-			base = 0
-		}
 		m = base + unzigzag(header>>3)
 	}
 	if (m > 0 && m >= 1e17) || (m < 0 && m <= -1e17) {
@@ -243,6 +264,12 @@ const (
 
 	hdrExpired = 0x40 // ExpiredRemaining changed and is written
 	hdrFlags   = 0x80 // the flags changed and are written
+
+	// A byte whose Effective mode is modeMask, never a header's, counts
+	// a run of points each bare with the header of the bare point before
+	// it: the run's length less one, at hdrRunShift. A bare point writes
+	// nothing past its header: most polls are one, with the same header.
+	hdrRunShift = 2
 )
 
 // fieldShift is where a field's mode sits in the header; fExpired has
@@ -292,12 +319,19 @@ type pstate struct {
 	// one ends (0 when its interval changed); left, when reading, how many
 	// more the run holds.
 	run, left int
-	cons      num  // the last known consumption
-	known     bool // this point's consumption is known
-	fields    [nFields]num
-	flags     byte
-	asOf      time.Time
-	source    string
+	// header is the header of the newest point, bare whether it wrote
+	// nothing past it; hrun counts the points of the run of repeated
+	// headers it ends (0 when its header was written), hleft, when
+	// reading, how many more the run holds.
+	header      byte
+	bare        bool
+	hrun, hleft int
+	cons        num  // the last known consumption
+	known       bool // this point's consumption is known
+	fields      [nFields]num
+	flags       byte
+	asOf        time.Time
+	source      string
 }
 
 // block is blockSize points (fewer while it is the newest), packed in
@@ -390,13 +424,13 @@ func (s *pstate) pack(b *block, pt Point) {
 		// Runs of polls at an unchanged interval take a byte each run
 		// (an even byte: the run's length less one, doubled); a change of
 		// interval is an odd varint (the change, zigzagged and doubled,
-		// plus one). A block has fewer than 64 intervals: a run's byte
-		// never outgrows one byte.
+		// plus one). A run is at most maxRun long, so that its byte never
+		// outgrows one byte: a longer one goes on as the next run.
 		switch {
 		case d != s.delta:
 			times.uvarint(zigzag(int64(d-s.delta))<<1 | 1)
 			s.run = 0
-		case s.run > 0:
+		case s.run > 0 && s.run < maxRun:
 			s.run++
 			(*times)[len(*times)-1] = byte(s.run-1) << 1
 		default:
@@ -435,6 +469,7 @@ func (s *pstate) pack(b *block, pt Point) {
 	}
 	vals := [nFields]num{numOf(pt.Effective), numOf(pt.Shown), numOf(pt.ExpiredRemaining), numOf(pt.FreeCredit)}
 	var header byte
+	bare := flags&(flagAsOfIsAt|flagSourceRepeat) == flagAsOfIsAt|flagSourceRepeat
 	for i, v := range vals {
 		if v.same(s.fields[i]) {
 			continue
@@ -452,7 +487,24 @@ func (s *pstate) pack(b *block, pt Point) {
 	if flags != s.flags {
 		header |= hdrFlags
 	}
-	rest.byte(header)
+	for i := range nFields {
+		if written(header, i) {
+			bare = false
+		}
+	}
+	bare = bare && header&hdrFlags == 0
+	switch {
+	case !bare || !s.bare || header != s.header:
+		rest.byte(header)
+		s.hrun = 0
+	case s.hrun > 0 && s.hrun < maxRun:
+		s.hrun++
+		(*rest)[len(*rest)-1] = byte(s.hrun-1)<<hdrRunShift | modeMask
+	default:
+		rest.byte(modeMask)
+		s.hrun = 1
+	}
+	s.header, s.bare = header, bare
 	if header&hdrFlags != 0 {
 		rest.byte(flags)
 	}
@@ -530,7 +582,26 @@ func (c *cursor) next() bool {
 	}
 	if c.full {
 		r := &c.rest
-		header, flags := r.byte(), s.flags
+		var header byte
+		switch {
+		case s.hleft > 0:
+			s.hleft--
+			s.hrun++
+			header = s.header
+		default:
+			header = r.byte()
+			s.hrun = 0
+			if header&modeMask != modeMask {
+				break
+			}
+			// A run of repeated headers.
+			if !s.bare {
+				r.fail("a header repeated after a point that is not bare")
+			}
+			s.hrun, s.hleft = 1, int(header>>hdrRunShift)
+			header = s.header
+		}
+		flags := s.flags
 		if header&hdrFlags != 0 {
 			flags = r.byte()
 		}
@@ -560,7 +631,13 @@ func (c *cursor) next() bool {
 				r.fail("bad header %#x", header)
 			}
 		}
-		s.flags = flags
+		s.flags, s.header = flags, header
+		s.bare = flags&(flagAsOfIsAt|flagSourceRepeat) == flagAsOfIsAt|flagSourceRepeat && header&hdrFlags == 0
+		for i := range nFields {
+			if written(header, i) {
+				s.bare = false
+			}
+		}
 	}
 	return c.err() == nil
 }

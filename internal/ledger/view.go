@@ -30,8 +30,9 @@ func (l *Ledger) before(t time.Time) int { return l.points.count(t, true) - 1 }
 
 // Current returns the newest observation (with grants' FirstSeen filled in)
 // and the one before it; either may be nil. Callers must not modify them,
-// nor keep prev's grants past the next Append, or cur's past the one after:
-// the ledger writes each new observation's grants over those it dropped.
+// nor keep prev's grants, charges or cost windows past the next Append, or
+// cur's past the one after: the ledger writes each new observation's lists
+// over those it dropped.
 func (l *Ledger) Current() (cur, prev *billing.Observation) { return l.cur, l.prev }
 
 // Recharges returns the recharges with At in (from, to], oldest first.
