@@ -213,18 +213,7 @@ func (tx *Tx) FirstSeen(account, kind, id string, at time.Time) (time.Time, erro
 }
 
 func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, error) {
-	if err := tx.writable(); err != nil {
-		return time.Time{}, err
-	}
-	switch {
-	case kind != KindGrant && kind != KindCharge:
-		return time.Time{}, fmt.Errorf("unknown kind %q: want grant or charge", kind)
-	case account == "":
-		return time.Time{}, errors.New("empty account")
-	case id == "":
-		return time.Time{}, errors.New("empty id")
-	}
-	n, err := nanos(at)
+	n, err := tx.firstSeenAt(account, kind, id, at)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -237,14 +226,6 @@ func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, erro
 		return fromNanos(stored), nil
 	case !errors.Is(err, sql.ErrNoRows):
 		return time.Time{}, err
-	}
-	if p := tx.pipe; p != nil && p.pre.account == account {
-		// The account's transaction holds its lock, which every other
-		// writer of its facts holds too (or Update's, which excludes
-		// it): none was stored since the read, and the insert can go
-		// with the transaction's next statement.
-		return fromNanos(n), tx.execLater("first_seen", fmt.Sprintf("record first sight of %s %q of account %q", kind, id, account),
-			firstSeenInsert, account, kind, id, n)
 	}
 	r, err := tx.exec(firstSeenInsert, account, kind, id, n)
 	if err != nil {
@@ -260,6 +241,22 @@ func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, erro
 	return fromNanos(stored), nil
 }
 
+// firstSeenAt checks a first sight and returns its time as stored.
+func (tx *Tx) firstSeenAt(account, kind, id string, at time.Time) (int64, error) {
+	if err := tx.writable(); err != nil {
+		return 0, err
+	}
+	switch {
+	case kind != KindGrant && kind != KindCharge:
+		return 0, fmt.Errorf("unknown kind %q: want grant or charge", kind)
+	case account == "":
+		return 0, errors.New("empty account")
+	case id == "":
+		return 0, errors.New("empty id")
+	}
+	return nanos(at)
+}
+
 // RecordFirstSeen records that each of account's grants or charges (kind
 // KindGrant or KindCharge) with ids was seen at at, unless it was seen
 // before, as FirstSeen does, without reading back when. In the transaction
@@ -269,30 +266,15 @@ func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, erro
 // for each id.
 func (tx *Tx) RecordFirstSeen(account, kind string, ids []string, at time.Time) error {
 	p := tx.pipe
-	if p == nil || p.pre.account != account {
-		for _, id := range ids {
+	for _, id := range ids {
+		if p == nil || p.pre.account != account {
 			if _, err := tx.FirstSeen(account, kind, id, at); err != nil {
 				return err
 			}
+			continue
 		}
-		return nil
-	}
-	n, err := nanos(at)
-	if err == nil {
-		err = tx.writable()
-	}
-	switch {
-	case err != nil:
-	case kind != KindGrant && kind != KindCharge:
-		err = fmt.Errorf("unknown kind %q: want grant or charge", kind)
-	case account == "":
-		err = errors.New("empty account")
-	}
-	for _, id := range ids {
 		what := fmt.Sprintf("record first sight of %s %q of account %q", kind, id, account)
-		if err == nil && id == "" {
-			err = errors.New("empty id")
-		}
+		n, err := tx.firstSeenAt(account, kind, id, at)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
