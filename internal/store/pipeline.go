@@ -275,24 +275,24 @@ func (p *pipe) written(query string) {
 // before readies a pipelined transaction for query: it returns true when
 // the writes waiting must be sent before it (with it): when it writes, or
 // reads a table they write.
-func (tx *Tx) before(query string, write bool) (together bool, err error) {
+func (tx *Tx) before(query string, write bool) (together bool) {
 	p := tx.pipe
 	if p == nil || len(p.pending) == 0 {
 		if p != nil && write {
 			p.written(query)
 		}
-		return false, nil
+		return false
 	}
 	if write {
 		p.written(query)
-		return true, nil
+		return true
 	}
 	for _, l := range p.pending {
 		if strings.Contains(query, l.table) {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // writes reports whether query may write: anything but a SELECT.
@@ -333,9 +333,8 @@ func (tx *Tx) execWith(query string, args ...any) (sql.Result, error) {
 // beforeQuery is before for a statement whose rows are read: when it
 // writes, the writes waiting are sent first, on their own.
 func (tx *Tx) beforeQuery(query string) error {
-	together, err := tx.before(query, writes(query))
-	if err != nil || !together {
-		return err
+	if !tx.before(query, writes(query)) {
+		return nil
 	}
 	return tx.flush(nil, "")
 }

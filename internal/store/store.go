@@ -614,9 +614,7 @@ func (tx *Tx) exec(query string, args ...any) (sql.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if together, err := tx.before(q, true); err != nil {
-		return nil, err
-	} else if together {
+	if tx.before(q, true) {
 		return tx.execWith(q, args...)
 	}
 	var r sql.Result
@@ -667,9 +665,7 @@ func (tx *Tx) queryRow(dest []any, query string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	if together, err := tx.before(q, writes(q)); err != nil {
-		return err
-	} else if together {
+	if tx.before(q, writes(q)) {
 		return tx.queryRowWith(dest, q, args...)
 	}
 	var row *sql.Row
