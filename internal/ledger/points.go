@@ -469,7 +469,6 @@ func (s *pstate) pack(b *block, pt Point) {
 	}
 	vals := [nFields]num{numOf(pt.Effective), numOf(pt.Shown), numOf(pt.ExpiredRemaining), numOf(pt.FreeCredit)}
 	var header byte
-	bare := flags&(flagAsOfIsAt|flagSourceRepeat) == flagAsOfIsAt|flagSourceRepeat
 	for i, v := range vals {
 		if v.same(s.fields[i]) {
 			continue
@@ -487,12 +486,7 @@ func (s *pstate) pack(b *block, pt Point) {
 	if flags != s.flags {
 		header |= hdrFlags
 	}
-	for i := range nFields {
-		if written(header, i) {
-			bare = false
-		}
-	}
-	bare = bare && header&hdrFlags == 0
+	bare := isBare(header, flags)
 	switch {
 	case !bare || !s.bare || header != s.header:
 		rest.byte(header)
@@ -523,6 +517,22 @@ func (s *pstate) pack(b *block, pt Point) {
 }
 
 // written reports whether field i of a point with header is written out.
+// isBare says whether a point with header and flags writes nothing past
+// its header (the flags unchanged, no field written, its as-of its time and
+// its source the one before): only such points make runs of repeated
+// headers, for pack and next alike.
+func isBare(header, flags byte) bool {
+	if flags&(flagAsOfIsAt|flagSourceRepeat) != flagAsOfIsAt|flagSourceRepeat || header&hdrFlags != 0 {
+		return false
+	}
+	for i := range nFields {
+		if written(header, i) {
+			return false
+		}
+	}
+	return true
+}
+
 func written(header byte, i int) bool {
 	if i == fExpired {
 		return header&hdrExpired != 0
@@ -631,13 +641,7 @@ func (c *cursor) next() bool {
 				r.fail("bad header %#x", header)
 			}
 		}
-		s.flags, s.header = flags, header
-		s.bare = flags&(flagAsOfIsAt|flagSourceRepeat) == flagAsOfIsAt|flagSourceRepeat && header&hdrFlags == 0
-		for i := range nFields {
-			if written(header, i) {
-				s.bare = false
-			}
-		}
+		s.flags, s.header, s.bare = flags, header, isBare(header, flags)
 	}
 	return c.err() == nil
 }
