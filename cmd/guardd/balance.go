@@ -71,7 +71,11 @@ func cmdBalance(ctx context.Context, args []string, getenv getenvFunc, stdout, s
 	// says that not every account could be read.
 	rep, cycleErr := g.Cycle(ctx, now)
 	out := status.Report{At: now}
-	for i, as := range g.Status(now) {
+	statuses, err := g.Status(now)
+	if err != nil {
+		return err
+	}
+	for i, as := range statuses {
 		out.Accounts = append(out.Accounts, status.View(cfg, cfg.Accounts[i], as))
 	}
 	if *f.output == "json" {

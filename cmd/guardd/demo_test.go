@@ -88,7 +88,11 @@ func TestDemosNeverRunDry(t *testing.T) {
 					if err != nil || rep.Polled != 1 || len(rep.Failed) > 0 {
 						t.Fatalf("poll %d: polled %d, failed %v, error %v; want the account read\nlog:\n%s", i, rep.Polled, rep.Failed, err, errOut.String())
 					}
-					for _, st := range a.guard.Status(time.Now()) {
+					statuses, err := a.guard.Status(time.Now())
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, st := range statuses {
 						if !st.LastPoll.At.After(last) {
 							t.Fatalf("poll %d: at %s, not after the last poll's %s", i, st.LastPoll.At, last)
 						}

@@ -103,6 +103,15 @@ func loaded(t *testing.T, a billing.Account, polls []lt.Poll, opts guard.Options
 	return g
 }
 
+// liveGuard returns a guard of account a, served polls, that holds its
+// ledger live and its state in memory, the yardstick of the tests here,
+// and its options: every finding sent to one receiver.
+func liveGuard(a billing.Account, polls []lt.Poll, params rules.Params) (*guard.Guard, guard.Options) {
+	opts := guard.Options{Params: params, Policy: policy,
+		Receivers: []alert.Receiver{{Name: "rec", MinSeverity: billing.SeverityInfo, Notifier: &countingNotifier{}}}}
+	return guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, opts), opts
+}
+
 // Like guardd check, a new guard at every poll loads its ledger from the
 // state store (from the checkpoint the poll before wrote) and judges as a
 // guard that never stopped, poll for poll, past the rules' 35 days. Now
@@ -111,7 +120,10 @@ func loaded(t *testing.T, a billing.Account, polls []lt.Poll, opts guard.Options
 // from the stored observations of the rules' history window: the rebuilt
 // ledger judges the same too, both while the window holds the whole
 // history and after (days 36 to 40), and the checkpoint written after it
-// continues from there.
+// continues from there. Like guardd run, a guard that keeps its state in
+// a store of its own and never stops, holding its ledger frozen between
+// polls (as the checkpoint each poll writes) and thawing it for the next,
+// judges the same too, and its status is the live one's.
 func TestRestartedGuardJudgesAsTheLiveOne(t *testing.T) {
 	days := 40
 	shapes := lt.Shapes
@@ -125,15 +137,24 @@ func TestRestartedGuardJudgesAsTheLiveOne(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			a, polls := lt.History(shape, time.Hour, days*24)
-			opts := guard.Options{Params: params, Policy: policy,
-				Receivers: []alert.Receiver{{Name: "rec", MinSeverity: billing.SeverityInfo, Notifier: &countingNotifier{}}}}
-			live := guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, opts)
+			live, opts := liveGuard(a, polls, params)
 			st := openStore(t)
+			kept := opts
+			kst := openStore(t)
+			kept.State, kept.History = kst.Lifecycle(), kst
+			frozen := loaded(t, a, polls, kept, polls[0].At)
 			rebuilt := 0
 			for i, p := range polls {
 				want, err := live.Cycle(ctx, p.At)
 				if err != nil {
 					t.Fatal(err)
+				}
+				got, err := frozen.Cycle(ctx, p.At)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := cycleText(t, got, a.Name), cycleText(t, want, a.Name); g != w {
+					t.Fatalf("poll %d at %s: the guard holding its ledger frozen judges otherwise:\n%s", i, p.At, lt.Diff(g, w))
 				}
 				if i%13 == 5 {
 					// Another fingerprint: the next Load rebuilds.
@@ -143,7 +164,7 @@ func TestRestartedGuardJudgesAsTheLiveOne(t *testing.T) {
 				o := opts
 				o.State, o.History = st.Lifecycle(), st
 				g := loaded(t, a, polls, o, p.At)
-				got, err := g.Cycle(ctx, p.At)
+				got, err = g.Cycle(ctx, p.At)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -153,6 +174,18 @@ func TestRestartedGuardJudgesAsTheLiveOne(t *testing.T) {
 			}
 			if late := polls[len(polls)-1].At.Sub(polls[0].At) > window; rebuilt == 0 || !late {
 				t.Fatalf("%d ledgers rebuilt, the last %s after the first poll, want some after the window of %s", rebuilt, polls[len(polls)-1].At.Sub(polls[0].At), window)
+			}
+			end := polls[len(polls)-1].At
+			got, err := frozen.Status(end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := live.Status(end)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := lt.StateText(got[0].State), lt.StateText(want[0].State); g != w {
+				t.Errorf("status of the frozen ledger:\n%s", lt.Diff(g, w))
 			}
 		})
 	}
@@ -255,7 +288,11 @@ func TestUntrustedCheckpointIsRebuilt(t *testing.T) {
 			for _, p := range polls[:len(polls)-1] {
 				feed(t, want, p)
 			}
-			gotState := g.Status(last)[0].State
+			statuses, err := g.Status(last)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotState := statuses[0].State
 			if got, w := lt.StateText(gotState), lt.StateText(want.State(last, params.BurnWindow.Duration)); got != w {
 				t.Errorf("state after the rebuild:\n%s", lt.Diff(got, w))
 			}
@@ -354,9 +391,7 @@ func TestRebuiltGuardJudgesAsTheIncrementalOneForAYear(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			a, polls := lt.History(shape, 6*time.Hour, days*4)
-			opts := guard.Options{Params: params, Policy: policy,
-				Receivers: []alert.Receiver{{Name: "rec", MinSeverity: billing.SeverityInfo, Notifier: &countingNotifier{}}}}
-			live := guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, opts)
+			live, opts := liveGuard(a, polls, params)
 			st := openStore(t)
 			stored := opts
 			log, logs := logged()

@@ -27,13 +27,15 @@ func inUse() (inuse, live uint64) {
 // memAccounts accounts (a quarter of each generated shape) polled every 15
 // minutes, each poll appended to the account's ledger (a fresh copy of
 // the observation, as a source fetches) and checked by the rules, as the
-// cycle does. It reports the heap in use after collecting garbage (the
+// cycle does, each ledger held frozen between its polls as the guard
+// holds it (thawed for the poll, frozen after). It reports the heap in use after collecting garbage (the
 // ledgers, the generated histories and the runtime's own), in MiB, at days
 // 1 and 30 and their ratio (goal: day30/day1 ≤ 1.1, day30 ≤ 64 MiB), and
 // the ledgers' bytes per account at both. It also reports the live bytes
 // (objects, without the free room of the spans they keep in use) at both
 // days, in MiB: what the heap in use grows by beyond them is
-// fragmentation, not data. With GUARDD_BENCH_MEMORY_DAYS=66
+// fragmentation, not data; and the µs a poll spends thawing and freezing
+// its ledger, on top of the rules, in the last day. With GUARDD_BENCH_MEMORY_DAYS=66
 // it also reports day 36 (the rules' history, 35 days, is full) and day
 // 66, their ratio, and the live bytes at both. Run it with
 //
@@ -63,20 +65,28 @@ func BenchmarkLedgerMemory(b *testing.B) {
 		base, _ := inUse()
 		opts := ledger.DefaultOptions()
 		opts.Keep, opts.KeepPoints, opts.NoGrantHistory = engine.History(), engine.PointHistory(), true // as guard.New sets them
-		ledgers := make([]*ledger.Ledger, accounts)
+		ledgers := make([]ledger.Frozen, accounts)
 		for i := range ledgers {
 			a := shapes[i%len(shapes)].account
 			a.Name = fmt.Sprintf("acct-%04d", i)
-			ledgers[i] = ledger.New(a, opts)
+			ledgers[i] = ledger.New(a, opts).Freeze(nil)
 		}
 		heap, per, live := map[int]float64{}, map[int]float64{}, map[int]float64{}
+		var frozenTime time.Duration
 		for d := range days {
+			frozenTime = 0
 			for k := range perDay {
-				for i, l := range ledgers {
+				for i := range ledgers {
 					p := shapes[i%len(shapes)].polls[d*perDay+k]
 					if p.Err == nil {
 						p.Obs = lt.Clone(p.Obs)
 					}
+					start := time.Now()
+					l, err := ledgers[i].Thaw()
+					if err != nil {
+						b.Fatal(err)
+					}
+					frozenTime += time.Since(start)
 					if err := p.Feed(l); err != nil {
 						b.Fatal(err)
 					}
@@ -84,6 +94,9 @@ func BenchmarkLedgerMemory(b *testing.B) {
 						sink = engine.Check(l, p.At)
 						state = l.State(p.At, params.BurnWindow.Duration)
 					}
+					start = time.Now()
+					ledgers[i] = l.Freeze(ledgers[i].Checkpoint())
+					frozenTime += time.Since(start)
 				}
 			}
 			switch d + 1 {
@@ -100,6 +113,7 @@ func BenchmarkLedgerMemory(b *testing.B) {
 		b.ReportMetric(per[30], "B/account@day30")
 		b.ReportMetric(live[1], "live-MiB@day1")
 		b.ReportMetric(live[30], "live-MiB@day30")
+		b.ReportMetric(float64(frozenTime.Microseconds())/float64(perDay*accounts), "thaw+freeze-µs/poll")
 		if days == 66 {
 			b.ReportMetric(heap[36], "heap-MiB@day36")
 			b.ReportMetric(heap[66], "heap-MiB@day66")

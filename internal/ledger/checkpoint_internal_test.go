@@ -60,6 +60,44 @@ func TestCheckpointContinuesTheLedger(t *testing.T) {
 	}
 }
 
+// A ledger frozen after every poll and thawed for the next, as guardd run
+// holds it, is the live ledger at every poll; each freeze writes over the
+// block the ledger was thawed from while it has the room, and takes a new
+// one seldom. The zero Frozen holds nothing and says so.
+func TestFreezeThaw(t *testing.T) {
+	a, hist := lt.History(lt.ShapeGrants, 15*time.Minute, 96*40)
+	opts := DefaultOptions()
+	opts.Keep = keep
+	live, f := New(a, opts), New(a, opts).Freeze(nil)
+	blocks := 1
+	for i, p := range hist {
+		l, err := f.Thaw()
+		if err != nil {
+			t.Fatalf("poll %d: %v", i, err)
+		}
+		replay(t, live, p)
+		replay(t, l, p)
+		spare := f.Checkpoint()
+		f = l.Freeze(spare)
+		if &f.Checkpoint()[0] != &spare[0] {
+			blocks++
+		}
+		if want := live.Checkpoint(); !bytes.Equal(f.Checkpoint(), want) {
+			t.Fatalf("poll %d at %s: the frozen ledger differs from the live one (%d bytes, want %d)", i, p.At, len(f.Checkpoint()), len(want))
+		}
+		if n, c := len(f.Checkpoint()), cap(f.Checkpoint()); c > n+n/8+64 {
+			t.Fatalf("poll %d: a checkpoint of %d bytes held in a block of %d", i, n, c)
+		}
+	}
+	if blocks > len(hist)/50 {
+		t.Errorf("%d blocks taken for %d freezes, want at most %d", blocks, len(hist), len(hist)/50)
+	}
+	t.Logf("%d blocks for %d freezes", blocks, len(hist))
+	if _, err := (Frozen{}).Thaw(); err == nil || !strings.Contains(err.Error(), "none was frozen") {
+		t.Errorf("thawing the zero Frozen: %v, want an error saying none was frozen", err)
+	}
+}
+
 // checkpointOf returns the checkpoint of a month of hourly polls of the
 // grants shape, with the account and options.
 func checkpointOf(t *testing.T) (billing.Account, Options, []byte) {

@@ -145,7 +145,11 @@ func Gather(ctx context.Context, cfg *config.Config, st *store.Store, now time.T
 		return Report{}, err
 	}
 	owed := Owed(pending, dead)
-	for i, as := range g.Status(now) {
+	statuses, err := g.Status(now)
+	if err != nil {
+		return Report{}, err
+	}
+	for i, as := range statuses {
 		a := cfg.Accounts[i]
 		if account != "" && a.Name != account {
 			continue
