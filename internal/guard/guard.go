@@ -795,11 +795,11 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 	var j judgement
 	spare, err := g.thaw(w)
 	if err != nil {
-		// Never expected (this process froze it): the account is read
-		// again from the store before its next poll.
+		// Never expected (this process froze it): the poll is not judged,
+		// and the account's ledger is read again from the store before
+		// its next poll.
 		w.stale = true
 		j.failed = &AccountError{Account: w.account.Name, Err: err}
-		j.writeErr = err
 		return j
 	}
 	err = res.Err
@@ -860,7 +860,7 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 		j.due = nil
 	} else {
 		w.lastPoll = at
-		if frozen.Frozen() {
+		if frozen.Holds() {
 			w.ledger, w.frozen = nil, frozen
 		}
 	}
@@ -912,7 +912,7 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 			}
 			// The ledger's checkpoint goes with the observation it holds
 			// last; a failed poll changed neither.
-			if pollErr == nil && frozen.Frozen() {
+			if pollErr == nil && frozen.Holds() {
 				if err := h.PutLedgerCheckpoint(g.checkpoint(w, frozen)); err != nil {
 					return err
 				}

@@ -455,8 +455,8 @@ func (l *Ledger) Freeze(spare []byte) Frozen {
 	return Frozen{account: l.account, opts: l.opts, fingerprint: l.Fingerprint(), data: data}
 }
 
-// Frozen says whether f holds a ledger (the zero Frozen holds none).
-func (f Frozen) Frozen() bool { return f.data != nil }
+// Holds says whether f holds a ledger (the zero Frozen holds none).
+func (f Frozen) Holds() bool { return f.data != nil }
 
 // Checkpoint returns f's checkpoint; it must not be changed.
 func (f Frozen) Checkpoint() []byte { return f.data }
