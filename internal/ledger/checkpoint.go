@@ -447,10 +447,12 @@ type Frozen struct {
 func (l *Ledger) Freeze(spare []byte) Frozen {
 	data := l.appendCheckpoint(spare[:0])
 	if spare == nil || cap(data) != cap(spare) {
-		// Held long: in a block of its size and a little room to grow
-		// (a checkpoint grows a few bytes a poll until the rules'
-		// windows are full), not of the room taken to write it.
-		data = append(make([]byte, 0, len(data)+len(data)/16), data...)
+		// Held long: in a block of its size, not of the room taken to
+		// write it. The room up to the allocator's size class (a few
+		// percent), which append gives, is kept for the next freezes: a
+		// checkpoint grows a few bytes a poll until the rules' windows
+		// are full.
+		data = append([]byte(nil), data...)
 	}
 	return Frozen{account: l.account, opts: l.opts, fingerprint: l.Fingerprint(), data: data}
 }

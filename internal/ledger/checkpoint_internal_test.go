@@ -62,8 +62,8 @@ func TestCheckpointContinuesTheLedger(t *testing.T) {
 
 // A ledger frozen after every poll and thawed for the next, as guardd run
 // holds it, is the live ledger at every poll; each freeze writes over the
-// block the ledger was thawed from while it has the room, and takes a new
-// one seldom. The zero Frozen holds nothing and says so.
+// block the ledger was thawed from while it has the room, takes a new
+// one seldom, and holds it in a block of about its size. The zero Frozen holds nothing and says so.
 func TestFreezeThaw(t *testing.T) {
 	a, hist := lt.History(lt.ShapeGrants, 15*time.Minute, 96*40)
 	opts := DefaultOptions()
@@ -85,7 +85,9 @@ func TestFreezeThaw(t *testing.T) {
 		if want := live.Checkpoint(); !bytes.Equal(f.Checkpoint(), want) {
 			t.Fatalf("poll %d at %s: the frozen ledger differs from the live one (%d bytes, want %d)", i, p.At, len(f.Checkpoint()), len(want))
 		}
-		if n, c := len(f.Checkpoint()), cap(f.Checkpoint()); c > n+n/8+64 {
+		// The allocator's size classes are at most a fifth apart above
+		// 1 KB; the room taken to write a checkpoint is half as much again.
+		if n, c := len(f.Checkpoint()), cap(f.Checkpoint()); c > n+n/4 {
 			t.Fatalf("poll %d: a checkpoint of %d bytes held in a block of %d", i, n, c)
 		}
 	}
