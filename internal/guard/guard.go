@@ -809,7 +809,9 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 	} else if m, ok := mail[w.account.Name]; ok {
 		delivered = m.attach(&res.Observation, now)
 	}
+	var first seen
 	if err == nil {
+		first.grants, first.charges = w.ledger.Unseen(&res.Observation)
 		if aerr := w.ledger.Append(res.Observation); aerr != nil {
 			err = fmt.Errorf("%w: %w", poller.ErrInvalid, aerr)
 			delivered = nil
@@ -854,7 +856,7 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 	if g.history != nil {
 		frozen = w.ledger.Freeze(spare)
 	}
-	j.due, j.writeErr = g.persist(ctx, w, o, err, at, frozen, holding, explain, judgedBy, j.state, delivered)
+	j.due, j.writeErr = g.persist(ctx, w, o, first, err, at, frozen, holding, explain, judgedBy, j.state, delivered)
 	if j.writeErr != nil {
 		w.stale = true
 		j.due = nil
@@ -892,7 +894,7 @@ type accountUpdater interface {
 // the ledger's checkpoint (frozen, when the guard keeps history) and the
 // lifecycle's decision in one transaction, and queues the notifications
 // due in the outbox.
-func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, pollErr error, at time.Time,
+func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, first seen, pollErr error, at time.Time,
 	frozen ledger.Frozen, holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
 	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
 	var due []alert.Notification
@@ -907,7 +909,7 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 			if err := g.current(h, w, at); err != nil {
 				return err
 			}
-			if err := recordPoll(h, w.account, o, pollErr, at); err != nil {
+			if err := recordPoll(h, w.account, o, first, pollErr, at); err != nil {
 				return err
 			}
 			// The ledger's checkpoint goes with the observation it holds
@@ -976,9 +978,13 @@ func (g *Guard) checkpoint(w *watched, f ledger.Frozen) store.LedgerCheckpoint {
 		Fingerprint: w.ledger.Fingerprint(), At: at, Data: f.Checkpoint()}
 }
 
+// seen holds the ids of the grants and charges a poll showed that its
+// account's ledger had not seen (ledger.Unseen).
+type seen struct{ grants, charges []string }
+
 // recordPoll records one poll: the observation it read and what in it was
 // seen for the first time, or why it failed.
-func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, pollErr error, at time.Time) error {
+func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, first seen, pollErr error, at time.Time) error {
 	p := store.Poll{Account: account.Name, At: at, OK: pollErr == nil}
 	if pollErr != nil {
 		p.Error = pollErr.Error()
@@ -993,30 +999,25 @@ func recordPoll(tx HistoryTx, account billing.Account, o billing.Observation, po
 		}
 		p.Unavailable[part] = st.Unavailable
 	}
-	if err := recordFirstSeen(tx, account.Name, o); err != nil {
+	if err := recordFirstSeen(tx, account.Name, o.At, first); err != nil {
 		return err
 	}
 	return tx.RecordPoll(p)
 }
 
 // recordFirstSeen keeps when guardd first saw each grant and charge: a fact
-// of its own, since providers back-date grants.
-func recordFirstSeen(tx HistoryTx, account string, o billing.Observation) error {
-	if o.Has(billing.PartGrants) && len(o.Grants) > 0 {
-		ids := make([]string, len(o.Grants))
-		for i, gr := range o.Grants {
-			ids[i] = gr.ID
-		}
-		if err := tx.RecordFirstSeen(account, store.KindGrant, ids, o.At); err != nil {
+// of its own, since providers back-date grants. Only the ids the ledger had
+// not seen are written: the others' first sights were written with the
+// poll that showed them first (an OpenAI account lists a dozen grants and
+// its invoices at every poll: a statement each, every poll, before).
+func recordFirstSeen(tx HistoryTx, account string, at time.Time, first seen) error {
+	if len(first.grants) > 0 {
+		if err := tx.RecordFirstSeen(account, store.KindGrant, first.grants, at); err != nil {
 			return err
 		}
 	}
-	if o.Has(billing.PartCharges) && len(o.Charges) > 0 {
-		ids := make([]string, len(o.Charges))
-		for i, c := range o.Charges {
-			ids[i] = c.ID
-		}
-		return tx.RecordFirstSeen(account, store.KindCharge, ids, o.At)
+	if len(first.charges) > 0 {
+		return tx.RecordFirstSeen(account, store.KindCharge, first.charges, at)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/guard"
 	lt "github.com/guardd/guardd/internal/ledger/ledgertest"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/rules"
 	"github.com/guardd/guardd/internal/store"
 )
@@ -116,5 +117,95 @@ func TestUnavailableReasonSurvivesTheStore(t *testing.T) {
 	}
 	if want := "Fix: give a browser session key (sess-…)"; f.Recommendation != want {
 		t.Errorf("source-blind recommendation %q, want %q", f.Recommendation, want)
+	}
+}
+
+// firstSights counts the ids a guard records first sights of.
+type firstSights struct {
+	lifecycle.Store
+	ids int
+}
+
+func (s *firstSights) Update(ctx context.Context, fn func(lifecycle.Tx) error) error {
+	return s.Store.Update(ctx, func(tx lifecycle.Tx) error {
+		return fn(countedTx{Tx: tx, HistoryTx: tx.(guard.HistoryTx), ids: &s.ids})
+	})
+}
+
+type countedTx struct {
+	lifecycle.Tx
+	guard.HistoryTx
+	ids *int
+}
+
+func (t countedTx) RecordFirstSeen(account, kind string, ids []string, at time.Time) error {
+	*t.ids += len(ids)
+	return t.HistoryTx.RecordFirstSeen(account, kind, ids, at)
+}
+
+// The store keeps when guardd first saw each grant and charge: the time of
+// the first observation that listed it, through restarts (ledgers read
+// back from their checkpoints). Each is written with that poll, not again
+// at every poll that lists it: over 20 days of hourly polls of an account
+// listing its grants and charges each time, the ids written are the
+// distinct ids, not one for each listing.
+func TestFirstSightsRecordedOnce(t *testing.T) {
+	ctx := context.Background()
+	a, polls := lt.History(lt.ShapeGrants, time.Hour, 24*20)
+	st := openStore(t)
+	counted := &firstSights{Store: st.Lifecycle()}
+	opts := guard.Options{Params: rules.DefaultParams(), State: counted, History: st}
+	first := make(map[string]time.Time) // kind/id: the first listing's time
+	listings := 0
+	list := func(kind, id string, at time.Time) {
+		listings++
+		if _, ok := first[kind+"/"+id]; !ok {
+			first[kind+"/"+id] = at
+		}
+	}
+	var g *guard.Guard
+	for i, p := range polls {
+		if i%50 == 0 {
+			g = loaded(t, a, polls, opts, p.At)
+		}
+		if _, err := g.Cycle(ctx, p.At); err != nil {
+			t.Fatal(err)
+		}
+		if p.Err != nil {
+			continue
+		}
+		if p.Obs.Has(billing.PartGrants) {
+			for _, gr := range p.Obs.Grants {
+				list(store.KindGrant, gr.ID, p.Obs.At)
+			}
+		}
+		if p.Obs.Has(billing.PartCharges) {
+			for _, c := range p.Obs.Charges {
+				list(store.KindCharge, c.ID, p.Obs.At)
+			}
+		}
+	}
+	if len(first) < 5 || listings < 10*len(first) {
+		t.Fatalf("the history lists %d ids %d times: too few to tell", len(first), listings)
+	}
+	never := polls[len(polls)-1].At.Add(24 * time.Hour)
+	err := st.Update(ctx, func(tx *store.Tx) error {
+		for key, want := range first {
+			kind, id, _ := strings.Cut(key, "/")
+			got, err := tx.FirstSeen(a.Name, kind, id, never)
+			if err != nil {
+				return err
+			}
+			if !got.Equal(want) {
+				t.Errorf("%s %s: first seen at %s, want %s", kind, id, got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counted.ids != len(first) {
+		t.Errorf("%d first sights written for %d ids listed %d times, want one for each id", counted.ids, len(first), listings)
 	}
 }

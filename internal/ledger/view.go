@@ -35,6 +35,29 @@ func (l *Ledger) before(t time.Time) int { return l.points.count(t, true) - 1 }
 // over those it dropped.
 func (l *Ledger) Current() (cur, prev *billing.Observation) { return l.cur, l.prev }
 
+// Unseen returns the ids of o's grants and of its charges that the ledger
+// has not seen (or no longer keeps): those whose first sight an Append of
+// o would be. Asked before the Append, it lets the caller record first
+// sights once, not every id at every poll. Both are nil when there are
+// none, as at most polls.
+func (l *Ledger) Unseen(o *billing.Observation) (grants, charges []string) {
+	if o.Has(billing.PartGrants) {
+		for _, g := range o.Grants {
+			if _, ok := l.grants[g.ID]; !ok {
+				grants = append(grants, g.ID)
+			}
+		}
+	}
+	if o.Has(billing.PartCharges) {
+		for _, c := range o.Charges {
+			if _, ok := l.charges[c.ID]; !ok {
+				charges = append(charges, c.ID)
+			}
+		}
+	}
+	return grants, charges
+}
+
 // Recharges returns the recharges with At in (from, to], oldest first.
 func (l *Ledger) Recharges(from, to time.Time) []Recharge {
 	w := l.window(from, to)
