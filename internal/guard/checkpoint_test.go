@@ -234,7 +234,7 @@ func TestUntrustedCheckpointIsRebuilt(t *testing.T) {
 			"checksum mismatch", ""},
 		{"another version", func(c *store.LedgerCheckpoint) bool { c.Version++; return true },
 			fmt.Sprintf("the checkpoint is of version %d, this guardd writes %d", ledger.CheckpointVersion+1, ledger.CheckpointVersion), ""},
-		{"newer than the history", func(c *store.LedgerCheckpoint) bool { c.At = c.At.Add(time.Hour); return true },
+		{"newer than the history", func(c *store.LedgerCheckpoint) bool { c.At = last.Add(time.Hour); return true },
 			"is newer than the newest stored observation", ""},
 		{"not at a stored observation", func(c *store.LedgerCheckpoint) bool { c.At = c.At.Add(-time.Minute); return true },
 			"the checkpoint was taken at is not stored", ""},
@@ -309,6 +309,54 @@ func TestUntrustedCheckpointIsRebuilt(t *testing.T) {
 				t.Errorf("the load after the next poll logged %v, want the checkpoint used quietly", logs2.All())
 			}
 		})
+	}
+}
+
+// A guard writes its ledger's checkpoint with the first poll and then
+// with every 8th, not with each (it is most of what a poll writes), so
+// that a new process continues it with at most 7 stored observations:
+// after every poll, through restarts, the stored checkpoint is at most 7
+// observations behind, and the guards wrote about one an 8th of the polls.
+func TestCheckpointEveryFewPolls(t *testing.T) {
+	const every = 8 // guard.checkpointEvery
+	ctx := context.Background()
+	a, polls := lt.History(lt.ShapeGrants, time.Hour, 24*10)
+	st := openStore(t)
+	counted := &counted{Store: st.Lifecycle()}
+	opts := guard.Options{Params: rules.DefaultParams(), State: counted, History: st}
+	var g *guard.Guard
+	loads, stored := 0, 0
+	for i, p := range polls {
+		if i%37 == 0 {
+			g = loaded(t, a, polls, opts, p.At)
+			loads++
+		}
+		if _, err := g.Cycle(ctx, p.At); err != nil {
+			t.Fatal(err)
+		}
+		if p.Err == nil {
+			stored++
+		}
+		err := st.View(ctx, func(tx *store.Tx) error {
+			cp, ok, err := tx.LedgerCheckpoint(a.Name)
+			if err != nil || !ok {
+				return fmt.Errorf("poll %d: no checkpoint (%v)", i, err)
+			}
+			later, err := tx.Observations(a, cp.At)
+			if err != nil {
+				return err
+			}
+			if len(later)-1 >= every {
+				return fmt.Errorf("poll %d: the checkpoint at %s is %d observations behind, want fewer than %d", i, cp.At, len(later)-1, every)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lo, hi := stored/every, stored/every+1; counted.checkpoints < lo || counted.checkpoints > hi {
+		t.Errorf("%d checkpoints written for %d stored observations (%d loads), want %d to %d", counted.checkpoints, stored, loads, lo, hi)
 	}
 }
 

@@ -141,6 +141,10 @@ type watched struct {
 	// one decoding per poll.
 	ledger *ledger.Ledger
 	frozen ledger.Frozen
+	// sinceCheckpoint counts the observations stored after the account's
+	// stored ledger checkpoint (checkpointEvery when there is none to
+	// continue).
+	sinceCheckpoint int
 	// stale is set when the ledger holds something the store does not (a
 	// failed write); it is rebuilt from the store before the next cycle.
 	stale bool
@@ -218,7 +222,8 @@ func New(accounts []Account, o Options) *Guard {
 		if s, ok := a.Source.(poller.LogSetter); ok {
 			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
 		}
-		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group, ledger: ledger.New(a.Account, g.lopts)})
+		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group,
+			ledger: ledger.New(a.Account, g.lopts), sinceCheckpoint: checkpointEvery})
 	}
 	return g
 }
@@ -317,10 +322,11 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 	if err != nil {
 		return loadErr(err)
 	}
-	if l, rebuildBecause, err = g.fromCheckpoint(ctx, w, cp, haveCP, last, haveLast); err != nil {
+	if l, w.sinceCheckpoint, rebuildBecause, err = g.fromCheckpoint(ctx, w, cp, haveCP, last, haveLast); err != nil {
 		return loadErr(err)
 	}
 	if l == nil {
+		w.sinceCheckpoint = checkpointEvery
 		// The ledger as older guardds built it: from the observations of
 		// the history window. Its next poll writes a checkpoint.
 		if l, err = g.rebuild(ctx, w, now, last, haveLast); err != nil {
@@ -359,52 +365,53 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 // been usable and is not is logged as a warning. The error is for a
 // store that cannot be read.
 func (g *Guard) fromCheckpoint(ctx context.Context, w *watched, cp store.LedgerCheckpoint, haveCP bool,
-	last time.Time, haveLast bool) (*ledger.Ledger, string, error) {
-	warn := func(why string) (*ledger.Ledger, string, error) {
+	last time.Time, haveLast bool) (l *ledger.Ledger, after int, because string, err error) {
+	warn := func(why string) (*ledger.Ledger, int, string, error) {
 		g.log.Warn("ledger checkpoint not used, rebuilding the ledger from stored history",
 			zap.String("account", w.account.Name), zap.String("because", why))
-		return nil, why, nil
+		return nil, 0, why, nil
 	}
 	switch {
 	case !haveCP:
-		return nil, "it has no checkpoint", nil
+		return nil, 0, "it has no checkpoint", nil
 	case cp.Version != ledger.CheckpointVersion:
 		return warn(fmt.Sprintf("the checkpoint is of version %d, this guardd writes %d", cp.Version, ledger.CheckpointVersion))
 	case cp.Fingerprint != ledger.Fingerprint(w.account, g.lopts):
-		return nil, "the account's settings or the rules' history changed since its checkpoint", nil
+		return nil, 0, "the account's settings or the rules' history changed since its checkpoint", nil
 	case !haveLast || cp.At.After(last):
 		return warn(fmt.Sprintf("the checkpoint, at %s, is newer than the newest stored observation", cp.At.Format(time.RFC3339Nano)))
 	}
-	var after []billing.Observation
+	var later []billing.Observation
 	if last.After(cp.At) {
-		// Observations stored without a checkpoint (by an older guardd):
-		// the ledger continues with them, from the one it was taken at.
+		// Observations stored after the checkpoint (by the polls between
+		// two checkpoints, or an older guardd that wrote none): the ledger
+		// continues with them, from the one it was taken at.
 		err := g.history.View(ctx, func(tx *store.Tx) error {
 			var err error
-			after, err = tx.Observations(w.account, cp.At)
+			later, err = tx.Observations(w.account, cp.At)
 			return err
 		})
 		if err != nil {
-			return nil, "", err
+			return nil, 0, "", err
 		}
-		if len(after) == 0 || !after[0].At.Equal(cp.At) {
+		if len(later) == 0 || !later[0].At.Equal(cp.At) {
 			return warn(fmt.Sprintf("the observation at %s the checkpoint was taken at is not stored", cp.At.Format(time.RFC3339Nano)))
 		}
-		after = after[1:]
+		later = later[1:]
 	}
-	l, err := ledger.FromCheckpoint(w.account, g.lopts, cp.Data)
+	l, err = ledger.FromCheckpoint(w.account, g.lopts, cp.Data)
 	if err != nil {
 		return warn(err.Error())
 	}
 	if at, _ := l.Newest(); !at.Equal(cp.At) {
 		return warn(fmt.Sprintf("the checkpoint says it is at %s but holds the ledger at %s", cp.At.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano)))
 	}
-	for _, o := range after {
+	for _, o := range later {
 		if err := l.Append(o); err != nil {
 			return warn(fmt.Sprintf("the observation stored at %s does not continue it: %v", o.At.Format(time.RFC3339Nano), err))
 		}
 	}
-	return l, "", nil
+	return l, len(later), "", nil
 }
 
 // rebuild builds w's ledger from the stored observations of the history
@@ -898,6 +905,8 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 	frozen ledger.Frozen, holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
 	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
 	var due []alert.Notification
+	// stored: the poll's observation is stored; wrote: with a checkpoint.
+	var stored, wrote bool
 	update := g.state.Update
 	if u, ok := g.state.(accountUpdater); ok {
 		update = func(ctx context.Context, fn func(lifecycle.Tx) error) error {
@@ -905,6 +914,7 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 		}
 	}
 	err := update(ctx, func(tx lifecycle.Tx) error {
+		stored, wrote = false, false
 		if h, ok := tx.(HistoryTx); ok {
 			if err := g.current(h, w, at); err != nil {
 				return err
@@ -912,12 +922,15 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 			if err := recordPoll(h, w.account, o, first, pollErr, at); err != nil {
 				return err
 			}
+			stored = pollErr == nil
 			// The ledger's checkpoint goes with the observation it holds
-			// last; a failed poll changed neither.
-			if pollErr == nil && frozen.Holds() {
+			// last, every checkpointEvery polls; a failed poll changed
+			// neither.
+			if pollErr == nil && frozen.Holds() && w.sinceCheckpoint+1 >= checkpointEvery {
 				if err := h.PutLedgerCheckpoint(g.checkpoint(w, frozen)); err != nil {
 					return err
 				}
+				wrote = true
 			}
 		}
 		if m, ok := tx.(MailTx); ok && len(receipts) > 0 {
@@ -932,8 +945,23 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 		due = ns
 		return lifecycle.Enqueue(tx, ns, g.receivers, at, g.policy)
 	})
+	switch {
+	case err != nil:
+	case wrote:
+		w.sinceCheckpoint = 0
+	case stored:
+		w.sinceCheckpoint++
+	}
 	return due, err
 }
+
+// checkpointEvery is how many of an account's polls go to each ledger
+// checkpoint written: with its first poll (and the first after the ledger
+// was rebuilt), then every checkpointEvery-th. The checkpoint is most of
+// what a poll writes (about 5 KB of 5.5 after a month); a new process
+// continues it with the observations stored after it (fewer than
+// checkpointEvery), each read and appended once.
+const checkpointEvery = 8
 
 // ErrStale is a poll judged on a history other than the account's stored
 // one: nothing it decided is kept, and the account's ledger is rebuilt from

@@ -120,27 +120,40 @@ func TestUnavailableReasonSurvivesTheStore(t *testing.T) {
 	}
 }
 
-// firstSights counts the ids a guard records first sights of.
-type firstSights struct {
+// counted counts what a guard writes to the store: the ids it records
+// first sights of, and the ledger checkpoints, in transactions that were
+// committed.
+type counted struct {
 	lifecycle.Store
-	ids int
+	ids, checkpoints int
 }
 
-func (s *firstSights) Update(ctx context.Context, fn func(lifecycle.Tx) error) error {
-	return s.Store.Update(ctx, func(tx lifecycle.Tx) error {
-		return fn(countedTx{Tx: tx, HistoryTx: tx.(guard.HistoryTx), ids: &s.ids})
+func (s *counted) Update(ctx context.Context, fn func(lifecycle.Tx) error) error {
+	var tx countedTx
+	err := s.Store.Update(ctx, func(ltx lifecycle.Tx) error {
+		tx = countedTx{Tx: ltx, HistoryTx: ltx.(guard.HistoryTx)}
+		return fn(&tx)
 	})
+	if err == nil {
+		s.ids, s.checkpoints = s.ids+tx.ids, s.checkpoints+tx.checkpoints
+	}
+	return err
 }
 
 type countedTx struct {
 	lifecycle.Tx
 	guard.HistoryTx
-	ids *int
+	ids, checkpoints int
 }
 
-func (t countedTx) RecordFirstSeen(account, kind string, ids []string, at time.Time) error {
-	*t.ids += len(ids)
+func (t *countedTx) RecordFirstSeen(account, kind string, ids []string, at time.Time) error {
+	t.ids += len(ids)
 	return t.HistoryTx.RecordFirstSeen(account, kind, ids, at)
+}
+
+func (t *countedTx) PutLedgerCheckpoint(c store.LedgerCheckpoint) error {
+	t.checkpoints++
+	return t.HistoryTx.PutLedgerCheckpoint(c)
 }
 
 // The store keeps when guardd first saw each grant and charge: the time of
@@ -153,7 +166,7 @@ func TestFirstSightsRecordedOnce(t *testing.T) {
 	ctx := context.Background()
 	a, polls := lt.History(lt.ShapeGrants, time.Hour, 24*20)
 	st := openStore(t)
-	counted := &firstSights{Store: st.Lifecycle()}
+	counted := &counted{Store: st.Lifecycle()}
 	opts := guard.Options{Params: rules.DefaultParams(), State: counted, History: st}
 	first := make(map[string]time.Time) // kind/id: the first listing's time
 	listings := 0
