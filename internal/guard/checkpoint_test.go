@@ -313,14 +313,24 @@ func TestUntrustedCheckpointIsRebuilt(t *testing.T) {
 }
 
 // A guard writes its ledger's checkpoint with the first poll and then
-// with every 8th, not with each (it is most of what a poll writes), so
-// that a new process continues it with at most 7 stored observations:
-// after every poll, through restarts, the stored checkpoint is at most 7
-// observations behind, and the guards wrote about one an 8th of the polls.
+// with every 8th, not with each (it is most of what a poll writes), or
+// sooner when the one stored is a day old: a new process continues it
+// with at most 7 stored observations. After every poll, through restarts,
+// the stored checkpoint is less than 8 observations and a day behind, and
+// the guards wrote about one an 8th of the polls when an hour apart, a
+// 4th when 6 hours apart.
 func TestCheckpointEveryFewPolls(t *testing.T) {
-	const every = 8 // guard.checkpointEvery
+	for _, tc := range []struct {
+		interval time.Duration
+		every    int // polls a checkpoint
+	}{{time.Hour, 8}, {6 * time.Hour, 4}} {
+		t.Run(tc.interval.String(), func(t *testing.T) { checkpointEvery(t, tc.interval, tc.every) })
+	}
+}
+
+func checkpointEvery(t *testing.T, interval time.Duration, every int) {
 	ctx := context.Background()
-	a, polls := lt.History(lt.ShapeGrants, time.Hour, 24*10)
+	a, polls := lt.History(lt.ShapeGrants, interval, 240)
 	st := openStore(t)
 	counted := &counted{Store: st.Lifecycle()}
 	opts := guard.Options{Params: rules.DefaultParams(), State: counted, History: st}
@@ -346,8 +356,8 @@ func TestCheckpointEveryFewPolls(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(later)-1 >= every {
-				return fmt.Errorf("poll %d: the checkpoint at %s is %d observations behind, want fewer than %d", i, cp.At, len(later)-1, every)
+			if behind := later[len(later)-1].At.Sub(cp.At); len(later)-1 >= every || behind >= 24*time.Hour {
+				return fmt.Errorf("poll %d: the checkpoint at %s is %d observations and %s behind, want fewer than %d and a day", i, cp.At, len(later)-1, behind, every)
 			}
 			return nil
 		})

@@ -141,9 +141,10 @@ type watched struct {
 	// one decoding per poll.
 	ledger *ledger.Ledger
 	frozen ledger.Frozen
-	// sinceCheckpoint counts the observations stored after the account's
-	// stored ledger checkpoint (checkpointEvery when there is none to
-	// continue).
+	// checkpointAt is the time of the observation the account's stored
+	// ledger checkpoint is at (zero when there is none to continue), and
+	// sinceCheckpoint counts the observations stored after it.
+	checkpointAt    time.Time
 	sinceCheckpoint int
 	// stale is set when the ledger holds something the store does not (a
 	// failed write); it is rebuilt from the store before the next cycle.
@@ -222,8 +223,7 @@ func New(accounts []Account, o Options) *Guard {
 		if s, ok := a.Source.(poller.LogSetter); ok {
 			s.SetLogger(log.With(zap.String("account", a.Account.Name)))
 		}
-		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group,
-			ledger: ledger.New(a.Account, g.lopts), sinceCheckpoint: checkpointEvery})
+		g.accounts = append(g.accounts, &watched{account: a.Account, source: a.Source, group: a.Group, ledger: ledger.New(a.Account, g.lopts)})
 	}
 	return g
 }
@@ -325,8 +325,9 @@ func (g *Guard) load(ctx context.Context, w *watched, now time.Time) error {
 	if l, w.sinceCheckpoint, rebuildBecause, err = g.fromCheckpoint(ctx, w, cp, haveCP, last, haveLast); err != nil {
 		return loadErr(err)
 	}
+	w.checkpointAt = cp.At
 	if l == nil {
-		w.sinceCheckpoint = checkpointEvery
+		w.checkpointAt = time.Time{}
 		// The ledger as older guardds built it: from the observations of
 		// the history window. Its next poll writes a checkpoint.
 		if l, err = g.rebuild(ctx, w, now, last, haveLast); err != nil {
@@ -905,8 +906,12 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 	frozen ledger.Frozen, holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
 	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
 	var due []alert.Notification
-	// stored: the poll's observation is stored; wrote: with a checkpoint.
-	var stored, wrote bool
+	// stored: the poll's observation is stored; wrote: with a checkpoint
+	// at that time.
+	var (
+		stored bool
+		wrote  time.Time
+	)
 	update := g.state.Update
 	if u, ok := g.state.(accountUpdater); ok {
 		update = func(ctx context.Context, fn func(lifecycle.Tx) error) error {
@@ -914,7 +919,7 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 		}
 	}
 	err := update(ctx, func(tx lifecycle.Tx) error {
-		stored, wrote = false, false
+		stored, wrote = false, time.Time{}
 		if h, ok := tx.(HistoryTx); ok {
 			if err := g.current(h, w, at); err != nil {
 				return err
@@ -924,13 +929,12 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 			}
 			stored = pollErr == nil
 			// The ledger's checkpoint goes with the observation it holds
-			// last, every checkpointEvery polls; a failed poll changed
-			// neither.
-			if pollErr == nil && frozen.Holds() && w.sinceCheckpoint+1 >= checkpointEvery {
-				if err := h.PutLedgerCheckpoint(g.checkpoint(w, frozen)); err != nil {
+			// last, when due; a failed poll changed neither.
+			if cp := g.checkpoint(w, frozen); pollErr == nil && frozen.Holds() && w.checkpointDue(cp.At) {
+				if err := h.PutLedgerCheckpoint(cp); err != nil {
 					return err
 				}
-				wrote = true
+				wrote = cp.At
 			}
 		}
 		if m, ok := tx.(MailTx); ok && len(receipts) > 0 {
@@ -947,21 +951,30 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 	})
 	switch {
 	case err != nil:
-	case wrote:
-		w.sinceCheckpoint = 0
+	case !wrote.IsZero():
+		w.checkpointAt, w.sinceCheckpoint = wrote, 0
 	case stored:
 		w.sinceCheckpoint++
 	}
 	return due, err
 }
 
-// checkpointEvery is how many of an account's polls go to each ledger
-// checkpoint written: with its first poll (and the first after the ledger
-// was rebuilt), then every checkpointEvery-th. The checkpoint is most of
-// what a poll writes (about 5 KB of 5.5 after a month); a new process
-// continues it with the observations stored after it (fewer than
+// An account's ledger checkpoint is written with its first poll (and the
+// first after the ledger was rebuilt), then with every checkpointEvery-th,
+// or sooner when the one stored is checkpointAge old (polls hours apart):
+// so it is never older than the state's retention prunes. The checkpoint
+// is most of what a poll writes (about 5 KB of 5.5 after a month); a new
+// process continues it with the observations stored after it (fewer than
 // checkpointEvery), each read and appended once.
-const checkpointEvery = 8
+const (
+	checkpointEvery = 8
+	checkpointAge   = 24 * time.Hour
+)
+
+// checkpointDue says whether the checkpoint of w's ledger at at is written.
+func (w *watched) checkpointDue(at time.Time) bool {
+	return w.sinceCheckpoint+1 >= checkpointEvery || at.Sub(w.checkpointAt) >= checkpointAge
+}
 
 // ErrStale is a poll judged on a history other than the account's stored
 // one: nothing it decided is kept, and the account's ledger is rebuilt from
