@@ -83,7 +83,15 @@ func Key(r Rule) string { return strings.ReplaceAll(r.Name(), "-", "_") }
 // sets it.
 type burn struct{ burnWindow time.Duration }
 
-func (b *burn) setBurnWindow(d time.Duration) { b.burnWindow = d }
+// setBurnWindow writes d only when it differs: engines made from the same
+// Params share its rules, and each New would otherwise write the same
+// value while another engine's rules read it (a data race, found by
+// go test -race; the daemon's engine and the web pages' share cfg.Params).
+func (b *burn) setBurnWindow(d time.Duration) {
+	if b.burnWindow != d {
+		b.burnWindow = d
+	}
+}
 
 // Engine evaluates a set of rules.
 type Engine struct {
