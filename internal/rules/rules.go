@@ -55,7 +55,7 @@ type Params struct {
 // file of its own and a line here.
 func DefaultParams() Params {
 	cwc := defaultChargeWithoutCredit()
-	return Params{
+	p := Params{
 		BurnWindow: setting.DurationOf(7 * 24 * time.Hour),
 		Rules: []Rule{
 			defaultRechargeBurst(),
@@ -73,6 +73,23 @@ func DefaultParams() Params {
 			defaultSourceBlind(),
 		},
 	}
+	p.shareBurnWindow()
+	return p
+}
+
+// shareBurnWindow gives p's rules that use it p's burn window. It writes
+// only where a rule's differs: engines made from the same Params share its
+// rules, and each New would otherwise write the same value while another
+// engine's rules read it (a data race, found by go test -race; the
+// daemon's engine and the web pages' share the running config's Params).
+// DefaultParams gives the window at once, so that only a Params whose
+// window was changed after it is written to, by its first New.
+func (p Params) shareBurnWindow() {
+	for _, r := range p.Rules {
+		if b, ok := r.(interface{ setBurnWindow(time.Duration) }); ok {
+			b.setBurnWindow(p.BurnWindow.Duration)
+		}
+	}
 }
 
 // Key is the rule's section in the config's rules: its name with
@@ -83,10 +100,7 @@ func Key(r Rule) string { return strings.ReplaceAll(r.Name(), "-", "_") }
 // sets it.
 type burn struct{ burnWindow time.Duration }
 
-// setBurnWindow writes d only when it differs: engines made from the same
-// Params share its rules, and each New would otherwise write the same
-// value while another engine's rules read it (a data race, found by
-// go test -race; the daemon's engine and the web pages' share cfg.Params).
+// setBurnWindow writes d only when it differs (see shareBurnWindow).
 func (b *burn) setBurnWindow(d time.Duration) {
 	if b.burnWindow != d {
 		b.burnWindow = d
@@ -135,11 +149,7 @@ const SourceRule = "source-blind"
 
 // New returns an engine running p's rules.
 func New(p Params) *Engine {
-	for _, r := range p.Rules {
-		if b, ok := r.(interface{ setBurnWindow(time.Duration) }); ok {
-			b.setBurnWindow(p.BurnWindow.Duration)
-		}
-	}
+	p.shareBurnWindow()
 	byName := make([]int, len(p.Rules))
 	for i := range byName {
 		byName[i] = i
