@@ -122,8 +122,8 @@ func liveGuard(a billing.Account, polls []lt.Poll, params rules.Params) (*guard.
 // history and after (days 36 to 40), and the checkpoint written after it
 // continues from there. Like guardd run, a guard that keeps its state in
 // a store of its own and never stops, holding its ledger frozen between
-// polls (as the checkpoint each poll writes) and thawing it for the next,
-// judges the same too, and its status is the live one's.
+// polls (as its checkpoint) and thawing it for the next, judges the same
+// too, and its status is the live one's.
 func TestRestartedGuardJudgesAsTheLiveOne(t *testing.T) {
 	days := 40
 	shapes := lt.Shapes

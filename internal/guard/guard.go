@@ -135,10 +135,10 @@ type watched struct {
 	source  poller.Source
 	group   string
 	// ledger is the account's ledger. When the guard keeps history, it is
-	// held frozen between polls (frozen, ledger nil), as the checkpoint
-	// each poll writes anyway: a few kilobytes the garbage collector does
-	// not scan, in place of objects that grow with the rules' windows, for
-	// one decoding per poll.
+	// held frozen between polls (frozen, ledger nil), as its checkpoint
+	// (the bytes written to the store when one is due): a few kilobytes
+	// the garbage collector does not scan, in place of objects that grow
+	// with the rules' windows, for one decoding per poll.
 	ledger *ledger.Ledger
 	frozen ledger.Frozen
 	// checkpointAt is the time of the observation the account's stored
