@@ -801,7 +801,7 @@ type judgement struct {
 // writes the poll and the lifecycle's decisions in one transaction.
 func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail map[string]*mailFor, now time.Time) judgement {
 	var j judgement
-	spare, err := g.thaw(w)
+	spare, err := w.thaw()
 	if err != nil {
 		// Never expected (this process froze it): the poll is not judged,
 		// and the account's ledger is read again from the store before
@@ -879,7 +879,7 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 
 // thaw makes w's ledger live, when it is held frozen, and returns the
 // block it was frozen in, for its next Freeze to write over.
-func (g *Guard) thaw(w *watched) ([]byte, error) {
+func (w *watched) thaw() ([]byte, error) {
 	if w.ledger != nil {
 		return nil, nil
 	}
@@ -930,11 +930,13 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 			stored = pollErr == nil
 			// The ledger's checkpoint goes with the observation it holds
 			// last, when due; a failed poll changed neither.
-			if cp := g.checkpoint(w, frozen); pollErr == nil && frozen.Holds() && w.checkpointDue(cp.At) {
-				if err := h.PutLedgerCheckpoint(cp); err != nil {
-					return err
+			if pollErr == nil && frozen.Holds() {
+				if cp := g.checkpoint(w, frozen); w.checkpointDue(cp.At) {
+					if err := h.PutLedgerCheckpoint(cp); err != nil {
+						return err
+					}
+					wrote = cp.At
 				}
-				wrote = cp.At
 			}
 		}
 		if m, ok := tx.(MailTx); ok && len(receipts) > 0 {

@@ -217,8 +217,8 @@ func (tx *Tx) firstSeen(account, kind, id string, at time.Time) (time.Time, erro
 	if err != nil {
 		return time.Time{}, err
 	}
-	// Read first: after an account's first poll, its grants and charges
-	// were seen before, and each is one query, not two, of every poll.
+	// Read first: an id asked about was most often seen before, and
+	// then this is one query, not two.
 	const read = "SELECT at FROM first_seen WHERE account = ? AND kind = ? AND id = ?"
 	var stored int64
 	switch err := tx.queryRow([]any{&stored}, read, account, kind, id); {
@@ -259,27 +259,19 @@ func (tx *Tx) firstSeenAt(account, kind, id string, at time.Time) (int64, error)
 
 // RecordFirstSeen records that each of account's grants or charges (kind
 // KindGrant or KindCharge) with ids was seen at at, unless it was seen
-// before, as FirstSeen does, without reading back when. In the transaction
-// of the account's poll on PostgreSQL (UpdateAccount), it costs no round
-// trip of its own: the inserts go with the transaction's next statement
-// (ON CONFLICT DO NOTHING keeps the first sight); elsewhere it is FirstSeen
-// for each id.
+// before, as FirstSeen does, without reading back when: an insert that
+// keeps the first sight (ON CONFLICT DO NOTHING). In the transaction of the
+// account's poll on PostgreSQL (UpdateAccount), it costs no round trip of
+// its own: the inserts go with the transaction's next statement.
 func (tx *Tx) RecordFirstSeen(account, kind string, ids []string, at time.Time) error {
-	p := tx.pipe
 	for _, id := range ids {
-		if p == nil || p.pre.account != account {
-			if _, err := tx.FirstSeen(account, kind, id, at); err != nil {
-				return err
-			}
-			continue
-		}
 		what := fmt.Sprintf("record first sight of %s %q of account %q", kind, id, account)
 		n, err := tx.firstSeenAt(account, kind, id, at)
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		if err := tx.execLater("first_seen", what, firstSeenInsert, account, kind, id, n); err != nil {
-			return err
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return nil
