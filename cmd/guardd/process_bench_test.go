@@ -235,6 +235,48 @@ accounts:
 	b.ReportMetric(mib(worst.file), "idle-file-MiB")
 }
 
+// BenchmarkStart is what every guardd process pays before it does
+// anything, a CronJob's run and each CLI command included: guardd version
+// started and waited for (ns/op), with the runtime's trace of package
+// initialisation on. It reports what initialisation allocates, in all and
+// in guardd's own packages, in KiB. Run it with
+//
+//	go test ./cmd/guardd -run '^$' -bench Start
+func BenchmarkStart(b *testing.B) {
+	guardd := buildGuardd(b)
+	var all, own float64
+	for b.Loop() {
+		cmd := exec.Command(guardd, "version")
+		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+		var trace strings.Builder
+		cmd.Stderr = &trace
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("guardd version: %v\n%s", err, trace.String())
+		}
+		all, own = 0, 0
+		for line := range strings.Lines(trace.String()) {
+			// init PKG @T ms, T ms clock, N bytes, N allocs
+			f := strings.Fields(line)
+			if len(f) < 9 || f[0] != "init" || f[8] != "bytes," {
+				continue
+			}
+			n, err := strconv.ParseFloat(f[7], 64)
+			if err != nil {
+				b.Fatalf("init trace line %q: %v", line, err)
+			}
+			all += n
+			if strings.HasPrefix(f[1], "github.com/guardd/guardd/") {
+				own += n
+			}
+		}
+		if all == 0 {
+			b.Fatalf("no init trace from guardd version:\n%.500s", trace.String())
+		}
+	}
+	b.ReportMetric(all/1024, "init-KiB")
+	b.ReportMetric(own/1024, "guardd-init-KiB")
+}
+
 func freeAddr(b *testing.B) string {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -124,15 +124,15 @@ var (
 	// receiptishRE: wording that only a payment message uses. A message
 	// from a provider with such wording that no layout reads is an error,
 	// never a silent "not a receipt".
-	receiptishRE = regexp.MustCompile(`(?i)\b(?:your (?:\S+ ){0,4}receipt|receipt (?:from|#|\[#|number)|your refund|refund from|been funded|we charged|amount paid|payment (?:\S+ ){0,6}(?:unsuccessful|failed|declined)|kvitto|quittung|recibo|ricevuta)\b|elismervény|reçu|領収書|영수증`)
-	failedRE     = regexp.MustCompile(`(?i)^(.{1,40}?)\s+payment to\s+(.{1,80}?)\s+was unsuccessful(?:\s+again)?\s*[.!]?$`)
-	failedishRE  = regexp.MustCompile(`(?i)\bpayment\b.*\b(?:unsuccessful|failed|declined)\b`)
-	refundSubjRE = regexp.MustCompile(`(?i)^your refund from (.+?)(?:\s+#\s?\d{4}-\d{4}(?:-\d{4})?)?\s*$`)
-	receiptSubj  = regexp.MustCompile(`(?i)^your receipt from (.+?)\s+#\s?\d{4}-\d{4}(?:-\d{4})?\s*$|^your (.+?) receipt\s+\[#\d{4}-\d{4}(?:-\d{4})?\]\s*$`)
-	fundedSubjRE = regexp.MustCompile(`(?i)\bopenai api account has been funded\b`)
-	refundHeadRE = regexp.MustCompile(`(?i)\brefund from\b`)
-	stripeHeadRE = regexp.MustCompile(`(?i)\breceipt from\b|\bamount paid\b`)
-	chargedRE    = regexp.MustCompile(`(?i)\bwe charged\b`)
+	receiptishRE = pattern(`(?i)\b(?:your (?:\S+ ){0,4}receipt|receipt (?:from|#|\[#|number)|your refund|refund from|been funded|we charged|amount paid|payment (?:\S+ ){0,6}(?:unsuccessful|failed|declined)|kvitto|quittung|recibo|ricevuta)\b|elismervény|reçu|領収書|영수증`)
+	failedRE     = pattern(`(?i)^(.{1,40}?)\s+payment to\s+(.{1,80}?)\s+was unsuccessful(?:\s+again)?\s*[.!]?$`)
+	failedishRE  = pattern(`(?i)\bpayment\b.*\b(?:unsuccessful|failed|declined)\b`)
+	refundSubjRE = pattern(`(?i)^your refund from (.+?)(?:\s+#\s?\d{4}-\d{4}(?:-\d{4})?)?\s*$`)
+	receiptSubj  = pattern(`(?i)^your receipt from (.+?)\s+#\s?\d{4}-\d{4}(?:-\d{4})?\s*$|^your (.+?) receipt\s+\[#\d{4}-\d{4}(?:-\d{4})?\]\s*$`)
+	fundedSubjRE = pattern(`(?i)\bopenai api account has been funded\b`)
+	refundHeadRE = pattern(`(?i)\brefund from\b`)
+	stripeHeadRE = pattern(`(?i)\breceipt from\b|\bamount paid\b`)
+	chargedRE    = pattern(`(?i)\bwe charged\b`)
 )
 
 // classify decides what a message is and reads it.
@@ -177,15 +177,15 @@ func classify(m *message) Result {
 	}
 
 	switch {
-	case failedRE.MatchString(subject) || failedishRE.MatchString(subject):
+	case failedRE().MatchString(subject) || failedishRE().MatchString(subject):
 		return failedPayment(res, subject, sp)
-	case refundSubjRE.MatchString(subject) || anyText(refundHeadRE):
+	case refundSubjRE().MatchString(subject) || anyText(refundHeadRE()):
 		return stripeReceipt(res, texts, subject, sp, true, o.undecodable)
-	case receiptSubj.MatchString(subject) || anyText(stripeHeadRE):
+	case receiptSubj().MatchString(subject) || anyText(stripeHeadRE()):
 		return stripeReceipt(res, texts, subject, sp, false, o.undecodable)
-	case sp == OpenAI && (fundedSubjRE.MatchString(subject) || anyText(chargedRE)):
+	case sp == OpenAI && (fundedSubjRE().MatchString(subject) || anyText(chargedRE())):
 		return fundedNotice(res, texts, o.undecodable)
-	case receiptishRE.MatchString(subject) || anyText(receiptishRE):
+	case receiptishRE().MatchString(subject) || anyText(receiptishRE()):
 		if sp == stripe {
 			return unreadable(res, "a Stripe message that looks like a receipt in no known layout")
 		}
@@ -352,10 +352,10 @@ func stripeReceipt(res Result, texts []string, subject, sp string, refund bool, 
 // subjectBusiness reads the business from "Your receipt from X #...",
 // "Your X receipt [#...]" or "Your refund from X #...".
 func subjectBusiness(subject string) string {
-	if m := receiptSubj.FindStringSubmatch(subject); m != nil {
+	if m := receiptSubj().FindStringSubmatch(subject); m != nil {
 		return strings.TrimSpace(m[1] + m[2])
 	}
-	if m := refundSubjRE.FindStringSubmatch(subject); m != nil {
+	if m := refundSubjRE().FindStringSubmatch(subject); m != nil {
 		return strings.TrimSpace(m[1])
 	}
 	return ""
@@ -398,7 +398,7 @@ func fundedNotice(res Result, texts []string, undecodable int) Result {
 // failedPayment reads "$500.00 payment to Anthropic, PBC was unsuccessful":
 // the amount is only in the subject.
 func failedPayment(res Result, subject, sp string) Result {
-	m := failedRE.FindStringSubmatch(subject)
+	m := failedRE().FindStringSubmatch(subject)
 	if m == nil {
 		return unreadable(res, "a failed-payment notice without a readable amount")
 	}

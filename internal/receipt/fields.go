@@ -2,7 +2,6 @@ package receipt
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +70,7 @@ var suffixLabels = []struct {
 // coreLabelRE finds the labels that must be followed by a readable amount.
 // Leftmost-first alternation makes "credited total" and "total excluding
 // tax" win over the "total" inside them.
-var coreLabelRE = regexp.MustCompile(`(?i)\b(?:credited total|adjusted invoice total|total excluding tax|total excl\. tax|subtotal|amount paid|amount refunded|we charged|total)\b`)
+var coreLabelRE = pattern(`(?i)\b(?:credited total|adjusted invoice total|total excluding tax|total excl\. tax|subtotal|amount paid|amount refunded|we charged|total)\b`)
 
 const monthP = `(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)`
 
@@ -79,20 +78,20 @@ const monthP = `(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|Ju
 const dateP = monthP + `\.? \d{1,2}, \d{4}|\d{1,2} ` + monthP + `\.? \d{4}`
 
 var (
-	headTailRE    = regexp.MustCompile(`(?i)\b(?:receipt|refund) from ((?:\S+ ?){1,8})$`)
-	taxTailRE     = regexp.MustCompile(`(?i)(?:^|[\s(])((?:sales and use tax|sales tax|consumption tax|vat|gst|hst|pst|qst|jct|tax)(?:\s*[-–—:]\s*[^$€£₩¥()\d]{1,60}?)?(?:\s*\(\s*\d{1,2}(?:[.,]\d{1,4})?\s*%\s*\))?)$`)
-	itemTailRE    = regexp.MustCompile(`(?i)^(.*?)\s*\bqty\s*:?\s*(\d{1,5})(?:\s*[x×])?$`)
-	headRE        = regexp.MustCompile(`(?i)\b(receipt|refund) from `)
-	paidOnRE      = regexp.MustCompile(`(?i)\b(?:date paid|paid|refunded on)\s*:?\s+(` + dateP + `)((?:,? \d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?)?)`)
-	receiptNoRE   = regexp.MustCompile(`(?i)\breceipt (?:number|no\.?)\s*:?\s*#?\s*(\S*)`)
-	receiptHashRE = regexp.MustCompile(`(?i)(?:\breceipt\s*|\[)#\s?(\d{4}-\d{4}(?:-\d{4})?)\b`)
-	receiptNoOK   = regexp.MustCompile(`^\d{4}-\d{4}(?:-\d{4})?$`)
-	invoiceNoRE   = regexp.MustCompile(`(?i)\binvoice (?:number|no\.?)\s*:?\s*#?\s*([A-Z0-9]{4,16}-\d{3,6})\b`)
-	methodRE      = regexp.MustCompile(`(?i)\b(?:payment method|refunded to|paid with)\s*:?\s*(.{0,40})`)
-	methodCardRE  = regexp.MustCompile(`(?i)^(?:[a-z][a-z .]{0,24}?)?\s*(?:[-–—]|ending (?:in|with)|[•*·x]{2,}|\bcard)\s*(\d{4})(.{0,2})`)
-	methodLinkRE  = regexp.MustCompile(`(?i)^link\b`)
-	itemAnchorRE  = regexp.MustCompile(`(?i)(?:receipt\s*#\s*\d{4}-\d{4}(?:-\d{4})?|\[#\d{4}-\d{4}(?:-\d{4})?\]|payment method\s*:?\s*(?:link|[a-z ]{0,20}[-–]\s*\d{4})|refunded to\s*:?\s*(?:link|[a-z ]{0,20}[-–]\s*\d{4})|invoice number\s*\S+|receipt number\s*\S+|(?:date paid|paid|refunded on)\s+(?:` + dateP + `)|\bsummary\b)`)
-	periodRE      = regexp.MustCompile(`^` + monthP + `\.? \d{1,2}(?:, \d{4})?\s*[–—-]\s*` + monthP + `\.? \d{1,2}, \d{4}\s*`)
+	headTailRE    = pattern(`(?i)\b(?:receipt|refund) from ((?:\S+ ?){1,8})$`)
+	taxTailRE     = pattern(`(?i)(?:^|[\s(])((?:sales and use tax|sales tax|consumption tax|vat|gst|hst|pst|qst|jct|tax)(?:\s*[-–—:]\s*[^$€£₩¥()\d]{1,60}?)?(?:\s*\(\s*\d{1,2}(?:[.,]\d{1,4})?\s*%\s*\))?)$`)
+	itemTailRE    = pattern(`(?i)^(.*?)\s*\bqty\s*:?\s*(\d{1,5})(?:\s*[x×])?$`)
+	headRE        = pattern(`(?i)\b(receipt|refund) from `)
+	paidOnRE      = pattern(`(?i)\b(?:date paid|paid|refunded on)\s*:?\s+(` + dateP + `)((?:,? \d{1,2}:\d{2}(?::\d{2})?(?: ?[AP]M)?)?)`)
+	receiptNoRE   = pattern(`(?i)\breceipt (?:number|no\.?)\s*:?\s*#?\s*(\S*)`)
+	receiptHashRE = pattern(`(?i)(?:\breceipt\s*|\[)#\s?(\d{4}-\d{4}(?:-\d{4})?)\b`)
+	receiptNoOK   = pattern(`^\d{4}-\d{4}(?:-\d{4})?$`)
+	invoiceNoRE   = pattern(`(?i)\binvoice (?:number|no\.?)\s*:?\s*#?\s*([A-Z0-9]{4,16}-\d{3,6})\b`)
+	methodRE      = pattern(`(?i)\b(?:payment method|refunded to|paid with)\s*:?\s*(.{0,40})`)
+	methodCardRE  = pattern(`(?i)^(?:[a-z][a-z .]{0,24}?)?\s*(?:[-–—]|ending (?:in|with)|[•*·x]{2,}|\bcard)\s*(\d{4})(.{0,2})`)
+	methodLinkRE  = pattern(`(?i)^link\b`)
+	itemAnchorRE  = pattern(`(?i)(?:receipt\s*#\s*\d{4}-\d{4}(?:-\d{4})?|\[#\d{4}-\d{4}(?:-\d{4})?\]|payment method\s*:?\s*(?:link|[a-z ]{0,20}[-–]\s*\d{4})|refunded to\s*:?\s*(?:link|[a-z ]{0,20}[-–]\s*\d{4})|invoice number\s*\S+|receipt number\s*\S+|(?:date paid|paid|refunded on)\s+(?:` + dateP + `)|\bsummary\b)`)
+	periodRE      = pattern(`^` + monthP + `\.? \d{1,2}(?:, \d{4})?\s*[–—-]\s*` + monthP + `\.? \d{1,2}, \d{4}\s*`)
 )
 
 // labelOf says what the text before an amount makes it.
@@ -104,13 +103,13 @@ func labelOf(seg string) (l label, detail string) {
 			return s.l, ""
 		}
 	}
-	if m := headTailRE.FindStringSubmatch(t); m != nil {
+	if m := headTailRE().FindStringSubmatch(t); m != nil {
 		return labelHead, strings.TrimSpace(m[1])
 	}
-	if m := taxTailRE.FindStringSubmatch(t); m != nil {
+	if m := taxTailRE().FindStringSubmatch(t); m != nil {
 		return labelTax, strings.TrimSpace(m[1])
 	}
-	if m := itemTailRE.FindStringSubmatch(t); m != nil {
+	if m := itemTailRE().FindStringSubmatch(t); m != nil {
 		return labelItem, m[1] + "\x00" + m[2]
 	}
 	if strings.HasSuffix(strings.TrimRight(seg, " "), ":") {
@@ -154,7 +153,7 @@ func readAmounts(text string) ([]labelled, *problem) {
 	for i := range toks {
 		starts[toks[i].start] = &toks[i]
 	}
-	for _, loc := range coreLabelRE.FindAllStringIndex(text, -1) {
+	for _, loc := range coreLabelRE().FindAllStringIndex(text, -1) {
 		name := text[loc[0]:loc[1]]
 		switch strings.ToLower(name) {
 		case "credited total", "adjusted invoice total":
@@ -234,7 +233,7 @@ func sameMoney(a, b billing.Money) bool {
 // printedDate finds the date a receipt prints as paid or refunded. Two
 // different days are a conflict.
 func printedDate(text string) (printed, day string, p *problem) {
-	for _, m := range paidOnRE.FindAllStringSubmatch(text, 8) {
+	for _, m := range paidOnRE().FindAllStringSubmatch(text, 8) {
 		d, ok := parsePrintedDay(m[1])
 		if !ok {
 			continue
@@ -268,17 +267,17 @@ func parsePrintedDay(s string) (string, bool) {
 // agree and have Stripe's shape, NNNN-NNNN or NNNN-NNNN-NNNN.
 func receiptNumber(text, subject string) (string, *problem) {
 	var found []string
-	for _, m := range receiptNoRE.FindAllStringSubmatch(text, 8) {
+	for _, m := range receiptNoRE().FindAllStringSubmatch(text, 8) {
 		v := strings.TrimRight(m[1], ".,;)]")
-		if !receiptNoOK.MatchString(v) {
+		if !receiptNoOK().MatchString(v) {
 			return "", conflict("receipt number %s has an unknown shape", strconv.Quote(shorten(v, 24)))
 		}
 		found = append(found, v)
 	}
-	for _, m := range receiptHashRE.FindAllStringSubmatch(text, 8) {
+	for _, m := range receiptHashRE().FindAllStringSubmatch(text, 8) {
 		found = append(found, m[1])
 	}
-	if m := subjectNumberRE.FindStringSubmatch(subject); m != nil {
+	if m := subjectNumberRE().FindStringSubmatch(subject); m != nil {
 		found = append(found, m[1])
 	}
 	for _, v := range found[min(1, len(found)):] {
@@ -292,19 +291,19 @@ func receiptNumber(text, subject string) (string, *problem) {
 	return found[0], nil
 }
 
-var subjectNumberRE = regexp.MustCompile(`#\s?(\d{4}-\d{4}(?:-\d{4})?)\b`)
+var subjectNumberRE = pattern(`#\s?(\d{4}-\d{4}(?:-\d{4})?)\b`)
 
 // paymentMethod reads "Payment method - 4242", "Payment method Link",
 // "Refunded to - 4242", "Payment method Visa ending in 4242". Only the last
 // four digits are ever kept.
 func paymentMethod(text string) (method, last4 string, p *problem) {
-	for _, m := range methodRE.FindAllStringSubmatch(text, 8) {
+	for _, m := range methodRE().FindAllStringSubmatch(text, 8) {
 		var meth, l4 string
 		switch v := strings.TrimSpace(m[1]); {
-		case methodLinkRE.MatchString(v):
+		case methodLinkRE().MatchString(v):
 			meth = "link"
 		default:
-			if c := methodCardRE.FindStringSubmatch(v); c != nil && endsCardNumber(c[2]) {
+			if c := methodCardRE().FindStringSubmatch(v); c != nil && endsCardNumber(c[2]) {
 				meth, l4 = "card", c[1]
 			}
 		}
@@ -323,11 +322,11 @@ func paymentMethod(text string) (method, last4 string, p *problem) {
 // what follows the last receipt row ("Receipt #2001-0001-0001", "Payment
 // method - 4242"), without a service period, which it reports.
 func itemDescription(s string) (desc string, period bool) {
-	if locs := itemAnchorRE.FindAllStringIndex(s, -1); len(locs) > 0 {
+	if locs := itemAnchorRE().FindAllStringIndex(s, -1); len(locs) > 0 {
 		s = s[locs[len(locs)-1][1]:]
 	}
 	s = strings.TrimSpace(s)
-	if loc := periodRE.FindStringIndex(s); loc != nil {
+	if loc := periodRE().FindStringIndex(s); loc != nil {
 		s, period = s[loc[1]:], true
 	}
 	return shorten(strings.Trim(s, " -–:"), 80), period
@@ -346,7 +345,7 @@ func shorten(s string, n int) string {
 // business reads the business a receipt is from: "Receipt from
 // Anthropic, PBC $51.50 Paid ..." gives "Anthropic, PBC".
 func business(text string) string {
-	loc := headRE.FindStringIndex(text)
+	loc := headRE().FindStringIndex(text)
 	if loc == nil {
 		return ""
 	}

@@ -2,7 +2,6 @@ package receipt
 
 import (
 	"net/mail"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,9 +12,9 @@ import (
 // "-------- Forwarded Message --------", Outlook "-----Original Message-----",
 // Fastmail "----- Original message -----", Apple Mail "Begin forwarded
 // message:". Quoting ("> ") before it is allowed.
-var forwardMarkerRE = regexp.MustCompile(`(?im)^[ \t>]*(?:-{2,}[ \t]*(?:forwarded|original)[ \t]+message[ \t]*-{2,}|begin forwarded message:)[ \t]*\r?$`)
+var forwardMarkerRE = pattern(`(?im)^[ \t>]*(?:-{2,}[ \t]*(?:forwarded|original)[ \t]+message[ \t]*-{2,}|begin forwarded message:)[ \t]*\r?$`)
 
-var forwardFieldRE = regexp.MustCompile(`(?i)^[ \t>]*(from|date|sent|subject|to|cc|reply-to)[ \t]*:[ \t]*(.*?)[ \t]*$`)
+var forwardFieldRE = pattern(`(?i)^[ \t>]*(from|date|sent|subject|to|cc|reply-to)[ \t]*:[ \t]*(.*?)[ \t]*$`)
 
 // inlineForward is a message forwarded inline in another's text: the header
 // block the client printed, and the text below it.
@@ -29,7 +28,7 @@ type inlineForward struct {
 // forward (a quoted reply, or prose).
 func findForwards(text string) []inlineForward {
 	var out []inlineForward
-	locs := forwardMarkerRE.FindAllStringIndex(text, 8)
+	locs := forwardMarkerRE().FindAllStringIndex(text, 8)
 	for _, loc := range locs {
 		lines := strings.Split(text[loc[1]:], "\n")
 		i := 0
@@ -39,7 +38,7 @@ func findForwards(text string) []inlineForward {
 		}
 		fields := map[string]string{}
 		for ; i < len(lines); i++ {
-			m := forwardFieldRE.FindStringSubmatch(strings.TrimRight(lines[i], "\r"))
+			m := forwardFieldRE().FindStringSubmatch(strings.TrimRight(lines[i], "\r"))
 			if m == nil {
 				break
 			}
@@ -96,7 +95,7 @@ func parseForwardedDate(s string) (t time.Time, zoned, ok bool) {
 	s = strings.Replace(s, " at ", " ", 1)
 	s = strings.ReplaceAll(s, "\u202f", " ") // narrow no-break space before AM/PM
 	offset, zoned := 0, false
-	if m := trailingZoneRE.FindStringSubmatch(s); m != nil && m[3] != "AM" && m[3] != "PM" {
+	if m := trailingZoneRE().FindStringSubmatch(s); m != nil && m[3] != "AM" && m[3] != "PM" {
 		s = strings.TrimSpace(s[:len(s)-len(m[0])])
 		switch {
 		case m[2] != "":
@@ -117,7 +116,7 @@ func parseForwardedDate(s string) (t time.Time, zoned, ok bool) {
 
 // trailingZoneRE matches a zone at the end of a printed date: "GMT+2",
 // "UTC-05:00", "+0200", "CEST".
-var trailingZoneRE = regexp.MustCompile(`\s(?:(UTC|GMT|Z)?([+-]\d{1,2}(?::?\d{2})?)|(?:\(?([A-Z]{2,5})\)?))$`)
+var trailingZoneRE = pattern(`\s(?:(UTC|GMT|Z)?([+-]\d{1,2}(?::?\d{2})?)|(?:\(?([A-Z]{2,5})\)?))$`)
 
 func parseOffset(s string) (int, bool) {
 	sign := 1
@@ -161,9 +160,9 @@ func isWeekday(s string) bool {
 	return false
 }
 
-var fwdSubjectRE = regexp.MustCompile(`(?i)^\s*(?:(?:fwd?|fw|tr|wg|vs)\s*:\s*)+`)
+var fwdSubjectRE = pattern(`(?i)^\s*(?:(?:fwd?|fw|tr|wg|vs)\s*:\s*)+`)
 
 // stripForwardPrefix removes "Fwd: ", "FW: " and the like from a subject.
 func stripForwardPrefix(s string) string {
-	return strings.TrimSpace(fwdSubjectRE.ReplaceAllString(s, ""))
+	return strings.TrimSpace(fwdSubjectRE().ReplaceAllString(s, ""))
 }

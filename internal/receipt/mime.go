@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/mail"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -157,7 +156,7 @@ func readEnvelope(h gomail.Header) envelope {
 	return env
 }
 
-var looseAddrRE = regexp.MustCompile(`[A-Za-z0-9._%+\-=]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+var looseAddrRE = pattern(`[A-Za-z0-9._%+\-=]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
 
 // firstAddress returns the first address of a header field, lower-cased. A
 // field net/mail rejects is searched for anything that looks like an
@@ -176,7 +175,7 @@ func parseLooseAddress(raw string) string {
 	if a, err := mail.ParseAddress(strings.TrimSpace(raw)); err == nil {
 		return strings.ToLower(a.Address)
 	}
-	return strings.ToLower(looseAddrRE.FindString(raw))
+	return strings.ToLower(looseAddrRE().FindString(raw))
 }
 
 // oneLine folds white space runs (CR, LF, tabs) into single spaces.

@@ -1,17 +1,15 @@
 package receipt
 
 import (
-	"regexp"
-
 	"github.com/guardd/guardd/internal/billing"
 	"github.com/shopspring/decimal"
 )
 
 var (
-	endingInRE   = regexp.MustCompile(`(?i)\bending (?:in|with)\s+(\d{4})(.{0,2})`)
-	fundRE       = regexp.MustCompile(`(?i)\bto fund your openai api\b|\bcredit balance\b`)
-	orgRE        = regexp.MustCompile(`(?i)\borganization:\s*(\S(?:[^()]{0,78}\S)?)\s*\((org-[A-Za-z0-9]{4,64})\)`)
-	autoNoticeRE = regexp.MustCompile(`(?i)\bauto[- ]?(?:recharge|reload)|\bautomatic(?:ally)? (?:recharge|reload|top[- ]?up)|\bbalance (?:fell|dropped) below\b`)
+	endingInRE   = pattern(`(?i)\bending (?:in|with)\s+(\d{4})(.{0,2})`)
+	fundRE       = pattern(`(?i)\bto fund your openai api\b|\bcredit balance\b`)
+	orgRE        = pattern(`(?i)\borganization:\s*(\S(?:[^()]{0,78}\S)?)\s*\((org-[A-Za-z0-9]{4,64})\)`)
+	autoNoticeRE = pattern(`(?i)\bauto[- ]?(?:recharge|reload)|\bautomatic(?:ally)? (?:recharge|reload|top[- ]?up)|\bbalance (?:fell|dropped) below\b`)
 )
 
 // readFunded reads one rendition of OpenAI's "Your OpenAI API account has
@@ -37,7 +35,7 @@ func readFunded(text string) (reading, *problem) {
 	rd.amount = amt
 	rd.tax = billing.NewMoney(decimal.Zero, amt.Currency())
 	rd.credit = amt
-	for _, m := range endingInRE.FindAllStringSubmatch(text, 4) {
+	for _, m := range endingInRE().FindAllStringSubmatch(text, 4) {
 		if !endsCardNumber(m[2]) {
 			continue
 		}
@@ -46,10 +44,10 @@ func readFunded(text string) (reading, *problem) {
 		}
 		rd.last4, rd.method = m[1], "card"
 	}
-	if m := orgRE.FindStringSubmatch(text); m != nil {
+	if m := orgRE().FindStringSubmatch(text); m != nil {
 		rd.org, rd.orgID = m[1], m[2]
 	}
-	rd.fund = fundRE.MatchString(text)
-	rd.auto = autoNoticeRE.MatchString(text)
+	rd.fund = fundRE().MatchString(text)
+	rd.auto = autoNoticeRE().MatchString(text)
 	return rd, nil
 }

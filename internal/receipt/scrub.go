@@ -1,19 +1,18 @@
 package receipt
 
 import (
-	"regexp"
 	"strings"
 )
 
 // cardLikeRE matches 13 or more digits separated at most by single spaces,
 // dots or dashes: the shape of a card number (13 to 19 digits). Receipt
 // numbers (NNNN-NNNN-NNNN, 12 digits) and amounts stay below it.
-var cardLikeRE = regexp.MustCompile(`\d(?:[ .\-]?\d){12,}`)
+var cardLikeRE = pattern(`\d(?:[ .\-]?\d){12,}`)
 
 // scrub removes anything shaped like a card number from text that leaves
 // the package.
 func scrub(s string) string {
-	return cardLikeRE.ReplaceAllString(s, "[number removed]")
+	return cardLikeRE().ReplaceAllString(s, "[number removed]")
 }
 
 // scrub applies scrub to every text field. MessageID is left as it is: it

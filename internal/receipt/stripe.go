@@ -1,7 +1,6 @@
 package receipt
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -174,7 +173,7 @@ func readStripe(text, subject string, refund bool) (reading, *problem) {
 	if rd.receiptNo == "" {
 		return rd, missing("no receipt number")
 	}
-	if m := invoiceNoRE.FindStringSubmatch(text); m != nil {
+	if m := invoiceNoRE().FindStringSubmatch(text); m != nil {
 		rd.invoiceNo = m[1]
 	}
 	if rd.method, rd.last4, p = paymentMethod(text); p != nil {
@@ -187,19 +186,19 @@ func readStripe(text, subject string, refund bool) (reading, *problem) {
 }
 
 var (
-	autoItemRE   = regexp.MustCompile(`(?i)\bauto[- ]?(?:recharge|reload|top[- ]?up)|\bautomatic (?:recharge|reload|top[- ]?up)`)
-	manualItemRE = regexp.MustCompile(`(?i)\bone[- ]time credit purchase\b|\bcredit purchase\b`)
-	creditItemRE = regexp.MustCompile(`(?i)\bcredits?\b|\bprepayment\b`)
-	planItemRE   = regexp.MustCompile(`(?i)\bplan\b|\bsubscription\b|\bextra usage\b|\bseats?\b`)
+	autoItemRE   = pattern(`(?i)\bauto[- ]?(?:recharge|reload|top[- ]?up)|\bautomatic (?:recharge|reload|top[- ]?up)`)
+	manualItemRE = pattern(`(?i)\bone[- ]time credit purchase\b|\bcredit purchase\b`)
+	creditItemRE = pattern(`(?i)\bcredits?\b|\bprepayment\b`)
+	planItemRE   = pattern(`(?i)\bplan\b|\bsubscription\b|\bextra usage\b|\bseats?\b`)
 )
 
 // purposeOf says what the items bought and what triggered the charge.
 func purposeOf(items []Item, period bool) (Purpose, billing.ChargeTrigger) {
 	for _, it := range items {
 		switch {
-		case autoItemRE.MatchString(it.Description):
+		case autoItemRE().MatchString(it.Description):
 			return PurposeAPICredits, billing.TriggerAutoRecharge
-		case manualItemRE.MatchString(it.Description):
+		case manualItemRE().MatchString(it.Description):
 			return PurposeAPICredits, billing.TriggerManual
 		}
 	}
@@ -207,12 +206,12 @@ func purposeOf(items []Item, period bool) (Purpose, billing.ChargeTrigger) {
 		return PurposePlan, billing.TriggerUnknown
 	}
 	for _, it := range items {
-		if planItemRE.MatchString(it.Description) {
+		if planItemRE().MatchString(it.Description) {
 			return PurposePlan, billing.TriggerUnknown
 		}
 	}
 	for _, it := range items {
-		if creditItemRE.MatchString(it.Description) {
+		if creditItemRE().MatchString(it.Description) {
 			return PurposeAPICredits, billing.TriggerUnknown
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -262,13 +261,10 @@ func classifyAPI(method, channel string, err error, ans *answerTransport) (retry
 	return false, fmt.Errorf("call slack %s: %w", method, err)
 }
 
-// scopes matches Slack's list of needed scopes, such as "chat:write".
-var scopes = regexp.MustCompile(`^[a-z][a-z:._,]{0,200}$`)
-
 // apiError words Slack's ok:false answers; only a few are worth retrying.
 func apiError(method, channel string, se slack.SlackErrorResponse) (bool, error) {
 	code := se.Err
-	if !slackReason.MatchString(code) {
+	if !isSlackReason(code) {
 		code = "unknown_error"
 	}
 	e := &APIError{Method: method, Code: code, err: se}
@@ -278,7 +274,7 @@ func apiError(method, channel string, se slack.SlackErrorResponse) (bool, error)
 		e.msg = fmt.Sprintf("slack refused the bot token (%s): it is wrong, revoked or expired; install the Slack app again and put its bot token (xoxb-…) in the config", code)
 	case "missing_scope":
 		need := "chat:write"
-		if scopes.MatchString(se.Needed) {
+		if isScopes(se.Needed) {
 			need = se.Needed
 		}
 		e.msg = fmt.Sprintf("slack refused %s (missing_scope): add the %s scope to the app's bot token and reinstall the app", method, need)

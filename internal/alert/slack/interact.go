@@ -110,7 +110,7 @@ func (i *Interactions) runError(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &se) && se.Err != "":
 		code := se.Err
-		if !slackReason.MatchString(code) {
+		if !isSlackReason(code) {
 			code = "unknown_error"
 		}
 		return fmt.Errorf("slack socket mode (%s): %w", code, ErrSocketAuth)

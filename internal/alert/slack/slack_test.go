@@ -658,3 +658,26 @@ func TestMessageLinksGuarddPage(t *testing.T) {
 		t.Errorf("a message without PageURL links a page")
 	}
 }
+
+// Slack's error words and scope lists are checked before they are put in
+// an error, so that an HTML error page or a long answer never is.
+func TestSlackWords(t *testing.T) {
+	long := strings.Repeat("a", 65)
+	for s, want := range map[string]bool{
+		"no_service": true, "internal_error": true, long[:64]: true,
+		"": false, long: false, "No_service": false, "<html>": false, "missing scope": false, "ratelimited\n": false,
+	} {
+		if got := isSlackReason(s); got != want {
+			t.Errorf("isSlackReason(%q) = %v, want %v", s, got, want)
+		}
+	}
+	scopes := strings.Repeat("b", 201)
+	for s, want := range map[string]bool{
+		"chat:write": true, "chat:write,channels:read": true, "a": true, "im:history.read": true, scopes: true,
+		"": false, scopes + "b": false, ":write": false, "chat:write <script>": false, "Chat:write": false, "chat:write;": false,
+	} {
+		if got := isScopes(s); got != want {
+			t.Errorf("isScopes(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
