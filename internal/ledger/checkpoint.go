@@ -498,7 +498,7 @@ func readCheckpoint(l *Ledger, data []byte) error {
 		return errors.New("damaged: checksum mismatch")
 	}
 	if fp := r.r.str(); r.r.err == nil && fp != l.Fingerprint() {
-		return fmt.Errorf("%w (%s, want %s)", ErrCheckpointFingerprint, fp, l.Fingerprint())
+		return fmt.Errorf("%w (%s, want %s)", ErrCheckpointFingerprint, billing.Quote(fp), l.Fingerprint())
 	}
 	if err := r.ledger(l); err != nil {
 		return fmt.Errorf("damaged: %w", err)
@@ -601,7 +601,7 @@ func (d *cpReader) grantHistory() GrantHistory {
 	for range n {
 		u := UsedAt{At: d.r.time(), Used: d.r.dec()}
 		if k := len(h.Used); k > 0 && u.At.Before(h.Used[k-1].At) {
-			d.r.fail("used credit of grant %q out of order", h.Grant.ID)
+			d.r.fail("used credit of grant %s out of order", billing.Quote(h.Grant.ID))
 		}
 		h.Used = append(h.Used, u)
 	}
@@ -755,7 +755,7 @@ func (d *cpReader) ledger(l *Ledger) error {
 	if l.cur != nil && l.cur.Has(billing.PartGrants) {
 		for _, g := range l.cur.Grants {
 			if l.grants[g.ID] == nil {
-				return fmt.Errorf("grant %q of the newest observation is not tracked", g.ID)
+				return fmt.Errorf("grant %s of the newest observation is not tracked", billing.Quote(g.ID))
 			}
 		}
 	}

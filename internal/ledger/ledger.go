@@ -473,7 +473,7 @@ func (l *Ledger) check(o *billing.Observation) error {
 				continue
 			}
 			if l.ids[g.ID] {
-				return fmt.Errorf("grant %q listed twice", g.ID)
+				return fmt.Errorf("grant %s listed twice", billing.Quote(g.ID))
 			}
 			l.ids[g.ID] = true
 		}

@@ -86,7 +86,7 @@ func views(l *Ledger, now time.Time, all bool) string {
 }
 
 // replay feeds one generated poll to l.
-func replay(t *testing.T, l *Ledger, p lt.Poll) {
+func replay(t testing.TB, l *Ledger, p lt.Poll) {
 	t.Helper()
 	if err := p.Feed(l); err != nil {
 		t.Fatal(err)
