@@ -79,6 +79,14 @@ const (
 
 // runPipelined is run for UpdateAccount on PostgreSQL.
 func (s *Store) runPipelined(ctx context.Context, account string, fn func(*Tx) error) (err error) {
+	if s.writers != nil {
+		select {
+		case s.writers <- struct{}{}:
+			defer func() { <-s.writers }()
+		case <-ctx.Done():
+			return fmt.Errorf("begin write transaction: %w", ctx.Err())
+		}
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", s.classify(err))

@@ -47,6 +47,24 @@ const writeLock int64 = 0x677561726464
 // replica leaves room for several.
 const poolSize = 16
 
+// accountWriters bounds the account transactions (UpdateAccount) a Store
+// runs on PostgreSQL at once; the pool's other connections stay free for
+// the Claimer, the mailbox turns, deliveries and reads. Every poll of a
+// replica writes as it returns, up to poll.concurrency at once, and more
+// transactions at once than the server has cores cost more CPU each, not
+// less time: backends switching and spinning on shared locks. Probed on
+// the 2-core test machine (a poll's two inserts in a transaction, 2,000
+// accounts), the server's CPU per transaction was 252 us with 2 at once,
+// 269 with 4, 324 with 8, 506 with 16 and 765 with 48. In
+// BenchmarkReplicaCycle (paired runs), bounding each replica to 3 took
+// PostgreSQL from 660-915 to 375-425 us an account with three replicas
+// and their cycle from 2.6-3.3x to 1.8-2.0x the ideal, one replica's from
+// 1.19x to 1.05x; 1 and 2 did as well as 3, 4 and 8 less well (2.0-2.3x).
+// Three at once still write some thousands of polls a second per replica
+// (a transaction is two round trips), where a 15-minute schedule over
+// 100,000 accounts asks for about 110.
+const accountWriters = 3
+
 var postgresDialect = &dialect{
 	name:   DriverPostgres,
 	dollar: true,
@@ -132,7 +150,7 @@ func openPostgresConfig(ctx context.Context, cfg *pgx.ConnConfig, name string, o
 	}))
 	db.SetMaxOpenConns(poolSize)
 	db.SetMaxIdleConns(poolSize)
-	s := &Store{db: db, d: postgresDialect, name: name, opts: opts}
+	s := &Store{db: db, d: postgresDialect, name: name, opts: opts, writers: make(chan struct{}, accountWriters)}
 	if err := s.initPostgres(ctx, migs); err != nil {
 		db.Close()
 		return nil, err

@@ -417,8 +417,9 @@ func TestPostgresPipelinedFailures(t *testing.T) {
 		(SELECT count(*) FROM first_seen) + (SELECT count(*) FROM ledger_checkpoints)`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("rows kept of the failed transactions: %d (%v), want none", n, err)
 	}
-	// Every connection of the pool in turn, at once: none has a
-	// transaction left open, or the writes would wait or fail.
+	// As many writes as the pool has connections, at once (they take
+	// turns, accountWriters at a time, on the pool's connections): none
+	// meets a transaction left open, or the writes would wait or fail.
 	errs := make(chan error, poolSize)
 	for i := range poolSize {
 		go func() {
@@ -438,5 +439,63 @@ func TestPostgresPipelinedFailures(t *testing.T) {
 	}
 	if err := rawPG(t, dsn).QueryRowContext(ctx, "SELECT count(*) FROM polls").Scan(&n); err != nil || n != poolSize+1 {
 		t.Errorf("polls stored: %d (%v), want %d", n, err, poolSize+1)
+	}
+}
+
+// TestPostgresAccountWritersBounded: at most accountWriters account
+// transactions run at once, the others wait for a turn (and give up
+// when their context ends, having started nothing), and every one of
+// them is written.
+func TestPostgresAccountWritersBounded(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{})
+	const writers = accountWriters + 5
+	var inside, most atomic.Int32
+	release := make(chan struct{})
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			name := fmt.Sprintf("w%d", i)
+			errs <- s.UpdateAccount(ctx, name, func(tx *Tx) error {
+				n := inside.Add(1)
+				defer inside.Add(-1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				<-release
+				return tx.RecordPoll(Poll{Account: name, At: t0, OK: true})
+			})
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for inside.Load() < accountWriters && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // room for any more to start
+	if got := inside.Load(); got != accountWriters {
+		t.Errorf("%d account transactions at once, want %d", got, accountWriters)
+	}
+	// One more, whose context ends while it waits for a turn.
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	err := s.UpdateAccount(wctx, "late", func(tx *Tx) error {
+		t.Error("a transaction started after its context ended")
+		return nil
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting past the context's end: got %v, want context.DeadlineExceeded", err)
+	}
+	close(release)
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := most.Load(); got != accountWriters {
+		t.Errorf("at most %d account transactions at once, want %d", got, accountWriters)
+	}
+	var n int
+	if err := rawPG(t, dsn).QueryRowContext(ctx, "SELECT count(*) FROM polls").Scan(&n); err != nil || n != writers {
+		t.Errorf("polls stored: %d (%v), want %d", n, err, writers)
 	}
 }

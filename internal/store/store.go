@@ -132,6 +132,10 @@ type Store struct {
 	// connection (see Tx.stmt; SQLite only).
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// writers holds a token for each account transaction running on
+	// PostgreSQL (accountWriters); nil on SQLite, whose writers take
+	// turns on the file.
+	writers chan struct{}
 }
 
 // Open opens the state database at path, creating the file (mode 0600) if it
