@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 
@@ -677,7 +676,7 @@ func (g *Guard) pollEach(ctx context.Context, c *cycle, ws []*watched, now time.
 func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 	since, interval := g.Tick(now)
 	byName := make(map[string]*watched, len(g.accounts))
-	pending := make([]string, 0, len(g.accounts))
+	var pending queue
 	// The accounts this replica polled last go first, so that each
 	// replica keeps its ledgers; the others from a place of its own, so
 	// that replicas do not all ask for the same ones.
@@ -694,7 +693,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		k := rand.IntN(len(others))
 		others = append(others[k:], others[:k]...)
 	}
-	pending = append(append(pending, mine...), others...)
+	pending.names = append(append(make([]string, 0, len(g.accounts)), mine...), others...)
 	conc := g.poller.Concurrency
 	if conc <= 0 {
 		conc = 4
@@ -710,8 +709,8 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 	// Each claim asks about a window of the pending accounts, not all of
 	// them: 10,000 names a claim would make a tick quadratic.
 	window, scanned := limit*8, 0
-	for len(pending) > 0 {
-		win := pending[:min(len(pending), window)]
+	for pending.len() > 0 {
+		win := pending.front(window)
 		scanned += len(win)
 		claimed, done, err := g.claims.Claim(ctx, win, since, limit)
 		if err != nil {
@@ -738,7 +737,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 			ws = append(ws, w)
 			names = append(names, cl.Account)
 		}
-		pending = slices.DeleteFunc(pending, func(a string) bool { return gone[a] })
+		pending.drop(len(win), gone)
 		if len(ws) > 0 {
 			scanned = 0
 			batches <- struct{}{}
@@ -754,13 +753,12 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 			})
 			continue
 		}
-		if len(claimed) > 0 || len(pending) == 0 {
+		if len(claimed) > 0 || pending.len() == 0 {
 			continue
 		}
-		if scanned < len(pending) {
+		if scanned < pending.len() {
 			// None free in this window: ask about the next.
-			k := min(window, len(pending))
-			pending = slices.Concat(pending[k:], pending[:k])
+			pending.rotate(window)
 			continue
 		}
 		scanned = 0
@@ -768,7 +766,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		// or to be gone.
 		if waited >= interval/2 {
 			c.fail(fmt.Errorf("%d accounts still held by other replicas after %s, such as %s",
-				len(pending), waited, pending[0]))
+				pending.len(), waited, pending.front(1)[0]))
 			return
 		}
 		t := time.NewTimer(g.claimWait)
@@ -780,6 +778,58 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		case <-t.C:
 		}
 		waited += g.claimWait
+	}
+}
+
+// queue is a tick's accounts still to claim, in the order they are asked
+// about. The claims take from its front a window at a time; taking,
+// dropping and moving a window to the back cost what the window holds,
+// not the whole queue, so that a tick over n accounts stays linear in n
+// however small the windows (one account, at poll.concurrency 4).
+type queue struct {
+	names []string
+	head  int // names[head:] are the queue
+}
+
+func (q *queue) len() int { return len(q.names) - q.head }
+
+// front returns the first n names, or all when fewer; valid until the
+// next change.
+func (q *queue) front(n int) []string { return q.names[q.head : q.head+min(n, q.len())] }
+
+// drop removes the names of the first n that are gone, keeping the order
+// of the others.
+func (q *queue) drop(n int, gone map[string]bool) {
+	w := q.front(n)
+	j := len(w)
+	for i := len(w) - 1; i >= 0; i-- {
+		if !gone[w[i]] {
+			j--
+			w[j] = w[i]
+		}
+	}
+	clear(w[:j])
+	q.head += j
+	q.compact()
+}
+
+// rotate moves the first n names to the back.
+func (q *queue) rotate(n int) {
+	w := q.front(n)
+	q.names = append(q.names, w...)
+	clear(w)
+	q.head += len(w)
+	q.compact()
+}
+
+// compact moves the queue to the start of its array once at least half
+// of it is free: each name is moved there at most once for every name
+// taken from the front, so the moves stay linear too.
+func (q *queue) compact() {
+	if q.head > 0 && q.head >= len(q.names)/2 {
+		n := copy(q.names, q.names[q.head:])
+		clear(q.names[n:])
+		q.names, q.head = q.names[:n], 0
 	}
 }
 
