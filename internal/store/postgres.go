@@ -38,13 +38,14 @@ const writeLock int64 = 0x677561726464
 
 // poolSize is how many connections a Store keeps to PostgreSQL, open and
 // idle alike (the Claimer's among them). A replica writes each account's
-// poll in a transaction of its own as its poll returns, many at once:
-// database/sql keeps only 2 idle connections by default, and closed every
-// other one after its transaction, so that most polls paid for a new
-// connection (a server process forked, a SCRAM handshake, every statement
-// prepared and planned again). Unbounded, replicas would also run the
-// server out of connections (max_connections, 100 by default): 16 per
-// replica leaves room for several.
+// poll in a transaction of its own as its poll returns, several at once
+// (accountWriters), beside its claims, mailbox turns, deliveries and
+// reads: database/sql keeps only 2 idle connections by default, and
+// closed every other one after its transaction, so that most polls paid
+// for a new connection (a server process forked, a SCRAM handshake, every
+// statement prepared and planned again). Unbounded, replicas would also
+// run the server out of connections (max_connections, 100 by default): 16
+// per replica leaves room for several.
 const poolSize = 16
 
 // accountWriters bounds the account transactions (UpdateAccount) a Store
