@@ -349,7 +349,7 @@ func newestFirst(ss []Silence, activeAt time.Time) []Silence {
 
 // Silenced implements Book.
 func (tx *memTx) Silenced(rule, account string, at time.Time) (Silence, bool, error) {
-	s, ok := silencing(tx.m.silences, rule, account, at)
+	s, ok := Silencing(tx.m.silences, rule, account, at)
 	return s, ok, nil
 }
 

@@ -222,10 +222,10 @@ func (s Silence) Ends() time.Time {
 	return s.End
 }
 
-// silencing returns the silence among ss that mutes rule on account at at
+// Silencing returns the silence among ss that mutes rule on account at at
 // as Book.Silenced chooses it: the one lasting longest, the newest among
 // equals.
-func silencing(ss []Silence, rule, account string, at time.Time) (Silence, bool) {
+func Silencing(ss []Silence, rule, account string, at time.Time) (Silence, bool) {
 	var best Silence
 	found := false
 	for _, s := range ss {

@@ -146,7 +146,7 @@ func (tx *overlayTx) Silenced(rule, account string, at time.Time) (Silence, bool
 	if err != nil {
 		return Silence{}, false, err
 	}
-	s, ok := silencing(all, rule, account, at)
+	s, ok := Silencing(all, rule, account, at)
 	return s, ok, nil
 }
 

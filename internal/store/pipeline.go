@@ -23,10 +23,13 @@ import (
 // one after the other, as it would have one at a time:
 //   - BEGIN, the account's locks, and the reads the poll's transaction
 //     starts with (prefetched: its last poll, its last observation and
-//     that one's base, its firing alerts) go in one round trip. Each
-//     statement of a pipeline takes its own snapshot when it starts, after
-//     the locks are held, as a statement sent alone after them would; and
-//     every other writer of these rows holds one of the locks too.
+//     that one's base, its firing alerts, the silences that could apply
+//     to it) go in one round trip. Each statement of a pipeline takes its
+//     own snapshot when it starts, after the locks are held, as a
+//     statement sent alone after them would; and every other writer of
+//     these rows holds one of the locks too, but for silences: one added
+//     by another process after the prefetch mutes the account from its
+//     next poll, as one added just after the poll would.
 //   - Writes whose result the caller does not use (execLater: the poll, the
 //     observation, the checkpoint, first sights, findings, alerts) wait,
 //     and go with the next statement that writes or that reads a table
@@ -67,10 +70,24 @@ type prefetched struct {
 	// once: Decide reads them once, and may change what it is given.
 	firing     []lifecycle.Alert
 	haveFiring bool
+	// silences are those that could apply to it (its own and every
+	// account's, at any time), when there are at most
+	// maxPrefetchedSilences: Silenced chooses among them instead of
+	// asking in a round trip of its own, which every poll with a finding
+	// paid. A silence added or expired in the transaction drops them.
+	silences     []lifecycle.Silence
+	haveSilences bool
 }
+
+// maxPrefetchedSilences bounds the silences read with BEGIN; an account
+// with more (retention keeps ended ones for its length) is asked about
+// each time.
+const maxPrefetchedSilences = 64
 
 // Queries whose answers the prefetch gives.
 const (
+	// silencesQuery reads the silences that could apply to an account.
+	silencesQuery = "SELECT " + silenceColumns + " FROM silences WHERE account IN ('', ?) LIMIT ?"
 	lastPollQuery = "SELECT max(at) FROM polls WHERE account = ?"
 	// The row's base is read with it: compact needs it.
 	lastRowQuery = `SELECT o.at, o.base, o.data, b.account, b.data FROM observations o
@@ -158,6 +175,7 @@ func (tx *Tx) begin(account string) error {
 		b.Queue(s.d.rebind(lastRowQuery), account)
 		firingQuery, firingArgs := alertsQuery(account, lifecycle.Firing)
 		b.Queue(s.d.rebind(firingQuery), firingArgs...)
+		b.Queue(s.d.rebind(silencesQuery), account, maxPrefetchedSilences+1)
 		br := c.SendBatch(tx.ctx, b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {
@@ -185,8 +203,17 @@ func (tx *Tx) begin(account string) error {
 		if err != nil {
 			return err
 		}
-		p.pre.row, p.pre.firing = r, firing
+		if rows, err = br.Query(); err != nil {
+			return err
+		}
+		silences, err := tx.scanSilences(rows)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		p.pre.row, p.pre.firing, p.pre.silences = r, firing, silences
 		p.pre.havePoll, p.pre.haveRow, p.pre.haveFiring = true, true, true
+		p.pre.haveSilences = len(silences) <= maxPrefetchedSilences
 		return br.Close()
 	})
 }

@@ -499,3 +499,120 @@ func TestPostgresAccountWritersBounded(t *testing.T) {
 		t.Errorf("polls stored: %d (%v), want %d", n, err, writers)
 	}
 }
+
+// TestPostgresSilencedFromPrefetch: an account's transaction on
+// PostgreSQL answers Silenced from the silences read with BEGIN, as the
+// query answers it: for every rule and time, with silences global, of
+// the rule, of the account and of another, ended, expired and to come,
+// tied in their end; it sees a silence it adds or expires itself; and an
+// account with more silences than are read with BEGIN is asked about.
+func TestPostgresSilencedFromPrefetch(t *testing.T) {
+	ctx := t.Context()
+	s := postgresBackend.at(t, pgtest.DSN(t), Options{})
+	h := time.Hour
+	add := func(ss ...lifecycle.Silence) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx *Tx) error {
+			for _, x := range ss {
+				expired := x.ExpiredAt
+				x.Comment, x.ExpiredAt = "c", time.Time{}
+				id, err := tx.AddSilence(x)
+				if err != nil {
+					return err
+				}
+				if !expired.IsZero() {
+					if err := tx.ExpireSilence(id, expired); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(
+		lifecycle.Silence{Start: t0, End: t0.Add(2 * h)},
+		lifecycle.Silence{Rule: "low-runway", Start: t0.Add(h), End: t0.Add(5 * h)},
+		lifecycle.Silence{Rule: "low-runway", Account: "a", Start: t0.Add(h), End: t0.Add(5 * h)},
+		lifecycle.Silence{Account: "a", Start: t0.Add(3 * h), End: t0.Add(9 * h), ExpiredAt: t0.Add(4 * h)},
+		lifecycle.Silence{Account: "b", Start: t0, End: t0.Add(20 * h)},
+		lifecycle.Silence{Rule: "recharge-burst", Account: "a", Start: t0.Add(6 * h), End: t0.Add(8 * h)},
+	)
+	rules := []string{"low-runway", "recharge-burst", "phantom-grant"}
+	type answer struct {
+		id int64
+		ok bool
+	}
+	ask := func(tx *Tx, account string) map[string]answer {
+		t.Helper()
+		got := map[string]answer{}
+		for _, r := range rules {
+			for m := -1; m <= 22; m++ {
+				at := t0.Add(time.Duration(m) * 30 * time.Minute)
+				sl, ok, err := tx.Silenced(r, account, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[fmt.Sprint(r, " ", at.Format(time.TimeOnly))] = answer{sl.ID, ok}
+			}
+		}
+		return got
+	}
+	compare := func(account string, prefetched bool) {
+		t.Helper()
+		var want, got map[string]answer
+		if err := s.View(ctx, func(tx *Tx) error { want = ask(tx, account); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateAccount(ctx, account, func(tx *Tx) error {
+			if tx.pipe.pre.haveSilences != prefetched {
+				t.Errorf("account %s: silences prefetched %v, want %v", account, tx.pipe.pre.haveSilences, prefetched)
+			}
+			got = ask(tx, account)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		silenced := 0
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("account %s, %s: got silence %d (%v) from the prefetch, the query says %d (%v)", account, k, got[k].id, got[k].ok, w.id, w.ok)
+			}
+			if w.ok {
+				silenced++
+			}
+		}
+		if silenced == 0 || silenced == len(want) {
+			t.Errorf("account %s: %d of %d asked silenced: the cases do not tell answers apart", account, silenced, len(want))
+		}
+	}
+	compare("a", true)
+	compare("b", true)
+
+	// A silence added in the transaction is seen by it.
+	if err := s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		if _, ok, err := tx.Silenced("phantom-grant", "a", t0.Add(15*h)); err != nil || ok {
+			t.Fatalf("before: silenced %v, %v", ok, err)
+		}
+		id, err := tx.AddSilence(lifecycle.Silence{Account: "a", Start: t0.Add(14 * h), End: t0.Add(16 * h), Comment: "c"})
+		if err != nil {
+			return err
+		}
+		if sl, ok, err := tx.Silenced("phantom-grant", "a", t0.Add(15*h)); err != nil || !ok || sl.ID != id {
+			t.Errorf("after adding silence %d: got %d, %v, %v", id, sl.ID, ok, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	// More than are read with BEGIN: asked about, with the same answers.
+	var many []lifecycle.Silence
+	for i := range maxPrefetchedSilences {
+		many = append(many, lifecycle.Silence{Rule: "phantom-grant", Account: "a", Start: t0.Add(-48 * h), End: t0.Add(time.Duration(-47*60+i) * time.Minute)})
+	}
+	add(many...)
+	compare("a", false)
+	compare("b", true)
+}

@@ -32,6 +32,9 @@ func (tx *Tx) addSilence(s lifecycle.Silence) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("end: %w", err)
 	}
+	if tx.pipe != nil {
+		tx.pipe.pre.haveSilences = false
+	}
 	var id int64
 	err = tx.queryRow([]any{&id}, `INSERT INTO silences (rule, account, start_at, end_at, comment, created_by)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, s.Rule, s.Account, start, end, s.Comment, s.CreatedBy)
@@ -64,6 +67,12 @@ func (tx *Tx) Silences(activeAt time.Time) ([]lifecycle.Silence, error) {
 // Silenced implements lifecycle.Book.
 func (tx *Tx) Silenced(rule, account string, at time.Time) (lifecycle.Silence, bool, error) {
 	n, err := nanos(at)
+	if p := tx.pipe; err == nil && p != nil && p.pre.haveSilences && p.pre.account == account {
+		// Every silence that could apply to the account was read with
+		// BEGIN; choose among them as the query below does.
+		s, ok := lifecycle.Silencing(p.pre.silences, rule, account, at)
+		return s, ok, nil
+	}
 	if err == nil {
 		var ss []lifecycle.Silence
 		ss, err = tx.silences("SELECT "+silenceColumns+" FROM silences WHERE "+activeSQL+`
@@ -105,6 +114,9 @@ func (tx *Tx) expireSilence(id int64, at time.Time) error {
 	if _, err := ss[0].Expire(at); err != nil {
 		return err
 	}
+	if tx.pipe != nil {
+		tx.pipe.pre.haveSilences = false
+	}
 	_, err = tx.exec("UPDATE silences SET expired_at = ? WHERE id = ?", n, id)
 	return err
 }
@@ -115,6 +127,15 @@ func (tx *Tx) silences(query string, args ...any) ([]lifecycle.Silence, error) {
 		return nil, err
 	}
 	defer rows.Close()
+	return tx.scanSilences(rows)
+}
+
+// scanSilences reads rows of silenceColumns.
+func (tx *Tx) scanSilences(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}) ([]lifecycle.Silence, error) {
 	var ss []lifecycle.Silence
 	for rows.Next() {
 		var s lifecycle.Silence
