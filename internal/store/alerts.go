@@ -192,12 +192,16 @@ func (tx *Tx) alerts(query string, args ...any) ([]lifecycle.Alert, error) {
 	return tx.scanAlerts(rows)
 }
 
-// scanAlerts reads rows of alertColumns.
-func (tx *Tx) scanAlerts(rows interface {
+// rowScanner is the rows of a query, from database/sql or from a pgx
+// batch.
+type rowScanner interface {
 	Next() bool
 	Scan(...any) error
 	Err() error
-}) ([]lifecycle.Alert, error) {
+}
+
+// scanAlerts reads rows of alertColumns.
+func (tx *Tx) scanAlerts(rows rowScanner) ([]lifecycle.Alert, error) {
 	var as []lifecycle.Alert
 	for rows.Next() {
 		var a lifecycle.Alert

@@ -131,11 +131,7 @@ func (tx *Tx) silences(query string, args ...any) ([]lifecycle.Silence, error) {
 }
 
 // scanSilences reads rows of silenceColumns.
-func (tx *Tx) scanSilences(rows interface {
-	Next() bool
-	Scan(...any) error
-	Err() error
-}) ([]lifecycle.Silence, error) {
+func (tx *Tx) scanSilences(rows rowScanner) ([]lifecycle.Silence, error) {
 	var ss []lifecycle.Silence
 	for rows.Next() {
 		var s lifecycle.Silence
