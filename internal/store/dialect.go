@@ -33,6 +33,11 @@ type dialect struct {
 	tables string
 	// view is the isolation a read transaction takes to see one snapshot.
 	view sql.IsolationLevel
+	// write is the isolation a write transaction takes: one whose reads
+	// after lockWrite see what the writer it waited for committed, whatever
+	// the server's default (a snapshot taken by the lock's own statement,
+	// as repeatable read takes it, is from before the wait).
+	write sql.IsolationLevel
 	// lockWrite runs first in every write transaction: it makes writers
 	// take turns, as SQLite's BEGIN IMMEDIATE does; writers of one account
 	// only (account set) may run beside those of another.
@@ -54,7 +59,9 @@ var sqliteDialect = &dialect{
 		count(*) FILTER (WHERE name = 'schema_version'),
 		count(*) FILTER (WHERE name <> 'schema_version' AND name NOT LIKE 'sqlite\_%' ESCAPE '\')
 		FROM sqlite_schema WHERE type = 'table'`,
-	view:      sql.LevelDefault,
+	view: sql.LevelDefault,
+	// BEGIN IMMEDIATE: the lock comes before any read.
+	write:     sql.LevelDefault,
 	lockWrite: func(context.Context, *sql.Tx, *Store, string) error { return nil }, // _txlock=immediate
 	classify:  classifySQLite,
 }

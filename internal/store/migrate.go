@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -354,7 +355,7 @@ func (s *Store) step(ctx context.Context, migs []migration) (version int, done b
 	if v == len(migs) {
 		return v, true, nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: s.d.write})
 	if err != nil {
 		return v, false, fmt.Errorf("migrate to schema version %d: %w", v+1, s.classify(err))
 	}

@@ -162,6 +162,11 @@ func (p *pipe) rollback(ctx context.Context) error {
 // end in time is closed, which ends its transaction too.
 const rollbackTimeout = 10 * time.Second
 
+// pgWriteBegin begins a pipelined write transaction at the dialect's
+// write isolation (postgresDialect.write): the prefetch after the lock
+// sees what the writer waited for committed.
+const pgWriteBegin = "BEGIN ISOLATION LEVEL READ COMMITTED"
+
 // begin sends BEGIN, the account's locks and the prefetch.
 func (tx *Tx) begin(account string) error {
 	s, p := tx.s, tx.pipe
@@ -169,7 +174,7 @@ func (tx *Tx) begin(account string) error {
 	p.pre.account = account
 	return p.pgxConn(func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
-		b.Queue("BEGIN")
+		b.Queue(pgWriteBegin)
 		b.Queue(lock, lockArgs...)
 		b.Queue(s.d.rebind(lastPollQuery), account)
 		b.Queue(s.d.rebind(lastRowQuery), account)

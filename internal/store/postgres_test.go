@@ -616,3 +616,105 @@ func TestPostgresSilencedFromPrefetch(t *testing.T) {
 	compare("a", false)
 	compare("b", true)
 }
+
+// TestPostgresWriterSeesTheOneBefore: a write transaction that waited for
+// another writer of the same account (or for an Update) reads what that
+// writer committed, on a server whose default isolation is repeatable read
+// or serializable too. There a transaction's snapshot is taken by its
+// first statement, the lock it waits in, so reads after the wait would
+// miss the write waited for: the poll just recorded, the alert just fired.
+func TestPostgresWriterSeesTheOneBefore(t *testing.T) {
+	ctx := context.Background()
+	for _, level := range []string{"repeatable read", "serializable"} {
+		for _, path := range []string{"UpdateAccount", "Update"} {
+			t.Run(level+"/"+path, func(t *testing.T) {
+				dsn := pgtest.DSN(t) + fmt.Sprintf(" default_transaction_isolation='%s'", level)
+				opts := Options{BusyTimeout: 30 * time.Second}
+				first, second := postgresBackend.at(t, dsn, opts), postgresBackend.at(t, dsn, opts)
+				update := func(s *Store, fn func(*Tx) error) error {
+					if path == "Update" {
+						return s.Update(ctx, fn)
+					}
+					return s.UpdateAccount(ctx, "a", fn)
+				}
+				holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+				go func() {
+					done <- update(first, func(tx *Tx) error {
+						close(holding)
+						<-release
+						return tx.RecordPoll(Poll{Account: "a", At: t0, OK: true})
+					})
+				}()
+				<-holding
+				type seen struct {
+					at    time.Time
+					found bool
+					err   error
+				}
+				got := make(chan seen, 1)
+				go func() {
+					var s seen
+					err := update(second, func(tx *Tx) error {
+						s.at, s.found, s.err = tx.LastPollAt("a")
+						return nil
+					})
+					got <- seen{s.at, s.found, errors.Join(err, s.err)}
+				}()
+				// Let the first writer go once the second waits for it.
+				db := rawPG(t, dsn)
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+					var waiting int
+					if err := db.QueryRowContext(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").Scan(&waiting); err != nil {
+						t.Fatal(err)
+					}
+					if waiting > 0 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatal("the second writer never waited for the first")
+					}
+				}
+				close(release)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				s := <-got
+				if s.err != nil || !s.found || !s.at.Equal(t0) {
+					t.Errorf("the second writer read the last poll as %v, %v, %v; want %v, the first's", s.at, s.found, s.err, t0)
+				}
+			})
+		}
+	}
+}
+
+// TestPostgresReplicasMigrateAtOnce: replicas started together on a new
+// database each open it, one of them migrating it and the others waiting,
+// on a server whose default isolation is repeatable read too (a waiter
+// that read the schema version from before its wait would apply the same
+// migration again, and fail).
+func TestPostgresReplicasMigrateAtOnce(t *testing.T) {
+	for _, level := range []string{"read committed", "repeatable read"} {
+		t.Run(level, func(t *testing.T) {
+			dsn := pgtest.DSN(t) + fmt.Sprintf(" default_transaction_isolation='%s'", level)
+			const replicas = 4
+			errs := make(chan error, replicas)
+			for range replicas {
+				go func() {
+					s, err := OpenPostgres(context.Background(), dsn, Options{BusyTimeout: 30 * time.Second})
+					if err == nil {
+						if s.version != len(migrations) {
+							err = fmt.Errorf("opened at schema version %d, want %d", s.version, len(migrations))
+						}
+						s.Close()
+					}
+					errs <- err
+				}()
+			}
+			for range replicas {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}

@@ -545,7 +545,7 @@ func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx
 	if write {
 		kind = "write"
 	}
-	opts := &sql.TxOptions{ReadOnly: !write}
+	opts := &sql.TxOptions{ReadOnly: !write, Isolation: s.d.write}
 	if !write {
 		opts.Isolation = s.d.view
 	}
