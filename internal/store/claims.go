@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Claimer hands out the accounts to poll among replicas of guardd run
@@ -100,61 +102,78 @@ func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time,
 	if err != nil {
 		return nil, nil, err
 	}
-	before, err := c.lastPolls(ctx, accounts)
-	if err != nil {
-		return nil, nil, err
-	}
-	var todo, doneList []string
-	for _, a := range accounts {
-		if at, ok := before[a]; ok && at >= lo {
-			doneList = append(doneList, a)
-		} else {
-			todo = append(todo, a)
-		}
-	}
-	if len(todo) == 0 {
-		return nil, doneList, nil
-	}
-	// LIMIT stops the scan once enough locks are taken: each row's lock is
-	// tried at most once, and only rows returned hold one.
-	rows, err := c.conn.QueryContext(ctx, `SELECT a FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n)
-		WHERE pg_try_advisory_lock($2::int, hashtext(a)) ORDER BY n LIMIT $3`, todo, c.ns, limit)
-	if err != nil {
-		return nil, nil, c.s.classify(err)
-	}
+	// One round trip: the locks, then each account's last poll read in a
+	// statement of its own, so from a snapshot taken after them (read
+	// committed, whatever the server's default): an account another
+	// replica polled and let go of between this one's check and its lock
+	// is seen polled, and let go of again.
 	var locked []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			rows.Close()
-			return nil, nil, c.s.classify(err)
+	var polls []lastPoll
+	err = pgxOn(c.conn, func(conn *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue(pgReadCommitted)
+		// An account polled since the tick is not locked (CASE decides
+		// in order; never polled, its max is NULL and it is); LIMIT stops
+		// the scan once enough locks are taken: each row's lock is tried
+		// at most once, and only rows returned hold one.
+		//
+		// Both statements read an account's last poll as max(at), one
+		// probe of the index on polls (account, at) whatever the table's
+		// size and statistics. With account = ANY(list), and with EXISTS
+		// (which may be hashed over the whole table), a table not yet
+		// analyzed (a new database, a first tick) was read whole for
+		// every claim. Accounts never polled come back with no time: a
+		// condition on the subquery's result in SQL ("WHERE at IS NOT
+		// NULL") ran it, its probe, twice.
+		b.Queue(`SELECT a FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n)
+			WHERE CASE WHEN (SELECT max(at) FROM polls WHERE account = a) >= $4 THEN false
+				ELSE pg_try_advisory_lock($2::int, hashtext(a)) END
+			ORDER BY n LIMIT $3`, accounts, c.ns, limit, lo)
+		b.Queue(`SELECT a, (SELECT max(at) FROM polls WHERE account = a) FROM unnest($1::text[]) AS a`, accounts)
+		b.Queue("COMMIT")
+		br := conn.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
 		}
-		locked = append(locked, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, c.s.classify(err)
-	}
-	if len(locked) == 0 {
-		return nil, doneList, nil
-	}
-	// A replica may have recorded a poll and let go between the check
-	// above and the lock: read again, now that the lock is ours.
-	last, err := c.lastPolls(ctx, locked)
+		// A failed Query's rows hold its error, which CollectRows returns.
+		rows, _ := br.Query()
+		if locked, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		rows, _ = br.Query()
+		if polls, err = pgx.CollectRows(rows, pgx.RowToStructByPos[lastPoll]); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		return br.Close()
+	})
 	if err != nil {
 		c.release(ctx, locked)
-		return nil, nil, err
+		return nil, nil, c.s.classify(err)
 	}
 	var out []Claimed
-	var late []string
+	var done, late []string
+	last := make(map[string]int64, len(polls))
+	for _, p := range polls {
+		if p.At == nil {
+			continue
+		}
+		last[p.Account] = *p.At
+		if *p.At >= lo {
+			done = append(done, p.Account)
+		}
+	}
 	for _, a := range locked {
-		if at, ok := last[a]; ok && at >= lo {
+		at, ok := last[a]
+		if ok && at >= lo {
 			late = append(late, a)
-			doneList = append(doneList, a)
 			continue
 		}
 		cl := Claimed{Account: a}
-		if at, ok := last[a]; ok {
+		if ok {
 			cl.LastPoll = fromNanos(at)
 		}
 		out = append(out, cl)
@@ -162,36 +181,14 @@ func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time,
 	if err := c.release(ctx, late); err != nil {
 		return nil, nil, err
 	}
-	return out, doneList, nil
+	return out, done, nil
 }
 
-// lastPolls returns when each of accounts that was ever polled was last
-// polled. Each account is one probe of the index on polls (account, at),
-// whatever the table's size and statistics: with account = ANY(list), a
-// table not yet analyzed (a new database, a first tick) was read whole for
-// every claim, and a tick of 10,000 accounts spent most of its time there.
-// Accounts never polled come back with no time and are skipped here: a
-// condition on the subquery's result in SQL ("WHERE at IS NOT NULL") ran
-// the subquery, its probe, a second time.
-func (c *Claimer) lastPolls(ctx context.Context, accounts []string) (map[string]int64, error) {
-	rows, err := c.conn.QueryContext(ctx, `SELECT a, (SELECT max(at) FROM polls WHERE account = a)
-		FROM unnest($1::text[]) AS a`, accounts)
-	if err != nil {
-		return nil, c.s.classify(err)
-	}
-	defer rows.Close()
-	last := make(map[string]int64)
-	for rows.Next() {
-		var a string
-		var at sql.NullInt64
-		if err := rows.Scan(&a, &at); err != nil {
-			return nil, c.s.classify(err)
-		}
-		if at.Valid {
-			last[a] = at.Int64
-		}
-	}
-	return last, c.s.classify(rows.Err())
+// lastPoll is an account's last poll as a claim reads it: At is nil when
+// it was never polled.
+type lastPoll struct {
+	Account string
+	At      *int64
 }
 
 // Release gives up the claims on accounts: call it once their polls are

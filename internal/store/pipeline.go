@@ -137,8 +137,12 @@ func (s *Store) runPipelined(ctx context.Context, account string, fn func(*Tx) e
 }
 
 // pgxConn runs f on the pgx connection under p's.
-func (p *pipe) pgxConn(f func(c *pgx.Conn) error) error {
-	return p.conn.Raw(func(dc any) error {
+func (p *pipe) pgxConn(f func(c *pgx.Conn) error) error { return pgxOn(p.conn, f) }
+
+// pgxOn runs f on the pgx connection under conn, for what database/sql
+// cannot say: a batch of statements sent at once.
+func pgxOn(conn *sql.Conn, f func(c *pgx.Conn) error) error {
+	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("connection is a %T, not pgx's", dc)
@@ -162,10 +166,10 @@ func (p *pipe) rollback(ctx context.Context) error {
 // end in time is closed, which ends its transaction too.
 const rollbackTimeout = 10 * time.Second
 
-// pgWriteBegin begins a pipelined write transaction at the dialect's
-// write isolation (postgresDialect.write): the prefetch after the lock
-// sees what the writer waited for committed.
-const pgWriteBegin = "BEGIN ISOLATION LEVEL READ COMMITTED"
+// pgReadCommitted begins a pipelined transaction at the dialect's write
+// isolation (postgresDialect.write): a statement after a lock sees what
+// was committed before the lock was had.
+const pgReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
 // begin sends BEGIN, the account's locks and the prefetch.
 func (tx *Tx) begin(account string) error {
@@ -174,7 +178,7 @@ func (tx *Tx) begin(account string) error {
 	p.pre.account = account
 	return p.pgxConn(func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
-		b.Queue(pgWriteBegin)
+		b.Queue(pgReadCommitted)
 		b.Queue(lock, lockArgs...)
 		b.Queue(s.d.rebind(lastPollQuery), account)
 		b.Queue(s.d.rebind(lastRowQuery), account)

@@ -718,3 +718,93 @@ func TestPostgresReplicasMigrateAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresClaims: a claim hands out, in the order asked, up to its
+// limit of the accounts with no poll since the tick that no other replica
+// holds, with their last poll; says which are done; holds a lock on what
+// it hands out and on nothing else; and costs one round trip.
+func TestPostgresClaims(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var writes atomic.Int64
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return countingConn{c, &writes}, err
+	}
+	s, err := openPostgresConfig(ctx, cfg, "test", Options{}, migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	claimer := func(s *Store) *Claimer {
+		c, err := s.NewClaimer(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	mine := claimer(s)
+	other, third := claimer(postgresBackend.at(t, dsn, Options{})), claimer(postgresBackend.at(t, dsn, Options{}))
+	locks := func(c *Claimer) int {
+		t.Helper()
+		var n int
+		if err := c.conn.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	claim := func(c *Claimer, accounts []string, limit int) (string, string) {
+		t.Helper()
+		claimed, done, err := c.Claim(ctx, accounts, t0, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, cl := range claimed {
+			got = append(got, cl.Account+"@"+cl.LastPoll.UTC().Format("15:04"))
+		}
+		return strings.Join(got, " "), strings.Join(done, " ")
+	}
+	update(t, s, func(tx *Tx) error {
+		return errors.Join(tx.RecordPoll(Poll{Account: "done", At: t0, OK: true}),
+			tx.RecordPoll(Poll{Account: "old", At: t0.Add(-15 * time.Minute), OK: true}))
+	})
+	if got, _ := claim(other, []string{"held"}, 1); got != "held@00:00" {
+		t.Fatalf("another replica claimed %q, want held", got)
+	}
+	claim(mine, []string{"warm"}, 1) // the statements prepared
+	mine.Release(ctx, []string{"warm"})
+	accounts := []string{"done", "held", "old", "new1", "new2", "new3"}
+	before := writes.Load()
+	got, done := claim(mine, accounts, 2)
+	if n := writes.Load() - before; n != 1 {
+		t.Errorf("a claim took %d round trips, want 1", n)
+	}
+	if got != "old@11:45 new1@00:00" || done != "done" {
+		t.Errorf("claimed %q, done %q; want %q, %q", got, done, "old@11:45 new1@00:00", "done")
+	}
+	if n := locks(mine); n != 2 {
+		t.Errorf("the claimer holds %d locks, want 2 (those it handed out)", n)
+	}
+	// A third replica gets what neither holds.
+	if got, done := claim(third, accounts, 10); got != "new2@00:00 new3@00:00" || done != "done" {
+		t.Errorf("the third replica claimed %q, done %q; want new2 and new3, done", got, done)
+	}
+	// Polled and let go: done for the others, and not locked by them.
+	update(t, s, func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "old", At: t0.Add(time.Minute), OK: true}) })
+	if err := mine.Release(ctx, []string{"old", "new1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, done := claim(other, []string{"old", "new1"}, 10); got != "new1@00:00" || done != "old" {
+		t.Errorf("after the first let go: claimed %q, done %q; want new1, old", got, done)
+	}
+	if n := locks(other); n != 2 {
+		t.Errorf("the other claimer holds %d locks, want 2 (held and new1)", n)
+	}
+}
