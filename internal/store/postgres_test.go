@@ -279,6 +279,27 @@ func (c countingConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
+// countingStore opens the database at dsn with each connection's writes
+// counted in the counter returned.
+func countingStore(t *testing.T, dsn string) (*Store, *atomic.Int64) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := new(atomic.Int64)
+	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		return countingConn{c, writes}, err
+	}
+	s, err := openPostgresConfig(context.Background(), cfg, "test", Options{}, migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, writes
+}
+
 // TestPostgresPollRoundTrips: the transaction of one account's poll, as the
 // guard writes it, costs 2 round trips (BEGIN with what it reads first;
 // COMMIT with what it writes), and one more when it writes a new base (it
@@ -286,20 +307,7 @@ func (c countingConn) Write(b []byte) (int, error) {
 // 11 and one per grant and charge after).
 func TestPostgresPollRoundTrips(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(pgtest.DSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var writes atomic.Int64
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		return countingConn{c, &writes}, err
-	}
-	s, err := openPostgresConfig(ctx, cfg, "test", Options{}, migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, writes := countingStore(t, pgtest.DSN(t))
 	poll := func(name string, at time.Time) int64 {
 		t.Helper()
 		before := writes.Load()
@@ -726,20 +734,7 @@ func TestPostgresReplicasMigrateAtOnce(t *testing.T) {
 func TestPostgresClaims(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.DSN(t)
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var writes atomic.Int64
-	cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		return countingConn{c, &writes}, err
-	}
-	s, err := openPostgresConfig(ctx, cfg, "test", Options{}, migrations)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, writes := countingStore(t, dsn)
 	claimer := func(s *Store) *Claimer {
 		c, err := s.NewClaimer(ctx)
 		if err != nil {
