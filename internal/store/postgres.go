@@ -75,7 +75,7 @@ var postgresDialect = &dialect{
 		count(*) FILTER (WHERE table_name <> 'schema_version')
 		FROM information_schema.tables WHERE table_schema = current_schema()`,
 	view:  sql.LevelRepeatableRead,
-	write: sql.LevelReadCommitted, // and pgWriteBegin
+	write: sql.LevelReadCommitted, // and pgReadCommitted, for the pipelined ones
 	// The wait is bounded by lock_timeout, set on each connection as it
 	// opens (openPostgresConfig): set in each transaction, it was one more
 	// round trip of every account's poll.
