@@ -112,24 +112,8 @@ func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time,
 	err = pgxOn(c.conn, func(conn *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue(pgReadCommitted)
-		// An account polled since the tick is not locked (CASE decides
-		// in order; never polled, its max is NULL and it is); LIMIT stops
-		// the scan once enough locks are taken: each row's lock is tried
-		// at most once, and only rows returned hold one.
-		//
-		// Both statements read an account's last poll as max(at), one
-		// probe of the index on polls (account, at) whatever the table's
-		// size and statistics. With account = ANY(list), and with EXISTS
-		// (which may be hashed over the whole table), a table not yet
-		// analyzed (a new database, a first tick) was read whole for
-		// every claim. Accounts never polled come back with no time: a
-		// condition on the subquery's result in SQL ("WHERE at IS NOT
-		// NULL") ran it, its probe, twice.
-		b.Queue(`SELECT a FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n)
-			WHERE CASE WHEN (SELECT max(at) FROM polls WHERE account = a) >= $4 THEN false
-				ELSE pg_try_advisory_lock($2::int, hashtext(a)) END
-			ORDER BY n LIMIT $3`, accounts, c.ns, limit, lo)
-		b.Queue(`SELECT a, (SELECT max(at) FROM polls WHERE account = a) FROM unnest($1::text[]) AS a`, accounts)
+		b.Queue(claimLocksQuery, accounts, c.ns, limit, lo)
+		b.Queue(claimLastPollsQuery, accounts)
 		b.Queue("COMMIT")
 		br := conn.SendBatch(ctx, b)
 		defer br.Close()
@@ -183,6 +167,31 @@ func (c *Claimer) claim(ctx context.Context, accounts []string, since time.Time,
 	}
 	return out, done, nil
 }
+
+// The statements of a claim, with the accounts asked about in order
+// ($1).
+//
+// claimLocksQuery locks up to $3 of them in the namespace $2, skipping
+// those polled at or after $4: CASE decides in order (never polled, an
+// account's max is NULL and it is tried), and LIMIT stops the scan once
+// enough locks are taken: each row's lock is tried at most once, and only
+// rows returned hold one. claimLastPollsQuery reads each one's last poll.
+//
+// Both read an account's last poll as max(at), one probe of the index on
+// polls (account, at) whatever the table's size and statistics
+// (TestPostgresClaimPlans). With account = ANY(list), and with EXISTS
+// (run as a hashed subplan over a scan of the whole table), a table not
+// yet analyzed (a new database, a first tick) was read whole for every
+// claim. Accounts never polled come back with no time: a condition on
+// the subquery's result in SQL ("WHERE at IS NOT NULL") ran it, its
+// probe, twice.
+const (
+	claimLocksQuery = `SELECT a FROM unnest($1::text[]) WITH ORDINALITY AS t(a, n)
+		WHERE CASE WHEN (SELECT max(at) FROM polls WHERE account = a) >= $4 THEN false
+			ELSE pg_try_advisory_lock($2::int, hashtext(a)) END
+		ORDER BY n LIMIT $3`
+	claimLastPollsQuery = `SELECT a, (SELECT max(at) FROM polls WHERE account = a) FROM unnest($1::text[]) AS a`
+)
 
 // lastPoll is an account's last poll as a claim reads it: At is nil when
 // it was never polled.
