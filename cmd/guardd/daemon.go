@@ -251,14 +251,17 @@ func (d *daemon) runCycle() {
 	a := d.app
 	a.beat.Start(d.jobCtx)
 	rep, err := a.guard.Poll(d.jobCtx, d.clk.Now())
-	err = logCycle(a.log, rep, err, false)
+	// The metrics and /readyz say what the cycle found by the time its
+	// "cycle done" line is logged: whoever reads the log and then asks
+	// sees this cycle, not the one before.
 	d.metrics.Observe(rep)
+	d.degraded.Store(degradedReason(rep))
+	d.ready.Store(true)
+	err = logCycle(a.log, rep, err, false)
 	if err != nil {
 		a.log.Warn("cycle incomplete", zap.Error(err))
 	}
 	d.courier.cycleEnded(rep, err)
-	d.degraded.Store(degradedReason(rep))
-	d.ready.Store(true)
 	resend(d.jobCtx, a, d.clk.Now())
 	if now := d.clk.Now(); now.Sub(d.lastPrune) >= 24*time.Hour {
 		prune(d.jobCtx, a, now)
