@@ -32,9 +32,7 @@ func (tx *Tx) addSilence(s lifecycle.Silence) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("end: %w", err)
 	}
-	if tx.pipe != nil {
-		tx.pipe.pre.haveSilences = false
-	}
+	tx.silencesChanged()
 	var id int64
 	err = tx.queryRow([]any{&id}, `INSERT INTO silences (rule, account, start_at, end_at, comment, created_by)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, s.Rule, s.Account, start, end, s.Comment, s.CreatedBy)
@@ -114,9 +112,7 @@ func (tx *Tx) expireSilence(id int64, at time.Time) error {
 	if _, err := ss[0].Expire(at); err != nil {
 		return err
 	}
-	if tx.pipe != nil {
-		tx.pipe.pre.haveSilences = false
-	}
+	tx.silencesChanged()
 	_, err = tx.exec("UPDATE silences SET expired_at = ? WHERE id = ?", n, id)
 	return err
 }
@@ -128,6 +124,14 @@ func (tx *Tx) silences(query string, args ...any) ([]lifecycle.Silence, error) {
 	}
 	defer rows.Close()
 	return tx.scanSilences(rows)
+}
+
+// silencesChanged drops the silences read with BEGIN (prefetched), once
+// the transaction adds or expires one: Silenced asks again after.
+func (tx *Tx) silencesChanged() {
+	if tx.pipe != nil {
+		tx.pipe.pre.haveSilences = false
+	}
 }
 
 // scanSilences reads rows of silenceColumns.

@@ -545,9 +545,9 @@ func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx
 	if write {
 		kind = "write"
 	}
-	opts := &sql.TxOptions{ReadOnly: !write, Isolation: s.d.write}
-	if !write {
-		opts.Isolation = s.d.view
+	opts := &sql.TxOptions{ReadOnly: !write, Isolation: s.d.view}
+	if write {
+		opts.Isolation = s.d.write
 	}
 	t, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
