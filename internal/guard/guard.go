@@ -1015,7 +1015,7 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 // first after the ledger was rebuilt), then with every checkpointEvery-th,
 // or sooner when the one stored is checkpointAge old (polls hours apart):
 // so it is never older than the state's retention prunes. The checkpoint
-// is most of what a poll writes (about 5 KB of 5.5 after a month); a new
+// is most of what a poll writes (about 3 KB, compressed, after a month); a new
 // process continues it with the observations stored after it (fewer than
 // checkpointEvery), each read and appended once.
 const (
