@@ -10,7 +10,6 @@ import (
 	"hash/crc32"
 	"maps"
 	"reflect"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -18,7 +17,7 @@ import (
 	"time"
 
 	"github.com/guardd/guardd/internal/billing"
-	"github.com/klauspost/compress/zstd"
+	"github.com/klauspost/compress/s2"
 	"github.com/shopspring/decimal"
 )
 
@@ -32,22 +31,21 @@ import (
 // a held one.
 //
 // Layout: the magic "GLCP", the version (uvarint), the payload (the
-// fingerprint, a string, then the state) as one zstd frame without its
-// own checksum (github.com/klauspost/compress/zstd, its fastest level),
-// and the CRC-32C of everything before it (4 bytes, little endian). A
-// checkpoint of another version or fingerprint, or damaged, is refused
-// with an error, never half read.
+// fingerprint, a string, then the state) as one S2 block
+// (github.com/klauspost/compress/s2), and the CRC-32C of everything before
+// it (4 bytes, little endian). A checkpoint of another version or
+// fingerprint, or damaged, is refused with an error, never half read.
 //
 // The payload is compressed because guardd run holds every account's
 // ledger as its checkpoint between polls (Frozen), and what a ledger
 // holds grows with the rules' windows until they are full (35 days).
-// Compressed, a checkpoint of 35 days of 15-minute polls is half its size
-// (3,070 bytes instead of 6,348 for the grants shape), and a daemon's
-// memory grows 9% over its first month instead of 14%
-// (BenchmarkLedgerMemory), for some 30 µs more a poll to pack and unpack
-// it (BenchmarkFreezeThaw). S2, from the same module, takes a third of
-// that time, but its checkpoints are 17% larger, and the daemon's memory
-// grew 11%.
+// Compressed, a checkpoint of 35 days of 15-minute polls of the grants
+// shape is 3,589 bytes instead of 6,348, and a daemon's heap grows 9%
+// over its first month instead of 14% (BenchmarkLedgerMemory), for 10 to
+// 15 µs more a poll to freeze and thaw it (BenchmarkFreezeThaw). zstd,
+// from the same module, made checkpoints 14% smaller again and the heap's
+// growth the same, but took 30 µs more a poll and held 300 KB of tables:
+// an idle daemon's RSS grew 1.9 MiB with it, 0.6 with S2.
 
 // CheckpointVersion is the version of the checkpoint encoding. A change to
 // what a checkpoint holds or how is a new version: older checkpoints are
@@ -159,38 +157,15 @@ const maxPayload = 64 << 20
 // ledger itself.
 type scratch struct{ raw, packed []byte }
 
-// packer and unpacker are shared by every ledger: each holds a few
-// hundred kilobytes of tables per call it runs at once, so at most
-// codecConcurrency run at once (a freeze or thaw takes tens of
-// microseconds; the polls' waits are milliseconds).
-var (
-	packer = sync.OnceValue(func() *zstd.Encoder {
-		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true),
-			zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(codecConcurrency()))
-		if err != nil {
-			panic("ledger: zstd encoder: " + err.Error()) // only for options that are wrong
-		}
-		return e
-	})
-	unpacker = sync.OnceValue(func() *zstd.Decoder {
-		d, err := zstd.NewReader(nil, zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(maxPayload),
-			zstd.WithDecoderConcurrency(codecConcurrency()))
-		if err != nil {
-			panic("ledger: zstd decoder: " + err.Error())
-		}
-		return d
-	})
-)
-
-func codecConcurrency() int { return min(runtime.GOMAXPROCS(0), 4) }
-
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // seal writes the checkpoint of payload into dst[:0] or a new block (see
 // appendCheckpoint).
 func (s *scratch) seal(dst, payload []byte) []byte {
-	packed := packer().EncodeAll(payload, s.packed[:0])
-	s.packed = packed
+	if n := s2.MaxEncodedLen(len(payload)); cap(s.packed) < n {
+		s.packed = make([]byte, n)
+	}
+	packed := s2.EncodeBetter(s.packed[:cap(s.packed)], payload)
 	// dst is written over when it has the room and not a quarter more
 	// (a checkpoint shrinks when the oldest points or recharges leave
 	// the horizon).
@@ -203,14 +178,20 @@ func (s *scratch) seal(dst, payload []byte) []byte {
 
 // unpack returns the payload packed holds, in s.raw.
 func (s *scratch) unpack(packed []byte) ([]byte, error) {
-	raw, err := unpacker().DecodeAll(packed, s.raw[:0])
+	n, err := s2.DecodedLen(packed)
 	switch {
-	case errors.Is(err, zstd.ErrDecoderSizeExceeded):
-		return nil, fmt.Errorf("compressed payload: it unpacks to more than a checkpoint may hold (%d bytes)", maxPayload)
 	case err != nil:
 		return nil, fmt.Errorf("compressed payload: %w", err)
+	case n > maxPayload:
+		return nil, fmt.Errorf("compressed payload: it unpacks to %d bytes, more than a checkpoint may hold (%d bytes)", n, maxPayload)
 	}
-	s.raw = raw
+	if cap(s.raw) < n {
+		s.raw = make([]byte, n)
+	}
+	raw, err := s2.Decode(s.raw[:cap(s.raw)], packed)
+	if err != nil {
+		return nil, fmt.Errorf("compressed payload: %w", err)
+	}
 	return raw, nil
 }
 

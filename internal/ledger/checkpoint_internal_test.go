@@ -92,11 +92,8 @@ func TestFreezeThaw(t *testing.T) {
 			t.Fatalf("poll %d: a checkpoint of %d bytes held in a block of %d", i, n, c)
 		}
 	}
-	// Compressed, a checkpoint's size moves both ways from poll to poll,
-	// and a block a quarter too large is given up: 105 blocks in 3,840
-	// freezes, where the uncompressed checkpoint (version 4) took 39.
-	if blocks > len(hist)/25 {
-		t.Errorf("%d blocks taken for %d freezes, want at most %d", blocks, len(hist), len(hist)/25)
+	if blocks > len(hist)/50 {
+		t.Errorf("%d blocks taken for %d freezes, want at most %d", blocks, len(hist), len(hist)/50)
 	}
 	t.Logf("%d blocks for %d freezes", blocks, len(hist))
 	if _, err := (Frozen{}).Thaw(); err == nil || !strings.Contains(err.Error(), "none was frozen") {
@@ -151,9 +148,6 @@ func TestCheckpointRefusesWhatItCannotTrust(t *testing.T) {
 	wider.Keep += time.Hour
 	v2 := append([]byte(nil), cp...)
 	v2[len(checkpointMagic)] = CheckpointVersion + 1
-	// A frame of zeros one byte longer than a payload may be: a few
-	// bytes that would unpack to 64 MiB.
-	huge := packer().EncodeAll(make([]byte, maxPayload+1), nil)
 	for _, tc := range []struct {
 		name string
 		a    billing.Account
@@ -171,8 +165,8 @@ func TestCheckpointRefusesWhatItCannotTrust(t *testing.T) {
 		{"another horizon", a, wider, cp, ErrCheckpointFingerprint, "other account settings"},
 		{"bytes left over", a, opts, sealed(append(payloadOf(t, cp), 0, 0, 0, 0, 0)), nil, "left over"},
 		{"a payload that does not unpack", a, opts, reseal(append(slices.Clone(checkpointHeader), 0x05, 0x01, 0x02, 0, 0, 0, 0)), nil, "damaged: compressed payload"},
-		{"a payload that would unpack too large", a, opts, reseal(append(append(slices.Clone(checkpointHeader), huge...), 0, 0, 0, 0)),
-			nil, fmt.Sprintf("unpacks to more than a checkpoint may hold (%d bytes)", maxPayload)},
+		{"a payload that would unpack too large", a, opts, reseal(append(append(slices.Clone(checkpointHeader), binary.AppendUvarint(nil, maxPayload+1)...), 0, 0, 0, 0)),
+			nil, fmt.Sprintf("it unpacks to %d bytes, more than a checkpoint may hold (%d bytes)", maxPayload+1, maxPayload)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l, err := FromCheckpoint(tc.a, tc.o, tc.data)
