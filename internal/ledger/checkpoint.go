@@ -504,13 +504,13 @@ type Frozen struct {
 //
 // spare, when not nil, is the checkpoint of a frozen ledger that is no
 // longer used (the one l was thawed from): it is written over when it has
-// the room, and not a quarter more. A ledger frozen after every poll then keeps one block for
-// many polls, instead of a new one each time among the other ledgers'
-// (freed blocks of every size between held ones kept the heap in use
-// twice the size of the data). A new block is of the checkpoint's size up
-// to the allocator's size class (a few percent), room kept for the next
-// freezes: a checkpoint grows a few bytes a poll until the rules' windows
-// are full.
+// the room, and not a quarter more. A ledger frozen after every poll then
+// keeps one block for many polls, instead of a new one each time among
+// the other ledgers' (freed blocks of every size between held ones kept
+// the heap in use twice the size of the data). A new block is of the
+// checkpoint's size up to the allocator's size class (a few percent),
+// room kept for the next freezes: a checkpoint grows a few bytes a poll
+// until the rules' windows are full.
 func (l *Ledger) Freeze(spare []byte) Frozen {
 	return Frozen{account: l.account, opts: l.opts, fingerprint: l.Fingerprint(), data: l.appendCheckpoint(spare)}
 }
