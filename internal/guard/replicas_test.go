@@ -391,6 +391,79 @@ func TestTick(t *testing.T) {
 	}
 }
 
+// heldClaimer is the claims of a replica whose accounts are all done or
+// held by others: the even ones were polled already, the odd ones are held
+// until some account is asked about a second time (the replica's next
+// pass over them, after it waited), and polled by then. It records how
+// many accounts had been asked about at that moment.
+type heldClaimer struct {
+	mu       sync.Mutex
+	asked    map[string]bool
+	repeated bool
+	// before is how many were asked about before the first asked again.
+	before int
+}
+
+func (c *heldClaimer) Claim(_ context.Context, accounts []string, _ time.Time, _ int) ([]store.Claimed, []string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var done []string
+	for _, a := range accounts {
+		if c.asked[a] && !c.repeated {
+			c.repeated, c.before = true, len(c.asked)
+		}
+		c.asked[a] = true
+		var i int
+		fmt.Sscanf(a, "acct-%d", &i)
+		if i%2 == 0 || c.repeated {
+			done = append(done, a)
+		}
+	}
+	return nil, done, nil
+}
+
+func (c *heldClaimer) Release(context.Context, []string) error { return nil }
+
+func (c *heldClaimer) LockMailboxes(context.Context, []string, time.Duration) ([]string, func(), error) {
+	return nil, func() {}, nil
+}
+
+// TestClaimsAskEveryAccountBeforeWaiting: a replica that finds none of a
+// window of accounts free asks about the next window, and waits for the
+// accounts other replicas hold only once it asked about every one. Moving
+// a whole window to the back after those done were dropped from it moved
+// names never asked about with it, so a pass skipped some, and a tick's end
+// took several waits instead of one.
+func TestClaimsAskEveryAccountBeforeWaiting(t *testing.T) {
+	const n = 100
+	as := make([]guard.Account, n)
+	for i := range as {
+		acct := lt.Account("5", "10")
+		acct.Name = fmt.Sprintf("acct-%03d", i)
+		as[i] = guard.Account{Account: acct, Source: &fakeSource{FetchFunc: func(context.Context, time.Time) (billing.Observation, error) {
+			t.Errorf("account %s polled: none was claimed", acct.Name)
+			return billing.Observation{}, errors.New("not claimed")
+		}}}
+	}
+	claims := &heldClaimer{asked: map[string]bool{}}
+	// poll.concurrency 4: a claim asks about a window of 8.
+	g := guard.New(as, guard.Options{Params: rules.DefaultParams(), Ledger: ledger.DefaultOptions(),
+		Poller: poller.Poller{Concurrency: 4}, Claims: claims, Interval: 15 * time.Minute})
+	rep, err := g.Cycle(context.Background(), lt.T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) > 0 || rep.Polled > 0 {
+		t.Fatalf("polled %d, failed %v: want none, every account done by another replica", rep.Polled, rep.Failed)
+	}
+	if !claims.repeated {
+		t.Fatal("no account was asked about again: the replica did not wait for the odd ones")
+	}
+	if claims.before != n {
+		t.Errorf("%d of %d accounts asked about before one was asked again: a pass skipped %d", claims.before, n, n-claims.before)
+	}
+}
+
 // countingReader counts the reads of a mailbox.
 type countingReader struct {
 	mailbox.Reader
