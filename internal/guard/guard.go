@@ -172,8 +172,13 @@ type Guard struct {
 	claims     Claimer
 	schedule   Schedule
 	interval   time.Duration
-	// claimWait is how long a cycle waits before asking again for accounts
-	// another replica holds.
+	// claimWait is the longest a cycle waits before asking again for
+	// accounts other replicas hold. It waits an eighth of that first, and
+	// twice as long each time after, as those accounts are polled (in
+	// about a provider's answer and a write) or their replica is gone. A
+	// tick ends on such a wait: with a fixed 250 ms, three replicas over
+	// 10,000 accounts ended their ticks 273 ms after the last poll
+	// returned, 78 ms with these (BenchmarkReplicaCycle's tail-ms).
 	claimWait time.Duration
 }
 
@@ -705,7 +710,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 	// batch polling or writing.
 	slots := make(chan struct{}, claimDepth)
 	batches := make(chan struct{}, claimDepth+writeDepth)
-	waited := time.Duration(0)
+	waited, pause := time.Duration(0), g.claimWait/8
 	// Each claim asks about a window of the pending accounts, not all of
 	// them: 10,000 names a claim would make a tick quadratic. A window
 	// none of which was free goes to the back (what is left of it: those
@@ -742,7 +747,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 		}
 		kept := pending.drop(len(win), gone)
 		if len(ws) > 0 {
-			asked = 0
+			asked, pause = 0, g.claimWait/8
 			batches <- struct{}{}
 			slots <- struct{}{}
 			inFlight.Go(func() {
@@ -776,7 +781,7 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 				pending.len(), waited, pending.front(1)[0]))
 			return
 		}
-		t := time.NewTimer(g.claimWait)
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -784,7 +789,8 @@ func (g *Guard) pollClaimed(ctx context.Context, c *cycle, now time.Time) {
 			return
 		case <-t.C:
 		}
-		waited += g.claimWait
+		waited += pause
+		pause = min(2*pause, g.claimWait)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +31,9 @@ import (
 // the goal is at most 1.3), with the CPU each side spent per account and
 // the floor that CPU sets on this machine (cpu-floor-×ideal: both sides'
 // CPU a tick spread over every core, over the ideal; a run whose floor is
-// above 1.3 cannot meet the goal here, however its work is scheduled). The
+// above 1.3 cannot meet the goal here, however its work is scheduled), and
+// how long a tick lasts after its last poll returned (tail-ms: the last
+// writes, and the replicas noticing that no account is left). The
 // ticks measured are those of a running deployment: after the accounts'
 // first 13 polls (their first three hours, in which every account is
 // polled for the first time, its grants change three times and its
@@ -47,6 +50,7 @@ func BenchmarkReplicaCycle(b *testing.B) {
 		replicas, concurrency := run.replicas, run.concurrency
 		b.Run(fmt.Sprintf("accounts=%d/replicas=%d/concurrency=%d", accounts, replicas, concurrency), func(b *testing.B) {
 			dsn := pgtest.DSN(b)
+			var lastFetch atomic.Int64 // when the last poll returned, in Unix ns
 			gs := make([]*guard.Guard, replicas)
 			for i := range gs {
 				st, claims := openReplica(b, dsn, store.Options{BusyTimeout: time.Minute})
@@ -62,6 +66,12 @@ func BenchmarkReplicaCycle(b *testing.B) {
 							return billing.Observation{}, ctx.Err()
 						case <-t.C:
 						}
+						for at := time.Now().UnixNano(); ; {
+							last := lastFetch.Load()
+							if last >= at || lastFetch.CompareAndSwap(last, at) {
+								break
+							}
+						}
 						return burstAt(now), nil
 					}}}
 				}
@@ -74,6 +84,7 @@ func BenchmarkReplicaCycle(b *testing.B) {
 			}
 			srv := pgtest.Get(b)
 			tick := 0
+			var tail time.Duration // after the measured ticks' last polls
 			runTick := func() time.Duration {
 				now := lt.T0.Add(time.Duration(tick) * 15 * time.Minute)
 				tick++
@@ -90,6 +101,7 @@ func BenchmarkReplicaCycle(b *testing.B) {
 					})
 				}
 				wg.Wait()
+				tail += time.Since(time.Unix(0, lastFetch.Load()))
 				for _, err := range errs {
 					if err != nil {
 						b.Fatal(err)
@@ -102,6 +114,7 @@ func BenchmarkReplicaCycle(b *testing.B) {
 				runTick()
 			}
 			guard0, pg0 := processCPU(b), serverCPU(b, srv)
+			tail = 0
 			for b.Loop() {
 				runTick()
 			}
@@ -113,6 +126,7 @@ func BenchmarkReplicaCycle(b *testing.B) {
 			ideal := float64(accounts) * latency.Seconds() / float64(replicas*concurrency)
 			floor := (guardCPU + pgCPU).Seconds() / float64(b.N) / float64(runtime.NumCPU())
 			b.ReportMetric(floor/ideal, "cpu-floor-×ideal")
+			b.ReportMetric(float64(tail.Milliseconds())/float64(b.N), "tail-ms")
 			b.ReportMetric(perCycle, "s/cycle")
 			b.ReportMetric(ideal, "ideal-s")
 			b.ReportMetric(perCycle/ideal, "×ideal")
