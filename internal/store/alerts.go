@@ -30,9 +30,10 @@ func (tx *Tx) recordFinding(r lifecycle.FindingRecord) error {
 	if err != nil {
 		return err
 	}
-	return tx.execLater("findings", fmt.Sprintf("record finding %s of account %q", r.Fingerprint, r.Account),
+	return tx.execLaterRow("findings", fmt.Sprintf("record finding %s of account %q", r.Fingerprint, r.Account),
 		`INSERT INTO findings (account, rule, entity, fingerprint, severity, at, silenced, summary)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Account, r.Rule, r.Entity, r.Fingerprint, string(r.Severity), at, r.Silenced, r.Summary)
+		VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?)", "", "",
+		r.Account, r.Rule, r.Entity, r.Fingerprint, string(r.Severity), at, r.Silenced, r.Summary)
 }
 
 // Findings implements lifecycle.Book.
@@ -112,17 +113,17 @@ func (tx *Tx) putAlert(a lifecycle.Alert) error {
 	if a.Finding != nil {
 		finding = sql.NullString{String: string(a.Finding), Valid: true}
 	}
-	return tx.execLater("alerts", fmt.Sprintf("store alert %s (%s of account %q)", a.Fingerprint, a.Rule, a.Account),
+	return tx.execLaterRow("alerts", fmt.Sprintf("store alert %s (%s of account %q)", a.Fingerprint, a.Rule, a.Account),
 		`INSERT INTO alerts (fingerprint, account, rule, entity, severity, state, fired_at,
 		last_sent_at, resolved_at, last_seen_at, miss_count, finding, receivers, acked_by, acked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES `, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", `
 		ON CONFLICT (fingerprint) DO UPDATE SET
 			account = excluded.account, rule = excluded.rule, entity = excluded.entity,
 			severity = excluded.severity, state = excluded.state, fired_at = excluded.fired_at,
 			last_sent_at = excluded.last_sent_at, resolved_at = excluded.resolved_at,
 			last_seen_at = excluded.last_seen_at, miss_count = excluded.miss_count,
 			finding = excluded.finding, receivers = excluded.receivers,
-			acked_by = excluded.acked_by, acked_at = excluded.acked_at`,
+			acked_by = excluded.acked_by, acked_at = excluded.acked_at`, a.Fingerprint,
 		a.Fingerprint, a.Account, a.Rule, a.Entity, string(a.Severity), string(a.State), fired,
 		times[0], times[1], times[2], a.MissCount, finding, string(receivers), a.AckedBy, times[3])
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/billing"
 	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -366,6 +368,61 @@ func TestPostgresPollRoundTrips(t *testing.T) {
 	}
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM polls WHERE account = 'a'").Scan(&n); err != nil || n != 3 {
 		t.Errorf("polls of a stored: %d (%v), want 3", n, err)
+	}
+}
+
+// TestPostgresMergedRows: in an account's pipelined transaction, the
+// findings recorded one after the other go out as one INSERT, and so do the
+// alerts stored one after the other, but for an alert stored twice, whose
+// second write starts a statement of its own (an upsert may not change a
+// row twice); every row is kept, the alert as last stored.
+func TestPostgresMergedRows(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{})
+	alertOf := func(rule string, seen time.Time) lifecycle.Alert {
+		return lifecycle.Alert{Fingerprint: billing.Fingerprint(rule, "a", ""), Account: "a", Rule: rule,
+			Severity: billing.SeverityWarning, State: lifecycle.Firing, FiredAt: t0, LastSentAt: t0, LastSeenAt: seen}
+	}
+	var statements []int
+	err := s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		for _, rule := range []string{"r1", "r2", "r3"} {
+			if err := tx.RecordFinding(lifecycle.FindingRecord{Account: "a", Rule: rule,
+				Fingerprint: billing.Fingerprint(rule, "a", ""), Severity: billing.SeverityWarning, At: t0}); err != nil {
+				return err
+			}
+		}
+		for _, a := range []lifecycle.Alert{alertOf("r1", t0), alertOf("r2", t0), alertOf("r1", t0.Add(time.Minute))} {
+			if err := tx.PutAlert(a); err != nil {
+				return err
+			}
+		}
+		for _, l := range tx.pipe.pending {
+			statements = append(statements, len(l.args))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Arguments per statement: 8 a finding, 15 an alert.
+	if want := []int{3 * 8, 2 * 15, 15}; !slices.Equal(statements, want) {
+		t.Errorf("arguments of the statements waiting: %v, want %v", statements, want)
+	}
+	var findings int
+	if err := rawPG(t, dsn).QueryRowContext(ctx, "SELECT count(*) FROM findings WHERE account = 'a'").Scan(&findings); err != nil || findings != 3 {
+		t.Errorf("findings stored: %d (%v), want 3", findings, err)
+	}
+	var as []lifecycle.Alert
+	if err := s.View(ctx, func(tx *Tx) (err error) { as, err = tx.Alerts("a", ""); return err }); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]time.Time{}
+	for _, a := range as {
+		seen[a.Rule] = a.LastSeenAt
+	}
+	if len(as) != 2 || !seen["r1"].Equal(t0.Add(time.Minute)) || !seen["r2"].Equal(t0) {
+		t.Errorf("alerts stored: last seen %v, want r1 at %s and r2 at %s", seen, t0.Add(time.Minute), t0)
 	}
 }
 
