@@ -424,6 +424,16 @@ func TestPostgresMergedRows(t *testing.T) {
 	if len(as) != 2 || !seen["r1"].Equal(t0.Add(time.Minute)) || !seen["r2"].Equal(t0) {
 		t.Errorf("alerts stored: last seen %v, want r1 at %s and r2 at %s", seen, t0.Add(time.Minute), t0)
 	}
+	// A merged statement that fails names each write in it.
+	err = s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		for _, what := range []string{"a row that fails", "another"} {
+			if err := tx.execLaterRow("findings", what, "INSERT INTO findings (no_such_column) VALUES ", "(?)", "", "", 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantErr(t, err, `commit: a row that fails; another: error preprocessing batch (prepare): ERROR: column "no_such_column" of relation "findings" does not exist (SQLSTATE 42703)`)
 }
 
 // TestPostgresPipelinedFailures: a write of an account's transaction that
