@@ -340,9 +340,9 @@ func (tx *Tx) execLater(table, what, query string, args ...any) error {
 // execLaterRow is execLater for an INSERT of one row (head, row, tail: see
 // rowsOf) whose conflict key is key: in a pipelined transaction, it is sent
 // in one statement with the writes of the same statement waiting right
-// before it, as long as their keys differ. A finding and an alert decided
-// for each of an account's findings took a statement each, a third of
-// a poll's.
+// before it, as long as their keys differ. The finding and the alert of
+// each of an account's findings took a statement each: with two alerts
+// firing, four of the ten statements of a poll.
 func (tx *Tx) execLaterRow(table, what, head, row, tail, key string, args ...any) error {
 	p := tx.pipe
 	if p == nil {
