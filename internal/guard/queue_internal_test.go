@@ -10,7 +10,8 @@ import (
 // The claim queue keeps the order the slice operations it replaced kept:
 // a window's survivors stay in front, in order; a rotated window goes to
 // the back, in order. Checked against those operations over random
-// windows and drops, through many compactions.
+// windows and drops, through many compactions; drop says how many of the
+// window it kept (what the claim loop moves to the back).
 func TestQueueKeepsOrder(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(3, 4))
 	for round := range 50 {
@@ -41,7 +42,10 @@ func TestQueueKeepsOrder(t *testing.T) {
 						gone[a] = true
 					}
 				}
-				q.drop(len(win), gone)
+				wantKept := len(win) - len(gone)
+				if kept := q.drop(len(win), gone); kept != wantKept {
+					t.Fatalf("round %d: drop kept %d of the window, want %d", round, kept, wantKept)
+				}
 				want = slices.DeleteFunc(want, func(a string) bool { return gone[a] })
 			}
 			if got := q.front(q.len()); !slices.Equal(got, want) {
