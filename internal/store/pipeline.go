@@ -346,8 +346,7 @@ func (tx *Tx) execLater(table, what, query string, args ...any) error {
 func (tx *Tx) execLaterRow(table, what, head, row, tail, key string, args ...any) error {
 	p := tx.pipe
 	if p == nil {
-		_, err := tx.exec(head+row+tail, args...)
-		return err
+		return tx.execLater(table, what, head+row+tail, args...)
 	}
 	p.written(head)
 	if n := len(p.pending); n > 0 {
