@@ -67,33 +67,63 @@ func (tx *Tx) lastRow(account string) (storedRow, error) {
 
 // compact returns what to store of an observation whose full text is full,
 // the newest stored one being last (delta.Choose): a delta and the base it
-// is against, or full and no base. A new base is written here.
-func (tx *Tx) compact(account string, full []byte, last storedRow) ([]byte, sql.NullInt64, error) {
+// is against; or a delta against a new base, full itself (fresh true); or
+// full and no base.
+func compact(account string, full []byte, last storedRow) (data []byte, base sql.NullInt64, fresh bool) {
 	none := sql.NullInt64{}
 	if !last.found {
-		return full, none, nil
+		return full, none, false
 	}
 	var cur *delta.Base
 	if last.base.Valid {
 		if cur = last.currentBase(account); cur == nil {
 			// A base that cannot be used is not built on; reading the
 			// rows that refer to it reports it.
-			return full, none, nil
+			return full, none, false
 		}
 	}
 	form, data := delta.Choose(full, last.data, cur)
 	switch form {
 	case delta.OnCurrent:
-		return data, last.base, nil
+		return data, last.base, false
 	case delta.OnNew:
-		var id int64
-		err := tx.queryRow([]any{&id}, "INSERT INTO observation_bases (account, data) VALUES (?, ?) RETURNING id", account, string(full))
-		if err != nil {
-			return nil, none, err
-		}
-		return data, sql.NullInt64{Int64: id, Valid: true}, nil
+		return data, none, true
 	}
-	return full, none, nil
+	return full, none, false
+}
+
+// Queries of an observation's row, and of one with a new base.
+const (
+	insertObservation = "INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)"
+	insertBase        = "INSERT INTO observation_bases (account, data) VALUES (?, ?) RETURNING id"
+	// insertOnNewBase is both in one statement, for PostgreSQL: the
+	// base's id goes from the one to the other in the server.
+	insertOnNewBase = "WITH b AS (" + insertBase + ") INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, (SELECT id FROM b))"
+)
+
+// appendRow stores account's observation at at: data, against base, or
+// against a new base whose text is full when fresh. what names the write
+// in an error.
+//
+// In a pipelined transaction the new base and the row are one statement,
+// which waits with the other writes: reading the base's id back took a
+// round trip of its own, a third of a poll's round trips when the poll
+// wrote a base. SQLite, whose statements run at once, inserts the base
+// first and reads its id back (its WITH holds no INSERT).
+func (tx *Tx) appendRow(account string, at int64, data []byte, base sql.NullInt64, full []byte, fresh bool, what string) error {
+	if fresh && tx.pipe != nil {
+		// Its table is named so that a later statement reading either
+		// table sends it first.
+		return tx.execLater("observation", what, insertOnNewBase, account, string(full), account, at, string(data))
+	}
+	if fresh {
+		var id int64
+		if err := tx.queryRow([]any{&id}, insertBase, account, string(full)); err != nil {
+			return err
+		}
+		base = sql.NullInt64{Int64: id, Valid: true}
+	}
+	return tx.execLater("observations", what, insertObservation, account, at, string(data), base)
 }
 
 // currentBase returns the base r refers to, or nil when it is missing, of

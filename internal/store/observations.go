@@ -63,12 +63,9 @@ func (tx *Tx) appendObservation(account billing.Account, o billing.Observation) 
 		return fmt.Errorf("at %s: not after the last stored observation at %s",
 			fmtTime(o.At), fmtTime(fromNanos(last.at)))
 	}
-	stored, base, err := tx.compact(account.Name, data, last)
-	if err != nil {
-		return err
-	}
-	return tx.execLater("observations", "append observation of account "+strconv.Quote(account.Name)+" at "+fmtTime(o.At),
-		"INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)", account.Name, at, string(stored), base)
+	stored, base, fresh := compact(account.Name, data, last)
+	return tx.appendRow(account.Name, at, stored, base, data, fresh,
+		"append observation of account "+strconv.Quote(account.Name)+" at "+fmtTime(o.At))
 }
 
 // checkCurrency fails when any amount in o is in a currency other than c:
