@@ -38,7 +38,10 @@ import (
 //     transaction is rolled back and nothing of it is kept, as before.
 // The transaction runs on a connection taken from database/sql's pool
 // (sql.Conn); the statements that go alone go through database/sql as
-// everywhere else, so their results read the same on both paths.
+// everywhere else, so their results read the same on both paths. When
+// several accounts' transactions wait for a turn, they are one such
+// transaction (together.go): BEGIN, then each account's locks and
+// prefetch, in the first round trip, each account's writes with COMMIT.
 
 // pipe is the pipelined transaction's connection and what waits to be sent.
 type pipe struct {
@@ -125,16 +128,9 @@ const (
 		LEFT JOIN observation_bases b ON b.id = o.base WHERE o.account = ? ORDER BY o.at DESC LIMIT 1`
 )
 
-// runPipelined is run for UpdateAccount on PostgreSQL.
-func (s *Store) runPipelined(ctx context.Context, account string, fn func(*Tx) error) (err error) {
-	if s.writers != nil {
-		select {
-		case s.writers <- struct{}{}:
-			defer func() { <-s.writers }()
-		case <-ctx.Done():
-			return fmt.Errorf("begin write transaction: %w", ctx.Err())
-		}
-	}
+// runPipelined runs the transactions of batch's accounts (writeBatch) as
+// one pipelined transaction, each account's fn in turn.
+func (s *Store) runPipelined(ctx context.Context, batch []*accountWrite) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", s.classify(err))
@@ -153,11 +149,15 @@ func (s *Store) runPipelined(ctx context.Context, account string, fn func(*Tx) e
 	}()
 	tx := &Tx{ctx: ctx, q: conn, s: s, write: true, pipe: p}
 	open = true
-	if err := tx.begin(account); err != nil {
+	pres, err := tx.begin(batch)
+	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", s.classify(err))
 	}
-	if err := fn(tx); err != nil {
-		return err
+	for i, w := range batch {
+		p.pre = pres[i]
+		if err := w.fn(tx); err != nil {
+			return err
+		}
 	}
 	open = false
 	if err := tx.commit(); err != nil {
@@ -202,60 +202,75 @@ const rollbackTimeout = 10 * time.Second
 // was committed before the lock was had.
 const pgReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
-// begin sends BEGIN, the account's locks and the prefetch.
-func (tx *Tx) begin(account string) error {
-	s, p := tx.s, tx.pipe
-	lock, lockArgs := s.d.accountLock(s, account)
-	p.pre.account = account
-	return p.pgxConn(func(c *pgx.Conn) error {
+// begin sends BEGIN, and each of batch's accounts' locks and prefetch;
+// it returns the prefetches, in batch's order.
+func (tx *Tx) begin(batch []*accountWrite) ([]prefetched, error) {
+	s := tx.s
+	pres := make([]prefetched, len(batch))
+	err := tx.pipe.pgxConn(func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue(pgReadCommitted)
-		b.Queue(lock, lockArgs...)
-		b.Queue(s.d.rebind(lastPollQuery), account)
-		b.Queue(s.d.rebind(lastRowQuery), account)
-		firingQuery, firingArgs := alertsQuery(account, lifecycle.Firing)
-		b.Queue(s.d.rebind(firingQuery), firingArgs...)
-		b.Queue(s.d.rebind(silencesQuery), account, maxPrefetchedSilences+1)
+		for _, w := range batch {
+			lock, lockArgs := s.d.accountLock(s, w.account)
+			b.Queue(lock, lockArgs...)
+			b.Queue(s.d.rebind(lastPollQuery), w.account)
+			b.Queue(s.d.rebind(lastRowQuery), w.account)
+			firingQuery, firingArgs := alertsQuery(w.account, lifecycle.Firing)
+			b.Queue(s.d.rebind(firingQuery), firingArgs...)
+			b.Queue(s.d.rebind(silencesQuery), w.account, maxPrefetchedSilences+1)
+		}
 		br := c.SendBatch(tx.ctx, b)
 		defer br.Close()
 		if _, err := br.Exec(); err != nil {
 			return err
 		}
-		if _, err := br.Exec(); err != nil {
-			return err
+		for i, w := range batch {
+			if err := tx.prefetch(br, w.account, &pres[i]); err != nil {
+				return err
+			}
 		}
-		if err := br.QueryRow().Scan(&p.pre.poll); err != nil {
-			return err
-		}
-		r := storedRow{found: true}
-		switch err := br.QueryRow().Scan(r.dest()...); {
-		case errors.Is(err, pgx.ErrNoRows):
-			r = storedRow{}
-		case err != nil:
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		firing, err := tx.scanAlerts(rows)
-		rows.Close()
-		if err != nil {
-			return err
-		}
-		if rows, err = br.Query(); err != nil {
-			return err
-		}
-		silences, err := tx.scanSilences(rows)
-		rows.Close()
-		if err != nil {
-			return err
-		}
-		p.pre.row, p.pre.firing, p.pre.silences = r, firing, silences
-		p.pre.havePoll, p.pre.haveRow, p.pre.haveFiring = true, true, true
-		p.pre.haveSilences = len(silences) <= maxPrefetchedSilences
 		return br.Close()
 	})
+	return pres, err
+}
+
+// prefetch reads account's lock and prefetch from br into pre.
+func (tx *Tx) prefetch(br pgx.BatchResults, account string, pre *prefetched) error {
+	pre.account = account
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	if err := br.QueryRow().Scan(&pre.poll); err != nil {
+		return err
+	}
+	r := storedRow{found: true}
+	switch err := br.QueryRow().Scan(r.dest()...); {
+	case errors.Is(err, pgx.ErrNoRows):
+		r = storedRow{}
+	case err != nil:
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	firing, err := tx.scanAlerts(rows)
+	rows.Close()
+	if err != nil {
+		return err
+	}
+	if rows, err = br.Query(); err != nil {
+		return err
+	}
+	silences, err := tx.scanSilences(rows)
+	rows.Close()
+	if err != nil {
+		return err
+	}
+	pre.row, pre.firing, pre.silences = r, firing, silences
+	pre.havePoll, pre.haveRow, pre.haveFiring = true, true, true
+	pre.haveSilences = len(silences) <= maxPrefetchedSilences
+	return nil
 }
 
 // commit sends the writes waiting, and COMMIT.

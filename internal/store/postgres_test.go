@@ -539,7 +539,7 @@ func TestPostgresPipelinedFailures(t *testing.T) {
 // TestPostgresAccountWritersBounded: at most accountWriters account
 // transactions run at once, the others wait for a turn (and give up
 // when their context ends, having started nothing), and every one of
-// them is written.
+// them is written (those that waited, together).
 func TestPostgresAccountWritersBounded(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.DSN(t)
@@ -548,6 +548,9 @@ func TestPostgresAccountWritersBounded(t *testing.T) {
 	var inside, most atomic.Int32
 	release := make(chan struct{})
 	errs := make(chan error, writers)
+	// The first accountWriters one at a time, each once the one before
+	// is inside: started together, they would be written together, in
+	// one transaction (together.go).
 	for i := range writers {
 		go func() {
 			name := fmt.Sprintf("w%d", i)
@@ -560,10 +563,10 @@ func TestPostgresAccountWritersBounded(t *testing.T) {
 				return tx.RecordPoll(Poll{Account: name, At: t0, OK: true})
 			})
 		}()
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for inside.Load() < accountWriters && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+		deadline := time.Now().Add(10 * time.Second)
+		for i < accountWriters && inside.Load() < int32(i+1) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 	}
 	time.Sleep(50 * time.Millisecond) // room for any more to start
 	if got := inside.Load(); got != accountWriters {

@@ -134,8 +134,9 @@ type Store struct {
 	stmts  map[string]*sql.Stmt
 	// writers holds a token for each account transaction running on
 	// PostgreSQL (accountWriters); nil on SQLite, whose writers take
-	// turns on the file.
+	// turns on the file. queue holds those waiting for one (together.go).
 	writers chan struct{}
+	queue   writeQueue
 }
 
 // Open opens the state database at path, creating the file (mode 0600) if it
@@ -528,8 +529,11 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 // to account (its poll, observation, findings, alerts, receipts, and
 // outbox items it adds) and reads nothing another account's transaction
 // writes. On PostgreSQL such transactions of different accounts run at
-// once: each waits only for one of the same account and for an Update. On
-// SQLite it is Update.
+// once: each waits only for one of the same account and for an Update;
+// those of different accounts that wait for a turn are written in one
+// transaction (together.go), and fn may then run a second time, alone,
+// when another account's part of it failed: fn must leave nothing behind
+// but what it writes through its Tx. On SQLite it is Update.
 func (s *Store) UpdateAccount(ctx context.Context, account string, fn func(*Tx) error) error {
 	if account == "" {
 		return errors.New("update account: empty account")
@@ -539,7 +543,7 @@ func (s *Store) UpdateAccount(ctx context.Context, account string, fn func(*Tx) 
 
 func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx) error) error {
 	if write && account != "" && s.d.pipeline {
-		return s.runPipelined(ctx, account, fn)
+		return s.writeAccount(ctx, account, fn)
 	}
 	kind := "read"
 	if write {

@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/guardd/guardd/internal/store/pgtest"
+)
+
+// holdTurns takes every turn of s's account writers with a transaction
+// that waits; release lets them commit, and returns once they did.
+func holdTurns(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	inside, let := make(chan struct{}), make(chan struct{})
+	errs := make(chan error, accountWriters)
+	for i := range accountWriters {
+		name := fmt.Sprintf("holder%d", i)
+		go func() {
+			errs <- s.UpdateAccount(t.Context(), name, func(tx *Tx) error {
+				inside <- struct{}{}
+				<-let
+				return tx.RecordPoll(Poll{Account: name, At: t0, OK: true})
+			})
+		}()
+		<-inside
+	}
+	return func() {
+		close(let)
+		for range accountWriters {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// queued starts UpdateAccount(ctx, account, fn) for each write (ctx the
+// test's when nil), in order, each once the one before waits in s's
+// queue, and returns their outcomes' channels.
+func queued(t *testing.T, s *Store, writes []accountWrite) []chan error {
+	t.Helper()
+	outs := make([]chan error, len(writes))
+	for i, w := range writes {
+		outs[i] = make(chan error, 1)
+		ctx := w.ctx
+		if ctx == nil {
+			ctx = t.Context()
+		}
+		go func() { outs[i] <- s.UpdateAccount(ctx, w.account, w.fn) }()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			s.queue.mu.Lock()
+			n := len(s.queue.waiting)
+			s.queue.mu.Unlock()
+			if n == i+1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d writes wait, want %d", n, i+1)
+			}
+		}
+	}
+	return outs
+}
+
+// TestPostgresWritesTogether: account transactions that wait for a turn
+// are written in one transaction, but for a second transaction of an
+// account, which is written in another (it must see the first's writes,
+// which a transaction's prefetch, taken at BEGIN, would not).
+func TestPostgresWritesTogether(t *testing.T) {
+	ctx := t.Context()
+	s := postgresBackend.at(t, pgtest.DSN(t), Options{})
+	release := holdTurns(t, s)
+	const n = 10
+	xids := make([]string, n+1) // the transaction each write ran in
+	// q0's second write only records a poll: either of q0's may be
+	// written first (their batches run at once; each takes the account's
+	// lock), and observations must come in order.
+	write := func(i int, name string, at time.Time, observe bool) accountWrite {
+		return accountWrite{account: name, fn: func(tx *Tx) error {
+			if err := tx.queryRow([]any{&xids[i]}, "SELECT pg_current_xact_id()::text"); err != nil {
+				return err
+			}
+			if observe {
+				if err := tx.AppendObservation(account(name), observation(name, at, 1)); err != nil {
+					return err
+				}
+			}
+			return tx.RecordPoll(Poll{Account: name, At: at, OK: true})
+		}}
+	}
+	var writes []accountWrite
+	for i := range n {
+		writes = append(writes, write(i, fmt.Sprintf("q%d", i), t0, true))
+	}
+	writes = append(writes, write(n, "q0", t0.Add(time.Minute), false))
+	outs := queued(t, s, writes)
+	release()
+	for i, out := range outs {
+		if err := <-out; err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	for i := 1; i < n; i++ {
+		if xids[i] != xids[0] {
+			t.Errorf("q%d was written in transaction %s, q0 in %s: want one for all ten", i, xids[i], xids[0])
+		}
+	}
+	if xids[n] == xids[0] {
+		t.Errorf("q0's second write was in its first's transaction, %s", xids[0])
+	}
+	var polls, obs int
+	if err := s.db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM polls WHERE account LIKE 'q%'), (SELECT count(*) FROM observations)").
+		Scan(&polls, &obs); err != nil || polls != n+1 || obs != n {
+		t.Errorf("stored %d polls, %d observations (%v); want %d, %d", polls, obs, err, n+1, n)
+	}
+}
+
+// TestPostgresTogetherFailsAlone: when one account of a batch fails, by its
+// function's error or by a write the server refuses at COMMIT, that account
+// fails alone with its own error, and the others are written (their
+// functions run again, alone: a function of an account after the one that
+// failed had not run); nothing of the failed one is kept.
+func TestPostgresTogetherFailsAlone(t *testing.T) {
+	errDecide := errors.New("the poll's decisions failed")
+	for _, c := range []struct {
+		name    string
+		fail    func(tx *Tx) error
+		wantErr string
+		// runs is how many times each account's function runs: the
+		// batch's, in the accounts' order, stop at the one that fails.
+		runs [5]int32
+	}{
+		{"its function fails", func(*Tx) error { return errDecide }, errDecide.Error(), [5]int32{2, 2, 2, 1, 1}},
+		{"a write is refused", func(tx *Tx) error {
+			return tx.execLater("first_seen", "a sight of no kind", firstSeenInsert, "f2", "invoice", "x", 1)
+		}, `commit: a sight of no kind: ERROR: new row for relation "first_seen" violates check constraint "first_seen_kind_check" (SQLSTATE 23514)`,
+			[5]int32{2, 2, 2, 2, 2}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := postgresBackend.at(t, pgtest.DSN(t), Options{})
+			release := holdTurns(t, s)
+			var runs [5]atomic.Int32
+			var writes []accountWrite
+			for i := range runs {
+				name := fmt.Sprintf("f%d", i)
+				writes = append(writes, accountWrite{account: name, fn: func(tx *Tx) error {
+					runs[i].Add(1)
+					if err := tx.RecordPoll(Poll{Account: name, At: t0, OK: true}); err != nil {
+						return err
+					}
+					if i == 2 {
+						return c.fail(tx)
+					}
+					return nil
+				}})
+			}
+			outs := queued(t, s, writes)
+			release()
+			for i, out := range outs {
+				err := <-out
+				if i == 2 {
+					wantErr(t, err, c.wantErr)
+					continue
+				}
+				if err != nil {
+					t.Errorf("f%d: %v", i, err)
+				}
+			}
+			for i := range runs {
+				if got := runs[i].Load(); got != c.runs[i] {
+					t.Errorf("f%d's function ran %d times, want %d", i, got, c.runs[i])
+				}
+			}
+			var accounts string
+			if err := s.db.QueryRowContext(ctx, "SELECT string_agg(account, ',' ORDER BY account) FROM polls WHERE account LIKE 'f%'").
+				Scan(&accounts); err != nil || accounts != "f0,f1,f3,f4" {
+				t.Errorf("polls stored of %q (%v), want f0,f1,f3,f4", accounts, err)
+			}
+		})
+	}
+}
+
+// TestPostgresTogetherCancelled: a write whose context ends while it waits
+// is not begun, and the others waiting are written without it.
+func TestPostgresTogetherCancelled(t *testing.T) {
+	ctx := t.Context()
+	s := postgresBackend.at(t, pgtest.DSN(t), Options{})
+	release := holdTurns(t, s)
+	cctx, cancel := context.WithCancel(ctx)
+	var ran atomic.Bool
+	outs := queued(t, s, []accountWrite{
+		{account: "a", fn: func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "a", At: t0, OK: true}) }},
+		{ctx: cctx, account: "b", fn: func(tx *Tx) error {
+			ran.Store(true)
+			return tx.RecordPoll(Poll{Account: "b", At: t0, OK: true})
+		}},
+		{account: "c", fn: func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "c", At: t0, OK: true}) }},
+	})
+	cancel()
+	if err := <-outs[1]; !errors.Is(err, context.Canceled) {
+		t.Errorf("b, cancelled while it waited: got %v, want context.Canceled", err)
+	}
+	release()
+	for _, i := range []int{0, 2} {
+		if err := <-outs[i]; err != nil {
+			t.Error(err)
+		}
+	}
+	if ran.Load() {
+		t.Error("b's function ran after its context ended")
+	}
+	var accounts string
+	if err := s.db.QueryRowContext(ctx, "SELECT string_agg(account, ',' ORDER BY account) FROM polls WHERE account IN ('a', 'b', 'c')").
+		Scan(&accounts); err != nil || accounts != "a,c" {
+		t.Errorf("polls stored of %q (%v), want a,c", accounts, err)
+	}
+}
