@@ -49,10 +49,10 @@ func (tx *Tx) putLedgerCheckpoint(c LedgerCheckpoint) error {
 	if err != nil {
 		return err
 	}
-	return tx.execLater("ledger_checkpoints", "put ledger checkpoint of account "+strconv.Quote(c.Account),
-		`INSERT INTO ledger_checkpoints (account, version, fingerprint, at, data) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (account) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint,
-		at = excluded.at, data = excluded.data`, c.Account, c.Version, c.Fingerprint, at, c.Data)
+	return tx.execLaterRow("ledger_checkpoints", "put ledger checkpoint of account "+strconv.Quote(c.Account),
+		"INSERT INTO ledger_checkpoints (account, version, fingerprint, at, data) VALUES ", "(?, ?, ?, ?, ?)",
+		` ON CONFLICT (account) DO UPDATE SET version = excluded.version, fingerprint = excluded.fingerprint,
+		at = excluded.at, data = excluded.data`, c.Account, c.Account, c.Version, c.Fingerprint, at, c.Data)
 }
 
 // LedgerCheckpoint returns account's checkpoint, and false when it has

@@ -94,8 +94,9 @@ func compact(account string, full []byte, last storedRow) (data []byte, base sql
 
 // Queries of an observation's row, and of one with a new base.
 const (
-	insertObservation = "INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, ?)"
-	insertBase        = "INSERT INTO observation_bases (account, data) VALUES (?, ?) RETURNING id"
+	insertObservationHead = "INSERT INTO observations (account, at, data, base) VALUES "
+	insertObservationRow  = "(?, ?, ?, ?)"
+	insertBase            = "INSERT INTO observation_bases (account, data) VALUES (?, ?) RETURNING id"
 	// insertOnNewBase is both in one statement, for PostgreSQL: the
 	// base's id goes from the one to the other in the server.
 	insertOnNewBase = "WITH b AS (" + insertBase + ") INSERT INTO observations (account, at, data, base) VALUES (?, ?, ?, (SELECT id FROM b))"
@@ -123,7 +124,7 @@ func (tx *Tx) appendRow(account string, at int64, data []byte, base sql.NullInt6
 		}
 		base = sql.NullInt64{Int64: id, Valid: true}
 	}
-	return tx.execLater("observations", what, insertObservation, account, at, string(data), base)
+	return tx.execLaterRow("observations", what, insertObservationHead, insertObservationRow, "", "", account, at, string(data), base)
 }
 
 // currentBase returns the base r refers to, or nil when it is missing, of

@@ -267,7 +267,8 @@ func (tx *Tx) RecordFirstSeen(account, kind string, ids []string, at time.Time) 
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		if err := tx.execLater("first_seen", what, firstSeenInsert, account, kind, id, n); err != nil {
+		if err := tx.execLaterRow("first_seen", what, firstSeenHead, firstSeenRow, firstSeenTail, account+"\x00"+kind+"\x00"+id,
+			account, kind, id, n); err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
@@ -275,8 +276,12 @@ func (tx *Tx) RecordFirstSeen(account, kind string, ids []string, at time.Time) 
 }
 
 // firstSeenInsert stores a first sight unless one is stored.
-const firstSeenInsert = `INSERT INTO first_seen (account, kind, id, at) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`
+const (
+	firstSeenHead   = "INSERT INTO first_seen (account, kind, id, at) VALUES "
+	firstSeenRow    = "(?, ?, ?, ?)"
+	firstSeenTail   = " ON CONFLICT DO NOTHING"
+	firstSeenInsert = firstSeenHead + firstSeenRow + firstSeenTail
+)
 
 // Poll is one poll attempt of one account, successful or not, for detecting
 // a guard that has gone blind.
@@ -339,8 +344,8 @@ func (tx *Tx) recordPoll(p Poll) error {
 	if err != nil {
 		return err
 	}
-	return tx.execLater("polls", "record poll of account "+strconv.Quote(p.Account),
-		"INSERT INTO polls (account, at, ok, error, missing, reasons) VALUES (?, ?, ?, ?, ?, ?)",
+	return tx.execLaterRow("polls", "record poll of account "+strconv.Quote(p.Account),
+		"INSERT INTO polls (account, at, ok, error, missing, reasons) VALUES ", "(?, ?, ?, ?, ?, ?)", "", "",
 		p.Account, at, p.OK, p.Error, strings.Join(missing, ","), string(js))
 }
 

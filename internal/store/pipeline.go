@@ -354,20 +354,26 @@ func (tx *Tx) execLater(table, what, query string, args ...any) error {
 
 // execLaterRow is execLater for an INSERT of one row (head, row, tail: see
 // rowsOf) whose conflict key is key: in a pipelined transaction, it is sent
-// in one statement with the writes of the same statement waiting right
-// before it, as long as their keys differ. The finding and the alert of
+// in one statement with the writes of the same statement waiting before
+// it, as long as their keys differ and no write of the same table waits
+// between them. The row then goes before the writes of other tables
+// between: no table's rows depend on another's (but for an observation
+// and its new base, which are one statement). The finding and the alert of
 // each of an account's findings took a statement each: with two alerts
-// firing, four of the ten statements of a poll.
+// firing, four of the ten statements of a poll; and the accounts written
+// together (together.go) each took a statement of every kind.
 func (tx *Tx) execLaterRow(table, what, head, row, tail, key string, args ...any) error {
 	p := tx.pipe
 	if p == nil {
 		return tx.execLater(table, what, head+row+tail, args...)
 	}
 	p.written(head)
-	if n := len(p.pending); n > 0 {
-		l := &p.pending[n-1]
-		if r := l.rows; r != nil && r.head == head && r.row == row && r.tail == tail &&
-			r.n < maxRowsMerged && (key == "" || !slices.Contains(r.keys, key)) {
+	for i := len(p.pending) - 1; i >= 0 && len(p.pending)-i <= maxMergeLook; i-- {
+		l := &p.pending[i]
+		if r := l.rows; r != nil && r.head == head && r.row == row && r.tail == tail {
+			if r.n >= maxRowsMerged || (key != "" && slices.Contains(r.keys, key)) {
+				break
+			}
 			r.n++
 			if key != "" {
 				r.keys = append(r.keys, key)
@@ -375,6 +381,9 @@ func (tx *Tx) execLaterRow(table, what, head, row, tail, key string, args ...any
 			l.args = append(l.args, args...)
 			l.what += "; " + what
 			return nil
+		}
+		if strings.Contains(l.table, table) || strings.Contains(table, l.table) {
+			break // a write of the same table, which must stay after
 		}
 	}
 	r := &rowsOf{head: head, row: row, tail: tail, n: 1}
@@ -384,6 +393,11 @@ func (tx *Tx) execLaterRow(table, what, head, row, tail, key string, args ...any
 	p.pending = append(p.pending, later{table: table, args: args, what: what, rows: r})
 	return nil
 }
+
+// maxMergeLook bounds how many writes waiting execLaterRow looks back
+// through for a statement to join: a few kinds of write an account, for
+// the accounts of a batch.
+const maxMergeLook = 64
 
 // written forgets what the prefetch read of a table query writes.
 func (p *pipe) written(query string) {

@@ -403,15 +403,19 @@ func TestPostgresMergedRows(t *testing.T) {
 		return lifecycle.Alert{Fingerprint: billing.Fingerprint(rule, "a", ""), Account: "a", Rule: rule,
 			Severity: billing.SeverityWarning, State: lifecycle.Firing, FiredAt: t0, LastSentAt: t0, LastSeenAt: seen}
 	}
+	finding := func(tx *Tx, account, rule string) error {
+		return tx.RecordFinding(lifecycle.FindingRecord{Account: account, Rule: rule,
+			Fingerprint: billing.Fingerprint(rule, account, ""), Severity: billing.SeverityWarning, At: t0})
+	}
 	var statements []int
+	// Each finding and its alert in turn, as Decide writes them: the
+	// findings join the first finding's statement, over the alerts'.
 	err := s.UpdateAccount(ctx, "a", func(tx *Tx) error {
-		for _, rule := range []string{"r1", "r2", "r3"} {
-			if err := tx.RecordFinding(lifecycle.FindingRecord{Account: "a", Rule: rule,
-				Fingerprint: billing.Fingerprint(rule, "a", ""), Severity: billing.SeverityWarning, At: t0}); err != nil {
+		for i, rule := range []string{"r1", "r2", "r3"} {
+			if err := finding(tx, "a", rule); err != nil {
 				return err
 			}
-		}
-		for _, a := range []lifecycle.Alert{alertOf("r1", t0), alertOf("r2", t0), alertOf("r1", t0.Add(time.Minute))} {
+			a := []lifecycle.Alert{alertOf("r1", t0), alertOf("r2", t0), alertOf("r1", t0.Add(time.Minute))}[i]
 			if err := tx.PutAlert(a); err != nil {
 				return err
 			}
@@ -427,6 +431,30 @@ func TestPostgresMergedRows(t *testing.T) {
 	// Arguments per statement: 8 a finding, 15 an alert.
 	if want := []int{3 * 8, 2 * 15, 15}; !slices.Equal(statements, want) {
 		t.Errorf("arguments of the statements waiting: %v, want %v", statements, want)
+	}
+	// A write of the same table between two rows keeps them apart: it
+	// must run after the first and before the second.
+	statements = nil
+	err = s.UpdateAccount(ctx, "b", func(tx *Tx) error {
+		if err := finding(tx, "b", "r1"); err != nil {
+			return err
+		}
+		if err := tx.execLater("findings", "a delete", "DELETE FROM findings WHERE account = 'nobody'"); err != nil {
+			return err
+		}
+		if err := finding(tx, "b", "r2"); err != nil {
+			return err
+		}
+		for _, l := range tx.pipe.pending {
+			statements = append(statements, len(l.args))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{8, 0, 8}; !slices.Equal(statements, want) {
+		t.Errorf("arguments of the statements waiting, a delete between: %v, want %v", statements, want)
 	}
 	var findings int
 	if err := rawPG(t, dsn).QueryRowContext(ctx, "SELECT count(*) FROM findings WHERE account = 'a'").Scan(&findings); err != nil || findings != 3 {

@@ -151,7 +151,10 @@ func (s *Store) writeBatch(batch []*accountWrite) {
 		return
 	}
 	// The locks are taken in the accounts' order, as every batch takes
-	// them: two batches never wait for each other crosswise.
+	// them, so two batches do not wait for each other crosswise; but
+	// for accounts whose lock keys collide (hashtext is 32 bits), which
+	// the server's deadlock detection ends by failing one batch: its
+	// accounts are then written alone.
 	slices.SortFunc(batch, func(a, b *accountWrite) int { return strings.Compare(a.account, b.account) })
 	ctx, cancel := whileAnyWaits(batch)
 	err := s.runPipelined(ctx, batch)

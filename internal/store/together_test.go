@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,6 +80,7 @@ func TestPostgresWritesTogether(t *testing.T) {
 	// q0's second write only records a poll: either of q0's may be
 	// written first (their batches run at once; each takes the account's
 	// lock), and observations must come in order.
+	var statements []int // the arguments of the statements waiting after q9's writes
 	write := func(i int, name string, at time.Time, observe bool) accountWrite {
 		return accountWrite{account: name, fn: func(tx *Tx) error {
 			if err := tx.queryRow([]any{&xids[i]}, "SELECT pg_current_xact_id()::text"); err != nil {
@@ -89,7 +91,15 @@ func TestPostgresWritesTogether(t *testing.T) {
 					return err
 				}
 			}
-			return tx.RecordPoll(Poll{Account: name, At: at, OK: true})
+			if err := tx.RecordPoll(Poll{Account: name, At: at, OK: true}); err != nil {
+				return err
+			}
+			if name == "q9" {
+				for _, l := range tx.pipe.pending {
+					statements = append(statements, len(l.args))
+				}
+			}
+			return nil
 		}}
 	}
 	var writes []accountWrite
@@ -108,6 +118,11 @@ func TestPostgresWritesTogether(t *testing.T) {
 		if xids[i] != xids[0] {
 			t.Errorf("q%d was written in transaction %s, q0 in %s: want one for all ten", i, xids[i], xids[0])
 		}
+	}
+	// One statement for the ten observations (4 arguments each), one for
+	// the ten polls (6 each).
+	if want := []int{n * 4, n * 6}; !slices.Equal(statements, want) {
+		t.Errorf("arguments of the statements waiting after the ten: %v, want %v", statements, want)
 	}
 	if xids[n] == xids[0] {
 		t.Errorf("q0's second write was in its first's transaction, %s", xids[0])
