@@ -390,6 +390,16 @@ func TestPostgresPollRoundTrips(t *testing.T) {
 	})
 }
 
+// waitingArgs returns the number of arguments of each statement waiting in
+// tx's pipeline, in order.
+func waitingArgs(tx *Tx) []int {
+	var n []int
+	for _, l := range tx.pipe.pending {
+		n = append(n, len(l.args))
+	}
+	return n
+}
+
 // TestPostgresMergedRows: in an account's pipelined transaction, the
 // findings recorded one after the other go out as one INSERT, and so do the
 // alerts stored one after the other, but for an alert stored twice, whose
@@ -420,9 +430,7 @@ func TestPostgresMergedRows(t *testing.T) {
 				return err
 			}
 		}
-		for _, l := range tx.pipe.pending {
-			statements = append(statements, len(l.args))
-		}
+		statements = waitingArgs(tx)
 		return nil
 	})
 	if err != nil {
@@ -434,7 +442,6 @@ func TestPostgresMergedRows(t *testing.T) {
 	}
 	// A write of the same table between two rows keeps them apart: it
 	// must run after the first and before the second.
-	statements = nil
 	err = s.UpdateAccount(ctx, "b", func(tx *Tx) error {
 		if err := finding(tx, "b", "r1"); err != nil {
 			return err
@@ -445,9 +452,7 @@ func TestPostgresMergedRows(t *testing.T) {
 		if err := finding(tx, "b", "r2"); err != nil {
 			return err
 		}
-		for _, l := range tx.pipe.pending {
-			statements = append(statements, len(l.args))
-		}
+		statements = waitingArgs(tx)
 		return nil
 	})
 	if err != nil {

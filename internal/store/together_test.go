@@ -95,9 +95,7 @@ func TestPostgresWritesTogether(t *testing.T) {
 				return err
 			}
 			if name == "q9" {
-				for _, l := range tx.pipe.pending {
-					statements = append(statements, len(l.args))
-				}
+				statements = waitingArgs(tx)
 			}
 			return nil
 		}}
