@@ -42,9 +42,10 @@ type dialect struct {
 	// take turns, as SQLite's BEGIN IMMEDIATE does; writers of one account
 	// only (account set) may run beside those of another.
 	lockWrite func(ctx context.Context, tx *sql.Tx, s *Store, account string) error
-	// accountLock is the statement (and its arguments) lockWrite runs
-	// for a writer of account alone, for a pipelined transaction.
-	accountLock func(s *Store, account string) (string, []any)
+	// accountsLock is the statements (and their arguments) that take
+	// the locks of a writer of accounts alone, in the accounts' order,
+	// for a pipelined transaction; lockWrite takes the same for one.
+	accountsLock func(s *Store, accounts []string) []statement
 	// pipeline: UpdateAccount's transactions are pipelined (pipeline.go).
 	pipeline bool
 	// classify turns the driver's errors into this package's.
@@ -64,6 +65,12 @@ var sqliteDialect = &dialect{
 	write:     sql.LevelDefault,
 	lockWrite: func(context.Context, *sql.Tx, *Store, string) error { return nil }, // _txlock=immediate
 	classify:  classifySQLite,
+}
+
+// statement is a query and its arguments.
+type statement struct {
+	query string
+	args  []any
 }
 
 // rebind rewrites a query's ? and ?N placeholders as $N for PostgreSQL.

@@ -118,10 +118,9 @@ type prefetched struct {
 // each time.
 const maxPrefetchedSilences = 64
 
-// Queries whose answers the prefetch gives.
+// Queries of one account whose answers the prefetch gives (begin reads
+// them for every account of a batch at once).
 const (
-	// silencesQuery reads the silences that could apply to an account.
-	silencesQuery = "SELECT " + silenceColumns + " FROM silences WHERE account IN ('', ?) LIMIT ?"
 	lastPollQuery = "SELECT max(at) FROM polls WHERE account = ?"
 	// The row's base is read with it: compact needs it.
 	lastRowQuery = `SELECT o.at, o.base, o.data, b.account, b.data FROM observations o
@@ -202,74 +201,160 @@ const rollbackTimeout = 10 * time.Second
 // was committed before the lock was had.
 const pgReadCommitted = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
-// begin sends BEGIN, and each of batch's accounts' locks and prefetch;
-// it returns the prefetches, in batch's order.
+// The prefetch of a batch's accounts (the answers of lastPollQuery,
+// lastRowQuery, alertsQuery(account, Firing) and of the silences that
+// could apply to each), one statement each for all the accounts, their
+// rows in the accounts' order where a row is an account's: four
+// statements for each account were most of the statements of a batch.
+const (
+	lastPollsQuery = `SELECT (SELECT max(at) FROM polls WHERE account = u.a)
+		FROM unnest(?::text[]) WITH ORDINALITY AS u(a, i) ORDER BY u.i`
+	lastRowsQuery = `SELECT o.at, o.base, o.data, b.account, b.data
+		FROM unnest(?::text[]) WITH ORDINALITY AS u(a, i)
+		LEFT JOIN LATERAL (SELECT at, base, data FROM observations WHERE account = u.a ORDER BY at DESC LIMIT 1) o ON true
+		LEFT JOIN observation_bases b ON b.id = o.base ORDER BY u.i`
+	firingOfQuery = "SELECT " + alertColumns + " FROM alerts WHERE account = ANY(?::text[]) AND state = ? ORDER BY fired_at, fingerprint"
+	// Every account's silences and the global ones, all of them when
+	// fewer than the limit come back (prefetchSilences).
+	silencesOfQuery = "SELECT " + silenceColumns + " FROM silences WHERE account = '' OR account = ANY(?::text[]) LIMIT ?"
+)
+
+// begin sends BEGIN, and batch's accounts' locks and prefetch; it returns
+// the prefetches, in batch's order.
 func (tx *Tx) begin(batch []*accountWrite) ([]prefetched, error) {
 	s := tx.s
+	accounts := make([]string, len(batch))
+	at := make(map[string]int, len(batch))
 	pres := make([]prefetched, len(batch))
+	for i, w := range batch {
+		accounts[i], at[w.account] = w.account, i
+		pres[i].account = w.account
+	}
+	silencesLimit := (maxPrefetchedSilences+1)*(len(batch)+1) + 1
 	err := tx.pipe.pgxConn(func(c *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue(pgReadCommitted)
-		for _, w := range batch {
-			lock, lockArgs := s.d.accountLock(s, w.account)
-			b.Queue(lock, lockArgs...)
-			b.Queue(s.d.rebind(lastPollQuery), w.account)
-			b.Queue(s.d.rebind(lastRowQuery), w.account)
-			firingQuery, firingArgs := alertsQuery(w.account, lifecycle.Firing)
-			b.Queue(s.d.rebind(firingQuery), firingArgs...)
-			b.Queue(s.d.rebind(silencesQuery), w.account, maxPrefetchedSilences+1)
+		locks := s.d.accountsLock(s, accounts)
+		for _, l := range locks {
+			b.Queue(l.query, l.args...)
 		}
+		b.Queue(s.d.rebind(lastPollsQuery), accounts)
+		b.Queue(s.d.rebind(lastRowsQuery), accounts)
+		b.Queue(s.d.rebind(firingOfQuery), accounts, string(lifecycle.Firing))
+		b.Queue(s.d.rebind(silencesOfQuery), accounts, silencesLimit)
 		br := c.SendBatch(tx.ctx, b)
 		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return err
-		}
-		for i, w := range batch {
-			if err := tx.prefetch(br, w.account, &pres[i]); err != nil {
+		for range 1 + len(locks) {
+			if _, err := br.Exec(); err != nil {
 				return err
 			}
+		}
+		if err := eachRow(br, len(batch), func(rows pgx.Rows, i int) error {
+			return rows.Scan(&pres[i].poll)
+		}); err != nil {
+			return err
+		}
+		if err := eachRow(br, len(batch), func(rows pgx.Rows, i int) error {
+			var when sql.NullInt64
+			r := storedRow{}
+			if err := rows.Scan(&when, &r.base, &r.data, &r.owner, &r.baseText); err != nil {
+				return err
+			}
+			if when.Valid {
+				r.found, r.at = true, when.Int64
+				pres[i].row = r
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		firing, err := tx.scanAlerts(rows)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		for _, a := range firing {
+			i, ok := at[a.Account]
+			if !ok {
+				return fmt.Errorf("the prefetch read an alert of account %q, not of the transaction's", a.Account)
+			}
+			pres[i].firing = append(pres[i].firing, a)
+		}
+		if rows, err = br.Query(); err != nil {
+			return err
+		}
+		silences, err := tx.scanSilences(rows)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if err := prefetchSilences(pres, at, silences, len(silences) < silencesLimit); err != nil {
+			return err
+		}
+		for i := range pres {
+			pres[i].havePoll, pres[i].haveRow, pres[i].haveFiring = true, true, true
 		}
 		return br.Close()
 	})
 	return pres, err
 }
 
-// prefetch reads account's lock and prefetch from br into pre.
-func (tx *Tx) prefetch(br pgx.BatchResults, account string, pre *prefetched) error {
-	pre.account = account
-	if _, err := br.Exec(); err != nil {
-		return err
-	}
-	if err := br.QueryRow().Scan(&pre.poll); err != nil {
-		return err
-	}
-	r := storedRow{found: true}
-	switch err := br.QueryRow().Scan(r.dest()...); {
-	case errors.Is(err, pgx.ErrNoRows):
-		r = storedRow{}
-	case err != nil:
-		return err
-	}
+// eachRow reads the next statement's rows of br, which must be n, the
+// i-th with row.
+func eachRow(br pgx.BatchResults, n int, row func(rows pgx.Rows, i int) error) error {
 	rows, err := br.Query()
 	if err != nil {
 		return err
 	}
-	firing, err := tx.scanAlerts(rows)
-	rows.Close()
-	if err != nil {
+	defer rows.Close()
+	i := 0
+	for ; rows.Next(); i++ {
+		if i == n {
+			return fmt.Errorf("the prefetch read more than %d rows", n)
+		}
+		if err := row(rows, i); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
-	if rows, err = br.Query(); err != nil {
-		return err
+	if i != n {
+		return fmt.Errorf("the prefetch read %d rows, want %d", i, n)
 	}
-	silences, err := tx.scanSilences(rows)
-	rows.Close()
-	if err != nil {
-		return err
+	return nil
+}
+
+// prefetchSilences gives each account of pres (at: its index) the
+// silences that could apply to it, the global ones and its own, when all
+// were read (all) and there are at most maxPrefetchedSilences.
+func prefetchSilences(pres []prefetched, at map[string]int, silences []lifecycle.Silence, all bool) error {
+	if !all {
+		return nil
 	}
-	pre.row, pre.firing, pre.silences = r, firing, silences
-	pre.havePoll, pre.haveRow, pre.haveFiring = true, true, true
-	pre.haveSilences = len(silences) <= maxPrefetchedSilences
+	for _, sl := range silences {
+		if sl.Account == "" {
+			for i := range pres {
+				pres[i].silences = append(pres[i].silences, sl)
+			}
+			continue
+		}
+		i, ok := at[sl.Account]
+		if !ok {
+			return fmt.Errorf("the prefetch read a silence of account %q, not of the transaction's", sl.Account)
+		}
+		pres[i].silences = append(pres[i].silences, sl)
+	}
+	for i := range pres {
+		pres[i].haveSilences = len(pres[i].silences) <= maxPrefetchedSilences
+		if !pres[i].haveSilences {
+			pres[i].silences = nil
+		}
+	}
 	return nil
 }
 

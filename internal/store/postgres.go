@@ -88,9 +88,9 @@ var postgresDialect = &dialect{
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	},
-	accountLock: postgresAccountLock,
-	pipeline:    true,
-	classify:    classifyPostgres,
+	accountsLock: postgresAccountsLock,
+	pipeline:     true,
+	classify:     classifyPostgres,
 }
 
 // postgresAccountLock is the statement that takes the locks of a writer
@@ -100,6 +100,17 @@ var postgresDialect = &dialect{
 func postgresAccountLock(s *Store, account string) (string, []any) {
 	return "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2::int, hashtext($3))",
 		[]any{s.lock, int32(s.lock >> 32), account}
+}
+
+// postgresAccountsLock is postgresAccountLock for several accounts, their
+// locks taken in their order: the shared lock first, as for one (an
+// aggregate's query would take it after the others), then one statement
+// for all of the accounts'.
+func postgresAccountsLock(s *Store, accounts []string) []statement {
+	return []statement{
+		{"SELECT pg_advisory_xact_lock_shared($1)", []any{s.lock}},
+		{"SELECT count(pg_advisory_xact_lock($1::int, hashtext(a))) FROM unnest($2::text[]) AS a", []any{int32(s.lock >> 32), accounts}},
+	}
 }
 
 // OpenPostgres opens the guardd state kept in the PostgreSQL database dsn

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guardd/guardd/internal/billing"
+	"github.com/guardd/guardd/internal/lifecycle"
 	"github.com/guardd/guardd/internal/store/pgtest"
 )
 
@@ -231,5 +234,124 @@ func TestPostgresTogetherCancelled(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, "SELECT string_agg(account, ',' ORDER BY account) FROM polls WHERE account IN ('a', 'b', 'c')").
 		Scan(&accounts); err != nil || accounts != "a,c" {
 		t.Errorf("polls stored of %q (%v), want a,c", accounts, err)
+	}
+}
+
+// TestPostgresBatchPrefetch: what a batch reads of its accounts with BEGIN
+// (four statements for all of them) is what the queries of one account
+// answer for each: its last poll, its last observation as stored and that
+// one's base, its firing alerts in order, and the silences that could apply
+// to it, or none when it has too many to prefetch. The accounts differ in
+// all of these; a silence of an account outside the batch is not read.
+func TestPostgresBatchPrefetch(t *testing.T) {
+	ctx := t.Context()
+	s := postgresBackend.at(t, pgtest.DSN(t), Options{})
+	alert := func(name, rule string, state lifecycle.State, fired time.Time) lifecycle.Alert {
+		a := lifecycle.Alert{Fingerprint: billing.Fingerprint(rule, name, ""), Account: name, Rule: rule,
+			Severity: billing.SeverityWarning, State: state, FiredAt: fired, LastSentAt: fired, LastSeenAt: fired}
+		if state == lifecycle.Resolved {
+			a.ResolvedAt = fired.Add(time.Minute)
+		}
+		return a
+	}
+	silence := func(tx *Tx, account string) error {
+		_, err := tx.AddSilence(lifecycle.Silence{Account: account, Start: t0, End: t0.Add(time.Hour), Comment: "c"})
+		return err
+	}
+	for i := range 3 { // b's observations: whole, then on a new base, then on it
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if err := s.UpdateAccount(ctx, "b", func(tx *Tx) error {
+			if err := tx.AppendObservation(account("b"), observation("b", at, 1)); err != nil {
+				return err
+			}
+			return tx.RecordPoll(Poll{Account: "b", At: at, OK: true})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(t, s, func(tx *Tx) error {
+		if err := tx.AppendObservation(account("c"), observation("c", t0, 2)); err != nil {
+			return err
+		}
+		if err := tx.RecordPoll(Poll{Account: "c", At: t0.Add(time.Hour), OK: false, Error: "e"}); err != nil {
+			return err
+		}
+		for _, a := range []lifecycle.Alert{alert("b", "r1", lifecycle.Firing, t0), alert("b", "r2", lifecycle.Resolved, t0),
+			alert("c", "r2", lifecycle.Firing, t0.Add(time.Minute)), alert("c", "r1", lifecycle.Firing, t0)} {
+			if err := tx.PutAlert(a); err != nil {
+				return err
+			}
+		}
+		for _, account := range []string{"", "", "c", "outside"} {
+			if err := silence(tx, account); err != nil {
+				return err
+			}
+		}
+		for range maxPrefetchedSilences {
+			if err := silence(tx, "d"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	names := []string{"a", "b", "c", "d"}
+	got := make([]prefetched, len(names))
+	var batch []*accountWrite
+	for i, name := range names {
+		batch = append(batch, &accountWrite{account: name, fn: func(tx *Tx) error {
+			got[i] = tx.pipe.pre
+			return nil
+		}})
+	}
+	if err := s.runPipelined(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	view(t, s, func(tx *Tx) error {
+		for i, name := range names {
+			g := got[i]
+			if !g.havePoll || !g.haveRow || !g.haveFiring || g.account != name {
+				t.Errorf("%s: prefetched %v %v %v of %q, want all of %q", name, g.havePoll, g.haveRow, g.haveFiring, g.account, name)
+			}
+			var poll sql.NullInt64
+			if err := tx.queryRow([]any{&poll}, lastPollQuery, name); err != nil {
+				return err
+			}
+			if g.poll != poll {
+				t.Errorf("%s: last poll %v, want %v", name, g.poll, poll)
+			}
+			row, err := tx.lastRow(name)
+			if err != nil {
+				return err
+			}
+			if fmt.Sprintf("%+v", g.row) != fmt.Sprintf("%+v", row) {
+				t.Errorf("%s: last row\n%+v\nwant\n%+v", name, g.row, row)
+			}
+			firing, err := tx.Alerts(name, lifecycle.Firing)
+			if err != nil {
+				return err
+			}
+			if fmt.Sprint(g.firing) != fmt.Sprint(firing) {
+				t.Errorf("%s: firing\n%v\nwant\n%v", name, g.firing, firing)
+			}
+			all, err := tx.silences("SELECT "+silenceColumns+" FROM silences WHERE account IN ('', ?) ORDER BY id", name)
+			if err != nil {
+				return err
+			}
+			want := len(all) <= maxPrefetchedSilences
+			if !want {
+				all = nil
+			}
+			if g.haveSilences != want || fmt.Sprint(g.silences) != fmt.Sprint(all) {
+				t.Errorf("%s: silences %v (%d), want %v (%d)", name, g.haveSilences, len(g.silences), want, len(all))
+			}
+		}
+		return nil
+	})
+	// What the data was made to be.
+	if !got[1].row.base.Valid || got[2].row.base.Valid || got[0].row.found || got[0].poll.Valid {
+		t.Errorf("b's last row has no base, c's has, or a has a row or a poll: the test's data is not what it says")
+	}
+	if len(got[2].firing) != 2 || len(got[1].firing) != 1 || len(got[2].silences) != 3 || got[3].haveSilences {
+		t.Errorf("c's firing alerts, b's, c's silences or d's: the test's data is not what it says")
 	}
 }
