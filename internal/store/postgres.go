@@ -56,15 +56,17 @@ const poolSize = 16
 // less time: backends switching and spinning on shared locks. Probed on
 // the 2-core test machine (a poll's two inserts in a transaction, 2,000
 // accounts), the server's CPU per transaction was 252 us with 2 at once,
-// 269 with 4, 324 with 8, 506 with 16 and 765 with 48. In
-// BenchmarkReplicaCycle (paired runs), bounding each replica to 3 took
-// PostgreSQL from 660-915 to 375-425 us an account with three replicas
-// and their cycle from 2.6-3.3x to 1.8-2.0x the ideal, one replica's from
-// 1.19x to 1.05x; 1 and 2 did as well as 3, 4 and 8 less well (2.0-2.3x).
-// Three at once still write some thousands of polls a second per replica
-// (a transaction is two round trips), where a 15-minute schedule over
-// 100,000 accounts asks for about 110.
-const accountWriters = 3
+// 269 with 4, 324 with 8, 506 with 16 and 765 with 48; and 3 was the best
+// bound while each account had a transaction of its own. Since the
+// accounts that wait are written together (together.go), one writer does
+// better still: everything that waits goes in its next transaction. In
+// BenchmarkReplicaCycle, three replicas of 64 polls in flight, paired
+// runs: 1.57 and 1.84x the ideal with 3 writers, 1.64 and 1.50 with 2, 1.34
+// and 1.60 with 1 (PostgreSQL 286 and 385 us an account, against 414 and
+// 502 with 3). One writer still writes several thousand polls a second per
+// replica, where a 15-minute schedule over 100,000 accounts asks for about
+// 110.
+const accountWriters = 1
 
 var postgresDialect = &dialect{
 	name:   DriverPostgres,
