@@ -63,9 +63,9 @@ const poolSize = 16
 // BenchmarkReplicaCycle, three replicas of 64 polls in flight, paired
 // runs: 1.57 and 1.84x the ideal with 3 writers, 1.64 and 1.50 with 2, 1.34
 // and 1.60 with 1 (PostgreSQL 286 and 385 us an account, against 414 and
-// 502 with 3). One writer still writes several thousand polls a second per
-// replica, where a 15-minute schedule over 100,000 accounts asks for about
-// 110.
+// 502 with 3). There one writer each wrote some 2,900 polls a second for
+// the three replicas, which shared the two cores with the server, where a
+// 15-minute schedule over 100,000 accounts asks for about 110.
 const accountWriters = 1
 
 var postgresDialect = &dialect{
