@@ -27,7 +27,7 @@ func holdTurns(t *testing.T, s *Store) (release func()) {
 			errs <- s.UpdateAccount(t.Context(), name, func(tx *Tx) error {
 				inside <- struct{}{}
 				<-let
-				return tx.RecordPoll(Poll{Account: name, At: t0, OK: true})
+				return recordsPoll(name)(tx)
 			})
 		}()
 		<-inside
@@ -68,6 +68,23 @@ func queued(t *testing.T, s *Store, writes []accountWrite) []chan error {
 		}
 	}
 	return outs
+}
+
+// recordsPoll is an account transaction that records a poll of name.
+func recordsPoll(name string) func(*Tx) error {
+	return func(tx *Tx) error { return tx.RecordPoll(Poll{Account: name, At: t0, OK: true}) }
+}
+
+// pollsOf lists, comma-separated, the accounts whose names are LIKE like
+// that have polls stored.
+func pollsOf(t *testing.T, s *Store, like string) string {
+	t.Helper()
+	var accounts sql.NullString
+	if err := s.db.QueryRowContext(t.Context(), "SELECT string_agg(DISTINCT account, ',' ORDER BY account) FROM polls WHERE account LIKE $1",
+		like).Scan(&accounts); err != nil {
+		t.Fatal(err)
+	}
+	return accounts.String
 }
 
 // TestPostgresWritesTogether: account transactions that wait for a turn
@@ -157,7 +174,6 @@ func TestPostgresTogetherFailsAlone(t *testing.T) {
 			[5]int32{2, 2, 2, 2, 2}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := t.Context()
 			s := postgresBackend.at(t, pgtest.DSN(t), Options{})
 			release := holdTurns(t, s)
 			var runs [5]atomic.Int32
@@ -166,7 +182,7 @@ func TestPostgresTogetherFailsAlone(t *testing.T) {
 				name := fmt.Sprintf("f%d", i)
 				writes = append(writes, accountWrite{account: name, fn: func(tx *Tx) error {
 					runs[i].Add(1)
-					if err := tx.RecordPoll(Poll{Account: name, At: t0, OK: true}); err != nil {
+					if err := recordsPoll(name)(tx); err != nil {
 						return err
 					}
 					if i == 2 {
@@ -192,10 +208,8 @@ func TestPostgresTogetherFailsAlone(t *testing.T) {
 					t.Errorf("f%d's function ran %d times, want %d", i, got, c.runs[i])
 				}
 			}
-			var accounts string
-			if err := s.db.QueryRowContext(ctx, "SELECT string_agg(account, ',' ORDER BY account) FROM polls WHERE account LIKE 'f%'").
-				Scan(&accounts); err != nil || accounts != "f0,f1,f3,f4" {
-				t.Errorf("polls stored of %q (%v), want f0,f1,f3,f4", accounts, err)
+			if got := pollsOf(t, s, "f%"); got != "f0,f1,f3,f4" {
+				t.Errorf("polls stored of %q, want f0,f1,f3,f4", got)
 			}
 		})
 	}
@@ -210,12 +224,12 @@ func TestPostgresTogetherCancelled(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	var ran atomic.Bool
 	outs := queued(t, s, []accountWrite{
-		{account: "a", fn: func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "a", At: t0, OK: true}) }},
+		{account: "a", fn: recordsPoll("a")},
 		{ctx: cctx, account: "b", fn: func(tx *Tx) error {
 			ran.Store(true)
-			return tx.RecordPoll(Poll{Account: "b", At: t0, OK: true})
+			return recordsPoll("b")(tx)
 		}},
-		{account: "c", fn: func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "c", At: t0, OK: true}) }},
+		{account: "c", fn: recordsPoll("c")},
 	})
 	cancel()
 	if err := <-outs[1]; !errors.Is(err, context.Canceled) {
@@ -230,10 +244,8 @@ func TestPostgresTogetherCancelled(t *testing.T) {
 	if ran.Load() {
 		t.Error("b's function ran after its context ended")
 	}
-	var accounts string
-	if err := s.db.QueryRowContext(ctx, "SELECT string_agg(account, ',' ORDER BY account) FROM polls WHERE account IN ('a', 'b', 'c')").
-		Scan(&accounts); err != nil || accounts != "a,c" {
-		t.Errorf("polls stored of %q (%v), want a,c", accounts, err)
+	if got := pollsOf(t, s, "_"); got != "a,c" {
+		t.Errorf("polls stored of %q, want a,c", got)
 	}
 }
 
