@@ -38,13 +38,14 @@ type dialect struct {
 	// the server's default (a snapshot taken by the lock's own statement,
 	// as repeatable read takes it, is from before the wait).
 	write sql.IsolationLevel
-	// lockWrite runs first in every write transaction: it makes writers
-	// take turns, as SQLite's BEGIN IMMEDIATE does; writers of one account
-	// only (account set) may run beside those of another.
-	lockWrite func(ctx context.Context, tx *sql.Tx, s *Store, account string) error
+	// lockWrite runs first in every write transaction but UpdateAccount's
+	// on PostgreSQL (pipelined: accountsLock): it makes writers take
+	// turns, as SQLite's BEGIN IMMEDIATE does.
+	lockWrite func(ctx context.Context, tx *sql.Tx, s *Store) error
 	// accountsLock is the statements (and their arguments) that take
 	// the locks of a writer of accounts alone, in the accounts' order,
-	// for a pipelined transaction; lockWrite takes the same for one.
+	// for a pipelined transaction: such writers may run beside those of
+	// other accounts.
 	accountsLock func(s *Store, accounts []string) []statement
 	// pipeline: UpdateAccount's transactions are pipelined (pipeline.go).
 	pipeline bool
@@ -63,7 +64,7 @@ var sqliteDialect = &dialect{
 	view: sql.LevelDefault,
 	// BEGIN IMMEDIATE: the lock comes before any read.
 	write:     sql.LevelDefault,
-	lockWrite: func(context.Context, *sql.Tx, *Store, string) error { return nil }, // _txlock=immediate
+	lockWrite: func(context.Context, *sql.Tx, *Store) error { return nil }, // _txlock=immediate
 	classify:  classifySQLite,
 }
 

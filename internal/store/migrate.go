@@ -360,7 +360,7 @@ func (s *Store) step(ctx context.Context, migs []migration) (version int, done b
 		return v, false, fmt.Errorf("migrate to schema version %d: %w", v+1, s.classify(err))
 	}
 	defer tx.Rollback()
-	if err := s.d.lockWrite(ctx, tx, s, ""); err != nil {
+	if err := s.d.lockWrite(ctx, tx, s); err != nil {
 		return v, false, fmt.Errorf("migrate to schema version %d: %w", v+1, s.classify(err))
 	}
 	v, err = s.versionIn(ctx, tx)

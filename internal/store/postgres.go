@@ -81,13 +81,8 @@ var postgresDialect = &dialect{
 	// The wait is bounded by lock_timeout, set on each connection as it
 	// opens (openPostgresConfig): set in each transaction, it was one more
 	// round trip of every account's poll.
-	lockWrite: func(ctx context.Context, tx *sql.Tx, s *Store, account string) error {
-		if account == "" {
-			_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lock)
-			return err
-		}
-		q, args := postgresAccountLock(s, account)
-		_, err := tx.ExecContext(ctx, q, args...)
+	lockWrite: func(ctx context.Context, tx *sql.Tx, s *Store) error {
+		_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", s.lock)
 		return err
 	},
 	accountsLock: postgresAccountsLock,
@@ -95,19 +90,11 @@ var postgresDialect = &dialect{
 	classify:     classifyPostgres,
 }
 
-// postgresAccountLock is the statement that takes the locks of a writer
-// of account alone: the lock shared with other accounts' writers,
-// exclusive of Update's; and the account's own, apart from the claims'
-// (claims.go).
-func postgresAccountLock(s *Store, account string) (string, []any) {
-	return "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2::int, hashtext($3))",
-		[]any{s.lock, int32(s.lock >> 32), account}
-}
-
-// postgresAccountsLock is postgresAccountLock for several accounts, their
-// locks taken in their order: the shared lock first, as for one (an
-// aggregate's query would take it after the others), then one statement
-// for all of the accounts'.
+// postgresAccountsLock is the statements that take the locks of a writer
+// of accounts alone: the lock shared with other accounts' writers,
+// exclusive of Update's, first (an aggregate's query would take it after
+// the others); then each account's own, apart from the claims'
+// (claims.go), in the accounts' order, in one statement.
 func postgresAccountsLock(s *Store, accounts []string) []statement {
 	return []statement{
 		{"SELECT pg_advisory_xact_lock_shared($1)", []any{s.lock}},

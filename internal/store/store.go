@@ -564,7 +564,7 @@ func (s *Store) run(ctx context.Context, write bool, account string, fn func(*Tx
 		}
 	}()
 	if write {
-		if err := s.d.lockWrite(ctx, t, s, account); err != nil {
+		if err := s.d.lockWrite(ctx, t, s); err != nil {
 			return fmt.Errorf("begin %s transaction: %w", kind, s.classify(err))
 		}
 	}

@@ -165,12 +165,9 @@ func (s *Store) writeBatch(batch []*accountWrite) {
 		}
 		return
 	}
+	// Each alone, as a batch of one: not begun if its context ended.
 	for _, w := range batch {
-		if err := w.ctx.Err(); err != nil {
-			w.done <- fmt.Errorf("begin write transaction: %w", err)
-			continue
-		}
-		w.done <- s.runPipelined(w.ctx, []*accountWrite{w})
+		s.writeBatch([]*accountWrite{w})
 	}
 }
 
