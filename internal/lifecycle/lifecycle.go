@@ -129,7 +129,7 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	for i, f := range holding {
 		// The firing alerts of holding findings are as read: decideOne
 		// takes them from firingAlerts rather than reading them again.
-		n, a, err := decideOne(b, f, fps[i], firingAlerts, explain, now, p)
+		n, a, err := decideOne(b, account, f, fps[i], firingAlerts, explain, now, p)
 		if err != nil {
 			return nil, err
 		}
@@ -150,8 +150,8 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 
 // decideOne handles one holding finding, whose fingerprint is fp: it
 // records it and returns the notification due, if any, and the alert's new
-// state (zero if none). firing has the firing alerts, as read.
-func decideOne(b Book, f billing.Finding, fp string, firing []Alert, explain func(billing.Finding) billing.Finding,
+// state (zero if none). firing has account's firing alerts, as read.
+func decideOne(b Book, account string, f billing.Finding, fp string, firing []Alert, explain func(billing.Finding) billing.Finding,
 	now time.Time, p Policy) (*alert.Notification, Alert, error) {
 	_, silenced, err := b.Silenced(f.Rule, f.Account, now)
 	if err != nil {
@@ -160,10 +160,19 @@ func decideOne(b Book, f billing.Finding, fp string, firing []Alert, explain fun
 	var a Alert
 	i := slices.IndexFunc(firing, func(a Alert) bool { return a.Fingerprint == fp })
 	ok := i >= 0
-	if ok {
+	switch {
+	case ok:
 		a = firing[i]
-	} else if a, ok, err = b.Alert(fp); err != nil {
-		return nil, Alert{}, err
+	case f.Account == account:
+		// Not among its account's firing alerts, so not firing: a stored
+		// alert that is not firing is replaced, never read, so it is not
+		// looked up. On PostgreSQL that look-up was a round trip in the
+		// middle of the poll's transaction, at every poll of an account
+		// with a silenced or inhibited finding.
+	default:
+		if a, ok, err = b.Alert(fp); err != nil {
+			return nil, Alert{}, err
+		}
 	}
 	rec := FindingRecord{Account: f.Account, Rule: f.Rule, Entity: f.Entity, Fingerprint: fp,
 		Severity: f.Severity, At: now, Silenced: silenced}

@@ -182,6 +182,71 @@ func TestInhibitedWhileInhibitorFires(t *testing.T) {
 	}
 }
 
+// lookups is a lifecycle.Tx counting the alerts looked up by fingerprint.
+type lookups struct {
+	lifecycle.Tx
+	n *int
+}
+
+func (l lookups) Alert(fp string) (lifecycle.Alert, bool, error) {
+	*l.n++
+	return l.Tx.Alert(fp)
+}
+
+// TestDecideLooksUpNoAlert: Decide finds an account's alerts among its
+// firing ones, read once, and looks none up by fingerprint, through a
+// silence, an inhibition, a resolution and a new episode over a resolved
+// alert. On PostgreSQL each look-up was a round trip in the middle of the
+// poll's transaction.
+func TestDecideLooksUpNoAlert(t *testing.T) {
+	ctx := context.Background()
+	symptom := billing.Finding{Rule: "credits-accumulating", Severity: billing.SeverityWarning, Account: "acme", Entity: "recharges"}
+	stores(t, func(t *testing.T, s lifecycle.Store) {
+		n := 0
+		decide := func(h int, holding ...billing.Finding) string {
+			t.Helper()
+			var ns []alert.Notification
+			if err := s.Update(ctx, func(tx lifecycle.Tx) error {
+				var err error
+				ns, err = lifecycle.Decide(lookups{tx, &n}, "acme", holding, explain, all, billing.AccountState{},
+					lt.T0.Add(time.Duration(h)*time.Hour), policy)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprint(names(ns))
+		}
+		if err := s.Update(ctx, func(tx lifecycle.Tx) error {
+			_, err := tx.AddSilence(lifecycle.Silence{Rule: "recharge-burst", Account: "acme", Start: lt.T0,
+				End: lt.T0.Add(150 * time.Minute), Comment: "support ticket open", CreatedBy: "ops"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		steps := []struct {
+			h       int
+			holding []billing.Finding
+			want    string
+		}{
+			{0, []billing.Finding{burst()}, "[]"}, // silenced
+			{3, []billing.Finding{burst()}, "[firing recharge-burst]"},
+			{4, []billing.Finding{burst(), symptom}, "[]"}, // the symptom inhibited
+			{5, nil, "[]"},
+			{6, nil, "[resolved recharge-burst]"},
+			{7, []billing.Finding{symptom}, "[firing credits-accumulating]"},
+			{8, []billing.Finding{burst(), symptom}, "[firing recharge-burst]"}, // over the resolved alert
+		}
+		for _, st := range steps {
+			if got := decide(st.h, st.holding...); got != st.want {
+				t.Errorf("hour %d: got %s, want %s", st.h, got, st.want)
+			}
+		}
+		if n != 0 {
+			t.Errorf("Decide looked up %d alerts by fingerprint, want none", n)
+		}
+	})
+}
+
 func TestStoreActions(t *testing.T) {
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"), store.Options{})
