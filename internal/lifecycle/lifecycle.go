@@ -77,7 +77,8 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	held := func(fp string) bool { return slices.Contains(fps, fp) }
 
 	// Which firing alerts stop now, and which keep firing (and inhibiting).
-	var firingAlerts, changed []Alert
+	var firingAlerts []Alert
+	var changed []alertChange
 	var err error
 	if m, ok := b.(*memTx); ok && m.write {
 		// A Memory's write transaction lends Decide the slices it used
@@ -98,11 +99,11 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 		a.MissCount++
 		if a.MissCount < after {
 			firingRules = append(firingRules, a.Rule)
-			changed = append(changed, a)
+			changed = append(changed, alertChange{a, true})
 			continue
 		}
 		a.State, a.ResolvedAt = Resolved, now
-		changed = append(changed, a)
+		changed = append(changed, alertChange{a, false})
 		n, err := DecodePayload(a.Finding)
 		if err != nil {
 			return nil, fmt.Errorf("read stored finding %s: %w", a.Fingerprint, err)
@@ -129,33 +130,48 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	for i, f := range holding {
 		// The firing alerts of holding findings are as read: decideOne
 		// takes them from firingAlerts rather than reading them again.
-		n, a, err := decideOne(b, account, f, fps[i], firingAlerts, explain, now, p)
+		n, c, err := decideOne(b, account, f, fps[i], firingAlerts, explain, now, p)
 		if err != nil {
 			return nil, err
 		}
 		if n != nil {
 			out = append(out, *n)
 		}
-		if a.Fingerprint != "" {
-			changed = append(changed, a)
+		if c.a.Fingerprint != "" {
+			changed = append(changed, c)
 		}
 	}
-	for _, a := range changed {
-		if err := b.PutAlert(a); err != nil {
+	for _, c := range changed {
+		if c.seen {
+			err = b.SeeAlert(c.a.Fingerprint, c.a.LastSeenAt, c.a.MissCount)
+		} else {
+			err = b.PutAlert(c.a)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
+// alertChange is an alert Decide writes: a changed, or, when seen, only
+// its LastSeenAt and MissCount (an alert firing on, seen again or missed
+// within the hysteresis, as most are at most polls). Those go with
+// Book.SeeAlert: the whole alert, its finding a kilobyte and more, was
+// most of what a poll wrote.
+type alertChange struct {
+	a    Alert
+	seen bool
+}
+
 // decideOne handles one holding finding, whose fingerprint is fp: it
-// records it and returns the notification due, if any, and the alert's new
-// state (zero if none). firing has account's firing alerts, as read.
+// records it and returns the notification due, if any, and the alert's
+// change (zero if none). firing has account's firing alerts, as read.
 func decideOne(b Book, account string, f billing.Finding, fp string, firing []Alert, explain func(billing.Finding) billing.Finding,
-	now time.Time, p Policy) (*alert.Notification, Alert, error) {
+	now time.Time, p Policy) (*alert.Notification, alertChange, error) {
 	_, silenced, err := b.Silenced(f.Rule, f.Account, now)
 	if err != nil {
-		return nil, Alert{}, err
+		return nil, alertChange{}, err
 	}
 	var a Alert
 	i := slices.IndexFunc(firing, func(a Alert) bool { return a.Fingerprint == fp })
@@ -171,12 +187,13 @@ func decideOne(b Book, account string, f billing.Finding, fp string, firing []Al
 		// with a silenced or inhibited finding.
 	default:
 		if a, ok, err = b.Alert(fp); err != nil {
-			return nil, Alert{}, err
+			return nil, alertChange{}, err
 		}
 	}
 	rec := FindingRecord{Account: f.Account, Rule: f.Rule, Entity: f.Entity, Fingerprint: fp,
 		Severity: f.Severity, At: now, Silenced: silenced}
 	var n *alert.Notification
+	seen := false
 	isFiring := ok && a.State == Firing
 	switch {
 	case !isFiring && (silenced || f.InhibitedBy != ""):
@@ -188,7 +205,7 @@ func decideOne(b Book, account string, f billing.Finding, fp string, firing []Al
 		n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now}
 		body, err := EncodePayload(*n)
 		if err != nil {
-			return nil, Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
+			return nil, alertChange{}, fmt.Errorf("encode finding %s: %w", fp, err)
 		}
 		rec.Summary = ef.Summary
 		a = Alert{Fingerprint: fp, Account: f.Account, Rule: f.Rule, Entity: f.Entity, Severity: f.Severity,
@@ -198,22 +215,24 @@ func decideOne(b Book, account string, f billing.Finding, fp string, firing []Al
 		escalated := f.Severity.Rank() > a.Severity.Rank()
 		every := p.Repeat[f.Severity]
 		due := escalated || (every > 0 && now.Sub(a.LastSentAt) >= every)
+		seen = true
 		if due && !silenced && f.InhibitedBy == "" && a.AckedBy == "" {
 			f.FiringSince = a.FiredAt
 			ef := explain(f)
 			n = &alert.Notification{Status: alert.StatusFiring, Finding: ef, At: now, Repeat: true}
 			body, err := EncodePayload(*n)
 			if err != nil {
-				return nil, Alert{}, fmt.Errorf("encode finding %s: %w", fp, err)
+				return nil, alertChange{}, fmt.Errorf("encode finding %s: %w", fp, err)
 			}
 			rec.Summary = ef.Summary
 			a.Severity, a.LastSentAt, a.Finding = f.Severity, now, body
+			seen = false
 		}
 	}
 	if err := b.RecordFinding(rec); err != nil {
-		return nil, Alert{}, err
+		return nil, alertChange{}, err
 	}
-	return n, a, nil
+	return n, alertChange{a, seen}, nil
 }
 
 // Enqueue writes one outbox item per notification and receiver that wants

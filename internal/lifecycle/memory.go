@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -32,8 +33,9 @@ type Memory struct {
 	// a replay checks the same few at every poll, several times each.
 	fingerprints map[fingerprintOf]string
 	// firing and changed are Decide's scratch in a write transaction:
-	// the firing alerts it read and the alerts it will put.
-	firing, changed []Alert
+	// the firing alerts it read and the alerts it will write.
+	firing  []Alert
+	changed []alertChange
 }
 
 // fingerprintOf is what a fingerprint is taken of.
@@ -273,6 +275,31 @@ func (tx *memTx) PutAlert(a Alert) error {
 	tx.m.replaced = append(tx.m.replaced, replacedAlert{fp: a.Fingerprint, old: old, had: had})
 	return nil
 }
+
+// SeeAlert implements Book.
+func (tx *memTx) SeeAlert(fingerprint string, lastSeen time.Time, misses int) error {
+	a, ok := tx.m.alerts[fingerprint]
+	err := tx.writable()
+	switch {
+	case err != nil:
+	case !ok || a.State != Firing:
+		err = errNotFiring
+	case misses < 0:
+		err = fmt.Errorf("miss count %d is negative", misses)
+	case lastSeen.IsZero():
+		err = errors.New("last seen: time is not set")
+	}
+	if err != nil {
+		return fmt.Errorf("see alert %s: %w", fingerprint, err)
+	}
+	tx.m.replaced = append(tx.m.replaced, replacedAlert{fp: fingerprint, old: a, had: true})
+	a.LastSeenAt, a.MissCount = lastSeen.UTC(), misses
+	tx.m.alerts[fingerprint] = a
+	return nil
+}
+
+// errNotFiring is SeeAlert's error for an alert that is not stored firing.
+var errNotFiring = errors.New("no such alert firing")
 
 // RecordFinding implements Book.
 func (tx *memTx) RecordFinding(r FindingRecord) error {

@@ -84,6 +84,30 @@ func (tx *overlayTx) Alerts(account string, state State) ([]Alert, error) {
 // PutAlert implements Book.
 func (tx *overlayTx) PutAlert(a Alert) error { return tx.top.PutAlert(a) }
 
+// SeeAlert implements Book: an alert of the base is written to the overlay
+// with its LastSeenAt and MissCount changed.
+func (tx *overlayTx) SeeAlert(fingerprint string, lastSeen time.Time, misses int) error {
+	if _, mine := tx.top.m.alerts[fingerprint]; mine {
+		return tx.top.SeeAlert(fingerprint, lastSeen, misses)
+	}
+	if err := tx.top.writable(); err != nil {
+		return fmt.Errorf("see alert %s: %w", fingerprint, err)
+	}
+	a, ok, err := tx.base.Alert(fingerprint)
+	switch {
+	case err != nil:
+		return err
+	case !ok || a.State != Firing:
+		return fmt.Errorf("see alert %s: %w", fingerprint, errNotFiring)
+	case misses < 0:
+		return fmt.Errorf("see alert %s: miss count %d is negative", fingerprint, misses)
+	case lastSeen.IsZero():
+		return fmt.Errorf("see alert %s: last seen: time is not set", fingerprint)
+	}
+	a.LastSeenAt, a.MissCount = lastSeen, misses
+	return tx.top.PutAlert(a)
+}
+
 // RecordFinding implements Book.
 func (tx *overlayTx) RecordFinding(r FindingRecord) error { return tx.top.RecordFinding(r) }
 

@@ -39,6 +39,13 @@ type Book interface {
 	// PutAlert inserts a, or replaces the alert with the same fingerprint,
 	// once a.Check accepts it.
 	PutAlert(a Alert) error
+	// SeeAlert sets the LastSeenAt and MissCount of the firing alert with
+	// the given fingerprint to lastSeen and misses, and changes nothing else
+	// of it: the alert firing on, judged again at a poll. An alert that is
+	// not stored firing is an error, where the store can tell at once
+	// (PostgreSQL's pipelined transactions cannot: call it for an alert
+	// read firing in the same transaction).
+	SeeAlert(fingerprint string, lastSeen time.Time, misses int) error
 
 	// RecordFinding appends r to the findings log, once r.Check accepts it.
 	RecordFinding(r FindingRecord) error

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -127,6 +128,50 @@ func (tx *Tx) putAlert(a lifecycle.Alert) error {
 		a.Fingerprint, a.Account, a.Rule, a.Entity, string(a.Severity), string(a.State), fired,
 		times[0], times[1], times[2], a.MissCount, finding, string(receivers), a.AckedBy, times[3])
 }
+
+// SeeAlert implements lifecycle.Book. In a pipelined transaction the alerts
+// seen at the polls written together are one statement.
+func (tx *Tx) SeeAlert(fingerprint string, lastSeen time.Time, misses int) error {
+	if err := tx.seeAlert(fingerprint, lastSeen, misses); err != nil {
+		return fmt.Errorf("see alert %s: %w", fingerprint, err)
+	}
+	return nil
+}
+
+func (tx *Tx) seeAlert(fp string, lastSeen time.Time, misses int) error {
+	if err := tx.writable(); err != nil {
+		return err
+	}
+	if misses < 0 {
+		return fmt.Errorf("miss count %d is negative", misses)
+	}
+	seen, err := nanos(lastSeen)
+	if err != nil {
+		return fmt.Errorf("last seen: %w", err)
+	}
+	if tx.pipe != nil {
+		return tx.execLaterRow("alerts", "see alert "+fp, seeAlertHead, seeAlertRow, seeAlertTail, fp, fp, seen, misses)
+	}
+	res, err := tx.exec(seeAlertHead+seeAlertRow+seeAlertTail, fp, seen, misses)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return tx.s.classify(err)
+	} else if n != 1 {
+		return errors.New("no such alert firing")
+	}
+	return nil
+}
+
+// The statement of SeeAlert, in rows (rowsOf): the columns of a VALUES list
+// are column1, column2 and so on in both PostgreSQL and SQLite, and typed
+// by the casts.
+const (
+	seeAlertHead = "UPDATE alerts SET last_seen_at = v.column2, miss_count = v.column3 FROM (VALUES "
+	seeAlertRow  = "(CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS INTEGER))"
+	seeAlertTail = ") AS v WHERE alerts.fingerprint = v.column1 AND alerts.state = 'firing'"
+)
 
 const alertColumns = `fingerprint, account, rule, entity, severity, state, fired_at, last_sent_at,
 	resolved_at, last_seen_at, miss_count, finding, receivers, acked_by, acked_at`

@@ -476,6 +476,34 @@ func TestPostgresMergedRows(t *testing.T) {
 	if len(as) != 2 || !seen["r1"].Equal(t0.Add(time.Minute)) || !seen["r2"].Equal(t0) {
 		t.Errorf("alerts stored: last seen %v, want r1 at %s and r2 at %s", seen, t0.Add(time.Minute), t0)
 	}
+	// Alerts seen again are one statement, which changes their last
+	// sight and misses and nothing else of them.
+	err = s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		for i, rule := range []string{"r1", "r2"} {
+			if err := tx.SeeAlert(billing.Fingerprint(rule, "a", ""), t0.Add(time.Hour), i+1); err != nil {
+				return err
+			}
+		}
+		statements = waitingArgs(tx)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{2 * 3}; !slices.Equal(statements, want) {
+		t.Errorf("arguments of the statements waiting, two alerts seen: %v, want %v", statements, want)
+	}
+	if err := s.View(ctx, func(tx *Tx) (err error) { as, err = tx.Alerts("a", ""); return err }); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		want := alertOf(a.Rule, t0.Add(time.Hour))
+		want.MissCount = map[string]int{"r1": 1, "r2": 2}[a.Rule]
+		if !a.LastSeenAt.Equal(want.LastSeenAt) || a.MissCount != want.MissCount || !a.LastSentAt.Equal(t0) ||
+			!a.FiredAt.Equal(t0) || a.Severity != want.Severity || a.State != lifecycle.Firing {
+			t.Errorf("alert %s seen: got %+v, want %+v", a.Rule, a, want)
+		}
+	}
 	// A merged statement that fails names each write in it.
 	err = s.UpdateAccount(ctx, "a", func(tx *Tx) error {
 		for _, what := range []string{"a row that fails", "another"} {

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) lifecycle.Store) {
 		{"alerts", testAlerts},
 		{"times come back in UTC", testUTC},
 		{"alert validation", testAlertValidation},
+		{"see alert", testSeeAlert},
 		{"findings", testFindings},
 		{"silences", testSilences},
 		{"silence errors", testSilenceErrors},
@@ -195,6 +196,60 @@ func testAlerts(t *testing.T, s lifecycle.Store) {
 		checkAlert(t, got, firing)
 		return err
 	})
+}
+
+// testSeeAlert: SeeAlert changes a firing alert's LastSeenAt and MissCount
+// and nothing else of it, in its transaction; it refuses an alert that is
+// not stored firing, a negative miss count and no time.
+func testSeeAlert(t *testing.T, s lifecycle.Store) {
+	firing, resolved := firingAlert(), resolvedAlert()
+	firing.AckedBy, firing.AckedAt = "ana", T0.Add(time.Minute)
+	update(t, s, func(tx lifecycle.Tx) error { return errors.Join(tx.PutAlert(firing), tx.PutAlert(resolved)) })
+	firing.Fingerprint = billing.Fingerprint(firing.Rule, firing.Account, firing.Entity)
+	resolved.Fingerprint = billing.Fingerprint(resolved.Rule, resolved.Account, resolved.Entity)
+	seenAt := T0.Add(30 * time.Minute).In(time.FixedZone("UTC+2", 7200))
+	update(t, s, func(tx lifecycle.Tx) error { return tx.SeeAlert(firing.Fingerprint, seenAt, 2) })
+	want := firing
+	want.LastSeenAt, want.MissCount = seenAt, 2
+	check := func(what string) {
+		t.Helper()
+		view(t, s, func(tx lifecycle.Tx) error {
+			got, _, err := tx.Alert(firing.Fingerprint)
+			if got.LastSeenAt.Location() != time.UTC {
+				t.Errorf("%s: last seen %v, want it in UTC", what, got.LastSeenAt)
+			}
+			checkAlert(t, got, want)
+			other, _, err2 := tx.Alert(resolved.Fingerprint)
+			checkAlert(t, other, resolved)
+			return errors.Join(err, err2)
+		})
+	}
+	check("seen")
+	// A failed transaction keeps nothing of it.
+	failed := errors.New("failed")
+	if err := s.Update(context.Background(), func(tx lifecycle.Tx) error {
+		if err := tx.SeeAlert(firing.Fingerprint, T0.Add(time.Hour), 0); err != nil {
+			return err
+		}
+		return failed
+	}); err != failed {
+		t.Errorf("update: got %v, want %v", err, failed)
+	}
+	check("seen, then rolled back")
+	for _, tt := range []struct {
+		fp     string
+		at     time.Time
+		misses int
+		want   string
+	}{
+		{resolved.Fingerprint, T0, 0, "see alert " + resolved.Fingerprint + ": no such alert firing"},
+		{"0000000000000000", T0, 0, "see alert 0000000000000000: no such alert firing"},
+		{firing.Fingerprint, T0, -1, "miss count -1 is negative"},
+		{firing.Fingerprint, time.Time{}, 0, "last seen: time is not set"},
+	} {
+		wantErr(t, s.Update(context.Background(), func(tx lifecycle.Tx) error { return tx.SeeAlert(tt.fp, tt.at, tt.misses) }), tt.want)
+	}
+	check("after refusals")
 }
 
 // testUTC writes times in another zone and reads them back in UTC.
@@ -761,8 +816,10 @@ func testMessagesSent(t *testing.T, s lifecycle.Store) {
 func writes(tx lifecycle.Tx) []error {
 	_, silErr := tx.AddSilence(lifecycle.Silence{Rule: "r", Start: T0, End: T0.Add(time.Hour), Comment: "c"})
 	_, itemErr := tx.Enqueue(item("slack", T0))
+	a := firingAlert()
 	return []error{
-		tx.PutAlert(firingAlert()),
+		tx.PutAlert(a),
+		tx.SeeAlert(billing.Fingerprint(a.Rule, a.Account, a.Entity), T0.Add(time.Hour), 0),
 		tx.RecordFinding(lifecycle.FindingRecord{Account: "prod", Rule: "r", Severity: billing.SeverityInfo, At: T0}),
 		silErr,
 		itemErr,
