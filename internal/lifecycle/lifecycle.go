@@ -154,8 +154,8 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 	return out, nil
 }
 
-// alertChange is an alert Decide writes: a changed, or, when seen, only
-// its LastSeenAt and MissCount (an alert firing on, seen again or missed
+// alertChange is an alert Decide writes: whole, or, when seen, only its
+// LastSeenAt and MissCount (an alert firing on, seen again or missed
 // within the hysteresis, as most are at most polls). Those go with
 // Book.SeeAlert: the whole alert, its finding a kilobyte and more, was
 // most of what a poll wrote.

@@ -286,14 +286,12 @@ func (tx *memTx) SeeAlert(fingerprint string, lastSeen time.Time, misses int) er
 		err = errNotFiring
 	case misses < 0:
 		err = fmt.Errorf("miss count %d is negative", misses)
-	case lastSeen.IsZero():
-		err = errors.New("last seen: time is not set")
 	}
 	if err != nil {
 		return fmt.Errorf("see alert %s: %w", fingerprint, err)
 	}
 	tx.m.replaced = append(tx.m.replaced, replacedAlert{fp: fingerprint, old: a, had: true})
-	a.LastSeenAt, a.MissCount = lastSeen.UTC(), misses
+	a.LastSeenAt, a.MissCount = utc(lastSeen), misses
 	tx.m.alerts[fingerprint] = a
 	return nil
 }

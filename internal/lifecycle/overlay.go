@@ -101,8 +101,6 @@ func (tx *overlayTx) SeeAlert(fingerprint string, lastSeen time.Time, misses int
 		return fmt.Errorf("see alert %s: %w", fingerprint, errNotFiring)
 	case misses < 0:
 		return fmt.Errorf("see alert %s: miss count %d is negative", fingerprint, misses)
-	case lastSeen.IsZero():
-		return fmt.Errorf("see alert %s: last seen: time is not set", fingerprint)
 	}
 	a.LastSeenAt, a.MissCount = lastSeen, misses
 	return tx.top.PutAlert(a)

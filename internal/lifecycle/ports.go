@@ -40,8 +40,9 @@ type Book interface {
 	// once a.Check accepts it.
 	PutAlert(a Alert) error
 	// SeeAlert sets the LastSeenAt and MissCount of the firing alert with
-	// the given fingerprint to lastSeen and misses, and changes nothing else
-	// of it: the alert firing on, judged again at a poll. An alert that is
+	// the given fingerprint to lastSeen (none when zero, as PutAlert) and
+	// misses, and changes nothing else of it: the alert firing on, judged
+	// again at a poll. An alert that is
 	// not stored firing is an error, where the store can tell at once
 	// (PostgreSQL's pipelined transactions cannot: call it for an alert
 	// read firing in the same transaction).

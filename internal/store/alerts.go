@@ -145,7 +145,7 @@ func (tx *Tx) seeAlert(fp string, lastSeen time.Time, misses int) error {
 	if misses < 0 {
 		return fmt.Errorf("miss count %d is negative", misses)
 	}
-	seen, err := nanos(lastSeen)
+	seen, err := optNanos(lastSeen)
 	if err != nil {
 		return fmt.Errorf("last seen: %w", err)
 	}
