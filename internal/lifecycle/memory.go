@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -283,7 +282,7 @@ func (tx *memTx) SeeAlert(fingerprint string, lastSeen time.Time, misses int) er
 	switch {
 	case err != nil:
 	case !ok || a.State != Firing:
-		err = errNotFiring
+		err = ErrNotFiring
 	case misses < 0:
 		err = fmt.Errorf("miss count %d is negative", misses)
 	}
@@ -295,9 +294,6 @@ func (tx *memTx) SeeAlert(fingerprint string, lastSeen time.Time, misses int) er
 	tx.m.alerts[fingerprint] = a
 	return nil
 }
-
-// errNotFiring is SeeAlert's error for an alert that is not stored firing.
-var errNotFiring = errors.New("no such alert firing")
 
 // RecordFinding implements Book.
 func (tx *memTx) RecordFinding(r FindingRecord) error {

@@ -373,6 +373,10 @@ var ErrAlreadySent = errors.New("it was already sent")
 // has not claimed, or whose claim another sender has taken over.
 var ErrNotClaimed = errors.New("the caller does not hold its claim")
 
+// ErrNotFiring is wrapped by the error of Book.SeeAlert for an alert that
+// is not stored firing.
+var ErrNotFiring = errors.New("no such alert firing")
+
 // ErrReadOnly is wrapped by every error of a method that writes called in a
 // View transaction.
 var ErrReadOnly = errors.New("called in a read-only transaction")

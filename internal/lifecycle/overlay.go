@@ -98,7 +98,7 @@ func (tx *overlayTx) SeeAlert(fingerprint string, lastSeen time.Time, misses int
 	case err != nil:
 		return err
 	case !ok || a.State != Firing:
-		return fmt.Errorf("see alert %s: %w", fingerprint, errNotFiring)
+		return fmt.Errorf("see alert %s: %w", fingerprint, ErrNotFiring)
 	case misses < 0:
 		return fmt.Errorf("see alert %s: miss count %d is negative", fingerprint, misses)
 	}

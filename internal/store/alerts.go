@@ -3,7 +3,6 @@ package store
 import (
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -159,7 +158,7 @@ func (tx *Tx) seeAlert(fp string, lastSeen time.Time, misses int) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return tx.s.classify(err)
 	} else if n != 1 {
-		return errors.New("no such alert firing")
+		return lifecycle.ErrNotFiring
 	}
 	return nil
 }

@@ -246,7 +246,11 @@ func testSeeAlert(t *testing.T, s lifecycle.Store) {
 		{"0000000000000000", T0, 0, "see alert 0000000000000000: no such alert firing"},
 		{firing.Fingerprint, T0, -1, "miss count -1 is negative"},
 	} {
-		wantErr(t, s.Update(context.Background(), func(tx lifecycle.Tx) error { return tx.SeeAlert(tt.fp, tt.at, tt.misses) }), tt.want)
+		err := s.Update(context.Background(), func(tx lifecycle.Tx) error { return tx.SeeAlert(tt.fp, tt.at, tt.misses) })
+		wantErr(t, err, tt.want)
+		if strings.HasSuffix(tt.want, "no such alert firing") && !errors.Is(err, lifecycle.ErrNotFiring) {
+			t.Errorf("see alert %s: got %v, want it to wrap ErrNotFiring", tt.fp, err)
+		}
 	}
 	check("after refusals")
 	// No time is none, as PutAlert takes it (an alert stored by an older
