@@ -94,13 +94,22 @@ var postgresDialect = &dialect{
 // of accounts alone: the lock shared with other accounts' writers,
 // exclusive of Update's, first (an aggregate's query would take it after
 // the others); then each account's own, apart from the claims'
-// (claims.go), in the accounts' order, in one statement.
+// (claims.go), in one statement, in the order of their keys. An account's
+// key is a 32-bit hash of its name, so two accounts' keys may be the
+// same: taken in the accounts' order, two batches whose accounts' keys
+// collided could each hold a key the other waited for, a deadlock that
+// the server ended after a second by failing one of them
+// (TestPostgresAccountLocksByKey). Taken in the keys' order, every writer
+// takes them in one order.
 func postgresAccountsLock(s *Store, accounts []string) []statement {
 	return []statement{
 		{"SELECT pg_advisory_xact_lock_shared($1)", []any{s.lock}},
-		{"SELECT count(pg_advisory_xact_lock($1::int, hashtext(a))) FROM unnest($2::text[]) AS a", []any{int32(s.lock >> 32), accounts}},
+		{accountKeysLock, []any{int32(s.lock >> 32), accounts}},
 	}
 }
+
+const accountKeysLock = `SELECT count(pg_advisory_xact_lock($1::int, k))
+	FROM (SELECT DISTINCT hashtext(a) AS k FROM unnest($2::text[]) AS a ORDER BY k) AS keys`
 
 // OpenPostgres opens the guardd state kept in the PostgreSQL database dsn
 // names (a libpq connection string or URL), in the connection's current

@@ -150,11 +150,10 @@ func (s *Store) writeBatch(batch []*accountWrite) {
 		w.done <- s.runPipelined(w.ctx, batch)
 		return
 	}
-	// The locks are taken in the accounts' order, as every batch takes
-	// them, so two batches do not wait for each other crosswise; but
-	// for accounts whose lock keys collide (hashtext is 32 bits), which
-	// the server's deadlock detection ends by failing one batch: its
-	// accounts are then written alone.
+	// The functions run in the accounts' order, whatever order they
+	// came in. The locks are taken in their keys' order, as every batch
+	// takes them (postgresAccountsLock), so two batches do not wait for
+	// each other crosswise.
 	slices.SortFunc(batch, func(a, b *accountWrite) int { return strings.Compare(a.account, b.account) })
 	ctx, cancel := whileAnyWaits(batch)
 	err := s.runPipelined(ctx, batch)

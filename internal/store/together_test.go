@@ -367,3 +367,112 @@ func TestPostgresBatchPrefetch(t *testing.T) {
 		t.Errorf("c's firing alerts, b's, c's silences or d's: the test's data is not what it says")
 	}
 }
+
+// TestPostgresAccountLocksByKey: two writers whose accounts' lock keys
+// collide (hashtext is 32 bits: found here among generated names) take
+// them in one order, so neither waits for the other crosswise. T1 writes
+// a1, c and a2, T2 b1 and b2, where a1 and b2 share a key and so do a2
+// and b1; a third transaction holds c's key, so that T1 holds a1's key
+// while T2 starts. Taken in the accounts' order, T2 then held b1's key,
+// which T1 waited for, while it waited for a1's: the server ended the
+// deadlock after a second by failing one of them.
+func TestPostgresAccountLocksByKey(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{})
+	db := rawPG(t, dsn)
+	var pairs [][]string
+	rows, err := db.QueryContext(ctx, `SELECT min(n), max(n) FROM
+		(SELECT 'acct-' || g AS n FROM generate_series(1, 400000) AS g) AS names
+		GROUP BY hashtext(n) HAVING count(*) = 2 LIMIT 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var first, second string
+		if err := rows.Scan(&first, &second); err != nil {
+			t.Fatal(err)
+		}
+		pairs = append(pairs, []string{first, second})
+	}
+	if err := rows.Err(); err != nil || len(pairs) != 2 {
+		t.Fatalf("colliding names: %v (%v), want two pairs", pairs, err)
+	}
+	a1, b2, a2, b1, c := pairs[0][0], pairs[0][1], pairs[1][0], pairs[1][1], "acct-c"
+	begin := func() (*sql.Conn, *sql.Tx, int) {
+		t.Helper()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		var pid int
+		if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback() })
+		return conn, tx, pid
+	}
+	lock := func(tx *sql.Tx, accounts ...string) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			for _, st := range postgresAccountsLock(s, accounts) {
+				if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		return done
+	}
+	// waiting waits until pid waits for a lock, or done has its result.
+	waiting := func(pid int, done <-chan error) {
+		t.Helper()
+		for range 500 {
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT count(*) FROM pg_locks WHERE pid = $1 AND NOT granted", pid).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 || len(done) > 0 {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("backend %d neither waits for a lock nor is done", pid)
+	}
+	_, holder, _ := begin()
+	if _, err := holder.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1::int, hashtext($2))", int32(s.lock>>32), c); err != nil {
+		t.Fatal(err)
+	}
+	_, t1, pid1 := begin()
+	done1 := lock(t1, a1, c, a2)
+	waiting(pid1, done1)
+	_, t2, pid2 := begin()
+	done2 := lock(t2, b1, b2)
+	waiting(pid2, done2)
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Whichever locks first finishes; the other then gets its locks.
+	for i := 0; i < 2; i++ {
+		select {
+		case err := <-done1:
+			if err != nil {
+				t.Errorf("T1 (%s, %s, %s): %v", a1, c, a2, err)
+			}
+			t1.Commit()
+		case err := <-done2:
+			if err != nil {
+				t.Errorf("T2 (%s, %s): %v", b1, b2, err)
+			}
+			t2.Commit()
+		case <-time.After(30 * time.Second):
+			t.Fatal("the writers still wait after 30 s")
+		}
+	}
+}
