@@ -95,7 +95,7 @@ func TestPollBounds(t *testing.T) {
 // TestEachPerGroup: a group at its bound waits, and the targets of other
 // groups behind it in order proceed, each handed to done as it ends.
 func TestEachPerGroup(t *testing.T) {
-	targets, sources, _, release, counters := fleet("slow", "slow", "slow", "slow", "slow", "fast", "fast", "fast", "other")
+	targets, sources, started, release, counters := fleet("slow", "slow", "slow", "slow", "slow", "fast", "fast", "fast", "other")
 	close(release["fast"])
 	close(release["other"])
 	type ended struct {
@@ -121,6 +121,14 @@ func TestEachPerGroup(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Errorf("got %d distinct targets ended, want 4", len(seen))
+	}
+	// Both slow fetches its bound lets in are under way before slow is
+	// let go: the others ending first does not say the second started
+	// (on a busy machine it had not, and the most in flight was 1).
+	for slow := 0; slow < 2; {
+		if receive(t, started) == "slow" {
+			slow++
+		}
 	}
 	close(release["slow"])
 	<-finished
