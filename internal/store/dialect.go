@@ -44,8 +44,8 @@ type dialect struct {
 	lockWrite func(ctx context.Context, tx *sql.Tx, s *Store) error
 	// accountsLock is the statements (and their arguments) that take
 	// the locks of a writer of accounts alone, in one order for every
-	// writer, for a pipelined transaction: such writers may run beside those of
-	// other accounts.
+	// writer, for a pipelined transaction: such writers may run beside
+	// those of other accounts.
 	accountsLock func(s *Store, accounts []string) []statement
 	// pipeline: UpdateAccount's transactions are pipelined (pipeline.go).
 	pipeline bool
