@@ -52,12 +52,17 @@ func decider(t *testing.T, s lifecycle.Store) func(now time.Time, holding ...bil
 
 // judging is decider judging only the rules judged says.
 func judging(t *testing.T, s lifecycle.Store, judged func(string) bool) func(now time.Time, holding ...billing.Finding) []string {
+	return deciding(t, s, judged, func(tx lifecycle.Tx) lifecycle.Book { return tx })
+}
+
+// deciding is judging with Decide given book(tx) for each transaction tx.
+func deciding(t *testing.T, s lifecycle.Store, judged func(string) bool, book func(lifecycle.Tx) lifecycle.Book) func(now time.Time, holding ...billing.Finding) []string {
 	return func(now time.Time, holding ...billing.Finding) []string {
 		t.Helper()
 		var ns []alert.Notification
 		if err := s.Update(context.Background(), func(tx lifecycle.Tx) error {
 			var err error
-			ns, err = lifecycle.Decide(tx, "acme", holding, explain, judged, billing.AccountState{}, now, policy)
+			ns, err = lifecycle.Decide(book(tx), "acme", holding, explain, judged, billing.AccountState{}, now, policy)
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -113,16 +118,22 @@ func TestFireRepeatResolve(t *testing.T) {
 
 func TestSilenceAndAck(t *testing.T) { stores(t, testSilenceAndAck) }
 
-func testSilenceAndAck(t *testing.T, st lifecycle.Store) {
-	ctx := context.Background()
-	decide := decider(t, st)
-	if err := st.Update(ctx, func(tx lifecycle.Tx) error {
-		_, err := tx.AddSilence(lifecycle.Silence{Rule: "recharge-burst", Account: "acme", Start: lt.T0, End: lt.T0.Add(24 * time.Hour),
+// silenceBurst silences recharge-burst on acme from lt.T0 to end.
+func silenceBurst(t *testing.T, s lifecycle.Store, end time.Time) {
+	t.Helper()
+	if err := s.Update(context.Background(), func(tx lifecycle.Tx) error {
+		_, err := tx.AddSilence(lifecycle.Silence{Rule: "recharge-burst", Account: "acme", Start: lt.T0, End: end,
 			Comment: "support ticket open", CreatedBy: "ops"})
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func testSilenceAndAck(t *testing.T, st lifecycle.Store) {
+	ctx := context.Background()
+	decide := decider(t, st)
+	silenceBurst(t, st, lt.T0.Add(24*time.Hour))
 	if got := decide(lt.T0, burst()); len(got) != 0 {
 		t.Errorf("silenced: got %v, want nothing sent", got)
 	}
@@ -199,30 +210,15 @@ func (l lookups) Alert(fp string) (lifecycle.Alert, bool, error) {
 // alert. On PostgreSQL each look-up was a round trip in the middle of the
 // poll's transaction.
 func TestDecideLooksUpNoAlert(t *testing.T) {
-	ctx := context.Background()
 	symptom := billing.Finding{Rule: "credits-accumulating", Severity: billing.SeverityWarning, Account: "acme", Entity: "recharges"}
 	stores(t, func(t *testing.T, s lifecycle.Store) {
 		n := 0
+		d := deciding(t, s, all, func(tx lifecycle.Tx) lifecycle.Book { return lookups{tx, &n} })
 		decide := func(h int, holding ...billing.Finding) string {
 			t.Helper()
-			var ns []alert.Notification
-			if err := s.Update(ctx, func(tx lifecycle.Tx) error {
-				var err error
-				ns, err = lifecycle.Decide(lookups{tx, &n}, "acme", holding, explain, all, billing.AccountState{},
-					lt.T0.Add(time.Duration(h)*time.Hour), policy)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			return fmt.Sprint(names(ns))
+			return fmt.Sprint(d(lt.T0.Add(time.Duration(h)*time.Hour), holding...))
 		}
-		if err := s.Update(ctx, func(tx lifecycle.Tx) error {
-			_, err := tx.AddSilence(lifecycle.Silence{Rule: "recharge-burst", Account: "acme", Start: lt.T0,
-				End: lt.T0.Add(150 * time.Minute), Comment: "support ticket open", CreatedBy: "ops"})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
+		silenceBurst(t, s, lt.T0.Add(150*time.Minute))
 		steps := []struct {
 			h       int
 			holding []billing.Finding

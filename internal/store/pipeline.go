@@ -73,7 +73,7 @@ type rowsOf struct {
 	keys            []string
 	// whats names the rows after the first (whose write's what names it),
 	// joined only for an error: joined at each row, the names of a batch's
-	// rows were a twentieth of what a replica allocated.
+	// rows were 3% of what a replica allocated.
 	whats []string
 }
 
