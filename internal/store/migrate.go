@@ -327,6 +327,19 @@ CREATE TABLE observation_bases (
 ALTER TABLE observations ADD COLUMN base BIGINT REFERENCES observation_bases (id);
 CREATE INDEX observations_base ON observations (base) WHERE base IS NOT NULL;
 `},
+	{"room in the alerts' pages for their updates", `
+-- SQLite updates a row in place: nothing to do.
+`, `
+-- Every poll updates each firing alert's last sighting (Tx.SeeAlert). A row
+-- holds the alert's finding, a kilobyte or two, so a full page had no room
+-- for the new version: it went to another page, with a new entry in each
+-- of the table's indexes, and the table grew by the row at each poll until
+-- vacuumed. With half of each page left free the new version stays on its
+-- page (a heap-only tuple: no index is written) and the old one is reused.
+-- Pages written before this step fill up as they did, and are left as
+-- their rows move out.
+ALTER TABLE alerts SET (fillfactor = 50);
+`},
 }
 
 // migrate applies the steps the database lacks and returns its version. Each

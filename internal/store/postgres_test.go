@@ -516,6 +516,62 @@ func TestPostgresMergedRows(t *testing.T) {
 	wantErr(t, err, `commit: a row that fails; another: error preprocessing batch (prepare): ERROR: column "no_such_column" of relation "findings" does not exist (SQLSTATE 42703)`)
 }
 
+// TestPostgresAlertsSeenInPlace: a firing alert seen again at each poll is
+// updated in its page (a heap-only tuple), with its finding of a kilobyte
+// or two: with full pages each update wrote a new entry in every index of
+// alerts and the table grew by the row.
+func TestPostgresAlertsSeenInPlace(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	s := postgresBackend.at(t, dsn, Options{})
+	finding := fmt.Appendf(nil, `{"summary":%q}`, strings.Repeat("a finding explained at length ", 50))
+	const alerts, polls = 40, 5
+	fps := make([]string, alerts)
+	err := s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+		for i := range fps {
+			rule := fmt.Sprintf("r%d", i)
+			fps[i] = billing.Fingerprint(rule, "a", "")
+			if err := tx.PutAlert(lifecycle.Alert{Fingerprint: fps[i], Account: "a", Rule: rule, Severity: billing.SeverityWarning,
+				State: lifecycle.Firing, FiredAt: t0, LastSentAt: t0, LastSeenAt: t0, Finding: finding}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range polls {
+		err := s.UpdateAccount(ctx, "a", func(tx *Tx) error {
+			for _, fp := range fps {
+				if err := tx.SeeAlert(fp, t0.Add(time.Duration(p+1)*15*time.Minute), 0); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A server process counts its updates where the others see them
+	// when it ends at the latest.
+	s.Close()
+	db := rawPG(t, dsn)
+	var updated, inPlace int64
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if err := db.QueryRowContext(ctx, "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'alerts'").Scan(&updated, &inPlace); err != nil {
+			t.Fatal(err)
+		}
+		if updated >= alerts*polls || time.Now().After(deadline) {
+			break
+		}
+	}
+	if updated != alerts*polls || inPlace != updated {
+		t.Errorf("alerts updated: %d, of them in their page: %d; want %d, all in their page", updated, inPlace, alerts*polls)
+	}
+}
+
 // TestPostgresPipelinedFailures: a write of an account's transaction that
 // waited for COMMIT and fails there fails the commit, naming it, and
 // nothing of the transaction is kept; so does a function that fails with
