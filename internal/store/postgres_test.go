@@ -935,8 +935,9 @@ func TestPostgresReplicasMigrateAtOnce(t *testing.T) {
 
 // TestPostgresClaims: a claim hands out, in the order asked, up to its
 // limit of the accounts with no poll since the tick that no other replica
-// holds, with their last poll; says which are done; holds a lock on what
-// it hands out and on nothing else; and costs one round trip.
+// holds, with their last poll; says which are done of those it got to;
+// holds a lock on what it hands out and on nothing else; and costs two
+// round trips.
 func TestPostgresClaims(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.DSN(t)
@@ -984,8 +985,8 @@ func TestPostgresClaims(t *testing.T) {
 	accounts := []string{"done", "held", "old", "new1", "new2", "new3"}
 	before := writes.Load()
 	got, done := claim(mine, accounts, 2)
-	if n := writes.Load() - before; n != 1 {
-		t.Errorf("a claim took %d round trips, want 1", n)
+	if n := writes.Load() - before; n != 2 {
+		t.Errorf("a claim took %d round trips, want 2", n)
 	}
 	if got != "old@11:45 new1@00:00" || done != "done" {
 		t.Errorf("claimed %q, done %q; want %q, %q", got, done, "old@11:45 new1@00:00", "done")
@@ -1007,6 +1008,16 @@ func TestPostgresClaims(t *testing.T) {
 	}
 	if n := locks(other); n != 2 {
 		t.Errorf("the other claimer holds %d locks, want 2 (held and new1)", n)
+	}
+	// A claim that takes its limit before the end of the accounts asked
+	// about does not read the polls of those after its last lock: done
+	// is said of the accounts it got to.
+	update(t, s, func(tx *Tx) error { return tx.RecordPoll(Poll{Account: "late", At: t0, OK: true}) })
+	if got, done := claim(mine, []string{"done", "new4", "late"}, 1); got != "new4@00:00" || done != "done" {
+		t.Errorf("a claim stopping at its limit: claimed %q, done %q; want new4, done", got, done)
+	}
+	if got, done := claim(mine, []string{"late", "new5"}, 1); got != "new5@00:00" || done != "late" {
+		t.Errorf("the next claim: claimed %q, done %q; want new5, late", got, done)
 	}
 }
 
