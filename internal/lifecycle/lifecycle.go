@@ -85,7 +85,7 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 		// at the previous poll.
 		firingAlerts, changed = m.firingOf(account), m.m.changed[:0]
 		defer func() { m.m.changed = changed }()
-	} else if firingAlerts, err = b.Alerts(account, Firing); err != nil {
+	} else if firingAlerts, err = b.FiringAlerts(account); err != nil {
 		return nil, err
 	}
 	after := max(p.ResolveAfter, 1)
@@ -103,6 +103,15 @@ func Decide(b Book, account string, holding []billing.Finding, explain func(bill
 			continue
 		}
 		a.State, a.ResolvedAt = Resolved, now
+		if a.Finding == nil {
+			// Read without it: the notification and the alert stored
+			// resolved need it.
+			whole, _, err := b.Alert(a.Fingerprint)
+			if err != nil {
+				return nil, err
+			}
+			a.Finding = whole.Finding
+		}
 		changed = append(changed, alertChange{a, false})
 		n, err := DecodePayload(a.Finding)
 		if err != nil {

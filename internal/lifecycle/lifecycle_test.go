@@ -205,10 +205,11 @@ func (l lookups) Alert(fp string) (lifecycle.Alert, bool, error) {
 }
 
 // TestDecideLooksUpNoAlert: Decide finds an account's alerts among its
-// firing ones, read once, and looks none up by fingerprint, through a
-// silence, an inhibition, a resolution and a new episode over a resolved
-// alert. On PostgreSQL each look-up was a round trip in the middle of the
-// poll's transaction.
+// firing ones, read once without their findings, and looks one up by
+// fingerprint only when it resolves (for its finding), through a silence,
+// an inhibition, a resolution and a new episode over a resolved alert. On
+// PostgreSQL each look-up is a round trip in the middle of the poll's
+// transaction.
 func TestDecideLooksUpNoAlert(t *testing.T) {
 	symptom := billing.Finding{Rule: "credits-accumulating", Severity: billing.SeverityWarning, Account: "acme", Entity: "recharges"}
 	stores(t, func(t *testing.T, s lifecycle.Store) {
@@ -223,22 +224,41 @@ func TestDecideLooksUpNoAlert(t *testing.T) {
 			h       int
 			holding []billing.Finding
 			want    string
+			lookups int
 		}{
-			{0, []billing.Finding{burst()}, "[]"}, // silenced
-			{3, []billing.Finding{burst()}, "[firing recharge-burst]"},
-			{4, []billing.Finding{burst(), symptom}, "[]"}, // the symptom inhibited
-			{5, nil, "[]"},
-			{6, nil, "[resolved recharge-burst]"},
-			{7, []billing.Finding{symptom}, "[firing credits-accumulating]"},
-			{8, []billing.Finding{burst(), symptom}, "[firing recharge-burst]"}, // over the resolved alert
+			{0, []billing.Finding{burst()}, "[]", 0}, // silenced
+			{3, []billing.Finding{burst()}, "[firing recharge-burst]", 0},
+			{4, []billing.Finding{burst(), symptom}, "[]", 0}, // the symptom inhibited
+			{5, nil, "[]", 0},
+			{6, nil, "[resolved recharge-burst]", 1},
+			{7, []billing.Finding{symptom}, "[firing credits-accumulating]", 0},
+			{8, []billing.Finding{burst(), symptom}, "[firing recharge-burst]", 0}, // over the resolved alert
 		}
 		for _, st := range steps {
+			n = 0
 			if got := decide(st.h, st.holding...); got != st.want {
 				t.Errorf("hour %d: got %s, want %s", st.h, got, st.want)
 			}
-		}
-		if n != 0 {
-			t.Errorf("Decide looked up %d alerts by fingerprint, want none", n)
+			if n != st.lookups {
+				t.Errorf("hour %d: Decide looked up %d alerts by fingerprint, want %d", st.h, n, st.lookups)
+			}
+			if st.h != 6 {
+				continue
+			}
+			// Resolved with the finding it was read without.
+			if err := s.View(context.Background(), func(tx lifecycle.Tx) error {
+				a, _, err := tx.Alert(billing.Fingerprint("recharge-burst", "acme", "recharges"))
+				if err != nil {
+					return err
+				}
+				n, err := lifecycle.DecodePayload(a.Finding)
+				if a.State != lifecycle.Resolved || err != nil || n.Finding.Summary != "3 recharges in 6 hours" {
+					t.Errorf("the resolved alert: state %s, finding %s (%v); want resolved with its finding", a.State, a.Finding, err)
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }

@@ -213,6 +213,19 @@ func (tx *memTx) Alerts(account string, state State) ([]Alert, error) {
 	return out, nil
 }
 
+// FiringAlerts implements Book.
+func (tx *memTx) FiringAlerts(account string) ([]Alert, error) {
+	return withoutFindings(tx.Alerts(account, Firing))
+}
+
+// withoutFindings returns as with no findings, as Book.FiringAlerts does.
+func withoutFindings(as []Alert, err error) ([]Alert, error) {
+	for i := range as {
+		as[i].Finding = nil
+	}
+	return as, err
+}
+
 // firingOf returns account's firing alerts as Alerts does, but with their
 // findings shared with the Memory, for Decide alone: it reads them and
 // writes back what it read, and the findings a Memory holds are only ever

@@ -81,6 +81,11 @@ func (tx *overlayTx) Alerts(account string, state State) ([]Alert, error) {
 	return mine, nil
 }
 
+// FiringAlerts implements Book.
+func (tx *overlayTx) FiringAlerts(account string) ([]Alert, error) {
+	return withoutFindings(tx.Alerts(account, Firing))
+}
+
 // PutAlert implements Book.
 func (tx *overlayTx) PutAlert(a Alert) error { return tx.top.PutAlert(a) }
 

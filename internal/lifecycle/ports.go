@@ -36,6 +36,11 @@ type Book interface {
 	// empty) in state (Firing, Resolved, or "" for both), in the order they
 	// fired: by FiredAt, then Fingerprint. Another state is an error.
 	Alerts(account string, state State) ([]Alert, error)
+	// FiringAlerts returns account's firing alerts as Alerts(account,
+	// Firing) does, but without their findings (Finding nil): Decide reads
+	// them at every poll and needs an alert's finding, a kilobyte or two,
+	// only when the alert resolves (from Alert).
+	FiringAlerts(account string) ([]Alert, error)
 	// PutAlert inserts a, or replaces the alert with the same fingerprint,
 	// once a.Check accepts it.
 	PutAlert(a Alert) error

@@ -172,8 +172,17 @@ const (
 	seeAlertTail = ") AS v WHERE alerts.fingerprint = v.column1 AND alerts.state = 'firing'"
 )
 
-const alertColumns = `fingerprint, account, rule, entity, severity, state, fired_at, last_sent_at,
-	resolved_at, last_seen_at, miss_count, finding, receivers, acked_by, acked_at`
+// The columns scanAlerts reads: alertColumns, and firingColumns, which
+// read no finding (NULL in its place), for FiringAlerts.
+const (
+	alertColumns  = alertsHead + "finding" + alertsTail
+	firingColumns = alertsHead + "NULL" + alertsTail
+	alertsHead    = `fingerprint, account, rule, entity, severity, state, fired_at, last_sent_at,
+	resolved_at, last_seen_at, miss_count, `
+	alertsTail = ", receivers, acked_by, acked_at"
+	// firingAlertsQuery reads an account's firing alerts as Alerts does.
+	firingAlertsQuery = "SELECT " + firingColumns + " FROM alerts WHERE account = ? AND state = 'firing' ORDER BY fired_at, fingerprint"
+)
 
 // Alert implements lifecycle.Book.
 func (tx *Tx) Alert(fingerprint string) (lifecycle.Alert, bool, error) {
@@ -192,15 +201,26 @@ func (tx *Tx) Alerts(account string, state lifecycle.State) ([]lifecycle.Alert, 
 	if state != "" && state != lifecycle.Firing && state != lifecycle.Resolved {
 		return nil, fmt.Errorf("read alerts of account %q: unknown state %q: want firing, resolved or empty", account, state)
 	}
-	if p := tx.pipe; p != nil && p.pre.haveFiring && state == lifecycle.Firing && account == p.pre.account {
-		// Read with BEGIN, once.
-		p.pre.haveFiring = false
-		return p.pre.firing, nil
-	}
 	q, args := alertsQuery(account, state)
 	as, err := tx.alerts(q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read alerts of account %q: %w", account, err)
+	}
+	return as, nil
+}
+
+// FiringAlerts implements lifecycle.Book. The firing alerts of an account
+// are read in every poll's transaction, and their findings were most of
+// the bytes of the reads of a poll.
+func (tx *Tx) FiringAlerts(account string) ([]lifecycle.Alert, error) {
+	if p := tx.pipe; p != nil && p.pre.haveFiring && account == p.pre.account {
+		// Read with BEGIN, once.
+		p.pre.haveFiring = false
+		return p.pre.firing, nil
+	}
+	as, err := tx.alerts(firingAlertsQuery, account)
+	if err != nil {
+		return nil, fmt.Errorf("read the firing alerts of account %q: %w", account, err)
 	}
 	return as, nil
 }
@@ -245,7 +265,7 @@ type rowScanner interface {
 	Err() error
 }
 
-// scanAlerts reads rows of alertColumns.
+// scanAlerts reads rows of alertColumns or firingColumns.
 func (tx *Tx) scanAlerts(rows rowScanner) ([]lifecycle.Alert, error) {
 	var as []lifecycle.Alert
 	for rows.Next() {

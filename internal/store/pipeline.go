@@ -104,7 +104,7 @@ type prefetched struct {
 	havePoll bool
 	row      storedRow
 	haveRow  bool
-	// firing are its firing alerts (Alerts(account, Firing)), given
+	// firing are its firing alerts (FiringAlerts(account)), given
 	// once: Decide reads them once, and may change what it is given.
 	firing     []lifecycle.Alert
 	haveFiring bool
@@ -217,7 +217,7 @@ const (
 		FROM unnest(?::text[]) WITH ORDINALITY AS u(a, i)
 		LEFT JOIN LATERAL (SELECT at, base, data FROM observations WHERE account = u.a ORDER BY at DESC LIMIT 1) o ON true
 		LEFT JOIN observation_bases b ON b.id = o.base ORDER BY u.i`
-	firingOfQuery = "SELECT " + alertColumns + " FROM alerts WHERE account = ANY(?::text[]) AND state = ? ORDER BY fired_at, fingerprint"
+	firingOfQuery = "SELECT " + firingColumns + " FROM alerts WHERE account = ANY(?::text[]) AND state = ? ORDER BY fired_at, fingerprint"
 	// Every account's silences and the global ones, all of them when
 	// fewer than the limit come back (prefetchSilences).
 	silencesOfQuery = "SELECT " + silenceColumns + " FROM silences WHERE account = '' OR account = ANY(?::text[]) LIMIT ?"

@@ -334,7 +334,7 @@ func TestPostgresPollRoundTrips(t *testing.T) {
 			if err := tx.PutLedgerCheckpoint(LedgerCheckpoint{Account: name, Version: 1, Fingerprint: "f", At: at, Data: []byte("{}")}); err != nil {
 				return err
 			}
-			_, err := tx.Alerts(name, lifecycle.Firing)
+			_, err := tx.FiringAlerts(name)
 			return err
 		})
 		if err != nil {

@@ -260,7 +260,8 @@ func TestPostgresBatchPrefetch(t *testing.T) {
 	s := postgresBackend.at(t, pgtest.DSN(t), Options{})
 	alert := func(name, rule string, state lifecycle.State, fired time.Time) lifecycle.Alert {
 		a := lifecycle.Alert{Fingerprint: billing.Fingerprint(rule, name, ""), Account: name, Rule: rule,
-			Severity: billing.SeverityWarning, State: state, FiredAt: fired, LastSentAt: fired, LastSeenAt: fired}
+			Severity: billing.SeverityWarning, State: state, FiredAt: fired, LastSentAt: fired, LastSeenAt: fired,
+			Finding: []byte(`{"summary":"s"}`)}
 		if state == lifecycle.Resolved {
 			a.ResolvedAt = fired.Add(time.Minute)
 		}
@@ -338,9 +339,15 @@ func TestPostgresBatchPrefetch(t *testing.T) {
 			if fmt.Sprintf("%+v", g.row) != fmt.Sprintf("%+v", row) {
 				t.Errorf("%s: last row\n%+v\nwant\n%+v", name, g.row, row)
 			}
-			firing, err := tx.Alerts(name, lifecycle.Firing)
+			// As FiringAlerts reads them alone: without their findings.
+			firing, err := tx.FiringAlerts(name)
 			if err != nil {
 				return err
+			}
+			for _, a := range firing {
+				if a.Finding != nil {
+					t.Errorf("%s: alert %s read with its finding", name, a.Rule)
+				}
 			}
 			if fmt.Sprint(g.firing) != fmt.Sprint(firing) {
 				t.Errorf("%s: firing\n%v\nwant\n%v", name, g.firing, firing)

@@ -173,6 +173,23 @@ func testAlerts(t *testing.T, s lifecycle.Store) {
 		}
 		_, err = tx.Alerts("", "pending")
 		wantErr(t, err, `unknown state "pending"`)
+		// FiringAlerts: an account's firing alerts as Alerts gives them,
+		// but for their findings.
+		light := firing
+		light.Finding = nil
+		for account, want := range map[string][]lifecycle.Alert{"prod": {light}, "dev": nil} {
+			got, err := tx.FiringAlerts(account)
+			if err != nil {
+				return err
+			}
+			if len(got) != len(want) {
+				t.Errorf("firing alerts of %q: got %d, want %d", account, len(got), len(want))
+				continue
+			}
+			for i := range got {
+				checkAlert(t, got[i], want[i])
+			}
+		}
 		return nil
 	})
 
