@@ -359,8 +359,8 @@ func (e *cpWriter) reasons(m map[billing.Part]string) {
 // sortedKeys returns m's keys in order, in buf's room. A checkpoint writes
 // a map of reasons for each of its polls, most of them empty, and a map
 // of the credit each idle grant was drawn from: slices.Sorted(maps.Keys)
-// made an iterator and a slice for each, a twentieth of what a replica
-// allocated in BenchmarkReplicaCycle.
+// made an iterator and a slice for each, a twentieth of the objects a
+// replica allocated in BenchmarkReplicaCycle.
 func sortedKeys[K cmp.Ordered, V any](buf []K, m map[K]V) []K {
 	buf = buf[:0]
 	for k := range m {
