@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -228,7 +227,8 @@ func (l *Ledger) appendPayload(dst []byte) []byte {
 		e.recharge(r)
 	}
 
-	ids := slices.Sorted(maps.Keys(l.grants))
+	// Not in e.keys: decMap sorts in it inside the loop.
+	ids := sortedKeys(nil, l.grants)
 	w.uvarint(uint64(len(ids)))
 	for _, id := range ids {
 		st := l.grants[id]
@@ -250,7 +250,7 @@ func (l *Ledger) appendPayload(dst []byte) []byte {
 		e.grantHistory(h)
 	}
 
-	ids = slices.Sorted(maps.Keys(l.charges))
+	ids = sortedKeys(ids, l.charges)
 	w.uvarint(uint64(len(ids)))
 	for _, id := range ids {
 		w.str(id)
