@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
 	"sort"
@@ -359,15 +360,12 @@ type pointLog struct {
 	lastCum, prevCum decimal.Decimal
 	lastCov, prevCov time.Duration
 	w                pstate // after the newest point, for packing the next
-	// walkers are cursors left in sealed blocks where the last lookups
-	// of cumBefore stopped, and next the one to reuse: the windows rules
-	// measure slide forward a poll at a time, so the next lookup of each
-	// goes on from where it stopped rather than from the start of its
-	// block. fresh reads the newest block, whose bytes change as it
-	// grows (a run of intervals is counted in place), from its start.
+	// walkers are cursors left where the last lookups of cumBefore
+	// stopped, and next the one to reuse: the windows rules measure
+	// slide forward a poll at a time, so the next lookup of each goes on
+	// from where it stopped rather than from the start of its block.
 	walkers [4]cursor
 	next    int
-	fresh   cursor
 }
 
 func (p *pointLog) len() int { return p.n }
@@ -646,6 +644,28 @@ func (c *cursor) next() bool {
 	return c.err() == nil
 }
 
+// nextAt is the time of the point next reads, without reading it; false
+// at the end of the block or where next would fail on the times.
+func (c *cursor) nextAt() (time.Time, bool) {
+	switch {
+	case c.j+1 >= c.b.n || c.err() != nil:
+		return time.Time{}, false
+	case c.j < 0:
+		return c.b.first, true
+	case c.s.left > 0:
+		return c.s.at.Add(c.s.delta), true
+	}
+	u, n := binary.Uvarint(c.times.b[c.times.off:])
+	if n <= 0 {
+		return time.Time{}, false
+	}
+	d := c.s.delta
+	if u&1 != 0 {
+		d += time.Duration(unzigzag(u >> 1))
+	}
+	return c.s.at.Add(d), true
+}
+
 func (c *cursor) err() error {
 	for _, r := range []*rbuf{&c.times, &c.cons, &c.rest} {
 		if r.err != nil {
@@ -863,9 +883,7 @@ func (p *pointLog) cumBefore(t time.Time) (decimal.Decimal, time.Duration) {
 	b := p.blocks[k]
 	c := p.walker(b, t)
 	for {
-		at := *c
-		if !c.next() || c.s.at.After(t) {
-			*c = at
+		if at, ok := c.nextAt(); !ok || at.After(t) || !c.next() {
 			break
 		}
 	}
@@ -873,13 +891,11 @@ func (p *pointLog) cumBefore(t time.Time) (decimal.Decimal, time.Duration) {
 }
 
 // walker returns the walker on b that stopped furthest along at or before
-// t, or a new one at b's start; one at b's start that is not kept when b
-// is the newest block, still growing.
+// t, or a new one at b's start. A walker goes on with b's columns as they
+// are now, and the run of intervals it stopped in counted again: while b
+// is the newest block, appending may move its columns, and a run's byte
+// grows in place as the run goes on (pack).
 func (p *pointLog) walker(b *block, t time.Time) *cursor {
-	if b.n < blockSize {
-		p.fresh = *b.cursor(false)
-		return &p.fresh
-	}
 	var best *cursor
 	for i := range p.walkers {
 		w := &p.walkers[i]
@@ -887,12 +903,16 @@ func (p *pointLog) walker(b *block, t time.Time) *cursor {
 			best = w
 		}
 	}
-	if best != nil {
+	if best == nil {
+		best = &p.walkers[p.next]
+		p.next = (p.next + 1) % len(p.walkers)
+		*best = *b.cursor(false)
 		return best
 	}
-	best = &p.walkers[p.next]
-	p.next = (p.next + 1) % len(p.walkers)
-	*best = *b.cursor(false)
+	best.times.b, best.cons.b = b.times, b.cons
+	if best.s.run > 0 && best.times.err == nil {
+		best.s.left = int(b.times[best.times.off-1]>>1) + 1 - best.s.run
+	}
 	return best
 }
 
