@@ -296,6 +296,7 @@ func (l *Ledger) append(o billing.Observation) {
 				}
 				moves[i] = grantMove{known: true, used: d, hadCredit: g.Amount.Amount().Cmp(st.lastUsed) > 0}
 			}
+			moves[i].st = st
 			if d.IsPositive() {
 				grantUse = grantUse.Add(d)
 			}

@@ -160,6 +160,7 @@ func (l *Ledger) Covers(from, to time.Time) bool {
 
 // grantMove is one grant's change since the previous observation.
 type grantMove struct {
+	st    *grantState // the grant's, as append found it
 	known bool
 	used  decimal.Decimal // rise in used
 	// hadCredit says credit was left in it before: its amount was above
@@ -224,8 +225,8 @@ func (l *Ledger) trackGrantDrawdown(o *billing.Observation, moves []grantMove) {
 		}
 	}
 	for i := range o.Grants {
-		g, st := &o.Grants[i], l.grants[o.Grants[i].ID]
-		m := moves[i]
+		g, m := &o.Grants[i], moves[i]
+		st := m.st
 		if !m.known || m.used.IsPositive() || g.ExpiredAt(o.At) || !m.hadCredit {
 			st.idle = idleGrant{since: o.At}
 			continue
