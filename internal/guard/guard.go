@@ -969,60 +969,83 @@ type accountUpdater interface {
 func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, first seen, pollErr error, at time.Time,
 	frozen ledger.Frozen, holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
 	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
-	var due []alert.Notification
-	// stored: the poll's observation is stored; wrote: with a checkpoint
-	// at that time.
-	var (
-		stored bool
-		wrote  time.Time
-	)
-	update := g.state.Update
+	// One value for the transaction to read and to fill in: captured
+	// one by one, each went to the heap at every poll.
+	p := &pollWrite{g: g, w: w, o: o, first: first, pollErr: pollErr, at: at, frozen: frozen, holding: holding,
+		explain: explain, judged: judged, state: state, receipts: receipts}
+	var err error
 	if u, ok := g.state.(accountUpdater); ok {
-		update = func(ctx context.Context, fn func(lifecycle.Tx) error) error {
-			return u.UpdateAccount(ctx, w.account.Name, fn)
-		}
+		err = u.UpdateAccount(ctx, w.account.Name, p.write)
+	} else {
+		err = g.state.Update(ctx, p.write)
 	}
-	err := update(ctx, func(tx lifecycle.Tx) error {
-		stored, wrote = false, time.Time{}
-		if h, ok := tx.(HistoryTx); ok {
-			if err := g.current(h, w, at); err != nil {
-				return err
-			}
-			if err := recordPoll(h, w.account, o, first, pollErr, at); err != nil {
-				return err
-			}
-			stored = pollErr == nil
-			// The ledger's checkpoint goes with the observation it holds
-			// last, when due; a failed poll changed neither.
-			if pollErr == nil && frozen.Holds() {
-				if cp := g.checkpoint(w, frozen); w.checkpointDue(cp.At) {
-					if err := h.PutLedgerCheckpoint(cp); err != nil {
-						return err
-					}
-					wrote = cp.At
-				}
-			}
-		}
-		if m, ok := tx.(MailTx); ok && len(receipts) > 0 {
-			if err := m.MarkReceiptsDelivered(w.account.Name, receipts, at); err != nil {
-				return err
-			}
-		}
-		ns, err := lifecycle.Decide(tx, w.account.Name, holding, explain, judged, state, at, g.policy)
-		if err != nil {
-			return err
-		}
-		due = ns
-		return lifecycle.Enqueue(tx, ns, g.receivers, at, g.policy)
-	})
 	switch {
 	case err != nil:
-	case !wrote.IsZero():
-		w.checkpointAt, w.sinceCheckpoint = wrote, 0
-	case stored:
+	case !p.wrote.IsZero():
+		w.checkpointAt, w.sinceCheckpoint = p.wrote, 0
+	case p.stored:
 		w.sinceCheckpoint++
 	}
-	return due, err
+	return p.due, err
+}
+
+// pollWrite is one account's poll as persist writes it, and what writing
+// it did: the notifications due, whether the observation was stored, and
+// the time of the checkpoint written with it (zero if none).
+type pollWrite struct {
+	g        *Guard
+	w        *watched
+	o        billing.Observation
+	first    seen
+	pollErr  error
+	at       time.Time
+	frozen   ledger.Frozen
+	holding  []billing.Finding
+	explain  func(billing.Finding) billing.Finding
+	judged   func(string) bool
+	state    billing.AccountState
+	receipts []string
+
+	due    []alert.Notification
+	stored bool
+	wrote  time.Time
+}
+
+// write is the transaction; it may run more than once (a retried
+// transaction), so it sets what it did afresh each time.
+func (p *pollWrite) write(tx lifecycle.Tx) error {
+	g, w := p.g, p.w
+	p.due, p.stored, p.wrote = nil, false, time.Time{}
+	if h, ok := tx.(HistoryTx); ok {
+		if err := g.current(h, w, p.at); err != nil {
+			return err
+		}
+		if err := recordPoll(h, w.account, p.o, p.first, p.pollErr, p.at); err != nil {
+			return err
+		}
+		p.stored = p.pollErr == nil
+		// The ledger's checkpoint goes with the observation it holds
+		// last, when due; a failed poll changed neither.
+		if p.pollErr == nil && p.frozen.Holds() {
+			if cp := g.checkpoint(w, p.frozen); w.checkpointDue(cp.At) {
+				if err := h.PutLedgerCheckpoint(cp); err != nil {
+					return err
+				}
+				p.wrote = cp.At
+			}
+		}
+	}
+	if m, ok := tx.(MailTx); ok && len(p.receipts) > 0 {
+		if err := m.MarkReceiptsDelivered(w.account.Name, p.receipts, p.at); err != nil {
+			return err
+		}
+	}
+	ns, err := lifecycle.Decide(tx, w.account.Name, p.holding, p.explain, p.judged, p.state, p.at, g.policy)
+	if err != nil {
+		return err
+	}
+	p.due = ns
+	return lifecycle.Enqueue(tx, ns, g.receivers, p.at, g.policy)
 }
 
 // An account's ledger checkpoint is written with its first poll (and the
