@@ -100,18 +100,25 @@ func writeHistory(b *testing.B, path string, f *history.File) {
 }
 
 // checkProcess runs guardd check, built as its own binary, under
-// /usr/bin/time and returns its wall time and peak resident set size
-// (/usr/bin/time's %M). The kernel's figure for a child started from this
-// process would count this process's own memory too: a child's peak
-// includes the image it was forked from.
+// /usr/bin/time and returns its wall time and peak resident set size.
 func (ps *processState) checkProcess(b *testing.B, guardd string) (time.Duration, uint64) {
 	b.Helper()
-	cmd := exec.Command("/usr/bin/time", "-f", "peak-rss-kb=%M", guardd, "check", "--config", ps.config)
+	return timedProcess(b, guardd, "check", "--config", ps.config)
+}
+
+// timedProcess runs guardd with args under /usr/bin/time and returns its
+// wall time and peak resident set size (/usr/bin/time's %M). The kernel's
+// figure for a child started from this process would count this
+// process's own memory too: a child's peak includes the image it was
+// forked from.
+func timedProcess(b *testing.B, guardd string, args ...string) (time.Duration, uint64) {
+	b.Helper()
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "peak-rss-kb=%M", guardd}, args...)...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start)
 	if err != nil {
-		b.Fatalf("guardd check: %v\n%s", err, out)
+		b.Fatalf("guardd %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	_, kb, ok := strings.Cut(string(out), "peak-rss-kb=")
 	if !ok {
@@ -245,12 +252,16 @@ accounts:
 // anything, a CronJob's run and each CLI command included: guardd version
 // started and waited for (ns/op), with the runtime's trace of package
 // initialisation on. It reports what initialisation allocates, in all and
-// in guardd's own packages, in KiB. Run it with
+// in guardd's own packages, in KiB, how many packages it initialises, and
+// (when /usr/bin/time is there) the peak RSS of guardd version: the
+// binary's pages that initialising its packages maps in, the floor under
+// BenchmarkRunIdle's idle RSS. Run it with
 //
 //	go test ./cmd/guardd -run '^$' -bench Start
 func BenchmarkStart(b *testing.B) {
 	guardd := buildGuardd(b)
 	var all, own float64
+	var pkgs int
 	for b.Loop() {
 		cmd := exec.Command(guardd, "version")
 		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
@@ -259,7 +270,7 @@ func BenchmarkStart(b *testing.B) {
 		if err := cmd.Run(); err != nil {
 			b.Fatalf("guardd version: %v\n%s", err, trace.String())
 		}
-		all, own = 0, 0
+		all, own, pkgs = 0, 0, 0
 		for line := range strings.Lines(trace.String()) {
 			// init PKG @T ms, T ms clock, N bytes, N allocs
 			f := strings.Fields(line)
@@ -270,7 +281,7 @@ func BenchmarkStart(b *testing.B) {
 			if err != nil {
 				b.Fatalf("init trace line %q: %v", line, err)
 			}
-			all += n
+			all, pkgs = all+n, pkgs+1
 			if strings.HasPrefix(f[1], "github.com/guardd/guardd/") {
 				own += n
 			}
@@ -281,6 +292,11 @@ func BenchmarkStart(b *testing.B) {
 	}
 	b.ReportMetric(all/1024, "init-KiB")
 	b.ReportMetric(own/1024, "guardd-init-KiB")
+	b.ReportMetric(float64(pkgs), "packages-initialised")
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		_, rss := timedProcess(b, guardd, "version")
+		b.ReportMetric(mib(rss), "peak-RSS-MiB")
+	}
 }
 
 func freeAddr(b *testing.B) string {
