@@ -928,7 +928,8 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 	if g.history != nil {
 		frozen = w.ledger.Freeze(spare)
 	}
-	j.due, j.writeErr = g.persist(ctx, w, o, first, err, at, frozen, holding, explain, judgedBy, j.state, delivered)
+	j.due, j.writeErr = g.persist(ctx, &pollWrite{w: w, o: o, first: first, pollErr: err, at: at, frozen: frozen,
+		holding: holding, explain: explain, judged: judgedBy, state: j.state, receipts: delivered})
 	if j.writeErr != nil {
 		w.stale = true
 		j.due = nil
@@ -965,14 +966,12 @@ type accountUpdater interface {
 // persist records one account's poll (when the state keeps history) with
 // the ledger's checkpoint (frozen, when the guard keeps history) and the
 // lifecycle's decision in one transaction, and queues the notifications
-// due in the outbox.
-func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, first seen, pollErr error, at time.Time,
-	frozen ledger.Frozen, holding []billing.Finding, explain func(billing.Finding) billing.Finding, judged func(string) bool,
-	state billing.AccountState, receipts []string) ([]alert.Notification, error) {
-	// One value for the transaction to read and to fill in: captured
-	// one by one, each went to the heap at every poll.
-	p := &pollWrite{g: g, w: w, o: o, first: first, pollErr: pollErr, at: at, frozen: frozen, holding: holding,
-		explain: explain, judged: judged, state: state, receipts: receipts}
+// due in the outbox. The transaction reads p and fills in what it did:
+// one value, where a closure capturing the poll piece by piece moved each
+// piece to the heap at every poll.
+func (g *Guard) persist(ctx context.Context, p *pollWrite) ([]alert.Notification, error) {
+	p.g = g
+	w := p.w
 	var err error
 	if u, ok := g.state.(accountUpdater); ok {
 		err = u.UpdateAccount(ctx, w.account.Name, p.write)
@@ -989,11 +988,13 @@ func (g *Guard) persist(ctx context.Context, w *watched, o billing.Observation, 
 	return p.due, err
 }
 
-// pollWrite is one account's poll as persist writes it, and what writing
-// it did: the notifications due, whether the observation was stored, and
-// the time of the checkpoint written with it (zero if none).
+// pollWrite is one account's poll as persist writes it (frozen is the
+// ledger's checkpoint, when the guard keeps history; receipts the mail
+// delivered with the poll), and what writing it did: the notifications
+// due, whether the observation was stored, and the time of the checkpoint
+// written with it (zero if none).
 type pollWrite struct {
-	g        *Guard
+	g        *Guard // set by persist
 	w        *watched
 	o        billing.Observation
 	first    seen
