@@ -794,8 +794,8 @@ func (d *cpReader) ledger(l *Ledger) error {
 	for range n {
 		l.polls = append(l.polls, PollRecord{At: r.time(), Err: r.str(), Unavailable: d.reasons()})
 	}
-	if len(l.polls) > maxPolls {
-		return fmt.Errorf("%d polls, more than %d", len(l.polls), maxPolls)
+	if len(l.polls) > MaxPolls {
+		return fmt.Errorf("%d polls, more than %d", len(l.polls), MaxPolls)
 	}
 
 	c := &l.costs

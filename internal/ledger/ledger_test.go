@@ -561,3 +561,37 @@ func TestAppendCatchesDuplicateAfterSameCount(t *testing.T) {
 		t.Fatalf("error: got %v, want one containing %q", err, `grant "g2" listed twice`)
 	}
 }
+
+// ReplacePollsAfter keeps the poll log up to a time and takes the polls
+// after it as given, the newest MaxPolls in all; from the zero time it
+// takes them all.
+func TestReplacePollsAfter(t *testing.T) {
+	l := ledger.New(lt.Account("5", "10"), ledger.DefaultOptions())
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Minute) }
+	for i := range 70 {
+		l.RecordFailure(at(i), fmt.Errorf("poll %d", i))
+	}
+	log := func() (first, last string, n int) {
+		ps := l.RecentPolls(ledger.MaxPolls)
+		return ps[len(ps)-1].Err, ps[0].Err, len(ps)
+	}
+	if first, last, n := log(); first != "poll 6" || last != "poll 69" || n != ledger.MaxPolls {
+		t.Fatalf("logged: %s to %s, %d polls; want poll 6 to poll 69, %d", first, last, n, ledger.MaxPolls)
+	}
+	l.ReplacePollsAfter(at(65), []ledger.PollRecord{{At: at(66), Err: "stored 66"}, {At: at(80), Err: "stored 80"}})
+	if first, last, n := log(); first != "poll 6" || last != "stored 80" || n != 62 {
+		t.Errorf("after 65: %s to %s, %d polls; want poll 6 to stored 80, 62", first, last, n)
+	}
+	var ten []ledger.PollRecord
+	for i := range 10 {
+		ten = append(ten, ledger.PollRecord{At: at(90 + i), Err: fmt.Sprintf("stored %d", 90+i)})
+	}
+	l.ReplacePollsAfter(at(65), ten)
+	if first, last, n := log(); first != "poll 12" || last != "stored 99" || n != ledger.MaxPolls {
+		t.Errorf("after 65, ten stored: %s to %s, %d polls; want poll 12 to stored 99, %d", first, last, n, ledger.MaxPolls)
+	}
+	l.ReplacePollsAfter(time.Time{}, []ledger.PollRecord{{At: at(100), Err: "stored 100"}})
+	if first, last, n := log(); first != "stored 100" || last != "stored 100" || n != 1 {
+		t.Errorf("from the zero time: %s to %s, %d polls; want stored 100 alone", first, last, n)
+	}
+}

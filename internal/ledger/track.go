@@ -20,8 +20,8 @@ type PollRecord struct {
 	Unavailable map[billing.Part]string
 }
 
-// maxPolls is how many poll records the ledger keeps.
-const maxPolls = 64
+// MaxPolls is how many poll records the ledger keeps.
+const MaxPolls = 64
 
 // RecordFailure notes a poll that read nothing usable. The ledger's figures
 // are unchanged; rules that watch the source (source-blind) see it.
@@ -46,7 +46,7 @@ func (l *Ledger) logPoll(o *billing.Observation, err error) {
 			}
 		}
 	}
-	if len(l.polls) == maxPolls {
+	if len(l.polls) == MaxPolls {
 		// Dropped from the front: append moves the rest once they reach
 		// the end of their array, not at every poll.
 		l.polls[0] = PollRecord{}
@@ -317,10 +317,29 @@ func (l *Ledger) IdleCredits() []IdleCredit {
 }
 
 // ReplacePolls sets the poll log, oldest first, as the state store kept it
-// across runs (the most recent maxPolls are kept).
+// across runs (the most recent MaxPolls are kept).
 func (l *Ledger) ReplacePolls(recs []PollRecord) {
-	if len(recs) > maxPolls {
-		recs = recs[len(recs)-maxPolls:]
+	l.ReplacePollsAfter(time.Time{}, recs)
+}
+
+// ReplacePollsAfter keeps the poll log up to t and sets the rest, oldest
+// first, as the state store kept it: a ledger from a checkpoint at t
+// holds the polls up to it already, and only those stored after it are
+// read (the most recent MaxPolls are kept). The zero t replaces the whole
+// log.
+func (l *Ledger) ReplacePollsAfter(t time.Time, recs []PollRecord) {
+	kept := l.polls[:0]
+	if !t.IsZero() {
+		i := len(l.polls)
+		for i > 0 && l.polls[i-1].At.After(t) {
+			i--
+		}
+		kept = l.polls[:i]
 	}
-	l.polls = append(l.polls[:0], recs...)
+	clear(l.polls[len(kept):])
+	out := append(kept, recs...)
+	if len(out) > MaxPolls {
+		out = append(out[:0], out[len(out)-MaxPolls:]...)
+	}
+	l.polls = out
 }

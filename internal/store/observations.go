@@ -372,19 +372,29 @@ func (tx *Tx) lastPollAt(account string) (int64, bool, error) {
 
 // RecentPolls returns account's last n polls, newest first.
 func (tx *Tx) RecentPolls(account string, n int) ([]Poll, error) {
-	ps, err := tx.recentPolls(account, n)
+	return tx.PollsAfter(account, time.Time{}, n)
+}
+
+// PollsAfter returns the last n of account's polls after after (all when
+// after is zero), newest first.
+func (tx *Tx) PollsAfter(account string, after time.Time, n int) ([]Poll, error) {
+	ps, err := tx.recentPolls(account, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("read polls of account %q: %w", account, err)
 	}
 	return ps, nil
 }
 
-func (tx *Tx) recentPolls(account string, n int) ([]Poll, error) {
+func (tx *Tx) recentPolls(account string, after time.Time, n int) ([]Poll, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("the number of polls must be positive (got %d)", n)
 	}
-	rows, err := tx.query(`SELECT at, ok, error, missing, reasons FROM polls WHERE account = ?
-		ORDER BY at DESC, id DESC LIMIT ?`, account, n)
+	lo, err := since(after)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.query(`SELECT at, ok, error, missing, reasons FROM polls WHERE account = ? AND at > ?
+		ORDER BY at DESC, id DESC LIMIT ?`, account, lo, n)
 	if err != nil {
 		return nil, err
 	}

@@ -278,24 +278,33 @@ func testPolls(t *testing.T, b backend) {
 		}
 		return nil
 	})
+	// after: PollsAfter's bound; zero, RecentPolls.
 	tests := []struct {
 		account string
+		after   time.Time
 		n       int
 		want    []Poll
 	}{
-		{"prod", 10, []Poll{polls[3], polls[1], polls[0]}},
-		{"prod", 2, []Poll{polls[3], polls[1]}},
-		{"dev", 10, []Poll{polls[2]}},
-		{"nobody", 10, nil},
+		{"prod", time.Time{}, 10, []Poll{polls[3], polls[1], polls[0]}},
+		{"prod", time.Time{}, 2, []Poll{polls[3], polls[1]}},
+		{"dev", time.Time{}, 10, []Poll{polls[2]}},
+		{"nobody", time.Time{}, 10, nil},
+		{"prod", t0, 10, []Poll{polls[3], polls[1]}},
+		{"prod", t0.Add(15 * time.Minute), 10, []Poll{polls[3]}},
+		{"prod", t0.Add(30 * time.Minute), 10, nil},
+		{"prod", t0.Add(-time.Nanosecond), 1, []Poll{polls[3]}},
 	}
 	for _, tt := range tests {
 		view(t, s, func(tx *Tx) error {
 			got, err := tx.RecentPolls(tt.account, tt.n)
+			if !tt.after.IsZero() {
+				got, err = tx.PollsAfter(tt.account, tt.after, tt.n)
+			}
 			if err != nil {
 				return err
 			}
 			if len(got) != len(tt.want) {
-				t.Fatalf("%s, %d: got %d polls, want %d", tt.account, tt.n, len(got), len(tt.want))
+				t.Fatalf("%s after %s, %d: got %d polls, want %d", tt.account, tt.after, tt.n, len(got), len(tt.want))
 			}
 			for i := range got {
 				g, w := got[i], tt.want[i]
