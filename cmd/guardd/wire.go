@@ -190,10 +190,16 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return nil, err
 	}
-	for _, ac := range cfg.Accounts {
-		live, off := rules.New(cfg.Params).Live(ac.Sight())
-		log.Info("account sees", zap.String("account", ac.Name), zap.String("sees", ac.Sight().String()),
-			zap.Strings("live", live), zap.Strings("off", off))
+	if log.Core().Enabled(zap.InfoLevel) {
+		// What a file source sees is read off its whole history: only
+		// when it is logged, and once.
+		engine := rules.New(cfg.Params)
+		for _, ac := range cfg.Accounts {
+			sight := ac.Sight()
+			live, off := engine.Live(sight)
+			log.Info("account sees", zap.String("account", ac.Name), zap.String("sees", sight.String()),
+				zap.Strings("live", live), zap.Strings("off", off))
+		}
 	}
 	a := &app{cfg: cfg, log: log}
 	opts := guard.Options{
