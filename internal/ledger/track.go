@@ -316,17 +316,11 @@ func (l *Ledger) IdleCredits() []IdleCredit {
 	return out
 }
 
-// ReplacePolls sets the poll log, oldest first, as the state store kept it
-// across runs (the most recent MaxPolls are kept).
-func (l *Ledger) ReplacePolls(recs []PollRecord) {
-	l.ReplacePollsAfter(time.Time{}, recs)
-}
-
 // ReplacePollsAfter keeps the poll log up to t and sets the rest, oldest
-// first, as the state store kept it: a ledger from a checkpoint at t
-// holds the polls up to it already, and only those stored after it are
-// read (the most recent MaxPolls are kept). The zero t replaces the whole
-// log.
+// first, as the state store kept it across runs: a ledger from a
+// checkpoint at t holds the polls up to it already, and only those stored
+// after it are read. The zero t replaces the whole log (a ledger rebuilt
+// from stored observations). The most recent MaxPolls are kept.
 func (l *Ledger) ReplacePollsAfter(t time.Time, recs []PollRecord) {
 	kept := l.polls[:0]
 	if !t.IsZero() {
