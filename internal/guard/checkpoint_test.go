@@ -385,6 +385,7 @@ func TestCheckpointContinuesWithLaterObservations(t *testing.T) {
 	// the guard would have: with what the ledger fills in.
 	mirror := ledger.New(a, ledger.Options{Keep: rules.New(params).History()})
 	half := len(polls) / 2
+	var lastStored time.Time
 	for i, p := range polls[:len(polls)-1] {
 		if _, err := live.Cycle(ctx, p.At); err != nil {
 			t.Fatal(err)
@@ -407,6 +408,7 @@ func TestCheckpointContinuesWithLaterObservations(t *testing.T) {
 		if err := st.Update(ctx, func(tx *store.Tx) error { return tx.AppendObservation(a, o) }); err != nil {
 			t.Fatal(err)
 		}
+		lastStored = o.At
 	}
 	log, logs := logged()
 	g2 := guard.New([]guard.Account{{Account: a, Source: pollAt(polls)}}, guard.Options{Params: params, State: st.Lifecycle(), History: st, Log: log})
@@ -416,6 +418,13 @@ func TestCheckpointContinuesWithLaterObservations(t *testing.T) {
 	}
 	if logs.Len() != 0 {
 		t.Errorf("load logged %v, want the checkpoint used", logs.All())
+	}
+	l, err := guard.Ledger(g2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newest, _ := l.Newest(); !newest.Equal(lastStored) {
+		t.Errorf("the loaded ledger's newest observation is at %s, want the last stored, at %s", newest, lastStored)
 	}
 	// The next poll: the same findings hold, the same state.
 	got, err := g2.Cycle(ctx, now)
@@ -490,12 +499,12 @@ func TestRebuiltGuardJudgesAsTheIncrementalOneForAYear(t *testing.T) {
 // and errors.
 func pollLog(t *testing.T, g *guard.Guard) []string {
 	t.Helper()
-	ps, err := guard.PollLog(g)
+	l, err := guard.Ledger(g)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, p := range slices.Backward(ps) {
+	for _, p := range slices.Backward(l.RecentPolls(ledger.MaxPolls)) {
 		out = append(out, p.At.Format(time.RFC3339)+" "+p.Err)
 	}
 	return out
