@@ -168,8 +168,11 @@ func openStore(ctx context.Context, st config.State) (*store.Store, error) {
 // builds the guard with the history it holds. A dry run changes nothing: it
 // decides against the database's alerts and silences, if there is one,
 // keeps every write in memory, and prints what would be sent instead of
-// sending it.
-func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun, interactive bool, now time.Time) (*app, error) {
+// sending it. daemon is true for guardd run: its Slack messages carry the
+// buttons it answers, and it holds each account's ledger frozen between
+// polls, so that its memory follows the checkpoints; a check, which polls
+// once, holds them live (guard.Options.LiveLedgers).
+func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stderr io.Writer, dryRun, daemon bool, now time.Time) (*app, error) {
 	cfg, err := config.LoadFile(cfgPath, getenv, config.AllSecrets)
 	if err != nil {
 		return nil, err
@@ -182,7 +185,7 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 	if err != nil {
 		return nil, err
 	}
-	receivers, err := buildReceivers(cfg, stdout, log, interactive)
+	receivers, err := buildReceivers(cfg, stdout, log, daemon)
 	if err != nil {
 		return nil, err
 	}
@@ -210,8 +213,9 @@ func setup(ctx context.Context, cfgPath string, getenv getenvFunc, stdout, stder
 		Receivers:  receivers,
 		Policy: lifecycle.Policy{Repeat: cfg.Alerting.Repeat(), ResolveAfter: cfg.Alerting.ResolveAfter.N,
 			DigestAt: lifecycle.DefaultDigestAt},
-		Inbox: in,
-		Log:   log,
+		Inbox:       in,
+		Log:         log,
+		LiveLedgers: !daemon,
 	}
 	if _, statErr := os.Stat(cfg.State.Path.Name); !dryRun || statErr == nil || cfg.State.Postgres() {
 		if a.opened, err = openStore(ctx, cfg.State); err != nil {

@@ -118,7 +118,8 @@ func liveGuard(a billing.Account, polls []lt.Poll, params rules.Params) (*guard.
 // guard that never stopped, poll for poll, past the rules' 35 days. Now
 // and then the checkpoint is made unusable (as after an upgrade of its
 // version or a change to the account's settings) and the ledger rebuilt
-// from the stored observations of the rules' history window: the rebuilt
+// from the stored observations of the rules' history window (each guard
+// holds its ledger live, as guardd check's does): the rebuilt
 // ledger judges the same too, both while the window holds the whole
 // history and after (days 36 to 40), and the checkpoint written after it
 // continues from there. Like guardd run, a guard that keeps its state in
@@ -163,7 +164,7 @@ func TestRestartedGuardJudgesAsTheLiveOne(t *testing.T) {
 					rebuilt++
 				}
 				o := opts
-				o.State, o.History = st.Lifecycle(), st
+				o.State, o.History, o.LiveLedgers = st.Lifecycle(), st, true
 				g := loaded(t, a, polls, o, p.At)
 				got, err = g.Cycle(ctx, p.At)
 				if err != nil {
@@ -319,22 +320,25 @@ func TestUntrustedCheckpointIsRebuilt(t *testing.T) {
 // with at most 7 stored observations. After every poll, through restarts,
 // the stored checkpoint is less than 8 observations and a day behind, and
 // the guards wrote about one an 8th of the polls when an hour apart, a
-// 4th when 6 hours apart.
+// 4th when 6 hours apart; guards holding their ledgers live (as guardd
+// check's) as much as those holding them frozen.
 func TestCheckpointEveryFewPolls(t *testing.T) {
 	for _, tc := range []struct {
 		interval time.Duration
 		every    int // polls a checkpoint
 	}{{time.Hour, 8}, {6 * time.Hour, 4}} {
-		t.Run(tc.interval.String(), func(t *testing.T) { checkpointEvery(t, tc.interval, tc.every) })
+		for _, live := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/live=%v", tc.interval, live), func(t *testing.T) { checkpointEvery(t, tc.interval, tc.every, live) })
+		}
 	}
 }
 
-func checkpointEvery(t *testing.T, interval time.Duration, every int) {
+func checkpointEvery(t *testing.T, interval time.Duration, every int, live bool) {
 	ctx := context.Background()
 	a, polls := lt.History(lt.ShapeGrants, interval, 240)
 	st := openStore(t)
 	counted := &counted{Store: st.Lifecycle()}
-	opts := guard.Options{Params: rules.DefaultParams(), State: counted, History: st}
+	opts := guard.Options{Params: rules.DefaultParams(), State: counted, History: st, LiveLedgers: live}
 	var g *guard.Guard
 	loads, stored := 0, 0
 	for i, p := range polls {
