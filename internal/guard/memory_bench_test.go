@@ -35,7 +35,10 @@ func inUse() (inuse, live uint64) {
 // (objects, without the free room of the spans they keep in use) at both
 // days, in MiB: what the heap in use grows by beyond them is
 // fragmentation, not data; and the µs a poll spends thawing and freezing
-// its ledger, on top of the rules, in the last day. With GUARDD_BENCH_MEMORY_DAYS=66
+// its ledger, on top of the rules, in the last day. Last, it thaws every
+// ledger and holds them all live, as guardd check does from its load to its
+// exit (Options.LiveLedgers), and reports that heap and the bytes each
+// account adds to it over the frozen one. With GUARDD_BENCH_MEMORY_DAYS=66
 // it also reports day 36 (the rules' history, 35 days, is full) and day
 // 66, their ratio, and the live bytes at both. Run it with
 //
@@ -106,6 +109,19 @@ func BenchmarkLedgerMemory(b *testing.B) {
 			}
 		}
 		runtime.KeepAlive(ledgers)
+		held := make([]*ledger.Ledger, accounts)
+		for i := range ledgers {
+			l, err := ledgers[i].Thaw()
+			if err != nil {
+				b.Fatal(err)
+			}
+			held[i] = l
+		}
+		ledgers = nil
+		liveHeap, _ := inUse()
+		runtime.KeepAlive(held)
+		b.ReportMetric(float64(liveHeap)/(1<<20), "live-ledgers-heap-MiB")
+		b.ReportMetric((float64(liveHeap)/(1<<20)-heap[days])*(1<<20)/accounts, "live-ledgers-B/account")
 		b.ReportMetric(heap[1], "heap-MiB@day1")
 		b.ReportMetric(heap[30], "heap-MiB@day30")
 		b.ReportMetric(heap[30]/heap[1], "day30/day1")
