@@ -371,8 +371,8 @@ func procMemory(pid int) (memory, error) {
 
 func mib(v uint64) float64 { return float64(v) / (1 << 20) }
 
-// median returns the median of xs, at least one (the mean of the middle
-// two when their number is even), sorting xs.
+// median returns the median of xs, which holds at least one value (the
+// mean of the middle two when their number is even); it sorts xs.
 func median(xs []float64) float64 {
 	slices.Sort(xs)
 	m := len(xs) / 2
