@@ -964,14 +964,16 @@ func (g *Guard) judge(ctx context.Context, w *watched, res poller.Result, mail m
 			o = *cur
 		}
 	}
-	// Frozen to be held (not with live ledgers) and to be stored when
-	// its checkpoint is due; a failed poll changed nothing to store.
+	// The ledger's checkpoint goes with the observation it holds last,
+	// when due; a failed poll changed neither. It is frozen to be stored,
+	// and to be held when ledgers are not held live.
+	due := g.history != nil && err == nil && w.checkpointDue(newest(w.ledger))
 	var frozen ledger.Frozen
-	if g.history != nil && (!g.live || err == nil && w.checkpointDue(newest(w.ledger))) {
+	if g.history != nil && (!g.live || due) {
 		frozen = w.ledger.Freeze(spare)
 	}
 	j.due, j.writeErr = g.persist(ctx, &pollWrite{w: w, o: o, first: first, pollErr: err, at: at, frozen: frozen,
-		holding: holding, explain: explain, judged: judgedBy, state: j.state, receipts: delivered})
+		checkpoint: due, holding: holding, explain: explain, judged: judgedBy, state: j.state, receipts: delivered})
 	if j.writeErr != nil {
 		w.stale = true
 		j.due = nil
@@ -1031,23 +1033,26 @@ func (g *Guard) persist(ctx context.Context, p *pollWrite) ([]alert.Notification
 }
 
 // pollWrite is one account's poll as persist writes it (frozen is the
-// ledger's checkpoint, when the guard keeps history; receipts the mail
-// delivered with the poll), and what writing it did: the notifications
+// ledger frozen after the poll, when the guard keeps history and holds it
+// frozen or its checkpoint is due; receipts the mail delivered with the
+// poll), and what writing it did: the notifications
 // due, whether the observation was stored, and the time of the checkpoint
 // written with it (zero if none).
 type pollWrite struct {
-	g        *Guard // set by persist
-	w        *watched
-	o        billing.Observation
-	first    seen
-	pollErr  error
-	at       time.Time
-	frozen   ledger.Frozen
-	holding  []billing.Finding
-	explain  func(billing.Finding) billing.Finding
-	judged   func(string) bool
-	state    billing.AccountState
-	receipts []string
+	g       *Guard // set by persist
+	w       *watched
+	o       billing.Observation
+	first   seen
+	pollErr error
+	at      time.Time
+	frozen  ledger.Frozen
+	// checkpoint: frozen is stored as the ledger's checkpoint (due).
+	checkpoint bool
+	holding    []billing.Finding
+	explain    func(billing.Finding) billing.Finding
+	judged     func(string) bool
+	state      billing.AccountState
+	receipts   []string
 
 	due    []alert.Notification
 	stored bool
@@ -1067,15 +1072,12 @@ func (p *pollWrite) write(tx lifecycle.Tx) error {
 			return err
 		}
 		p.stored = p.pollErr == nil
-		// The ledger's checkpoint goes with the observation it holds
-		// last, when due; a failed poll changed neither.
-		if p.pollErr == nil && p.frozen.Holds() {
-			if cp := g.checkpoint(w, p.frozen); w.checkpointDue(cp.At) {
-				if err := h.PutLedgerCheckpoint(cp); err != nil {
-					return err
-				}
-				p.wrote = cp.At
+		if p.checkpoint {
+			cp := g.checkpoint(w, p.frozen)
+			if err := h.PutLedgerCheckpoint(cp); err != nil {
+				return err
 			}
+			p.wrote = cp.At
 		}
 	}
 	if m, ok := tx.(MailTx); ok && len(p.receipts) > 0 {
